@@ -1,0 +1,116 @@
+//! The command line: argument parsing, files, the terminal and exit codes. The only layer
+//! that touches the outside world (and the only one allowed `anyhow` and the wall clock).
+
+mod output;
+mod run;
+mod schema;
+mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const CHECK_FAILED: u8 = 1;
+    pub const BAD_INPUT: u8 = 2;
+    pub const INTERNAL: u8 = 3;
+}
+
+/// dsim: simulate a distributed system before you build it.
+#[derive(Debug, Parser)]
+#[command(name = "dsim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate a scenario and report latency, throughput, utilisation and failures.
+    Run(RunArgs),
+    /// Check a scenario file without running it (exit 0 valid, 2 invalid).
+    Validate {
+        /// Scenario file (JSON).
+        file: PathBuf,
+    },
+    /// Print the JSON Schema of scenario files (for editor autocompletion).
+    Schema,
+}
+
+/// How `run` prints its result on stdout.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// A summary table for people.
+    Table,
+    /// The summary JSON (same as summary.json).
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (JSON).
+    pub file: PathBuf,
+    /// Seed for every random stream (overrides the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder for summary.json and timeseries.csv [default: output/<scenario name>/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write no files.
+    #[arg(long, conflicts_with = "out")]
+    pub no_write: bool,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// An error on its way to an exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad input or usage: exit 2. The text is complete and printed as is.
+    BadInput(String),
+    /// Our fault: exit 3.
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Internal(e)
+    }
+}
+
+/// Parses `args` and runs the command; returns the process exit code.
+pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Validate { file } => validate::validate(&file),
+        Command::Schema => schema::schema(),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::BadInput(text)) => {
+            eprint!("{text}");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+        Err(Failure::Internal(e)) => {
+            eprintln!("error: internal error (a dsim bug, please report it): {e:#}");
+            ExitCode::from(exit::INTERNAL)
+        }
+    }
+}

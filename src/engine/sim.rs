@@ -1,0 +1,425 @@
+//! The simulation state and its event loop.
+//!
+//! `Simulation` owns everything a run changes: the clock, the event queue, the components
+//! (a closed enum), the requests and call frames (slabs), the random streams and the metrics.
+//! Behaviour lives in `model/`, as `impl Simulation` blocks per component kind; this file only
+//! builds the state, pops events, dispatches them and decides when the run is over.
+
+use crate::engine::event::{Event, EventKind};
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::{Stream, stream_for};
+use crate::engine::slab::Slab;
+use crate::engine::time::SimTime;
+use crate::metrics::histogram::Latency;
+use crate::metrics::outcome::{FailReason, Outcome, OutcomeCounts, Status};
+use crate::metrics::time_weighted::TimeWeighted;
+use crate::metrics::timeseries::TimeSeries;
+use crate::model::load_balancer::Balancer;
+use crate::model::server::Server;
+use crate::model::workload::LoadModel;
+use crate::model::{Fault, Scenario};
+
+/// Marks "no parent": the frame was sent by a client.
+pub const NO_PARENT: u32 = u32::MAX;
+/// Marks "no pool": the call opened its own connection.
+pub const NO_POOL: u16 = u16::MAX;
+
+/// Where a logical request's current attempt stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RequestState {
+    #[default]
+    Free,
+    /// Waiting out a retry backoff.
+    Backoff,
+    /// Sent, waiting for its answer or its timeout.
+    InFlight,
+    /// Given up by the client (timed out); the slot lives until the orphaned work returns.
+    Abandoned,
+}
+
+/// One attempt of a logical request. A retry gets a new slot; the old one may still have work
+/// in flight (an orphan) that will be discarded when it returns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request {
+    pub user: u32,
+    pub class: u16,
+    pub attempt: u16,
+    pub key: u64,
+    /// When the user sent the first attempt: latency is measured from here.
+    pub first_start: SimTime,
+    /// Distinguishes this attempt from earlier users of the same slot (stale timeouts).
+    pub generation: u32,
+    pub state: RequestState,
+    /// Started inside the measurement window.
+    pub counted: bool,
+}
+
+/// One call being served by one component on behalf of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame {
+    pub request: u32,
+    pub parent: u32,
+    pub component: u32,
+    pub replica: u32,
+    /// The replica's epoch at admission; a crash bumps the replica's epoch.
+    pub epoch: u32,
+    /// Next handler step.
+    pub step: u16,
+    /// Pool of the caller's replica this call's connection came from, or `NO_POOL`.
+    pub pool: u16,
+    /// Load balancer: which backend this child frame went to.
+    pub backend: u32,
+    pub status: Status,
+    /// The call opened a connection of its own at the callee (counts against its cap).
+    pub fresh_connection: bool,
+    pub admitted: bool,
+    pub has_worker: bool,
+    pub arrived: SimTime,
+    pub started: SimTime,
+}
+
+impl Default for Frame {
+    fn default() -> Self {
+        Frame {
+            request: 0,
+            parent: NO_PARENT,
+            component: 0,
+            replica: 0,
+            epoch: 0,
+            step: 0,
+            pool: NO_POOL,
+            backend: 0,
+            status: Status::Ok,
+            fresh_connection: true,
+            admitted: false,
+            has_worker: false,
+            arrived: SimTime::ZERO,
+            started: SimTime::ZERO,
+        }
+    }
+}
+
+/// A component's live state.
+#[derive(Debug)]
+pub enum Component {
+    Server(Box<Server>),
+    Balancer(Box<Balancer>),
+}
+
+/// Why the loop stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every request started before the end finished.
+    Completed,
+    /// Some requests were still unfinished when the drain time after the end ran out.
+    DrainLimit,
+    /// The scenario's `max_events` was reached.
+    MaxEvents,
+}
+
+impl StopReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Completed => "completed",
+            StopReason::DrainLimit => "drain_limit",
+            StopReason::MaxEvents => "max_events",
+        }
+    }
+}
+
+/// Progress reported to an observer (the CLI's progress bar) while running.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub now: SimTime,
+    pub end: SimTime,
+    pub events: u64,
+}
+
+/// Run-wide measurements.
+#[derive(Debug, Default)]
+pub struct RunMetrics {
+    pub latency: Latency,
+    pub class_latency: Vec<Latency>,
+    pub outcomes: OutcomeCounts,
+    pub class_outcomes: Vec<OutcomeCounts>,
+    /// Attempts after the first, of counted requests.
+    pub retries: u64,
+    /// Logical requests in the system (for Little's law).
+    pub in_system: TimeWeighted,
+    pub in_system_area_at_start: u128,
+    pub in_system_area_at_end: u128,
+    /// Σ (end − first start) over counted requests, any outcome.
+    pub sojourn_sum_ns: u128,
+    pub timeseries: TimeSeries,
+}
+
+/// Start and end of the measurement window.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+impl Window {
+    #[inline]
+    pub fn contains(&self, t: SimTime) -> bool {
+        t >= self.start && t < self.end
+    }
+
+    pub fn span(&self) -> SimTime {
+        self.end - self.start
+    }
+}
+
+/// Everything a run changes.
+pub struct Simulation {
+    pub scenario: Scenario,
+    pub now: SimTime,
+    pub queue: EventQueue,
+    pub components: Vec<Component>,
+    pub requests: Slab<Request>,
+    pub frames: Slab<Frame>,
+    pub client_rng: Stream,
+    pub network_rng: Stream,
+    pub metrics: RunMetrics,
+    pub window: Window,
+    /// False once the run's duration is over: no new requests start.
+    pub accepting: bool,
+    /// Logical requests not yet concluded.
+    pub outstanding: u64,
+    pub next_generation: u32,
+    pub next_open_user: u32,
+    pub events: u64,
+    pub drain_deadline: SimTime,
+    pub stop: Option<StopReason>,
+}
+
+impl Simulation {
+    /// Builds the initial state: components, streams, and the first events.
+    pub fn new(scenario: Scenario) -> Simulation {
+        let seed = scenario.seed;
+        let components = scenario
+            .components
+            .iter()
+            .map(|c| c.instantiate(seed, scenario.workload.classes.len()))
+            .collect();
+        let classes = scenario.workload.classes.len();
+        let window = Window {
+            start: scenario.warmup,
+            end: scenario.duration,
+        };
+        let mut sim = Simulation {
+            now: SimTime::ZERO,
+            queue: EventQueue::new(),
+            components,
+            requests: Slab::new(),
+            frames: Slab::new(),
+            client_rng: stream_for(seed, "workload"),
+            network_rng: stream_for(seed, "network"),
+            metrics: RunMetrics {
+                class_latency: (0..classes).map(|_| Latency::new()).collect(),
+                class_outcomes: vec![OutcomeCounts::default(); classes],
+                ..RunMetrics::default()
+            },
+            window,
+            accepting: true,
+            outstanding: 0,
+            next_generation: 0,
+            next_open_user: 0,
+            events: 0,
+            drain_deadline: SimTime::MAX,
+            stop: None,
+            scenario,
+        };
+        sim.schedule_initial_events();
+        sim
+    }
+
+    fn schedule_initial_events(&mut self) {
+        match self.scenario.workload.model.clone() {
+            LoadModel::Closed { users, think } => {
+                for user in 0..users {
+                    let first = think.sample(&mut self.client_rng);
+                    self.queue
+                        .push(first, Event::new(EventKind::UserWake, user as u32, 0));
+                }
+            }
+            LoadModel::Open { .. } => self
+                .queue
+                .push(SimTime::ZERO, Event::new(EventKind::OpenArrival, 0, 0)),
+        }
+        for (i, c) in self.components.iter().enumerate() {
+            if let Component::Balancer(lb) = c
+                && let Some(hc) = &lb.spec.health_check
+            {
+                self.queue
+                    .push(hc.interval, Event::new(EventKind::HealthCheck, i as u32, 0));
+            }
+        }
+        for (i, fault) in self.scenario.faults.iter().enumerate() {
+            let Fault::Crash { at, .. } = fault;
+            self.queue
+                .push(*at, Event::new(EventKind::Fault, i as u32, 0));
+        }
+        self.queue
+            .push(self.window.start, Event::new(EventKind::WindowStart, 0, 0));
+        self.queue
+            .push(self.window.end, Event::new(EventKind::WindowEnd, 0, 0));
+        let first_tick = self.scenario.interval.min(self.window.end);
+        self.queue
+            .push(first_tick, Event::new(EventKind::SampleTick, 0, 0));
+    }
+
+    /// Schedules `kind(a, b)` at absolute time `at`.
+    #[inline]
+    pub fn schedule(&mut self, at: SimTime, kind: EventKind, a: u32, b: u32) {
+        self.queue.push(at, Event::new(kind, a, b));
+    }
+
+    /// Runs to the end, calling `observer` every 65,536 events.
+    pub fn run(&mut self, observer: &mut dyn FnMut(Progress)) -> StopReason {
+        let max_events = self.scenario.max_events;
+        while let Some((t, ev)) = self.queue.pop() {
+            if t > self.drain_deadline {
+                self.now = self.drain_deadline;
+                self.stop = Some(StopReason::DrainLimit);
+                break;
+            }
+            self.now = t;
+            self.events += 1;
+            self.dispatch(ev);
+            if !self.accepting && self.outstanding == 0 {
+                self.stop = Some(StopReason::Completed);
+                break;
+            }
+            if self.events >= max_events {
+                self.stop = Some(StopReason::MaxEvents);
+                break;
+            }
+            if self.events & 0xFFFF == 0 {
+                observer(Progress {
+                    now: self.now,
+                    end: self.window.end,
+                    events: self.events,
+                });
+            }
+        }
+        if self.accepting {
+            // Stopped before the window closed (max_events): close it now.
+            self.end_window();
+        }
+        self.fail_unfinished();
+        observer(Progress {
+            now: self.now,
+            end: self.window.end,
+            events: self.events,
+        });
+        *self.stop.get_or_insert(StopReason::Completed)
+    }
+
+    #[inline]
+    fn dispatch(&mut self, ev: Event) {
+        match ev.kind {
+            EventKind::UserWake => self.user_wake(ev.a),
+            EventKind::OpenArrival => self.open_arrival(),
+            EventKind::RetryStart => self.start_attempt(ev.a),
+            EventKind::ClientTimeout => self.client_timeout(ev.a, ev.b),
+            EventKind::FrameArrive => self.frame_arrive(ev.a),
+            EventKind::CpuDone => self.cpu_done(ev.a),
+            EventKind::DiskDone => self.disk_done(ev.a),
+            EventKind::FrameReturn => self.frame_return(ev.a),
+            EventKind::HealthCheck => self.health_check(ev.a),
+            EventKind::Fault => self.fault(ev.a, ev.b),
+            EventKind::SampleTick => self.sample_tick(),
+            EventKind::WindowStart => self.start_window(),
+            EventKind::WindowEnd => self.end_window(),
+        }
+    }
+
+    fn frame_arrive(&mut self, f: u32) {
+        let c = self.frames.get(f).component as usize;
+        match &self.components[c] {
+            Component::Server(_) => self.server_arrive(f),
+            Component::Balancer(_) => self.balancer_arrive(f),
+        }
+    }
+
+    /// A frame's answer reached its caller: free the frame and resume the caller.
+    fn frame_return(&mut self, f: u32) {
+        let child = *self.frames.get(f);
+        self.frames.remove(f);
+        if child.parent == NO_PARENT {
+            self.client_receive(child.request, child.status);
+            return;
+        }
+        let c = self.frames.get(child.parent).component as usize;
+        match &self.components[c] {
+            Component::Server(_) => self.server_child_returned(child.parent, &child),
+            Component::Balancer(_) => self.balancer_child_returned(child.parent, &child),
+        }
+    }
+
+    fn start_window(&mut self) {
+        let now = self.now;
+        self.metrics.in_system_area_at_start = self.metrics.in_system.area_at(now);
+        for c in &mut self.components {
+            c.snapshot_window_start(now);
+        }
+    }
+
+    fn end_window(&mut self) {
+        if !self.accepting {
+            return;
+        }
+        let now = self.now;
+        self.accepting = false;
+        self.metrics.in_system_area_at_end = self.metrics.in_system.area_at(now);
+        for c in &mut self.components {
+            c.snapshot_window_end(now);
+        }
+        if self
+            .metrics
+            .timeseries
+            .rows
+            .last()
+            .is_none_or(|r| r.end < now)
+        {
+            let utilisation = self.interval_utilisation();
+            self.metrics.timeseries.close(now, utilisation);
+        }
+        let w = &self.scenario.workload;
+        self.drain_deadline = now + w.retry.worst_case(w.timeout) + SimTime::from_secs(1.0);
+    }
+
+    fn sample_tick(&mut self) {
+        if !self.accepting {
+            return;
+        }
+        let utilisation = self.interval_utilisation();
+        self.metrics.timeseries.close(self.now, utilisation);
+        let next = (self.now + self.scenario.interval).min(self.window.end);
+        if next > self.now && next < self.window.end {
+            self.schedule(next, EventKind::SampleTick, 0, 0);
+        }
+    }
+
+    fn interval_utilisation(&mut self) -> Vec<f64> {
+        let now = self.now;
+        self.components
+            .iter_mut()
+            .map(|c| c.interval_utilisation(now))
+            .collect()
+    }
+
+    /// Concludes every logical request still open when the run stops.
+    fn fail_unfinished(&mut self) {
+        for slot in 0..self.requests.capacity() as u32 {
+            let state = self.requests.get(slot).state;
+            if matches!(state, RequestState::InFlight | RequestState::Backoff) {
+                let r = *self.requests.get(slot);
+                self.requests.get_mut(slot).state = RequestState::Abandoned;
+                self.conclude(&r, Outcome::Failed(FailReason::SimulationEnded));
+            }
+        }
+    }
+}

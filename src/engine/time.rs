@@ -1,0 +1,107 @@
+//! Simulated time: integer nanoseconds, so runs are exact and reproducible on every machine.
+//!
+//! Floats appear only at the edges: milliseconds and seconds read from a scenario are converted
+//! once with rounding, and reports convert back. Nothing here reads a wall clock.
+
+use std::fmt;
+use std::ops::{Add, AddAssign, Sub};
+
+/// A point on the simulated clock, or a span of it, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SimTime(pub u64);
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+    pub const MAX: SimTime = SimTime(u64::MAX);
+
+    /// Nanoseconds from milliseconds, rounded to the nearest nanosecond; negatives clamp to 0.
+    pub fn from_ms(ms: f64) -> SimTime {
+        SimTime::from_ns_f64(ms * 1e6)
+    }
+
+    /// Nanoseconds from seconds, rounded; negatives clamp to 0.
+    pub fn from_secs(s: f64) -> SimTime {
+        SimTime::from_ns_f64(s * 1e9)
+    }
+
+    /// Rounds a float nanosecond count; NaN and negatives become 0, overflow saturates.
+    #[inline]
+    pub fn from_ns_f64(ns: f64) -> SimTime {
+        if ns.is_nan() || ns <= 0.0 {
+            SimTime(0)
+        } else if ns >= u64::MAX as f64 {
+            SimTime(u64::MAX)
+        } else {
+            SimTime(ns.round() as u64)
+        }
+    }
+
+    pub fn as_ns(self) -> u64 {
+        self.0
+    }
+
+    pub fn as_ms(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+
+    pub fn as_secs(self) -> f64 {
+        self.0 as f64 / 1e9
+    }
+
+    /// Time elapsed since `earlier`, zero if `earlier` is later.
+    pub fn since(self, earlier: SimTime) -> SimTime {
+        SimTime(self.0.saturating_sub(earlier.0))
+    }
+}
+
+impl Add for SimTime {
+    type Output = SimTime;
+    #[inline]
+    fn add(self, rhs: SimTime) -> SimTime {
+        SimTime(self.0.saturating_add(rhs.0))
+    }
+}
+
+impl AddAssign for SimTime {
+    #[inline]
+    fn add_assign(&mut self, rhs: SimTime) {
+        self.0 = self.0.saturating_add(rhs.0);
+    }
+}
+
+impl Sub for SimTime {
+    type Output = SimTime;
+    #[inline]
+    fn sub(self, rhs: SimTime) -> SimTime {
+        self.since(rhs)
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.3}s", self.as_secs())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_round_to_the_nearest_nanosecond() {
+        assert_eq!(SimTime::from_ms(1.5), SimTime(1_500_000));
+        assert_eq!(SimTime::from_secs(2.0), SimTime(2_000_000_000));
+        assert_eq!(SimTime::from_ns_f64(0.4), SimTime(0));
+        assert_eq!(SimTime::from_ns_f64(0.6), SimTime(1));
+        assert_eq!(SimTime::from_ms(-3.0), SimTime(0));
+        assert_eq!(SimTime::from_ns_f64(f64::NAN), SimTime(0));
+        assert_eq!(SimTime::from_ns_f64(1e30), SimTime::MAX);
+    }
+
+    #[test]
+    fn arithmetic_saturates_instead_of_wrapping() {
+        assert_eq!(SimTime::MAX + SimTime(1), SimTime::MAX);
+        assert_eq!(SimTime(3) - SimTime(5), SimTime(0));
+        assert_eq!(SimTime(5).since(SimTime(3)), SimTime(2));
+    }
+}

@@ -1,0 +1,13 @@
+//! The `dsim` binary: a shim over the library's CLI that maps panics to exit code 3.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match std::panic::catch_unwind(|| dsim::cli::main_with_args(std::env::args_os())) {
+        Ok(code) => code,
+        Err(_) => {
+            eprintln!("error: internal error (a dsim bug, please report it with the scenario)");
+            ExitCode::from(dsim::cli::exit::INTERNAL)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Latency histograms: hdrhistogram at 3 significant digits over 1 ns .. 1 hour, so every
+//! percentile is within 0.1% and recording costs a few nanoseconds with no allocation.
+
+use crate::engine::time::SimTime;
+use hdrhistogram::Histogram;
+
+const HIGHEST_NS: u64 = 3_600_000_000_000;
+
+/// A latency distribution in nanoseconds.
+#[derive(Debug, Clone)]
+pub struct Latency {
+    h: Histogram<u64>,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Latency {
+    pub fn new() -> Latency {
+        let h = Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+            .expect("constant histogram bounds are valid");
+        Latency { h }
+    }
+
+    /// Records one duration; durations over an hour count as an hour.
+    #[inline]
+    pub fn record(&mut self, d: SimTime) {
+        self.h.saturating_record(d.0);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.h.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.h.is_empty()
+    }
+
+    pub fn mean_ms(&self) -> f64 {
+        if self.h.is_empty() {
+            0.0
+        } else {
+            self.h.mean() / 1e6
+        }
+    }
+
+    /// The q-quantile (0..=1) in milliseconds; 0 when empty.
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.h.is_empty() {
+            0.0
+        } else {
+            self.h.value_at_quantile(q) as f64 / 1e6
+        }
+    }
+
+    pub fn max_ms(&self) -> f64 {
+        if self.h.is_empty() {
+            0.0
+        } else {
+            self.h.max() as f64 / 1e6
+        }
+    }
+
+    /// Share of recorded values strictly above `threshold`.
+    pub fn fraction_above(&self, threshold: SimTime) -> f64 {
+        if self.h.is_empty() {
+            return 0.0;
+        }
+        let at_or_below = self.h.count_between(0, threshold.0);
+        1.0 - at_or_below as f64 / self.h.len() as f64
+    }
+
+    pub fn reset(&mut self) {
+        self.h.reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_of_a_known_sequence() {
+        let mut l = Latency::new();
+        for ms in 1..=1000 {
+            l.record(SimTime::from_ms(f64::from(ms)));
+        }
+        assert_eq!(l.count(), 1000);
+        let within = |got: f64, want: f64| (got - want).abs() <= want * 0.001 + 1e-9;
+        assert!(within(l.quantile_ms(0.5), 500.0), "{}", l.quantile_ms(0.5));
+        assert!(
+            within(l.quantile_ms(0.99), 990.0),
+            "{}",
+            l.quantile_ms(0.99)
+        );
+        assert!(within(l.max_ms(), 1000.0));
+        assert!(within(l.mean_ms(), 500.5));
+        assert!((l.fraction_above(SimTime::from_ms(900.0)) - 0.1).abs() < 0.002);
+    }
+
+    #[test]
+    fn empty_is_all_zeros_and_huge_values_saturate() {
+        let mut l = Latency::new();
+        assert_eq!(
+            (l.mean_ms(), l.quantile_ms(0.99), l.max_ms()),
+            (0.0, 0.0, 0.0)
+        );
+        l.record(SimTime::from_secs(10_000.0));
+        assert!(l.max_ms() <= 3_600_000.0 * 1.001);
+    }
+}

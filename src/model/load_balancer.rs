@@ -1,0 +1,384 @@
+//! Load balancers: spread calls over the replicas of backend services by a policy, refuse
+//! beyond their own connection cap, and (with health checks) stop sending to dead backends
+//! only once enough checks have failed: until then requests to a dead backend fail, which is
+//! exactly what the results should show.
+
+use crate::engine::event::EventKind;
+use crate::engine::rng::{Stream, hash_pair};
+use crate::engine::sim::{Component, Frame, Simulation};
+use crate::engine::time::SimTime;
+use crate::metrics::outcome::Status;
+use crate::metrics::time_weighted::{TimeWeighted, mean_between};
+use crate::model::distribution::Dist;
+use crate::scenario::raw::LbPolicy;
+use rand::RngExt;
+
+/// Validated health-check settings.
+#[derive(Debug, Clone)]
+pub struct HealthCheck {
+    pub interval: SimTime,
+    pub unhealthy_threshold: u32,
+    pub healthy_threshold: u32,
+}
+
+/// A load balancer as the scenario describes it.
+#[derive(Debug, Clone)]
+pub struct BalancerSpec {
+    /// (server component, replica, weight) for every backend replica.
+    pub backends: Vec<(u32, u32, f64)>,
+    pub policy: LbPolicy,
+    pub forward: Dist,
+    pub max_connections: u32,
+    pub health_check: Option<HealthCheck>,
+    pub cost_per_hour: f64,
+}
+
+/// What the balancer believes about one backend.
+#[derive(Debug, Clone, Default)]
+pub struct Backend {
+    pub healthy: bool,
+    pub failed_checks: u32,
+    pub passed_checks: u32,
+    /// Calls in flight through this balancer to this backend.
+    pub active: u32,
+    pub sent: u64,
+}
+
+/// A health state change, for the report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthChange {
+    pub at: SimTime,
+    pub backend: usize,
+    pub healthy: bool,
+}
+
+/// A load balancer's live state.
+#[derive(Debug)]
+pub struct Balancer {
+    pub spec: BalancerSpec,
+    pub backends: Vec<Backend>,
+    pub rng: Stream,
+    next_round_robin: usize,
+    pub connections: u32,
+    pub conns: TimeWeighted,
+    pub refused: [u64; 6],
+    pub changes: Vec<HealthChange>,
+    window_area: u128,
+    window_started: SimTime,
+    pub mean_connections: f64,
+    last_tick_area: u128,
+    last_tick: SimTime,
+}
+
+impl Balancer {
+    pub fn new(spec: BalancerSpec, rng: Stream) -> Balancer {
+        let backends = vec![
+            Backend {
+                healthy: true,
+                ..Backend::default()
+            };
+            spec.backends.len()
+        ];
+        Balancer {
+            spec,
+            backends,
+            rng,
+            next_round_robin: 0,
+            connections: 0,
+            conns: TimeWeighted::default(),
+            refused: [0; 6],
+            changes: Vec::new(),
+            window_area: 0,
+            window_started: SimTime::ZERO,
+            mean_connections: 0.0,
+            last_tick_area: 0,
+            last_tick: SimTime::ZERO,
+        }
+    }
+
+    /// Chooses a healthy backend for `user`, or none.
+    pub fn pick(&mut self, user: u32, seed: u64) -> Option<usize> {
+        let n = self.backends.len();
+        let healthy = self.backends.iter().filter(|b| b.healthy).count();
+        if healthy == 0 {
+            return None;
+        }
+        let nth_healthy = |backends: &[Backend], k: usize| {
+            backends
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.healthy)
+                .nth(k)
+                .map(|(i, _)| i)
+        };
+        match self.spec.policy {
+            LbPolicy::RoundRobin => {
+                for _ in 0..n {
+                    let i = self.next_round_robin % n;
+                    self.next_round_robin = (i + 1) % n;
+                    if self.backends[i].healthy {
+                        return Some(i);
+                    }
+                }
+                None
+            }
+            LbPolicy::LeastConnections => (0..n)
+                .filter(|&i| self.backends[i].healthy)
+                .min_by_key(|&i| (self.backends[i].active, i)),
+            LbPolicy::IpHash => {
+                let start = (hash_pair(seed, u64::from(user)) % n as u64) as usize;
+                (0..n)
+                    .map(|k| (start + k) % n)
+                    .find(|&i| self.backends[i].healthy)
+            }
+            LbPolicy::Random => {
+                let k = self.rng.random_range(0..healthy);
+                nth_healthy(&self.backends, k)
+            }
+            LbPolicy::Weighted => {
+                let total: f64 = (0..n)
+                    .filter(|&i| self.backends[i].healthy)
+                    .map(|i| self.spec.backends[i].2)
+                    .sum();
+                let mut x = self.rng.random::<f64>() * total;
+                let mut last = None;
+                for i in (0..n).filter(|&i| self.backends[i].healthy) {
+                    last = Some(i);
+                    x -= self.spec.backends[i].2;
+                    if x < 0.0 {
+                        return Some(i);
+                    }
+                }
+                last
+            }
+            LbPolicy::PowerOfTwoChoices => {
+                let a = nth_healthy(&self.backends, self.rng.random_range(0..healthy))?;
+                let b = nth_healthy(&self.backends, self.rng.random_range(0..healthy))?;
+                Some(if self.backends[b].active < self.backends[a].active {
+                    b
+                } else {
+                    a
+                })
+            }
+        }
+    }
+
+    pub fn snapshot_window_start(&mut self, now: SimTime) {
+        self.window_area = self.conns.area_at(now);
+        self.window_started = now;
+    }
+
+    pub fn snapshot_window_end(&mut self, now: SimTime) {
+        let area = self.conns.area_at(now);
+        self.mean_connections = mean_between(self.window_area, area, now - self.window_started);
+    }
+
+    /// Mean share of the connection cap in use since the previous call.
+    pub fn interval_utilisation(&mut self, now: SimTime) -> f64 {
+        let area = self.conns.area_at(now);
+        let u = mean_between(self.last_tick_area, area, now - self.last_tick)
+            / f64::from(self.spec.max_connections);
+        self.last_tick_area = area;
+        self.last_tick = now;
+        u
+    }
+}
+
+fn balancer_of(components: &mut [Component], c: u32) -> &mut Balancer {
+    match &mut components[c as usize] {
+        Component::Balancer(b) => b,
+        Component::Server(_) => unreachable!("component {c} is not a load balancer"),
+    }
+}
+
+impl Simulation {
+    /// A call reaches the balancer: refuse it or forward it to a backend.
+    pub(crate) fn balancer_arrive(&mut self, f: u32) {
+        let now = self.now;
+        let fr = *self.frames.get(f);
+        let req = *self.requests.get(fr.request);
+        let seed = self.scenario.seed;
+        let lb = balancer_of(&mut self.components, fr.component);
+        if lb.connections >= lb.spec.max_connections {
+            if req.counted {
+                lb.refused[Status::ConnectionLimit.index()] += 1;
+            }
+            return self.balancer_reply(f, Status::ConnectionLimit);
+        }
+        let Some(i) = lb.pick(req.user, seed) else {
+            if req.counted {
+                lb.refused[Status::NoHealthyBackend.index()] += 1;
+            }
+            return self.balancer_reply(f, Status::NoHealthyBackend);
+        };
+        lb.connections += 1;
+        lb.conns.set(now, u64::from(lb.connections));
+        lb.backends[i].active += 1;
+        lb.backends[i].sent += 1;
+        let (target, replica, _) = lb.spec.backends[i];
+        let mut at = now + lb.spec.forward.sample(&mut lb.rng);
+        at += self
+            .scenario
+            .network
+            .latency(fr.component, target, &mut self.network_rng);
+        let bytes = self.scenario.workload.classes[usize::from(req.class)].request_bytes;
+        if let Component::Server(s) = &mut self.components[target as usize] {
+            at = s.replicas[replica as usize].receive(&s.spec.machine, bytes, at);
+        }
+        let child = Frame {
+            request: fr.request,
+            parent: f,
+            component: target,
+            replica,
+            backend: i as u32,
+            ..Frame::default()
+        };
+        let child = self.frames.insert(child);
+        self.schedule(at, EventKind::FrameArrive, child, 0);
+    }
+
+    /// The backend answered: pass the answer back.
+    pub(crate) fn balancer_child_returned(&mut self, p: u32, child: &Frame) {
+        let now = self.now;
+        let lb = balancer_of(&mut self.components, self.frames.get(p).component);
+        lb.connections -= 1;
+        lb.conns.set(now, u64::from(lb.connections));
+        lb.backends[child.backend as usize].active -= 1;
+        self.balancer_reply(p, child.status);
+    }
+
+    fn balancer_reply(&mut self, f: u32, status: Status) {
+        self.frames.get_mut(f).status = status;
+        let bytes = if status == Status::Ok {
+            let class = self.requests.get(self.frames.get(f).request).class;
+            self.scenario.workload.classes[usize::from(class)].response_bytes
+        } else {
+            0
+        };
+        self.send_back(f, bytes, self.now);
+    }
+
+    /// Probes every backend; marks it down or up after enough consecutive results.
+    pub(crate) fn health_check(&mut self, c: u32) {
+        let now = self.now;
+        let alive: Vec<bool> = {
+            let Component::Balancer(lb) = &self.components[c as usize] else {
+                return;
+            };
+            lb.spec
+                .backends
+                .iter()
+                .map(|&(s, r, _)| match &self.components[s as usize] {
+                    Component::Server(srv) => srv.replicas[r as usize].alive,
+                    Component::Balancer(_) => true,
+                })
+                .collect()
+        };
+        let lb = balancer_of(&mut self.components, c);
+        let Some(hc) = lb.spec.health_check.clone() else {
+            return;
+        };
+        for (i, up) in alive.into_iter().enumerate() {
+            let b = &mut lb.backends[i];
+            if up {
+                b.failed_checks = 0;
+                b.passed_checks += 1;
+                if !b.healthy && b.passed_checks >= hc.healthy_threshold {
+                    b.healthy = true;
+                    lb.changes.push(HealthChange {
+                        at: now,
+                        backend: i,
+                        healthy: true,
+                    });
+                }
+            } else {
+                b.passed_checks = 0;
+                b.failed_checks += 1;
+                if b.healthy && b.failed_checks >= hc.unhealthy_threshold {
+                    b.healthy = false;
+                    lb.changes.push(HealthChange {
+                        at: now,
+                        backend: i,
+                        healthy: false,
+                    });
+                }
+            }
+        }
+        if self.accepting || self.outstanding > 0 {
+            self.schedule(now + hc.interval, EventKind::HealthCheck, c, 0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::stream_for;
+
+    fn lb(policy: LbPolicy, n: u32) -> Balancer {
+        let spec = BalancerSpec {
+            backends: (0..n).map(|r| (0, r, f64::from(r + 1))).collect(),
+            policy,
+            forward: Dist::Constant(SimTime::ZERO),
+            max_connections: 100,
+            health_check: None,
+            cost_per_hour: 0.0,
+        };
+        Balancer::new(spec, stream_for(1, "lb"))
+    }
+
+    #[test]
+    fn round_robin_cycles_and_skips_unhealthy() {
+        let mut b = lb(LbPolicy::RoundRobin, 3);
+        let picks: Vec<_> = (0..4).map(|_| b.pick(0, 1).unwrap()).collect();
+        assert_eq!(picks, [0, 1, 2, 0]);
+        b.backends[1].healthy = false;
+        let picks: Vec<_> = (0..3).map(|_| b.pick(0, 1).unwrap()).collect();
+        assert_eq!(picks, [2, 0, 2]);
+    }
+
+    #[test]
+    fn least_connections_picks_the_idlest() {
+        let mut b = lb(LbPolicy::LeastConnections, 3);
+        b.backends[0].active = 5;
+        b.backends[1].active = 2;
+        b.backends[2].active = 7;
+        assert_eq!(b.pick(0, 1), Some(1));
+    }
+
+    #[test]
+    fn ip_hash_is_sticky_and_fails_over() {
+        let mut b = lb(LbPolicy::IpHash, 4);
+        let home = b.pick(42, 9).unwrap();
+        assert!((0..10).all(|_| b.pick(42, 9) == Some(home)));
+        b.backends[home].healthy = false;
+        let other = b.pick(42, 9).unwrap();
+        assert_ne!(other, home);
+    }
+
+    #[test]
+    fn weighted_follows_weights() {
+        let mut b = lb(LbPolicy::Weighted, 2); // weights 1 and 2
+        let n = 30_000;
+        let second = (0..n).filter(|_| b.pick(0, 1) == Some(1)).count();
+        // Expect 2/3; binomial sd = sqrt(n·2/9) ≈ 82, allow 5 sd.
+        assert!(
+            (second as f64 - n as f64 * 2.0 / 3.0).abs() < 410.0,
+            "{second}"
+        );
+    }
+
+    #[test]
+    fn no_healthy_backend_is_none() {
+        for policy in [
+            LbPolicy::RoundRobin,
+            LbPolicy::Random,
+            LbPolicy::PowerOfTwoChoices,
+            LbPolicy::Weighted,
+        ] {
+            let mut b = lb(policy, 2);
+            b.backends.iter_mut().for_each(|x| x.healthy = false);
+            assert_eq!(b.pick(0, 1), None, "{policy:?}");
+        }
+    }
+}

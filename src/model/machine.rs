@@ -1,0 +1,270 @@
+//! Machines: the hardware of one replica (cores, speed, memory, NIC, disk, connection cap,
+//! price) and its live state during a run (busy cores and workers, queues, memory in use).
+//!
+//! The rules for admitting a request (connection cap, memory) live here; what a request
+//! does once admitted is the server's business (`server.rs`).
+
+use crate::engine::time::SimTime;
+use crate::metrics::time_weighted::{BusyTime, TimeWeighted};
+use crate::model::database::Pool;
+use std::collections::VecDeque;
+
+const KIB: f64 = 1024.0;
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// One replica's hardware, in engine units.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub cores: u32,
+    pub cpu_speed: f64,
+    pub ram_bytes: u64,
+    pub base_bytes: u64,
+    pub per_connection_bytes: u64,
+    pub per_request_bytes: u64,
+    /// Nanoseconds to put one byte on the wire.
+    pub nic_ns_per_byte: f64,
+    pub max_connections: u32,
+    /// Time of one random disk I/O (1 / iops).
+    pub disk_io: SimTime,
+    pub cost_per_hour: f64,
+}
+
+impl Machine {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cores: u32,
+        cpu_speed: f64,
+        ram_gb: f64,
+        base_memory_gb: f64,
+        memory_per_connection_kb: f64,
+        memory_per_request_kb: f64,
+        nic_gbps: f64,
+        max_connections: u32,
+        disk_iops: f64,
+        cost_per_hour: f64,
+    ) -> Machine {
+        Machine {
+            cores,
+            cpu_speed,
+            ram_bytes: (ram_gb * GIB) as u64,
+            base_bytes: (base_memory_gb * GIB) as u64,
+            per_connection_bytes: (memory_per_connection_kb * KIB) as u64,
+            per_request_bytes: (memory_per_request_kb * KIB) as u64,
+            nic_ns_per_byte: 8.0 / nic_gbps,
+            max_connections,
+            disk_io: SimTime::from_secs(1.0 / disk_iops),
+            cost_per_hour,
+        }
+    }
+
+    /// Serialisation time of `bytes` on this machine's NIC.
+    #[inline]
+    pub fn wire_time(&self, bytes: u64) -> SimTime {
+        SimTime::from_ns_f64(bytes as f64 * self.nic_ns_per_byte)
+    }
+}
+
+/// Why a replica refuses a request at the door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    ConnectionLimit,
+    OutOfMemory,
+}
+
+/// The live state of one replica.
+#[derive(Debug, Default)]
+pub struct Replica {
+    pub alive: bool,
+    /// Bumped at every crash: work that started before it is recognised as lost.
+    pub epoch: u32,
+    pub connections: u32,
+    pub memory_bytes: u64,
+    pub busy_workers: u32,
+    /// Frames admitted and waiting for a worker.
+    pub wait_queue: VecDeque<u32>,
+    pub busy_cores: u32,
+    /// Frames holding a worker and waiting for a core, with their pending CPU time.
+    pub core_queue: VecDeque<(u32, SimTime)>,
+    pub nic_tx_free: SimTime,
+    pub nic_rx_free: SimTime,
+    pub disk_free: SimTime,
+    /// Connection pools of this replica towards databases (same order as the server's pools).
+    pub pools: Vec<Pool>,
+    pub cpu: TimeWeighted,
+    pub workers: TimeWeighted,
+    pub queued: TimeWeighted,
+    pub conns: TimeWeighted,
+    pub memory_peak: u64,
+    pub nic_tx_busy: BusyTime,
+    pub nic_rx_busy: BusyTime,
+    pub disk_busy: BusyTime,
+}
+
+impl Replica {
+    pub fn new(pool_sizes: &[u32], machine: &Machine) -> Replica {
+        Replica {
+            alive: true,
+            pools: pool_sizes.iter().map(|&size| Pool::new(size)).collect(),
+            memory_bytes: machine.base_bytes,
+            memory_peak: machine.base_bytes,
+            ..Replica::default()
+        }
+    }
+
+    /// Opens a connection (socket memory and a slot under the cap).
+    pub fn open_connection(&mut self, m: &Machine, now: SimTime) -> Result<(), Refusal> {
+        if self.connections >= m.max_connections {
+            return Err(Refusal::ConnectionLimit);
+        }
+        self.take_memory(m, m.per_connection_bytes)?;
+        self.connections += 1;
+        self.conns.set(now, u64::from(self.connections));
+        Ok(())
+    }
+
+    /// Closes a connection opened by `open_connection`.
+    pub fn close_connection(&mut self, m: &Machine, now: SimTime) {
+        self.memory_bytes = self.memory_bytes.saturating_sub(m.per_connection_bytes);
+        self.connections = self.connections.saturating_sub(1);
+        self.conns.set(now, u64::from(self.connections));
+    }
+
+    fn take_memory(&mut self, m: &Machine, bytes: u64) -> Result<(), Refusal> {
+        if self.memory_bytes + bytes > m.ram_bytes {
+            return Err(Refusal::OutOfMemory);
+        }
+        self.memory_bytes += bytes;
+        self.memory_peak = self.memory_peak.max(self.memory_bytes);
+        Ok(())
+    }
+
+    /// Admits a request arriving on a new connection (`new_connection`) or on a pooled one
+    /// already open; takes its connection and memory.
+    pub fn admit(
+        &mut self,
+        m: &Machine,
+        new_connection: bool,
+        now: SimTime,
+    ) -> Result<(), Refusal> {
+        if new_connection {
+            self.open_connection(m, now)?;
+        }
+        self.take_memory(m, m.per_request_bytes).inspect_err(|_| {
+            if new_connection {
+                self.close_connection(m, now);
+            }
+        })
+    }
+
+    /// Gives back what `admit` took.
+    pub fn release(&mut self, m: &Machine, new_connection: bool, now: SimTime) {
+        self.memory_bytes = self.memory_bytes.saturating_sub(m.per_request_bytes);
+        if new_connection {
+            self.close_connection(m, now);
+        }
+    }
+
+    /// Forgets all work after a crash: counters back to an idle machine.
+    pub fn wipe(&mut self, m: &Machine, now: SimTime) {
+        self.connections = 0;
+        self.conns.set(now, 0);
+        self.memory_bytes = m.base_bytes;
+        self.busy_workers = 0;
+        self.workers.set(now, 0);
+        self.busy_cores = 0;
+        self.cpu.set(now, 0);
+        self.wait_queue.clear();
+        self.core_queue.clear();
+        self.queued.set(now, 0);
+    }
+
+    /// Occupies the NIC's sending side for `bytes`; returns when the last byte has left.
+    #[inline]
+    pub fn send(&mut self, m: &Machine, bytes: u64, now: SimTime) -> SimTime {
+        let start = self.nic_tx_free.max(now);
+        let wire = m.wire_time(bytes);
+        self.nic_tx_free = start + wire;
+        self.nic_tx_busy.add_span(start, wire);
+        self.nic_tx_free
+    }
+
+    /// Occupies the NIC's receiving side for `bytes` arriving at `at`; returns when received.
+    #[inline]
+    pub fn receive(&mut self, m: &Machine, bytes: u64, at: SimTime) -> SimTime {
+        let start = self.nic_rx_free.max(at);
+        let wire = m.wire_time(bytes);
+        self.nic_rx_free = start + wire;
+        self.nic_rx_busy.add_span(start, wire);
+        self.nic_rx_free
+    }
+
+    /// Queues `ios` disk operations; returns when they are done.
+    #[inline]
+    pub fn disk(&mut self, m: &Machine, ios: u32, now: SimTime) -> SimTime {
+        let start = self.disk_free.max(now);
+        let busy = SimTime(m.disk_io.0.saturating_mul(u64::from(ios)));
+        self.disk_free = start + busy;
+        self.disk_busy.add_span(start, busy);
+        self.disk_free
+    }
+
+    /// Total waiting (for a worker or a core), for the queue-length statistic.
+    #[inline]
+    pub fn note_queue(&mut self, now: SimTime) {
+        let n = self.wait_queue.len() + self.core_queue.len();
+        self.queued.set(now, n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Machine {
+        // 1 GiB RAM, 0.5 GiB base, 256 KiB/request, 256 KiB/connection, 2 connections.
+        Machine::new(2, 1.0, 1.0, 0.5, 256.0, 256.0, 1.0, 2, 1000.0, 0.1)
+    }
+
+    #[test]
+    fn connection_cap_refuses_the_one_too_many() {
+        let m = small();
+        let mut r = Replica::new(&[], &m);
+        assert!(r.admit(&m, true, SimTime(0)).is_ok());
+        assert!(r.admit(&m, true, SimTime(0)).is_ok());
+        assert_eq!(r.admit(&m, true, SimTime(0)), Err(Refusal::ConnectionLimit));
+        r.release(&m, true, SimTime(1));
+        assert!(r.admit(&m, true, SimTime(2)).is_ok());
+        assert_eq!(r.conns.max(), 2);
+    }
+
+    #[test]
+    fn memory_runs_out_before_connections_when_requests_are_fat() {
+        let mut m = small();
+        m.max_connections = 10_000;
+        let mut r = Replica::new(&[], &m);
+        // 0.5 GiB free / 512 KiB per request = 1024 requests fit.
+        for _ in 0..1024 {
+            assert!(r.admit(&m, true, SimTime(0)).is_ok());
+        }
+        assert_eq!(r.admit(&m, true, SimTime(0)), Err(Refusal::OutOfMemory));
+        assert_eq!(r.memory_peak, m.ram_bytes);
+    }
+
+    #[test]
+    fn nic_and_disk_are_fifo_servers() {
+        let m = small(); // 1 Gbit/s: 8 ns per byte; 1000 iops: 1 ms per I/O
+        let mut r = Replica::new(&[], &m);
+        assert_eq!(r.send(&m, 1000, SimTime(0)), SimTime(8_000));
+        assert_eq!(
+            r.send(&m, 1000, SimTime(0)),
+            SimTime(16_000),
+            "second message waits"
+        );
+        assert_eq!(r.disk(&m, 2, SimTime(0)), SimTime(2_000_000));
+        assert_eq!(
+            r.disk(&m, 1, SimTime(5_000_000)),
+            SimTime(6_000_000),
+            "idle disk starts at once"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! The model: what a validated scenario says (specs with dense ids, engine units) and how each
+//! kind of component behaves (as `impl Simulation` blocks, one file per kind).
+//!
+//! Specs are built by `scenario::validate`; they never hold names on the hot path, only
+//! indices. Component names stay here for reports.
+
+pub mod cache;
+pub mod client;
+pub mod database;
+pub mod distribution;
+pub mod fault;
+pub mod load_balancer;
+pub mod machine;
+pub mod network;
+pub mod server;
+pub mod steps;
+pub mod workload;
+
+use crate::engine::rng::stream_for;
+use crate::engine::sim::Component;
+use crate::engine::time::SimTime;
+use load_balancer::{Balancer, BalancerSpec};
+use network::Network;
+use server::{Server, ServerSpec};
+use workload::Workload;
+
+pub use fault::Fault;
+
+/// A validated scenario: every reference resolved to an index, every unit converted.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub duration: SimTime,
+    pub warmup: SimTime,
+    pub max_events: u64,
+    pub interval: SimTime,
+    pub network: Network,
+    pub workload: Workload,
+    /// Sorted by name; a component's id is its index here.
+    pub components: Vec<ComponentSpec>,
+    pub faults: Vec<Fault>,
+}
+
+/// One named component.
+#[derive(Debug, Clone)]
+pub struct ComponentSpec {
+    pub name: String,
+    pub kind: ComponentKind,
+}
+
+/// What a component is.
+#[derive(Debug, Clone)]
+pub enum ComponentKind {
+    Server(ServerSpec),
+    Balancer(BalancerSpec),
+}
+
+impl ComponentSpec {
+    /// The live state for a run with `seed`.
+    pub fn instantiate(&self, seed: u64, classes: usize) -> Component {
+        let rng = stream_for(seed, &self.name);
+        match &self.kind {
+            ComponentKind::Server(spec) => {
+                Component::Server(Box::new(Server::new(spec.clone(), rng, classes)))
+            }
+            ComponentKind::Balancer(spec) => {
+                Component::Balancer(Box::new(Balancer::new(spec.clone(), rng)))
+            }
+        }
+    }
+
+    /// Price of the component per hour (all replicas).
+    pub fn cost_per_hour(&self) -> f64 {
+        match &self.kind {
+            ComponentKind::Server(s) => s.machine.cost_per_hour * f64::from(s.replicas),
+            ComponentKind::Balancer(b) => b.cost_per_hour,
+        }
+    }
+}
+
+impl Component {
+    pub fn snapshot_window_start(&mut self, now: SimTime) {
+        match self {
+            Component::Server(s) => s.snapshot_window_start(now),
+            Component::Balancer(b) => b.snapshot_window_start(now),
+        }
+    }
+
+    pub fn snapshot_window_end(&mut self, now: SimTime) {
+        match self {
+            Component::Server(s) => s.snapshot_window_end(now),
+            Component::Balancer(b) => b.snapshot_window_end(now),
+        }
+    }
+
+    /// Utilisation since the previous call, for the time series.
+    pub fn interval_utilisation(&mut self, now: SimTime) -> f64 {
+        match self {
+            Component::Server(s) => s.interval_utilisation(now),
+            Component::Balancer(b) => b.interval_utilisation(now),
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Links: the one-way latency between the users and the entry component and between any two
+//! components, from presets (same machine, LAN, region, internet) or explicit distributions.
+//!
+//! Lookups are by dense component index into a square table built once, so sending a message
+//! costs one array read and one draw.
+
+use crate::engine::rng::Stream;
+use crate::engine::time::SimTime;
+use crate::model::distribution::Dist;
+use crate::scenario::raw::{LinkPreset, RawDist};
+
+/// The distribution behind a preset; the figures are documented in docs/scenario-format.md.
+pub fn preset_dist(preset: LinkPreset) -> RawDist {
+    match preset {
+        LinkPreset::Ipc => RawDist::Constant { ms: 0.01 },
+        LinkPreset::Lan => RawDist::Lognormal {
+            mean_ms: 0.25,
+            std_ms: 0.1,
+        },
+        LinkPreset::Region => RawDist::Lognormal {
+            mean_ms: 2.0,
+            std_ms: 0.5,
+        },
+        LinkPreset::Internet => RawDist::Lognormal {
+            mean_ms: 40.0,
+            std_ms: 15.0,
+        },
+    }
+}
+
+/// All links of a scenario.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// Users ↔ entry component.
+    pub client: Dist,
+    /// Distinct link distributions; `table` points into it.
+    pub links: Vec<Dist>,
+    /// `table[from * n + to]`: index into `links`.
+    pub table: Vec<u16>,
+    pub n: usize,
+}
+
+impl Network {
+    /// One-way latency from component `from` to component `to`.
+    #[inline]
+    pub fn latency(&self, from: u32, to: u32, rng: &mut Stream) -> SimTime {
+        let link = self.table[from as usize * self.n + to as usize];
+        self.links[link as usize].sample(rng)
+    }
+
+    /// One-way latency between a user and the entry component.
+    #[inline]
+    pub fn client_latency(&self, rng: &mut Stream) -> SimTime {
+        self.client.sample(rng)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::stream_for;
+
+    #[test]
+    fn presets_are_ordered_by_distance() {
+        let mean = |p| Dist::from_raw(&preset_dist(p)).unwrap().mean_ns();
+        assert!(mean(LinkPreset::Ipc) < mean(LinkPreset::Lan));
+        assert!(mean(LinkPreset::Lan) < mean(LinkPreset::Region));
+        assert!(mean(LinkPreset::Region) < mean(LinkPreset::Internet));
+    }
+
+    #[test]
+    fn table_lookup_uses_the_pair_link() {
+        let c = |ms| Dist::Constant(SimTime::from_ms(ms));
+        let net = Network {
+            client: c(40.0),
+            links: vec![c(0.25), c(0.01)],
+            table: vec![0, 1, 1, 0],
+            n: 2,
+        };
+        let mut rng = stream_for(0, "net");
+        assert_eq!(net.latency(0, 1, &mut rng), SimTime::from_ms(0.01));
+        assert_eq!(net.latency(1, 1, &mut rng), SimTime::from_ms(0.25));
+        assert_eq!(net.client_latency(&mut rng), SimTime::from_ms(40.0));
+    }
+}

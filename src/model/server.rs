@@ -1,0 +1,232 @@
+//! Servers: the replicated machines behind services, caches and databases. A server runs
+//! each request class through a program of steps (CPU, disk, calls, cache lookups) on a
+//! replica with bounded workers, cores and queue.
+//!
+//! This file holds the spec, the live state and the statistics; `steps.rs` moves requests
+//! through it.
+
+use crate::engine::rng::Stream;
+use crate::engine::time::SimTime;
+use crate::metrics::histogram::Latency;
+use crate::metrics::time_weighted::mean_between;
+use crate::model::cache::{CacheState, Lru};
+use crate::model::distribution::Dist;
+use crate::model::machine::{Machine, Replica};
+
+/// What role a server plays (for reports and defaults; behaviour is all in its program).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Service,
+    Cache,
+    Database,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Service => "service",
+            Role::Cache => "cache",
+            Role::Database => "database",
+        }
+    }
+}
+
+/// One step of a program.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// CPU work, already divided by the machine's speed.
+    Cpu(Dist),
+    /// Random disk I/Os.
+    Disk(u32),
+    /// A synchronous call; `pool` is the index of this server's pool towards the target.
+    Call { target: u32, pool: Option<u16> },
+    /// Cache: a hit skips to the end of the program.
+    CacheLookup,
+    /// Cache: store the key fetched by the preceding call.
+    CacheFill,
+}
+
+/// How a cache decides hits.
+#[derive(Debug, Clone)]
+pub enum CachePolicy {
+    HitRatio(f64),
+    Lru { capacity: u64, key_count: u64 },
+}
+
+/// A server component as the scenario describes it.
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    pub role: Role,
+    pub machine: Machine,
+    pub replicas: u32,
+    pub workers: u32,
+    pub queue_capacity: u32,
+    /// One program per request class.
+    pub programs: Vec<Vec<Step>>,
+    /// Pools towards databases: (target component, size), indexed by `Step::Call::pool`.
+    pub pools: Vec<(u32, u32)>,
+    /// Databases: cost of opening a connection.
+    pub connect: Option<Dist>,
+    pub cache: Option<CachePolicy>,
+}
+
+/// Counters and latencies of one server component.
+#[derive(Debug)]
+pub struct ServerStats {
+    /// Time from admission to getting a worker.
+    pub queue_wait: Latency,
+    /// Time from getting a worker to answering.
+    pub service: Latency,
+    /// Time waiting for a pooled database connection.
+    pub pool_wait: Latency,
+    /// Calls answered `Ok` in the window.
+    pub served: u64,
+    /// Refusals by `Status::index()`.
+    pub refused: [u64; 6],
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+}
+
+/// ∫ level dt of each resource of a component, summed over replicas.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Areas {
+    pub cpu: u128,
+    pub workers: u128,
+    pub queued: u128,
+    pub connections: u128,
+    pub nic: u128,
+    pub disk: u128,
+}
+
+/// Means over the measurement window, filled when the window closes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WindowFigures {
+    pub cpu_utilisation: f64,
+    pub worker_utilisation: f64,
+    pub mean_queue: f64,
+    pub mean_connections: f64,
+    pub nic_utilisation: f64,
+    pub disk_utilisation: f64,
+}
+
+/// A server's live state.
+#[derive(Debug)]
+pub struct Server {
+    pub spec: ServerSpec,
+    pub replicas: Vec<Replica>,
+    pub cache: Option<CacheState>,
+    pub rng: Stream,
+    pub stats: ServerStats,
+    window_start: Areas,
+    window_started_at: SimTime,
+    pub window: WindowFigures,
+    last_tick_cpu: u128,
+    last_tick: SimTime,
+}
+
+impl Server {
+    pub fn new(spec: ServerSpec, rng: Stream, _classes: usize) -> Server {
+        let pool_sizes: Vec<u32> = spec.pools.iter().map(|&(_, size)| size).collect();
+        let replicas = (0..spec.replicas)
+            .map(|_| Replica::new(&pool_sizes, &spec.machine))
+            .collect();
+        let cache = spec.cache.as_ref().map(|p| match *p {
+            CachePolicy::HitRatio(r) => CacheState::HitRatio(r),
+            CachePolicy::Lru {
+                capacity,
+                key_count,
+            } => CacheState::Lru(Lru::new(capacity, key_count)),
+        });
+        Server {
+            spec,
+            replicas,
+            cache,
+            rng,
+            stats: ServerStats {
+                queue_wait: Latency::new(),
+                service: Latency::new(),
+                pool_wait: Latency::new(),
+                served: 0,
+                refused: [0; 6],
+                cache_hits: 0,
+                cache_misses: 0,
+            },
+            window_start: Areas::default(),
+            window_started_at: SimTime::ZERO,
+            window: WindowFigures::default(),
+            last_tick_cpu: 0,
+            last_tick: SimTime::ZERO,
+        }
+    }
+
+    fn areas(&mut self, now: SimTime) -> Areas {
+        let mut a = Areas::default();
+        for r in &mut self.replicas {
+            a.cpu += r.cpu.area_at(now);
+            a.workers += r.workers.area_at(now);
+            a.queued += r.queued.area_at(now);
+            a.connections += r.conns.area_at(now);
+            // Full duplex: the busier direction is the NIC's utilisation.
+            a.nic += r.nic_tx_busy.booked().max(r.nic_rx_busy.booked());
+            a.disk += r.disk_busy.booked();
+        }
+        a
+    }
+
+    pub fn snapshot_window_start(&mut self, now: SimTime) {
+        self.window_start = self.areas(now);
+        self.window_started_at = now;
+    }
+
+    pub fn snapshot_window_end(&mut self, now: SimTime) {
+        let span = now - self.window_started_at;
+        let (a, b) = (self.window_start, self.areas(now));
+        let n = f64::from(self.spec.replicas);
+        let per = |x: u128, y: u128, capacity: f64| mean_between(x, y, span) / capacity.max(1e-12);
+        self.window = WindowFigures {
+            cpu_utilisation: per(a.cpu, b.cpu, n * f64::from(self.spec.machine.cores)),
+            worker_utilisation: per(a.workers, b.workers, n * f64::from(self.spec.workers)),
+            mean_queue: per(a.queued, b.queued, 1.0),
+            mean_connections: per(a.connections, b.connections, 1.0),
+            nic_utilisation: per(a.nic, b.nic, n),
+            disk_utilisation: per(a.disk, b.disk, n),
+        };
+    }
+
+    /// CPU utilisation since the previous call.
+    pub fn interval_utilisation(&mut self, now: SimTime) -> f64 {
+        let cpu: u128 = self.replicas.iter_mut().map(|r| r.cpu.area_at(now)).sum();
+        let capacity = f64::from(self.spec.replicas) * f64::from(self.spec.machine.cores);
+        let u = mean_between(self.last_tick_cpu, cpu, now - self.last_tick) / capacity.max(1e-12);
+        self.last_tick_cpu = cpu;
+        self.last_tick = now;
+        u
+    }
+
+    /// Highest peak of connections on any replica.
+    pub fn peak_connections(&self) -> u64 {
+        self.replicas
+            .iter()
+            .map(|r| r.conns.max())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Highest memory in use on any replica, in bytes.
+    pub fn peak_memory_bytes(&self) -> u64 {
+        self.replicas
+            .iter()
+            .map(|r| r.memory_peak)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Longest queue seen on any replica.
+    pub fn max_queue(&self) -> u64 {
+        self.replicas
+            .iter()
+            .map(|r| r.queued.max())
+            .max()
+            .unwrap_or(0)
+    }
+}

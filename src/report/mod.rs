@@ -1,0 +1,393 @@
+//! Results of a run and their renderers. `Results` is the `summary.json` contract
+//! (versioned by `schema_version`); the renderers (`table`, `csv`) are pure functions from
+//! results to text. Nothing here writes files.
+
+pub mod csv;
+pub mod table;
+
+use crate::engine::sim::{Component, Simulation, StopReason};
+use crate::metrics::histogram::Latency;
+use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS};
+use crate::metrics::timeseries::IntervalRow;
+use crate::model::ComponentKind;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the `summary.json` layout; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Rounds to `digits` decimals so summaries read cleanly (and stay byte-stable).
+fn round(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() {
+        return 0.0;
+    }
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl LatencySummary {
+    pub fn of(l: &Latency) -> LatencySummary {
+        let q = |x| round(l.quantile_ms(x), 3);
+        LatencySummary {
+            count: l.count(),
+            mean: round(l.mean_ms(), 3),
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: round(l.max_ms(), 3),
+        }
+    }
+}
+
+/// Outcome counts with reasons.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RequestSummary {
+    pub total: u64,
+    pub completed: u64,
+    pub rejected: u64,
+    pub timed_out: u64,
+    pub failed: u64,
+    pub rejected_by: BTreeMap<String, u64>,
+    pub failed_by: BTreeMap<String, u64>,
+}
+
+impl RequestSummary {
+    pub fn of(c: &OutcomeCounts) -> RequestSummary {
+        RequestSummary {
+            total: c.total,
+            completed: c.completed,
+            rejected: c.rejected(),
+            timed_out: c.timed_out,
+            failed: c.failed(),
+            rejected_by: reasons(&c.rejected_by),
+            failed_by: [
+                ("backend_down", c.failed_backend_down),
+                ("simulation_ended", c.failed_simulation_ended),
+            ]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, n)| (k.to_string(), n))
+            .collect(),
+        }
+    }
+}
+
+fn reasons(by: &[u64; 6]) -> BTreeMap<String, u64> {
+    REJECT_REASONS
+        .iter()
+        .filter(|s| by[s.index()] > 0)
+        .map(|s| (s.name().to_string(), by[s.index()]))
+        .collect()
+}
+
+/// One request class.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClassSummary {
+    pub requests: RequestSummary,
+    pub throughput_rps: f64,
+    pub latency_ms: LatencySummary,
+}
+
+/// One component.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ComponentSummary {
+    pub kind: String,
+    pub replicas: u32,
+    pub cost_per_hour: f64,
+    /// Calls answered successfully per second.
+    pub throughput_rps: f64,
+    pub cpu_utilisation: f64,
+    pub worker_utilisation: f64,
+    pub nic_utilisation: f64,
+    pub disk_utilisation: f64,
+    pub mean_queue: f64,
+    pub max_queue: u64,
+    pub mean_connections: f64,
+    pub peak_connections: u64,
+    pub max_connections: u64,
+    pub peak_memory_gb: f64,
+    pub ram_gb: f64,
+    pub refused_by: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_wait_ms: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_ms: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_wait_ms: Option<LatencySummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_hit_ratio: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub health_changes: Vec<HealthChangeSummary>,
+}
+
+/// A backend taken out of or put back into rotation by health checks.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HealthChangeSummary {
+    pub at_s: f64,
+    pub backend: String,
+    pub healthy: bool,
+}
+
+/// The most utilised resource of the run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Bottleneck {
+    pub component: String,
+    pub resource: String,
+    pub utilisation: f64,
+}
+
+/// Little's law on this run: mean number in system L against λ·W.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LittlesLaw {
+    pub mean_in_system: f64,
+    pub arrival_rate_rps: f64,
+    pub mean_time_in_system_s: f64,
+    /// |L − λW| / L.
+    pub relative_error: f64,
+}
+
+/// Engine counters (deterministic; wall-clock figures never go here).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EngineSummary {
+    pub events: u64,
+    pub peak_requests: usize,
+    pub peak_frames: usize,
+}
+
+/// Everything a run reports; serialised as `summary.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Results {
+    pub schema_version: u32,
+    pub dsim_version: String,
+    pub scenario: String,
+    pub description: String,
+    pub seed: u64,
+    pub sim_time_s: f64,
+    pub warmup_s: f64,
+    pub measured_s: f64,
+    pub stop_reason: String,
+    pub requests: RequestSummary,
+    pub retries: u64,
+    pub throughput_rps: f64,
+    pub error_rate: f64,
+    pub latency_ms: LatencySummary,
+    pub classes: BTreeMap<String, ClassSummary>,
+    pub components: BTreeMap<String, ComponentSummary>,
+    pub bottleneck: Option<Bottleneck>,
+    pub cost_per_hour: f64,
+    pub littles_law: LittlesLaw,
+    pub engine: EngineSummary,
+    #[serde(skip)]
+    pub timeseries: Vec<IntervalRow>,
+    #[serde(skip)]
+    pub component_order: Vec<String>,
+}
+
+impl Results {
+    /// Reads the results out of a finished simulation.
+    pub fn from_simulation(sim: &mut Simulation, stop: StopReason) -> Results {
+        let sc = &sim.scenario;
+        let measured = sim.window.span().as_secs();
+        let per_s = |n: u64| {
+            if measured > 0.0 {
+                round(n as f64 / measured, 3)
+            } else {
+                0.0
+            }
+        };
+        let m = &sim.metrics;
+        let classes = sc
+            .workload
+            .classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let o = &m.class_outcomes[i];
+                let summary = ClassSummary {
+                    requests: RequestSummary::of(o),
+                    throughput_rps: per_s(o.completed),
+                    latency_ms: LatencySummary::of(&m.class_latency[i]),
+                };
+                (c.name.clone(), summary)
+            })
+            .collect();
+        let mut components = BTreeMap::new();
+        let mut bottleneck: Option<Bottleneck> = None;
+        for (spec, state) in sc.components.iter().zip(&sim.components) {
+            let summary = component_summary(spec, state, &sc.components, per_s);
+            for (resource, u) in [
+                ("cpu", summary.cpu_utilisation),
+                ("workers", summary.worker_utilisation),
+                ("nic", summary.nic_utilisation),
+                ("disk", summary.disk_utilisation),
+                (
+                    "connections",
+                    summary.peak_connections as f64 / summary.max_connections.max(1) as f64,
+                ),
+            ] {
+                if bottleneck.as_ref().is_none_or(|b| u > b.utilisation) && u > 0.0 {
+                    bottleneck = Some(Bottleneck {
+                        component: spec.name.clone(),
+                        resource: resource.into(),
+                        utilisation: round(u, 4),
+                    });
+                }
+            }
+            components.insert(spec.name.clone(), summary);
+        }
+        let in_system = crate::metrics::time_weighted::mean_between(
+            m.in_system_area_at_start,
+            m.in_system_area_at_end,
+            sim.window.span(),
+        );
+        let arrival = if measured > 0.0 {
+            m.outcomes.total as f64 / measured
+        } else {
+            0.0
+        };
+        let sojourn = if m.outcomes.total > 0 {
+            m.sojourn_sum_ns as f64 / 1e9 / m.outcomes.total as f64
+        } else {
+            0.0
+        };
+        let predicted = arrival * sojourn;
+        let relative_error = if in_system > 0.0 {
+            (in_system - predicted).abs() / in_system
+        } else {
+            0.0
+        };
+        Results {
+            schema_version: SCHEMA_VERSION,
+            dsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: sc.name.clone(),
+            description: sc.description.clone(),
+            seed: sc.seed,
+            sim_time_s: sc.duration.as_secs(),
+            warmup_s: sc.warmup.as_secs(),
+            measured_s: measured,
+            stop_reason: stop.name().to_string(),
+            requests: RequestSummary::of(&m.outcomes),
+            retries: m.retries,
+            throughput_rps: per_s(m.outcomes.completed),
+            error_rate: if m.outcomes.total > 0 {
+                round(m.outcomes.errors() as f64 / m.outcomes.total as f64, 6)
+            } else {
+                0.0
+            },
+            latency_ms: LatencySummary::of(&m.latency),
+            classes,
+            components,
+            bottleneck,
+            cost_per_hour: round(sc.components.iter().map(|c| c.cost_per_hour()).sum(), 4),
+            littles_law: LittlesLaw {
+                mean_in_system: round(in_system, 4),
+                arrival_rate_rps: round(arrival, 4),
+                mean_time_in_system_s: round(sojourn, 6),
+                relative_error: round(relative_error, 6),
+            },
+            engine: EngineSummary {
+                events: sim.events,
+                peak_requests: sim.requests.peak(),
+                peak_frames: sim.frames.peak(),
+            },
+            timeseries: m.timeseries.rows.clone(),
+            component_order: sc.components.iter().map(|c| c.name.clone()).collect(),
+        }
+    }
+
+    /// `summary.json`: pretty, with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        s.push('\n');
+        s
+    }
+}
+
+fn component_summary(
+    spec: &crate::model::ComponentSpec,
+    state: &Component,
+    all: &[crate::model::ComponentSpec],
+    per_s: impl Fn(u64) -> f64,
+) -> ComponentSummary {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    match (state, &spec.kind) {
+        (Component::Server(s), ComponentKind::Server(k)) => {
+            let w = s.window;
+            let lookups = s.stats.cache_hits + s.stats.cache_misses;
+            let non_empty = |l: &Latency| (!l.is_empty()).then(|| LatencySummary::of(l));
+            ComponentSummary {
+                kind: k.role.name().to_string(),
+                replicas: k.replicas,
+                cost_per_hour: round(spec.cost_per_hour(), 4),
+                throughput_rps: per_s(s.stats.served),
+                cpu_utilisation: round(w.cpu_utilisation, 4),
+                worker_utilisation: round(w.worker_utilisation, 4),
+                nic_utilisation: round(w.nic_utilisation, 4),
+                disk_utilisation: round(w.disk_utilisation, 4),
+                mean_queue: round(w.mean_queue, 4),
+                max_queue: s.max_queue(),
+                mean_connections: round(w.mean_connections, 4),
+                peak_connections: s.peak_connections(),
+                max_connections: u64::from(k.machine.max_connections),
+                peak_memory_gb: round(s.peak_memory_bytes() as f64 / GIB, 4),
+                ram_gb: round(k.machine.ram_bytes as f64 / GIB, 4),
+                refused_by: reasons(&s.stats.refused),
+                queue_wait_ms: non_empty(&s.stats.queue_wait),
+                service_ms: non_empty(&s.stats.service),
+                pool_wait_ms: non_empty(&s.stats.pool_wait),
+                cache_hit_ratio: (lookups > 0)
+                    .then(|| round(s.stats.cache_hits as f64 / lookups as f64, 4)),
+                health_changes: Vec::new(),
+            }
+        }
+        (Component::Balancer(b), ComponentKind::Balancer(k)) => ComponentSummary {
+            kind: "load_balancer".into(),
+            replicas: 1,
+            cost_per_hour: round(k.cost_per_hour, 4),
+            throughput_rps: 0.0,
+            cpu_utilisation: 0.0,
+            worker_utilisation: 0.0,
+            nic_utilisation: 0.0,
+            disk_utilisation: 0.0,
+            mean_queue: 0.0,
+            max_queue: 0,
+            mean_connections: round(b.mean_connections, 4),
+            peak_connections: b.conns.max(),
+            max_connections: u64::from(k.max_connections),
+            peak_memory_gb: 0.0,
+            ram_gb: 0.0,
+            refused_by: reasons(&b.refused),
+            queue_wait_ms: None,
+            service_ms: None,
+            pool_wait_ms: None,
+            cache_hit_ratio: None,
+            health_changes: b
+                .changes
+                .iter()
+                .map(|c| {
+                    let (comp, replica, _) = k.backends[c.backend];
+                    HealthChangeSummary {
+                        at_s: round(c.at.as_secs(), 6),
+                        backend: format!("{}[{}]", all[comp as usize].name, replica),
+                        healthy: c.healthy,
+                    }
+                })
+                .collect(),
+        },
+        _ => unreachable!("component state and spec disagree"),
+    }
+}
