@@ -62,6 +62,8 @@ pub struct Balancer {
     pub connections: u32,
     pub conns: TimeWeighted,
     pub refused: [u64; 6],
+    /// Calls answered `Ok` for requests in the window.
+    pub served: u64,
     pub changes: Vec<HealthChange>,
     window_area: u128,
     window_started: SimTime,
@@ -87,6 +89,7 @@ impl Balancer {
             connections: 0,
             conns: TimeWeighted::default(),
             refused: [0; 6],
+            served: 0,
             changes: Vec::new(),
             window_area: 0,
             window_started: SimTime::ZERO,
@@ -244,6 +247,9 @@ impl Simulation {
         lb.connections -= 1;
         lb.conns.set(now, u64::from(lb.connections));
         lb.backends[child.backend as usize].active -= 1;
+        if child.status == Status::Ok && self.requests.get(child.request).counted {
+            lb.served += 1;
+        }
         self.balancer_reply(p, child.status);
     }
 

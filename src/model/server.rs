@@ -81,6 +81,9 @@ pub struct ServerStats {
     pub pool_wait: Latency,
     /// Calls answered `Ok` in the window.
     pub served: u64,
+    /// Admitted calls that got a worker, and how many of them had to wait for it.
+    pub started: u64,
+    pub waited: u64,
     /// Refusals by `Status::index()`.
     pub refused: [u64; 6],
     pub cache_hits: u64,
@@ -147,6 +150,8 @@ impl Server {
                 service: Latency::new(),
                 pool_wait: Latency::new(),
                 served: 0,
+                started: 0,
+                waited: 0,
                 refused: [0; 6],
                 cache_hits: 0,
                 cache_misses: 0,

@@ -86,6 +86,8 @@ impl Simulation {
         rep.workers.set(now, u64::from(rep.busy_workers));
         if counted {
             srv.stats.queue_wait.record(now - fr.arrived);
+            srv.stats.started += 1;
+            srv.stats.waited += u64::from(now > fr.arrived);
         }
         self.run_steps(f);
     }

@@ -115,6 +115,8 @@ pub struct ComponentSummary {
     pub disk_utilisation: f64,
     pub mean_queue: f64,
     pub max_queue: u64,
+    /// Share of calls that waited for a worker (Erlang C's P(wait) for an M/M/c station).
+    pub wait_probability: f64,
     pub mean_connections: f64,
     pub peak_connections: u64,
     pub max_connections: u64,
@@ -340,6 +342,11 @@ fn component_summary(
                 disk_utilisation: round(w.disk_utilisation, 4),
                 mean_queue: round(w.mean_queue, 4),
                 max_queue: s.max_queue(),
+                wait_probability: if s.stats.started > 0 {
+                    round(s.stats.waited as f64 / s.stats.started as f64, 6)
+                } else {
+                    0.0
+                },
                 mean_connections: round(w.mean_connections, 4),
                 peak_connections: s.peak_connections(),
                 max_connections: u64::from(k.machine.max_connections),
@@ -358,13 +365,14 @@ fn component_summary(
             kind: "load_balancer".into(),
             replicas: 1,
             cost_per_hour: round(k.cost_per_hour, 4),
-            throughput_rps: 0.0,
+            throughput_rps: per_s(b.served),
             cpu_utilisation: 0.0,
             worker_utilisation: 0.0,
             nic_utilisation: 0.0,
             disk_utilisation: 0.0,
             mean_queue: 0.0,
             max_queue: 0,
+            wait_probability: 0.0,
             mean_connections: round(b.mean_connections, 4),
             peak_connections: b.conns.max(),
             max_connections: u64::from(k.max_connections),

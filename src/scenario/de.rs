@@ -1,12 +1,14 @@
 //! The hand-written `Deserialize` for components: read `kind` first, then deserialize the
 //! matching struct from the rest of the same map. Derived internally-tagged enums buffer the
-//! map and lose the error position; this keeps exact paths and line:column.
+//! map and lose the error position; this keeps exact paths and line:column whenever `kind`
+//! is the first key, and still accepts it anywhere else (generated JSON often sorts keys).
 
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use serde::de::{
     self, Deserialize, Deserializer, MapAccess, Visitor, value::MapAccessDeserializer,
 };
+use serde_json::{Map, Value};
 use std::fmt;
 
 impl<'de> Deserialize<'de> for RawComponent {
@@ -15,29 +17,35 @@ impl<'de> Deserialize<'de> for RawComponent {
     }
 }
 
+fn unknown_kind(kind: &str) -> String {
+    let h = hint(kind, COMPONENT_KINDS);
+    format!(
+        "unknown component kind `{kind}`{h} (kinds: {})",
+        COMPONENT_KINDS.join(", ")
+    )
+}
+
+fn missing_kind() -> String {
+    format!(
+        "a component needs \"kind\", one of {}",
+        COMPONENT_KINDS.join(", ")
+    )
+}
+
 struct ComponentVisitor;
 
 impl<'de> Visitor<'de> for ComponentVisitor {
     type Value = RawComponent;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a component object starting with \"kind\"")
+        f.write_str("a component object with \"kind\"")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawComponent, A::Error> {
-        let kinds = COMPONENT_KINDS.join(", ");
         match map.next_key::<String>()?.as_deref() {
             Some("kind") => {}
-            Some(other) => {
-                return Err(de::Error::custom(format!(
-                    "\"kind\" must be the first key of a component (found `{other}` first); move \"kind\": \"<{kinds}>\" to the top"
-                )));
-            }
-            None => {
-                return Err(de::Error::custom(format!(
-                    "a component needs \"kind\" first, one of {kinds}"
-                )));
-            }
+            Some(other) => return buffered(other.to_string(), map),
+            None => return Err(de::Error::custom(missing_kind())),
         }
         let kind: String = map.next_value()?;
         let rest = MapAccessDeserializer::new(map);
@@ -46,12 +54,45 @@ impl<'de> Visitor<'de> for ComponentVisitor {
             "load_balancer" => RawLoadBalancer::deserialize(rest).map(RawComponent::LoadBalancer),
             "cache" => RawCache::deserialize(rest).map(RawComponent::Cache),
             "database" => RawDatabase::deserialize(rest).map(RawComponent::Database),
-            other => {
-                let h = hint(other, COMPONENT_KINDS);
-                Err(de::Error::custom(format!(
-                    "unknown component kind `{other}`{h} (kinds: {kinds})"
-                )))
-            }
+            other => Err(de::Error::custom(unknown_kind(other))),
         }
     }
+}
+
+/// `kind` is not the first key: read the whole object, then deserialize the variant from it.
+/// Errors keep their path inside the component but point at the component's end, so the
+/// message suggests putting `kind` first.
+fn buffered<'de, A: MapAccess<'de>>(first: String, mut map: A) -> Result<RawComponent, A::Error> {
+    let mut object = Map::new();
+    let value: Value = map.next_value()?;
+    object.insert(first, value);
+    while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        object.insert(k, v);
+    }
+    let kind = match object.remove("kind") {
+        Some(Value::String(k)) => k,
+        Some(other) => {
+            return Err(de::Error::custom(format!(
+                "\"kind\" must be a string, got {other}"
+            )));
+        }
+        None => return Err(de::Error::custom(missing_kind())),
+    };
+    match kind.as_str() {
+        "service" => variant(object).map(RawComponent::Service),
+        "load_balancer" => variant(object).map(RawComponent::LoadBalancer),
+        "cache" => variant(object).map(RawComponent::Cache),
+        "database" => variant(object).map(RawComponent::Database),
+        other => Err(de::Error::custom(unknown_kind(other))),
+    }
+}
+
+fn variant<T: de::DeserializeOwned, E: de::Error>(object: Map<String, Value>) -> Result<T, E> {
+    serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+        E::custom(format!(
+            "{}: {} (put \"kind\" first in the component for an exact line and column)",
+            e.path(),
+            e.inner()
+        ))
+    })
 }

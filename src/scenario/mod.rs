@@ -65,11 +65,15 @@ pub fn parse(text: &str) -> Result<RawScenario, ScenarioError> {
         let path = e.path().to_string();
         let inner = e.inner();
         let (line, column) = (inner.line(), inner.column());
-        let path = if path == "." { String::new() } else { path };
+        let path = if path == "." || path == "?" {
+            String::new()
+        } else {
+            path
+        };
         ScenarioError::Syntax(Diagnostic {
             path,
             line,
-            column,
+            column: column.max(1),
             message: explain(inner),
         })
     })?;
@@ -91,6 +95,10 @@ fn explain(e: &serde_json::Error) -> String {
         Some(i) => full[..i].to_string(),
         None => full,
     };
+    let msg = msg
+        .replace("expected f64", "expected a number")
+        .replace("expected u64", "expected a whole number ≥ 0")
+        .replace("expected u32", "expected a whole number ≥ 0");
     for prefix in ["unknown field `", "unknown variant `"] {
         if let Some(rest) = msg.strip_prefix(prefix)
             && let Some((name, expected)) = rest.split_once('`')

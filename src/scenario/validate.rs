@@ -23,6 +23,9 @@ pub struct Problem {
     pub message: String,
 }
 
+/// The id given to a reference that does not resolve (validation fails, so it is never run).
+const UNKNOWN: u32 = u32::MAX;
+
 /// The largest LRU key space: its arrays take about 9 bytes per key.
 const MAX_LRU_KEYS: u64 = 50_000_000;
 /// Closed-model users are indices in events (u32); keep well inside.
@@ -78,14 +81,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The id of component `name`, or a problem with a suggestion.
+    /// The id of component `name`, or `UNKNOWN` and a problem with a suggestion.
     fn component(&mut self, path: &str, name: &str) -> u32 {
         match self.names.binary_search(&name) {
             Ok(i) => i as u32,
             Err(_) => {
                 let h = hint(name, self.names.iter().copied());
                 self.problem(path, format!("no component named `{name}`{h}"));
-                0
+                UNKNOWN
             }
         }
     }
@@ -137,7 +140,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     }
     let duration = c.positive("duration_s", raw.duration_s);
     let warmup = c.non_negative("warmup_s", raw.warmup_s);
-    if warmup >= duration {
+    if duration > 0.0 && warmup >= duration {
         c.problem(
             "warmup_s",
             format!("must be shorter than duration_s ({duration}), got {warmup}"),

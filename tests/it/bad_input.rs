@@ -1,0 +1,148 @@
+//! Bad input: exit code 2, the exact message (file:line:column, JSON path, what was expected,
+//! a suggestion), never a panic, and no output files left behind.
+
+use crate::common::{dsim, temp_dir};
+
+/// Writes `text` as `name` in a fresh folder, runs `dsim run` on it from that folder, and
+/// returns stderr after checking exit code 2 and that nothing was written.
+fn rejected(name: &str, text: &str) -> String {
+    let dir = temp_dir("bad");
+    std::fs::write(dir.join(name), text).unwrap();
+    let out = dsim()
+        .current_dir(&dir)
+        .args(["run", name])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        !dir.join("output").exists(),
+        "bad input must not create output"
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+const HEAD: &str = "{\n  \"name\": \"x\",\n  \"duration_s\": 10,\n";
+
+#[test]
+fn unknown_field_names_path_position_and_the_likely_fix() {
+    let text = format!(
+        "{HEAD}  \"workload\": {{\"model\": {{\"open\": {{\"rate_per_s\": 10}}}}, \"entry\": \"api\"}},\n  \"components\": {{\n    \"api\": {{\"kind\": \"service\", \"machine\": {{\"corez\": 2}}, \"handlers\": {{}}}}\n  }}\n}}\n"
+    );
+    assert_eq!(
+        rejected("s.json", &text),
+        "error: s.json:6:50: components.api.machine.corez: unknown field `corez`, expected one of `cores`, \
+         `cpu_speed`, `ram_gb`, `base_memory_gb`, `memory_per_connection_kb`, `memory_per_request_kb`, \
+         `nic_gbps`, `max_connections`, `disk_iops`, `cost_per_hour`; did you mean `cores`?\n"
+    );
+}
+
+#[test]
+fn unknown_kind_suggests_the_closest() {
+    let text = format!(
+        "{HEAD}  \"workload\": {{\"model\": {{\"open\": {{\"rate_per_s\": 10}}}}, \"entry\": \"api\"}},\n  \"components\": {{\"api\": {{\"kind\": \"databse\"}}}}\n}}\n"
+    );
+    assert_eq!(
+        rejected("s.json", &text),
+        "error: s.json:5:43: components.api: unknown component kind `databse`; did you mean `database`? \
+         (kinds: service, load_balancer, cache, database)\n"
+    );
+}
+
+#[test]
+fn kind_later_in_the_object_still_gives_the_inner_path() {
+    let text = format!(
+        "{HEAD}  \"workload\": {{\"model\": {{\"open\": {{\"rate_per_s\": 10}}}}, \"entry\": \"api\"}},\n  \"components\": {{\"api\": {{\"machine\": {{\"cores\": 1, \"ram\": 2}}, \"kind\": \"service\"}}}}\n}}\n"
+    );
+    let err = rejected("s.json", &text);
+    assert!(err.starts_with("error: s.json:5:"), "{err}");
+    assert!(
+        err.contains("components.api: machine.ram: unknown field `ram`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("put \"kind\" first in the component for an exact line and column"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_validation_problem_is_reported_at_once() {
+    let text = "{\n  \"name\": \"x\",\n  \"duration_s\": 0,\n  \"workload\": {\"model\": {\"open\": {\"rate_per_s\": 10}}, \"entry\": \"apii\"},\n  \"components\": {\n    \"api\": {\"kind\": \"service\", \"machine\": {\"cores\": 0},\n      \"handlers\": {\"default\": [{\"call\": \"dbb\"}]}},\n    \"db\": {\"kind\": \"database\", \"machine\": {\"cores\": 2}, \"queries\": {\"default\": {\"cpu_ms\": {\"exponential\": {\"mean_ms\": -1}}}}}\n  }\n}\n";
+    assert_eq!(
+        rejected("many.json", text),
+        "error: many.json:3:17: duration_s: must be a finite number > 0, got 0\n\
+         error: many.json:4:64: workload.entry: no component named `apii`; did you mean `api`?\n\
+         error: many.json:6:53: components.api.machine.cores: must be ≥ 1, got 0\n\
+         error: many.json:7:41: components.api.handlers.default[0].call: no component named `dbb`; did you mean `db`?\n\
+         error: many.json:8:119: components.db.queries.default.cpu_ms.exponential.mean_ms: must be a finite number > 0, got -1\n\
+         5 problems in many.json\n"
+    );
+}
+
+#[test]
+fn truncated_and_mistyped_files() {
+    assert_eq!(
+        rejected("t.json", "{\n  \"name\": \"x\",\n  \"duration_s\": 10,\n"),
+        "error: t.json:4:1: EOF while parsing a value: the file ends too early (a missing `}` or `]`?)\n"
+    );
+    assert_eq!(
+        rejected("t.json", "{\"name\": \"x\", \"duration_s\": \"ten\"}"),
+        "error: t.json:1:33: duration_s: invalid type: string \"ten\", expected a number\n"
+    );
+    assert_eq!(
+        rejected("t.json", ""),
+        "error: t.json:1:1: EOF while parsing a value: the file ends too early (a missing `}` or `]`?)\n"
+    );
+}
+
+#[test]
+fn call_cycles_and_wrong_targets_are_explained() {
+    let text = format!(
+        "{HEAD}  \"workload\": {{\"model\": {{\"open\": {{\"rate_per_s\": 10}}}}, \"entry\": \"a\"}},\n  \"components\": {{\n    \"a\": {{\"kind\": \"service\", \"machine\": {{\"cores\": 1}}, \"handlers\": {{\"default\": [{{\"call\": \"b\"}}]}}, \"connection_pools\": {{\"b\": {{\"size\": 2}}}}}},\n    \"b\": {{\"kind\": \"service\", \"machine\": {{\"cores\": 1}}, \"handlers\": {{\"default\": [{{\"call\": \"a\"}}]}}}}\n  }}\n}}\n"
+    );
+    let err = rejected("c.json", &text);
+    assert!(err.contains("components.a.connection_pools.b: `b` is not a database; pools hold database connections"), "{err}");
+    assert!(
+        err.contains("components.a: calls go round in a cycle: a → b → a"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_file_and_unknown_subcommand() {
+    let out = dsim().args(["run", "no/such/file.json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with("error: cannot read no/such/file.json: "),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("(no such file; scenarios/ holds the examples)\n"),
+        "{err}"
+    );
+    let out = dsim().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn validate_subcommand_exit_codes() {
+    let dir = temp_dir("validate");
+    std::fs::write(dir.join("bad.json"), "{}").unwrap();
+    let out = dsim()
+        .current_dir(&dir)
+        .args(["validate", "bad.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "error: bad.json:1:2: missing field `name`\n"
+    );
+}

@@ -1,0 +1,6 @@
+//! Integration tests: they drive the real `dsim` binary, as users and CI do.
+
+mod bad_input;
+mod common;
+mod determinism;
+mod theory;
