@@ -10,3 +10,6 @@ pub mod rng;
 pub mod sim;
 pub mod slab;
 pub mod time;
+
+#[cfg(test)]
+mod conservation_tests;

@@ -186,7 +186,7 @@ mod tests {
     fn finds_nested_keys_and_indices() {
         assert_eq!(locate(DOC, "e"), (4, 8));
         assert_eq!(locate(DOC, "a.d"), (3, 10));
-        assert_eq!(locate(DOC, "a.b[1].c"), (2, 23));
+        assert_eq!(locate(DOC, "a.b[1].c"), (2, 24));
         assert_eq!(locate(DOC, "a.b[0]"), (2, 15));
     }
 

@@ -1,0 +1,78 @@
+//! Conservation over random small scenarios: whatever the limits, faults, timeouts and
+//! retries, every logical request ends in exactly one outcome and none is lost.
+
+use crate::engine::sim::Simulation;
+use crate::report::Results;
+use proptest::prelude::*;
+use serde_json::json;
+
+#[allow(clippy::too_many_arguments)]
+fn scenario(
+    users: u32,
+    workers: u32,
+    queue: u32,
+    max_conn: u32,
+    timeout_ms: f64,
+    attempts: u32,
+    crash: bool,
+    policy: &str,
+    pool: u32,
+    hit_ratio: f64,
+) -> String {
+    let mut faults = json!([]);
+    if crash {
+        faults = json!([{"crash": {"component": "api", "replica": 1, "at_s": 0.5, "recover_after_s": 0.3}},
+                        {"crash": {"component": "db", "at_s": 1.0, "recover_after_s": 0.2}}]);
+    }
+    json!({
+        "name": "conservation",
+        "duration_s": 2,
+        "warmup_s": 0.2,
+        "workload": {
+            "model": {"closed": {"users": users, "think_time_ms": {"exponential": {"mean_ms": 20}}}},
+            "entry": "lb",
+            "timeout_ms": timeout_ms,
+            "retry": {"max_attempts": attempts, "initial_backoff_ms": 5},
+            "classes": {"a": {"weight": 2}, "b": {"keys": {"zipf": {"count": 50, "exponent": 1.2}}}}
+        },
+        "components": {
+            "lb": {"kind": "load_balancer", "backends": ["api"], "policy": policy, "max_connections": max_conn * 3,
+                   "weights": [1.0], "health_check": {"interval_ms": 100, "unhealthy_threshold": 2}},
+            "api": {"kind": "service", "replicas": 2, "workers": workers, "queue_capacity": queue,
+                    "machine": {"cores": 2, "max_connections": max_conn, "ram_gb": 1, "base_memory_gb": 0.99},
+                    "handlers": {"a": [{"cpu_ms": {"exponential": {"mean_ms": 2}}}, {"call": "cache"}],
+                                 "b": [{"cpu_ms": {"lognormal": {"mean_ms": 1, "std_ms": 2}}}, {"call": "db"}]},
+                    "connection_pools": {"db": {"size": pool}}},
+            "cache": {"kind": "cache", "machine": {"cores": 1}, "backing": "db", "policy": {"hit_ratio": hit_ratio}},
+            "db": {"kind": "database", "machine": {"cores": 2, "max_connections": 6},
+                   "queries": {"default": {"cpu_ms": {"exponential": {"mean_ms": 1}}, "disk_ios": 1}}}
+        },
+        "faults": faults
+    })
+    .to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn every_request_ends_in_exactly_one_outcome(
+        users in 1u32..150, workers in 1u32..6, queue in 0u32..10, max_conn in 1u32..30,
+        timeout_ms in 3.0f64..200.0, attempts in 1u32..4, crash in any::<bool>(),
+        policy in prop::sample::select(vec!["round_robin", "least_connections", "ip_hash", "random", "weighted", "power_of_two_choices"]),
+        pool in 1u32..5, hit_ratio in 0.0f64..1.0,
+    ) {
+        let text = scenario(users, workers, queue, max_conn, timeout_ms, attempts, crash, policy, pool, hit_ratio);
+        let model = crate::scenario::load(&text).expect("generated scenario is valid");
+        let mut sim = Simulation::new(model);
+        let stop = sim.run(&mut |_| {});
+        prop_assert_eq!(sim.outstanding, 0, "a logical request was never concluded");
+        let r = Results::from_simulation(&mut sim, stop);
+        let q = &r.requests;
+        prop_assert_eq!(q.total, q.completed + q.rejected + q.timed_out + q.failed);
+        prop_assert_eq!(q.rejected, q.rejected_by.values().sum::<u64>());
+        prop_assert_eq!(q.failed, q.failed_by.values().sum::<u64>());
+        let by_class: u64 = r.classes.values().map(|c| c.requests.total).sum();
+        prop_assert_eq!(by_class, q.total);
+        prop_assert_eq!(r.latency_ms.count, q.completed);
+    }
+}
