@@ -72,6 +72,10 @@ pub struct Frame {
     pub status: Status,
     /// The call opened a connection of its own at the callee (counts against its cap).
     pub fresh_connection: bool,
+    /// The call has passed the callee's receiving NIC.
+    pub received: bool,
+    /// The answer has passed the caller's receiving NIC.
+    pub answer_received: bool,
     pub admitted: bool,
     pub has_worker: bool,
     pub arrived: SimTime,
@@ -91,6 +95,8 @@ impl Default for Frame {
             backend: 0,
             status: Status::Ok,
             fresh_connection: true,
+            received: false,
+            answer_received: false,
             admitted: false,
             has_worker: false,
             arrived: SimTime::ZERO,
@@ -337,16 +343,71 @@ impl Simulation {
     }
 
     fn frame_arrive(&mut self, f: u32) {
-        let c = self.frames.get(f).component as usize;
-        match &self.components[c] {
+        let fr = *self.frames.get(f);
+        if !fr.received {
+            let bytes = self.class_of(fr.request).request_bytes;
+            if self.nic_receive(f, fr.component, fr.replica, bytes) {
+                return;
+            }
+        }
+        match &self.components[fr.component as usize] {
             Component::Server(_) => self.server_arrive(f),
             Component::Balancer(_) => self.balancer_arrive(f),
         }
     }
 
+    /// Messages are received in arrival order: the receiving NIC is a FIFO server, so a
+    /// message that finds it busy (or needs wire time) finishes arriving later. Returns true
+    /// if the frame's event was put off until then.
+    fn nic_receive(&mut self, f: u32, component: u32, replica: u32, bytes: u64) -> bool {
+        let now = self.now;
+        self.frames.get_mut(f).received = true;
+        let Component::Server(s) = &mut self.components[component as usize] else {
+            return false;
+        };
+        let rep = &mut s.replicas[replica as usize];
+        if !rep.alive {
+            return false;
+        }
+        let done = rep.receive(&s.spec.machine, bytes, now);
+        if done > now {
+            self.schedule(done, EventKind::FrameArrive, f, 0);
+            return true;
+        }
+        false
+    }
+
+    /// The class of request `slot`.
+    #[inline]
+    pub fn class_of(&self, slot: u32) -> &crate::model::workload::Class {
+        &self.scenario.workload.classes[usize::from(self.requests.get(slot).class)]
+    }
+
     /// A frame's answer reached its caller: free the frame and resume the caller.
     fn frame_return(&mut self, f: u32) {
         let child = *self.frames.get(f);
+        if child.parent != NO_PARENT && !child.answer_received {
+            // The answer still has to pass the caller's NIC.
+            let parent = *self.frames.get(child.parent);
+            let bytes = if child.status == Status::Ok {
+                self.class_of(child.request).response_bytes
+            } else {
+                0
+            };
+            self.frames.get_mut(f).answer_received = true;
+            if let Component::Server(s) = &mut self.components[parent.component as usize] {
+                let rep = &mut s.replicas[parent.replica as usize];
+                let done = if rep.alive {
+                    rep.receive(&s.spec.machine, bytes, self.now)
+                } else {
+                    self.now
+                };
+                if done > self.now {
+                    self.schedule(done, EventKind::FrameReturn, f, 0);
+                    return;
+                }
+            }
+        }
         self.frames.remove(f);
         if child.parent == NO_PARENT {
             self.client_receive(child.request, child.status);

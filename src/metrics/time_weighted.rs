@@ -53,8 +53,8 @@ impl TimeWeighted {
 }
 
 /// Busy time of a FIFO device (NIC, disk) whose work is booked ahead when it is queued.
-/// A span is counted when booked, so a window's figure may include the tail of work that
-/// ends just after it; over many spans the error is one span at most.
+/// Such a device is busy without a break from now until its `free_at`, so the busy time up to
+/// `now` is exactly what was booked minus what lies beyond `now`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BusyTime {
     booked_ns: u64,
@@ -62,12 +62,13 @@ pub struct BusyTime {
 
 impl BusyTime {
     #[inline]
-    pub fn add_span(&mut self, _start: SimTime, span: SimTime) {
+    pub fn book(&mut self, span: SimTime) {
         self.booked_ns = self.booked_ns.saturating_add(span.0);
     }
 
-    pub fn booked(&self) -> u128 {
-        u128::from(self.booked_ns)
+    /// ∫ busy dt from 0 to `now`, for a device that is free again at `free_at`.
+    pub fn busy_until(&self, now: SimTime, free_at: SimTime) -> u128 {
+        u128::from(self.booked_ns.saturating_sub((free_at - now).0))
     }
 }
 
@@ -93,5 +94,14 @@ mod tests {
         assert_eq!(tw.area_at(SimTime(20)), 2 * 10 + 5 * 5);
         assert_eq!(tw.max(), 5);
         assert!((mean_between(0, 45, SimTime(20)) - 2.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn busy_time_excludes_work_booked_beyond_now() {
+        let mut b = BusyTime::default();
+        b.book(SimTime(10)); // busy 0..10
+        b.book(SimTime(10)); // queued behind it: busy 10..20
+        assert_eq!(b.busy_until(SimTime(15), SimTime(20)), 15);
+        assert_eq!(b.busy_until(SimTime(30), SimTime(20)), 20);
     }
 }

@@ -16,7 +16,8 @@ pub struct IntervalRow {
     pub ended: OutcomeCounts,
     pub p50_ms: f64,
     pub p99_ms: f64,
-    /// Busiest-resource utilisation per component (0..1), in component order.
+    /// Per component, in component order: CPU utilisation for servers, share of the
+    /// connection cap in use for load balancers (0..1).
     pub utilisation: Vec<f64>,
 }
 

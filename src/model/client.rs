@@ -87,15 +87,14 @@ impl Simulation {
         req.generation = generation;
         req.state = RequestState::InFlight;
         let class = &self.scenario.workload.classes[usize::from(req.class)];
-        let (entry, bytes) = (class.entry, class.request_bytes);
-        let mut at = now + self.scenario.network.client_latency(&mut self.network_rng);
+        let entry = class.entry;
+        let at = now + self.scenario.network.client_latency(&mut self.network_rng);
         let mut replica = 0;
         if let Component::Server(s) = &mut self.components[entry as usize] {
             if s.spec.replicas > 1 {
                 // No balancer in front: clients spread themselves (DNS round robin).
                 replica = self.client_rng.random_range(0..s.spec.replicas);
             }
-            at = s.replicas[replica as usize].receive(&s.spec.machine, bytes, at);
         }
         let frame = Frame {
             request: slot,

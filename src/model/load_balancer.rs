@@ -224,10 +224,6 @@ impl Simulation {
             .scenario
             .network
             .latency(fr.component, target, &mut self.network_rng);
-        let bytes = self.scenario.workload.classes[usize::from(req.class)].request_bytes;
-        if let Component::Server(s) = &mut self.components[target as usize] {
-            at = s.replicas[replica as usize].receive(&s.spec.machine, bytes, at);
-        }
         let child = Frame {
             request: fr.request,
             parent: f,
@@ -255,13 +251,7 @@ impl Simulation {
 
     fn balancer_reply(&mut self, f: u32, status: Status) {
         self.frames.get_mut(f).status = status;
-        let bytes = if status == Status::Ok {
-            let class = self.requests.get(self.frames.get(f).request).class;
-            self.scenario.workload.classes[usize::from(class)].response_bytes
-        } else {
-            0
-        };
-        self.send_back(f, bytes, self.now);
+        self.send_back(f, self.now);
     }
 
     /// Probes every backend; marks it down or up after enough consecutive results.

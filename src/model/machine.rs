@@ -184,7 +184,7 @@ impl Replica {
         let start = self.nic_tx_free.max(now);
         let wire = m.wire_time(bytes);
         self.nic_tx_free = start + wire;
-        self.nic_tx_busy.add_span(start, wire);
+        self.nic_tx_busy.book(wire);
         self.nic_tx_free
     }
 
@@ -194,7 +194,7 @@ impl Replica {
         let start = self.nic_rx_free.max(at);
         let wire = m.wire_time(bytes);
         self.nic_rx_free = start + wire;
-        self.nic_rx_busy.add_span(start, wire);
+        self.nic_rx_busy.book(wire);
         self.nic_rx_free
     }
 
@@ -204,7 +204,7 @@ impl Replica {
         let start = self.disk_free.max(now);
         let busy = SimTime(m.disk_io.0.saturating_mul(u64::from(ios)));
         self.disk_free = start + busy;
-        self.disk_busy.add_span(start, busy);
+        self.disk_busy.book(busy);
         self.disk_free
     }
 

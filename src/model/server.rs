@@ -106,6 +106,7 @@ pub struct Areas {
 pub struct WindowFigures {
     pub cpu_utilisation: f64,
     pub worker_utilisation: f64,
+    /// Per replica, like the peaks.
     pub mean_queue: f64,
     pub mean_connections: f64,
     pub nic_utilisation: f64,
@@ -172,8 +173,10 @@ impl Server {
             a.queued += r.queued.area_at(now);
             a.connections += r.conns.area_at(now);
             // Full duplex: the busier direction is the NIC's utilisation.
-            a.nic += r.nic_tx_busy.booked().max(r.nic_rx_busy.booked());
-            a.disk += r.disk_busy.booked();
+            let tx = r.nic_tx_busy.busy_until(now, r.nic_tx_free);
+            let rx = r.nic_rx_busy.busy_until(now, r.nic_rx_free);
+            a.nic += tx.max(rx);
+            a.disk += r.disk_busy.busy_until(now, r.disk_free);
         }
         a
     }
@@ -191,8 +194,8 @@ impl Server {
         self.window = WindowFigures {
             cpu_utilisation: per(a.cpu, b.cpu, n * f64::from(self.spec.machine.cores)),
             worker_utilisation: per(a.workers, b.workers, n * f64::from(self.spec.workers)),
-            mean_queue: per(a.queued, b.queued, 1.0),
-            mean_connections: per(a.connections, b.connections, 1.0),
+            mean_queue: per(a.queued, b.queued, n),
+            mean_connections: per(a.connections, b.connections, n),
             nic_utilisation: per(a.nic, b.nic, n),
             disk_utilisation: per(a.disk, b.disk, n),
         };

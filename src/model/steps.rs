@@ -254,12 +254,12 @@ impl Simulation {
             .network
             .latency(fr.component, target, &mut self.network_rng);
         at += latency;
-        if let Component::Server(t) = &mut self.components[target as usize] {
-            if connect && let Some(d) = t.spec.connect {
-                // TCP handshake round trip plus the server's connection set-up.
-                at += latency + latency + d.sample(&mut self.network_rng);
-            }
-            at = t.replicas[replica as usize].receive(&t.spec.machine, bytes, at);
+        if let Component::Server(t) = &self.components[target as usize]
+            && connect
+            && let Some(d) = t.spec.connect
+        {
+            // TCP handshake round trip plus the server's connection set-up.
+            at += latency + latency + d.sample(&mut self.network_rng);
         }
         let child = Frame {
             request: fr.request,
@@ -340,14 +340,15 @@ impl Simulation {
         } else {
             now
         };
-        self.send_back(f, bytes, sent);
+        self.send_back(f, sent);
         if let Some(g) = next {
             self.start_frame(g);
         }
     }
 
     /// Schedules frame `f`'s answer to arrive at its caller, leaving its component at `at`.
-    pub(crate) fn send_back(&mut self, f: u32, bytes: u64, at: SimTime) {
+    /// The caller's NIC receives it when it arrives (see `Simulation::nic_receive`).
+    pub(crate) fn send_back(&mut self, f: u32, at: SimTime) {
         let fr = *self.frames.get(f);
         let mut at = at;
         if fr.parent == NO_PARENT {
@@ -359,9 +360,6 @@ impl Simulation {
                 parent.component,
                 &mut self.network_rng,
             );
-            if let Component::Server(s) = &mut self.components[parent.component as usize] {
-                at = s.replicas[parent.replica as usize].receive(&s.spec.machine, bytes, at);
-            }
         }
         self.schedule(at, EventKind::FrameReturn, f, 0);
     }

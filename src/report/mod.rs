@@ -227,25 +227,28 @@ impl Results {
             })
             .collect();
         let mut components = BTreeMap::new();
-        let mut bottleneck: Option<Bottleneck> = None;
+        let mut bottleneck: Option<(Bottleneck, f64)> = None;
         for (spec, state) in sc.components.iter().zip(&sim.components) {
             let summary = component_summary(spec, state, &sc.components, per_s);
-            for (resource, u) in [
-                ("cpu", summary.cpu_utilisation),
-                ("workers", summary.worker_utilisation),
-                ("nic", summary.nic_utilisation),
-                ("disk", summary.disk_utilisation),
-                (
-                    "connections",
-                    summary.peak_connections as f64 / summary.max_connections.max(1) as f64,
-                ),
+            // Busy workers are often only waiting for something downstream, so on a tie a
+            // physical resource (CPU, NIC, disk, connections) is named instead.
+            let connections =
+                summary.peak_connections as f64 / summary.max_connections.max(1) as f64;
+            for (resource, u, rank) in [
+                ("cpu", summary.cpu_utilisation, 1.0),
+                ("nic", summary.nic_utilisation, 1.0),
+                ("disk", summary.disk_utilisation, 1.0),
+                ("connections", connections, 1.0),
+                ("workers", summary.worker_utilisation, 0.99),
             ] {
-                if bottleneck.as_ref().is_none_or(|b| u > b.utilisation) && u > 0.0 {
-                    bottleneck = Some(Bottleneck {
+                let score = u * rank;
+                if u > 0.0 && bottleneck.as_ref().is_none_or(|(_, best)| score > *best) {
+                    let b = Bottleneck {
                         component: spec.name.clone(),
                         resource: resource.into(),
                         utilisation: round(u, 4),
-                    });
+                    };
+                    bottleneck = Some((b, score));
                 }
             }
             components.insert(spec.name.clone(), summary);
@@ -292,7 +295,7 @@ impl Results {
             latency_ms: LatencySummary::of(&m.latency),
             classes,
             components,
-            bottleneck,
+            bottleneck: bottleneck.map(|(b, _)| b),
             cost_per_hour: round(sc.components.iter().map(|c| c.cost_per_hour()).sum(), 4),
             littles_law: LittlesLaw {
                 mean_in_system: round(in_system, 4),

@@ -24,8 +24,8 @@ pub fn render(r: &Results) -> String {
     let q = &r.requests;
     let _ = writeln!(
         out,
-        "{} · seed {} · {} s simulated ({} s warm-up) · stop: {}",
-        fit(&r.scenario, 30),
+        "{} · seed {} · {} s ({} s warm-up) · {}",
+        fit(&r.scenario, 36),
         r.seed,
         r.sim_time_s,
         r.warmup_s,
@@ -33,7 +33,7 @@ pub fn render(r: &Results) -> String {
     );
     let _ = writeln!(
         out,
-        "requests {:>10} total {:>10} ok {:>9} rejected {:>8} timed out {:>7} failed",
+        "requests {} · ok {} · rejected {} · timed out {} · failed {}",
         q.total, q.completed, q.rejected, q.timed_out, q.failed
     );
     let _ = writeln!(
@@ -121,4 +121,34 @@ pub fn render(r: &Results) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loaded run with long names and large counts still fits 80 columns.
+    #[test]
+    fn fits_in_80_columns_and_names_the_bottleneck() {
+        let text = r#"{"name": "a-rather-long-scenario-name-for-the-table-header", "duration_s": 3,
+            "workload": {"model": {"open": {"rate_per_s": 3000}}, "entry": "the-frontend-service-with-a-long-name",
+                "timeout_ms": 50, "classes": {"a-very-long-class-name": {}, "b": {}}},
+            "components": {"the-frontend-service-with-a-long-name": {"kind": "service",
+                "machine": {"cores": 1}, "workers": 2, "queue_capacity": 3,
+                "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}}}"#;
+        let results = crate::run(crate::scenario::load(text).unwrap(), &mut |_| {});
+        let table = render(&results);
+        for line in table.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+        assert!(
+            table.contains("bottleneck: the-frontend-service-with-a-long-name (cpu"),
+            "{table}"
+        );
+        assert!(table.contains("queue_full"), "{table}");
+    }
 }
