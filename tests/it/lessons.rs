@@ -1,0 +1,121 @@
+//! Each curated scenario teaches one thing; these tests assert that it still does (not just
+//! that it runs), on the figures a reader of docs/concepts.md would look at.
+
+use crate::common::{dsim, num};
+use serde_json::Value;
+
+fn run(stem: &str) -> Value {
+    let path = format!("{}/scenarios/{stem}.json", env!("CARGO_MANIFEST_DIR"));
+    let out = dsim()
+        .args(["run", "--format", "json", "--no-write", &path])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{stem}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn bottleneck(r: &Value) -> (String, String) {
+    let b = &r["bottleneck"];
+    (
+        b["component"].as_str().unwrap_or("").into(),
+        b["resource"].as_str().unwrap_or("").into(),
+    )
+}
+
+#[test]
+fn a_small_load_on_the_internet_costs_latency_not_capacity() {
+    let local = run("01-local-dev");
+    let twenty = run("02-internet-20-users");
+    assert_eq!(num(&local, "/error_rate"), 0.0);
+    assert_eq!(num(&twenty, "/error_rate"), 0.0);
+    assert!(num(&local, "/components/server/cpu_utilisation") < 0.05);
+    assert!(num(&twenty, "/components/app/cpu_utilisation") < 0.05);
+    // Same code: the internet round trip (~80 ms) is what the user waits for.
+    assert!(num(&local, "/latency_ms/p50") < 20.0);
+    assert!(num(&twenty, "/latency_ms/p50") > 60.0);
+}
+
+#[test]
+fn one_server_breaks_somewhere_between_two_thousand_and_two_hundred_thousand_users() {
+    let two_k = run("03-internet-2k-users");
+    let two_hundred_k = run("04-internet-200k-users");
+    assert_eq!(num(&two_k, "/error_rate"), 0.0);
+    assert!(num(&two_k, "/components/app/cpu_utilisation") < 0.5);
+    assert!(
+        num(&two_hundred_k, "/error_rate") > 0.5,
+        "most of 200k users' requests fail"
+    );
+    assert!(num(&two_hundred_k, "/components/app/cpu_utilisation") > 0.95);
+    assert_eq!(bottleneck(&two_hundred_k).0, "app");
+}
+
+#[test]
+fn an_index_beats_hardware() {
+    let untuned = run("06-db-untuned");
+    let indexed = run("07-db-indexed");
+    assert_eq!(bottleneck(&untuned), ("db".into(), "cpu".into()));
+    assert!(num(&untuned, "/latency_ms/p50") > 10.0 * num(&indexed, "/latency_ms/p50"));
+    assert!(num(&indexed, "/throughput_rps") > 1.2 * num(&untuned, "/throughput_rps"));
+    assert!(num(&indexed, "/components/db/cpu_utilisation") < 0.2);
+}
+
+#[test]
+fn scaling_out_serves_more_than_scaling_up_for_comparable_money() {
+    let up = run("08-vertical-scaling");
+    let out = run("09-horizontal-scaling");
+    assert!(
+        num(&up, "/error_rate") > 0.1,
+        "the big machine still refuses a share"
+    );
+    assert_eq!(num(&out, "/error_rate"), 0.0);
+    assert!(num(&out, "/throughput_rps") > 1.5 * num(&up, "/throughput_rps"));
+    let per_rps = |r: &Value| num(r, "/cost_per_hour") / num(r, "/throughput_rps");
+    assert!(
+        per_rps(&out) < per_rps(&up),
+        "the fleet is cheaper per request served"
+    );
+}
+
+#[test]
+fn a_cache_takes_reads_off_the_database() {
+    let without = run("09-horizontal-scaling");
+    let with = run("10-cache");
+    assert!(num(&with, "/components/cache/cache_hit_ratio") > 0.5);
+    assert!(
+        num(&with, "/components/db/cpu_utilisation")
+            < 0.6 * num(&without, "/components/db/cpu_utilisation")
+    );
+}
+
+/// The crash at 21 s is only detected after three failed checks 2 s apart: requests sent to
+/// the dead replica fail until then, and none after it is taken out.
+#[test]
+fn a_dead_backend_gets_traffic_until_health_checks_notice() {
+    let r = run("11-health-check-crash");
+    assert!(num(&r, "/requests/failed_by/backend_down") > 100.0);
+    let changes = r["components"]["lb"]["health_changes"]
+        .as_array()
+        .expect("health changes reported");
+    let down = changes
+        .iter()
+        .find(|c| c["healthy"] == false)
+        .expect("marked down");
+    let up = changes
+        .iter()
+        .find(|c| c["healthy"] == true)
+        .expect("marked up again");
+    let (down_at, up_at) = (num(down, "/at_s"), num(up, "/at_s"));
+    assert!(
+        (21.0..=27.0).contains(&down_at),
+        "detected within threshold × interval: {down_at}"
+    );
+    assert!(
+        (41.0..=45.0).contains(&up_at),
+        "back after two passed checks: {up_at}"
+    );
+    assert_eq!(down["backend"], "app[1]");
+}
