@@ -87,22 +87,6 @@ impl EventQueue {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-
-    /// Time of the earliest pending event, without removing it.
-    pub fn peek_time(&mut self) -> Option<SimTime> {
-        if self.buckets[0].is_empty() {
-            self.refill()?;
-        }
-        self.buckets[0]
-            .last()
-            .map(|(k, _)| SimTime((*k >> 64) as u64))
-    }
-
-    /// Bytes reserved by the queue (for the memory report).
-    pub fn reserved_bytes(&self) -> usize {
-        self.buckets.iter().map(|b| b.capacity()).sum::<usize>()
-            * std::mem::size_of::<(u128, Event)>()
-    }
 }
 
 #[cfg(test)]

@@ -207,7 +207,7 @@ impl Simulation {
         let components = scenario
             .components
             .iter()
-            .map(|c| c.instantiate(seed, scenario.workload.classes.len()))
+            .map(|c| c.instantiate(seed))
             .collect();
         let classes = scenario.workload.classes.len();
         let window = Window {

@@ -68,11 +68,6 @@ impl<T: Default> Slab<T> {
     pub fn peak(&self) -> usize {
         self.peak
     }
-
-    /// Bytes reserved by the slab (for the memory report).
-    pub fn reserved_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<T>() + self.free.capacity() * 4
-    }
 }
 
 #[cfg(test)]

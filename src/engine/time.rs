@@ -36,10 +36,6 @@ impl SimTime {
         }
     }
 
-    pub fn as_ns(self) -> u64 {
-        self.0
-    }
-
     pub fn as_ms(self) -> f64 {
         self.0 as f64 / 1e6
     }

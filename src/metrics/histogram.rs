@@ -64,15 +64,6 @@ impl Latency {
         }
     }
 
-    /// Share of recorded values strictly above `threshold`.
-    pub fn fraction_above(&self, threshold: SimTime) -> f64 {
-        if self.h.is_empty() {
-            return 0.0;
-        }
-        let at_or_below = self.h.count_between(0, threshold.0);
-        1.0 - at_or_below as f64 / self.h.len() as f64
-    }
-
     pub fn reset(&mut self) {
         self.h.reset();
     }
@@ -98,7 +89,6 @@ mod tests {
         );
         assert!(within(l.max_ms(), 1000.0));
         assert!(within(l.mean_ms(), 500.5));
-        assert!((l.fraction_above(SimTime::from_ms(900.0)) - 0.1).abs() < 0.002);
     }
 
     #[test]

@@ -59,11 +59,11 @@ pub enum ComponentKind {
 
 impl ComponentSpec {
     /// The live state for a run with `seed`.
-    pub fn instantiate(&self, seed: u64, classes: usize) -> Component {
+    pub fn instantiate(&self, seed: u64) -> Component {
         let rng = stream_for(seed, &self.name);
         match &self.kind {
             ComponentKind::Server(spec) => {
-                Component::Server(Box::new(Server::new(spec.clone(), rng, classes)))
+                Component::Server(Box::new(Server::new(spec.clone(), rng)))
             }
             ComponentKind::Balancer(spec) => {
                 Component::Balancer(Box::new(Balancer::new(spec.clone(), rng)))

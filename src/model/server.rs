@@ -129,7 +129,7 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(spec: ServerSpec, rng: Stream, _classes: usize) -> Server {
+    pub fn new(spec: ServerSpec, rng: Stream) -> Server {
         let pool_sizes: Vec<u32> = spec.pools.iter().map(|&(_, size)| size).collect();
         let replicas = (0..spec.replicas)
             .map(|_| Replica::new(&pool_sizes, &spec.machine))

@@ -52,6 +52,22 @@ pub fn run_summary(scenario: &Value, seed: u64) -> Value {
     serde_json::from_slice(&out.stdout).expect("summary is JSON")
 }
 
+/// Runs a scenario file with default options and returns its summary JSON text.
+pub fn run_file_json(path: &std::path::Path) -> String {
+    let out = dsim()
+        .args(["run", "--format", "json", "--no-write"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 summary")
+}
+
 /// A field of a summary as f64, by a `/`-separated pointer.
 pub fn num(v: &Value, pointer: &str) -> f64 {
     v.pointer(pointer)

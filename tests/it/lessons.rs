@@ -1,21 +1,13 @@
 //! Each curated scenario teaches one thing; these tests assert that it still does (not just
 //! that it runs), on the figures a reader of docs/concepts.md would look at.
 
-use crate::common::{dsim, num};
+use crate::common::{num, run_file_json};
 use serde_json::Value;
 
 fn run(stem: &str) -> Value {
-    let path = format!("{}/scenarios/{stem}.json", env!("CARGO_MANIFEST_DIR"));
-    let out = dsim()
-        .args(["run", "--format", "json", "--no-write", &path])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{stem}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{stem}.json"));
+    serde_json::from_str(&run_file_json(&path)).unwrap()
 }
 
 fn bottleneck(r: &Value) -> (String, String) {

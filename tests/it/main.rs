@@ -3,5 +3,6 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod lessons;
 mod scenarios;
 mod theory;

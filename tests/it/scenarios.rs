@@ -1,6 +1,6 @@
 //! Every curated scenario: valid against `dsim schema`, runs, and its outcomes add up.
 
-use crate::common::{dsim, num, scenario_files};
+use crate::common::{dsim, num, run_file_json, scenario_files};
 use serde_json::Value;
 
 #[test]
@@ -47,18 +47,7 @@ fn every_scenario_runs_and_its_outcomes_add_up() {
         if file.to_string_lossy().contains("2m-users") {
             continue;
         }
-        let out = dsim()
-            .args(["run", "--format", "json", "--no-write"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r: Value = serde_json::from_str(&run_file_json(&file)).unwrap();
         let parts = ["completed", "rejected", "timed_out", "failed"]
             .map(|k| num(&r, &format!("/requests/{k}")));
         assert_eq!(
