@@ -63,3 +63,29 @@ fn every_scenario_runs_and_its_outcomes_add_up() {
         );
     }
 }
+
+/// The annotated scenario in the README runs as printed (once its `//` comments are removed).
+#[test]
+fn the_readme_scenario_runs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("```jsonc")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("README has a jsonc block");
+    let json: String = block
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let scenario: Value =
+        serde_json::from_str(&json).expect("README scenario is JSON without its comments");
+    let r = crate::common::run_summary(&scenario, 1);
+    assert_eq!(
+        num(&r, "/error_rate"),
+        0.0,
+        "the README example is a healthy system"
+    );
+    assert!(num(&r, "/throughput_rps") > 1000.0);
+}
