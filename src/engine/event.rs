@@ -14,7 +14,7 @@ pub enum EventKind {
     OpenArrival,
     /// A retry attempt starts. `a` = request slot.
     RetryStart,
-    /// A client's timeout for an attempt. `a` = request slot, `b` = its generation.
+    /// The earliest client deadline may have come (`model::timeouts`). No payload.
     ClientTimeout,
     /// A call frame reaches its component. `a` = frame.
     FrameArrive,

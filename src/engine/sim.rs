@@ -16,6 +16,7 @@ use crate::metrics::time_weighted::TimeWeighted;
 use crate::metrics::timeseries::TimeSeries;
 use crate::model::load_balancer::Balancer;
 use crate::model::server::Server;
+use crate::model::timeouts::TimeoutList;
 use crate::model::workload::LoadModel;
 use crate::model::{Fault, Scenario};
 
@@ -47,8 +48,11 @@ pub struct Request {
     pub key: u64,
     /// When the user sent the first attempt: latency is measured from here.
     pub first_start: SimTime,
-    /// Distinguishes this attempt from earlier users of the same slot (stale timeouts).
-    pub generation: u32,
+    /// When the client gives up on this attempt.
+    pub deadline: SimTime,
+    /// Links in the list of attempts waiting for their deadline (`model::timeouts`).
+    pub timer_prev: u32,
+    pub timer_next: u32,
     pub state: RequestState,
     /// Started inside the measurement window.
     pub counted: bool,
@@ -193,7 +197,7 @@ pub struct Simulation {
     pub accepting: bool,
     /// Logical requests not yet concluded.
     pub outstanding: u64,
-    pub next_generation: u32,
+    pub timeouts: TimeoutList,
     pub next_open_user: u32,
     pub events: u64,
     pub drain_deadline: SimTime,
@@ -230,7 +234,7 @@ impl Simulation {
             window,
             accepting: true,
             outstanding: 0,
-            next_generation: 0,
+            timeouts: TimeoutList::default(),
             next_open_user: 0,
             events: 0,
             drain_deadline: SimTime::MAX,
@@ -329,7 +333,7 @@ impl Simulation {
             EventKind::UserWake => self.user_wake(ev.a),
             EventKind::OpenArrival => self.open_arrival(),
             EventKind::RetryStart => self.start_attempt(ev.a),
-            EventKind::ClientTimeout => self.client_timeout(ev.a, ev.b),
+            EventKind::ClientTimeout => self.timeouts_due(),
             EventKind::FrameArrive => self.frame_arrive(ev.a),
             EventKind::CpuDone => self.cpu_done(ev.a),
             EventKind::DiskDone => self.disk_done(ev.a),

@@ -81,10 +81,7 @@ impl Simulation {
     /// Sends attempt `slot` to its entry component and arms its timeout.
     pub(crate) fn start_attempt(&mut self, slot: u32) {
         let now = self.now;
-        let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1);
         let req = self.requests.get_mut(slot);
-        req.generation = generation;
         req.state = RequestState::InFlight;
         let class = &self.scenario.workload.classes[usize::from(req.class)];
         let entry = class.entry;
@@ -106,13 +103,14 @@ impl Simulation {
         let frame = self.frames.insert(frame);
         self.schedule(at, EventKind::FrameArrive, frame, 0);
         let timeout = self.scenario.workload.timeout;
-        self.schedule(now + timeout, EventKind::ClientTimeout, slot, generation);
+        self.arm_timeout(slot, now + timeout);
     }
 
     /// The answer to attempt `slot` reached the client.
     pub(crate) fn client_receive(&mut self, slot: u32, status: Status) {
         match self.requests.get(slot).state {
             RequestState::InFlight => {
+                self.disarm_timeout(slot);
                 self.resolve_attempt(slot, outcome_of(status));
                 self.requests.remove(slot);
             }
@@ -124,12 +122,8 @@ impl Simulation {
         }
     }
 
-    /// The client's timeout for an attempt fired; stale if the attempt already ended.
-    pub(crate) fn client_timeout(&mut self, slot: u32, generation: u32) {
-        let req = self.requests.get(slot);
-        if req.state != RequestState::InFlight || req.generation != generation {
-            return;
-        }
+    /// Attempt `slot` reached its deadline while in flight: the client gives up on it.
+    pub(crate) fn client_timeout(&mut self, slot: u32) {
         self.requests.get_mut(slot).state = RequestState::Abandoned;
         self.resolve_attempt(slot, Outcome::TimedOut);
     }

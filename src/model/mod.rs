@@ -14,6 +14,7 @@ pub mod machine;
 pub mod network;
 pub mod server;
 pub mod steps;
+pub mod timeouts;
 pub mod workload;
 
 use crate::engine::rng::stream_for;
