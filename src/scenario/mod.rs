@@ -7,6 +7,7 @@
 mod de;
 pub mod locate;
 pub mod raw;
+mod raw_components;
 pub mod suggest;
 pub mod validate;
 

@@ -1,0 +1,311 @@
+//! The serde mirror of components, machines and faults (see `raw.rs` for the conventions).
+
+use super::raw::RawDist;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+fn one() -> f64 {
+    1.0
+}
+fn one_u32() -> u32 {
+    1
+}
+
+/// The hardware one replica runs on.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawMachine {
+    /// CPU cores: CPU steps of different requests run in parallel up to this many.
+    pub cores: u32,
+    /// Relative core speed: CPU times in the scenario are divided by it (vertical scaling).
+    #[serde(default = "one")]
+    pub cpu_speed: f64,
+    /// Memory in GiB; `base_memory_gb` plus per-connection and per-request memory must fit.
+    #[serde(default = "default_ram_gb")]
+    pub ram_gb: f64,
+    /// Memory taken by the OS and the program before any request, in GiB.
+    #[serde(default = "default_base_memory_gb")]
+    pub base_memory_gb: f64,
+    /// Memory held by each open connection (socket buffers), in KiB.
+    #[serde(default = "default_memory_per_connection_kb")]
+    pub memory_per_connection_kb: f64,
+    /// Memory held by each request in flight on this machine, in KiB.
+    #[serde(default = "default_memory_per_request_kb")]
+    pub memory_per_request_kb: f64,
+    /// Network card bandwidth in Gbit/s; bytes in and out take serialisation time.
+    #[serde(default = "default_nic_gbps")]
+    pub nic_gbps: f64,
+    /// Most connections open at once (the seeds' 10k concurrent; 65,535 ports at most).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Random disk reads/writes per second; each disk I/O step takes 1/iops on a FIFO disk.
+    #[serde(default = "default_disk_iops")]
+    pub disk_iops: f64,
+    /// Price of one replica per hour, in any currency.
+    #[serde(default)]
+    pub cost_per_hour: f64,
+}
+
+fn default_ram_gb() -> f64 {
+    16.0
+}
+fn default_base_memory_gb() -> f64 {
+    1.0
+}
+fn default_memory_per_connection_kb() -> f64 {
+    64.0
+}
+fn default_memory_per_request_kb() -> f64 {
+    256.0
+}
+fn default_nic_gbps() -> f64 {
+    10.0
+}
+fn default_max_connections() -> u32 {
+    10_000
+}
+fn default_disk_iops() -> f64 {
+    10_000.0
+}
+
+/// A component of the architecture. `kind` must be the first key.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RawComponent {
+    Service(RawService),
+    LoadBalancer(RawLoadBalancer),
+    Cache(RawCache),
+    Database(RawDatabase),
+}
+
+/// The kinds a component can have, in the order error messages list them.
+pub const COMPONENT_KINDS: [&str; 4] = ["service", "load_balancer", "cache", "database"];
+
+/// Application servers: `replicas` identical machines running the same handlers.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    pub machine: RawMachine,
+    /// Identical machines; a load balancer spreads requests over them.
+    #[serde(default = "one_u32")]
+    pub replicas: u32,
+    /// Requests handled at once per replica (thread pool); a worker is held through calls.
+    #[serde(default = "default_workers")]
+    pub workers: u32,
+    /// Requests waiting for a worker per replica; one more is rejected with `queue_full`.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: u32,
+    /// Steps per request class; the key `default` serves classes without their own handler.
+    pub handlers: BTreeMap<String, Vec<RawStep>>,
+    /// Connection pools towards databases, by database name. Without one, every call opens
+    /// (and pays for) a new connection.
+    #[serde(default)]
+    pub connection_pools: BTreeMap<String, RawPool>,
+}
+
+fn default_workers() -> u32 {
+    64
+}
+fn default_queue_capacity() -> u32 {
+    1_000
+}
+
+/// One step of a handler. Exactly one key.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawStep {
+    /// Work on a CPU core for this long (divided by the machine's `cpu_speed`).
+    CpuMs(RawDist),
+    /// Call another component and wait for its answer.
+    Call(String),
+    /// This many random disk I/Os on this machine's disk.
+    DiskIos(u32),
+}
+
+/// A client-side pool of database connections, per replica of the calling service.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    /// Connections kept open; callers beyond it wait for one (that wait is measured).
+    pub size: u32,
+}
+
+/// Spreads requests over the replicas of one or more services.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoadBalancer {
+    /// Service names; every replica of each becomes a backend.
+    pub backends: Vec<String>,
+    /// How a backend is chosen.
+    #[serde(default)]
+    pub policy: LbPolicy,
+    /// For `weighted`: one weight per entry of `backends` (shared by its replicas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<Vec<f64>>,
+    /// Time to forward a request.
+    #[serde(default = "default_forward")]
+    pub forward_ms: RawDist,
+    /// Most requests in flight through the balancer; one more is rejected (`connection_limit`).
+    #[serde(default = "default_lb_connections")]
+    pub max_connections: u32,
+    /// Active health checks; without them a dead backend is never taken out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<RawHealthCheck>,
+    /// Price per hour.
+    #[serde(default)]
+    pub cost_per_hour: f64,
+}
+
+fn default_forward() -> RawDist {
+    RawDist::Constant { ms: 0.05 }
+}
+fn default_lb_connections() -> u32 {
+    100_000
+}
+
+/// Backend choice.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LbPolicy {
+    #[default]
+    RoundRobin,
+    LeastConnections,
+    /// The same user always lands on the same backend (while it is healthy).
+    IpHash,
+    Random,
+    Weighted,
+    /// Pick two backends at random, send to the one with fewer connections.
+    PowerOfTwoChoices,
+}
+
+/// How a load balancer notices dead backends.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    /// Time between two checks of a backend.
+    #[serde(default = "default_check_interval_ms")]
+    pub interval_ms: f64,
+    /// Consecutive failed checks before a backend is taken out.
+    #[serde(default = "default_unhealthy")]
+    pub unhealthy_threshold: u32,
+    /// Consecutive passed checks before it is put back.
+    #[serde(default = "default_healthy")]
+    pub healthy_threshold: u32,
+}
+
+fn default_check_interval_ms() -> f64 {
+    5_000.0
+}
+fn default_unhealthy() -> u32 {
+    3
+}
+fn default_healthy() -> u32 {
+    2
+}
+
+/// A cache in front of another component: hits answer at once, misses call `backing`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub machine: RawMachine,
+    /// CPU time of one lookup.
+    #[serde(default = "default_lookup")]
+    pub lookup_ms: RawDist,
+    /// Component called on a miss.
+    pub backing: String,
+    /// A fixed hit ratio, or a real LRU over request keys.
+    pub policy: RawCachePolicy,
+    /// Lookups served at once.
+    #[serde(default = "default_cache_workers")]
+    pub workers: u32,
+    /// Lookups waiting; one more is rejected with `queue_full`.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: u32,
+}
+
+fn default_lookup() -> RawDist {
+    RawDist::Constant { ms: 0.1 }
+}
+fn default_cache_workers() -> u32 {
+    1_024
+}
+
+/// Whether a lookup hits.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawCachePolicy {
+    /// Each lookup hits with this probability, whatever its key.
+    HitRatio(f64),
+    /// Least-recently-used over request keys, holding at most `capacity_keys`.
+    Lru { capacity_keys: u64 },
+}
+
+/// A database server: connections, query costs, an index switch.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatabase {
+    /// Its machine; `machine.max_connections` is the database's connection cap.
+    pub machine: RawMachine,
+    /// Query cost per request class; the key `default` serves the others.
+    pub queries: BTreeMap<String, RawQuery>,
+    /// With `false`, reads scan instead of seeking: CPU and disk I/O multiply by
+    /// `unindexed_factor`.
+    #[serde(default = "yes")]
+    pub indexed: bool,
+    /// How much dearer an unindexed read is.
+    #[serde(default = "default_unindexed_factor")]
+    pub unindexed_factor: f64,
+    /// Time to open a new connection (handshake, auth, backend start).
+    #[serde(default = "default_connect")]
+    pub connect_ms: RawDist,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_unindexed_factor() -> f64 {
+    20.0
+}
+fn default_connect() -> RawDist {
+    RawDist::Constant { ms: 3.0 }
+}
+
+/// The cost of one query.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuery {
+    /// `read` or `write`; only reads use the index.
+    #[serde(default)]
+    pub op: QueryOp,
+    /// CPU time on the database machine.
+    pub cpu_ms: RawDist,
+    /// Random disk I/Os.
+    #[serde(default)]
+    pub disk_ios: u32,
+}
+
+/// Read or write.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryOp {
+    #[default]
+    Read,
+    Write,
+}
+
+/// A scheduled failure.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawFault {
+    /// One replica of a component stops at `at_s`; it comes back after `recover_after_s`
+    /// (never, if absent). Work on it is lost.
+    Crash {
+        component: String,
+        #[serde(default)]
+        replica: u32,
+        at_s: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recover_after_s: Option<f64>,
+    },
+}

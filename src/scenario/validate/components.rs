@@ -1,0 +1,366 @@
+//! Validation of components: machines, services, caches, databases and load balancers,
+//! compiled into the model's server and balancer specs (programs of steps, pools, backends).
+
+use super::{Checker, MAX_LRU_KEYS};
+use crate::engine::time::SimTime;
+use crate::model::ComponentKind;
+use crate::model::database::{Query, query_program};
+use crate::model::load_balancer::{BalancerSpec, HealthCheck};
+use crate::model::machine::Machine;
+use crate::model::server::{CachePolicy, Role, ServerSpec, Step};
+use crate::scenario::raw::*;
+use crate::scenario::suggest::hint;
+use std::collections::BTreeMap;
+
+fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
+    let cores = c.at_least(&format!("{path}.cores"), u64::from(m.cores), 1) as u32;
+    let speed = c.positive(&format!("{path}.cpu_speed"), m.cpu_speed);
+    let ram = c.positive(&format!("{path}.ram_gb"), m.ram_gb);
+    let base = c.non_negative(&format!("{path}.base_memory_gb"), m.base_memory_gb);
+    if base >= ram {
+        c.problem(
+            format!("{path}.base_memory_gb"),
+            format!("must be less than ram_gb ({ram}), got {base}"),
+        );
+    }
+    let per_conn = c.non_negative(
+        &format!("{path}.memory_per_connection_kb"),
+        m.memory_per_connection_kb,
+    );
+    let per_req = c.non_negative(
+        &format!("{path}.memory_per_request_kb"),
+        m.memory_per_request_kb,
+    );
+    let nic = c.positive(&format!("{path}.nic_gbps"), m.nic_gbps);
+    let conns = c.at_least(
+        &format!("{path}.max_connections"),
+        u64::from(m.max_connections),
+        1,
+    ) as u32;
+    let iops = c.positive(&format!("{path}.disk_iops"), m.disk_iops);
+    let cost = c.non_negative(&format!("{path}.cost_per_hour"), m.cost_per_hour);
+    Machine::new(
+        cores,
+        speed.max(1e-9),
+        ram,
+        base,
+        per_conn,
+        per_req,
+        nic.max(1e-9),
+        conns,
+        iops.max(1e-9),
+        cost,
+    )
+}
+
+/// For each class, the item of `map` named after it, else `default`, else a problem.
+fn per_class<'m, T>(
+    c: &mut Checker,
+    path: &str,
+    map: &'m BTreeMap<String, T>,
+    what: &str,
+) -> Vec<Option<&'m T>> {
+    for key in map.keys() {
+        if key != "default" && !c.class_names.contains(key) {
+            let h = hint(key, c.class_names.iter().map(String::as_str));
+            c.problem(
+                format!("{path}.{key}"),
+                format!(
+                    "no request class named `{key}`{h} (classes are declared in workload.classes)"
+                ),
+            );
+        }
+    }
+    let class_names = c.class_names.clone();
+    class_names
+        .iter()
+        .map(|class| {
+            let found = map.get(class).or_else(|| map.get("default"));
+            if found.is_none() {
+                c.problem(
+                    path,
+                    format!("no {what} for request class `{class}`; add `{class}` or `default`"),
+                );
+            }
+            found
+        })
+        .collect()
+}
+
+pub(super) fn component(
+    c: &mut Checker,
+    name: &str,
+    comp: &RawComponent,
+    key_space: u64,
+) -> ComponentKind {
+    let path = format!("components.{name}");
+    match comp {
+        RawComponent::Service(s) => ComponentKind::Server(service(c, &path, name, s)),
+        RawComponent::Cache(k) => ComponentKind::Server(cache(c, &path, k, key_space)),
+        RawComponent::Database(d) => ComponentKind::Server(database(c, &path, d)),
+        RawComponent::LoadBalancer(b) => ComponentKind::Balancer(balancer(c, &path, b)),
+    }
+}
+
+fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServerSpec {
+    let machine = machine(c, &format!("{path}.machine"), &s.machine);
+    let replicas = c.at_least(&format!("{path}.replicas"), u64::from(s.replicas), 1) as u32;
+    if replicas > 10_000 {
+        c.problem(
+            format!("{path}.replicas"),
+            format!("at most 10000, got {replicas}"),
+        );
+    }
+    let workers = c.at_least(&format!("{path}.workers"), u64::from(s.workers), 1) as u32;
+    let mut pools = Vec::new();
+    for (target, pool) in &s.connection_pools {
+        let p = format!("{path}.connection_pools.{target}");
+        let id = c.component(&p, target);
+        if c.kind_of(id)
+            .is_some_and(|k| !matches!(k, RawComponent::Database(_)))
+            && c.names.contains(&target.as_str())
+        {
+            c.problem(
+                &p,
+                format!("`{target}` is not a database; pools hold database connections"),
+            );
+        }
+        let size = c.at_least(&format!("{p}.size"), u64::from(pool.size), 1) as u32;
+        pools.push((id, size));
+    }
+    let handlers = per_class(c, &format!("{path}.handlers"), &s.handlers, "handler");
+    let mut programs = Vec::new();
+    for (class_name, handler) in c.class_names.clone().iter().zip(handlers) {
+        let Some(steps) = handler else {
+            programs.push(Vec::new());
+            continue;
+        };
+        let key = if s.handlers.contains_key(class_name) {
+            class_name.as_str()
+        } else {
+            "default"
+        };
+        let hpath = format!("{path}.handlers.{key}");
+        if steps.is_empty() {
+            c.problem(&hpath, "needs at least one step (cpu_ms, disk_ios or call)");
+        }
+        let program = steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| match step {
+                RawStep::CpuMs(d) => Step::Cpu(
+                    c.dist(&format!("{hpath}[{i}].cpu_ms"), d)
+                        .scaled(1.0 / machine.cpu_speed),
+                ),
+                RawStep::DiskIos(n) => Step::Disk(*n),
+                RawStep::Call(target) => {
+                    let id = c.component(&format!("{hpath}[{i}].call"), target);
+                    if target == name {
+                        c.problem(format!("{hpath}[{i}].call"), "a service cannot call itself");
+                    }
+                    let pool = pools.iter().position(|&(t, _)| t == id).map(|p| p as u16);
+                    Step::Call { target: id, pool }
+                }
+            })
+            .collect();
+        programs.push(program);
+    }
+    ServerSpec {
+        role: Role::Service,
+        machine,
+        replicas,
+        workers,
+        queue_capacity: s.queue_capacity,
+        programs,
+        pools,
+        connect: None,
+        cache: None,
+    }
+}
+
+fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> ServerSpec {
+    let machine = machine(c, &format!("{path}.machine"), &k.machine);
+    let lookup = c
+        .dist(&format!("{path}.lookup_ms"), &k.lookup_ms)
+        .scaled(1.0 / machine.cpu_speed);
+    let backing = c.component(&format!("{path}.backing"), &k.backing);
+    let policy = match k.policy {
+        RawCachePolicy::HitRatio(r) => {
+            if !(0.0..=1.0).contains(&r) {
+                c.problem(
+                    format!("{path}.policy.hit_ratio"),
+                    format!("must be between 0 and 1, got {r}"),
+                );
+            }
+            CachePolicy::HitRatio(r)
+        }
+        RawCachePolicy::Lru { capacity_keys } => {
+            c.at_least(
+                &format!("{path}.policy.lru.capacity_keys"),
+                capacity_keys,
+                1,
+            );
+            if key_space > MAX_LRU_KEYS {
+                c.problem(
+                    format!("{path}.policy.lru"),
+                    format!("an LRU tracks every key: the workload has {key_space} keys, at most {MAX_LRU_KEYS}; use hit_ratio or fewer keys"),
+                );
+            }
+            CachePolicy::Lru {
+                capacity: capacity_keys,
+                key_count: key_space.min(MAX_LRU_KEYS),
+            }
+        }
+    };
+    let program = vec![
+        Step::Cpu(lookup),
+        Step::CacheLookup,
+        Step::Call {
+            target: backing,
+            pool: None,
+        },
+        Step::CacheFill,
+    ];
+    ServerSpec {
+        role: Role::Cache,
+        machine,
+        replicas: 1,
+        workers: c.at_least(&format!("{path}.workers"), u64::from(k.workers), 1) as u32,
+        queue_capacity: k.queue_capacity,
+        programs: vec![program; c.class_names.len()],
+        pools: Vec::new(),
+        connect: None,
+        cache: Some(policy),
+    }
+}
+
+fn database(c: &mut Checker, path: &str, d: &RawDatabase) -> ServerSpec {
+    let machine = machine(c, &format!("{path}.machine"), &d.machine);
+    if !(d.unindexed_factor.is_finite() && d.unindexed_factor >= 1.0) {
+        c.problem(
+            format!("{path}.unindexed_factor"),
+            format!("must be ≥ 1, got {}", d.unindexed_factor),
+        );
+    }
+    let connect = c.dist(&format!("{path}.connect_ms"), &d.connect_ms);
+    let queries = per_class(c, &format!("{path}.queries"), &d.queries, "query");
+    let names = c.class_names.clone();
+    let programs = names
+        .iter()
+        .zip(queries)
+        .map(|(class, q)| match q {
+            Some(q) => {
+                let key = if d.queries.contains_key(class) {
+                    class.as_str()
+                } else {
+                    "default"
+                };
+                let cpu = c.dist(&format!("{path}.queries.{key}.cpu_ms"), &q.cpu_ms);
+                let query = Query {
+                    op: q.op,
+                    cpu,
+                    disk_ios: q.disk_ios,
+                };
+                query_program(
+                    &query,
+                    d.indexed,
+                    d.unindexed_factor.max(1.0),
+                    machine.cpu_speed,
+                )
+            }
+            None => Vec::new(),
+        })
+        .collect();
+    ServerSpec {
+        role: Role::Database,
+        workers: machine.max_connections,
+        machine,
+        replicas: 1,
+        queue_capacity: 0,
+        programs,
+        pools: Vec::new(),
+        connect: Some(connect),
+        cache: None,
+    }
+}
+
+fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
+    if b.backends.is_empty() {
+        c.problem(
+            format!("{path}.backends"),
+            "needs at least one backend service",
+        );
+    }
+    if let Some(w) = &b.weights {
+        if w.len() != b.backends.len() {
+            c.problem(
+                format!("{path}.weights"),
+                format!(
+                    "needs one weight per backend ({}), got {}",
+                    b.backends.len(),
+                    w.len()
+                ),
+            );
+        }
+        for (i, x) in w.iter().enumerate() {
+            c.positive(&format!("{path}.weights[{i}]"), *x);
+        }
+    } else if b.policy == LbPolicy::Weighted {
+        c.problem(
+            format!("{path}.weights"),
+            "policy `weighted` needs `weights`, one per backend",
+        );
+    }
+    let mut backends = Vec::new();
+    for (i, name) in b.backends.iter().enumerate() {
+        let id = c.component(&format!("{path}.backends[{i}]"), name);
+        let weight = b
+            .weights
+            .as_ref()
+            .and_then(|w| w.get(i))
+            .copied()
+            .unwrap_or(1.0);
+        match c.raw.components.get(name) {
+            Some(RawComponent::Service(s)) => {
+                backends.extend((0..s.replicas.max(1)).map(|r| (id, r, weight)))
+            }
+            Some(RawComponent::Cache(_) | RawComponent::Database(_)) => {
+                backends.push((id, 0, weight))
+            }
+            Some(RawComponent::LoadBalancer(_)) => {
+                c.problem(
+                    format!("{path}.backends[{i}]"),
+                    format!("`{name}` is a load balancer; backends are services"),
+                );
+            }
+            None => {}
+        }
+    }
+    let health_check = b.health_check.as_ref().map(|h| HealthCheck {
+        interval: SimTime::from_ms(
+            c.positive(&format!("{path}.health_check.interval_ms"), h.interval_ms),
+        ),
+        unhealthy_threshold: c.at_least(
+            &format!("{path}.health_check.unhealthy_threshold"),
+            u64::from(h.unhealthy_threshold),
+            1,
+        ) as u32,
+        healthy_threshold: c.at_least(
+            &format!("{path}.health_check.healthy_threshold"),
+            u64::from(h.healthy_threshold),
+            1,
+        ) as u32,
+    });
+    BalancerSpec {
+        backends,
+        policy: b.policy,
+        forward: c.dist(&format!("{path}.forward_ms"), &b.forward_ms),
+        max_connections: c.at_least(
+            &format!("{path}.max_connections"),
+            u64::from(b.max_connections),
+            1,
+        ) as u32,
+        health_check,
+        cost_per_hour: c.non_negative(&format!("{path}.cost_per_hour"), b.cost_per_hour),
+    }
+}

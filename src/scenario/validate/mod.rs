@@ -1,0 +1,200 @@
+//! Validation: raw serde types → the model's typed `Scenario`, resolving names to ids and
+//! converting units, while collecting *every* problem with its JSON path so a user fixes a
+//! file in one pass instead of one error per run.
+
+use crate::engine::time::SimTime;
+use crate::model::distribution::Dist;
+use crate::model::network::preset_dist;
+use crate::model::{ComponentSpec, Scenario};
+use components::component;
+use topology::{check_call_cycles, faults, network};
+use workload::workload;
+
+mod components;
+mod topology;
+mod workload;
+use crate::scenario::raw::*;
+use crate::scenario::suggest::hint;
+
+/// One thing wrong with a scenario, at a JSON path such as `components.api.machine.cores`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+/// The id given to a reference that does not resolve (validation fails, so it is never run).
+pub(super) const UNKNOWN: u32 = u32::MAX;
+
+/// The largest LRU key space: its arrays take about 9 bytes per key.
+pub(super) const MAX_LRU_KEYS: u64 = 50_000_000;
+/// Closed-model users are indices in events (u32); keep well inside.
+pub(super) const MAX_USERS: u64 = 100_000_000;
+
+pub(super) struct Checker<'a> {
+    pub(super) raw: &'a RawScenario,
+    problems: Vec<Problem>,
+    pub(super) names: Vec<&'a str>,
+    pub(super) class_names: Vec<String>,
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    pub(super) fn positive(&mut self, path: &str, v: f64) -> f64 {
+        if !(v.is_finite() && v > 0.0) {
+            self.problem(path, format!("must be a finite number > 0, got {v}"));
+        }
+        v
+    }
+
+    pub(super) fn non_negative(&mut self, path: &str, v: f64) -> f64 {
+        if !(v.is_finite() && v >= 0.0) {
+            self.problem(path, format!("must be a finite number ≥ 0, got {v}"));
+        }
+        v
+    }
+
+    pub(super) fn at_least(&mut self, path: &str, v: u64, min: u64) -> u64 {
+        if v < min {
+            self.problem(path, format!("must be ≥ {min}, got {v}"));
+        }
+        v
+    }
+
+    pub(super) fn dist(&mut self, path: &str, raw: &RawDist) -> Dist {
+        match Dist::from_raw(raw) {
+            Ok(d) => d,
+            Err((field, msg)) => {
+                let family = serde_json::to_value(raw)
+                    .ok()
+                    .and_then(|v| v.as_object().and_then(|o| o.keys().next().cloned()))
+                    .unwrap_or_default();
+                self.problem(format!("{path}.{family}.{field}"), msg);
+                Dist::Constant(SimTime::ZERO)
+            }
+        }
+    }
+
+    /// The id of component `name`, or `UNKNOWN` and a problem with a suggestion.
+    pub(super) fn component(&mut self, path: &str, name: &str) -> u32 {
+        match self.names.binary_search(&name) {
+            Ok(i) => i as u32,
+            Err(_) => {
+                let h = hint(name, self.names.iter().copied());
+                self.problem(path, format!("no component named `{name}`{h}"));
+                UNKNOWN
+            }
+        }
+    }
+
+    pub(super) fn kind_of(&self, id: u32) -> Option<&'a RawComponent> {
+        self.raw.components.values().nth(id as usize)
+    }
+
+    pub(super) fn link(&mut self, path: &str, link: &RawLink) -> Dist {
+        match (&link.preset, &link.latency_ms) {
+            (Some(p), None) => {
+                Dist::from_raw(&preset_dist(*p)).unwrap_or(Dist::Constant(SimTime::ZERO))
+            }
+            (None, Some(d)) => self.dist(&format!("{path}.latency_ms"), d),
+            _ => {
+                self.problem(
+                    path,
+                    "give exactly one of `preset` (ipc, lan, region, internet) or `latency_ms`",
+                );
+                Dist::Constant(SimTime::ZERO)
+            }
+        }
+    }
+}
+
+/// Checks `raw` and builds the typed scenario, or returns every problem found.
+pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
+    let mut names: Vec<&str> = raw.components.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    let class_names: Vec<String> = if raw.workload.classes.is_empty() {
+        vec!["default".to_string()]
+    } else {
+        raw.workload.classes.keys().cloned().collect()
+    };
+    let mut c = Checker {
+        raw,
+        problems: Vec::new(),
+        names,
+        class_names,
+    };
+    if raw.name.trim().is_empty() {
+        c.problem("name", "must not be empty");
+    }
+    if raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
+        c.problem(
+            "name",
+            "is used as a folder name: no slashes and no leading dot",
+        );
+    }
+    let duration = c.positive("duration_s", raw.duration_s);
+    let warmup = c.non_negative("warmup_s", raw.warmup_s);
+    if duration > 0.0 && warmup >= duration {
+        c.problem(
+            "warmup_s",
+            format!("must be shorter than duration_s ({duration}), got {warmup}"),
+        );
+    }
+    c.positive("interval_s", raw.interval_s);
+    c.at_least("max_events", raw.max_events, 1);
+    if raw.components.is_empty() {
+        c.problem("components", "needs at least one component");
+    }
+    for name in raw.components.keys() {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
+            c.problem(
+                format!("components.{name}"),
+                "names use letters, digits, `_` and `-` only",
+            );
+        }
+    }
+    let workload = workload(&mut c);
+    let key_space = workload
+        .classes
+        .iter()
+        .map(|k| k.keys.count())
+        .max()
+        .unwrap_or(1);
+    let components: Vec<ComponentSpec> = raw
+        .components
+        .iter()
+        .map(|(name, comp)| ComponentSpec {
+            name: name.clone(),
+            kind: component(&mut c, name, comp, key_space),
+        })
+        .collect();
+    check_call_cycles(&mut c, &components);
+    let network = network(&mut c);
+    let faults = faults(&mut c, &components);
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    Ok(Scenario {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        seed: raw.seed,
+        duration: SimTime::from_secs(duration),
+        warmup: SimTime::from_secs(warmup),
+        max_events: raw.max_events,
+        interval: SimTime::from_secs(raw.interval_s),
+        network,
+        workload,
+        components,
+        faults,
+    })
+}

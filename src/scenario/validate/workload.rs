@@ -1,0 +1,201 @@
+//! Validation of the workload: load model, profile, classes, timeout and retries.
+
+use super::{Checker, MAX_USERS};
+use crate::engine::time::SimTime;
+use crate::model::workload::{Class, Keys, LoadModel, Profile, Retry, Workload};
+use crate::scenario::raw::*;
+use rand_distr::Zipf;
+
+pub(super) fn workload(c: &mut Checker) -> Workload {
+    let w = &c.raw.workload;
+    let model = match &w.model {
+        RawLoadModel::Closed {
+            users,
+            think_time_ms,
+        } => {
+            let users = c.at_least("workload.model.closed.users", *users, 1);
+            if users > MAX_USERS {
+                c.problem(
+                    "workload.model.closed.users",
+                    format!("at most {MAX_USERS}, got {users}"),
+                );
+            }
+            let think = c.dist("workload.model.closed.think_time_ms", think_time_ms);
+            LoadModel::Closed { users, think }
+        }
+        RawLoadModel::Open { rate_per_s } => LoadModel::Open {
+            rate_per_s: c.positive("workload.model.open.rate_per_s", *rate_per_s),
+        },
+    };
+    let closed = matches!(model, LoadModel::Closed { .. });
+    let profile = profile(c, &w.profile, closed);
+    let default_class = RawClass {
+        weight: 1.0,
+        entry: None,
+        request_bytes: 1_000,
+        response_bytes: 10_000,
+        keys: RawKeys::default(),
+    };
+    let raw_classes: Vec<(String, RawClass)> = if w.classes.is_empty() {
+        vec![("default".into(), default_class)]
+    } else {
+        w.classes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let mut classes = Vec::new();
+    let mut cumulative_weights = Vec::new();
+    let mut total = 0.0;
+    for (name, class) in raw_classes {
+        let path = format!("workload.classes.{name}");
+        let weight = c.positive(&format!("{path}.weight"), class.weight);
+        total += weight;
+        cumulative_weights.push(total);
+        let entry = match &class.entry {
+            Some(e) => c.component(&format!("{path}.entry"), e),
+            None => c.component("workload.entry", &w.entry),
+        };
+        let keys = match class.keys {
+            RawKeys::Uniform { count } => Keys::Uniform {
+                count: c
+                    .at_least(&format!("{path}.keys.uniform.count"), count, 1)
+                    .max(1),
+            },
+            RawKeys::Zipf { count, exponent } => {
+                let count = c
+                    .at_least(&format!("{path}.keys.zipf.count"), count, 1)
+                    .max(1);
+                let exponent = c.non_negative(&format!("{path}.keys.zipf.exponent"), exponent);
+                let dist = Zipf::new(count as f64, exponent.max(0.0))
+                    .unwrap_or(Zipf::new(1.0, 1.0).expect("valid"));
+                Keys::Zipf { count, dist }
+            }
+        };
+        classes.push(Class {
+            name,
+            weight,
+            entry,
+            request_bytes: class.request_bytes,
+            response_bytes: class.response_bytes,
+            keys,
+        });
+    }
+    let timeout = SimTime::from_ms(c.positive("workload.timeout_ms", w.timeout_ms));
+    let r = &w.retry;
+    let max_attempts =
+        c.at_least("workload.retry.max_attempts", u64::from(r.max_attempts), 1) as u32;
+    if max_attempts > 100 {
+        c.problem(
+            "workload.retry.max_attempts",
+            format!("at most 100, got {max_attempts}"),
+        );
+    }
+    let initial =
+        SimTime::from_ms(c.non_negative("workload.retry.initial_backoff_ms", r.initial_backoff_ms));
+    if !(r.multiplier.is_finite() && r.multiplier >= 1.0) {
+        c.problem(
+            "workload.retry.multiplier",
+            format!("must be ≥ 1, got {}", r.multiplier),
+        );
+    }
+    let max = SimTime::from_ms(c.non_negative("workload.retry.max_backoff_ms", r.max_backoff_ms));
+    Workload {
+        model,
+        profile,
+        classes,
+        cumulative_weights,
+        timeout,
+        retry: Retry {
+            max_attempts,
+            initial,
+            multiplier: r.multiplier,
+            max,
+            jitter: r.jitter,
+        },
+    }
+}
+
+fn profile(c: &mut Checker, raw: &RawProfile, closed: bool) -> Profile {
+    let path = "workload.profile";
+    let level = |c: &mut Checker, p: String, v: f64| {
+        let v = c.non_negative(&p, v);
+        if closed && v > 1.0 {
+            c.problem(p, format!("a closed model's level is the share of users active, at most 1, got {v}; raise `users` instead"));
+        }
+        v
+    };
+    let profile = match raw {
+        RawProfile::Constant => Profile::Constant,
+        RawProfile::Steps(steps) => {
+            if steps.is_empty() {
+                c.problem(format!("{path}.steps"), "needs at least one step");
+            }
+            let mut out = Vec::new();
+            for (i, s) in steps.iter().enumerate() {
+                let at = c.non_negative(&format!("{path}.steps[{i}].at_s"), s.at_s);
+                if i == 0 && at != 0.0 {
+                    c.problem(
+                        format!("{path}.steps[0].at_s"),
+                        format!("the first step must start at 0, got {at}"),
+                    );
+                }
+                if let Some((prev, _)) = out.last()
+                    && SimTime::from_secs(at) <= *prev
+                {
+                    c.problem(
+                        format!("{path}.steps[{i}].at_s"),
+                        "steps must be in increasing time order",
+                    );
+                }
+                let l = level(c, format!("{path}.steps[{i}].level"), s.level);
+                out.push((SimTime::from_secs(at), l));
+            }
+            Profile::Steps(out)
+        }
+        RawProfile::Ramp {
+            from,
+            to,
+            start_s,
+            end_s,
+        } => {
+            let from = level(c, format!("{path}.ramp.from"), *from);
+            let to = level(c, format!("{path}.ramp.to"), *to);
+            let start = c.non_negative(&format!("{path}.ramp.start_s"), *start_s);
+            let end = c.non_negative(&format!("{path}.ramp.end_s"), *end_s);
+            if end <= start {
+                c.problem(
+                    format!("{path}.ramp.end_s"),
+                    format!("must be after start_s ({start}), got {end}"),
+                );
+            }
+            Profile::Ramp {
+                from,
+                to,
+                start: SimTime::from_secs(start),
+                end: SimTime::from_secs(end),
+            }
+        }
+        RawProfile::Spike {
+            base,
+            peak,
+            start_s,
+            duration_s,
+        } => {
+            let base = level(c, format!("{path}.spike.base"), *base);
+            let peak = level(c, format!("{path}.spike.peak"), *peak);
+            let start = c.non_negative(&format!("{path}.spike.start_s"), *start_s);
+            let span = c.positive(&format!("{path}.spike.duration_s"), *duration_s);
+            Profile::Spike {
+                base,
+                peak,
+                start: SimTime::from_secs(start),
+                end: SimTime::from_secs(start + span),
+            }
+        }
+    };
+    if profile.max_level() <= 0.0 {
+        c.problem(path, "the load is zero all the time; give some level > 0");
+    }
+    profile
+}
