@@ -76,3 +76,33 @@ proptest! {
         prop_assert_eq!(r.latency_ms.count, q.completed);
     }
 }
+
+/// A runaway scenario stops at `max_events` with that reason, and the requests it cut short
+/// are counted as failed (`simulation_ended`), so the outcomes still add up.
+#[test]
+fn max_events_stops_the_run_with_a_typed_reason() {
+    let mut text: serde_json::Value = serde_json::from_str(&scenario(
+        100,
+        2,
+        5,
+        20,
+        100.0,
+        2,
+        false,
+        "round_robin",
+        2,
+        0.5,
+    ))
+    .unwrap();
+    text["max_events"] = json!(5_000);
+    let model = crate::scenario::load(&text.to_string()).unwrap();
+    let mut sim = Simulation::new(model);
+    let stop = sim.run(&mut |_| {});
+    assert_eq!(stop, crate::engine::sim::StopReason::MaxEvents);
+    assert_eq!(sim.events, 5_000);
+    let r = Results::from_simulation(&mut sim, stop);
+    assert_eq!(r.stop_reason, "max_events");
+    let q = &r.requests;
+    assert!(q.failed_by.get("simulation_ended").copied().unwrap_or(0) > 0);
+    assert_eq!(q.total, q.completed + q.rejected + q.timed_out + q.failed);
+}
