@@ -152,6 +152,9 @@ pub struct RunMetrics {
     pub class_latency: Vec<Latency>,
     pub outcomes: OutcomeCounts,
     pub class_outcomes: Vec<OutcomeCounts>,
+    /// Logical requests completed during the window, whenever they started (throughput).
+    pub completed_in_window: u64,
+    pub class_completed_in_window: Vec<u64>,
     /// Attempts after the first, of counted requests.
     pub retries: u64,
     /// Logical requests in the system (for Little's law).
@@ -229,6 +232,7 @@ impl Simulation {
             metrics: RunMetrics {
                 class_latency: (0..classes).map(|_| Latency::new()).collect(),
                 class_outcomes: vec![OutcomeCounts::default(); classes],
+                class_completed_in_window: vec![0; classes],
                 ..RunMetrics::default()
             },
             window,

@@ -157,6 +157,10 @@ impl Simulation {
         self.outstanding -= 1;
         self.metrics.in_system.add(now, -1);
         self.metrics.timeseries.on_end(outcome, latency);
+        if outcome == Outcome::Completed && self.window.contains(now) {
+            self.metrics.completed_in_window += 1;
+            self.metrics.class_completed_in_window[usize::from(req.class)] += 1;
+        }
         if req.counted {
             let m = &mut self.metrics;
             m.outcomes.add(outcome);

@@ -62,7 +62,7 @@ pub struct Balancer {
     pub connections: u32,
     pub conns: TimeWeighted,
     pub refused: [u64; 6],
-    /// Calls answered `Ok` for requests in the window.
+    /// Calls answered `Ok` during the window.
     pub served: u64,
     pub changes: Vec<HealthChange>,
     window_area: u128,
@@ -243,7 +243,7 @@ impl Simulation {
         lb.connections -= 1;
         lb.conns.set(now, u64::from(lb.connections));
         lb.backends[child.backend as usize].active -= 1;
-        if child.status == Status::Ok && self.requests.get(child.request).counted {
+        if child.status == Status::Ok && self.window.contains(now) {
             lb.served += 1;
         }
         self.balancer_reply(p, child.status);

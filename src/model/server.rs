@@ -79,7 +79,7 @@ pub struct ServerStats {
     pub service: Latency,
     /// Time waiting for a pooled database connection.
     pub pool_wait: Latency,
-    /// Calls answered `Ok` in the window.
+    /// Calls answered `Ok` during the window (throughput).
     pub served: u64,
     /// Admitted calls that got a worker, and how many of them had to wait for it.
     pub started: u64,

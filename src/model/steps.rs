@@ -325,9 +325,9 @@ impl Simulation {
                 rep.workers.set(now, u64::from(rep.busy_workers));
                 if req.counted {
                     srv.stats.service.record(now - fr.started);
-                    if status == Status::Ok {
-                        srv.stats.served += 1;
-                    }
+                }
+                if status == Status::Ok && self.window.contains(now) {
+                    srv.stats.served += 1;
                 }
                 next = rep.wait_queue.pop_front();
                 if next.is_some() {

@@ -97,6 +97,7 @@ fn reasons(by: &[u64; 6]) -> BTreeMap<String, u64> {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ClassSummary {
     pub requests: RequestSummary,
+    /// Completions during the measurement window per second.
     pub throughput_rps: f64,
     pub latency_ms: LatencySummary,
 }
@@ -107,7 +108,7 @@ pub struct ComponentSummary {
     pub kind: String,
     pub replicas: u32,
     pub cost_per_hour: f64,
-    /// Calls answered successfully per second.
+    /// Calls answered successfully during the window, per second.
     pub throughput_rps: f64,
     pub cpu_utilisation: f64,
     pub worker_utilisation: f64,
@@ -183,6 +184,8 @@ pub struct Results {
     pub stop_reason: String,
     pub requests: RequestSummary,
     pub retries: u64,
+    /// Requests completed during the measurement window, per second (whenever they started:
+    /// in an overloaded run, requests started in the window may finish long after it).
     pub throughput_rps: f64,
     pub error_rate: f64,
     pub latency_ms: LatencySummary,
@@ -220,7 +223,7 @@ impl Results {
                 let o = &m.class_outcomes[i];
                 let summary = ClassSummary {
                     requests: RequestSummary::of(o),
-                    throughput_rps: per_s(o.completed),
+                    throughput_rps: per_s(m.class_completed_in_window[i]),
                     latency_ms: LatencySummary::of(&m.class_latency[i]),
                 };
                 (c.name.clone(), summary)
@@ -286,7 +289,7 @@ impl Results {
             stop_reason: stop.name().to_string(),
             requests: RequestSummary::of(&m.outcomes),
             retries: m.retries,
-            throughput_rps: per_s(m.outcomes.completed),
+            throughput_rps: per_s(m.completed_in_window),
             error_rate: if m.outcomes.total > 0 {
                 round(m.outcomes.errors() as f64 / m.outcomes.total as f64, 6)
             } else {

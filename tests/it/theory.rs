@@ -209,21 +209,41 @@ fn md1_matches_pollaczek_khinchine() {
     );
 }
 
-/// Closed system: N users thinking Z on average, one single-worker station with mean service
-/// S. Exact mean value analysis: R(n) = S·(1 + Q(n−1)), X(n) = n/(R(n)+Z), Q(n) = X(n)·R(n).
-#[test]
-fn closed_system_matches_exact_mva() {
-    let (users, s_ms, z_ms) = (10, 5.0, 50.0);
+/// Exact mean value analysis for N users thinking Z on average in front of one single-worker
+/// station of mean service S: R(n) = S·(1 + Q(n−1)), X(n) = n/(R(n)+Z), Q(n) = X(n)·R(n).
+/// Returns (X in requests/s, R in ms).
+fn mva(users: u32, s_ms: f64, z_ms: f64) -> (f64, f64) {
     let (mut q, mut r, mut x) = (0.0, 0.0, 0.0);
     for n in 1..=users {
         r = s_ms * (1.0 + q);
         x = f64::from(n) / (r + z_ms);
         q = x * r;
     }
-    let model = json!({"closed": {"users": users, "think_time_ms": exponential(z_ms)}});
-    let runs = replicate(&station(model, exponential(s_ms), 1, 10_000_000, 200.0));
-    assert_matches("MVA throughput", &runs, "/throughput_rps", x * 1000.0);
-    assert_matches("MVA response time", &runs, "/latency_ms/mean", r);
+    (x * 1000.0, r)
+}
+
+/// Closed system near its knee (N = 10 < N* = (S+Z)/S = 11) and far past it (N = 60), where
+/// throughput must stop at the station's capacity 1/S however long requests then take.
+#[test]
+fn closed_system_matches_exact_mva() {
+    let (s_ms, z_ms) = (5.0, 50.0);
+    for users in [10, 60] {
+        let (x, r) = mva(users, s_ms, z_ms);
+        let model = json!({"closed": {"users": users, "think_time_ms": exponential(z_ms)}});
+        let runs = replicate(&station(model, exponential(s_ms), 1, 10_000_000, 200.0));
+        assert_matches(
+            &format!("MVA throughput, {users} users"),
+            &runs,
+            "/throughput_rps",
+            x,
+        );
+        assert_matches(
+            &format!("MVA response time, {users} users"),
+            &runs,
+            "/latency_ms/mean",
+            r,
+        );
+    }
 }
 
 /// Little's law L = λW on a stable multi-tier run (ρ ≈ 0.55 at the bottleneck): the engine
@@ -252,4 +272,21 @@ fn littles_law_holds_on_a_multi_tier_run() {
             r["littles_law"]
         );
     }
+}
+
+/// Overloaded open M/M/1 (λ = 2μ, no timeout): throughput is the service rate μ = 1000/s,
+/// not the arrival rate, even though every request eventually completes after the window.
+/// Completions in 40 s number about 40,000 (Poisson-like, sd ≈ 200, i.e. 0.5%); allow 3%.
+#[test]
+fn an_overloaded_station_serves_at_its_capacity() {
+    let r = run_summary(
+        &station(open(2000.0), exponential(1.0), 1, 10_000_000, 40.0),
+        1,
+    );
+    let x = num(&r, "/throughput_rps");
+    assert!(
+        (x - 1000.0).abs() < 30.0,
+        "throughput {x} should be the service rate 1000/s"
+    );
+    assert!(num(&r, "/components/station/cpu_utilisation") > 0.99);
 }
