@@ -81,8 +81,9 @@ pub struct ServerStats {
     pub pool_wait: Latency,
     /// Calls answered `Ok` during the window (throughput).
     pub served: u64,
-    /// Admitted calls that got a worker, and how many of them had to wait for it.
-    pub started: u64,
+    /// Calls admitted, and how many of them found every worker busy (and queued): an
+    /// arrival's view, so it stays right when the queue never drains.
+    pub admitted: u64,
     pub waited: u64,
     /// Refusals by `Status::index()`.
     pub refused: [u64; 6],
@@ -151,7 +152,7 @@ impl Server {
                 service: Latency::new(),
                 pool_wait: Latency::new(),
                 served: 0,
-                started: 0,
+                admitted: 0,
                 waited: 0,
                 refused: [0; 6],
                 cache_hits: 0,

@@ -49,11 +49,18 @@ impl Simulation {
         }
         let epoch = rep.epoch;
         if rep.busy_workers < workers {
+            if counted {
+                srv.stats.admitted += 1;
+            }
             self.mark_admitted(f, epoch);
             self.start_frame(f);
         } else if rep.wait_queue.len() < capacity {
             rep.wait_queue.push_back(f);
             rep.note_queue(now);
+            if counted {
+                srv.stats.admitted += 1;
+                srv.stats.waited += 1;
+            }
             self.mark_admitted(f, epoch);
         } else {
             rep.release(&srv.spec.machine, fr.fresh_connection, now);
@@ -86,8 +93,6 @@ impl Simulation {
         rep.workers.set(now, u64::from(rep.busy_workers));
         if counted {
             srv.stats.queue_wait.record(now - fr.arrived);
-            srv.stats.started += 1;
-            srv.stats.waited += u64::from(now > fr.arrived);
         }
         self.run_steps(f);
     }

@@ -116,7 +116,7 @@ pub struct ComponentSummary {
     pub disk_utilisation: f64,
     pub mean_queue: f64,
     pub max_queue: u64,
-    /// Share of calls that waited for a worker (Erlang C's P(wait) for an M/M/c station).
+    /// Share of admitted calls that found every worker busy (Erlang C's P(wait) for M/M/c).
     pub wait_probability: f64,
     pub mean_connections: f64,
     pub peak_connections: u64,
@@ -348,8 +348,8 @@ fn component_summary(
                 disk_utilisation: round(w.disk_utilisation, 4),
                 mean_queue: round(w.mean_queue, 4),
                 max_queue: s.max_queue(),
-                wait_probability: if s.stats.started > 0 {
-                    round(s.stats.waited as f64 / s.stats.started as f64, 6)
+                wait_probability: if s.stats.admitted > 0 {
+                    round(s.stats.waited as f64 / s.stats.admitted as f64, 6)
                 } else {
                     0.0
                 },

@@ -69,7 +69,7 @@ fn default_disk_iops() -> f64 {
     10_000.0
 }
 
-/// A component of the architecture. `kind` must be the first key.
+/// A component of the architecture, tagged by `kind` (first, for exact error positions).
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RawComponent {
