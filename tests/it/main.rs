@@ -3,6 +3,7 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod golden;
 mod lessons;
 mod scenarios;
 mod theory;

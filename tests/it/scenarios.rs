@@ -1,6 +1,7 @@
 //! Every curated scenario: valid against `dsim schema`, runs, and its outcomes add up.
 
 use crate::common::{dsim, num, run_file_json, scenario_files};
+use crate::golden::compare_with_golden;
 use serde_json::Value;
 
 #[test]
@@ -39,15 +40,18 @@ fn the_schema_rejects_what_dsim_rejects() {
     assert!(!validator.is_valid(&typo), "unknown fields are refused");
 }
 
-/// Runs every scenario except the 2M-user one (minutes in a debug build; its figures are in
-/// the closing notes and docs) and checks the outcome identity.
+/// Runs every scenario except the 2M-user one (a minute in a debug build; its figures are in
+/// docs/performance.md), checks the outcome identity, and compares the summary with its golden
+/// copy so that any change in results is reviewed (`crate::golden`).
 #[test]
-fn every_scenario_runs_and_its_outcomes_add_up() {
+fn every_scenario_runs_adds_up_and_matches_its_golden_summary() {
+    let mut changed = Vec::new();
     for file in scenario_files() {
         if file.to_string_lossy().contains("2m-users") {
             continue;
         }
-        let r: Value = serde_json::from_str(&run_file_json(&file)).unwrap();
+        let text = run_file_json(&file);
+        let r: Value = serde_json::from_str(&text).unwrap();
         let parts = ["completed", "rejected", "timed_out", "failed"]
             .map(|k| num(&r, &format!("/requests/{k}")));
         assert_eq!(
@@ -61,7 +65,14 @@ fn every_scenario_runs_and_its_outcomes_add_up() {
             "{} sends requests",
             file.display()
         );
+        let stem = file.file_stem().unwrap().to_string_lossy();
+        changed.extend(compare_with_golden(&stem, &text));
     }
+    assert!(
+        changed.is_empty(),
+        "results changed (review, then UPDATE_GOLDEN=1 to accept):\n{}",
+        changed.join("\n")
+    );
 }
 
 /// The annotated scenario in the README runs as printed (once its `//` comments are removed).
