@@ -64,7 +64,7 @@ pub struct RunArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Print nothing but errors.
+    /// Print nothing but errors (with `--format json`, the JSON and errors).
     #[arg(long, short)]
     pub quiet: bool,
 }

@@ -4,7 +4,6 @@
 use crate::cli::Failure;
 use crate::model::Scenario;
 use crate::scenario::{self, ScenarioError};
-use anyhow::Context;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -41,12 +40,78 @@ pub fn describe(file: &Path, e: &ScenarioError) -> String {
     out
 }
 
-/// Writes `contents` to `dir/name` through a temporary file and a rename.
-pub fn write_atomic(dir: &Path, name: &str, contents: &str) -> anyhow::Result<()> {
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
-    let target = dir.join(name);
-    std::fs::rename(&tmp, &target)
-        .with_context(|| format!("renaming into {}", target.display()))?;
+/// Makes sure results can be written in `dir` before spending time on a run: creates it,
+/// and checks that it is a folder we may write in and that no folder stands where an output
+/// file goes.
+pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<(), Failure> {
+    let bad = |what: String| {
+        Failure::BadInput(format!(
+            "error: {what}\n  choose another folder with --out DIR, or --no-write\n"
+        ))
+    };
+    if dir.exists() && !dir.is_dir() {
+        return Err(bad(format!("{} is a file, not a folder", dir.display())));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        bad(format!(
+            "cannot create output folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    for name in files {
+        let target = dir.join(name);
+        if target.is_dir() {
+            return Err(bad(format!(
+                "{} is a folder; dsim writes a file there",
+                target.display()
+            )));
+        }
+    }
+    let probe = dir.join(".dsim-write-probe.tmp");
+    std::fs::write(&probe, b"")
+        .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
+}
+
+/// Writes every `(name, contents)` into `dir` all-or-nothing as far as the filesystem allows:
+/// each goes to a temporary file first, and only when all of them are written are they renamed
+/// into place. On failure the temporary files are removed and the old outputs stay untouched.
+pub fn write_all_atomic(dir: &Path, files: &[(&str, String)]) -> Result<(), Failure> {
+    let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
+    let cleanup = || {
+        for (name, _) in files {
+            let _ = std::fs::remove_file(tmp(name));
+        }
+    };
+    let fail = |what: String| {
+        cleanup();
+        Failure::BadInput(format!(
+            "error: {what}\n  the previous outputs, if any, are unchanged\n"
+        ))
+    };
+    for (name, contents) in files {
+        std::fs::write(tmp(name), contents)
+            .map_err(|e| fail(format!("cannot write {}: {e}", tmp(name).display())))?;
+    }
+    for (name, _) in files {
+        let target = dir.join(name);
+        std::fs::rename(tmp(name), &target)
+            .map_err(|e| fail(format!("cannot write {}: {e}", target.display())))?;
+    }
+    Ok(())
+}
+
+/// Writes `text` to stdout. A reader that has gone away (`dsim run … | head`) is not an error:
+/// what it wanted, it got.
+pub fn print_stdout(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::BadInput(format!(
+            "error: cannot write to stdout: {e}\n"
+        ))),
+    }
 }

@@ -7,6 +7,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// The files a run writes into its output folder.
+const OUTPUT_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
+
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let mut scenario = output::load_scenario(&args.file)?;
     if let Some(seed) = args.seed {
@@ -19,12 +22,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Failure::BadInput(format!(
-                "error: cannot create output folder {}: {e}\n",
-                dir.display()
-            ))
-        })?;
+        output::prepare_out_dir(&dir, &OUTPUT_FILES)?;
         Some(dir)
     };
     let bar = progress_bar(args.quiet, scenario.duration.as_ms());
@@ -40,19 +38,32 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if let Some(dir) = &out_dir {
-        output::write_atomic(dir, "summary.json", &results.to_json())?;
-        output::write_atomic(dir, "timeseries.csv", &report::csv::render(&results))?;
+    let json = results.to_json();
+    let mut stdout = String::new();
+    match args.format {
+        // Asked for explicitly, the JSON is the output even with --quiet.
+        Format::Json => stdout.push_str(&json),
+        Format::Table if !args.quiet => stdout.push_str(&report::table::render(&results)),
+        Format::Table => {}
     }
+    // Files first: a reader that closes stdout early (`| head`) must not cost the results.
+    if let Some(dir) = &out_dir {
+        let [summary, timeseries] = OUTPUT_FILES;
+        output::write_all_atomic(
+            dir,
+            &[(summary, json), (timeseries, report::csv::render(&results))],
+        )?;
+        if args.format == Format::Table && !args.quiet {
+            stdout.push_str(&format!(
+                "wrote {}/{summary} and {timeseries}\n",
+                dir.display()
+            ));
+        }
+    }
+    output::print_stdout(&stdout)?;
     if !args.quiet {
-        match args.format {
-            Format::Json => print!("{}", results.to_json()),
-            Format::Table => {
-                print!("{}", report::table::render(&results));
-                if let Some(dir) = &out_dir {
-                    println!("wrote {}/summary.json and timeseries.csv", dir.display());
-                }
-            }
+        if let Some(warning) = stop_warning(&results) {
+            eprintln!("{warning}");
         }
         eprintln!(
             "simulated {} events in {:.2} s ({:.1} M events/s)",
@@ -64,6 +75,28 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
+/// What a run that did not end normally should tell the user.
+fn stop_warning(r: &report::Results) -> Option<String> {
+    match r.stop_reason.as_str() {
+        "max_events" => Some(format!(
+            "warning: stopped at {:.3} s of simulated time after {} events (the scenario's \
+             max_events); the figures cover only the time simulated. Raise max_events to \
+             run the whole scenario.",
+            r.sim_time_s, r.engine.events
+        )),
+        "drain_limit" => Some(format!(
+            "warning: {} requests were still unfinished when the drain after the run ran \
+             out; they are counted as failed (simulation_ended).",
+            r.requests
+                .failed_by
+                .get("simulation_ended")
+                .copied()
+                .unwrap_or(0)
+        )),
+        _ => None,
+    }
+}
+
 /// A bar over simulated milliseconds, on stderr, only when stderr is a terminal.
 fn progress_bar(quiet: bool, total_ms: f64) -> Option<ProgressBar> {
     if quiet || !std::io::stderr().is_terminal() {
@@ -73,5 +106,6 @@ fn progress_bar(quiet: bool, total_ms: f64) -> Option<ProgressBar> {
     let style = ProgressStyle::with_template("{bar:30} {pos}/{len} sim ms · {msg} · eta {eta}")
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
+    bar.set_message("starting");
     Some(bar)
 }

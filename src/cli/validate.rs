@@ -5,11 +5,11 @@ use std::path::Path;
 
 pub fn validate(file: &Path) -> Result<u8, Failure> {
     let scenario = output::load_scenario(file)?;
-    println!(
-        "{}: valid ({} components, {} request classes)",
+    output::print_stdout(&format!(
+        "{}: valid ({} components, {} request classes)\n",
         file.display(),
         scenario.components.len(),
         scenario.workload.classes.len()
-    );
+    ))?;
     Ok(exit::OK)
 }

@@ -105,4 +105,18 @@ fn max_events_stops_the_run_with_a_typed_reason() {
     let q = &r.requests;
     assert!(q.failed_by.get("simulation_ended").copied().unwrap_or(0) > 0);
     assert_eq!(q.total, q.completed + q.rejected + q.timed_out + q.failed);
+    // The figures describe the time actually simulated, not the scenario's nominal duration:
+    // rates divide by the window that was run (a 4x-too-low throughput was once reported).
+    let duration = text["duration_s"].as_f64().unwrap();
+    assert!(r.sim_time_s < duration, "{} of {duration}", r.sim_time_s);
+    assert!((r.measured_s - (r.sim_time_s - r.warmup_s)).abs() < 1e-9);
+    let completed_in_window = r.throughput_rps * r.measured_s;
+    assert!(
+        completed_in_window > 0.0,
+        "{} {} {} {:?}",
+        r.throughput_rps,
+        r.measured_s,
+        r.sim_time_s,
+        q
+    );
 }

@@ -319,10 +319,18 @@ impl Simulation {
             }
         }
         if self.accepting {
-            // Stopped before the window closed (max_events): close it now.
+            // Stopped early (max_events): the window is cut short, so every figure describes
+            // the time actually simulated. Stopped even before the warm-up ended: the window
+            // is empty and every figure is zero.
+            if self.now < self.window.start {
+                self.window.start = self.now;
+                self.start_window();
+            }
+            self.window.end = self.now;
             self.end_window();
         }
         self.fail_unfinished();
+        self.close_drain_row();
         observer(Progress {
             now: self.now,
             end: self.window.end,
@@ -469,6 +477,16 @@ impl Simulation {
         let next = (self.now + self.scenario.interval).min(self.window.end);
         if next > self.now && next < self.window.end {
             self.schedule(next, EventKind::SampleTick, 0, 0);
+        }
+    }
+
+    /// Closes one last time-series row for the drain after the window, so that every
+    /// request's end appears in some row.
+    fn close_drain_row(&mut self) {
+        let closed_until = self.metrics.timeseries.rows.last().map(|r| r.end);
+        if closed_until.is_some_and(|end| self.now > end) {
+            let utilisation = self.interval_utilisation();
+            self.metrics.timeseries.close(self.now, utilisation);
         }
     }
 

@@ -9,6 +9,21 @@ use crate::scenario::raw::RawDist;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1, Normal, StandardNormal};
 
+/// The largest duration parameter a scenario may give, in milliseconds (about 11.6 days):
+/// far beyond any request's life, and far inside what integer nanoseconds can hold.
+pub const MAX_MS: f64 = 1e9;
+
+/// A number as a user would write it: plain when of ordinary size, in exponent form when huge
+/// or tiny (so `1e300` is not printed as 301 digits).
+pub fn show(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !a.is_finite() || (1e-4..1e15).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// A validated distribution over durations, parameters in nanoseconds.
 #[derive(Debug, Clone, Copy)]
 pub enum Dist {
@@ -41,17 +56,31 @@ impl Dist {
     /// Checks the parameters and converts them to nanoseconds.
     pub fn from_raw(raw: &RawDist) -> Result<Dist, DistProblem> {
         let finite_non_negative = |field: &'static str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
+            if v.is_finite() && (0.0..=MAX_MS).contains(&v) {
                 Ok(v)
             } else {
-                Err((field, format!("must be a finite number ≥ 0, got {v}")))
+                Err((
+                    field,
+                    format!(
+                        "must be a number from 0 to {}, got {}",
+                        show(MAX_MS),
+                        show(v)
+                    ),
+                ))
             }
         };
         let positive = |field: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 {
+            if v.is_finite() && v > 0.0 && v <= MAX_MS {
                 Ok(v)
             } else {
-                Err((field, format!("must be a finite number > 0, got {v}")))
+                Err((
+                    field,
+                    format!(
+                        "must be a number > 0 and at most {}, got {}",
+                        show(MAX_MS),
+                        show(v)
+                    ),
+                ))
             }
         };
         Ok(match *raw {
@@ -95,7 +124,12 @@ impl Dist {
             }
             RawDist::Pareto { scale_ms, shape } => {
                 let scale = positive("scale_ms", scale_ms)?;
-                let shape = positive("shape", shape)?;
+                if !(shape.is_finite() && (0.01..=100.0).contains(&shape)) {
+                    return Err((
+                        "shape",
+                        format!("must be from 0.01 to 100, got {}", show(shape)),
+                    ));
+                }
                 Dist::Pareto {
                     scale_ns: scale * 1e6,
                     shape,
@@ -109,13 +143,7 @@ impl Dist {
     pub fn sample(&self, rng: &mut Stream) -> SimTime {
         let ns = match self {
             Dist::Constant(t) => return *t,
-            Dist::Uniform { min_ns, max_ns } => {
-                if max_ns > min_ns {
-                    rng.random_range(*min_ns..*max_ns)
-                } else {
-                    *min_ns
-                }
-            }
+            Dist::Uniform { min_ns, max_ns } => min_ns + (max_ns - min_ns) * rng.random::<f64>(),
             Dist::Exponential { mean_ns } => {
                 mean_ns * <Exp1 as Distribution<f64>>::sample(&Exp1, rng)
             }

@@ -1,5 +1,8 @@
-//! `timeseries.csv`: one row per interval; columns fixed by the scenario so files diff well.
+//! `timeseries.csv`: one row per interval (and one for the drain after the run's end);
+//! columns fixed by the scenario so files diff well: totals, then every error reason, then
+//! each component's utilisation.
 
+use crate::metrics::outcome::REJECT_REASONS;
 use crate::report::Results;
 use std::fmt::Write;
 
@@ -8,6 +11,10 @@ pub fn render(r: &Results) -> String {
     let mut out = String::from(
         "t_start_s,t_end_s,started,completed,throughput_rps,p50_ms,p99_ms,rejected,timed_out,failed",
     );
+    for reason in REJECT_REASONS {
+        let _ = write!(out, ",rejected_{}", reason.name());
+    }
+    out.push_str(",failed_backend_down,failed_simulation_ended");
     for name in &r.component_order {
         let _ = write!(out, ",{name}_utilisation");
     }
@@ -33,6 +40,14 @@ pub fn render(r: &Results) -> String {
             e.rejected(),
             e.timed_out,
             e.failed()
+        );
+        for reason in REJECT_REASONS {
+            let _ = write!(out, ",{}", e.rejected_by[reason.index()]);
+        }
+        let _ = write!(
+            out,
+            ",{},{}",
+            e.failed_backend_down, e.failed_simulation_ended
         );
         for u in &row.utilisation {
             let _ = write!(out, ",{u:.4}");

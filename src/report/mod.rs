@@ -237,11 +237,13 @@ impl Results {
             // physical resource (CPU, NIC, disk, connections) is named instead.
             let connections =
                 summary.peak_connections as f64 / summary.max_connections.max(1) as f64;
+            let memory = working_memory_share(spec, state);
             for (resource, u, rank) in [
                 ("cpu", summary.cpu_utilisation, 1.0),
                 ("nic", summary.nic_utilisation, 1.0),
                 ("disk", summary.disk_utilisation, 1.0),
                 ("connections", connections, 1.0),
+                ("memory", memory, 1.0),
                 ("workers", summary.worker_utilisation, 0.99),
             ] {
                 let score = u * rank;
@@ -283,8 +285,9 @@ impl Results {
             scenario: sc.name.clone(),
             description: sc.description.clone(),
             seed: sc.seed,
-            sim_time_s: sc.duration.as_secs(),
-            warmup_s: sc.warmup.as_secs(),
+            // The window as run: a `max_events` stop cuts it short.
+            sim_time_s: sim.window.end.as_secs(),
+            warmup_s: sim.window.start.as_secs(),
             measured_s: measured,
             stop_reason: stop.name().to_string(),
             requests: RequestSummary::of(&m.outcomes),
@@ -298,7 +301,8 @@ impl Results {
             latency_ms: LatencySummary::of(&m.latency),
             classes,
             components,
-            bottleneck: bottleneck.map(|(b, _)| b),
+            // An empty window (stopped during warm-up) measured nothing to rank.
+            bottleneck: bottleneck.filter(|_| measured > 0.0).map(|(b, _)| b),
             cost_per_hour: round(sc.components.iter().map(|c| c.cost_per_hour()).sum(), 4),
             littles_law: LittlesLaw {
                 mean_in_system: round(in_system, 4),
@@ -322,6 +326,25 @@ impl Results {
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
+    }
+}
+
+/// Peak share of the memory left for work (RAM less the machine's base memory) that
+/// connections and in-flight requests took: 1 means requests were refused `out_of_memory`.
+/// The base memory is left out so an idle machine does not rank as a bottleneck.
+fn working_memory_share(spec: &crate::model::ComponentSpec, state: &Component) -> f64 {
+    match (state, &spec.kind) {
+        (Component::Server(s), ComponentKind::Server(k)) => {
+            let m = &k.machine;
+            let room = m.ram_bytes.saturating_sub(m.base_bytes);
+            let used = s.peak_memory_bytes().saturating_sub(m.base_bytes);
+            if room > 0 {
+                used as f64 / room as f64
+            } else {
+                0.0
+            }
+        }
+        _ => 0.0,
     }
 }
 

@@ -7,30 +7,76 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
 
-/// Shortens `s` to `n` characters, marking the cut with `…`.
+/// The table's width.
+const WIDTH: usize = 80;
+
+/// Shortens `s` to `n` characters by cutting its middle, so that names that differ only at
+/// the end (`frontend-eu`, `frontend-us`) stay apart.
 fn fit(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(n - 1).collect();
-        t.push('…');
-        t
+    let len = s.chars().count();
+    if len <= n {
+        return s.to_string();
     }
+    let n = n.max(3);
+    let head = (n - 1).div_ceil(2);
+    let tail = n - 1 - head;
+    let mut t: String = s.chars().take(head).collect();
+    t.push('…');
+    t.extend(s.chars().skip(len - tail));
+    t
+}
+
+/// Seconds without trailing zeros: `60`, `0.5`, `18.082`.
+fn secs(x: f64) -> String {
+    let t = format!("{x:.3}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `prefix` then `items` separated by `, `, wrapped at `WIDTH` with continuation lines
+/// indented under the first item.
+fn wrapped(out: &mut String, prefix: &str, items: &[String]) {
+    let indent = " ".repeat(prefix.chars().count());
+    let mut line = prefix.to_string();
+    let mut first = true;
+    for item in items {
+        let sep = if first { "" } else { ", " };
+        if !first && line.chars().count() + sep.len() + item.chars().count() > WIDTH {
+            let _ = writeln!(out, "{},", line);
+            line = format!("{indent}{item}");
+        } else {
+            line.push_str(sep);
+            line.push_str(item);
+        }
+        first = false;
+    }
+    let _ = writeln!(out, "{line}");
 }
 
 /// Renders the summary table.
 pub fn render(r: &Results) -> String {
     let mut out = String::new();
     let q = &r.requests;
-    let _ = writeln!(
-        out,
-        "{} · seed {} · {} s ({} s warm-up) · {}",
-        fit(&r.scenario, 36),
+    let tail = format!(
+        "seed {} · {} s ({} s warm-up) · {}",
         r.seed,
-        r.sim_time_s,
-        r.warmup_s,
+        secs(r.sim_time_s),
+        secs(r.warmup_s),
         r.stop_reason
     );
+    let room = WIDTH.saturating_sub(tail.chars().count() + 3);
+    if room >= 12 {
+        let _ = writeln!(out, "{} · {tail}", fit(&r.scenario, room));
+    } else {
+        let _ = writeln!(out, "{}\n{tail}", fit(&r.scenario, WIDTH));
+    }
+    if r.stop_reason == "max_events" {
+        let _ = writeln!(
+            out,
+            "stopped early by max_events: the figures cover {} s to {} s only",
+            secs(r.warmup_s),
+            secs(r.sim_time_s)
+        );
+    }
     let _ = writeln!(
         out,
         "requests {} · ok {} · rejected {} · timed out {} · failed {}",
@@ -47,7 +93,7 @@ pub fn render(r: &Results) -> String {
     for (name, by) in [("rejected", &q.rejected_by), ("failed", &q.failed_by)] {
         if !by.is_empty() {
             let parts: Vec<String> = by.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            let _ = writeln!(out, "  {name}: {}", parts.join(", "));
+            wrapped(&mut out, &format!("  {name}: "), &parts);
         }
     }
     let l = &r.latency_ms;
@@ -88,19 +134,27 @@ pub fn render(r: &Results) -> String {
         let Some(c) = r.components.get(name) else {
             continue;
         };
-        let kind = match c.kind.as_str() {
-            "load_balancer" => "lb",
-            k => k,
+        let is_balancer = c.kind == "load_balancer";
+        let kind = if is_balancer { "lb" } else { c.kind.as_str() };
+        // A balancer has no CPU, workers or queue of its own: say so rather than print zeros.
+        let (cpu, workers, queue) = if is_balancer {
+            ("-".to_string(), "-".to_string(), "-".to_string())
+        } else {
+            (
+                pct(c.cpu_utilisation),
+                pct(c.worker_utilisation),
+                format!("{:.1}", c.mean_queue),
+            )
         };
         let _ = writeln!(
             out,
-            "{:<16} {:<8} {:>4} {:>5} {:>7} {:>7.1} {:>8} {:>9.1}",
+            "{:<16} {:<8} {:>4} {:>5} {:>7} {:>7} {:>8} {:>9.1}",
             fit(name, 16),
             kind,
             c.replicas,
-            pct(c.cpu_utilisation),
-            pct(c.worker_utilisation),
-            c.mean_queue,
+            cpu,
+            workers,
+            queue,
             c.peak_connections,
             c.throughput_rps
         );
@@ -108,13 +162,16 @@ pub fn render(r: &Results) -> String {
     let _ = writeln!(out);
     match &r.bottleneck {
         Some(b) => {
-            let _ = writeln!(
-                out,
-                "bottleneck: {} ({} {})",
-                b.component,
-                b.resource,
-                pct(b.utilisation)
-            );
+            // Below this, nothing is close enough to a limit to call it a bottleneck yet.
+            const NEAR_LIMIT: f64 = 0.5;
+            let note = if b.utilisation < NEAR_LIMIT {
+                "; nothing is near a limit"
+            } else {
+                ""
+            };
+            let rest = format!(" ({} {}{note})", b.resource, pct(b.utilisation));
+            let room = WIDTH - "bottleneck: ".len() - rest.chars().count();
+            let _ = writeln!(out, "bottleneck: {}{rest}", fit(&b.component, room));
         }
         None => {
             let _ = writeln!(out, "bottleneck: none (no load measured)");
@@ -127,28 +184,73 @@ pub fn render(r: &Results) -> String {
 mod tests {
     use super::*;
 
-    /// A loaded run with long names and large counts still fits 80 columns.
+    fn assert_fits(table: &str) {
+        for line in table.lines() {
+            let n = line.chars().count();
+            assert!(n <= WIDTH, "{n} columns: {line}\n{table}");
+        }
+    }
+
+    /// A loaded run with long names, a huge seed, fractional times and several refusal
+    /// reasons still fits 80 columns, and names that differ only at the end stay apart.
     #[test]
     fn fits_in_80_columns_and_names_the_bottleneck() {
-        let text = r#"{"name": "a-rather-long-scenario-name-for-the-table-header", "duration_s": 3,
-            "workload": {"model": {"open": {"rate_per_s": 3000}}, "entry": "the-frontend-service-with-a-long-name",
-                "timeout_ms": 50, "classes": {"a-very-long-class-name": {}, "b": {}}},
-            "components": {"the-frontend-service-with-a-long-name": {"kind": "service",
+        let text = r#"{"name": "a-rather-long-scenario-name-for-the-table-header-that-goes-on",
+            "duration_s": 3.25, "warmup_s": 0.125, "seed": 18446744073709551615,
+            "workload": {"model": {"open": {"rate_per_s": 3000}}, "entry": "lb",
+                "timeout_ms": 50, "classes": {"a-very-long-class-name-one": {},
+                "a-very-long-class-name-two": {}}},
+            "components": {
+              "lb": {"kind": "load_balancer", "max_connections": 10, "backends": [
+                  "the-frontend-service-with-a-long-name-a", "the-frontend-service-with-a-long-name-b"]},
+              "the-frontend-service-with-a-long-name-a": {"kind": "service",
                 "machine": {"cores": 1}, "workers": 2, "queue_capacity": 3,
+                "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}},
+              "the-frontend-service-with-a-long-name-b": {"kind": "service",
+                "machine": {"cores": 1, "ram_gb": 1.0, "base_memory_gb": 0.999, "memory_per_request_kb": 300},
+                "workers": 8, "queue_capacity": 100,
                 "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}}}"#;
         let results = crate::run(crate::scenario::load(text).unwrap(), &mut |_| {});
         let table = render(&results);
-        for line in table.lines() {
-            assert!(
-                line.chars().count() <= 80,
-                "{} columns: {line}",
-                line.chars().count()
-            );
-        }
+        assert_fits(&table);
+        // Ten connections for ~2,000 requests/s: the balancer's cap is what runs out.
         assert!(
-            table.contains("bottleneck: the-frontend-service-with-a-long-name (cpu"),
+            table.contains("bottleneck: lb (connections 100%)"),
             "{table}"
         );
         assert!(table.contains("queue_full"), "{table}");
+        assert!(table.contains("connection_limit"), "{table}");
+        let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("the-fr")).collect();
+        assert_eq!(rows.len(), 2, "{table}");
+        let name = |row: &str| row.split_whitespace().next().unwrap_or("").to_string();
+        assert_ne!(name(rows[0]), name(rows[1]), "{table}");
+        assert!(table.contains("lb ") && table.contains(" - "), "{table}");
+    }
+
+    #[test]
+    fn fit_keeps_both_ends() {
+        assert_eq!(fit("short", 16), "short");
+        assert_eq!(fit("frontend-service-eu", 10), "front…e-eu");
+        assert_eq!(fit("frontend-service-eu", 10).chars().count(), 10);
+    }
+
+    #[test]
+    fn long_reason_lists_wrap_under_the_first_item() {
+        let items: Vec<String> = ["connection_limit 1385462", "no_healthy_backend 799995"]
+            .into_iter()
+            .chain(["out_of_memory 12", "queue_full 1385474"])
+            .map(String::from)
+            .collect();
+        let mut out = String::new();
+        wrapped(&mut out, "  rejected: ", &items);
+        assert_fits(&out);
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(
+            out.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("            out_of_memory 12"),
+            "{out}"
+        );
     }
 }

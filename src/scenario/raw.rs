@@ -26,6 +26,7 @@ pub struct RawScenario {
     #[serde(default = "default_seed")]
     pub seed: u64,
     /// Simulated time during which users send requests, in seconds.
+    #[schemars(range(min = 0.000001, max = 10000000))]
     pub duration_s: f64,
     /// Requests started before this time are simulated but left out of statistics.
     #[serde(default)]
@@ -35,6 +36,7 @@ pub struct RawScenario {
     pub max_events: u64,
     /// Width of one row of `timeseries.csv`, in seconds.
     #[serde(default = "default_interval_s")]
+    #[schemars(range(min = 0.001, max = 10000000))]
     pub interval_s: f64,
     /// Latency of the links between clients and components.
     #[serde(default)]
@@ -272,6 +274,7 @@ impl Default for RawKeys {
 pub struct RawRetry {
     /// Attempts in all, including the first; 1 means never retry.
     #[serde(default = "one_u32")]
+    #[schemars(range(min = 1, max = 100))]
     pub max_attempts: u32,
     /// Backoff before the first retry, in milliseconds.
     #[serde(default = "default_backoff_ms")]

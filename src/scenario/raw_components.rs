@@ -17,12 +17,15 @@ fn one_u32() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct RawMachine {
     /// CPU cores: CPU steps of different requests run in parallel up to this many.
+    #[schemars(range(min = 1))]
     pub cores: u32,
     /// Relative core speed: CPU times in the scenario are divided by it (vertical scaling).
     #[serde(default = "one")]
+    #[schemars(range(min = 0.001, max = 1000))]
     pub cpu_speed: f64,
     /// Memory in GiB; `base_memory_gb` plus per-connection and per-request memory must fit.
     #[serde(default = "default_ram_gb")]
+    #[schemars(range(min = 0.000001, max = 1000000))]
     pub ram_gb: f64,
     /// Memory taken by the OS and the program before any request, in GiB.
     #[serde(default = "default_base_memory_gb")]
@@ -35,12 +38,15 @@ pub struct RawMachine {
     pub memory_per_request_kb: f64,
     /// Network card bandwidth in Gbit/s; bytes in and out take serialisation time.
     #[serde(default = "default_nic_gbps")]
+    #[schemars(range(min = 0.000001, max = 100000))]
     pub nic_gbps: f64,
     /// Most connections open at once (the seeds' 10k concurrent; 65,535 ports at most).
     #[serde(default = "default_max_connections")]
+    #[schemars(range(min = 1))]
     pub max_connections: u32,
     /// Random disk reads/writes per second; each disk I/O step takes 1/iops on a FIFO disk.
     #[serde(default = "default_disk_iops")]
+    #[schemars(range(min = 0.001, max = 1000000000))]
     pub disk_iops: f64,
     /// Price of one replica per hour, in any currency.
     #[serde(default)]
@@ -89,9 +95,11 @@ pub struct RawService {
     pub machine: RawMachine,
     /// Identical machines; a load balancer spreads requests over them.
     #[serde(default = "one_u32")]
+    #[schemars(range(min = 1, max = 10000))]
     pub replicas: u32,
     /// Requests handled at once per replica (thread pool); a worker is held through calls.
     #[serde(default = "default_workers")]
+    #[schemars(range(min = 1))]
     pub workers: u32,
     /// Requests waiting for a worker per replica; one more is rejected with `queue_full`.
     #[serde(default = "default_queue_capacity")]
@@ -128,6 +136,7 @@ pub enum RawStep {
 #[serde(deny_unknown_fields)]
 pub struct RawPool {
     /// Connections kept open; callers beyond it wait for one (that wait is measured).
+    #[schemars(range(min = 1))]
     pub size: u32,
 }
 
@@ -148,6 +157,7 @@ pub struct RawLoadBalancer {
     pub forward_ms: RawDist,
     /// Most requests in flight through the balancer; one more is rejected (`connection_limit`).
     #[serde(default = "default_lb_connections")]
+    #[schemars(range(min = 1))]
     pub max_connections: u32,
     /// Active health checks; without them a dead backend is never taken out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,6 +228,7 @@ pub struct RawCache {
     pub policy: RawCachePolicy,
     /// Lookups served at once.
     #[serde(default = "default_cache_workers")]
+    #[schemars(range(min = 1))]
     pub workers: u32,
     /// Lookups waiting; one more is rejected with `queue_full`.
     #[serde(default = "default_queue_capacity")]

@@ -80,7 +80,7 @@ fn every_validation_problem_is_reported_at_once() {
          error: many.json:4:64: workload.entry: no component named `apii`; did you mean `api`?\n\
          error: many.json:6:53: components.api.machine.cores: must be ≥ 1, got 0\n\
          error: many.json:7:41: components.api.handlers.default[0].call: no component named `dbb`; did you mean `db`?\n\
-         error: many.json:8:119: components.db.queries.default.cpu_ms.exponential.mean_ms: must be a finite number > 0, got -1\n\
+         error: many.json:8:119: components.db.queries.default.cpu_ms.exponential.mean_ms: must be a number > 0 and at most 1000000000, got -1\n\
          5 problems in many.json\n"
     );
 }
@@ -145,4 +145,49 @@ fn validate_subcommand_exit_codes() {
         String::from_utf8(out.stderr).unwrap(),
         "error: bad.json:1:2: missing field `name`\n"
     );
+}
+
+/// Values that pass a "> 0" check but would overflow integer nanoseconds, round to 0 ns or
+/// flood the event queue are refused with their range (a huge uniform once panicked the run).
+#[test]
+fn extreme_values_are_refused_with_their_range() {
+    let text = format!(
+        "{HEAD}  \"interval_s\": 1e-9,\n  \"workload\": {{\"model\": {{\"open\": {{\"rate_per_s\": 1e300}}}}, \"entry\": \"a\", \"timeout_ms\": 1e-9}},\n  \"components\": {{\n    \"a\": {{\"kind\": \"service\", \"machine\": {{\"cores\": 1, \"cpu_speed\": 1e-12}},\n      \"handlers\": {{\"default\": [{{\"cpu_ms\": {{\"uniform\": {{\"min_ms\": 0, \"max_ms\": 1e305}}}}}}]}}}}\n  }}\n}}\n"
+    );
+    let err = rejected("x.json", &text);
+    for expected in [
+        "x.json:4:17: interval_s: must be between 0.001 and 10000000, got 1e-9",
+        "x.json:5:49: workload.model.open.rate_per_s: must be between 1e-9 and 100000000, got 1e300",
+        "x.json:5:86: workload.timeout_ms: must be between 0.001 and 1000000000, got 1e-9",
+        "x.json:7:67: components.a.machine.cpu_speed: must be between 0.001 and 1000, got 1e-12",
+        "x.json:8:79: components.a.handlers.default[0].cpu_ms.uniform.max_ms: must be a number from 0 to 1000000000, got 1e305",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+}
+
+/// An output folder that cannot be used is refused before the run, with exit 2 and the fix;
+/// nothing is left half-written.
+#[test]
+fn unusable_output_folders_are_refused_before_the_run() {
+    let dir = temp_dir("out");
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/01-local-dev.json");
+    std::fs::write(dir.join("afile"), "").unwrap();
+    std::fs::create_dir_all(dir.join("d/summary.json")).unwrap();
+    for (out_dir, message) in [
+        ("afile", "afile is a file, not a folder"),
+        ("d", "summary.json is a folder; dsim writes a file there"),
+    ] {
+        let out = dsim()
+            .current_dir(&dir)
+            .args(["run", scenario, "--out", out_dir])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(message), "{err}");
+        assert!(err.contains("--out DIR, or --no-write"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!dir.join("d/timeseries.csv").exists());
 }

@@ -7,3 +7,4 @@ mod golden;
 mod lessons;
 mod scenarios;
 mod theory;
+mod timeseries;

@@ -38,6 +38,19 @@ fn the_schema_rejects_what_dsim_rejects() {
     let typo = serde_json::json!({"name": "x", "duration_s": 1, "durration_s": 2,
         "workload": {"model": {"open": {"rate_per_s": 1}}, "entry": "a"}, "components": {}});
     assert!(!validator.is_valid(&typo), "unknown fields are refused");
+    // Ranges too, so an editor flags them before dsim does.
+    let scenario = |machine: Value, duration_s: f64| {
+        serde_json::json!({"name": "x", "duration_s": duration_s,
+            "workload": {"model": {"open": {"rate_per_s": 1}}, "entry": "a"},
+            "components": {"a": {"kind": "service", "machine": machine,
+                "handlers": {"default": []}}}})
+    };
+    let ok = serde_json::json!({"cores": 1, "cpu_speed": 1});
+    assert!(validator.is_valid(&scenario(ok.clone(), 1.0)));
+    assert!(!validator.is_valid(&scenario(serde_json::json!({"cores": 0}), 1.0)));
+    let slow = serde_json::json!({"cores": 1, "cpu_speed": 0});
+    assert!(!validator.is_valid(&scenario(slow, 1.0)));
+    assert!(!validator.is_valid(&scenario(ok, 1e9)));
 }
 
 /// Runs every scenario except the 2M-user one (a minute in a debug build; its figures are in

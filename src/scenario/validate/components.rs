@@ -5,6 +5,7 @@ use super::{Checker, MAX_LRU_KEYS};
 use crate::engine::time::SimTime;
 use crate::model::ComponentKind;
 use crate::model::database::{Query, query_program};
+use crate::model::distribution::MAX_MS;
 use crate::model::load_balancer::{BalancerSpec, HealthCheck};
 use crate::model::machine::Machine;
 use crate::model::server::{CachePolicy, Role, ServerSpec, Step};
@@ -15,7 +16,9 @@ use std::collections::BTreeMap;
 fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
     let cores = c.at_least(&format!("{path}.cores"), u64::from(m.cores), 1) as u32;
     let speed = c.positive(&format!("{path}.cpu_speed"), m.cpu_speed);
+    c.within(&format!("{path}.cpu_speed"), speed, 0.001, 1000.0);
     let ram = c.positive(&format!("{path}.ram_gb"), m.ram_gb);
+    c.within(&format!("{path}.ram_gb"), ram, 1e-6, 1e6);
     let base = c.non_negative(&format!("{path}.base_memory_gb"), m.base_memory_gb);
     if base >= ram {
         c.problem(
@@ -32,16 +35,18 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
         m.memory_per_request_kb,
     );
     let nic = c.positive(&format!("{path}.nic_gbps"), m.nic_gbps);
+    c.within(&format!("{path}.nic_gbps"), nic, 1e-6, 1e5);
     let conns = c.at_least(
         &format!("{path}.max_connections"),
         u64::from(m.max_connections),
         1,
     ) as u32;
     let iops = c.positive(&format!("{path}.disk_iops"), m.disk_iops);
+    c.within(&format!("{path}.disk_iops"), iops, 0.001, 1e9);
     let cost = c.non_negative(&format!("{path}.cost_per_hour"), m.cost_per_hour);
     Machine::new(
         cores,
-        speed.max(1e-9),
+        speed.max(0.001),
         ram,
         base,
         per_conn,
@@ -79,7 +84,11 @@ fn per_class<'m, T>(
             if found.is_none() {
                 c.problem(
                     path,
-                    format!("no {what} for request class `{class}`; add `{class}` or `default`"),
+                    if class == "default" {
+                        format!("no {what}: add one named `default`")
+                    } else {
+                        format!("no {what} for request class `{class}`; add `{class}` or `default`")
+                    },
                 );
             }
             found
@@ -337,9 +346,11 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
         }
     }
     let health_check = b.health_check.as_ref().map(|h| HealthCheck {
-        interval: SimTime::from_ms(
-            c.positive(&format!("{path}.health_check.interval_ms"), h.interval_ms),
-        ),
+        interval: {
+            let p = format!("{path}.health_check.interval_ms");
+            let interval = c.positive(&p, h.interval_ms);
+            SimTime::from_ms(c.within(&p, interval, 1.0, MAX_MS))
+        },
         unhealthy_threshold: c.at_least(
             &format!("{path}.health_check.unhealthy_threshold"),
             u64::from(h.unhealthy_threshold),

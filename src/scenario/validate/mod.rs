@@ -3,7 +3,7 @@
 //! file in one pass instead of one error per run.
 
 use crate::engine::time::SimTime;
-use crate::model::distribution::Dist;
+use crate::model::distribution::{Dist, show};
 use crate::model::network::preset_dist;
 use crate::model::{ComponentSpec, Scenario};
 use components::component;
@@ -48,14 +48,39 @@ impl<'a> Checker<'a> {
 
     pub(super) fn positive(&mut self, path: &str, v: f64) -> f64 {
         if !(v.is_finite() && v > 0.0) {
-            self.problem(path, format!("must be a finite number > 0, got {v}"));
+            self.problem(
+                path,
+                format!("must be a finite number > 0, got {}", show(v)),
+            );
         }
         v
     }
 
     pub(super) fn non_negative(&mut self, path: &str, v: f64) -> f64 {
         if !(v.is_finite() && v >= 0.0) {
-            self.problem(path, format!("must be a finite number ≥ 0, got {v}"));
+            self.problem(
+                path,
+                format!("must be a finite number ≥ 0, got {}", show(v)),
+            );
+        }
+        v
+    }
+
+    /// Checks `min ≤ v ≤ max` for a finite `v` (non-finite values are reported by
+    /// `positive`/`non_negative`, which callers run first). The bounds keep every duration and
+    /// rate inside what integer nanoseconds and the event queue can represent.
+    pub(super) fn within(&mut self, path: &str, v: f64, min: f64, max: f64) -> f64 {
+        // Zero, negatives and non-finite values were reported by the caller's first check.
+        if v.is_finite() && v > 0.0 && !(min..=max).contains(&v) {
+            self.problem(
+                path,
+                format!(
+                    "must be between {} and {}, got {}",
+                    show(min),
+                    show(max),
+                    show(v)
+                ),
+            );
         }
         v
     }
@@ -114,6 +139,11 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// Longest run: about 115 days of simulated time.
+const MAX_DURATION_S: f64 = 1e7;
+/// Most rows in timeseries.csv.
+const MAX_INTERVALS: f64 = 1e6;
+
 /// Checks `raw` and builds the typed scenario, or returns every problem found.
 pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     let mut names: Vec<&str> = raw.components.keys().map(String::as_str).collect();
@@ -139,6 +169,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         );
     }
     let duration = c.positive("duration_s", raw.duration_s);
+    c.within("duration_s", duration, 1e-6, MAX_DURATION_S);
     let warmup = c.non_negative("warmup_s", raw.warmup_s);
     if duration > 0.0 && warmup >= duration {
         c.problem(
@@ -146,7 +177,18 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
             format!("must be shorter than duration_s ({duration}), got {warmup}"),
         );
     }
-    c.positive("interval_s", raw.interval_s);
+    let interval = c.positive("interval_s", raw.interval_s);
+    c.within("interval_s", interval, 0.001, MAX_DURATION_S);
+    if interval >= 0.001 && duration / interval > MAX_INTERVALS {
+        c.problem(
+            "interval_s",
+            format!(
+                "gives {:.0} rows of timeseries.csv, at most {MAX_INTERVALS}: use an interval_s of at least {}",
+                (duration / interval).ceil(),
+                duration / MAX_INTERVALS
+            ),
+        );
+    }
     c.at_least("max_events", raw.max_events, 1);
     if raw.components.is_empty() {
         c.problem("components", "needs at least one component");

@@ -2,6 +2,7 @@
 
 use super::{Checker, MAX_USERS};
 use crate::engine::time::SimTime;
+use crate::model::distribution::MAX_MS;
 use crate::model::workload::{Class, Keys, LoadModel, Profile, Retry, Workload};
 use crate::scenario::raw::*;
 use rand_distr::Zipf;
@@ -24,7 +25,11 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             LoadModel::Closed { users, think }
         }
         RawLoadModel::Open { rate_per_s } => LoadModel::Open {
-            rate_per_s: c.positive("workload.model.open.rate_per_s", *rate_per_s),
+            rate_per_s: {
+                let path = "workload.model.open.rate_per_s";
+                let rate = c.positive(path, *rate_per_s);
+                c.within(path, rate, 1e-9, 1e8)
+            },
         },
     };
     let closed = matches!(model, LoadModel::Closed { .. });
@@ -50,6 +55,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
     for (name, class) in raw_classes {
         let path = format!("workload.classes.{name}");
         let weight = c.positive(&format!("{path}.weight"), class.weight);
+        c.within(&format!("{path}.weight"), weight, 1e-9, 1e9);
         total += weight;
         cumulative_weights.push(total);
         let entry = match &class.entry {
@@ -81,7 +87,8 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             keys,
         });
     }
-    let timeout = SimTime::from_ms(c.positive("workload.timeout_ms", w.timeout_ms));
+    let timeout = c.positive("workload.timeout_ms", w.timeout_ms);
+    let timeout = SimTime::from_ms(c.within("workload.timeout_ms", timeout, 0.001, MAX_MS));
     let r = &w.retry;
     let max_attempts =
         c.at_least("workload.retry.max_attempts", u64::from(r.max_attempts), 1) as u32;
@@ -91,15 +98,17 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             format!("at most 100, got {max_attempts}"),
         );
     }
+    let initial = c.non_negative("workload.retry.initial_backoff_ms", r.initial_backoff_ms);
     let initial =
-        SimTime::from_ms(c.non_negative("workload.retry.initial_backoff_ms", r.initial_backoff_ms));
+        SimTime::from_ms(c.within("workload.retry.initial_backoff_ms", initial, 0.0, MAX_MS));
     if !(r.multiplier.is_finite() && r.multiplier >= 1.0) {
         c.problem(
             "workload.retry.multiplier",
             format!("must be ≥ 1, got {}", r.multiplier),
         );
     }
-    let max = SimTime::from_ms(c.non_negative("workload.retry.max_backoff_ms", r.max_backoff_ms));
+    let max = c.non_negative("workload.retry.max_backoff_ms", r.max_backoff_ms);
+    let max = SimTime::from_ms(c.within("workload.retry.max_backoff_ms", max, 0.0, MAX_MS));
     Workload {
         model,
         profile,
@@ -120,6 +129,9 @@ fn profile(c: &mut Checker, raw: &RawProfile, closed: bool) -> Profile {
     let path = "workload.profile";
     let level = |c: &mut Checker, p: String, v: f64| {
         let v = c.non_negative(&p, v);
+        if !closed {
+            c.within(&p, v, 0.0, 1e6);
+        }
         if closed && v > 1.0 {
             c.problem(p, format!("a closed model's level is the share of users active, at most 1, got {v}; raise `users` instead"));
         }
