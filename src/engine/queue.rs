@@ -1,23 +1,45 @@
 //! The future-event list: events come out in (time, insertion order), so simultaneous events
 //! are handled first-in first-out and runs are reproducible.
 //!
-//! It is a radix heap over 128-bit keys `time << 64 | seq`. A radix heap needs keys that never
-//! go below the last one popped; a discrete-event simulation guarantees that (nothing is
-//! scheduled in the past, and `seq` grows). Pushing is O(1) and each event moves between
-//! buckets at most a few times, so with millions of pending events (two million idle users
-//! each waiting to wake) it stays far faster than a binary heap, whose sift-downs miss the
-//! cache at that size. Components only see `schedule`, so the structure can change freely.
+//! It is a radix heap over event times. A radix heap needs times that never go below the last
+//! one popped; a discrete-event simulation guarantees that (nothing is scheduled in the past).
+//! An event at time `t` sits in bucket `b = bit length of (t XOR last)`, so bucket 0 holds the
+//! events due *now*. Pushing is O(1); popping from an empty bucket 0 takes the lowest non-empty
+//! bucket (found with one bit scan), makes its earliest time the new `last`, and spreads its
+//! events over lower buckets; each event moves down a few times in its life. With millions of
+//! pending events (two million idle users each waiting to wake) it stays far faster than a
+//! binary heap, whose sift-downs miss the cache at that size, and with a handful it is a bit
+//! scan and a move or two.
+//!
+//! Ties: all events with one time always share a bucket (a bucket index depends only on the
+//! time and `last`), so they reach bucket 0 together, where they are put in insertion order;
+//! events pushed later for the current time have later sequence numbers and go behind them.
+//! Components only see `schedule`, so the structure can change freely.
 
 use super::event::Event;
 use super::time::SimTime;
 
-const BUCKETS: usize = 129;
+/// Buckets 1..=64 (bucket 0, the events due now, is kept apart).
+const BUCKETS: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    time: u64,
+    seq: u64,
+    event: Event,
+}
 
 /// Pending events ordered by (time, insertion sequence).
 pub struct EventQueue {
-    buckets: Vec<Vec<(u128, Event)>>,
-    /// The last key popped: every pending key is at least this.
-    last: u128,
+    /// Events at exactly `last`, in insertion order from `due_head` on.
+    due: Vec<Entry>,
+    due_head: usize,
+    /// `buckets[b - 1]` holds events whose time differs from `last` first at bit `b - 1`.
+    buckets: Vec<Vec<Entry>>,
+    /// Bit `b - 1` is set when `buckets[b - 1]` is not empty.
+    non_empty: u64,
+    /// The time of the last refill: every pending time is at least this.
+    last: u64,
     next_seq: u64,
     len: usize,
 }
@@ -31,52 +53,81 @@ impl Default for EventQueue {
 impl EventQueue {
     pub fn new() -> Self {
         EventQueue {
+            due: Vec::new(),
+            due_head: 0,
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            non_empty: 0,
             last: 0,
             next_seq: 0,
             len: 0,
         }
     }
 
+    /// The bucket of `time` relative to `last`: 0 if equal, else the bit length of the XOR.
     #[inline]
-    fn bucket_of(&self, key: u128) -> usize {
-        (128 - (key ^ self.last).leading_zeros()) as usize
+    fn bucket_of(last: u64, time: u64) -> usize {
+        (64 - (time ^ last).leading_zeros()) as usize
     }
 
     /// Schedules `event` at `at`. `at` must not be earlier than the last popped time.
     #[inline]
     pub fn push(&mut self, at: SimTime, event: Event) {
-        let key = (u128::from(at.0) << 64) | u128::from(self.next_seq);
-        debug_assert!(key >= self.last, "event scheduled in the past");
+        debug_assert!(at.0 >= self.last, "event scheduled in the past");
+        let entry = Entry {
+            time: at.0,
+            seq: self.next_seq,
+            event,
+        };
         self.next_seq += 1;
-        let b = self.bucket_of(key);
-        self.buckets[b].push((key, event));
         self.len += 1;
+        match Self::bucket_of(self.last, at.0) {
+            0 => self.due.push(entry),
+            b => {
+                self.buckets[b - 1].push(entry);
+                self.non_empty |= 1 << (b - 1);
+            }
+        }
     }
 
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, Event)> {
-        if self.buckets[0].is_empty() {
+        if self.due_head == self.due.len() {
             self.refill()?;
         }
-        let (key, event) = self.buckets[0].pop()?;
+        let e = self.due[self.due_head];
+        self.due_head += 1;
         self.len -= 1;
-        Some((SimTime((key >> 64) as u64), event))
+        Some((SimTime(e.time), e.event))
     }
 
-    /// Moves the smallest non-empty bucket's contents down so that bucket 0 holds the minimum.
+    /// Moves the events of the lowest non-empty bucket down, so that `due` holds the earliest.
     fn refill(&mut self) -> Option<()> {
-        let i = (1..BUCKETS).find(|&i| !self.buckets[i].is_empty())?;
+        self.due.clear();
+        self.due_head = 0;
+        if self.non_empty == 0 {
+            return None;
+        }
+        let i = self.non_empty.trailing_zeros() as usize;
+        self.non_empty &= !(1 << i);
         let mut moved = std::mem::take(&mut self.buckets[i]);
-        self.last = moved.iter().map(|(k, _)| *k).min()?;
-        for (key, event) in moved.drain(..) {
-            let b = self.bucket_of(key);
-            debug_assert!(b < i);
-            self.buckets[b].push((key, event));
+        let last = moved.iter().map(|e| e.time).min()?;
+        self.last = last;
+        for e in moved.drain(..) {
+            match Self::bucket_of(last, e.time) {
+                0 => self.due.push(e),
+                b => {
+                    debug_assert!(b - 1 < i);
+                    self.buckets[b - 1].push(e);
+                    self.non_empty |= 1 << (b - 1);
+                }
+            }
         }
         // Give the (now empty) allocation back so its capacity is reused, not dropped.
         self.buckets[i] = moved;
+        if self.due.len() > 1 {
+            self.due.sort_unstable_by_key(|e| e.seq);
+        }
         Some(())
     }
 

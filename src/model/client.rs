@@ -168,7 +168,10 @@ impl Simulation {
             m.sojourn_sum_ns += u128::from(latency.0);
             if outcome == Outcome::Completed {
                 m.latency.record(latency);
-                m.class_latency[usize::from(req.class)].record(latency);
+                // With one class its histogram is the overall one (`Results` reads it there).
+                if m.class_latency.len() > 1 {
+                    m.class_latency[usize::from(req.class)].record(latency);
+                }
             }
         }
         if self.accepting

@@ -224,7 +224,11 @@ impl Results {
                 let summary = ClassSummary {
                     requests: RequestSummary::of(o),
                     throughput_rps: per_s(m.class_completed_in_window[i]),
-                    latency_ms: LatencySummary::of(&m.class_latency[i]),
+                    latency_ms: LatencySummary::of(if m.class_latency.len() > 1 {
+                        &m.class_latency[i]
+                    } else {
+                        &m.latency
+                    }),
                 };
                 (c.name.clone(), summary)
             })
