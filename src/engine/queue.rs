@@ -22,6 +22,10 @@ use super::time::SimTime;
 /// Buckets 1..=64 (bucket 0, the events due now, is kept apart).
 const BUCKETS: usize = 64;
 
+/// A bucket emptied by a refill keeps its allocation up to this many entries, or an eighth of
+/// the pending events if more.
+const KEEP_CAPACITY: usize = 4096;
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     time: u64,
@@ -123,8 +127,12 @@ impl EventQueue {
                 }
             }
         }
-        // Give the (now empty) allocation back so its capacity is reused, not dropped.
-        self.buckets[i] = moved;
+        // Give a small (now empty) allocation back so it is reused; free a large one, or
+        // every bucket would keep the capacity of its busiest moment and idle users would
+        // cost several entries each.
+        if moved.capacity() <= KEEP_CAPACITY.max(self.len / 8) {
+            self.buckets[i] = moved;
+        }
         if self.due.len() > 1 {
             self.due.sort_unstable_by_key(|e| e.seq);
         }
