@@ -19,7 +19,18 @@ pub use model::Scenario;
 
 /// Simulates `scenario` to the end, reporting progress to `observer`.
 pub fn run(scenario: Scenario, observer: &mut dyn FnMut(Progress)) -> report::Results {
+    run_with_limit(scenario, None, observer)
+}
+
+/// As [`run`], but stops with [`StopReason::MemoryLimit`] once the simulator's own heap
+/// passes `memory_limit` bytes (checked every 65,536 events).
+pub fn run_with_limit(
+    scenario: Scenario,
+    memory_limit: Option<u64>,
+    observer: &mut dyn FnMut(Progress),
+) -> report::Results {
     let mut sim = engine::sim::Simulation::new(scenario);
+    sim.memory_limit = memory_limit;
     let stop = sim.run(observer);
     report::Results::from_simulation(&mut sim, stop)
 }

@@ -1,6 +1,7 @@
 //! The command line: argument parsing, files, the terminal and exit codes. The only layer
 //! that touches the outside world (and the only one allowed `anyhow` and the wall clock).
 
+mod memory;
 mod output;
 mod run;
 mod schema;
@@ -64,6 +65,10 @@ pub struct RunArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Stop with a clear error (exit 2) if the simulator itself needs more than this much
+    /// memory [default: 90% of the memory available when the run starts].
+    #[arg(long, value_name = "GB")]
+    pub max_memory_gb: Option<f64>,
     /// Print nothing but errors (with `--format json`, the JSON and errors).
     #[arg(long, short)]
     pub quiet: bool,

@@ -42,8 +42,8 @@ pub fn describe(file: &Path, e: &ScenarioError) -> String {
 
 /// Makes sure results can be written in `dir` before spending time on a run: creates it,
 /// and checks that it is a folder we may write in and that no folder stands where an output
-/// file goes.
-pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<(), Failure> {
+/// file goes. Returns whether it created the folder (to remove it if the run fails).
+pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<bool, Failure> {
     let bad = |what: String| {
         Failure::BadInput(format!(
             "error: {what}\n  choose another folder with --out DIR, or --no-write\n"
@@ -52,6 +52,7 @@ pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<(), Failure> {
     if dir.exists() && !dir.is_dir() {
         return Err(bad(format!("{} is a file, not a folder", dir.display())));
     }
+    let created = !dir.exists();
     std::fs::create_dir_all(dir).map_err(|e| {
         bad(format!(
             "cannot create output folder {}: {e}",
@@ -71,7 +72,7 @@ pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<(), Failure> {
     std::fs::write(&probe, b"")
         .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())))?;
     let _ = std::fs::remove_file(&probe);
-    Ok(())
+    Ok(created)
 }
 
 /// Writes every `(name, contents)` into `dir` all-or-nothing as far as the filesystem allows:

@@ -1,6 +1,6 @@
 //! `dsim run FILE`: simulate, print the summary, write summary.json and timeseries.csv.
 
-use crate::cli::{Failure, Format, RunArgs, exit, output};
+use crate::cli::{Failure, Format, RunArgs, exit, memory, output};
 use crate::report;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -22,12 +22,14 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
-        output::prepare_out_dir(&dir, &OUTPUT_FILES)?;
-        Some(dir)
+        let created = output::prepare_out_dir(&dir, &OUTPUT_FILES)?;
+        Some((dir, created))
     };
+    let memory_limit = memory::limit_bytes(args.max_memory_gb)?;
+    memory::check_estimate(&scenario, memory_limit, args.quiet)?;
     let bar = progress_bar(args.quiet, scenario.duration.as_ms());
     let started = Instant::now();
-    let results = crate::run(scenario, &mut |p| {
+    let results = crate::run_with_limit(scenario, memory_limit, &mut |p| {
         if let Some(bar) = &bar {
             bar.set_position(p.now.as_ms().min(p.end.as_ms()) as u64);
             let secs = started.elapsed().as_secs_f64().max(1e-9);
@@ -38,6 +40,13 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    if results.stop_reason == crate::StopReason::MemoryLimit.name() {
+        if let Some((dir, true)) = &out_dir {
+            let _ = std::fs::remove_dir(dir); // only if still empty
+        }
+        return Err(memory::exceeded(&results, memory_limit));
+    }
+    let out_dir = out_dir.map(|(dir, _)| dir);
     let json = results.to_json();
     let mut stdout = String::new();
     match args.format {

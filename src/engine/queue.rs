@@ -33,6 +33,9 @@ struct Entry {
     event: Event,
 }
 
+/// Bytes one pending event takes in the queue.
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+
 /// Pending events ordered by (time, insertion sequence).
 pub struct EventQueue {
     /// Events at exactly `last`, in insertion order from `due_head` on.
@@ -141,6 +144,12 @@ impl EventQueue {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Bytes of heap the queue holds (allocated capacity, not just pending events).
+    pub fn heap_bytes(&self) -> u64 {
+        let entries = self.due.capacity() + self.buckets.iter().map(Vec::capacity).sum::<usize>();
+        (entries * ENTRY_BYTES) as u64
     }
 
     pub fn is_empty(&self) -> bool {

@@ -125,6 +125,8 @@ pub enum StopReason {
     DrainLimit,
     /// The scenario's `max_events` was reached.
     MaxEvents,
+    /// The simulator's own memory passed the limit it was given (`Simulation::memory_limit`).
+    MemoryLimit,
 }
 
 impl StopReason {
@@ -133,6 +135,7 @@ impl StopReason {
             StopReason::Completed => "completed",
             StopReason::DrainLimit => "drain_limit",
             StopReason::MaxEvents => "max_events",
+            StopReason::MemoryLimit => "memory_limit",
         }
     }
 }
@@ -205,6 +208,10 @@ pub struct Simulation {
     pub events: u64,
     pub drain_deadline: SimTime,
     pub stop: Option<StopReason>,
+    /// Stop with `MemoryLimit` once `heap_bytes` passes this (checked every 65,536 events).
+    pub memory_limit: Option<u64>,
+    /// Heap that does not grow during the run (histograms, cache key tables).
+    fixed_heap_bytes: u64,
 }
 
 impl Simulation {
@@ -243,8 +250,13 @@ impl Simulation {
             events: 0,
             drain_deadline: SimTime::MAX,
             stop: None,
+            memory_limit: None,
+            fixed_heap_bytes: 0,
             scenario,
         };
+        let estimate = sim.scenario.memory_estimate();
+        let idle_users = estimate.all_users_waiting * crate::engine::queue::ENTRY_BYTES as u64;
+        sim.fixed_heap_bytes = estimate.base_bytes.saturating_sub(idle_users);
         sim.schedule_initial_events();
         sim
     }
@@ -290,6 +302,20 @@ impl Simulation {
         self.queue.push(at, Event::new(kind, a, b));
     }
 
+    /// Bytes of heap the run holds now: the parts that grow with load (pending events,
+    /// requests, call frames, waiting lines), measured, plus the fixed parts, estimated.
+    pub fn heap_bytes(&self) -> u64 {
+        self.fixed_heap_bytes
+            + self.queue.heap_bytes()
+            + self.requests.heap_bytes()
+            + self.frames.heap_bytes()
+            + self
+                .components
+                .iter()
+                .map(Component::queue_heap_bytes)
+                .sum::<u64>()
+    }
+
     /// Runs to the end, calling `observer` every 65,536 events.
     pub fn run(&mut self, observer: &mut dyn FnMut(Progress)) -> StopReason {
         let max_events = self.scenario.max_events;
@@ -311,6 +337,13 @@ impl Simulation {
                 break;
             }
             if self.events & 0xFFFF == 0 {
+                if self
+                    .memory_limit
+                    .is_some_and(|limit| self.heap_bytes() > limit)
+                {
+                    self.stop = Some(StopReason::MemoryLimit);
+                    break;
+                }
                 observer(Progress {
                     now: self.now,
                     end: self.window.end,
@@ -319,7 +352,7 @@ impl Simulation {
             }
         }
         if self.accepting {
-            // Stopped early (max_events): the window is cut short, so every figure describes
+            // Stopped early (max_events, memory_limit): the window is cut short, so every figure describes
             // the time actually simulated. Stopped even before the warm-up ended: the window
             // is empty and every figure is zero.
             if self.now < self.window.start {

@@ -64,6 +64,11 @@ impl<T: Default> Slab<T> {
         self.slots.len()
     }
 
+    /// Bytes of heap the slab holds: every slot ever created, and the free list.
+    pub fn heap_bytes(&self) -> u64 {
+        (self.slots.capacity() * std::mem::size_of::<T>() + self.free.capacity() * 4) as u64
+    }
+
     /// Most slots ever in use at once.
     pub fn peak(&self) -> usize {
         self.peak

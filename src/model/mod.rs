@@ -11,6 +11,7 @@ pub mod distribution;
 pub mod fault;
 pub mod load_balancer;
 pub mod machine;
+pub mod memory;
 pub mod network;
 pub mod server;
 pub mod steps;
@@ -93,6 +94,21 @@ impl Component {
         match self {
             Component::Server(s) => s.snapshot_window_end(now),
             Component::Balancer(b) => b.snapshot_window_end(now),
+        }
+    }
+
+    /// Bytes of heap in queues that grow with load (waiting requests), for the memory guard.
+    pub fn queue_heap_bytes(&self) -> u64 {
+        match self {
+            Component::Server(s) => s
+                .replicas
+                .iter()
+                .map(|r| {
+                    r.wait_queue.capacity() * std::mem::size_of::<u32>()
+                        + r.core_queue.capacity() * std::mem::size_of::<(u32, SimTime)>()
+                })
+                .sum::<usize>() as u64,
+            Component::Balancer(_) => 0,
         }
     }
 

@@ -191,3 +191,30 @@ fn unusable_output_folders_are_refused_before_the_run() {
     }
     assert!(!dir.join("d/timeseries.csv").exists());
 }
+
+/// A run whose queues grow without bound stops at its memory limit with exit 2, says why and
+/// what to change, and writes nothing (instead of being killed by the operating system).
+#[test]
+fn a_run_that_outgrows_its_memory_limit_stops_cleanly() {
+    let dir = temp_dir("memory");
+    let scenario = serde_json::json!({"name": "flood", "duration_s": 60,
+        "workload": {"model": {"open": {"rate_per_s": 100000}}, "entry": "api", "timeout_ms": 1e9},
+        "components": {"api": {"kind": "service", "machine": {"cores": 1, "ram_gb": 1e6,
+            "max_connections": 100000000}, "workers": 1, "queue_capacity": 100000000,
+            "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}}});
+    std::fs::write(dir.join("flood.json"), scenario.to_string()).unwrap();
+    let out = dsim()
+        .current_dir(&dir)
+        .args(["run", "flood.json", "--max-memory-gb", "0.02"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: the simulation outgrew its memory limit (20 MiB) at "),
+        "{err}"
+    );
+    assert!(err.contains("add a client timeout"), "{err}");
+    assert!(out.stdout.is_empty());
+    assert!(!dir.join("output/flood").exists(), "nothing is written");
+}

@@ -1,0 +1,139 @@
+//! How much memory a run will need, worked out from the scenario before it starts, so that a
+//! scenario too big for the machine is refused with a clear message instead of being killed.
+//!
+//! The figures are the simulator's own heap (histograms, caches' key tables, pending events,
+//! requests and call frames), not the simulated machines' RAM. The engine measures the same
+//! things while running (`Simulation::heap_bytes`) and stops when a limit is passed.
+
+use crate::engine::queue::ENTRY_BYTES;
+use crate::engine::sim::{Frame, Request};
+use crate::model::server::{CachePolicy, Step};
+use crate::model::workload::LoadModel;
+use crate::model::{ComponentKind, Scenario};
+
+/// Heap of one latency histogram (hdrhistogram, 3 significant digits over 1 ns .. 1 h).
+pub const HISTOGRAM_BYTES: u64 = 264 * 1024;
+
+/// What a scenario will cost in simulator memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// Needed whatever happens: histograms, cache key tables, and one pending wake-up per
+    /// closed-model user.
+    pub base_bytes: u64,
+    /// Each request in flight adds about this much (the request, one frame per call on its
+    /// deepest path, and a few pending events).
+    pub per_request_bytes: u64,
+    /// Requests in flight if every closed-model user waits at once (0 for an open model,
+    /// whose backlog has no such bound).
+    pub all_users_waiting: u64,
+}
+
+impl MemoryEstimate {
+    /// The most the run can need when the in-flight requests are bounded by the users.
+    pub fn worst_case_bytes(&self) -> u64 {
+        self.base_bytes + self.per_request_bytes * self.all_users_waiting
+    }
+}
+
+impl Scenario {
+    /// Simulator memory this scenario needs (see [`MemoryEstimate`]).
+    pub fn memory_estimate(&self) -> MemoryEstimate {
+        let classes = self.workload.classes.len() as u64;
+        // Overall + per class + the time series; per server: queue wait, service, pool wait.
+        let servers = self
+            .components
+            .iter()
+            .filter(|c| matches!(c.kind, ComponentKind::Server(_)))
+            .count() as u64;
+        let histograms = 2 + classes + 3 * servers;
+        let cache_tables: u64 = self
+            .components
+            .iter()
+            .map(|c| match &c.kind {
+                ComponentKind::Server(s) => match s.cache {
+                    // prev, next (u32) and present (bool) per key.
+                    Some(CachePolicy::Lru { key_count, .. }) => key_count * 9,
+                    _ => 0,
+                },
+                ComponentKind::Balancer(_) => 0,
+            })
+            .sum();
+        let users = match self.workload.model {
+            LoadModel::Closed { users, .. } => users,
+            LoadModel::Open { .. } => 0,
+        };
+        let depth = (0..self.components.len())
+            .map(|c| self.call_depth(c as u32))
+            .max()
+            .unwrap_or(1);
+        let entry = ENTRY_BYTES as u64;
+        MemoryEstimate {
+            base_bytes: histograms * HISTOGRAM_BYTES + cache_tables + users * entry,
+            per_request_bytes: std::mem::size_of::<Request>() as u64
+                + depth * std::mem::size_of::<Frame>() as u64
+                + 3 * entry,
+            all_users_waiting: users,
+        }
+    }
+
+    /// Frames alive at once for a call into `component`: itself plus its deepest callee chain.
+    /// Calls are acyclic (validated), so the recursion ends.
+    fn call_depth(&self, component: u32) -> u64 {
+        let callees: Vec<u32> = match &self.components[component as usize].kind {
+            ComponentKind::Server(s) => s
+                .programs
+                .iter()
+                .flatten()
+                .filter_map(|step| match step {
+                    Step::Call { target, .. } => Some(*target),
+                    _ => None,
+                })
+                .collect(),
+            ComponentKind::Balancer(b) => b.backends.iter().map(|&(c, _, _)| c).collect(),
+        };
+        let mut unique = callees;
+        unique.sort_unstable();
+        unique.dedup();
+        1 + unique
+            .into_iter()
+            .map(|c| self.call_depth(c))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn load(text: &str) -> crate::model::Scenario {
+        crate::scenario::load(text).expect("valid scenario")
+    }
+
+    /// Two million idle users cost one pending event each, and the worst case adds a request
+    /// and a frame per call level for each of them.
+    #[test]
+    fn idle_users_cost_one_pending_event_each() {
+        let s = load(
+            r#"{"name": "m", "duration_s": 1,
+            "workload": {"model": {"closed": {"users": 2000000,
+                "think_time_ms": {"exponential": {"mean_ms": 1000}}}}, "entry": "lb"},
+            "components": {
+              "lb": {"kind": "load_balancer", "backends": ["api"]},
+              "api": {"kind": "service", "machine": {"cores": 1},
+                "handlers": {"default": [{"call": "db"}]}},
+              "db": {"kind": "database", "machine": {"cores": 1},
+                "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}}}}}}"#,
+        );
+        let e = s.memory_estimate();
+        let entry = crate::engine::queue::ENTRY_BYTES as u64;
+        let histograms = (2 + 1 + 3 * 2) * super::HISTOGRAM_BYTES;
+        assert_eq!(e.base_bytes, histograms + 2_000_000 * entry);
+        let frame = std::mem::size_of::<crate::engine::sim::Frame>() as u64;
+        let request = std::mem::size_of::<crate::engine::sim::Request>() as u64;
+        assert_eq!(e.per_request_bytes, request + 3 * frame + 3 * entry);
+        assert_eq!(e.all_users_waiting, 2_000_000);
+        assert!(
+            e.base_bytes / 2_000_000 <= 64,
+            "idle users stay under 64 bytes each"
+        );
+    }
+}
