@@ -3,6 +3,7 @@
 
 mod memory;
 mod output;
+mod replicate;
 mod run;
 mod schema;
 mod validate;
@@ -69,6 +70,13 @@ pub struct RunArgs {
     /// memory [default: 90% of the memory available when the run starts].
     #[arg(long, value_name = "GB")]
     pub max_memory_gb: Option<f64>,
+    /// Run N independent replications (seeds seed, seed+1, …) in parallel and report every
+    /// headline figure as mean ± 95% confidence interval (writes replications.json too).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub replications: u32,
+    /// Threads for replications [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     /// Print nothing but errors (with `--format json`, the JSON and errors).
     #[arg(long, short)]
     pub quiet: bool,

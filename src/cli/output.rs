@@ -4,7 +4,9 @@
 use crate::cli::Failure;
 use crate::model::Scenario;
 use crate::scenario::{self, ScenarioError};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::Path;
 
 /// Reads and validates `file`, turning every problem into a located message.
@@ -115,4 +117,17 @@ pub fn print_stdout(text: &str) -> Result<(), Failure> {
             "error: cannot write to stdout: {e}\n"
         ))),
     }
+}
+
+/// A progress bar on stderr with `template`, only when stderr is a terminal and not `quiet`.
+pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_message("starting");
+    Some(bar)
 }

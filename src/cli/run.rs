@@ -1,14 +1,12 @@
 //! `dsim run FILE`: simulate, print the summary, write summary.json and timeseries.csv.
 
-use crate::cli::{Failure, Format, RunArgs, exit, memory, output};
+use crate::cli::{Failure, Format, RunArgs, exit, memory, output, replicate};
 use crate::report;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// The files a run writes into its output folder.
-const OUTPUT_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
+pub(super) const OUTPUT_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
 
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let mut scenario = output::load_scenario(&args.file)?;
@@ -22,12 +20,23 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
-        let created = output::prepare_out_dir(&dir, &OUTPUT_FILES)?;
+        let mut files = OUTPUT_FILES.to_vec();
+        if args.replications > 1 {
+            files.push(replicate::OUTPUT_FILE);
+        }
+        let created = output::prepare_out_dir(&dir, &files)?;
         Some((dir, created))
     };
     let memory_limit = memory::limit_bytes(args.max_memory_gb)?;
+    if args.replications > 1 {
+        return replicate::run(args, scenario, out_dir, memory_limit);
+    }
     memory::check_estimate(&scenario, memory_limit, args.quiet)?;
-    let bar = progress_bar(args.quiet, scenario.duration.as_ms());
+    let bar = output::progress_bar(
+        args.quiet,
+        scenario.duration.as_ms() as u64,
+        "{bar:30} {pos}/{len} sim ms · {msg} · eta {eta}",
+    );
     let started = Instant::now();
     let results = crate::run_with_limit(scenario, memory_limit, &mut |p| {
         if let Some(bar) = &bar {
@@ -104,17 +113,4 @@ fn stop_warning(r: &report::Results) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-/// A bar over simulated milliseconds, on stderr, only when stderr is a terminal.
-fn progress_bar(quiet: bool, total_ms: f64) -> Option<ProgressBar> {
-    if quiet || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::with_draw_target(Some(total_ms as u64), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} sim ms · {msg} · eta {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar.set_message("starting");
-    Some(bar)
 }

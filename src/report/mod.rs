@@ -3,6 +3,7 @@
 //! results to text. Nothing here writes files.
 
 pub mod csv;
+pub mod replications;
 pub mod table;
 
 use crate::engine::sim::{Component, Simulation, StopReason};
@@ -17,7 +18,7 @@ use std::collections::BTreeMap;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Rounds to `digits` decimals so summaries read cleanly (and stay byte-stable).
-fn round(x: f64, digits: i32) -> f64 {
+pub(crate) fn round(x: f64, digits: i32) -> f64 {
     if !x.is_finite() {
         return 0.0;
     }

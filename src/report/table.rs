@@ -12,7 +12,7 @@ const WIDTH: usize = 80;
 
 /// Shortens `s` to `n` characters by cutting its middle, so that names that differ only at
 /// the end (`frontend-eu`, `frontend-us`) stay apart.
-fn fit(s: &str, n: usize) -> String {
+pub(crate) fn fit(s: &str, n: usize) -> String {
     let len = s.chars().count();
     if len <= n {
         return s.to_string();

@@ -88,3 +88,14 @@ pub fn scenario_files() -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Runs `cmd`, asserts it succeeded (showing its stderr if not), and returns its output.
+pub fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("run dsim");
+    assert!(
+        out.status.success(),
+        "dsim failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

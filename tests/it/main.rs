@@ -5,6 +5,7 @@ mod common;
 mod determinism;
 mod golden;
 mod lessons;
+mod replications;
 mod scenarios;
 mod theory;
 mod timeseries;

@@ -2,7 +2,7 @@
 //! columns add up by reason, and the window's rows reproduce the summary's throughput and
 //! utilisation. A scenario with a crash, so that failures appear in the rows.
 
-use crate::common::{dsim, num, temp_dir};
+use crate::common::{dsim, num, run_ok, temp_dir};
 use serde_json::Value;
 
 #[test]
@@ -12,16 +12,7 @@ fn rows_account_for_every_request_and_match_the_summary() {
         env!("CARGO_MANIFEST_DIR"),
         "/scenarios/11-health-check-crash.json"
     );
-    let out = dsim()
-        .args(["run", "--quiet", scenario, "--out"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(dsim().args(["run", "--quiet", scenario, "--out"]).arg(&dir));
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();

@@ -1,0 +1,262 @@
+//! Replications: the same scenario run with several seeds, summarised as mean and 95%
+//! confidence interval for every headline figure (`replications.json` and a terminal table).
+//! Pure: takes the runs' `Results`, in seed order, and returns values and text.
+
+use crate::metrics::confidence::Interval;
+use crate::report::{Results, round};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Version of the `replications.json` layout.
+pub const REPLICATIONS_SCHEMA_VERSION: u32 = 1;
+
+/// One figure over all replications.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FigureSummary {
+    pub mean: f64,
+    /// Half-width of the 95% confidence interval: the figure is `mean ± ci95`.
+    pub ci95: f64,
+    pub min: f64,
+    pub max: f64,
+    /// One value per replication, in seed order.
+    pub values: Vec<f64>,
+}
+
+/// `replications.json`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReplicationSummary {
+    pub schema_version: u32,
+    pub dsim_version: String,
+    pub scenario: String,
+    pub replications: usize,
+    pub seeds: Vec<u64>,
+    pub method: String,
+    /// Figure name (a dotted path into summary.json) → its interval. In display order.
+    pub figures: Vec<(String, FigureSummary)>,
+    /// Bottleneck component (resource) → how many replications named it.
+    pub bottlenecks: BTreeMap<String, usize>,
+}
+
+/// Headline figures: (name, JSON pointer into summary.json).
+const HEADLINES: [(&str, &str); 13] = [
+    ("throughput_rps", "/throughput_rps"),
+    ("error_rate", "/error_rate"),
+    ("latency_ms.mean", "/latency_ms/mean"),
+    ("latency_ms.p50", "/latency_ms/p50"),
+    ("latency_ms.p90", "/latency_ms/p90"),
+    ("latency_ms.p99", "/latency_ms/p99"),
+    ("latency_ms.p999", "/latency_ms/p999"),
+    ("latency_ms.max", "/latency_ms/max"),
+    ("requests.total", "/requests/total"),
+    ("requests.completed", "/requests/completed"),
+    ("requests.rejected", "/requests/rejected"),
+    ("requests.timed_out", "/requests/timed_out"),
+    ("requests.failed", "/requests/failed"),
+];
+
+/// Per-component figures, named `components.NAME.FIELD`.
+const COMPONENT_FIGURES: [&str; 2] = ["cpu_utilisation", "worker_utilisation"];
+
+impl ReplicationSummary {
+    /// Summarises `runs` (at least one), which used `seeds` in that order.
+    pub fn of(runs: &[Results], seeds: &[u64]) -> ReplicationSummary {
+        let values: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|r| serde_json::to_value(r).unwrap_or_default())
+            .collect();
+        let mut pointers: Vec<(String, String)> = HEADLINES
+            .iter()
+            .map(|(name, pointer)| (name.to_string(), pointer.to_string()))
+            .collect();
+        for component in &runs[0].component_order {
+            // A balancer has no CPU or workers of its own.
+            if runs[0]
+                .components
+                .get(component)
+                .is_some_and(|c| c.kind == "load_balancer")
+            {
+                continue;
+            }
+            for field in COMPONENT_FIGURES {
+                pointers.push((
+                    format!("components.{component}.{field}"),
+                    format!("/components/{component}/{field}"),
+                ));
+            }
+        }
+        let figures = pointers
+            .into_iter()
+            .map(|(name, pointer)| {
+                let xs: Vec<f64> = values
+                    .iter()
+                    .map(|v| v.pointer(&pointer).and_then(|x| x.as_f64()).unwrap_or(0.0))
+                    .collect();
+                let i = Interval::of(&xs);
+                let summary = FigureSummary {
+                    mean: round(i.mean, 6),
+                    ci95: if i.half_width_95.is_finite() {
+                        round(i.half_width_95, 6)
+                    } else {
+                        0.0
+                    },
+                    min: i.min,
+                    max: i.max,
+                    values: xs,
+                };
+                (name, summary)
+            })
+            .collect();
+        let mut bottlenecks = BTreeMap::new();
+        for r in runs {
+            let key = r.bottleneck.as_ref().map_or("none".to_string(), |b| {
+                format!("{} ({})", b.component, b.resource)
+            });
+            *bottlenecks.entry(key).or_insert(0) += 1;
+        }
+        ReplicationSummary {
+            schema_version: REPLICATIONS_SCHEMA_VERSION,
+            dsim_version: env!("CARGO_PKG_VERSION").to_string(),
+            scenario: runs[0].scenario.clone(),
+            replications: runs.len(),
+            seeds: seeds.to_vec(),
+            method: "mean over independent replications (one seed each) with a Student t 95% \
+                     confidence interval, n - 1 degrees of freedom"
+                .to_string(),
+            figures,
+            bottlenecks,
+        }
+    }
+
+    /// `replications.json`: pretty, with a trailing newline; figures as an object in display
+    /// order.
+    pub fn to_json(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        let figures: serde_json::Map<String, serde_json::Value> = self
+            .figures
+            .iter()
+            .map(|(k, f)| (k.clone(), serde_json::to_value(f).unwrap_or_default()))
+            .collect();
+        v["figures"] = serde_json::Value::Object(figures);
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// The terminal table (80 columns).
+    pub fn render_table(&self) -> String {
+        let mut out = String::new();
+        let seeds = match (self.seeds.first(), self.seeds.last()) {
+            (Some(a), Some(b)) => format!("seeds {a}..{b}"),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{} · {} replications ({seeds}) · mean and 95% interval",
+            super::table::fit(&self.scenario, 30),
+            self.replications
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<30} {:>11} {:>11} {:>11} {:>11}",
+            "figure", "mean", "± 95%", "min", "max"
+        );
+        for (name, f) in &self.figures {
+            let _ = writeln!(
+                out,
+                "{:<30} {:>11} {:>11} {:>11} {:>11}",
+                super::table::fit(&display_name(name), 30),
+                number(f.mean),
+                number(f.ci95),
+                number(f.min),
+                number(f.max)
+            );
+        }
+        let _ = writeln!(out);
+        let named: Vec<String> = self
+            .bottlenecks
+            .iter()
+            .map(|(k, n)| format!("{k} ×{n}"))
+            .collect();
+        let _ = writeln!(out, "bottleneck: {}", named.join(", "));
+        out
+    }
+}
+
+/// The table's label for a figure: `components.api.cpu_utilisation` reads `api cpu`.
+fn display_name(name: &str) -> String {
+    match name.strip_prefix("components.") {
+        Some(rest) => rest
+            .replace(".cpu_utilisation", " cpu")
+            .replace(".worker_utilisation", " workers"),
+        None => name.to_string(),
+    }
+}
+
+/// A number in at most 11 columns with about 5 significant digits.
+fn number(x: f64) -> String {
+    let a = x.abs();
+    if a == 0.0 {
+        "0".to_string()
+    } else if a >= 1e9 {
+        format!("{x:.3e}")
+    } else if a >= 1000.0 {
+        format!("{x:.1}")
+    } else if a >= 1.0 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.5}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seed: u64) -> Results {
+        let text = r#"{"name": "rep", "duration_s": 20, "warmup_s": 2,
+            "workload": {"model": {"open": {"rate_per_s": 800}}, "entry": "api"},
+            "components": {"api": {"kind": "service", "machine": {"cores": 1},
+                "workers": 1, "queue_capacity": 100000,
+                "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}}}"#;
+        let mut s = crate::scenario::load(text).unwrap();
+        s.seed = seed;
+        crate::run(s, &mut |_| {})
+    }
+
+    /// Figures are the per-seed values in order, their mean and a t interval; the table fits
+    /// 80 columns and names the bottleneck with its count.
+    #[test]
+    fn summarises_each_figure_over_seeds() {
+        let seeds = [1, 2, 3, 4];
+        let runs: Vec<Results> = seeds.iter().map(|&s| run(s)).collect();
+        let r = ReplicationSummary::of(&runs, &seeds);
+        let (name, p99) = &r.figures[5];
+        assert_eq!(name, "latency_ms.p99");
+        let xs: Vec<f64> = runs.iter().map(|r| r.latency_ms.p99).collect();
+        assert_eq!(p99.values, xs);
+        let i = Interval::of(&xs);
+        assert!((p99.mean - i.mean).abs() < 1e-6 && (p99.ci95 - i.half_width_95).abs() < 1e-6);
+        assert!(p99.ci95 > 0.0, "different seeds give different values");
+        let table = r.render_table();
+        for line in table.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        assert!(table.contains("bottleneck: api (cpu) ×4"), "{table}");
+        assert!(table.contains("\napi cpu "), "{table}");
+        assert!(
+            r.figures
+                .iter()
+                .any(|(n, _)| n == "components.api.cpu_utilisation")
+        );
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(
+            json["figures"]["throughput_rps"]["values"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+    }
+}
