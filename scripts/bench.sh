@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # The standard benchmark (docs/performance.md): whole scenarios through the release binary,
-# medians of RUNS runs, then SimPy on workloads 1 and 2 for comparison.
+# medians of RUNS runs, then SimPy on workloads 1 and 2 and the replication speed-up.
 #
-#   scripts/bench.sh            # 5 runs each (about 6 minutes on 2 cores)
-#   RUNS=1 scripts/bench.sh     # a quick look
+#   scripts/bench.sh            # 5 runs each (about 20 minutes on 2 cores)
+#   RUNS=1 scripts/bench.sh     # a quick look (about 5 minutes)
 #   SKIP_SIMPY=1 scripts/bench.sh
 #
-# Prints a Markdown table: wall time, events/s, simulated requests/s, peak RSS.
+# Prints Markdown tables: wall time, events/s, simulated requests/s, peak RSS. Needs GNU time
+# (/usr/bin/time, Debian package `time`) and python3; SimPy goes into a venv under target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 OUT=target/bench
 mkdir -p "$OUT"
+rm -f "$OUT"/medians.txt
 cargo build --release --quiet
 BIN=target/release/dsim
 TIME=/usr/bin/time
@@ -25,42 +27,58 @@ echo
 echo "| workload | wall s | events | M events/s | requests | wall µs per request | peak RSS MiB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 
-# bench NAME FILE: RUNS runs; one table row of medians.
+# bench KEY NAME FILE: RUNS runs; one table row of medians; "KEY wall requests completed" is
+# appended to $OUT/medians.txt for the comparisons below.
 bench() {
-    local name=$1 file=$2
-    for i in $(seq "$RUNS"); do
+    local key=$1 name=$2 file=$3
+    rm -f "$OUT/rows.txt"
+    for _ in $(seq "$RUNS"); do
         $TIME -f '%e %M' -o "$OUT/time.txt" "$BIN" run "$file" --no-write --format json > "$OUT/summary.json" 2> /dev/null
         python3 - "$OUT/summary.json" "$OUT/time.txt" >> "$OUT/rows.txt" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 wall, rss_kb = open(sys.argv[2]).read().split()[-2:]
-print(float(wall), s["engine"]["events"], s["requests"]["total"], int(rss_kb))
+print(float(wall), s["engine"]["events"], s["requests"]["total"], int(rss_kb), s["requests"]["completed"])
 PY
     done
-    python3 - "$name" "$OUT/rows.txt" <<'PY'
+    python3 - "$key" "$name" "$OUT/rows.txt" "$OUT/medians.txt" <<'PY'
 import statistics, sys
-name, rows = sys.argv[1], [l.split() for l in open(sys.argv[2])]
+key, name, rows, medians = sys.argv[1], sys.argv[2], [l.split() for l in open(sys.argv[3])], sys.argv[4]
 med = lambda i: statistics.median(float(r[i]) for r in rows)
-wall, events, requests, rss = max(med(0), 0.01), med(1), med(2), med(3)
+wall, events, requests, rss, completed = max(med(0), 0.01), med(1), med(2), med(3), med(4)
 print(f"| {name} | {wall:.2f} | {events:,.0f} | {events / wall / 1e6:.1f} | {requests:,.0f} | {wall / requests * 1e6:.2f} | {rss / 1024:.0f} |")
+open(medians, "a").write(f"{key} {wall} {requests} {completed}\n")
 PY
-    rm -f "$OUT/rows.txt"
 }
 
-bench "1 · open M/M/10, ~10M completions" benches/scenarios/mmc-10m.json
-bench "2 · closed, 2M users, 64 workers, 60 s" benches/scenarios/closed-2m.json
-bench "3 · full architecture, 2M users, 60 s" benches/scenarios/full-2m.json
+bench mmc "1 · open M/M/10, ~10M completions" benches/scenarios/mmc-10m.json
+bench closed "2 · closed, 2M users, 64 workers, 60 s" benches/scenarios/closed-2m.json
+bench full "3 · full architecture, 2M users, 60 s" benches/scenarios/full-2m.json
+# The ladder keeps the work constant (about 10M requests a rung) so that wall time per request
+# compares like with like: fewer users simulate proportionally longer.
 for users in 20 2000 200000 2000000; do
     python3 - "$users" > "$OUT/ladder-$users.json" <<'PY'
 import json, sys
 d = json.load(open("benches/scenarios/full-2m.json"))
 users = int(sys.argv[1])
+stretch = 2_000_000 / users
 d["name"] = f"bench-ladder-{users}"
 d["workload"]["model"]["closed"]["users"] = users
+d["duration_s"] = d["duration_s"] * stretch
+d["warmup_s"] = d["warmup_s"] * stretch
+d["interval_s"] = d["duration_s"] / 60
 print(json.dumps(d))
 PY
-    bench "4 · ladder: workload 3 at $users users" "$OUT/ladder-$users.json"
+    bench "ladder-$users" "4 · ladder: workload 3 at $users users, $((60 * 2000000 / users)) s" "$OUT/ladder-$users.json"
 done
+
+echo
+echo "| replications: 8 × scenarios/09-horizontal-scaling.json | wall s | speed-up |"
+echo "|---|---:|---:|"
+t1=$( { $TIME -f '%e' "$BIN" run scenarios/09-horizontal-scaling.json --no-write --quiet --replications 8 --threads 1; } 2>&1 | tail -1)
+tn=$( { $TIME -f '%e' "$BIN" run scenarios/09-horizontal-scaling.json --no-write --quiet --replications 8; } 2>&1 | tail -1)
+echo "| 1 thread | $t1 | 1.00× |"
+python3 -c "import os; print(f'| {os.cpu_count()} threads | $tn | {$t1 / $tn:.2f}× |')"
 
 if [ -n "${SKIP_SIMPY:-}" ]; then
     exit 0
@@ -73,24 +91,21 @@ if [ ! -x "$OUT/venv/bin/python" ]; then
     fi
 fi
 PY_BIN="$OUT/venv/bin/python"
-mmc_customers=1000000
-read -r done_mmc wall_mmc < <("$PY_BIN" benches/simpy/mmc.py "$mmc_customers" 1)
+read -r done_mmc wall_mmc < <("$PY_BIN" benches/simpy/mmc.py 1000000 1)
 simpy_horizon=3
-read -r done_closed wall_closed < <("$PY_BIN" benches/simpy/closed.py 2000000 "$simpy_horizon" 1)
-python3 - "$done_mmc" "$wall_mmc" "$done_closed" "$wall_closed" "$simpy_horizon" "$BIN" <<'PY'
-import json, subprocess, sys, time
-done_mmc, wall_mmc, done_closed, wall_closed, horizon, binary = sys.argv[1:]
+read -r _ wall_closed < <("$PY_BIN" benches/simpy/closed.py 2000000 "$simpy_horizon" 1)
+# dsim's side is the medians measured above, in this same run of the script.
+python3 - "$done_mmc" "$wall_mmc" "$wall_closed" "$simpy_horizon" "$OUT/medians.txt" <<'PY'
+import sys
+done_mmc, wall_mmc, wall_closed, horizon, medians = sys.argv[1:]
+m = {l.split()[0]: [float(x) for x in l.split()[1:]] for l in open(medians)}
 simpy_mmc = float(done_mmc) / float(wall_mmc)
-t = time.perf_counter()
-s = json.loads(subprocess.run([binary, "run", "benches/scenarios/mmc-10m.json", "--no-write", "--format", "json"],
-                              capture_output=True, check=True).stdout)  # stderr captured too
-dsim_mmc = s["requests"]["completed"] / (time.perf_counter() - t)
-print("| comparison (same run) | SimPy | dsim | dsim / SimPy |")
+mmc_wall, _, mmc_completed = m["mmc"]
+dsim_mmc = mmc_completed / mmc_wall
+simpy_closed = float(wall_closed) * 60.0 / float(horizon)
+dsim_closed = m["closed"][0]
+print("| comparison (same run; dsim = the medians above) | SimPy | dsim | dsim / SimPy |")
 print("|---|---:|---:|---:|")
 print(f"| workload 1: M/M/10 customers per wall second | {simpy_mmc:,.0f} | {dsim_mmc:,.0f} | {dsim_mmc / simpy_mmc:.0f}× |")
-t = time.perf_counter()
-subprocess.run([binary, "run", "benches/scenarios/closed-2m.json", "--no-write", "--quiet"], check=True)
-dsim_closed = time.perf_counter() - t
-simpy_closed = float(wall_closed) * 60.0 / float(horizon)
-print(f"| workload 2: wall seconds for 60 s of 2M users | {simpy_closed:,.0f} (from {horizon} s simulated) | {dsim_closed:.1f} | {simpy_closed / dsim_closed:.0f}× |")
+print(f"| workload 2: wall seconds for 60 s of 2M users | {simpy_closed:,.0f} (from {horizon} s simulated) | {dsim_closed:.2f} | {simpy_closed / dsim_closed:.0f}× |")
 PY

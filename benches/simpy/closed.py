@@ -3,6 +3,7 @@ station of 64 workers with Exp(5 ms) service.
 
 Usage: python closed.py USERS SIM_SECONDS SEED  -> prints "requests wall_seconds"
 """
+import os
 import random
 import sys
 import time
@@ -33,3 +34,7 @@ def main():
 
 
 main()
+# Skip interpreter teardown: finalising millions of suspended SimPy processes (each
+# releasing its resource request) takes far longer than the simulation itself.
+sys.stdout.flush()
+os._exit(0)
