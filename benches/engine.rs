@@ -31,6 +31,27 @@ fn queue_hold(bencher: divan::Bencher, pending: u32) {
     });
 }
 
+/// The same hold operation on `std::collections::BinaryHeap` with the same (time, seq) order,
+/// to show what the radix heap buys at each size.
+#[divan::bench(args = [1_000, 100_000, 2_000_000])]
+fn binary_heap_hold(bencher: divan::Bencher, pending: u32) {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut rng = stream_for(1, "bench");
+    let mut q = BinaryHeap::new();
+    let mut seq = 0u64;
+    for i in 0..pending {
+        q.push(Reverse((rng.random_range(0..10_000_000_000u64), seq, i)));
+        seq += 1;
+    }
+    bencher.bench_local(|| {
+        let Reverse((t, _, i)) = q.pop().expect("never empty");
+        let delay: u64 = rng.random_range(0..10_000_000_000);
+        q.push(Reverse((t + delay, seq, i)));
+        seq += 1;
+    });
+}
+
 #[divan::bench]
 fn histogram_record(bencher: divan::Bencher) {
     let mut h = Latency::new();

@@ -72,11 +72,12 @@ pub struct RunArgs {
     pub max_memory_gb: Option<f64>,
     /// Run N independent replications (seeds seed, seed+1, …) in parallel and report every
     /// headline figure as mean ± 95% confidence interval (writes replications.json too).
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub replications: u32,
     /// Threads for replications [default: one per core].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     /// Print nothing but errors (with `--format json`, the JSON and errors).
     #[arg(long, short)]
     pub quiet: bool,

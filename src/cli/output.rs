@@ -79,7 +79,8 @@ pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<bool, Failure> {
 
 /// Writes every `(name, contents)` into `dir` all-or-nothing as far as the filesystem allows:
 /// each goes to a temporary file first, and only when all of them are written are they renamed
-/// into place. On failure the temporary files are removed and the old outputs stay untouched.
+/// into place. A failure while writing leaves the old outputs untouched; a rename failing
+/// after another succeeded (rare: the folder changed under us) is reported as such.
 pub fn write_all_atomic(dir: &Path, files: &[(&str, String)]) -> Result<(), Failure> {
     let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
     let cleanup = || {
@@ -87,20 +88,28 @@ pub fn write_all_atomic(dir: &Path, files: &[(&str, String)]) -> Result<(), Fail
             let _ = std::fs::remove_file(tmp(name));
         }
     };
-    let fail = |what: String| {
+    let fail = |what: String, replaced: &[&str]| {
         cleanup();
-        Failure::BadInput(format!(
-            "error: {what}\n  the previous outputs, if any, are unchanged\n"
-        ))
+        let state = if replaced.is_empty() {
+            "the previous outputs, if any, are unchanged".to_string()
+        } else {
+            format!(
+                "{} were replaced, the others not: the folder mixes two runs",
+                replaced.join(", ")
+            )
+        };
+        Failure::BadInput(format!("error: {what}\n  {state}\n"))
     };
     for (name, contents) in files {
         std::fs::write(tmp(name), contents)
-            .map_err(|e| fail(format!("cannot write {}: {e}", tmp(name).display())))?;
+            .map_err(|e| fail(format!("cannot write {}: {e}", tmp(name).display()), &[]))?;
     }
+    let mut replaced = Vec::new();
     for (name, _) in files {
         let target = dir.join(name);
         std::fs::rename(tmp(name), &target)
-            .map_err(|e| fail(format!("cannot write {}: {e}", target.display())))?;
+            .map_err(|e| fail(format!("cannot write {}: {e}", target.display()), &replaced))?;
+        replaced.push(*name);
     }
     Ok(())
 }

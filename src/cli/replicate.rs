@@ -26,12 +26,7 @@ pub fn run(
 ) -> Result<u8, Failure> {
     let n = args.replications as usize;
     let threads = match args.threads {
-        Some(0) => {
-            return Err(Failure::BadInput(
-                "error: --threads must be at least 1\n".into(),
-            ));
-        }
-        Some(t) => t,
+        Some(t) => usize::from(t),
         None => std::thread::available_parallelism().map_or(1, |p| p.get()),
     }
     .min(n);
@@ -62,6 +57,21 @@ pub fn run(
             let _ = std::fs::remove_dir(dir);
         }
         return Err(memory::exceeded(r, per_run_limit));
+    }
+    if !args.quiet {
+        let cut: Vec<String> = runs
+            .iter()
+            .zip(&seeds)
+            .filter(|(r, _)| r.stop_reason != crate::StopReason::Completed.name())
+            .map(|(r, seed)| format!("seed {seed} ({})", r.stop_reason))
+            .collect();
+        if !cut.is_empty() {
+            eprintln!(
+                "warning: some replications did not end normally and are averaged as they \
+                 are: {}",
+                cut.join(", ")
+            );
+        }
     }
     let summary = ReplicationSummary::of(&runs, &seeds);
     let json = summary.to_json();

@@ -13,6 +13,11 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    // Every check that can refuse the run comes before the output folder is created.
+    let memory_limit = memory::limit_bytes(args.max_memory_gb)?;
+    if args.replications == 1 {
+        memory::check_estimate(&scenario, memory_limit, args.quiet)?;
+    }
     let out_dir = if args.no_write {
         None
     } else {
@@ -27,11 +32,9 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         let created = output::prepare_out_dir(&dir, &files)?;
         Some((dir, created))
     };
-    let memory_limit = memory::limit_bytes(args.max_memory_gb)?;
     if args.replications > 1 {
         return replicate::run(args, scenario, out_dir, memory_limit);
     }
-    memory::check_estimate(&scenario, memory_limit, args.quiet)?;
     let bar = output::progress_bar(
         args.quiet,
         scenario.duration.as_ms() as u64,

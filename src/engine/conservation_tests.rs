@@ -100,6 +100,12 @@ fn max_events_stops_the_run_with_a_typed_reason() {
     let stop = sim.run(&mut |_| {});
     assert_eq!(stop, crate::engine::sim::StopReason::MaxEvents);
     assert_eq!(sim.events, 5_000);
+    // Every request started appears as ended in some time-series row, the failures of the
+    // stop included (they once fell after the last row).
+    let rows = &sim.metrics.timeseries.rows;
+    let started: u64 = rows.iter().map(|r| r.started).sum();
+    let ended: u64 = rows.iter().map(|r| r.ended.total).sum();
+    assert_eq!(started, ended);
     let r = Results::from_simulation(&mut sim, stop);
     assert_eq!(r.stop_reason, "max_events");
     let q = &r.requests;

@@ -117,6 +117,13 @@ impl EventQueue {
         }
         let i = self.non_empty.trailing_zeros() as usize;
         self.non_empty &= !(1 << i);
+        // With few pending events the lowest bucket often holds just the next one.
+        if self.buckets[i].len() == 1 {
+            let e = self.buckets[i].pop()?;
+            self.last = e.time;
+            self.due.push(e);
+            return Some(());
+        }
         let mut moved = std::mem::take(&mut self.buckets[i]);
         let last = moved.iter().map(|e| e.time).min()?;
         self.last = last;

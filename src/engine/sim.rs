@@ -516,8 +516,11 @@ impl Simulation {
     /// Closes one last time-series row for the drain after the window, so that every
     /// request's end appears in some row.
     fn close_drain_row(&mut self) {
-        let closed_until = self.metrics.timeseries.rows.last().map(|r| r.end);
-        if closed_until.is_some_and(|end| self.now > end) {
+        let ts = &self.metrics.timeseries;
+        let closed_until = ts.rows.last().map(|r| r.end);
+        // Also a zero-length row when requests ended at the closing instant (the failures
+        // of a run stopped by max_events, concluded right after its window closed).
+        if closed_until.is_some_and(|end| self.now > end || ts.has_pending()) {
             let utilisation = self.interval_utilisation();
             self.metrics.timeseries.close(self.now, utilisation);
         }

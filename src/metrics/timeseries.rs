@@ -45,6 +45,11 @@ impl TimeSeries {
         }
     }
 
+    /// Whether the open interval has counted anything yet.
+    pub fn has_pending(&self) -> bool {
+        self.started > 0 || self.ended.total > 0
+    }
+
     /// Closes the open interval at `now` with the given utilisations and opens the next.
     pub fn close(&mut self, now: SimTime, utilisation: Vec<f64>) {
         self.rows.push(IntervalRow {

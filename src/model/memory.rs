@@ -62,8 +62,9 @@ impl Scenario {
             LoadModel::Closed { users, .. } => users,
             LoadModel::Open { .. } => 0,
         };
+        let mut depths = vec![None; self.components.len()];
         let depth = (0..self.components.len())
-            .map(|c| self.call_depth(c as u32))
+            .map(|c| self.call_depth(c as u32, &mut depths))
             .max()
             .unwrap_or(1);
         let entry = ENTRY_BYTES as u64;
@@ -77,8 +78,12 @@ impl Scenario {
     }
 
     /// Frames alive at once for a call into `component`: itself plus its deepest callee chain.
-    /// Calls are acyclic (validated), so the recursion ends.
-    fn call_depth(&self, component: u32) -> u64 {
+    /// Calls are acyclic (validated), so the recursion ends; `memo` keeps it linear in the
+    /// number of calls however many paths the graph has.
+    fn call_depth(&self, component: u32, memo: &mut [Option<u64>]) -> u64 {
+        if let Some(d) = memo[component as usize] {
+            return d;
+        }
         let callees: Vec<u32> = match &self.components[component as usize].kind {
             ComponentKind::Server(s) => s
                 .programs
@@ -94,11 +99,13 @@ impl Scenario {
         let mut unique = callees;
         unique.sort_unstable();
         unique.dedup();
-        1 + unique
+        let depth = 1 + unique
             .into_iter()
-            .map(|c| self.call_depth(c))
+            .map(|c| self.call_depth(c, memo))
             .max()
-            .unwrap_or(0)
+            .unwrap_or(0);
+        memo[component as usize] = Some(depth);
+        depth
     }
 }
 

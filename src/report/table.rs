@@ -40,7 +40,8 @@ fn wrapped(out: &mut String, prefix: &str, items: &[String]) {
     let mut first = true;
     for item in items {
         let sep = if first { "" } else { ", " };
-        if !first && line.chars().count() + sep.len() + item.chars().count() > WIDTH {
+        // The trailing comma of a broken line needs its column too.
+        if !first && line.chars().count() + sep.len() + item.chars().count() + 1 > WIDTH {
             let _ = writeln!(out, "{},", line);
             line = format!("{indent}{item}");
         } else {
