@@ -117,7 +117,7 @@ simpy_mmc = done_mmc / wall_mmc
 mmc_wall, _, mmc_completed = m["mmc"]
 dsim_mmc = mmc_completed / mmc_wall
 simpy_closed = wall_3 + (wall_6 - wall_3) / 3.0 * (60.0 - 3.0)
-horizon = "3 s and 6 s"
+horizon = "3 and 6"
 dsim_closed = m["closed"][0]
 print("| comparison (same run; dsim = the medians above) | SimPy | dsim | dsim / SimPy |")
 print("|---|---:|---:|---:|")
