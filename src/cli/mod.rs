@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// Threads for replications [default: one per core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
+    /// Run the scenario a second time and compare summary.json and timeseries.csv byte for
+    /// byte; exit 1 if they differ (a dsim bug worth reporting).
+    #[arg(long, conflicts_with = "replications")]
+    pub check_determinism: bool,
     /// Print nothing but errors (with `--format json`, the JSON and errors).
     #[arg(long, short)]
     pub quiet: bool,

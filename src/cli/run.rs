@@ -40,6 +40,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         scenario.duration.as_ms() as u64,
         "{bar:30} {pos}/{len} sim ms · {msg} · eta {eta}",
     );
+    let second_copy = args.check_determinism.then(|| scenario.clone());
     let started = Instant::now();
     let results = crate::run_with_limit(scenario, memory_limit, &mut |p| {
         if let Some(bar) = &bar {
@@ -57,6 +58,24 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
             let _ = std::fs::remove_dir(dir); // only if still empty
         }
         return Err(memory::exceeded(&results, memory_limit));
+    }
+    if let Some(copy) = second_copy {
+        let again = crate::run_with_limit(copy, memory_limit, &mut |_| {});
+        if let Some(difference) = first_difference(&results, &again) {
+            eprintln!(
+                "error: two runs of the same scenario and seed differ ({difference}); this is \
+                 a dsim bug: please report it with the scenario\n  nothing was written"
+            );
+            if let Some((dir, true)) = &out_dir {
+                let _ = std::fs::remove_dir(dir);
+            }
+            return Ok(exit::CHECK_FAILED);
+        }
+        if !args.quiet {
+            eprintln!(
+                "deterministic: a second run gave byte-identical summary.json and timeseries.csv"
+            );
+        }
     }
     let out_dir = out_dir.map(|(dir, _)| dir);
     let json = results.to_json();
@@ -115,5 +134,48 @@ fn stop_warning(r: &report::Results) -> Option<String> {
                 .unwrap_or(0)
         )),
         _ => None,
+    }
+}
+
+/// Where two runs' outputs first differ, if they do: the file and the line.
+fn first_difference(a: &report::Results, b: &report::Results) -> Option<String> {
+    let [summary, timeseries] = OUTPUT_FILES;
+    for (name, x, y) in [
+        (summary, a.to_json(), b.to_json()),
+        (timeseries, report::csv::render(a), report::csv::render(b)),
+    ] {
+        if x != y {
+            let line = x
+                .lines()
+                .zip(y.lines())
+                .position(|(p, q)| p != q)
+                .unwrap_or_else(|| x.lines().count().min(y.lines().count()));
+            return Some(format!("{name}, line {}", line + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    /// The check that backs `--check-determinism` finds a difference where there is one.
+    #[test]
+    fn first_difference_names_the_file_and_line() {
+        let text = r#"{"name": "d", "duration_s": 2,
+            "workload": {"model": {"open": {"rate_per_s": 100}}, "entry": "api"},
+            "components": {"api": {"kind": "service", "machine": {"cores": 1},
+                "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}}}"#;
+        let run = |seed| {
+            let mut s = crate::scenario::load(text).expect("valid");
+            s.seed = seed;
+            crate::run(s, &mut |_| {})
+        };
+        let (a, b) = (run(1), run(1));
+        assert_eq!(super::first_difference(&a, &b), None);
+        // Another seed: the first summary line that differs is the seed (line 6).
+        assert_eq!(
+            super::first_difference(&a, &run(2)).as_deref(),
+            Some("summary.json, line 6")
+        );
     }
 }

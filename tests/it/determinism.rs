@@ -104,3 +104,21 @@ fn an_unrelated_component_does_not_shift_other_draws() {
         );
     }
 }
+
+/// `dsim run --check-determinism` runs twice, compares the bytes and says so.
+#[test]
+fn check_determinism_confirms_identical_runs() {
+    let path = crate::common::write_scenario(&scenario());
+    let out = crate::common::run_ok(
+        crate::common::dsim()
+            .args(["run", "--check-determinism", "--no-write"])
+            .arg(&path),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "deterministic: a second run gave byte-identical summary.json and timeseries.csv"
+        ),
+        "{stderr}"
+    );
+}
