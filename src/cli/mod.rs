@@ -54,6 +54,11 @@ pub enum Format {
 pub struct RunArgs {
     /// Scenario file (JSON).
     pub file: PathBuf,
+    /// Change a scenario field before running, e.g. `--set workload.model.closed.users=2000`
+    /// (dotted path, `[i]` for list items; VALUE is JSON, or a string). Repeatable; checked
+    /// like the file.
+    #[arg(long, value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
     /// Seed for every random stream (overrides the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,

@@ -3,6 +3,7 @@
 
 use crate::cli::Failure;
 use crate::model::Scenario;
+use crate::scenario::overrides::{Override, apply_all};
 use crate::scenario::{self, ScenarioError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fmt::Write as _;
@@ -11,8 +12,47 @@ use std::path::Path;
 
 /// Reads and validates `file`, turning every problem into a located message.
 pub fn load_scenario(file: &Path) -> Result<Scenario, Failure> {
+    load_scenario_with(file, &[])
+}
+
+/// Reads `file`, applies `--set` overrides, and validates the result. Problems in the file
+/// itself keep their line and column; once overrides are applied, problems are named by
+/// their JSON path (the changed document has no lines of its own).
+pub fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Failure> {
     let text = read_text(file)?;
-    scenario::load(&text).map_err(|e| Failure::BadInput(describe(file, &e)))
+    let original = scenario::load(&text);
+    if sets.is_empty() {
+        return original.map_err(|e| Failure::BadInput(describe(file, &e)));
+    }
+    // A file that is not even JSON is reported as it is, with its position.
+    if let Err(e @ ScenarioError::Syntax(_)) = original {
+        return Err(Failure::BadInput(describe(file, &e)));
+    }
+    let overrides = sets
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+    let changed = apply_all(&text, &overrides)
+        .map_err(|e| Failure::BadInput(format!("error: {}: {e}\n", file.display())))?;
+    scenario::load(&changed).map_err(|e| {
+        let mut out = String::new();
+        for d in e.diagnostics() {
+            let place = if d.path.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", d.path)
+            };
+            let _ = writeln!(
+                out,
+                "error: {} with --set {}: {place}{}",
+                file.display(),
+                sets.join(" --set "),
+                d.message
+            );
+        }
+        Failure::BadInput(out)
+    })
 }
 
 pub fn read_text(file: &Path) -> Result<String, Failure> {

@@ -9,7 +9,7 @@ use std::time::Instant;
 pub(super) const OUTPUT_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
 
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
-    let mut scenario = output::load_scenario(&args.file)?;
+    let mut scenario = output::load_scenario_with(&args.file, &args.set)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }

@@ -6,6 +6,7 @@
 
 mod de;
 pub mod locate;
+pub mod overrides;
 pub mod raw;
 mod raw_components;
 pub mod suggest;

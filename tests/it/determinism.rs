@@ -122,3 +122,35 @@ fn check_determinism_confirms_identical_runs() {
         "{stderr}"
     );
 }
+
+/// `--set PATH=VALUE` gives exactly the run of the file edited by hand, and a bad override is
+/// refused with exit 2, naming the override and the field.
+#[test]
+fn set_overrides_equal_editing_the_file() {
+    let mut edited = scenario();
+    edited["duration_s"] = serde_json::json!(7);
+    let by_hand = crate::common::run_summary(&edited, 3);
+    let path = crate::common::write_scenario(&scenario());
+    let out = crate::common::run_ok(
+        crate::common::dsim()
+            .args(["run", "--format", "json", "--no-write", "--seed", "3"])
+            .args(["--set", "duration_s=7"])
+            .arg(&path),
+    );
+    let by_set: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(by_set, by_hand);
+
+    let out = crate::common::dsim()
+        .args(["run", "--no-write", "--set", "duration_s=-1"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.ends_with(
+            "with --set duration_s=-1: duration_s: must be a finite number > 0, got -1\n"
+        ),
+        "{err}"
+    );
+}
