@@ -6,6 +6,7 @@ mod output;
 mod replicate;
 mod run;
 mod schema;
+mod sweep;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -39,6 +40,8 @@ pub enum Command {
     },
     /// Print the JSON Schema of scenario files (for editor autocompletion).
     Schema,
+    /// Run a scenario over a grid of parameter values, in parallel, side by side.
+    Sweep(sweep::SweepArgs),
 }
 
 /// How `run` prints its result on stdout.
@@ -50,10 +53,9 @@ pub enum Format {
     Json,
 }
 
+/// Options shared by the commands that simulate (`run`, `sweep`).
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {
-    /// Scenario file (JSON).
-    pub file: PathBuf,
+pub struct SimArgs {
     /// Change a scenario field before running, e.g. `--set workload.model.closed.users=2000`
     /// (dotted path, `[i]` for list items; VALUE is JSON, or a string). Repeatable; checked
     /// like the file.
@@ -62,7 +64,7 @@ pub struct RunArgs {
     /// Seed for every random stream (overrides the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Folder for summary.json and timeseries.csv [default: output/<scenario name>/].
+    /// Output folder [default: output/<scenario name>/, or output/<name>-sweep/ for sweeps].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write no files.
@@ -72,24 +74,59 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Stop with a clear error (exit 2) if the simulator itself needs more than this much
-    /// memory [default: 90% of the memory available when the run starts].
+    /// memory, all parallel runs together [default: 90% of the memory available at the start].
     #[arg(long, value_name = "GB")]
     pub max_memory_gb: Option<f64>,
+    /// Threads for replications and sweeps [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Print nothing but errors (with `--format json`, the JSON and errors).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+impl SimArgs {
+    /// Threads for `runs` parallel runs: `--threads`, else one per core, never more than runs.
+    pub fn threads_for(&self, runs: usize) -> usize {
+        match self.threads {
+            Some(t) => usize::from(t),
+            None => std::thread::available_parallelism().map_or(1, |p| p.get()),
+        }
+        .min(runs)
+        .max(1)
+    }
+
+    /// What goes to stdout: the JSON when asked for (even with --quiet), else the table
+    /// unless quiet.
+    pub fn stdout_text(&self, json: &str, table: impl FnOnce() -> String) -> String {
+        match self.format {
+            Format::Json => json.to_string(),
+            Format::Table if !self.quiet => table(),
+            Format::Table => String::new(),
+        }
+    }
+
+    /// Whether to add a "wrote …" line under the table.
+    pub fn announce_files(&self) -> bool {
+        self.format == Format::Table && !self.quiet
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Scenario file (JSON).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub sim: SimArgs,
     /// Run N independent replications (seeds seed, seed+1, …) in parallel and report every
     /// headline figure as mean ± 95% confidence interval (writes replications.json too).
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub replications: u32,
-    /// Threads for replications [default: one per core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
     /// Run the scenario a second time and compare summary.json and timeseries.csv byte for
     /// byte; exit 1 if they differ (a dsim bug worth reporting).
     #[arg(long, conflicts_with = "replications")]
     pub check_determinism: bool,
-    /// Print nothing but errors (with `--format json`, the JSON and errors).
-    #[arg(long, short)]
-    pub quiet: bool,
 }
 
 /// An error on its way to an exit code.
@@ -124,6 +161,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
         Command::Run(args) => run::run(&args),
         Command::Validate { file } => validate::validate(&file),
         Command::Schema => schema::schema(),
+        Command::Sweep(args) => sweep::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

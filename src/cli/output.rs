@@ -180,3 +180,58 @@ pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Option<ProgressBar
     bar.set_message("starting");
     Some(bar)
 }
+
+/// A command's output folder, and whether the command created it (so that a run that fails
+/// after creating it can take it away again).
+pub struct OutDir {
+    pub path: std::path::PathBuf,
+    created: bool,
+}
+
+impl OutDir {
+    /// `--out`, else `default`; checked and created before any time is spent (see
+    /// `prepare_out_dir`). `None` with `--no-write`.
+    pub fn prepare(
+        sim: &crate::cli::SimArgs,
+        default: std::path::PathBuf,
+        files: &[&str],
+    ) -> Result<Option<OutDir>, Failure> {
+        if sim.no_write {
+            return Ok(None);
+        }
+        let path = sim.out.clone().unwrap_or(default);
+        let created = prepare_out_dir(&path, files)?;
+        Ok(Some(OutDir { path, created }))
+    }
+
+    /// Removes the folder if this command created it and it is still empty.
+    pub fn abandon(&self) {
+        if self.created {
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
+}
+
+/// Ends a command: writes `files` into the output folder (if any) all-or-nothing, then prints
+/// `stdout`, followed when `announce` is set by a line naming what was written. Files come
+/// first: a reader that closes stdout early (`| head`) must not cost the results.
+pub fn deliver(
+    mut stdout: String,
+    dir: Option<&OutDir>,
+    files: &[(&str, String)],
+    announce: bool,
+) -> Result<(), Failure> {
+    if let Some(dir) = dir {
+        write_all_atomic(&dir.path, files)?;
+        if announce {
+            let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+            let _ = writeln!(
+                stdout,
+                "wrote {} in {}",
+                names.join(", "),
+                dir.path.display()
+            );
+        }
+    }
+    print_stdout(&stdout)
+}

@@ -4,8 +4,9 @@
 //! Results do not depend on the threads: each replication is a pure function of its seed, and
 //! they are collected by index, so `replications.json` is byte-identical with 1 or 16 threads.
 
+use crate::cli::output::OutDir;
 use crate::cli::run::OUTPUT_FILES;
-use crate::cli::{Failure, Format, RunArgs, exit, memory, output};
+use crate::cli::{Failure, RunArgs, exit, memory, output};
 use crate::model::Scenario;
 use crate::report::Results;
 use crate::report::replications::ReplicationSummary;
@@ -18,47 +19,44 @@ use std::time::{Duration, Instant};
 /// The extra file a replicated run writes.
 pub const OUTPUT_FILE: &str = "replications.json";
 
-pub fn run(
-    args: &RunArgs,
-    scenario: Scenario,
-    out_dir: Option<(PathBuf, bool)>,
-    memory_limit: Option<u64>,
-) -> Result<u8, Failure> {
+pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Result<u8, Failure> {
+    let sim = &args.sim;
     let n = args.replications as usize;
-    let threads = match args.threads {
-        Some(t) => usize::from(t),
-        None => std::thread::available_parallelism().map_or(1, |p| p.get()),
-    }
-    .min(n);
+    let threads = sim.threads_for(n);
     // Each thread runs one replication at a time, so each gets its share of the memory.
     let per_run_limit = memory_limit.map(|l| l / threads as u64);
-    memory::check_estimate(&scenario, per_run_limit, args.quiet)?;
+    memory::check_estimate(&scenario, per_run_limit, sim.quiet)?;
+    let [summary_file, timeseries_file] = OUTPUT_FILES;
+    let out_dir = OutDir::prepare(
+        sim,
+        PathBuf::from("output").join(&scenario.name),
+        &[summary_file, timeseries_file, OUTPUT_FILE],
+    )?;
     let seeds: Vec<u64> = (0..n as u64)
         .map(|i| scenario.seed.wrapping_add(i))
         .collect();
+    let copies: Vec<Scenario> = seeds
+        .iter()
+        .map(|&seed| Scenario {
+            seed,
+            ..scenario.clone()
+        })
+        .collect();
     let bar = output::progress_bar(
-        args.quiet,
+        sim.quiet,
         n as u64,
         "{bar:30} {pos}/{len} replications · eta {eta}",
     );
     let started = Instant::now();
-    let runs = run_parallel(&scenario, &seeds, threads, per_run_limit, bar.as_ref());
+    let runs = run_parallel(&copies, threads, per_run_limit, bar.as_ref());
     let wall = started.elapsed();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     let thread_time: Duration = runs.iter().map(|(_, d)| *d).sum();
     let runs: Vec<Results> = runs.into_iter().map(|(r, _)| r).collect();
-    if let Some(r) = runs
-        .iter()
-        .find(|r| r.stop_reason == crate::StopReason::MemoryLimit.name())
-    {
-        if let Some((dir, true)) = &out_dir {
-            let _ = std::fs::remove_dir(dir);
-        }
-        return Err(memory::exceeded(r, per_run_limit));
-    }
-    if !args.quiet {
+    memory::refuse_if_stopped(&runs, out_dir.as_ref(), per_run_limit)?;
+    if !sim.quiet {
         let cut: Vec<String> = runs
             .iter()
             .zip(&seeds)
@@ -75,32 +73,20 @@ pub fn run(
     }
     let summary = ReplicationSummary::of(&runs, &seeds);
     let json = summary.to_json();
-    let mut stdout = match args.format {
-        Format::Json => json.clone(),
-        Format::Table if !args.quiet => summary.render_table(),
-        Format::Table => String::new(),
-    };
-    if let Some((dir, _)) = &out_dir {
-        let [summary_file, timeseries_file] = OUTPUT_FILES;
-        let base = &runs[0];
-        output::write_all_atomic(
-            dir,
-            &[
-                (summary_file, base.to_json()),
-                (timeseries_file, crate::report::csv::render(base)),
-                (OUTPUT_FILE, json),
-            ],
-        )?;
-        if args.format == Format::Table && !args.quiet {
-            stdout.push_str(&format!(
-                "wrote {}/{OUTPUT_FILE}, and {summary_file} and {timeseries_file} for seed {}\n",
-                dir.display(),
-                seeds[0]
-            ));
-        }
-    }
-    output::print_stdout(&stdout)?;
-    if !args.quiet {
+    let stdout = sim.stdout_text(&json, || summary.render_table());
+    // summary.json and timeseries.csv are the first seed's, as a plain run writes them.
+    let base = &runs[0];
+    output::deliver(
+        stdout,
+        out_dir.as_ref(),
+        &[
+            (OUTPUT_FILE, json),
+            (summary_file, base.to_json()),
+            (timeseries_file, crate::report::csv::render(base)),
+        ],
+        sim.announce_files(),
+    )?;
+    if !sim.quiet {
         // Thread time over wall time is the parallelism obtained; the speed-up over one
         // thread is lower when the threads slow each other down (shared caches, memory).
         eprintln!(
@@ -114,27 +100,24 @@ pub fn run(
     Ok(exit::OK)
 }
 
-/// Runs one replication per seed on `threads` threads; results in seed order, each with its
-/// own wall time.
-fn run_parallel(
-    scenario: &Scenario,
-    seeds: &[u64],
+/// Runs every scenario on `threads` threads (each run a pure function of its scenario);
+/// results in input order, each with its own wall time. Shared by replications and sweeps.
+pub fn run_parallel(
+    scenarios: &[Scenario],
     threads: usize,
     memory_limit: Option<u64>,
     bar: Option<&ProgressBar>,
 ) -> Vec<(Results, Duration)> {
     let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<(Results, Duration)>>> = Mutex::new(vec![None; seeds.len()]);
+    let slots: Mutex<Vec<Option<(Results, Duration)>>> = Mutex::new(vec![None; scenarios.len()]);
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&seed) = seeds.get(i) else { break };
-                    let mut s = scenario.clone();
-                    s.seed = seed;
+                    let Some(s) = scenarios.get(i) else { break };
                     let started = Instant::now();
-                    let r = crate::run_with_limit(s, memory_limit, &mut |_| {});
+                    let r = crate::run_with_limit(s.clone(), memory_limit, &mut |_| {});
                     let took = started.elapsed();
                     if let Ok(mut slots) = slots.lock() {
                         slots[i] = Some((r, took));
@@ -150,6 +133,6 @@ fn run_parallel(
         .into_inner()
         .unwrap_or_default()
         .into_iter()
-        .map(|r| r.expect("every replication ran"))
+        .map(|r| r.expect("every run finished"))
         .collect()
 }

@@ -1,6 +1,7 @@
 //! `dsim run FILE`: simulate, print the summary, write summary.json and timeseries.csv.
 
-use crate::cli::{Failure, Format, RunArgs, exit, memory, output, replicate};
+use crate::cli::output::OutDir;
+use crate::cli::{Failure, RunArgs, exit, memory, output, replicate};
 use crate::report;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,34 +10,24 @@ use std::time::Instant;
 pub(super) const OUTPUT_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
 
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
-    let mut scenario = output::load_scenario_with(&args.file, &args.set)?;
-    if let Some(seed) = args.seed {
+    let sim = &args.sim;
+    let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
+    if let Some(seed) = sim.seed {
         scenario.seed = seed;
     }
     // Every check that can refuse the run comes before the output folder is created.
-    let memory_limit = memory::limit_bytes(args.max_memory_gb)?;
-    if args.replications == 1 {
-        memory::check_estimate(&scenario, memory_limit, args.quiet)?;
-    }
-    let out_dir = if args.no_write {
-        None
-    } else {
-        let dir = args
-            .out
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("output").join(&scenario.name));
-        let mut files = OUTPUT_FILES.to_vec();
-        if args.replications > 1 {
-            files.push(replicate::OUTPUT_FILE);
-        }
-        let created = output::prepare_out_dir(&dir, &files)?;
-        Some((dir, created))
-    };
+    let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
     if args.replications > 1 {
-        return replicate::run(args, scenario, out_dir, memory_limit);
+        return replicate::run(args, scenario, memory_limit);
     }
+    memory::check_estimate(&scenario, memory_limit, sim.quiet)?;
+    let out_dir = OutDir::prepare(
+        sim,
+        PathBuf::from("output").join(&scenario.name),
+        &OUTPUT_FILES,
+    )?;
     let bar = output::progress_bar(
-        args.quiet,
+        sim.quiet,
         scenario.duration.as_ms() as u64,
         "{bar:30} {pos}/{len} sim ms · {msg} · eta {eta}",
     );
@@ -53,12 +44,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if results.stop_reason == crate::StopReason::MemoryLimit.name() {
-        if let Some((dir, true)) = &out_dir {
-            let _ = std::fs::remove_dir(dir); // only if still empty
-        }
-        return Err(memory::exceeded(&results, memory_limit));
-    }
+    memory::refuse_if_stopped([&results], out_dir.as_ref(), memory_limit)?;
     if let Some(copy) = second_copy {
         let again = crate::run_with_limit(copy, memory_limit, &mut |_| {});
         if let Some(difference) = first_difference(&results, &again) {
@@ -66,42 +52,27 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
                 "error: two runs of the same scenario and seed differ ({difference}); this is \
                  a dsim bug: please report it with the scenario\n  nothing was written"
             );
-            if let Some((dir, true)) = &out_dir {
-                let _ = std::fs::remove_dir(dir);
+            if let Some(dir) = &out_dir {
+                dir.abandon();
             }
             return Ok(exit::CHECK_FAILED);
         }
-        if !args.quiet {
+        if !sim.quiet {
             eprintln!(
                 "deterministic: a second run gave byte-identical summary.json and timeseries.csv"
             );
         }
     }
-    let out_dir = out_dir.map(|(dir, _)| dir);
     let json = results.to_json();
-    let mut stdout = String::new();
-    match args.format {
-        // Asked for explicitly, the JSON is the output even with --quiet.
-        Format::Json => stdout.push_str(&json),
-        Format::Table if !args.quiet => stdout.push_str(&report::table::render(&results)),
-        Format::Table => {}
-    }
-    // Files first: a reader that closes stdout early (`| head`) must not cost the results.
-    if let Some(dir) = &out_dir {
-        let [summary, timeseries] = OUTPUT_FILES;
-        output::write_all_atomic(
-            dir,
-            &[(summary, json), (timeseries, report::csv::render(&results))],
-        )?;
-        if args.format == Format::Table && !args.quiet {
-            stdout.push_str(&format!(
-                "wrote {}/{summary} and {timeseries}\n",
-                dir.display()
-            ));
-        }
-    }
-    output::print_stdout(&stdout)?;
-    if !args.quiet {
+    let stdout = sim.stdout_text(&json, || report::table::render(&results));
+    let [summary, timeseries] = OUTPUT_FILES;
+    output::deliver(
+        stdout,
+        out_dir.as_ref(),
+        &[(summary, json), (timeseries, report::csv::render(&results))],
+        sim.announce_files(),
+    )?;
+    if !sim.quiet {
         if let Some(warning) = stop_warning(&results) {
             eprintln!("{warning}");
         }

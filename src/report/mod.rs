@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod replications;
+pub mod sweep;
 pub mod table;
 
 use crate::engine::sim::{Component, Simulation, StopReason};

@@ -7,5 +7,6 @@ mod golden;
 mod lessons;
 mod replications;
 mod scenarios;
+mod sweep;
 mod theory;
 mod timeseries;

@@ -1,0 +1,80 @@
+//! `dsim sweep`: one run per grid point, equal to `dsim run --set` at that point, and the
+//! same bytes whatever the thread count.
+
+use crate::common::{dsim, run_ok, temp_dir, write_scenario};
+use serde_json::{Value, json};
+
+fn station() -> Value {
+    json!({"name": "station", "duration_s": 10, "warmup_s": 1,
+        "workload": {"model": {"open": {"rate_per_s": 100}}, "entry": "api"},
+        "components": {"api": {"kind": "service", "machine": {"cores": 1},
+            "workers": 1, "queue_capacity": 100000,
+            "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}}})
+}
+
+#[test]
+fn each_point_is_the_run_with_that_value_and_threads_do_not_matter() {
+    let path = write_scenario(&station());
+    let out = |threads: &str| {
+        let out = run_ok(
+            dsim()
+                .args([
+                    "sweep",
+                    "--format",
+                    "json",
+                    "--no-write",
+                    "--threads",
+                    threads,
+                ])
+                .args(["--param", "workload.model.open.rate_per_s=200,800"])
+                .args(["--param", "components.api.machine.cores=1,2"])
+                .arg(&path),
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let two = out("2");
+    assert_eq!(two, out("1"), "results depend on the thread count");
+    let sweep: Value = serde_json::from_str(&two).unwrap();
+    let points = sweep["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    assert_eq!(
+        points[1]["values"],
+        json!([200, 2]),
+        "first parameter varies slowest"
+    );
+    let single = run_ok(
+        dsim()
+            .args(["run", "--format", "json", "--no-write"])
+            .args(["--set", "workload.model.open.rate_per_s=800"])
+            .args(["--set", "components.api.machine.cores=2"])
+            .arg(&path),
+    );
+    let single: Value = serde_json::from_slice(&single.stdout).unwrap();
+    assert_eq!(points[3]["p99_ms"], single["latency_ms"]["p99"]);
+    assert_eq!(points[3]["throughput_rps"], single["throughput_rps"]);
+}
+
+#[test]
+fn a_sweep_writes_its_table_files() {
+    let path = write_scenario(&station());
+    let dir = temp_dir("sweep");
+    let out = run_ok(
+        dsim()
+            .args([
+                "sweep",
+                "--param",
+                "workload.model.open.rate_per_s=100,900",
+                "--out",
+            ])
+            .arg(&dir)
+            .arg(&path),
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.starts_with("station · sweep of 2 points · seed 1"),
+        "{table}"
+    );
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(dir.join("sweep.json").exists());
+}
