@@ -1,6 +1,7 @@
 //! The command line: argument parsing, files, the terminal and exit codes. The only layer
 //! that touches the outside world (and the only one allowed `anyhow` and the wall clock).
 
+mod compare;
 mod memory;
 mod output;
 mod replicate;
@@ -42,6 +43,8 @@ pub enum Command {
     Schema,
     /// Run a scenario over a grid of parameter values, in parallel, side by side.
     Sweep(sweep::SweepArgs),
+    /// Run several scenarios under one seed and show each one's change against the first.
+    Compare(compare::CompareArgs),
 }
 
 /// How `run` prints its result on stdout.
@@ -162,6 +165,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
         Command::Validate { file } => validate::validate(&file),
         Command::Schema => schema::schema(),
         Command::Sweep(args) => sweep::run(&args),
+        Command::Compare(args) => compare::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -171,7 +171,7 @@ fn short(path: &str) -> &str {
 }
 
 /// A JSON value as a user wrote it: strings without quotes.
-fn plain(v: &serde_json::Value) -> String {
+pub(crate) fn plain(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -78,3 +78,37 @@ fn a_sweep_writes_its_table_files() {
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(dir.join("sweep.json").exists());
 }
+
+/// `dsim compare A B`: both under one seed, each equal to its own run, with B's change
+/// against A in the table.
+#[test]
+fn compare_runs_each_scenario_under_one_seed() {
+    let a = station();
+    let mut b = station();
+    b["name"] = json!("station-fast");
+    b["components"]["api"]["machine"]["cpu_speed"] = json!(2);
+    let (pa, pb) = (write_scenario(&a), write_scenario(&b));
+    let out = run_ok(
+        dsim()
+            .args(["compare", "--no-write", "--seed", "5"])
+            .arg(&pa)
+            .arg(&pb),
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("station-fast"), "{table}");
+    assert!(
+        table.contains("%*)"),
+        "a faster CPU changes p99 by 10% or more: {table}"
+    );
+    let json = run_ok(
+        dsim()
+            .args(["compare", "--no-write", "--seed", "5", "--format", "json"])
+            .arg(&pa)
+            .arg(&pb),
+    );
+    let cmp: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let alone = crate::common::run_summary(&b, 5);
+    assert_eq!(cmp["seed"], json!(5));
+    assert_eq!(cmp["points"][1]["values"], json!(["station-fast"]));
+    assert_eq!(cmp["points"][1]["p99_ms"], alone["latency_ms"]["p99"]);
+}

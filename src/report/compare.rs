@@ -1,0 +1,98 @@
+//! Comparisons: several scenarios run with the same seed, their headline figures side by side
+//! with each one's change against the first. Pure: takes a `SweepSummary` whose one parameter
+//! is the scenario, and returns the terminal table.
+
+use crate::report::sweep::{SweepPoint, SweepSummary, plain};
+use crate::report::table::fit;
+use std::fmt::Write;
+
+/// Width of the figure-name column and of each scenario's column.
+const NAME_WIDTH: usize = 16;
+
+/// The table: one row per figure, one column per scenario, and for every scenario after the
+/// first its change against the first in percent (`+64.6%`), marked `*` when it is 10 % or
+/// more. Columns that do not fit in 80 are dropped with a note (the JSON has them all).
+pub fn render_table(s: &SweepSummary) -> String {
+    let mut out = String::new();
+    let names: Vec<String> = s
+        .points
+        .iter()
+        .map(|p| p.values.first().map_or(String::new(), plain))
+        .collect();
+    let column = (80 - NAME_WIDTH) / names.len().clamp(1, 3) - 1;
+    let shown = names.len().min(3);
+    let _ = writeln!(
+        out,
+        "comparison of {} scenarios · seed {} · change against the first",
+        names.len(),
+        s.seed
+    );
+    let _ = writeln!(out);
+    let mut header = format!("{:<NAME_WIDTH$}", "figure");
+    for name in names.iter().take(shown) {
+        let _ = write!(header, " {:>column$}", fit(name, column));
+    }
+    let _ = writeln!(out, "{header}");
+    type Figure = fn(&SweepPoint) -> f64;
+    let rows: [(&str, Figure, usize); 6] = [
+        ("throughput_rps", |p| p.throughput_rps, 1),
+        ("p50_ms", |p| p.p50_ms, 2),
+        ("p99_ms", |p| p.p99_ms, 2),
+        ("error_rate_%", |p| p.error_rate * 100.0, 3),
+        ("cost_per_hour", |p| p.cost_per_hour, 2),
+        ("bottleneck_%", |p| p.bottleneck_utilisation * 100.0, 0),
+    ];
+    for (label, figure, decimals) in rows {
+        let mut line = format!("{label:<NAME_WIDTH$}");
+        let base = s.points.first().map_or(0.0, figure);
+        for (i, p) in s.points.iter().take(shown).enumerate() {
+            let x = figure(p);
+            let cell = if i == 0 {
+                format!("{x:.decimals$}")
+            } else {
+                format!("{x:.decimals$} {}", change(base, x))
+            };
+            let _ = write!(line, " {:>column$}", fit(&cell, column));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let mut line = format!("{:<NAME_WIDTH$}", "bottleneck");
+    for p in s.points.iter().take(shown) {
+        let _ = write!(line, " {:>column$}", fit(&p.bottleneck, column));
+    }
+    let _ = writeln!(out, "{line}");
+    if names.len() > shown {
+        let _ = writeln!(
+            out,
+            "({} more scenarios in compare.json; 80 columns show three)",
+            names.len() - shown
+        );
+    }
+    out
+}
+
+/// `(+64.6%)` against `base`, with a `*` from 10 % up; `(=)` when equal; `(new)` from zero.
+fn change(base: f64, x: f64) -> String {
+    if x == base {
+        "(=)".to_string()
+    } else if base == 0.0 {
+        "(new)".to_string()
+    } else {
+        let pct = (x - base) / base.abs() * 100.0;
+        let mark = if pct.abs() >= 10.0 { "*" } else { "" };
+        format!("({pct:+.1}%{mark})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_relative_to_the_first_and_big_ones_are_marked() {
+        assert_eq!(change(100.0, 164.6), "(+64.6%*)");
+        assert_eq!(change(100.0, 95.0), "(-5.0%)");
+        assert_eq!(change(2.0, 2.0), "(=)");
+        assert_eq!(change(0.0, 1.0), "(new)");
+    }
+}
