@@ -52,6 +52,10 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     let out_dir = OutDir::prepare(sim, PathBuf::from("output").join(folder), &[OUTPUT_FILE])?;
     let runs = replicate::run_parallel(&scenarios, threads, per_run_limit, None);
     memory::refuse_if_stopped(runs.iter().map(|(r, _)| r), out_dir.as_ref(), per_run_limit)?;
+    output::warn_unfinished(
+        sim.quiet,
+        names.iter().zip(&runs).map(|(n, (r, _))| (n.clone(), r)),
+    );
     let points: Vec<(Vec<Value>, crate::report::Results)> = names
         .iter()
         .zip(runs)

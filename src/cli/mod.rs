@@ -67,7 +67,8 @@ pub struct SimArgs {
     /// Seed for every random stream (overrides the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output folder [default: output/<scenario name>/, or output/<name>-sweep/ for sweeps].
+    /// Output folder [default: output/<scenario name>/; output/<name>-sweep/ for sweeps;
+    /// output/<A>-vs-<B>/ for comparisons].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write no files.
@@ -80,7 +81,7 @@ pub struct SimArgs {
     /// memory, all parallel runs together [default: 90% of the memory available at the start].
     #[arg(long, value_name = "GB")]
     pub max_memory_gb: Option<f64>,
-    /// Threads for replications and sweeps [default: one per core].
+    /// Threads for replications, sweeps and comparisons [default: one per core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     /// Print nothing but errors (with `--format json`, the JSON and errors).
@@ -128,7 +129,7 @@ pub struct RunArgs {
     pub replications: u32,
     /// Run the scenario a second time and compare summary.json and timeseries.csv byte for
     /// byte; exit 1 if they differ (a dsim bug worth reporting).
-    #[arg(long, conflicts_with = "replications")]
+    #[arg(long)]
     pub check_determinism: bool,
 }
 

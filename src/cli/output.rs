@@ -235,3 +235,23 @@ pub fn deliver(
     }
     print_stdout(&stdout)
 }
+
+/// Warns on stderr about runs that did not end normally (`max_events`, `drain_limit`), whose
+/// figures sit in a table next to complete ones.
+pub fn warn_unfinished<'a>(
+    quiet: bool,
+    runs: impl IntoIterator<Item = (String, &'a crate::report::Results)>,
+) {
+    let cut: Vec<String> = runs
+        .into_iter()
+        .filter(|(_, r)| r.stop_reason != crate::StopReason::Completed.name())
+        .map(|(label, r)| format!("{label} ({})", r.stop_reason))
+        .collect();
+    if !quiet && !cut.is_empty() {
+        eprintln!(
+            "warning: these runs did not end normally; their figures cover only what was \
+             simulated: {}",
+            cut.join(", ")
+        );
+    }
+}

@@ -56,21 +56,13 @@ pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Res
     let thread_time: Duration = runs.iter().map(|(_, d)| *d).sum();
     let runs: Vec<Results> = runs.into_iter().map(|(r, _)| r).collect();
     memory::refuse_if_stopped(&runs, out_dir.as_ref(), per_run_limit)?;
-    if !sim.quiet {
-        let cut: Vec<String> = runs
+    output::warn_unfinished(
+        sim.quiet,
+        seeds
             .iter()
-            .zip(&seeds)
-            .filter(|(r, _)| r.stop_reason != crate::StopReason::Completed.name())
-            .map(|(r, seed)| format!("seed {seed} ({})", r.stop_reason))
-            .collect();
-        if !cut.is_empty() {
-            eprintln!(
-                "warning: some replications did not end normally and are averaged as they \
-                 are: {}",
-                cut.join(", ")
-            );
-        }
-    }
+            .zip(&runs)
+            .map(|(seed, r)| (format!("seed {seed}"), r)),
+    );
     let summary = ReplicationSummary::of(&runs, &seeds);
     let json = summary.to_json();
     let stdout = sim.stdout_text(&json, || summary.render_table());

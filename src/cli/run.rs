@@ -18,6 +18,13 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     // Every check that can refuse the run comes before the output folder is created.
     let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
     if args.replications > 1 {
+        if args.check_determinism {
+            return Err(Failure::BadInput(
+                "error: --check-determinism runs one scenario twice; it does not combine \
+                 with --replications (whose results are already independent of threads)\n"
+                    .into(),
+            ));
+        }
         return replicate::run(args, scenario, memory_limit);
     }
     memory::check_estimate(&scenario, memory_limit, sim.quiet)?;

@@ -35,16 +35,48 @@ fn parse_param(text: &str) -> Result<(String, Vec<String>), Failure> {
     let (path, values) = text
         .split_once('=')
         .ok_or_else(|| bad("expected PATH=V1,V2,…, e.g. workload.model.closed.users=20,2000"))?;
-    let values: Vec<String> = values
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    let values: Vec<&str> = values.split(',').map(str::trim).collect();
+    if path.trim().is_empty() || values.iter().any(|v| v.is_empty()) {
+        return Err(bad(
+            "needs a path and values separated by single commas, none of them empty",
+        ));
+    }
+    let values = values
+        .iter()
         .map(|v| format!("{}={v}", path.trim()))
         .collect();
-    if path.trim().is_empty() || values.is_empty() {
-        return Err(bad("needs a path and at least one value"));
-    }
     Ok((path.trim().to_string(), values))
+}
+
+/// Refuses grids that are too big (before building them) and paths that would be set twice,
+/// where a row would show one value and run another.
+fn check_params(params: &[(String, Vec<String>)], sim: &SimArgs) -> Result<(), Failure> {
+    let bad = |why: String| Err(Failure::BadInput(format!("error: {why}\n")));
+    let size = params
+        .iter()
+        .try_fold(1usize, |n, (_, values)| n.checked_mul(values.len()));
+    if size.is_none_or(|n| n > MAX_POINTS) {
+        return bad(format!(
+            "the grid has more than {MAX_POINTS} points: sweep fewer values"
+        ));
+    }
+    for (i, (path, _)) in params.iter().enumerate() {
+        if params[..i].iter().any(|(p, _)| p == path) {
+            return bad(format!(
+                "--param {path} is given twice: give all its values once"
+            ));
+        }
+        let fixed = sim
+            .set
+            .iter()
+            .any(|s| s.split_once('=').is_some_and(|(p, _)| p.trim() == path));
+        if fixed || (path == "seed" && sim.seed.is_some()) {
+            return bad(format!(
+                "{path} is both swept (--param) and fixed (--set or --seed): drop one"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every combination, the first parameter varying slowest.
@@ -68,13 +100,8 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         .iter()
         .map(|p| parse_param(p))
         .collect::<Result<Vec<_>, _>>()?;
+    check_params(&params, &args.sim)?;
     let points = grid(&params);
-    if points.len() > MAX_POINTS {
-        return Err(Failure::BadInput(format!(
-            "error: the grid has {} points, at most {MAX_POINTS}: sweep fewer values\n",
-            points.len()
-        )));
-    }
     let sim = &args.sim;
     let mut scenarios = Vec::with_capacity(points.len());
     for point in &points {
@@ -105,6 +132,13 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         bar.finish_and_clear();
     }
     memory::refuse_if_stopped(runs.iter().map(|(r, _)| r), out_dir.as_ref(), per_run_limit)?;
+    output::warn_unfinished(
+        sim.quiet,
+        points
+            .iter()
+            .zip(&runs)
+            .map(|(point, (r, _))| (point.join(" "), r)),
+    );
     let paths: Vec<String> = params.iter().map(|(p, _)| p.clone()).collect();
     let table_points: Vec<(Vec<Value>, crate::report::Results)> = points
         .iter()

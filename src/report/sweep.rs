@@ -106,17 +106,23 @@ impl SweepSummary {
     }
 
     /// The terminal table, 80 columns: each parameter by its last path segment, then the
-    /// headline figures and the bottleneck.
+    /// headline figures and the bottleneck (or, for a run that stopped early, why).
     pub fn render_table(&self) -> String {
+        const FIGURES: usize = 45; // "      ok/s   p50 ms   p99 ms   err %  cost/h "
+        const BOTTLENECK: usize = 16;
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "{} · sweep of {} points · seed {}",
-            fit(&self.scenario, 40),
-            self.points.len(),
+        let points = self.points.len();
+        let tail = format!(
+            " · sweep of {points} point{} · seed {}",
+            if points == 1 { "" } else { "s" },
             self.seed
         );
+        let room = 80usize.saturating_sub(tail.chars().count()).max(8);
+        let _ = writeln!(out, "{}{tail}", fit(&self.scenario, room));
         let _ = writeln!(out);
+        // The parameters share what the figures and a readable bottleneck leave.
+        let budget = 80 - FIGURES - BOTTLENECK;
+        let share = (budget / self.params.len().max(1)).saturating_sub(1).max(3);
         let widths: Vec<usize> = self
             .params
             .iter()
@@ -130,35 +136,41 @@ impl SweepSummary {
                     .chain([short(path).chars().count()])
                     .max()
                     .unwrap_or(1)
-                    .min(14)
+                    .min(share)
             })
             .collect();
         let mut header = String::new();
         for (path, w) in self.params.iter().zip(&widths) {
             let _ = write!(header, "{:>w$} ", fit(short(path), *w));
         }
-        let figures = format!(
-            "{:>10} {:>8} {:>8} {:>7} {:>7} ",
+        let room = 80usize
+            .saturating_sub(header.chars().count() + FIGURES)
+            .max(8);
+        let _ = writeln!(
+            out,
+            "{header}{:>10} {:>8} {:>8} {:>7} {:>7} bottleneck",
             "ok/s", "p50 ms", "p99 ms", "err %", "cost/h"
         );
-        let used = header.chars().count() + figures.chars().count();
-        let room = 80usize.saturating_sub(used).max(10);
-        let _ = writeln!(out, "{header}{figures}bottleneck");
         for p in &self.points {
             let mut line = String::new();
             for (v, w) in p.values.iter().zip(&widths) {
                 let _ = write!(line, "{:>w$} ", fit(&plain(v), *w));
             }
-            let bottleneck = format!("{} {:.0}%", p.bottleneck, p.bottleneck_utilisation * 100.0);
+            let last = if p.stop_reason == "completed" {
+                let pct = format!(" {:.0}%", p.bottleneck_utilisation * 100.0);
+                let name = room.saturating_sub(pct.chars().count()).max(3);
+                format!("{}{pct}", fit(&p.bottleneck, name))
+            } else {
+                fit(&format!("stopped: {}", p.stop_reason), room)
+            };
             let _ = writeln!(
                 out,
-                "{line}{:>10.1} {:>8.2} {:>8.2} {:>7.3} {:>7.2} {}",
+                "{line}{:>10.1} {:>8.2} {:>8.2} {:>7.3} {:>7.2} {last}",
                 p.throughput_rps,
                 p.p50_ms,
                 p.p99_ms,
                 p.error_rate * 100.0,
-                p.cost_per_hour,
-                fit(&bottleneck, room)
+                p.cost_per_hour
             );
         }
         out
@@ -227,6 +239,23 @@ mod tests {
             assert!(line.chars().count() <= 80, "{line}");
         }
         assert!(table.contains("rate_per_s"), "{table}");
+        // Four parameters with long values and a huge seed still fit.
+        let long: Vec<(Vec<serde_json::Value>, Results)> = points
+            .iter()
+            .map(|(_, r)| {
+                (
+                    vec![json!("a-rather-long-value-for-a-column"); 4],
+                    r.clone(),
+                )
+            })
+            .collect();
+        let params: Vec<String> = (0..4)
+            .map(|i| format!("components.api.field_{i}"))
+            .collect();
+        let wide = SweepSummary::of(&"n".repeat(60), u64::MAX, &params, &long);
+        for line in wide.render_table().lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
         let csv = s.to_csv();
         assert!(csv.starts_with("workload.model.open.rate_per_s,throughput_rps,"));
         assert_eq!(csv.lines().count(), 3);

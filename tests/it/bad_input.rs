@@ -218,3 +218,36 @@ fn a_run_that_outgrows_its_memory_limit_stops_cleanly() {
     assert!(out.stdout.is_empty());
     assert!(!dir.join("output/flood").exists(), "nothing is written");
 }
+
+/// Sweeps that would mislabel their rows, or exhaust memory building the grid, are refused
+/// before anything runs.
+#[test]
+fn sweeps_refuse_grids_that_cannot_be_honest() {
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/01-local-dev.json");
+    let values: Vec<String> = (1..=300).map(|v| v.to_string()).collect();
+    let many = format!("a={}", values.join(","));
+    for (args, message) in [
+        (
+            vec!["--param", "seed=1,2", "--param", "seed=3"],
+            "--param seed is given twice",
+        ),
+        (
+            vec!["--param", "seed=1,2", "--seed", "4"],
+            "seed is both swept (--param) and fixed (--set or --seed): drop one",
+        ),
+        (vec!["--param", "seed=1,,2"], "none of them empty"),
+        (
+            vec!["--param", &many, "--param", &many, "--param", &many],
+            "the grid has more than 10000 points",
+        ),
+    ] {
+        let out = dsim()
+            .args(["sweep", "--no-write", scenario])
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(message), "{err}");
+    }
+}
