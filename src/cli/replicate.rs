@@ -65,7 +65,13 @@ pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Res
     );
     let summary = ReplicationSummary::of(&runs, &seeds);
     let json = summary.to_json();
-    let stdout = sim.stdout_text(&json, || summary.render_table());
+    let mut stdout = sim.stdout_text(&json, || summary.render_table());
+    if out_dir.is_some() && sim.announce_files() {
+        stdout.push_str(&format!(
+            "({summary_file} and {timeseries_file} are those of seed {})\n",
+            seeds[0]
+        ));
+    }
     // summary.json and timeseries.csv are the first seed's, as a plain run writes them.
     let base = &runs[0];
     output::deliver(
