@@ -20,14 +20,12 @@ pub fn load_scenario(file: &Path) -> Result<Scenario, Failure> {
 /// their JSON path (the changed document has no lines of its own).
 pub fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Failure> {
     let text = read_text(file)?;
-    let original = scenario::load(&text);
     if sets.is_empty() {
-        return original.map_err(|e| Failure::BadInput(describe(file, &e)));
+        return scenario::load(&text).map_err(|e| Failure::BadInput(describe(file, &e)));
     }
-    // A file that is not even JSON is reported as it is, with its position.
-    if let Err(e @ ScenarioError::Syntax(_)) = original {
-        return Err(Failure::BadInput(describe(file, &e)));
-    }
+    // A file whose shape is wrong is reported as it is, with its position; its values are
+    // validated once, after the overrides.
+    scenario::parse(&text).map_err(|e| Failure::BadInput(describe(file, &e)))?;
     let overrides = sets
         .iter()
         .map(|s| Override::parse(s))

@@ -7,7 +7,7 @@
 
 use crate::engine::queue::ENTRY_BYTES;
 use crate::engine::sim::{Frame, Request};
-use crate::model::server::{CachePolicy, Step};
+use crate::model::server::CachePolicy;
 use crate::model::workload::LoadModel;
 use crate::model::{ComponentKind, Scenario};
 
@@ -84,22 +84,8 @@ impl Scenario {
         if let Some(d) = memo[component as usize] {
             return d;
         }
-        let callees: Vec<u32> = match &self.components[component as usize].kind {
-            ComponentKind::Server(s) => s
-                .programs
-                .iter()
-                .flatten()
-                .filter_map(|step| match step {
-                    Step::Call { target, .. } => Some(*target),
-                    _ => None,
-                })
-                .collect(),
-            ComponentKind::Balancer(b) => b.backends.iter().map(|&(c, _, _)| c).collect(),
-        };
-        let mut unique = callees;
-        unique.sort_unstable();
-        unique.dedup();
-        let depth = 1 + unique
+        let callees = self.components[component as usize].callees();
+        let depth = 1 + callees
             .into_iter()
             .map(|c| self.call_depth(c, memo))
             .max()

@@ -73,6 +73,32 @@ impl ComponentSpec {
         }
     }
 
+    /// The components this one calls, each once: a service's call steps in id order, a
+    /// balancer's backends in the order given.
+    pub fn callees(&self) -> Vec<u32> {
+        match &self.kind {
+            ComponentKind::Server(s) => {
+                let mut out: Vec<u32> = s
+                    .programs
+                    .iter()
+                    .flatten()
+                    .filter_map(|step| match step {
+                        server::Step::Call { target, .. } => Some(*target),
+                        _ => None,
+                    })
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
+            ComponentKind::Balancer(b) => {
+                let mut out: Vec<u32> = b.backends.iter().map(|&(t, _, _)| t).collect();
+                out.dedup();
+                out
+            }
+        }
+    }
+
     /// Price of the component per hour (all replicas).
     pub fn cost_per_hour(&self) -> f64 {
         match &self.kind {

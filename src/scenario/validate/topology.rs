@@ -3,36 +3,12 @@
 use super::Checker;
 use crate::engine::time::SimTime;
 use crate::model::network::Network;
-use crate::model::server::Step;
 use crate::model::{ComponentKind, ComponentSpec, Fault};
 use crate::scenario::raw::*;
 
 /// Calls must form a DAG: a cycle would nest frames without end.
 pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
-    let edges: Vec<Vec<u32>> = components
-        .iter()
-        .map(|comp| match &comp.kind {
-            ComponentKind::Server(s) => {
-                let mut out: Vec<u32> = s
-                    .programs
-                    .iter()
-                    .flatten()
-                    .filter_map(|st| match st {
-                        Step::Call { target, .. } => Some(*target),
-                        _ => None,
-                    })
-                    .collect();
-                out.sort_unstable();
-                out.dedup();
-                out
-            }
-            ComponentKind::Balancer(b) => {
-                let mut out: Vec<u32> = b.backends.iter().map(|&(t, _, _)| t).collect();
-                out.dedup();
-                out
-            }
-        })
-        .collect();
+    let edges: Vec<Vec<u32>> = components.iter().map(ComponentSpec::callees).collect();
     // 0 = unvisited, 1 = on the stack, 2 = done.
     let mut state = vec![0u8; components.len()];
     let mut stack: Vec<usize> = Vec::new();
