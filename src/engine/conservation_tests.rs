@@ -18,12 +18,26 @@ fn scenario(
     policy: &str,
     pool: u32,
     hit_ratio: f64,
+    replication: u32,
+    shards: u32,
 ) -> String {
     let mut faults = json!([]);
     if crash {
         faults = json!([{"crash": {"component": "api", "replica": 1, "at_s": 0.5, "recover_after_s": 0.3}},
-                        {"crash": {"component": "db", "at_s": 1.0, "recover_after_s": 0.2}}]);
+                        {"crash": {"component": "db", "at_s": 1.0, "recover_after_s": 0.2}},
+                        {"outage": {"component": "db", "at_s": 1.5, "recover_after_s": 0.1}},
+                        {"slow": {"component": "api", "factor": 5, "at_s": 0.3, "duration_s": 0.4}},
+                        {"latency_spike": {"between": ["api", "db"], "extra_ms": 20, "at_s": 0.8, "duration_s": 0.3}}]);
     }
+    let failover = json!({"detection_ms": 50, "promotion_ms": 30,
+                          "during": if replication == 2 { "queue" } else { "fail" }});
+    let replication = match replication {
+        1 => json!({"replicas": 1, "mode": "async", "lag_ms": {"exponential": {"mean_ms": 10}},
+                    "failover": failover}),
+        2 => json!({"replicas": 2, "mode": "sync", "reads_from": "any", "failover": failover}),
+        3 => json!({"replicas": 1, "mode": "multi_primary"}),
+        _ => serde_json::Value::Null,
+    };
     json!({
         "name": "conservation",
         "duration_s": 2,
@@ -45,7 +59,10 @@ fn scenario(
                     "connection_pools": {"db": {"size": pool}}},
             "cache": {"kind": "cache", "machine": {"cores": 1}, "backing": "db", "policy": {"hit_ratio": hit_ratio}},
             "db": {"kind": "database", "machine": {"cores": 2, "max_connections": 6},
-                   "queries": {"default": {"cpu_ms": {"exponential": {"mean_ms": 1}}, "disk_ios": 1}}}
+                   "queries": {"a": {"cpu_ms": {"exponential": {"mean_ms": 1}}, "disk_ios": 1},
+                               "b": {"op": "write", "cpu_ms": {"exponential": {"mean_ms": 1}}}},
+                   "replication": replication,
+                   "partitions": {"count": shards}}
         },
         "faults": faults
     })
@@ -59,9 +76,9 @@ proptest! {
         users in 1u32..150, workers in 1u32..6, queue in 0u32..10, max_conn in 1u32..30,
         timeout_ms in 3.0f64..200.0, attempts in 1u32..4, crash in any::<bool>(),
         policy in prop::sample::select(vec!["round_robin", "least_connections", "ip_hash", "random", "weighted", "power_of_two_choices"]),
-        pool in 1u32..5, hit_ratio in 0.0f64..1.0,
+        pool in 1u32..5, hit_ratio in 0.0f64..1.0, replication in 0u32..4, shards in 1u32..3,
     ) {
-        let text = scenario(users, workers, queue, max_conn, timeout_ms, attempts, crash, policy, pool, hit_ratio);
+        let text = scenario(users, workers, queue, max_conn, timeout_ms, attempts, crash, policy, pool, hit_ratio, replication, shards);
         let model = crate::scenario::load(&text).expect("generated scenario is valid");
         let mut sim = Simulation::new(model);
         let stop = sim.run(&mut |_| {});
@@ -92,6 +109,8 @@ fn max_events_stops_the_run_with_a_typed_reason() {
         "round_robin",
         2,
         0.5,
+        0,
+        1,
     ))
     .unwrap();
     text["max_events"] = json!(5_000);

@@ -20,14 +20,16 @@ pub enum EventKind {
     FrameArrive,
     /// A CPU step of a frame ends. `a` = frame.
     CpuDone,
-    /// A disk step of a frame ends. `a` = frame.
-    DiskDone,
+    /// A frame's wait ends: a disk step, or a sync write's replication acks. `a` = frame.
+    WaitDone,
     /// A frame's answer reaches its caller (or the client). `a` = frame.
     FrameReturn,
     /// A load balancer probes its backends. `a` = component.
     HealthCheck,
     /// A scheduled fault starts or ends. `a` = fault index, `b` = 0 start / 1 end.
     Fault,
+    /// A database failover step. `a` = component, `b` = replica or shard << 1 | phase.
+    Failover,
     /// A time-series interval ends. No payload.
     SampleTick,
     /// Warm-up is over: statistics start. No payload.

@@ -14,11 +14,11 @@ use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::{FailReason, Outcome, OutcomeCounts, Status};
 use crate::metrics::time_weighted::TimeWeighted;
 use crate::metrics::timeseries::TimeSeries;
+use crate::model::Scenario;
 use crate::model::load_balancer::Balancer;
 use crate::model::server::Server;
 use crate::model::timeouts::TimeoutList;
 use crate::model::workload::LoadModel;
-use crate::model::{Fault, Scenario};
 
 /// Marks "no parent": the frame was sent by a client.
 pub const NO_PARENT: u32 = u32::MAX;
@@ -212,6 +212,9 @@ pub struct Simulation {
     pub memory_limit: Option<u64>,
     /// Heap that does not grow during the run (histograms, cache key tables).
     fixed_heap_bytes: u64,
+    /// Extra one-way latency per link from latency-spike faults: `from * n + to`, and the
+    /// users' link last. Empty until the first spike.
+    pub extra_latency: Vec<SimTime>,
 }
 
 impl Simulation {
@@ -252,6 +255,7 @@ impl Simulation {
             stop: None,
             memory_limit: None,
             fixed_heap_bytes: 0,
+            extra_latency: Vec::new(),
             scenario,
         };
         let estimate = sim.scenario.memory_estimate();
@@ -283,9 +287,8 @@ impl Simulation {
             }
         }
         for (i, fault) in self.scenario.faults.iter().enumerate() {
-            let Fault::Crash { at, .. } = fault;
             self.queue
-                .push(*at, Event::new(EventKind::Fault, i as u32, 0));
+                .push(fault.at, Event::new(EventKind::Fault, i as u32, 0));
         }
         self.queue
             .push(self.window.start, Event::new(EventKind::WindowStart, 0, 0));
@@ -300,6 +303,29 @@ impl Simulation {
     #[inline]
     pub fn schedule(&mut self, at: SimTime, kind: EventKind, a: u32, b: u32) {
         self.queue.push(at, Event::new(kind, a, b));
+    }
+
+    /// One-way latency of a message from component `from` to component `to`.
+    #[inline]
+    pub fn link_latency(&mut self, from: u32, to: u32) -> SimTime {
+        let base = self
+            .scenario
+            .network
+            .latency(from, to, &mut self.network_rng);
+        if self.extra_latency.is_empty() {
+            return base;
+        }
+        base + self.extra_latency[from as usize * self.scenario.network.n + to as usize]
+    }
+
+    /// One-way latency between a user and the system.
+    #[inline]
+    pub fn user_latency(&mut self) -> SimTime {
+        let base = self.scenario.network.client_latency(&mut self.network_rng);
+        match self.extra_latency.last() {
+            Some(extra) => base + *extra,
+            None => base,
+        }
     }
 
     /// Bytes of heap the run holds now: the parts that grow with load (pending events,
@@ -381,10 +407,11 @@ impl Simulation {
             EventKind::ClientTimeout => self.timeouts_due(),
             EventKind::FrameArrive => self.frame_arrive(ev.a),
             EventKind::CpuDone => self.cpu_done(ev.a),
-            EventKind::DiskDone => self.disk_done(ev.a),
+            EventKind::WaitDone => self.wait_done(ev.a),
             EventKind::FrameReturn => self.frame_return(ev.a),
             EventKind::HealthCheck => self.health_check(ev.a),
             EventKind::Fault => self.fault(ev.a, ev.b),
+            EventKind::Failover => self.failover(ev.a, ev.b),
             EventKind::SampleTick => self.sample_tick(),
             EventKind::WindowStart => self.start_window(),
             EventKind::WindowEnd => self.end_window(),

@@ -13,14 +13,20 @@ pub enum Status {
     OutOfMemory,
     NoHealthyBackend,
     BackendDown,
+    /// A replicated database had no primary (failing over) for a write or a primary read.
+    NoPrimary,
 }
 
+/// How many statuses there are: the length of every per-status counter array.
+pub const STATUS_COUNT: usize = 7;
+
 /// Reasons a request is refused at the door (it never got served).
-pub const REJECT_REASONS: [Status; 4] = [
+pub const REJECT_REASONS: [Status; 5] = [
     Status::QueueFull,
     Status::ConnectionLimit,
     Status::OutOfMemory,
     Status::NoHealthyBackend,
+    Status::NoPrimary,
 ];
 
 impl Status {
@@ -33,6 +39,7 @@ impl Status {
             Status::OutOfMemory => "out_of_memory",
             Status::NoHealthyBackend => "no_healthy_backend",
             Status::BackendDown => "backend_down",
+            Status::NoPrimary => "no_primary",
         }
     }
 
@@ -71,7 +78,7 @@ pub struct OutcomeCounts {
     pub completed: u64,
     pub timed_out: u64,
     /// Indexed by `Status::index()`; only rejection reasons are used.
-    pub rejected_by: [u64; 6],
+    pub rejected_by: [u64; STATUS_COUNT],
     pub failed_backend_down: u64,
     pub failed_simulation_ended: u64,
 }

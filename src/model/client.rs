@@ -4,6 +4,7 @@
 use crate::engine::event::EventKind;
 use crate::engine::sim::{Component, Frame, NO_PARENT, Request, RequestState, Simulation};
 use crate::metrics::outcome::{FailReason, Outcome, Status};
+use crate::model::replication::Target;
 use crate::model::workload::LoadModel;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};
@@ -85,12 +86,19 @@ impl Simulation {
         req.state = RequestState::InFlight;
         let class = &self.scenario.workload.classes[usize::from(req.class)];
         let entry = class.entry;
-        let at = now + self.scenario.network.client_latency(&mut self.network_rng);
+        let at = now + self.user_latency();
         let mut replica = 0;
-        if let Component::Server(s) = &mut self.components[entry as usize] {
-            if s.spec.replicas > 1 {
-                // No balancer in front: clients spread themselves (DNS round robin).
-                replica = self.client_rng.random_range(0..s.spec.replicas);
+        let route = self.database_route(entry, slot);
+        match route {
+            Some(Target::Replica(r)) => replica = r,
+            Some(Target::NoPrimary(_)) => {}
+            None => {
+                if let Component::Server(s) = &mut self.components[entry as usize]
+                    && s.spec.replicas > 1
+                {
+                    // No balancer in front: clients spread themselves (DNS round robin).
+                    replica = self.client_rng.random_range(0..s.spec.replicas);
+                }
             }
         }
         let frame = Frame {
@@ -101,7 +109,11 @@ impl Simulation {
             ..Frame::default()
         };
         let frame = self.frames.insert(frame);
-        self.schedule(at, EventKind::FrameArrive, frame, 0);
+        if let Some(Target::NoPrimary(shard)) = route {
+            self.no_primary(frame, entry, shard, at);
+        } else {
+            self.schedule(at, EventKind::FrameArrive, frame, 0);
+        }
         let timeout = self.scenario.workload.timeout;
         self.arm_timeout(slot, now + timeout);
     }

@@ -1,42 +1,102 @@
-//! Scheduled faults on the simulated clock. This first slice has machine crashes with an
-//! optional recovery; what a crash does to a replica is in `steps.rs`.
+//! Scheduled faults on the simulated clock: machines crashing and recovering (one, or a whole
+//! component at once), machines turning slow, and links turning slow. A fault starts at `at`
+//! and, if it has an `until`, ends then.
+//!
+//! What a crash does to the work on a machine is in `steps.rs`; what it does to a replicated
+//! database (failover) is in `failover.rs`.
 
 use crate::engine::event::EventKind;
 use crate::engine::sim::{Component, Simulation};
 use crate::engine::time::SimTime;
+use std::ops::Range;
 
 /// A validated fault.
 #[derive(Debug, Clone)]
-pub enum Fault {
-    /// Replica `replica` of server component `component` stops at `at`, and comes back at
-    /// `recover_at` if given.
+pub struct Fault {
+    /// What happened, for reports: `crash db machine 0`, `outage app`, …
+    pub label: String,
+    pub at: SimTime,
+    pub until: Option<SimTime>,
+    pub kind: FaultKind,
+}
+
+/// What a fault does while it lasts.
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// These replicas of a server component stop (and restart, empty, at `until`).
     Crash {
         component: u32,
-        replica: u32,
-        at: SimTime,
-        recover_at: Option<SimTime>,
+        replicas: Range<u32>,
+    },
+    /// CPU work on these replicas takes `factor` times longer.
+    Slow {
+        component: u32,
+        replicas: Range<u32>,
+        factor: f64,
+    },
+    /// Messages on a link take `extra` longer: between two components, or (None) between the
+    /// users and the system.
+    LatencySpike {
+        link: Option<(u32, u32)>,
+        extra: SimTime,
     },
 }
 
 impl Simulation {
     /// Fault `index` starts (`phase` 0) or ends (`phase` 1).
     pub(crate) fn fault(&mut self, index: u32, phase: u32) {
-        let Fault::Crash {
-            component,
-            replica,
-            recover_at,
-            ..
-        } = self.scenario.faults[index as usize].clone();
-        if !matches!(self.components[component as usize], Component::Server(_)) {
-            return;
+        let fault = self.scenario.faults[index as usize].clone();
+        let start = phase == 0;
+        if start && let Some(until) = fault.until {
+            self.schedule(until, EventKind::Fault, index, 1);
         }
-        if phase == 0 {
-            self.crash_replica(component, replica);
-            if let Some(at) = recover_at {
-                self.schedule(at, EventKind::Fault, index, 1);
+        match fault.kind {
+            FaultKind::Crash {
+                component,
+                replicas,
+            } => {
+                for r in replicas {
+                    if start {
+                        self.crash_replica(component, r);
+                    } else {
+                        self.recover_replica(component, r);
+                    }
+                }
             }
-        } else {
-            self.recover_replica(component, replica);
+            FaultKind::Slow {
+                component,
+                replicas,
+                factor,
+            } => {
+                if let Component::Server(s) = &mut self.components[component as usize] {
+                    for r in replicas {
+                        let rep = &mut s.replicas[r as usize];
+                        // Overlapping slow-downs compound, and each undoes only its own.
+                        rep.slowdown = if start {
+                            rep.slowdown * factor
+                        } else {
+                            rep.slowdown / factor
+                        };
+                    }
+                }
+            }
+            FaultKind::LatencySpike { link, extra } => {
+                let n = self.scenario.network.n;
+                if self.extra_latency.is_empty() {
+                    self.extra_latency = vec![SimTime::ZERO; n * n + 1];
+                }
+                let slots = match link {
+                    Some((a, b)) if a != b => {
+                        vec![a as usize * n + b as usize, b as usize * n + a as usize]
+                    }
+                    Some((a, _)) => vec![a as usize * n + a as usize],
+                    None => vec![n * n],
+                };
+                for i in slots {
+                    let e = &mut self.extra_latency[i];
+                    *e = if start { *e + extra } else { e.since(extra) };
+                }
+            }
         }
     }
 }

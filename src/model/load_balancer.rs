@@ -7,7 +7,7 @@ use crate::engine::event::EventKind;
 use crate::engine::rng::{Stream, hash_pair};
 use crate::engine::sim::{Component, Frame, Simulation};
 use crate::engine::time::SimTime;
-use crate::metrics::outcome::Status;
+use crate::metrics::outcome::{STATUS_COUNT, Status};
 use crate::metrics::time_weighted::{TimeWeighted, mean_between};
 use crate::model::distribution::Dist;
 use crate::scenario::raw::LbPolicy;
@@ -31,6 +31,11 @@ pub struct BalancerSpec {
     pub max_connections: u32,
     pub health_check: Option<HealthCheck>,
     pub cost_per_hour: f64,
+    /// Sets of backend indices a request may go to (routing by class); without routes, one
+    /// set of every backend.
+    pub groups: Vec<Vec<u32>>,
+    /// Per request class, its index in `groups`.
+    pub class_group: Vec<u16>,
 }
 
 /// What the balancer believes about one backend.
@@ -58,10 +63,11 @@ pub struct Balancer {
     pub spec: BalancerSpec,
     pub backends: Vec<Backend>,
     pub rng: Stream,
-    next_round_robin: usize,
+    /// Per group.
+    next_round_robin: Vec<usize>,
     pub connections: u32,
     pub conns: TimeWeighted,
-    pub refused: [u64; 6],
+    pub refused: [u64; STATUS_COUNT],
     /// Calls answered `Ok` during the window.
     pub served: u64,
     pub changes: Vec<HealthChange>,
@@ -81,14 +87,15 @@ impl Balancer {
             };
             spec.backends.len()
         ];
+        let next_round_robin = vec![0; spec.groups.len()];
         Balancer {
             spec,
             backends,
             rng,
-            next_round_robin: 0,
+            next_round_robin,
             connections: 0,
             conns: TimeWeighted::default(),
-            refused: [0; 6],
+            refused: [0; STATUS_COUNT],
             served: 0,
             changes: Vec::new(),
             window_area: 0,
@@ -99,55 +106,54 @@ impl Balancer {
         }
     }
 
-    /// Chooses a healthy backend for `user`, or none.
-    pub fn pick(&mut self, user: u32, seed: u64) -> Option<usize> {
-        let n = self.backends.len();
-        let healthy = self.backends.iter().filter(|b| b.healthy).count();
+    /// Chooses a healthy backend for a request of `class` from `user`, or none.
+    pub fn pick(&mut self, class: u16, user: u32, seed: u64) -> Option<usize> {
+        let g = self.spec.class_group[usize::from(class)] as usize;
+        let group = &self.spec.groups[g];
+        let n = group.len();
+        let backends = &self.backends;
+        let healthy_ones = || {
+            group
+                .iter()
+                .map(|&i| i as usize)
+                .filter(|&i| backends[i].healthy)
+        };
+        let healthy = healthy_ones().count();
         if healthy == 0 {
             return None;
         }
-        let nth_healthy = |backends: &[Backend], k: usize| {
-            backends
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| b.healthy)
-                .nth(k)
-                .map(|(i, _)| i)
-        };
         match self.spec.policy {
             LbPolicy::RoundRobin => {
+                let next = &mut self.next_round_robin[g];
                 for _ in 0..n {
-                    let i = self.next_round_robin % n;
-                    self.next_round_robin = (i + 1) % n;
-                    if self.backends[i].healthy {
+                    let k = *next % n;
+                    *next = (k + 1) % n;
+                    let i = group[k] as usize;
+                    if backends[i].healthy {
                         return Some(i);
                     }
                 }
                 None
             }
-            LbPolicy::LeastConnections => (0..n)
-                .filter(|&i| self.backends[i].healthy)
-                .min_by_key(|&i| (self.backends[i].active, i)),
+            LbPolicy::LeastConnections => healthy_ones().min_by_key(|&i| (backends[i].active, i)),
             LbPolicy::IpHash => {
                 let start = (hash_pair(seed, u64::from(user)) % n as u64) as usize;
                 (0..n)
-                    .map(|k| (start + k) % n)
-                    .find(|&i| self.backends[i].healthy)
+                    .map(|k| group[(start + k) % n] as usize)
+                    .find(|&i| backends[i].healthy)
             }
             LbPolicy::Random => {
                 let k = self.rng.random_range(0..healthy);
-                nth_healthy(&self.backends, k)
+                healthy_ones().nth(k)
             }
             LbPolicy::Weighted => {
-                let total: f64 = (0..n)
-                    .filter(|&i| self.backends[i].healthy)
-                    .map(|i| self.spec.backends[i].2)
-                    .sum();
+                let weight = |i: usize| self.spec.backends[i].2;
+                let total: f64 = healthy_ones().map(weight).sum();
                 let mut x = self.rng.random::<f64>() * total;
                 let mut last = None;
-                for i in (0..n).filter(|&i| self.backends[i].healthy) {
+                for i in healthy_ones() {
                     last = Some(i);
-                    x -= self.spec.backends[i].2;
+                    x -= weight(i);
                     if x < 0.0 {
                         return Some(i);
                     }
@@ -155,9 +161,9 @@ impl Balancer {
                 last
             }
             LbPolicy::PowerOfTwoChoices => {
-                let a = nth_healthy(&self.backends, self.rng.random_range(0..healthy))?;
-                let b = nth_healthy(&self.backends, self.rng.random_range(0..healthy))?;
-                Some(if self.backends[b].active < self.backends[a].active {
+                let a = healthy_ones().nth(self.rng.random_range(0..healthy))?;
+                let b = healthy_ones().nth(self.rng.random_range(0..healthy))?;
+                Some(if backends[b].active < backends[a].active {
                     b
                 } else {
                     a
@@ -208,7 +214,7 @@ impl Simulation {
             }
             return self.balancer_reply(f, Status::ConnectionLimit);
         }
-        let Some(i) = lb.pick(req.user, seed) else {
+        let Some(i) = lb.pick(req.class, req.user, seed) else {
             if req.counted {
                 lb.refused[Status::NoHealthyBackend.index()] += 1;
             }
@@ -220,10 +226,7 @@ impl Simulation {
         lb.backends[i].sent += 1;
         let (target, replica, _) = lb.spec.backends[i];
         let mut at = now + lb.spec.forward.sample(&mut lb.rng);
-        at += self
-            .scenario
-            .network
-            .latency(fr.component, target, &mut self.network_rng);
+        at += self.link_latency(fr.component, target);
         let child = Frame {
             request: fr.request,
             parent: f,
@@ -319,6 +322,8 @@ mod tests {
             max_connections: 100,
             health_check: None,
             cost_per_hour: 0.0,
+            groups: vec![(0..n).collect()],
+            class_group: vec![0],
         };
         Balancer::new(spec, stream_for(1, "lb"))
     }
@@ -326,10 +331,10 @@ mod tests {
     #[test]
     fn round_robin_cycles_and_skips_unhealthy() {
         let mut b = lb(LbPolicy::RoundRobin, 3);
-        let picks: Vec<_> = (0..4).map(|_| b.pick(0, 1).unwrap()).collect();
+        let picks: Vec<_> = (0..4).map(|_| b.pick(0, 0, 1).unwrap()).collect();
         assert_eq!(picks, [0, 1, 2, 0]);
         b.backends[1].healthy = false;
-        let picks: Vec<_> = (0..3).map(|_| b.pick(0, 1).unwrap()).collect();
+        let picks: Vec<_> = (0..3).map(|_| b.pick(0, 0, 1).unwrap()).collect();
         assert_eq!(picks, [2, 0, 2]);
     }
 
@@ -339,16 +344,16 @@ mod tests {
         b.backends[0].active = 5;
         b.backends[1].active = 2;
         b.backends[2].active = 7;
-        assert_eq!(b.pick(0, 1), Some(1));
+        assert_eq!(b.pick(0, 0, 1), Some(1));
     }
 
     #[test]
     fn ip_hash_is_sticky_and_fails_over() {
         let mut b = lb(LbPolicy::IpHash, 4);
-        let home = b.pick(42, 9).unwrap();
-        assert!((0..10).all(|_| b.pick(42, 9) == Some(home)));
+        let home = b.pick(0, 42, 9).unwrap();
+        assert!((0..10).all(|_| b.pick(0, 42, 9) == Some(home)));
         b.backends[home].healthy = false;
-        let other = b.pick(42, 9).unwrap();
+        let other = b.pick(0, 42, 9).unwrap();
         assert_ne!(other, home);
     }
 
@@ -356,7 +361,7 @@ mod tests {
     fn weighted_follows_weights() {
         let mut b = lb(LbPolicy::Weighted, 2); // weights 1 and 2
         let n = 30_000;
-        let second = (0..n).filter(|_| b.pick(0, 1) == Some(1)).count();
+        let second = (0..n).filter(|_| b.pick(0, 0, 1) == Some(1)).count();
         // Expect 2/3; binomial sd = sqrt(n·2/9) ≈ 82, allow 5 sd.
         assert!(
             (second as f64 - n as f64 * 2.0 / 3.0).abs() < 410.0,
@@ -374,7 +379,7 @@ mod tests {
         ] {
             let mut b = lb(policy, 2);
             b.backends.iter_mut().for_each(|x| x.healthy = false);
-            assert_eq!(b.pick(0, 1), None, "{policy:?}");
+            assert_eq!(b.pick(0, 0, 1), None, "{policy:?}");
         }
     }
 }

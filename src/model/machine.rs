@@ -98,6 +98,8 @@ pub struct Replica {
     pub nic_tx_busy: BusyTime,
     pub nic_rx_busy: BusyTime,
     pub disk_busy: BusyTime,
+    /// CPU work takes this many times longer (a `slow` fault); 1 normally.
+    pub slowdown: f64,
 }
 
 impl Replica {
@@ -107,6 +109,7 @@ impl Replica {
             pools: pool_sizes.iter().map(|&size| Pool::new(size)).collect(),
             memory_bytes: machine.base_bytes,
             memory_peak: machine.base_bytes,
+            slowdown: 1.0,
             ..Replica::default()
         }
     }

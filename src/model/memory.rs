@@ -7,7 +7,7 @@
 
 use crate::engine::queue::ENTRY_BYTES;
 use crate::engine::sim::{Frame, Request};
-use crate::model::server::CachePolicy;
+use crate::model::server::{CachePolicy, MEMBER_HISTOGRAMS};
 use crate::model::workload::LoadModel;
 use crate::model::{ComponentKind, Scenario};
 
@@ -45,7 +45,22 @@ impl Scenario {
             .iter()
             .filter(|c| matches!(c.kind, ComponentKind::Server(_)))
             .count() as u64;
-        let histograms = 2 + classes + 3 * servers;
+        // Replicated databases: staleness and lag, and one per machine when they are few.
+        let replication: u64 = self
+            .components
+            .iter()
+            .map(|c| match &c.kind {
+                ComponentKind::Server(s) if s.replication.is_some() => {
+                    2 + if s.replicas <= MEMBER_HISTOGRAMS {
+                        u64::from(s.replicas)
+                    } else {
+                        0
+                    }
+                }
+                _ => 0,
+            })
+            .sum();
+        let histograms = 2 + classes + 3 * servers + replication;
         let cache_tables: u64 = self
             .components
             .iter()

@@ -8,11 +8,13 @@ pub mod cache;
 pub mod client;
 pub mod database;
 pub mod distribution;
+pub mod failover;
 pub mod fault;
 pub mod load_balancer;
 pub mod machine;
 pub mod memory;
 pub mod network;
+pub mod replication;
 pub mod server;
 pub mod steps;
 pub mod timeouts;
@@ -26,7 +28,7 @@ use network::Network;
 use server::{Server, ServerSpec};
 use workload::Workload;
 
-pub use fault::Fault;
+pub use fault::{Fault, FaultKind};
 
 /// A validated scenario: every reference resolved to an index, every unit converted.
 #[derive(Debug, Clone)]
@@ -126,14 +128,16 @@ impl Component {
     /// Bytes of heap in queues that grow with load (waiting requests), for the memory guard.
     pub fn queue_heap_bytes(&self) -> u64 {
         match self {
-            Component::Server(s) => s
-                .replicas
-                .iter()
-                .map(|r| {
-                    r.wait_queue.capacity() * std::mem::size_of::<u32>()
-                        + r.core_queue.capacity() * std::mem::size_of::<(u32, SimTime)>()
-                })
-                .sum::<usize>() as u64,
+            Component::Server(s) => {
+                s.replicas
+                    .iter()
+                    .map(|r| {
+                        r.wait_queue.capacity() * std::mem::size_of::<u32>()
+                            + r.core_queue.capacity() * std::mem::size_of::<(u32, SimTime)>()
+                    })
+                    .sum::<usize>() as u64
+                    + s.replication.as_ref().map_or(0, |r| r.heap_bytes())
+            }
             Component::Balancer(_) => 0,
         }
     }

@@ -8,10 +8,12 @@
 use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
 use crate::metrics::histogram::Latency;
+use crate::metrics::outcome::STATUS_COUNT;
 use crate::metrics::time_weighted::mean_between;
 use crate::model::cache::{CacheState, Lru};
 use crate::model::distribution::Dist;
 use crate::model::machine::{Machine, Replica};
+use crate::model::replication::{ReplicationSpec, ReplicationState};
 
 /// What role a server plays (for reports and defaults; behaviour is all in its program).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +46,11 @@ pub enum Step {
     CacheLookup,
     /// Cache: store the key fetched by the preceding call.
     CacheFill,
+    /// Replicated database: copy the write to the shard's other machines (and, if sync,
+    /// wait for their acknowledgements).
+    Replicate,
+    /// Replicated database: note whether this read saw stale data.
+    ReadCheck,
 }
 
 /// How a cache decides hits.
@@ -68,6 +75,26 @@ pub struct ServerSpec {
     /// Databases: cost of opening a connection.
     pub connect: Option<Dist>,
     pub cache: Option<CachePolicy>,
+    /// Databases with replicas or shards.
+    pub replication: Option<ReplicationSpec>,
+}
+
+/// Databases with more machines than this keep only the mean service time per machine (a
+/// latency histogram takes about 270 KiB).
+pub const MEMBER_HISTOGRAMS: u32 = 64;
+
+/// What one machine of a replicated or sharded database did.
+#[derive(Debug)]
+pub struct MemberStats {
+    /// Calls answered `Ok` during the window.
+    pub served: u64,
+    /// Service times of counted calls: their sum and number, and (small databases) their
+    /// distribution.
+    pub service_sum_ns: u128,
+    pub service_count: u64,
+    pub service: Option<Latency>,
+    cpu_area_at_start: u128,
+    pub cpu_utilisation: f64,
 }
 
 /// Counters and latencies of one server component.
@@ -86,7 +113,7 @@ pub struct ServerStats {
     pub admitted: u64,
     pub waited: u64,
     /// Refusals by `Status::index()`.
-    pub refused: [u64; 6],
+    pub refused: [u64; STATUS_COUNT],
     pub cache_hits: u64,
     pub cache_misses: u64,
 }
@@ -120,6 +147,9 @@ pub struct Server {
     pub spec: ServerSpec,
     pub replicas: Vec<Replica>,
     pub cache: Option<CacheState>,
+    pub replication: Option<ReplicationState>,
+    /// Per replica, for replicated or sharded databases only.
+    pub members: Vec<MemberStats>,
     pub rng: Stream,
     pub stats: ServerStats,
     window_start: Areas,
@@ -142,10 +172,26 @@ impl Server {
                 key_count,
             } => CacheState::Lru(Lru::new(capacity, key_count)),
         });
+        let replication = spec.replication.as_ref().map(ReplicationState::new);
+        let members = match &spec.replication {
+            Some(_) => (0..spec.replicas)
+                .map(|_| MemberStats {
+                    served: 0,
+                    service_sum_ns: 0,
+                    service_count: 0,
+                    service: (spec.replicas <= MEMBER_HISTOGRAMS).then(Latency::new),
+                    cpu_area_at_start: 0,
+                    cpu_utilisation: 0.0,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Server {
             spec,
             replicas,
             cache,
+            replication,
+            members,
             rng,
             stats: ServerStats {
                 queue_wait: Latency::new(),
@@ -154,7 +200,7 @@ impl Server {
                 served: 0,
                 admitted: 0,
                 waited: 0,
-                refused: [0; 6],
+                refused: [0; STATUS_COUNT],
                 cache_hits: 0,
                 cache_misses: 0,
             },
@@ -185,10 +231,17 @@ impl Server {
     pub fn snapshot_window_start(&mut self, now: SimTime) {
         self.window_start = self.areas(now);
         self.window_started_at = now;
+        for (m, r) in self.members.iter_mut().zip(&mut self.replicas) {
+            m.cpu_area_at_start = r.cpu.area_at(now);
+        }
     }
 
     pub fn snapshot_window_end(&mut self, now: SimTime) {
         let span = now - self.window_started_at;
+        let cores = f64::from(self.spec.machine.cores);
+        for (m, r) in self.members.iter_mut().zip(&mut self.replicas) {
+            m.cpu_utilisation = mean_between(m.cpu_area_at_start, r.cpu.area_at(now), span) / cores;
+        }
         let (a, b) = (self.window_start, self.areas(now));
         let n = f64::from(self.spec.replicas);
         let per = |x: u128, y: u128, capacity: f64| mean_between(x, y, span) / capacity.max(1e-12);

@@ -9,6 +9,7 @@ use crate::engine::sim::{Component, Frame, NO_PARENT, NO_POOL, Simulation};
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::machine::Refusal;
+use crate::model::replication::Target;
 use crate::model::server::{Role, Server, Step};
 use rand::RngExt;
 
@@ -112,7 +113,10 @@ impl Simulation {
             let rep = &mut srv.replicas[fr.replica as usize];
             match step {
                 Step::Cpu(d) => {
-                    let work = d.sample(&mut srv.rng);
+                    let mut work = d.sample(&mut srv.rng);
+                    if rep.slowdown != 1.0 {
+                        work = SimTime::from_ns_f64(work.0 as f64 * rep.slowdown);
+                    }
                     if rep.busy_cores < srv.spec.machine.cores {
                         rep.busy_cores += 1;
                         rep.cpu.set(now, u64::from(rep.busy_cores));
@@ -125,7 +129,7 @@ impl Simulation {
                 }
                 Step::Disk(ios) => {
                     let done = rep.disk(&srv.spec.machine, ios, now);
-                    self.schedule(done, EventKind::DiskDone, f, 0);
+                    self.schedule(done, EventKind::WaitDone, f, 0);
                     return;
                 }
                 Step::Call { target, pool } => return self.call(f, target, pool),
@@ -147,6 +151,31 @@ impl Simulation {
                 Step::CacheFill => {
                     if let Some(c) = srv.cache.as_mut() {
                         c.fill(req.key);
+                    }
+                    self.frames.get_mut(f).step += 1;
+                }
+                Step::Replicate => {
+                    let Server {
+                        spec,
+                        replication,
+                        replicas,
+                        rng,
+                        ..
+                    } = &mut *srv;
+                    if let (Some(rs), Some(st)) = (&spec.replication, replication.as_mut()) {
+                        let ack =
+                            st.replicate(rs, replicas, fr.replica, req.key, now, req.counted, rng);
+                        if ack > now {
+                            self.schedule(ack, EventKind::WaitDone, f, 0);
+                            return;
+                        }
+                    }
+                    self.frames.get_mut(f).step += 1;
+                }
+                Step::ReadCheck => {
+                    if let (Some(rs), Some(st)) = (&srv.spec.replication, srv.replication.as_mut())
+                    {
+                        st.read(rs, fr.replica, req.key, now, req.counted);
                     }
                     self.frames.get_mut(f).step += 1;
                 }
@@ -174,8 +203,8 @@ impl Simulation {
         self.run_steps(f);
     }
 
-    /// A disk step ended.
-    pub(crate) fn disk_done(&mut self, f: u32) {
+    /// A disk step (or a sync write's wait for acknowledgements) ended.
+    pub(crate) fn wait_done(&mut self, f: u32) {
         let fr = *self.frames.get(f);
         let srv = server_of(&mut self.components, fr.component);
         if fr.epoch != srv.replicas[fr.replica as usize].epoch {
@@ -207,9 +236,11 @@ impl Simulation {
             pl.waiters.push_back((f, now));
             return;
         }
-        let has_open = pl.opened > 0;
+        let opened = pl.opened as usize;
         let db = server_of(&mut self.components, target);
-        match db.replicas[0].open_connection(&db.spec.machine, now) {
+        // A pool's connections are spread over the database's machines in turn.
+        let member = opened % db.replicas.len();
+        match db.replicas[member].open_connection(&db.spec.machine, now) {
             Ok(()) => {
                 let srv = server_of(&mut self.components, fr.component);
                 srv.replicas[fr.replica as usize].pools[usize::from(p)].grow();
@@ -218,7 +249,7 @@ impl Simulation {
                 }
                 self.send_call(f, target, p, false, true);
             }
-            Err(_) if has_open => {
+            Err(_) if opened > 0 => {
                 let srv = server_of(&mut self.components, fr.component);
                 srv.replicas[fr.replica as usize].pools[usize::from(p)]
                     .waiters
@@ -241,23 +272,24 @@ impl Simulation {
         let bytes = self.scenario.workload.classes
             [usize::from(self.requests.get(fr.request).class)]
         .request_bytes;
-        let target_replicas = match &self.components[target as usize] {
-            Component::Server(t) => t.spec.replicas,
-            Component::Balancer(_) => 1,
+        let route = self.database_route(target, fr.request);
+        let spread = match (&self.components[target as usize], route) {
+            (Component::Server(t), None) => t.spec.replicas,
+            _ => 1,
         };
         let mut at = now;
-        let mut replica = 0;
+        let mut replica = match route {
+            Some(Target::Replica(r)) => r,
+            _ => 0,
+        };
         if let Component::Server(s) = &mut self.components[fr.component as usize] {
             at = s.replicas[fr.replica as usize].send(&s.spec.machine, bytes, now);
-            if target_replicas > 1 {
+            if spread > 1 {
                 // No balancer in between: the caller spreads its calls at random.
-                replica = s.rng.random_range(0..target_replicas);
+                replica = s.rng.random_range(0..spread);
             }
         }
-        let latency = self
-            .scenario
-            .network
-            .latency(fr.component, target, &mut self.network_rng);
+        let latency = self.link_latency(fr.component, target);
         at += latency;
         if let Component::Server(t) = &self.components[target as usize]
             && connect
@@ -276,6 +308,9 @@ impl Simulation {
             ..Frame::default()
         };
         let child = self.frames.insert(child);
+        if let Some(Target::NoPrimary(shard)) = route {
+            return self.no_primary(child, target, shard, at);
+        }
         self.schedule(at, EventKind::FrameArrive, child, 0);
     }
 
@@ -328,11 +363,25 @@ impl Simulation {
             if fr.has_worker {
                 rep.busy_workers -= 1;
                 rep.workers.set(now, u64::from(rep.busy_workers));
+                let member = srv.members.get_mut(fr.replica as usize);
                 if req.counted {
                     srv.stats.service.record(now - fr.started);
                 }
                 if status == Status::Ok && self.window.contains(now) {
                     srv.stats.served += 1;
+                }
+                if let Some(m) = member {
+                    if req.counted {
+                        let d = now - fr.started;
+                        m.service_sum_ns += u128::from(d.0);
+                        m.service_count += 1;
+                        if let Some(h) = m.service.as_mut() {
+                            h.record(d);
+                        }
+                    }
+                    if status == Status::Ok && self.window.contains(now) {
+                        m.served += 1;
+                    }
                 }
                 next = rep.wait_queue.pop_front();
                 if next.is_some() {
@@ -357,14 +406,10 @@ impl Simulation {
         let fr = *self.frames.get(f);
         let mut at = at;
         if fr.parent == NO_PARENT {
-            at += self.scenario.network.client_latency(&mut self.network_rng);
+            at += self.user_latency();
         } else {
-            let parent = *self.frames.get(fr.parent);
-            at += self.scenario.network.latency(
-                fr.component,
-                parent.component,
-                &mut self.network_rng,
-            );
+            let parent = self.frames.get(fr.parent).component;
+            at += self.link_latency(fr.component, parent);
         }
         self.schedule(at, EventKind::FrameReturn, f, 0);
     }
@@ -377,6 +422,9 @@ impl Simulation {
         let machine = srv.spec.machine.clone();
         let targets: Vec<u32> = srv.spec.pools.iter().map(|&(t, _)| t).collect();
         let rep = &mut srv.replicas[r as usize];
+        if !rep.alive {
+            return;
+        }
         rep.alive = false;
         rep.epoch = rep.epoch.wrapping_add(1);
         let mut lost: Vec<u32> = rep.wait_queue.iter().copied().collect();
@@ -389,22 +437,28 @@ impl Simulation {
         rep.wipe(&machine, now);
         for (target, n) in closed {
             let db = server_of(&mut self.components, target);
-            for _ in 0..n {
-                db.replicas[0].close_connection(&db.spec.machine, now);
+            let members = db.replicas.len();
+            for k in 0..n as usize {
+                db.replicas[k % members].close_connection(&db.spec.machine, now);
             }
         }
         for g in lost {
             self.reply(g, Status::BackendDown);
         }
+        self.database_crashed(c, r);
     }
 
     /// Replica `r` of server `c` comes back, empty.
     pub(crate) fn recover_replica(&mut self, c: u32, r: u32) {
         let now = self.now;
         let rep = &mut server_of(&mut self.components, c).replicas[r as usize];
+        if rep.alive {
+            return;
+        }
         rep.alive = true;
         rep.nic_tx_free = now;
         rep.nic_rx_free = now;
         rep.disk_free = now;
+        self.database_recovered(c, r);
     }
 }

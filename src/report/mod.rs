@@ -4,13 +4,14 @@
 
 pub mod compare;
 pub mod csv;
+pub mod failures;
 pub mod replications;
 pub mod sweep;
 pub mod table;
 
 use crate::engine::sim::{Component, Simulation, StopReason};
 use crate::metrics::histogram::Latency;
-use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS};
+use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS, STATUS_COUNT};
 use crate::metrics::timeseries::IntervalRow;
 use crate::model::ComponentKind;
 use serde::Serialize;
@@ -88,7 +89,7 @@ impl RequestSummary {
     }
 }
 
-fn reasons(by: &[u64; 6]) -> BTreeMap<String, u64> {
+fn reasons(by: &[u64; STATUS_COUNT]) -> BTreeMap<String, u64> {
     REJECT_REASONS
         .iter()
         .filter(|s| by[s.index()] > 0)
@@ -137,6 +138,9 @@ pub struct ComponentSummary {
     pub cache_hit_ratio: Option<f64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub health_changes: Vec<HealthChangeSummary>,
+    /// Replicated or sharded databases only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<failures::ReplicationSummary>,
 }
 
 /// A backend taken out of or put back into rotation by health checks.
@@ -197,6 +201,7 @@ pub struct Results {
     pub bottleneck: Option<Bottleneck>,
     pub cost_per_hour: f64,
     pub littles_law: LittlesLaw,
+    pub failures: failures::Failures,
     pub engine: EngineSummary,
     #[serde(skip)]
     pub timeseries: Vec<IntervalRow>,
@@ -238,8 +243,13 @@ impl Results {
             .collect();
         let mut components = BTreeMap::new();
         let mut bottleneck: Option<(Bottleneck, f64)> = None;
-        for (spec, state) in sc.components.iter().zip(&sim.components) {
-            let summary = component_summary(spec, state, &sc.components, per_s);
+        let mut replication = BTreeMap::new();
+        for (i, (spec, state)) in sc.components.iter().zip(&sim.components).enumerate() {
+            let mut summary = component_summary(spec, state, &sc.components, per_s);
+            summary.replication = failures::replication_summary(sim, i, per_s);
+            if let Some(r) = &summary.replication {
+                replication.insert(spec.name.clone(), r.clone());
+            }
             // Busy workers are often only waiting for something downstream, so on a tie a
             // physical resource (CPU, NIC, disk, connections) is named instead.
             let connections =
@@ -311,6 +321,7 @@ impl Results {
             // An empty window (stopped during warm-up) measured nothing to rank.
             bottleneck: bottleneck.filter(|_| measured > 0.0).map(|(b, _)| b),
             cost_per_hour: round(sc.components.iter().map(|c| c.cost_per_hour()).sum(), 4),
+            failures: failures::failures(sim, &m.timeseries.rows, &replication),
             littles_law: LittlesLaw {
                 mean_in_system: round(in_system, 4),
                 arrival_rate_rps: round(arrival, 4),
@@ -395,6 +406,7 @@ fn component_summary(
                 cache_hit_ratio: (lookups > 0)
                     .then(|| round(s.stats.cache_hits as f64 / lookups as f64, 4)),
                 health_changes: Vec::new(),
+                replication: None,
             }
         }
         (Component::Balancer(b), ComponentKind::Balancer(k)) => ComponentSummary {
@@ -431,6 +443,7 @@ fn component_summary(
                     }
                 })
                 .collect(),
+            replication: None,
         },
         _ => unreachable!("component state and spec disagree"),
     }

@@ -160,6 +160,7 @@ pub fn render(r: &Results) -> String {
             c.throughput_rps
         );
     }
+    render_failures(&mut out, r);
     let _ = writeln!(out);
     match &r.bottleneck {
         Some(b) => {
@@ -179,6 +180,109 @@ pub fn render(r: &Results) -> String {
         }
     }
     out
+}
+
+/// Most machines of one database listed; the busiest are shown.
+const MAX_MACHINE_ROWS: usize = 8;
+
+/// Replicated databases, then faults and availability (only what the run had).
+fn render_failures(out: &mut String, r: &Results) {
+    for name in &r.component_order {
+        let Some(rep) = r.components.get(name).and_then(|c| c.replication.as_ref()) else {
+            continue;
+        };
+        let _ = writeln!(out);
+        let head = format!(
+            ": {}, {} shard{} × {} machines · writes lost {} · stale reads {:.3}%",
+            rep.mode,
+            rep.shards,
+            if rep.shards == 1 { "" } else { "s" },
+            rep.machines_per_shard,
+            rep.writes_lost,
+            rep.stale_read_ratio * 100.0
+        );
+        let room = WIDTH.saturating_sub(head.chars().count()).max(8);
+        let _ = writeln!(out, "{}{head}", fit(name, room));
+        if rep.conflicts > 0 {
+            let _ = writeln!(out, "  conflicting writes {}", rep.conflicts);
+        }
+        for f in &rep.failovers {
+            let _ = writeln!(
+                out,
+                "  failover shard {}: died {} s, {} primary at {} s ({} s), {} writes lost",
+                f.shard,
+                secs(f.crashed_at_s),
+                fit(&f.promoted, 14),
+                secs(f.promoted_at_s),
+                secs(f.write_downtime_s),
+                f.writes_lost
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<8} {:>5} {:>9} {:>9}",
+            "machine", "role", "cpu", "ok/s", "p99 ms"
+        );
+        let mut rows: Vec<_> = rep.machines.iter().collect();
+        if rows.len() > MAX_MACHINE_ROWS {
+            rows.sort_by(|a, b| b.cpu_utilisation.total_cmp(&a.cpu_utilisation));
+        }
+        for m in rows.iter().take(MAX_MACHINE_ROWS) {
+            let p99 = m
+                .service_ms
+                .as_ref()
+                .map_or("-".to_string(), |l| format!("{:.2}", l.p99));
+            let _ = writeln!(
+                out,
+                "  {:<24} {:<8} {:>5} {:>9.1} {:>9}",
+                fit(&m.machine, 24),
+                m.role,
+                pct(m.cpu_utilisation),
+                m.throughput_rps,
+                p99
+            );
+        }
+        if rows.len() > MAX_MACHINE_ROWS {
+            let _ = writeln!(
+                out,
+                "  … {} more machines in summary.json",
+                rows.len() - MAX_MACHINE_ROWS
+            );
+        }
+    }
+    let f = &r.failures;
+    if f.faults.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<28} {:>6} {:>12} {:>6} {:>12} {:>10}",
+        "fault", "at s", "errors from", "peak", "recovered at", "failed"
+    );
+    for e in &f.faults {
+        let opt = |x: Option<f64>| x.map_or("-".to_string(), secs);
+        let _ = writeln!(
+            out,
+            "{:<28} {:>6} {:>12} {:>6} {:>12} {:>10}",
+            fit(&e.fault, 28),
+            secs(e.at_s),
+            opt(e.errors_started_s),
+            pct(e.peak_error_rate),
+            match (e.errors_started_s, e.recovered_at_s) {
+                (None, _) => "no errors".to_string(),
+                (Some(_), None) => "never".to_string(),
+                (Some(_), Some(t)) => secs(t),
+            },
+            e.requests_failed
+        );
+    }
+    let _ = writeln!(
+        out,
+        "availability {:.3}% · recovered: error rate within {} point of before the fault",
+        f.availability * 100.0,
+        crate::report::failures::RECOVERY_MARGIN * 100.0
+    );
 }
 
 #[cfg(test)]

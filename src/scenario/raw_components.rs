@@ -145,7 +145,12 @@ pub struct RawPool {
 #[serde(deny_unknown_fields)]
 pub struct RawLoadBalancer {
     /// Service names; every replica of each becomes a backend.
+    #[serde(default)]
     pub backends: Vec<String>,
+    /// Routing by request class (expansion): a class named here goes only to these
+    /// services; the other classes go to `backends`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, Vec<String>>,
     /// How a backend is chosen.
     #[serde(default)]
     pub policy: LbPolicy,
@@ -270,6 +275,124 @@ pub struct RawDatabase {
     /// Time to open a new connection (handshake, auth, backend start).
     #[serde(default = "default_connect")]
     pub connect_ms: RawDist,
+    /// Copies of the data on other machines (read replicas, master-slave, master-master),
+    /// and what happens when a primary dies. Default: one machine, no copies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication: Option<RawReplication>,
+    /// Splits the data into shards by request key; each shard has its own machine (and its
+    /// own replicas). Default: one shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<RawPartitions>,
+}
+
+/// How a database keeps copies of its data.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReplication {
+    /// Machines per shard besides the primary: read replicas, or (for `multi_primary`) the
+    /// other primaries.
+    #[schemars(range(min = 1, max = 15))]
+    pub replicas: u32,
+    /// `async`: a write is answered once the primary has it, replicas apply it after
+    /// `lag_ms`. `sync`: a write waits until `acks` replicas have applied it.
+    /// `multi_primary`: every machine takes writes and copies them to the others.
+    #[serde(default)]
+    pub mode: ReplicationMode,
+    /// For `sync`: how many replicas must have applied a write before it is answered.
+    #[serde(default = "one_u32")]
+    #[schemars(range(min = 1, max = 15))]
+    pub acks: u32,
+    /// Time from a write's commit on one machine until another has applied it.
+    #[serde(default = "default_lag")]
+    pub lag_ms: RawDist,
+    /// Where reads go, unless a class's query says otherwise.
+    #[serde(default)]
+    pub reads_from: ReadFrom,
+    /// Promote a replica when the primary dies. Without it the primary stays down (and
+    /// writes fail) until it recovers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover: Option<RawFailover>,
+}
+
+fn default_lag() -> RawDist {
+    RawDist::Exponential { mean_ms: 50.0 }
+}
+
+/// Replication styles.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicationMode {
+    #[default]
+    Async,
+    Sync,
+    MultiPrimary,
+}
+
+/// Which machines of a shard serve reads.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFrom {
+    /// Always the primary: never stale, never spread.
+    Primary,
+    /// A live replica at random (the primary if none is alive): spread, maybe stale.
+    #[default]
+    Replicas,
+    /// Any live machine of the shard at random, the primary included.
+    Any,
+}
+
+/// Automatic failover (master-slave promotion).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailover {
+    /// Time until the primary's death is noticed; writes sent to it meanwhile fail.
+    #[serde(default = "default_detection_ms")]
+    pub detection_ms: f64,
+    /// Time to promote the most up-to-date live replica once the death is noticed.
+    #[serde(default = "default_promotion_ms")]
+    pub promotion_ms: f64,
+    /// What writes do between detection and promotion: `fail` (rejected `no_primary`) or
+    /// `queue` (held until the new primary is up; the client's timeout still runs).
+    #[serde(default)]
+    pub during: DuringFailover,
+}
+
+fn default_detection_ms() -> f64 {
+    10_000.0
+}
+fn default_promotion_ms() -> f64 {
+    5_000.0
+}
+
+/// Writes while a shard has no primary.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DuringFailover {
+    #[default]
+    Fail,
+    Queue,
+}
+
+/// How data is split into shards.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPartitions {
+    /// Number of shards.
+    #[schemars(range(min = 1, max = 1024))]
+    pub count: u32,
+    /// `hash`: a key's shard is a hash of it (hot keys still make hot shards). `range`:
+    /// contiguous key ranges, so the hottest keys (the lowest under zipf) share a shard.
+    #[serde(default)]
+    pub by: Partitioning,
+}
+
+/// Shard choice.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioning {
+    #[default]
+    Hash,
+    Range,
 }
 
 fn yes() -> bool {
@@ -294,6 +417,9 @@ pub struct RawQuery {
     /// Random disk I/Os.
     #[serde(default)]
     pub disk_ios: u32,
+    /// For reads of a replicated database: overrides its `replication.reads_from`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_from: Option<ReadFrom>,
 }
 
 /// Read or write.
@@ -309,14 +435,45 @@ pub enum QueryOp {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawFault {
-    /// One replica of a component stops at `at_s`; it comes back after `recover_after_s`
-    /// (never, if absent). Work on it is lost.
+    /// One machine stops at `at_s`; it comes back (empty) after `recover_after_s`, or never.
+    /// Work on it is lost. For a sharded database, `shard` and `replica` name the machine
+    /// (replica 0 is the shard's first primary).
     Crash {
         component: String,
+        #[serde(default)]
+        shard: u32,
         #[serde(default)]
         replica: u32,
         at_s: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recover_after_s: Option<f64>,
+    },
+    /// Every machine of a component stops at once (a power outage), and comes back after
+    /// `recover_after_s`, or never.
+    Outage {
+        component: String,
+        at_s: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recover_after_s: Option<f64>,
+    },
+    /// CPU work on a machine (or, without `replica`, every machine of the component) takes
+    /// `factor` times longer from `at_s`, for `duration_s` (or to the end).
+    Slow {
+        component: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replica: Option<u32>,
+        factor: f64,
+        at_s: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_s: Option<f64>,
+    },
+    /// Messages between two components (or, without `between`, between the users and the
+    /// system) take `extra_ms` longer from `at_s` for `duration_s`.
+    LatencySpike {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        between: Option<[String; 2]>,
+        extra_ms: f64,
+        at_s: f64,
+        duration_s: f64,
     },
 }

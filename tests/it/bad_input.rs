@@ -251,3 +251,34 @@ fn sweeps_refuse_grids_that_cannot_be_honest() {
         assert!(err.contains(message), "{err}");
     }
 }
+
+/// A replicated database's mistakes are all reported at once, each at its place in the file.
+#[test]
+fn replication_and_fault_mistakes_are_reported_together_with_positions() {
+    let text = r#"{
+  "name": "x", "duration_s": 10,
+  "workload": {"model": {"open": {"rate_per_s": 10}}, "entry": "api"},
+  "components": {
+    "api": {"kind": "service", "machine": {"cores": 1}, "handlers": {"default": [{"call": "db"}]}},
+    "db": {"kind": "database", "machine": {"cores": 1},
+           "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}}},
+           "replication": {"replicas": 2, "mode": "sync", "acks": 3},
+           "partitions": {"count": 2}},
+    "lb": {"kind": "load_balancer", "backends": ["db"]}
+  },
+  "faults": [
+    {"crash": {"component": "db", "shard": 2, "at_s": 1}},
+    {"slow": {"component": "api", "replica": 1, "factor": 2, "at_s": 1}}
+  ]
+}
+"#;
+    assert_eq!(
+        rejected("s.json", text),
+        "error: s.json:8:67: components.db.replication.acks: must be between 1 and replicas (2), got 3\n\
+         error: s.json:10:50: components.lb.backends[0]: `db` is replicated or sharded and routes \
+         queries itself; call it from a service\n\
+         error: s.json:13:44: faults[0].crash.shard: `db` has shards 0..1, got 2\n\
+         error: s.json:14:46: faults[1].slow.replica: `api` has replicas 0..0, got 1\n\
+         4 problems in s.json\n"
+    );
+}

@@ -3,10 +3,12 @@
 mod bad_input;
 mod common;
 mod determinism;
+mod failures;
 mod golden;
 mod lessons;
 mod replications;
 mod scenarios;
 mod sweep;
 mod theory;
+mod theory_distributed;
 mod timeseries;

@@ -53,14 +53,14 @@ fn station(
 }
 
 /// Runs the replications and returns each summary.
-fn replicate(scenario: &Value) -> Vec<Value> {
+pub(crate) fn replicate(scenario: &Value) -> Vec<Value> {
     (1..=REPLICATIONS)
         .map(|seed| run_summary(scenario, seed))
         .collect()
 }
 
 /// Checks that the replications' mean of `pointer` matches `theory` as the module explains.
-fn assert_matches(name: &str, runs: &[Value], pointer: &str, theory: f64) {
+pub(crate) fn assert_matches(name: &str, runs: &[Value], pointer: &str, theory: f64) {
     let xs: Vec<f64> = runs.iter().map(|r| num(r, pointer)).collect();
     let n = xs.len() as f64;
     let mean = xs.iter().sum::<f64>() / n;
@@ -90,11 +90,11 @@ fn erlang_c(c: u32, a: f64) -> f64 {
     tail / (sum + tail)
 }
 
-fn exponential(mean_ms: f64) -> Value {
+pub(crate) fn exponential(mean_ms: f64) -> Value {
     json!({"exponential": {"mean_ms": mean_ms}})
 }
 
-fn open(rate_per_s: f64) -> Value {
+pub(crate) fn open(rate_per_s: f64) -> Value {
     json!({"open": {"rate_per_s": rate_per_s}})
 }
 

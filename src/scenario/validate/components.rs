@@ -1,6 +1,7 @@
 //! Validation of components: machines, services, caches, databases and load balancers,
 //! compiled into the model's server and balancer specs (programs of steps, pools, backends).
 
+use super::replication::replication;
 use super::{Checker, MAX_LRU_KEYS};
 use crate::engine::time::SimTime;
 use crate::model::ComponentKind;
@@ -106,7 +107,7 @@ pub(super) fn component(
     match comp {
         RawComponent::Service(s) => ComponentKind::Server(service(c, &path, name, s)),
         RawComponent::Cache(k) => ComponentKind::Server(cache(c, &path, k, key_space)),
-        RawComponent::Database(d) => ComponentKind::Server(database(c, &path, d)),
+        RawComponent::Database(d) => ComponentKind::Server(database(c, &path, d, key_space)),
         RawComponent::LoadBalancer(b) => ComponentKind::Balancer(balancer(c, &path, b)),
     }
 }
@@ -184,6 +185,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServerSpe
         pools,
         connect: None,
         cache: None,
+        replication: None,
     }
 }
 
@@ -240,10 +242,11 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> ServerSpe
         pools: Vec::new(),
         connect: None,
         cache: Some(policy),
+        replication: None,
     }
 }
 
-fn database(c: &mut Checker, path: &str, d: &RawDatabase) -> ServerSpec {
+fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> ServerSpec {
     let machine = machine(c, &format!("{path}.machine"), &d.machine);
     if !(d.unindexed_factor.is_finite() && d.unindexed_factor >= 1.0) {
         c.problem(
@@ -253,6 +256,7 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase) -> ServerSpec {
     }
     let connect = c.dist(&format!("{path}.connect_ms"), &d.connect_ms);
     let queries = per_class(c, &format!("{path}.queries"), &d.queries, "query");
+    let replication = replication(c, path, d, &queries, key_space);
     let names = c.class_names.clone();
     let programs = names
         .iter()
@@ -270,31 +274,58 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase) -> ServerSpec {
                     cpu,
                     disk_ios: q.disk_ios,
                 };
-                query_program(
+                let mut program = query_program(
                     &query,
                     d.indexed,
                     d.unindexed_factor.max(1.0),
                     machine.cpu_speed,
-                )
+                );
+                if replication.as_ref().is_some_and(|r| r.members > 1) {
+                    program.push(match q.op {
+                        QueryOp::Write => Step::Replicate,
+                        QueryOp::Read => Step::ReadCheck,
+                    });
+                }
+                program
             }
             None => Vec::new(),
         })
         .collect();
+    if let Some(r) = d.queries.values().find_map(|q| q.read_from) {
+        if d.replication.is_none() {
+            c.problem(
+                format!("{path}.queries"),
+                format!(
+                    "`read_from: {}` needs `replication`; drop it or add replicas",
+                    read_from_name(r)
+                ),
+            );
+        }
+    }
     ServerSpec {
         role: Role::Database,
         workers: machine.max_connections,
         machine,
-        replicas: 1,
+        replicas: replication.as_ref().map_or(1, |r| r.shards * r.members),
         queue_capacity: 0,
         programs,
         pools: Vec::new(),
         connect: Some(connect),
         cache: None,
+        replication,
+    }
+}
+
+fn read_from_name(r: ReadFrom) -> &'static str {
+    match r {
+        ReadFrom::Primary => "primary",
+        ReadFrom::Replicas => "replicas",
+        ReadFrom::Any => "any",
     }
 }
 
 fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
-    if b.backends.is_empty() {
+    if b.backends.is_empty() && b.routes.is_empty() {
         c.problem(
             format!("{path}.backends"),
             "needs at least one backend service",
@@ -320,29 +351,98 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
             "policy `weighted` needs `weights`, one per backend",
         );
     }
+    // Every service named in `backends` or `routes`, once, with the backend indices of its
+    // replicas.
     let mut backends = Vec::new();
-    for (i, name) in b.backends.iter().enumerate() {
-        let id = c.component(&format!("{path}.backends[{i}]"), name);
+    let mut by_name: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+    let named = b
+        .backends
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (format!("{path}.backends[{i}]"), n, i));
+    let routed = b.routes.iter().flat_map(|(class, names)| {
+        names
+            .iter()
+            .enumerate()
+            .map(move |(i, n)| (format!("{path}.routes.{class}[{i}]"), n, usize::MAX))
+    });
+    for (p, name, i) in named.chain(routed).collect::<Vec<_>>() {
+        if by_name.contains_key(name.as_str()) {
+            continue;
+        }
+        let id = c.component(&p, name);
         let weight = b
             .weights
             .as_ref()
             .and_then(|w| w.get(i))
             .copied()
             .unwrap_or(1.0);
-        match c.raw.components.get(name) {
-            Some(RawComponent::Service(s)) => {
-                backends.extend((0..s.replicas.max(1)).map(|r| (id, r, weight)))
+        let replicas = match c.raw.components.get(name) {
+            Some(RawComponent::Service(s)) => s.replicas.max(1),
+            Some(RawComponent::Database(d))
+                if d.replication.is_some() || d.partitions.is_some() =>
+            {
+                c.problem(
+                    &p,
+                    format!("`{name}` is replicated or sharded and routes queries itself; call it from a service"),
+                );
+                0
             }
-            Some(RawComponent::Cache(_) | RawComponent::Database(_)) => {
-                backends.push((id, 0, weight))
-            }
+            Some(RawComponent::Cache(_) | RawComponent::Database(_)) => 1,
             Some(RawComponent::LoadBalancer(_)) => {
                 c.problem(
-                    format!("{path}.backends[{i}]"),
+                    &p,
                     format!("`{name}` is a load balancer; backends are services"),
                 );
+                0
             }
-            None => {}
+            None => 0,
+        };
+        let first = backends.len() as u32;
+        backends.extend((0..replicas).map(|r| (id, r, weight)));
+        by_name.insert(name, (first..first + replicas).collect());
+    }
+    let group_of = |names: &[String]| -> Vec<u32> {
+        names
+            .iter()
+            .flat_map(|n| by_name.get(n.as_str()).cloned().unwrap_or_default())
+            .collect()
+    };
+    let mut groups = vec![group_of(&b.backends)];
+    let mut class_group = Vec::new();
+    for class in &c.class_names.clone() {
+        let Some(names) = b.routes.get(class) else {
+            if b.backends.is_empty() {
+                c.problem(
+                    format!("{path}.routes"),
+                    format!("no route for request class `{class}` and no `backends` for the rest: add one"),
+                );
+            }
+            class_group.push(0);
+            continue;
+        };
+        if names.is_empty() {
+            c.problem(
+                format!("{path}.routes.{class}"),
+                "needs at least one backend service",
+            );
+        }
+        let group = group_of(names);
+        let g = groups.iter().position(|x| *x == group).unwrap_or_else(|| {
+            groups.push(group);
+            groups.len() - 1
+        });
+        class_group.push(g as u16);
+    }
+    for class in b.routes.keys() {
+        if !c.class_names.contains(class) {
+            let h = hint(class, c.class_names.iter().map(String::as_str));
+            c.problem(
+                format!("{path}.routes.{class}"),
+                format!(
+                    "no request class named `{class}`{h} (classes are declared in workload.classes)"
+                ),
+            );
         }
     }
     let health_check = b.health_check.as_ref().map(|h| HealthCheck {
@@ -373,5 +473,7 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
         ) as u32,
         health_check,
         cost_per_hour: c.non_negative(&format!("{path}.cost_per_hour"), b.cost_per_hour),
+        groups,
+        class_group,
     }
 }

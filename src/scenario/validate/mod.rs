@@ -7,10 +7,13 @@ use crate::model::distribution::{Dist, show};
 use crate::model::network::preset_dist;
 use crate::model::{ComponentSpec, Scenario};
 use components::component;
-use topology::{check_call_cycles, faults, network};
+use faults::faults;
+use topology::{check_call_cycles, network};
 use workload::workload;
 
 mod components;
+mod faults;
+mod replication;
 mod topology;
 mod workload;
 use crate::scenario::raw::*;

@@ -1,10 +1,8 @@
-//! Validation of what joins components: call cycles, network links, and faults.
+//! Validation of what joins components: call cycles and network links.
 
 use super::Checker;
-use crate::engine::time::SimTime;
+use crate::model::ComponentSpec;
 use crate::model::network::Network;
-use crate::model::{ComponentKind, ComponentSpec, Fault};
-use crate::scenario::raw::*;
 
 /// Calls must form a DAG: a cycle would nest frames without end.
 pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
@@ -79,46 +77,4 @@ pub(super) fn network(c: &mut Checker) -> Network {
         table,
         n,
     }
-}
-
-pub(super) fn faults(c: &mut Checker, components: &[ComponentSpec]) -> Vec<Fault> {
-    let mut out = Vec::new();
-    for (i, f) in c.raw.faults.iter().enumerate() {
-        let RawFault::Crash {
-            component,
-            replica,
-            at_s,
-            recover_after_s,
-        } = f;
-        let path = format!("faults[{i}].crash");
-        let id = c.component(&format!("{path}.component"), component);
-        match components.get(id as usize).map(|s| &s.kind) {
-            Some(ComponentKind::Server(s)) if *replica >= s.replicas => {
-                c.problem(
-                    format!("{path}.replica"),
-                    format!(
-                        "`{component}` has replicas 0..{}, got {replica}",
-                        s.replicas - 1
-                    ),
-                );
-            }
-            Some(ComponentKind::Balancer(_)) if c.names.contains(&component.as_str()) => {
-                c.problem(
-                    format!("{path}.component"),
-                    "load balancers cannot crash yet; crash a backend replica",
-                );
-            }
-            _ => {}
-        }
-        let at = SimTime::from_secs(c.non_negative(&format!("{path}.at_s"), *at_s));
-        let recover_at = recover_after_s
-            .map(|r| at + SimTime::from_secs(c.positive(&format!("{path}.recover_after_s"), r)));
-        out.push(Fault::Crash {
-            component: id,
-            replica: *replica,
-            at,
-            recover_at,
-        });
-    }
-    out
 }

@@ -1,0 +1,220 @@
+//! Validation of the `faults` list: each fault names components that exist and can suffer
+//! it, machines within range, and times on the run's clock.
+
+use super::Checker;
+use crate::engine::time::SimTime;
+use crate::model::distribution::MAX_MS;
+use crate::model::{ComponentKind, ComponentSpec, Fault, FaultKind};
+use crate::scenario::raw::*;
+use std::ops::Range;
+
+/// The server component `name` (a problem if it is a load balancer or unknown).
+fn server<'s>(
+    c: &mut Checker,
+    components: &'s [ComponentSpec],
+    path: &str,
+    name: &str,
+) -> Option<(u32, &'s crate::model::server::ServerSpec)> {
+    let id = c.component(&format!("{path}.component"), name);
+    match components.get(id as usize).map(|s| &s.kind) {
+        Some(ComponentKind::Server(s)) => Some((id, s)),
+        Some(ComponentKind::Balancer(_)) => {
+            c.problem(
+                format!("{path}.component"),
+                "load balancers cannot fail yet; make a backend or the whole backend service fail",
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+/// The time `at_s` and, from `after_s`, the end.
+fn span(
+    c: &mut Checker,
+    path: &str,
+    at_s: f64,
+    after_s: Option<(&str, f64)>,
+) -> (SimTime, Option<SimTime>) {
+    let at = c.non_negative(&format!("{path}.at_s"), at_s);
+    c.within(&format!("{path}.at_s"), at, 0.0, MAX_MS / 1e3);
+    let at = SimTime::from_secs(at);
+    let until = after_s.map(|(field, d)| {
+        let p = format!("{path}.{field}");
+        let d = c.positive(&p, d);
+        at + SimTime::from_secs(c.within(&p, d, 1e-6, MAX_MS / 1e3))
+    });
+    (at, until)
+}
+
+/// The one machine `replica` (of `shard`, for a sharded database) as a replica range.
+fn machine(
+    c: &mut Checker,
+    path: &str,
+    name: &str,
+    s: &crate::model::server::ServerSpec,
+    shard: u32,
+    replica: u32,
+) -> Option<Range<u32>> {
+    let (shards, members) = match &s.replication {
+        Some(r) => (r.shards, r.members),
+        None => (1, s.replicas),
+    };
+    if shard >= shards {
+        let what = if shards == 1 {
+            format!("`{name}` is not sharded: leave `shard` out")
+        } else {
+            format!("`{name}` has shards 0..{}, got {shard}", shards - 1)
+        };
+        c.problem(format!("{path}.shard"), what);
+        return None;
+    }
+    if replica >= members {
+        c.problem(
+            format!("{path}.replica"),
+            format!(
+                "`{name}` has {} 0..{}, got {replica}",
+                if s.replication.is_some() {
+                    "machines per shard"
+                } else {
+                    "replicas"
+                },
+                members - 1
+            ),
+        );
+        return None;
+    }
+    let r = shard * members + replica;
+    Some(r..r + 1)
+}
+
+pub(super) fn faults(c: &mut Checker, components: &[ComponentSpec]) -> Vec<Fault> {
+    let mut out = Vec::new();
+    for (i, f) in c.raw.faults.iter().enumerate() {
+        let fault = match f {
+            RawFault::Crash {
+                component,
+                shard,
+                replica,
+                at_s,
+                recover_after_s,
+            } => {
+                let path = format!("faults[{i}].crash");
+                let (at, until) = span(
+                    c,
+                    &path,
+                    *at_s,
+                    recover_after_s.map(|d| ("recover_after_s", d)),
+                );
+                let Some((id, s)) = server(c, components, &path, component) else {
+                    continue;
+                };
+                let Some(replicas) = machine(c, &path, component, s, *shard, *replica) else {
+                    continue;
+                };
+                let label = match &s.replication {
+                    Some(r) => format!("crash {component} {}", r.member_name(replicas.start)),
+                    None => format!("crash {component}[{replica}]"),
+                };
+                Fault {
+                    label,
+                    at,
+                    until,
+                    kind: FaultKind::Crash {
+                        component: id,
+                        replicas,
+                    },
+                }
+            }
+            RawFault::Outage {
+                component,
+                at_s,
+                recover_after_s,
+            } => {
+                let path = format!("faults[{i}].outage");
+                let (at, until) = span(
+                    c,
+                    &path,
+                    *at_s,
+                    recover_after_s.map(|d| ("recover_after_s", d)),
+                );
+                let Some((id, s)) = server(c, components, &path, component) else {
+                    continue;
+                };
+                Fault {
+                    label: format!("outage {component}"),
+                    at,
+                    until,
+                    kind: FaultKind::Crash {
+                        component: id,
+                        replicas: 0..s.replicas,
+                    },
+                }
+            }
+            RawFault::Slow {
+                component,
+                replica,
+                factor,
+                at_s,
+                duration_s,
+            } => {
+                let path = format!("faults[{i}].slow");
+                let (at, until) = span(c, &path, *at_s, duration_s.map(|d| ("duration_s", d)));
+                let factor_path = format!("{path}.factor");
+                let factor = c.positive(&factor_path, *factor);
+                c.within(&factor_path, factor, 0.001, 1e6);
+                let Some((id, s)) = server(c, components, &path, component) else {
+                    continue;
+                };
+                let (replicas, which) = match replica {
+                    Some(r) => match machine(c, &path, component, s, 0, *r) {
+                        Some(range) => (range, format!("{component}[{r}]")),
+                        None => continue,
+                    },
+                    None => (0..s.replicas, component.clone()),
+                };
+                Fault {
+                    label: format!("slow {which} ×{factor}"),
+                    at,
+                    until,
+                    kind: FaultKind::Slow {
+                        component: id,
+                        replicas,
+                        factor,
+                    },
+                }
+            }
+            RawFault::LatencySpike {
+                between,
+                extra_ms,
+                at_s,
+                duration_s,
+            } => {
+                let path = format!("faults[{i}].latency_spike");
+                let (at, until) = span(c, &path, *at_s, Some(("duration_s", *duration_s)));
+                let extra_path = format!("{path}.extra_ms");
+                let extra = c.positive(&extra_path, *extra_ms);
+                c.within(&extra_path, extra, 1e-6, MAX_MS);
+                let (link, label) = match between {
+                    Some([a, b]) => {
+                        let ia = c.component(&format!("{path}.between[0]"), a);
+                        let ib = c.component(&format!("{path}.between[1]"), b);
+                        (Some((ia, ib)), format!("latency {a}↔{b} +{extra} ms"))
+                    }
+                    None => (None, format!("latency users↔system +{extra} ms")),
+                };
+                Fault {
+                    label,
+                    at,
+                    until,
+                    kind: FaultKind::LatencySpike {
+                        link,
+                        extra: SimTime::from_ms(extra),
+                    },
+                }
+            }
+        };
+        out.push(fault);
+    }
+    out
+}

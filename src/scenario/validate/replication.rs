@@ -1,0 +1,119 @@
+//! Validation of a database's `replication` and `partitions`: machine counts, the sync ack
+//! count, lag, failover timings, and the read route of each request class.
+
+use super::Checker;
+use crate::engine::time::SimTime;
+use crate::model::distribution::{Dist, MAX_MS};
+use crate::model::replication::{Failover, MAX_MEMBERS, Mode, ReplicationSpec, Route};
+use crate::scenario::raw::*;
+
+/// The replication spec of database `d` at `path`, or None for a single machine.
+/// `queries` holds each class's query (None where validation already reported it missing).
+pub(super) fn replication(
+    c: &mut Checker,
+    path: &str,
+    d: &RawDatabase,
+    queries: &[Option<&RawQuery>],
+    key_space: u64,
+) -> Option<ReplicationSpec> {
+    if d.replication.is_none() && d.partitions.is_none() {
+        return None;
+    }
+    let shards = match &d.partitions {
+        Some(p) => {
+            let count = c.at_least(&format!("{path}.partitions.count"), u64::from(p.count), 1);
+            if count > 1024 {
+                c.problem(
+                    format!("{path}.partitions.count"),
+                    format!("at most 1024, got {count}"),
+                );
+            }
+            count.clamp(1, 1024) as u32
+        }
+        None => 1,
+    };
+    let (members, mode, lag, reads_from, failover) = match &d.replication {
+        Some(r) => {
+            let rpath = format!("{path}.replication");
+            let replicas = c.at_least(&format!("{rpath}.replicas"), u64::from(r.replicas), 1);
+            let max = MAX_MEMBERS as u64 - 1;
+            if replicas > max {
+                c.problem(
+                    format!("{rpath}.replicas"),
+                    format!("at most {max} per shard, got {replicas}; add shards instead"),
+                );
+            }
+            let replicas = replicas.clamp(1, max) as u32;
+            let mode = match r.mode {
+                ReplicationMode::Async => Mode::Async,
+                ReplicationMode::MultiPrimary => Mode::MultiPrimary,
+                ReplicationMode::Sync => {
+                    if r.acks < 1 || r.acks > replicas {
+                        c.problem(
+                            format!("{rpath}.acks"),
+                            format!(
+                                "must be between 1 and replicas ({replicas}), got {}",
+                                r.acks
+                            ),
+                        );
+                    }
+                    Mode::Sync {
+                        acks: r.acks.clamp(1, replicas),
+                    }
+                }
+            };
+            if r.acks != 1 && r.mode != ReplicationMode::Sync {
+                c.problem(
+                    format!("{rpath}.acks"),
+                    "only `sync` replication waits for acks: set mode to `sync` or drop `acks`",
+                );
+            }
+            let lag = c.dist(&format!("{rpath}.lag_ms"), &r.lag_ms);
+            let failover = r.failover.as_ref().map(|f| {
+                let fpath = format!("{rpath}.failover");
+                if r.mode == ReplicationMode::MultiPrimary {
+                    c.problem(
+                        &fpath,
+                        "multi_primary has no failover: every machine already takes writes",
+                    );
+                }
+                let mut ms = |field: &str, v: f64| {
+                    let p = format!("{fpath}.{field}");
+                    let v = c.non_negative(&p, v);
+                    SimTime::from_ms(c.within(&p, v, 0.0, MAX_MS))
+                };
+                Failover {
+                    detection: ms("detection_ms", f.detection_ms),
+                    promotion: ms("promotion_ms", f.promotion_ms),
+                    during: f.during,
+                }
+            });
+            (replicas + 1, mode, lag, r.reads_from, failover)
+        }
+        None => (
+            1,
+            Mode::Async,
+            Dist::Constant(SimTime::ZERO),
+            ReadFrom::Primary,
+            None,
+        ),
+    };
+    let routes = queries
+        .iter()
+        .map(|q| match q {
+            Some(q) if q.op == QueryOp::Write => Route::Write,
+            Some(q) => Route::Read(q.read_from.unwrap_or(reads_from)),
+            None => Route::Read(reads_from),
+        })
+        .collect();
+    Some(ReplicationSpec {
+        shards,
+        members,
+        partitioning: d.partitions.as_ref().map(|p| p.by).unwrap_or_default(),
+        key_count: key_space,
+        mode,
+        lag,
+        failover,
+        routes,
+    })
+}

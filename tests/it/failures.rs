@@ -1,0 +1,254 @@
+//! Failure behaviour: each distributed-design scenario teaches what it says (lost writes,
+//! stale reads, a hot shard, a retry storm, isolation by expansion), failover timing matches
+//! its configuration, and every request still ends in exactly one outcome under every kind
+//! of fault, reproducibly.
+
+use crate::common::{dsim, num, run_ok, run_summary, temp_dir};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+fn scenario(stem: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{stem}.json"))
+}
+
+/// Runs a curated scenario with `--set` overrides and returns its summary.
+fn run_with(stem: &str, sets: &[&str]) -> Value {
+    let mut cmd = dsim();
+    cmd.args(["run", "--format", "json", "--no-write"])
+        .arg(scenario(stem));
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("summary is JSON")
+}
+
+fn machines(r: &Value, db: &str) -> Vec<Value> {
+    r.pointer(&format!("/components/{db}/replication/machines"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_else(|| panic!("no machines for {db}"))
+}
+
+#[test]
+fn async_failover_loses_acknowledged_writes_and_sync_loses_none() {
+    let asynchronous = run_with("12-master-slave-failover", &[]);
+    let sync = run_with(
+        "12-master-slave-failover",
+        &["components.db.replication.mode=sync"],
+    );
+    // About write rate × effective lag: 400/s × ~80 ms.
+    let lost = num(&asynchronous, "/failures/writes_lost");
+    assert!((10.0..100.0).contains(&lost), "{lost}");
+    assert_eq!(num(&sync, "/failures/writes_lost"), 0.0);
+    assert_eq!(
+        num(&asynchronous, "/components/db/replication/writes_lost"),
+        lost
+    );
+    // Sync pays for it on every write: it waits for a replica to apply it.
+    let write_p50 = |r: &Value| num(r, "/classes/write/latency_ms/p50");
+    assert!(write_p50(&sync) > write_p50(&asynchronous) + 40.0);
+    // Reads never needed the primary: only writes failed.
+    for r in [&asynchronous, &sync] {
+        assert_eq!(
+            num(r, "/classes/read/requests/completed"),
+            num(r, "/classes/read/requests/total")
+        );
+        assert!(num(r, "/classes/write/requests/rejected_by/no_primary") > 0.0);
+        assert!(num(r, "/classes/write/requests/failed_by/backend_down") > 0.0);
+    }
+}
+
+#[test]
+fn failover_downtime_is_detection_plus_promotion() {
+    let dir = temp_dir("failover-timeseries");
+    run_ok(
+        dsim()
+            .args(["run", "--quiet", "--out"])
+            .arg(&dir)
+            .arg(scenario("12-master-slave-failover")),
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let f = &summary["components"]["db"]["replication"]["failovers"][0];
+    // Crash at 30 s, detection 5 s, promotion 3 s.
+    assert_eq!(num(f, "/crashed_at_s"), 30.0);
+    assert_eq!(num(f, "/detected_at_s"), 35.0);
+    assert_eq!(num(f, "/promoted_at_s"), 38.0);
+    assert_eq!(num(f, "/write_downtime_s"), 8.0);
+    let effect = &summary["failures"]["faults"][0];
+    assert_eq!(num(effect, "/errors_started_s"), 30.0);
+    assert_eq!(num(effect, "/time_to_recover_s"), 8.0);
+    // In the time series, writes fail on the dead primary until the detection, are refused
+    // for want of a primary until the promotion, and not before or after.
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (down, no_primary) = (col("failed_backend_down"), col("rejected_no_primary"));
+    let mut seen = (0, 0);
+    for line in lines {
+        let f: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+        let (start, end) = (f[0], f[1]);
+        if f[down] > 0.0 {
+            seen.0 += 1;
+            assert!(
+                start >= 30.0 && end <= 35.5,
+                "backend_down in {start}..{end}"
+            );
+        }
+        if f[no_primary] > 0.0 {
+            seen.1 += 1;
+            assert!(start >= 35.0 && end <= 38.0, "no_primary in {start}..{end}");
+        }
+    }
+    assert!(seen.0 >= 10 && seen.1 >= 6, "{seen:?}");
+}
+
+#[test]
+fn read_replicas_take_load_off_the_primary_but_serve_stale_reads() {
+    let replicas = run_with("13-read-replicas", &[]);
+    let primary = run_with(
+        "13-read-replicas",
+        &["components.db.replication.reads_from=primary"],
+    );
+    let ratio = num(&replicas, "/components/db/replication/stale_read_ratio");
+    assert!(
+        ratio > 0.2,
+        "popular keys are often read before the copy lands: {ratio}"
+    );
+    assert!(num(&replicas, "/components/db/replication/staleness_ms/max") < 1000.0);
+    assert_eq!(num(&primary, "/failures/stale_reads"), 0.0);
+    let cpu = |r: &Value, i: usize| num(&machines(r, "db")[i], "/cpu_utilisation");
+    assert!(
+        cpu(&primary, 0) > 0.7 && cpu(&primary, 1) < 0.01,
+        "primary does it all"
+    );
+    assert!(
+        cpu(&replicas, 0) < 0.3 && cpu(&replicas, 1) > 0.2,
+        "replicas share the reads"
+    );
+    assert!(num(&primary, "/latency_ms/p99") > num(&replicas, "/latency_ms/p99"));
+}
+
+#[test]
+fn the_shard_holding_the_hot_key_runs_hottest_and_slowest() {
+    let r = run_with("14-sharding-hot-key", &[]);
+    let shards = machines(&r, "db");
+    assert_eq!(shards.len(), 4);
+    let cpu: Vec<f64> = shards.iter().map(|m| num(m, "/cpu_utilisation")).collect();
+    let p99: Vec<f64> = shards.iter().map(|m| num(m, "/service_ms/p99")).collect();
+    let hot = (0..4).max_by(|&a, &b| cpu[a].total_cmp(&cpu[b])).unwrap();
+    for i in (0..4).filter(|&i| i != hot) {
+        assert!(cpu[hot] > 1.3 * cpu[i], "{cpu:?}");
+        assert!(p99[hot] > 1.5 * p99[i], "{p99:?}");
+    }
+    // Range partitioning puts every popular (low) key on shard 0.
+    let range = run_with(
+        "14-sharding-hot-key",
+        &["components.db.partitions.by=range"],
+    );
+    let share = |r: &Value, i: usize| num(&machines(r, "db")[i], "/throughput_rps");
+    let total: f64 = (0..4).map(|i| share(&range, i)).sum();
+    assert!(share(&range, 0) > 0.7 * total);
+}
+
+#[test]
+fn retries_turn_a_short_slowdown_into_an_outage_that_does_not_end() {
+    let storm = run_with("15-retry-storm", &[]);
+    let calm = run_with("15-retry-storm", &["workload.retry.max_attempts=1"]);
+    let effect = |r: &Value| r["failures"]["faults"][0].clone();
+    assert!(
+        effect(&storm)["recovered_at_s"].is_null(),
+        "{:#}",
+        effect(&storm)
+    );
+    let recovered = num(&effect(&calm), "/time_to_recover_s");
+    assert!((5.0..25.0).contains(&recovered), "{recovered}");
+    assert!(num(&storm, "/error_rate") > 2.0 * num(&calm, "/error_rate"));
+    assert!(num(&storm, "/retries") > num(&storm, "/requests/total"));
+}
+
+#[test]
+fn expansion_keeps_one_group_s_outage_away_from_the_other_classes() {
+    let r = run_with("16-expansion-by-class", &[]);
+    for class in ["btc", "eth"] {
+        let p = format!("/classes/{class}/requests");
+        assert_eq!(
+            num(&r, &format!("{p}/completed")),
+            num(&r, &format!("{p}/total"))
+        );
+    }
+    let doge_errors =
+        num(&r, "/classes/doge/requests/total") - num(&r, "/classes/doge/requests/completed");
+    assert!(doge_errors > 1000.0, "{doge_errors}");
+    assert!(num(&r, "/classes/doge/requests/rejected_by/no_healthy_backend") > 0.0);
+    assert!(num(&r, "/components/doge-servers/throughput_rps") > 0.0);
+}
+
+/// A scenario with every kind of fault at once, retries and a queued failover.
+fn every_fault() -> Value {
+    json!({
+        "name": "every-fault",
+        "duration_s": 30, "warmup_s": 2, "interval_s": 0.5,
+        "workload": {
+            "model": {"closed": {"users": 3000, "think_time_ms": {"exponential": {"mean_ms": 500}}}},
+            "entry": "lb",
+            "classes": {"read": {"weight": 3, "keys": {"zipf": {"count": 1000, "exponent": 1.0}}},
+                        "write": {"weight": 1, "keys": {"zipf": {"count": 1000, "exponent": 1.0}}}},
+            "timeout_ms": 800,
+            "retry": {"max_attempts": 3, "initial_backoff_ms": 50}
+        },
+        "components": {
+            "lb": {"kind": "load_balancer", "backends": ["app"],
+                   "health_check": {"interval_ms": 500, "unhealthy_threshold": 2}},
+            "app": {"kind": "service", "replicas": 3, "machine": {"cores": 4}, "workers": 100,
+                    "queue_capacity": 200,
+                    "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 2}}},
+                                             {"call": "db"}]},
+                    "connection_pools": {"db": {"size": 30}}},
+            "db": {"kind": "database", "machine": {"cores": 8},
+                   "queries": {"read": {"cpu_ms": {"exponential": {"mean_ms": 0.5}}},
+                               "write": {"op": "write", "cpu_ms": {"exponential": {"mean_ms": 1}}}},
+                   "partitions": {"count": 2},
+                   "replication": {"replicas": 2, "mode": "sync", "acks": 1,
+                                   "failover": {"detection_ms": 1000, "promotion_ms": 500,
+                                                "during": "queue"}}}
+        },
+        "faults": [
+            {"crash": {"component": "app", "replica": 0, "at_s": 5, "recover_after_s": 5}},
+            {"crash": {"component": "db", "shard": 1, "replica": 0, "at_s": 8}},
+            {"crash": {"component": "db", "shard": 1, "replica": 1, "at_s": 8.5, "recover_after_s": 3}},
+            {"outage": {"component": "db", "at_s": 20, "recover_after_s": 2}},
+            {"slow": {"component": "app", "replica": 1, "factor": 10, "at_s": 12, "duration_s": 3}},
+            {"latency_spike": {"between": ["app", "db"], "extra_ms": 300, "at_s": 15, "duration_s": 2}},
+            {"latency_spike": {"extra_ms": 500, "at_s": 24, "duration_s": 1}}
+        ]
+    })
+}
+
+#[test]
+fn every_request_ends_once_under_every_kind_of_fault_and_runs_repeat_exactly() {
+    let s = every_fault();
+    for seed in [1, 2, 3] {
+        let r = run_summary(&s, seed);
+        let q = &r["requests"];
+        let total = num(q, "/total");
+        let sum = ["completed", "rejected", "timed_out", "failed"]
+            .iter()
+            .map(|k| num(q, &format!("/{k}")))
+            .sum::<f64>();
+        assert_eq!(total, sum, "seed {seed}: {q:#}");
+        assert!(total > 50_000.0);
+        assert_eq!(
+            r["stop_reason"], "completed",
+            "seed {seed}: nothing left hanging"
+        );
+        // Seven faults, each read off the time series.
+        assert_eq!(r["failures"]["faults"].as_array().map(Vec::len), Some(7));
+        assert_eq!(num(&r, "/components/db/replication/failovers/0/shard"), 1.0);
+        assert!(num(&r, "/failures/availability") < 1.0);
+    }
+    let a = run_summary(&s, 7);
+    let b = run_summary(&s, 7);
+    assert_eq!(a, b, "same seed, same faults, same results");
+}
