@@ -15,6 +15,7 @@ use crate::metrics::outcome::{FailReason, Outcome, OutcomeCounts, Status};
 use crate::metrics::time_weighted::TimeWeighted;
 use crate::metrics::timeseries::TimeSeries;
 use crate::model::Scenario;
+use crate::model::dns::Dns;
 use crate::model::load_balancer::Balancer;
 use crate::model::server::Server;
 use crate::model::timeouts::TimeoutList;
@@ -114,6 +115,7 @@ impl Default for Frame {
 pub enum Component {
     Server(Box<Server>),
     Balancer(Box<Balancer>),
+    Dns(Box<Dns>),
 }
 
 /// Why the loop stopped.
@@ -155,6 +157,8 @@ pub struct RunMetrics {
     pub class_latency: Vec<Latency>,
     pub outcomes: OutcomeCounts,
     pub class_outcomes: Vec<OutcomeCounts>,
+    /// Per user region (empty without regions).
+    pub region_outcomes: Vec<OutcomeCounts>,
     /// Logical requests completed during the window, whenever they started (throughput).
     pub completed_in_window: u64,
     pub class_completed_in_window: Vec<u64>,
@@ -215,6 +219,8 @@ pub struct Simulation {
     /// Extra one-way latency per link from latency-spike faults: `from * n + to`, and the
     /// users' link last. Empty until the first spike.
     pub extra_latency: Vec<SimTime>,
+    /// Region pairs whose link is cut (a partition fault), with the time it heals.
+    pub cut_links: Vec<(u16, u16, SimTime)>,
 }
 
 impl Simulation {
@@ -242,6 +248,10 @@ impl Simulation {
             metrics: RunMetrics {
                 class_latency: (0..classes).map(|_| Latency::new()).collect(),
                 class_outcomes: vec![OutcomeCounts::default(); classes],
+                region_outcomes: vec![
+                    OutcomeCounts::default();
+                    scenario.network.regions.as_ref().map_or(0, |r| r.count())
+                ],
                 class_completed_in_window: vec![0; classes],
                 ..RunMetrics::default()
             },
@@ -256,6 +266,7 @@ impl Simulation {
             memory_limit: None,
             fixed_heap_bytes: 0,
             extra_latency: Vec::new(),
+            cut_links: Vec::new(),
             scenario,
         };
         let estimate = sim.scenario.memory_estimate();
@@ -279,11 +290,14 @@ impl Simulation {
                 .push(SimTime::ZERO, Event::new(EventKind::OpenArrival, 0, 0)),
         }
         for (i, c) in self.components.iter().enumerate() {
-            if let Component::Balancer(lb) = c
-                && let Some(hc) = &lb.spec.health_check
-            {
+            let interval = match c {
+                Component::Balancer(lb) => lb.spec.health_check.as_ref().map(|h| h.interval),
+                Component::Dns(d) => Some(d.spec.health_check.interval),
+                Component::Server(_) => None,
+            };
+            if let Some(interval) = interval {
                 self.queue
-                    .push(hc.interval, Event::new(EventKind::HealthCheck, i as u32, 0));
+                    .push(interval, Event::new(EventKind::HealthCheck, i as u32, 0));
             }
         }
         for (i, fault) in self.scenario.faults.iter().enumerate() {
@@ -308,24 +322,32 @@ impl Simulation {
     /// One-way latency of a message from component `from` to component `to`.
     #[inline]
     pub fn link_latency(&mut self, from: u32, to: u32) -> SimTime {
-        let base = self
+        let mut t = self
             .scenario
             .network
             .latency(from, to, &mut self.network_rng);
-        if self.extra_latency.is_empty() {
-            return base;
+        if !self.extra_latency.is_empty() {
+            t += self.extra_latency[from as usize * self.scenario.network.n + to as usize];
         }
-        base + self.extra_latency[from as usize * self.scenario.network.n + to as usize]
+        if self.scenario.network.regions.is_some() {
+            let (a, b) = (self.component_region(from), self.component_region(to));
+            t += self.region_hop(a, b);
+        }
+        t
     }
 
-    /// One-way latency between a user and the system.
+    /// One-way latency between user `user` and component `c`.
     #[inline]
-    pub fn user_latency(&mut self) -> SimTime {
-        let base = self.scenario.network.client_latency(&mut self.network_rng);
-        match self.extra_latency.last() {
-            Some(extra) => base + *extra,
-            None => base,
+    pub fn user_latency(&mut self, user: u32, c: u32) -> SimTime {
+        let mut t = self.scenario.network.client_latency(&mut self.network_rng);
+        if let Some(extra) = self.extra_latency.last() {
+            t += *extra;
         }
+        if self.scenario.network.regions.is_some() {
+            let (a, b) = (self.user_region(user), self.component_region(c));
+            t += self.region_hop(a, b);
+        }
+        t
     }
 
     /// Bytes of heap the run holds now: the parts that grow with load (pending events,
@@ -409,7 +431,10 @@ impl Simulation {
             EventKind::CpuDone => self.cpu_done(ev.a),
             EventKind::WaitDone => self.wait_done(ev.a),
             EventKind::FrameReturn => self.frame_return(ev.a),
-            EventKind::HealthCheck => self.health_check(ev.a),
+            EventKind::HealthCheck => match self.components[ev.a as usize] {
+                Component::Dns(_) => self.dns_health_check(ev.a),
+                _ => self.health_check(ev.a),
+            },
             EventKind::Fault => self.fault(ev.a, ev.b),
             EventKind::Failover => self.failover(ev.a, ev.b),
             EventKind::SampleTick => self.sample_tick(),
@@ -429,6 +454,7 @@ impl Simulation {
         match &self.components[fr.component as usize] {
             Component::Server(_) => self.server_arrive(f),
             Component::Balancer(_) => self.balancer_arrive(f),
+            Component::Dns(_) => unreachable!("DNS is resolved at the client, never called"),
         }
     }
 
@@ -493,6 +519,7 @@ impl Simulation {
         match &self.components[c] {
             Component::Server(_) => self.server_child_returned(child.parent, &child),
             Component::Balancer(_) => self.balancer_child_returned(child.parent, &child),
+            Component::Dns(_) => unreachable!("DNS is resolved at the client, never a caller"),
         }
     }
 

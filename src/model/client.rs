@@ -84,9 +84,21 @@ impl Simulation {
         let now = self.now;
         let req = self.requests.get_mut(slot);
         req.state = RequestState::InFlight;
+        let user = req.user;
         let class = &self.scenario.workload.classes[usize::from(req.class)];
-        let entry = class.entry;
-        let at = now + self.user_latency();
+        let mut entry = class.entry;
+        if let Component::Dns(dns) = &mut self.components[entry as usize] {
+            let region = match &self.scenario.network.regions {
+                Some(r) => r.of_user(self.scenario.seed, user),
+                None => 0,
+            };
+            let t = dns.resolve(self.scenario.seed, user, region, now);
+            if self.window.contains(now) {
+                dns.answers[t] += 1;
+            }
+            entry = dns.spec.targets[t];
+        }
+        let at = now + self.user_latency(user, entry);
         let mut replica = 0;
         let route = self.database_route(entry, slot);
         match route {
@@ -174,6 +186,10 @@ impl Simulation {
             self.metrics.class_completed_in_window[usize::from(req.class)] += 1;
         }
         if req.counted {
+            if !self.metrics.region_outcomes.is_empty() {
+                let region = self.user_region(req.user);
+                self.metrics.region_outcomes[usize::from(region)].add(outcome);
+            }
             let m = &mut self.metrics;
             m.outcomes.add(outcome);
             m.class_outcomes[usize::from(req.class)].add(outcome);

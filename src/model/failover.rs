@@ -7,6 +7,9 @@ use crate::engine::event::EventKind;
 use crate::engine::sim::{Component, NO_PARENT, Simulation};
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
+use crate::model::machine::Replica;
+use crate::model::replica_log::ReplicationState;
+use crate::model::replication::ReplicationSpec;
 use crate::model::replication::Target;
 use crate::model::server::Server;
 use crate::model::steps::server_of;
@@ -15,6 +18,24 @@ use crate::scenario::raw::DuringFailover;
 /// `EventKind::Failover` phases, in the low bit of `b`.
 const DETECT: u32 = 0;
 const PROMOTE: u32 = 1;
+
+/// The replication spec, live state and machines of component `c`, if it is a replicated
+/// or sharded database.
+fn replicated(
+    components: &mut [Component],
+    c: u32,
+) -> Option<(&ReplicationSpec, &mut ReplicationState, &mut [Replica])> {
+    let Component::Server(db) = &mut components[c as usize] else {
+        return None;
+    };
+    let Server {
+        spec,
+        replication,
+        replicas,
+        ..
+    } = &mut **db;
+    Some((spec.replication.as_ref()?, replication.as_mut()?, replicas))
+}
 
 impl Simulation {
     /// Where a call for request `slot` to component `target` lands, if `target` is a
@@ -43,8 +64,7 @@ impl Simulation {
     }
 
     /// Frame `f`, sent to database `target`, finds `shard` without a primary: it waits for
-    /// the promotion or is refused `no_primary` (the caller hears at `at`, when it would have
-    /// arrived).
+    /// the promotion or is refused `no_primary` (the refusal takes the round trip).
     pub(crate) fn no_primary(&mut self, f: u32, target: u32, shard: u32, at: SimTime) {
         let counted = self.requests.get(self.frames.get(f).request).counted;
         let db = server_of(&mut self.components, target);
@@ -65,71 +85,60 @@ impl Simulation {
         fr.status = Status::NoPrimary;
         fr.received = true;
         fr.answer_received = true;
-        self.schedule(at, EventKind::FrameReturn, f, 0);
+        // The refusal comes back the way the call went.
+        let back = at + (at - self.now);
+        self.schedule(back, EventKind::FrameReturn, f, 0);
     }
 
     /// Replica `r` of database `c` crashed: start a failover if it was a primary.
     pub(crate) fn database_crashed(&mut self, c: u32, r: u32) {
         let now = self.now;
-        let db = server_of(&mut self.components, c);
-        let (Some(rs), Some(st)) = (db.spec.replication.as_ref(), db.replication.as_mut()) else {
+        let Some((rs, st, replicas)) = replicated(&mut self.components, c) else {
             return;
         };
-        if st.crash(rs, r, now)
-            && let Some(f) = rs.failover
+        if st.crash(rs, replicas, r, now)
+            && let Some((due, _)) = st.detect_due[rs.shard_of_replica(r) as usize]
         {
-            self.schedule(now + f.detection, EventKind::Failover, c, r << 1 | DETECT);
+            self.schedule(due, EventKind::Failover, c, r << 1 | DETECT);
         }
     }
 
-    /// Replica `r` of database `c` is back: a shard left without any live machine can now
-    /// promote it.
+    /// Replica `r` of database `c` is back: it catches up from a live primary, and a shard
+    /// whose last promotion found no live machine can now promote it.
     pub(crate) fn database_recovered(&mut self, c: u32, r: u32) {
-        let db = server_of(&mut self.components, c);
-        let (Some(rs), Some(st)) = (db.spec.replication.as_ref(), db.replication.as_ref()) else {
+        let now = self.now;
+        let Some((rs, st, replicas)) = replicated(&mut self.components, c) else {
             return;
         };
+        st.recover(rs, replicas, r, now);
         let shard = rs.shard_of_replica(r);
-        if st.orphaned(shard)
+        if st.needs_promotion(shard)
             && let Some(f) = rs.failover
         {
-            let at = self.now + f.promotion;
-            self.schedule(at, EventKind::Failover, c, shard << 1 | PROMOTE);
+            let due = now + f.promotion;
+            st.promote_due[shard as usize] = Some(due);
+            self.schedule(due, EventKind::Failover, c, shard << 1 | PROMOTE);
         }
     }
 
     /// A failover step of database `c`: `b` holds the phase and a replica (detect) or a
-    /// shard (promote).
+    /// shard (promote). Steps that a later crash or recovery made stale are ignored.
     pub(crate) fn failover(&mut self, c: u32, b: u32) {
         let now = self.now;
-        let db = server_of(&mut self.components, c);
-        let Server {
-            spec,
-            replication,
-            replicas,
-            ..
-        } = &mut *db;
-        let (Some(rs), Some(st)) = (spec.replication.as_ref(), replication.as_mut()) else {
+        let Some((rs, st, replicas)) = replicated(&mut self.components, c) else {
             return;
         };
-        let Some(f) = rs.failover else { return };
         if b & 1 == DETECT {
             let r = b >> 1;
-            if st.detect(rs, replicas, r, now) {
-                let shard = rs.shard_of_replica(r);
-                self.schedule(
-                    now + f.promotion,
-                    EventKind::Failover,
-                    c,
-                    shard << 1 | PROMOTE,
-                );
+            let shard = rs.shard_of_replica(r);
+            if st.detect(rs, replicas, r, now)
+                && let Some(due) = st.promote_due[shard as usize]
+            {
+                self.schedule(due, EventKind::Failover, c, shard << 1 | PROMOTE);
             }
             return;
         }
         let shard = b >> 1;
-        if !st.orphaned(shard) {
-            return;
-        }
         let Some(held) = st.promote(rs, replicas, shard, now) else {
             return;
         };
@@ -138,7 +147,8 @@ impl Simulation {
             self.frames.get_mut(g).replica = primary;
             let parent = self.frames.get(g).parent;
             let latency = if parent == NO_PARENT {
-                self.user_latency()
+                let user = self.requests.get(self.frames.get(g).request).user;
+                self.user_latency(user, c)
             } else {
                 let from = self.frames.get(parent).component;
                 self.link_latency(from, c)

@@ -1,5 +1,6 @@
-//! Scheduled faults on the simulated clock: machines crashing and recovering (one, or a whole
-//! component at once), machines turning slow, and links turning slow. A fault starts at `at`
+//! Scheduled faults on the simulated clock: machines crashing and recovering (one, a whole
+//! component, or everything in a region at once), machines turning slow, links turning slow,
+//! and the network between two regions cut. A fault starts at `at`
 //! and, if it has an `until`, ends then.
 //!
 //! What a crash does to the work on a machine is in `steps.rs`; what it does to a replicated
@@ -28,6 +29,10 @@ pub enum FaultKind {
         component: u32,
         replicas: Range<u32>,
     },
+    /// Whole components stop at once: every replica of servers, and load balancers.
+    Outage { components: Vec<u32> },
+    /// Messages between two regions wait until `until`.
+    Partition { regions: (u16, u16) },
     /// CPU work on these replicas takes `factor` times longer.
     Slow {
         component: u32,
@@ -63,6 +68,31 @@ impl Simulation {
                     }
                 }
             }
+            FaultKind::Outage { components } => {
+                for c in components {
+                    match &self.components[c as usize] {
+                        Component::Server(s) => {
+                            for r in 0..s.replicas.len() as u32 {
+                                if start {
+                                    self.crash_replica(c, r);
+                                } else {
+                                    self.recover_replica(c, r);
+                                }
+                            }
+                        }
+                        Component::Balancer(_) => self.balancer_power(c, !start),
+                        Component::Dns(_) => {}
+                    }
+                }
+            }
+            FaultKind::Partition { regions: (a, b) } => {
+                let heal = fault.until.unwrap_or(SimTime::MAX);
+                if start {
+                    self.cut_links.push((a, b, heal));
+                } else if let Some(i) = self.cut_links.iter().position(|&l| l == (a, b, heal)) {
+                    self.cut_links.remove(i);
+                }
+            }
             FaultKind::Slow {
                 component,
                 replicas,
@@ -77,6 +107,9 @@ impl Simulation {
                         } else {
                             rep.slowdown / factor
                         };
+                        if (rep.slowdown - 1.0).abs() < 1e-9 {
+                            rep.slowdown = 1.0; // undo the rounding of multiply-then-divide
+                        }
                     }
                 }
             }

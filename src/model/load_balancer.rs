@@ -21,6 +21,47 @@ pub struct HealthCheck {
     pub healthy_threshold: u32,
 }
 
+/// Consecutive check results of one target, and what the checker believes about it.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckRecord {
+    pub healthy: bool,
+    pub failed_checks: u32,
+    pub passed_checks: u32,
+}
+
+impl Default for CheckRecord {
+    fn default() -> Self {
+        CheckRecord {
+            healthy: true,
+            failed_checks: 0,
+            passed_checks: 0,
+        }
+    }
+}
+
+impl HealthCheck {
+    /// Records one check that found the target `up`; returns the new belief if it changed
+    /// (after enough consecutive results the other way).
+    pub fn observe(&self, r: &mut CheckRecord, up: bool) -> Option<bool> {
+        if up {
+            r.failed_checks = 0;
+            r.passed_checks += 1;
+            if !r.healthy && r.passed_checks >= self.healthy_threshold {
+                r.healthy = true;
+                return Some(true);
+            }
+        } else {
+            r.passed_checks = 0;
+            r.failed_checks += 1;
+            if r.healthy && r.failed_checks >= self.unhealthy_threshold {
+                r.healthy = false;
+                return Some(false);
+            }
+        }
+        None
+    }
+}
+
 /// A load balancer as the scenario describes it.
 #[derive(Debug, Clone)]
 pub struct BalancerSpec {
@@ -42,8 +83,7 @@ pub struct BalancerSpec {
 #[derive(Debug, Clone, Default)]
 pub struct Backend {
     pub healthy: bool,
-    pub failed_checks: u32,
-    pub passed_checks: u32,
+    pub checks: CheckRecord,
     /// Calls in flight through this balancer to this backend.
     pub active: u32,
     pub sent: u64,
@@ -71,6 +111,12 @@ pub struct Balancer {
     /// Calls answered `Ok` during the window.
     pub served: u64,
     pub changes: Vec<HealthChange>,
+    /// False while the balancer is down (an outage); `epoch` counts its crashes so calls it
+    /// forwarded before one are recognised when their answers come back.
+    pub alive: bool,
+    pub epoch: u32,
+    /// Outages in force (overlapping ones keep it down until the last ends).
+    down: u32,
     window_area: u128,
     window_started: SimTime,
     pub mean_connections: f64,
@@ -98,6 +144,9 @@ impl Balancer {
             refused: [0; STATUS_COUNT],
             served: 0,
             changes: Vec::new(),
+            alive: true,
+            epoch: 0,
+            down: 0,
             window_area: 0,
             window_started: SimTime::ZERO,
             mean_connections: 0.0,
@@ -196,7 +245,7 @@ impl Balancer {
 fn balancer_of(components: &mut [Component], c: u32) -> &mut Balancer {
     match &mut components[c as usize] {
         Component::Balancer(b) => b,
-        Component::Server(_) => unreachable!("component {c} is not a load balancer"),
+        _ => unreachable!("component {c} is not a load balancer"),
     }
 }
 
@@ -208,6 +257,10 @@ impl Simulation {
         let req = *self.requests.get(fr.request);
         let seed = self.scenario.seed;
         let lb = balancer_of(&mut self.components, fr.component);
+        if !lb.alive {
+            return self.balancer_reply(f, Status::BackendDown);
+        }
+        let epoch = lb.epoch;
         if lb.connections >= lb.spec.max_connections {
             if req.counted {
                 lb.refused[Status::ConnectionLimit.index()] += 1;
@@ -235,6 +288,7 @@ impl Simulation {
             backend: i as u32,
             ..Frame::default()
         };
+        self.frames.get_mut(f).epoch = epoch;
         let child = self.frames.insert(child);
         self.schedule(at, EventKind::FrameArrive, child, 0);
     }
@@ -242,7 +296,12 @@ impl Simulation {
     /// The backend answered: pass the answer back.
     pub(crate) fn balancer_child_returned(&mut self, p: u32, child: &Frame) {
         let now = self.now;
-        let lb = balancer_of(&mut self.components, self.frames.get(p).component);
+        let fr = *self.frames.get(p);
+        let lb = balancer_of(&mut self.components, fr.component);
+        if fr.epoch != lb.epoch {
+            // Forwarded before the balancer went down: its connection died with it.
+            return self.balancer_reply(p, Status::BackendDown);
+        }
         lb.connections -= 1;
         lb.conns.set(now, u64::from(lb.connections));
         lb.backends[child.backend as usize].active -= 1;
@@ -257,6 +316,29 @@ impl Simulation {
         self.send_back(f, self.now);
     }
 
+    /// Balancer `c` goes down (`up` false) or comes back: calls in flight through it fail.
+    pub(crate) fn balancer_power(&mut self, c: u32, up: bool) {
+        let now = self.now;
+        let lb = balancer_of(&mut self.components, c);
+        if up {
+            lb.down = lb.down.saturating_sub(1);
+        } else {
+            lb.down += 1;
+        }
+        if lb.alive == (lb.down == 0) {
+            return;
+        }
+        lb.alive = lb.down == 0;
+        if !up {
+            lb.epoch = lb.epoch.wrapping_add(1);
+            lb.connections = 0;
+            lb.conns.set(now, 0);
+            for b in &mut lb.backends {
+                b.active = 0;
+            }
+        }
+    }
+
     /// Probes every backend; marks it down or up after enough consecutive results.
     pub(crate) fn health_check(&mut self, c: u32) {
         let now = self.now;
@@ -269,7 +351,7 @@ impl Simulation {
                 .iter()
                 .map(|&(s, r, _)| match &self.components[s as usize] {
                     Component::Server(srv) => srv.replicas[r as usize].alive,
-                    Component::Balancer(_) => true,
+                    _ => true,
                 })
                 .collect()
         };
@@ -279,28 +361,13 @@ impl Simulation {
         };
         for (i, up) in alive.into_iter().enumerate() {
             let b = &mut lb.backends[i];
-            if up {
-                b.failed_checks = 0;
-                b.passed_checks += 1;
-                if !b.healthy && b.passed_checks >= hc.healthy_threshold {
-                    b.healthy = true;
-                    lb.changes.push(HealthChange {
-                        at: now,
-                        backend: i,
-                        healthy: true,
-                    });
-                }
-            } else {
-                b.passed_checks = 0;
-                b.failed_checks += 1;
-                if b.healthy && b.failed_checks >= hc.unhealthy_threshold {
-                    b.healthy = false;
-                    lb.changes.push(HealthChange {
-                        at: now,
-                        backend: i,
-                        healthy: false,
-                    });
-                }
+            if let Some(healthy) = hc.observe(&mut b.checks, up) {
+                b.healthy = healthy;
+                lb.changes.push(HealthChange {
+                    at: now,
+                    backend: i,
+                    healthy,
+                });
             }
         }
         if self.accepting || self.outstanding > 0 {

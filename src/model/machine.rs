@@ -100,6 +100,9 @@ pub struct Replica {
     pub disk_busy: BusyTime,
     /// CPU work takes this many times longer (a `slow` fault); 1 normally.
     pub slowdown: f64,
+    /// Crash faults in force: overlapping ones (a crash inside an outage) keep it down until
+    /// the last one ends.
+    pub down: u32,
 }
 
 impl Replica {

@@ -70,7 +70,7 @@ impl Scenario {
                     Some(CachePolicy::Lru { key_count, .. }) => key_count * 9,
                     _ => 0,
                 },
-                ComponentKind::Balancer(_) => 0,
+                ComponentKind::Balancer(_) | ComponentKind::Dns(_) => 0,
             })
             .sum();
         let users = match self.workload.model {

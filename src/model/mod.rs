@@ -8,12 +8,15 @@ pub mod cache;
 pub mod client;
 pub mod database;
 pub mod distribution;
+pub mod dns;
 pub mod failover;
 pub mod fault;
 pub mod load_balancer;
 pub mod machine;
 pub mod memory;
 pub mod network;
+pub mod region;
+pub mod replica_log;
 pub mod replication;
 pub mod server;
 pub mod steps;
@@ -23,6 +26,7 @@ pub mod workload;
 use crate::engine::rng::stream_for;
 use crate::engine::sim::Component;
 use crate::engine::time::SimTime;
+use dns::{Dns, DnsSpec};
 use load_balancer::{Balancer, BalancerSpec};
 use network::Network;
 use server::{Server, ServerSpec};
@@ -59,6 +63,7 @@ pub struct ComponentSpec {
 pub enum ComponentKind {
     Server(ServerSpec),
     Balancer(BalancerSpec),
+    Dns(DnsSpec),
 }
 
 impl ComponentSpec {
@@ -72,6 +77,7 @@ impl ComponentSpec {
             ComponentKind::Balancer(spec) => {
                 Component::Balancer(Box::new(Balancer::new(spec.clone(), rng)))
             }
+            ComponentKind::Dns(spec) => Component::Dns(Box::new(Dns::new(spec.clone()))),
         }
     }
 
@@ -98,6 +104,7 @@ impl ComponentSpec {
                 out.dedup();
                 out
             }
+            ComponentKind::Dns(d) => d.targets.clone(),
         }
     }
 
@@ -106,6 +113,7 @@ impl ComponentSpec {
         match &self.kind {
             ComponentKind::Server(s) => s.machine.cost_per_hour * f64::from(s.replicas),
             ComponentKind::Balancer(b) => b.cost_per_hour,
+            ComponentKind::Dns(_) => 0.0,
         }
     }
 }
@@ -115,6 +123,7 @@ impl Component {
         match self {
             Component::Server(s) => s.snapshot_window_start(now),
             Component::Balancer(b) => b.snapshot_window_start(now),
+            Component::Dns(_) => {}
         }
     }
 
@@ -122,6 +131,7 @@ impl Component {
         match self {
             Component::Server(s) => s.snapshot_window_end(now),
             Component::Balancer(b) => b.snapshot_window_end(now),
+            Component::Dns(_) => {}
         }
     }
 
@@ -138,7 +148,7 @@ impl Component {
                     .sum::<usize>() as u64
                     + s.replication.as_ref().map_or(0, |r| r.heap_bytes())
             }
-            Component::Balancer(_) => 0,
+            Component::Balancer(_) | Component::Dns(_) => 0,
         }
     }
 
@@ -147,6 +157,7 @@ impl Component {
         match self {
             Component::Server(s) => s.interval_utilisation(now),
             Component::Balancer(b) => b.interval_utilisation(now),
+            Component::Dns(_) => 0.0,
         }
     }
 }

@@ -7,6 +7,7 @@
 use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
 use crate::model::distribution::Dist;
+use crate::model::region::Regions;
 use crate::scenario::raw::{LinkPreset, RawDist};
 
 /// The distribution behind a preset; the figures are documented in docs/scenario-format.md.
@@ -38,6 +39,8 @@ pub struct Network {
     /// `table[from * n + to]`: index into `links`.
     pub table: Vec<u16>,
     pub n: usize,
+    /// Regions, if the scenario declares more than one.
+    pub regions: Option<Regions>,
 }
 
 impl Network {
@@ -76,6 +79,7 @@ mod tests {
             links: vec![c(0.25), c(0.01)],
             table: vec![0, 1, 1, 0],
             n: 2,
+            regions: None,
         };
         let mut rng = stream_for(0, "net");
         assert_eq!(net.latency(0, 1, &mut rng), SimTime::from_ms(0.01));

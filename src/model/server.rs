@@ -13,7 +13,8 @@ use crate::metrics::time_weighted::mean_between;
 use crate::model::cache::{CacheState, Lru};
 use crate::model::distribution::Dist;
 use crate::model::machine::{Machine, Replica};
-use crate::model::replication::{ReplicationSpec, ReplicationState};
+use crate::model::replica_log::ReplicationState;
+use crate::model::replication::ReplicationSpec;
 
 /// What role a server plays (for reports and defaults; behaviour is all in its program).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

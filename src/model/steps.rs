@@ -18,7 +18,7 @@ use rand::RngExt;
 pub(crate) fn server_of(components: &mut [Component], c: u32) -> &mut Server {
     match &mut components[c as usize] {
         Component::Server(s) => s,
-        Component::Balancer(_) => unreachable!("component {c} is not a server"),
+        _ => unreachable!("component {c} is not a server"),
     }
 }
 
@@ -295,8 +295,14 @@ impl Simulation {
             && connect
             && let Some(d) = t.spec.connect
         {
-            // TCP handshake round trip plus the server's connection set-up.
-            at += latency + latency + d.sample(&mut self.network_rng);
+            // TCP handshake round trip plus the server's connection set-up; a cut link is
+            // waited for once.
+            let (a, b) = (
+                self.component_region(fr.component),
+                self.component_region(target),
+            );
+            let base = latency - self.cut_wait(a, b);
+            at += base + base + d.sample(&mut self.network_rng);
         }
         let child = Frame {
             request: fr.request,
@@ -406,7 +412,8 @@ impl Simulation {
         let fr = *self.frames.get(f);
         let mut at = at;
         if fr.parent == NO_PARENT {
-            at += self.user_latency();
+            let user = self.requests.get(fr.request).user;
+            at += self.user_latency(user, fr.component);
         } else {
             let parent = self.frames.get(fr.parent).component;
             at += self.link_latency(fr.component, parent);
@@ -422,7 +429,8 @@ impl Simulation {
         let machine = srv.spec.machine.clone();
         let targets: Vec<u32> = srv.spec.pools.iter().map(|&(t, _)| t).collect();
         let rep = &mut srv.replicas[r as usize];
-        if !rep.alive {
+        rep.down += 1;
+        if rep.down > 1 {
             return;
         }
         rep.alive = false;
@@ -452,7 +460,11 @@ impl Simulation {
     pub(crate) fn recover_replica(&mut self, c: u32, r: u32) {
         let now = self.now;
         let rep = &mut server_of(&mut self.components, c).replicas[r as usize];
-        if rep.alive {
+        if rep.down == 0 {
+            return;
+        }
+        rep.down -= 1;
+        if rep.down > 0 {
             return;
         }
         rep.alive = true;

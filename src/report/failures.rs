@@ -6,6 +6,7 @@
 //! scenario's `interval_s`.
 
 use crate::engine::sim::{Component, Simulation};
+use crate::engine::time::SimTime;
 use crate::metrics::timeseries::IntervalRow;
 use crate::model::replication::Mode;
 use crate::model::{ComponentKind, Fault};
@@ -27,6 +28,17 @@ pub struct Failures {
     /// Reads that returned stale data, all databases.
     pub stale_reads: u64,
     pub faults: Vec<FaultEffect>,
+    /// Per region users live in (scenarios with regions).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, RegionAvailability>,
+}
+
+/// How the users of one region fared.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RegionAvailability {
+    pub requests: u64,
+    pub completed: u64,
+    pub availability: f64,
 }
 
 /// What one fault did to the users, read off the time series.
@@ -80,10 +92,11 @@ pub struct FailoverSummary {
     pub shard: u32,
     pub crashed_at_s: f64,
     pub detected_at_s: f64,
-    pub promoted_at_s: f64,
-    /// From the crash to the promotion: writes could not succeed.
+    /// `null` if the shard still had no primary when the run ended.
+    pub promoted_at_s: Option<f64>,
+    /// From the crash to the promotion (or the end of the run): writes could not succeed.
     pub write_downtime_s: f64,
-    pub promoted: String,
+    pub promoted: Option<String>,
     pub writes_lost: u64,
 }
 
@@ -107,11 +120,12 @@ fn error_rate(row: &IntervalRow) -> Option<f64> {
     (e.total > 0).then(|| e.errors() as f64 / e.total as f64)
 }
 
-/// Reads a fault's effect off the time series.
-pub fn fault_effect(fault: &Fault, rows: &[IntervalRow]) -> FaultEffect {
+/// Reads a fault's effect off the time series `rows` (the measured ones): the baseline is
+/// the error rate before `first_fault`, the earliest fault of the run.
+pub fn fault_effect(fault: &Fault, rows: &[IntervalRow], first_fault: SimTime) -> FaultEffect {
     let (before_total, before_errors) = rows
         .iter()
-        .filter(|r| r.end <= fault.at)
+        .filter(|r| r.end <= first_fault)
         .fold((0, 0), |(t, e), r| {
             (t + r.ended.total, e + r.ended.errors())
         });
@@ -145,7 +159,7 @@ pub fn fault_effect(fault: &Fault, rows: &[IntervalRow]) -> FaultEffect {
         peak = peak.max(rate);
         failed += row.ended.errors();
     }
-    let secs = |t: crate::engine::time::SimTime| round(t.as_secs(), 6);
+    let secs = |t: SimTime| round(t.as_secs(), 6);
     FaultEffect {
         fault: fault.label.clone(),
         at_s: secs(fault.at),
@@ -172,7 +186,7 @@ pub fn replication_summary(
     };
     let (rs, st) = (spec.replication.as_ref()?, s.replication.as_ref()?);
     let stats = &st.stats;
-    let secs = |t: crate::engine::time::SimTime| round(t.as_secs(), 6);
+    let secs = |t: SimTime| round(t.as_secs(), 6);
     let machines = s
         .members
         .iter()
@@ -232,13 +246,15 @@ pub fn replication_summary(
         failovers: stats
             .failovers
             .iter()
+            .copied()
+            .chain(st.unfinished_failovers())
             .map(|f| FailoverSummary {
                 shard: f.shard,
                 crashed_at_s: secs(f.crashed_at),
                 detected_at_s: secs(f.detected_at),
-                promoted_at_s: secs(f.promoted_at),
-                write_downtime_s: secs(f.promoted_at.since(f.crashed_at)),
-                promoted: rs.member_name(f.promoted),
+                promoted_at_s: f.promoted_at.map(secs),
+                write_downtime_s: secs(f.promoted_at.unwrap_or(sim.now).since(f.crashed_at)),
+                promoted: f.promoted.map(|m| rs.member_name(m)),
                 writes_lost: f.writes_lost,
             })
             .collect(),
@@ -261,11 +277,37 @@ pub fn failures(
         },
         writes_lost: replication.values().map(|r| r.writes_lost).sum(),
         stale_reads: replication.values().map(|r| r.stale_reads).sum(),
-        faults: sim
-            .scenario
-            .faults
-            .iter()
-            .map(|f| fault_effect(f, rows))
-            .collect(),
+        faults: {
+            // Rows of the measurement window (and the drain after it), as the rest of the
+            // summary counts.
+            let start = rows.partition_point(|r| r.end <= sim.window.start);
+            let measured = &rows[start..];
+            let first = sim.scenario.faults.iter().map(|f| f.at).min();
+            sim.scenario
+                .faults
+                .iter()
+                .map(|f| fault_effect(f, measured, first.unwrap_or(f.at)))
+                .collect()
+        },
+        regions: match &sim.scenario.network.regions {
+            Some(r) => r
+                .names
+                .iter()
+                .zip(&sim.metrics.region_outcomes)
+                .map(|(name, o)| {
+                    let a = RegionAvailability {
+                        requests: o.total,
+                        completed: o.completed,
+                        availability: if o.total > 0 {
+                            round(o.completed as f64 / o.total as f64, 6)
+                        } else {
+                            1.0
+                        },
+                    };
+                    (name.clone(), a)
+                })
+                .collect(),
+            None => BTreeMap::new(),
+        },
     }
 }

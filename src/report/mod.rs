@@ -143,6 +143,37 @@ pub struct ComponentSummary {
     pub replication: Option<failures::ReplicationSummary>,
 }
 
+impl ComponentSummary {
+    /// A component with no machine of its own (a balancer, a DNS): every machine figure 0.
+    fn without_machine(kind: &str, cost_per_hour: f64, throughput_rps: f64) -> ComponentSummary {
+        ComponentSummary {
+            kind: kind.into(),
+            replicas: 1,
+            cost_per_hour: round(cost_per_hour, 4),
+            throughput_rps,
+            cpu_utilisation: 0.0,
+            worker_utilisation: 0.0,
+            nic_utilisation: 0.0,
+            disk_utilisation: 0.0,
+            mean_queue: 0.0,
+            max_queue: 0,
+            wait_probability: 0.0,
+            mean_connections: 0.0,
+            peak_connections: 0,
+            max_connections: 0,
+            peak_memory_gb: 0.0,
+            ram_gb: 0.0,
+            refused_by: BTreeMap::new(),
+            queue_wait_ms: None,
+            service_ms: None,
+            pool_wait_ms: None,
+            cache_hit_ratio: None,
+            health_changes: Vec::new(),
+            replication: None,
+        }
+    }
+}
+
 /// A backend taken out of or put back into rotation by health checks.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HealthChangeSummary {
@@ -410,27 +441,10 @@ fn component_summary(
             }
         }
         (Component::Balancer(b), ComponentKind::Balancer(k)) => ComponentSummary {
-            kind: "load_balancer".into(),
-            replicas: 1,
-            cost_per_hour: round(k.cost_per_hour, 4),
-            throughput_rps: per_s(b.served),
-            cpu_utilisation: 0.0,
-            worker_utilisation: 0.0,
-            nic_utilisation: 0.0,
-            disk_utilisation: 0.0,
-            mean_queue: 0.0,
-            max_queue: 0,
-            wait_probability: 0.0,
             mean_connections: round(b.mean_connections, 4),
             peak_connections: b.conns.max(),
             max_connections: u64::from(k.max_connections),
-            peak_memory_gb: 0.0,
-            ram_gb: 0.0,
             refused_by: reasons(&b.refused),
-            queue_wait_ms: None,
-            service_ms: None,
-            pool_wait_ms: None,
-            cache_hit_ratio: None,
             health_changes: b
                 .changes
                 .iter()
@@ -443,7 +457,19 @@ fn component_summary(
                     }
                 })
                 .collect(),
-            replication: None,
+            ..ComponentSummary::without_machine("load_balancer", k.cost_per_hour, per_s(b.served))
+        },
+        (Component::Dns(d), ComponentKind::Dns(k)) => ComponentSummary {
+            health_changes: d
+                .changes
+                .iter()
+                .map(|c| HealthChangeSummary {
+                    at_s: round(c.at.as_secs(), 6),
+                    backend: all[k.targets[c.backend] as usize].name.clone(),
+                    healthy: c.healthy,
+                })
+                .collect(),
+            ..ComponentSummary::without_machine("dns", 0.0, per_s(d.answers.iter().sum()))
         },
         _ => unreachable!("component state and spec disagree"),
     }

@@ -135,8 +135,13 @@ pub fn render(r: &Results) -> String {
         let Some(c) = r.components.get(name) else {
             continue;
         };
-        let is_balancer = c.kind == "load_balancer";
-        let kind = if is_balancer { "lb" } else { c.kind.as_str() };
+        // Balancers and DNS have no CPU, workers or queue of their own.
+        let is_balancer = c.kind == "load_balancer" || c.kind == "dns";
+        let kind = if c.kind == "load_balancer" {
+            "lb"
+        } else {
+            c.kind.as_str()
+        };
         // A balancer has no CPU, workers or queue of its own: say so rather than print zeros.
         let (cpu, workers, queue) = if is_balancer {
             ("-".to_string(), "-".to_string(), "-".to_string())
@@ -207,16 +212,23 @@ fn render_failures(out: &mut String, r: &Results) {
             let _ = writeln!(out, "  conflicting writes {}", rep.conflicts);
         }
         for f in &rep.failovers {
-            let _ = writeln!(
-                out,
-                "  failover shard {}: died {} s, {} primary at {} s ({} s), {} writes lost",
-                f.shard,
-                secs(f.crashed_at_s),
-                fit(&f.promoted, 14),
-                secs(f.promoted_at_s),
-                secs(f.write_downtime_s),
-                f.writes_lost
-            );
+            let line = match (&f.promoted, f.promoted_at_s) {
+                (Some(m), Some(at)) => format!(
+                    "  failover shard {}: died {} s, {} primary at {} s ({} s), {} writes lost",
+                    f.shard,
+                    secs(f.crashed_at_s),
+                    fit(m, 14),
+                    secs(at),
+                    secs(f.write_downtime_s),
+                    f.writes_lost
+                ),
+                _ => format!(
+                    "  failover shard {}: died {} s, no machine left to promote by the end",
+                    f.shard,
+                    secs(f.crashed_at_s)
+                ),
+            };
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(
             out,
@@ -251,6 +263,15 @@ fn render_failures(out: &mut String, r: &Results) {
         }
     }
     let f = &r.failures;
+    if !f.regions.is_empty() {
+        let parts: Vec<String> = f
+            .regions
+            .iter()
+            .map(|(name, a)| format!("{name} {:.3}%", a.availability * 100.0))
+            .collect();
+        let _ = writeln!(out);
+        wrapped(out, "availability by users' region: ", &parts);
+    }
     if f.faults.is_empty() {
         return;
     }

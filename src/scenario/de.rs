@@ -54,6 +54,7 @@ impl<'de> Visitor<'de> for ComponentVisitor {
             "load_balancer" => RawLoadBalancer::deserialize(rest).map(RawComponent::LoadBalancer),
             "cache" => RawCache::deserialize(rest).map(RawComponent::Cache),
             "database" => RawDatabase::deserialize(rest).map(RawComponent::Database),
+            "dns" => RawDns::deserialize(rest).map(RawComponent::Dns),
             other => Err(de::Error::custom(unknown_kind(other))),
         }
     }
@@ -83,6 +84,7 @@ fn buffered<'de, A: MapAccess<'de>>(first: String, mut map: A) -> Result<RawComp
         "load_balancer" => variant(object).map(RawComponent::LoadBalancer),
         "cache" => variant(object).map(RawComponent::Cache),
         "database" => variant(object).map(RawComponent::Database),
+        "dns" => variant(object).map(RawComponent::Dns),
         other => Err(de::Error::custom(unknown_kind(other))),
     }
 }

@@ -41,6 +41,10 @@ pub struct RawScenario {
     /// Latency of the links between clients and components.
     #[serde(default)]
     pub network: RawNetwork,
+    /// Geographic regions by name, with the share of users living in each. Default: one
+    /// region holding everything.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub regions: BTreeMap<String, RawRegion>,
     /// Who sends requests, how often, and what they ask for.
     pub workload: RawWorkload,
     /// The architecture: named components (services, load balancers, caches, databases).
@@ -117,6 +121,29 @@ pub struct RawNetwork {
     /// Overrides for pairs of components (both directions).
     #[serde(default)]
     pub links: Vec<RawLinkOverride>,
+    /// One-way latency between each pair of regions (added to the links above when the two
+    /// ends are in different regions). Every pair of declared regions needs one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub region_links: Vec<RawRegionLink>,
+}
+
+/// A region.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegion {
+    /// Relative share of users living here (shares need not add up to 1).
+    #[serde(default = "one")]
+    pub users: f64,
+}
+
+/// The latency between two regions, both directions.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegionLink {
+    /// The two region names.
+    pub between: [String; 2],
+    /// One-way latency.
+    pub latency_ms: RawDist,
 }
 
 impl Default for RawNetwork {
@@ -125,6 +152,7 @@ impl Default for RawNetwork {
             client_link: internet_link(),
             default_link: lan_link(),
             links: Vec::new(),
+            region_links: Vec::new(),
         }
     }
 }

@@ -83,15 +83,47 @@ pub enum RawComponent {
     LoadBalancer(RawLoadBalancer),
     Cache(RawCache),
     Database(RawDatabase),
+    Dns(RawDns),
 }
 
 /// The kinds a component can have, in the order error messages list them.
-pub const COMPONENT_KINDS: [&str; 4] = ["service", "load_balancer", "cache", "database"];
+pub const COMPONENT_KINDS: [&str; 5] = ["service", "load_balancer", "cache", "database", "dns"];
+
+/// Geographic DNS: sends each user to the nearest healthy target (the entry of a region).
+/// It is a workload entry only; resolving costs no hop, but users cache answers for `ttl_s`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDns {
+    /// Entry components, typically one load balancer per region.
+    pub targets: Vec<String>,
+    /// How long users keep a resolved answer: after DNS takes a target out, a user moves
+    /// within this many seconds (each user at its own moment).
+    #[serde(default = "default_ttl_s")]
+    pub ttl_s: f64,
+    /// How DNS decides a target is down: it is up while it (and, for a load balancer, at
+    /// least one of its backends) is alive.
+    #[serde(default = "default_dns_check")]
+    pub health_check: RawHealthCheck,
+}
+
+fn default_ttl_s() -> f64 {
+    60.0
+}
+fn default_dns_check() -> RawHealthCheck {
+    RawHealthCheck {
+        interval_ms: 10_000.0,
+        unhealthy_threshold: 3,
+        healthy_threshold: 2,
+    }
+}
 
 /// Application servers: `replicas` identical machines running the same handlers.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
+    /// Region it runs in (required when the scenario declares more than one region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub machine: RawMachine,
     /// Identical machines; a load balancer spreads requests over them.
     #[serde(default = "one_u32")]
@@ -144,6 +176,9 @@ pub struct RawPool {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoadBalancer {
+    /// Region it runs in (required when the scenario declares more than one region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Service names; every replica of each becomes a backend.
     #[serde(default)]
     pub backends: Vec<String>,
@@ -223,6 +258,9 @@ fn default_healthy() -> u32 {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCache {
+    /// Region it runs in (required when the scenario declares more than one region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub machine: RawMachine,
     /// CPU time of one lookup.
     #[serde(default = "default_lookup")]
@@ -261,6 +299,9 @@ pub enum RawCachePolicy {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDatabase {
+    /// Region it runs in (required when the scenario declares more than one region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Its machine; `machine.max_connections` is the database's connection cap.
     pub machine: RawMachine,
     /// Query cost per request class; the key `default` serves the others.
@@ -460,12 +501,29 @@ pub enum RawFault {
     /// `factor` times longer from `at_s`, for `duration_s` (or to the end).
     Slow {
         component: String,
+        /// For a sharded database: the shard of `replica`.
+        #[serde(default)]
+        shard: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replica: Option<u32>,
         factor: f64,
         at_s: f64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_s: Option<f64>,
+    },
+    /// Every machine and load balancer in a region stops at once (a power outage).
+    RegionOutage {
+        region: String,
+        at_s: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recover_after_s: Option<f64>,
+    },
+    /// The network between two regions is cut from `at_s` for `duration_s`: messages across
+    /// wait (TCP retransmits) and arrive once it heals.
+    Partition {
+        between: [String; 2],
+        at_s: f64,
+        duration_s: f64,
     },
     /// Messages between two components (or, without `between`, between the users and the
     /// system) take `extra_ms` longer from `at_s` for `duration_s`.

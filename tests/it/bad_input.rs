@@ -50,7 +50,7 @@ fn unknown_kind_suggests_the_closest() {
     assert_eq!(
         rejected("s.json", &text),
         "error: s.json:5:43: components.api: unknown component kind `databse`; did you mean `database`? \
-         (kinds: service, load_balancer, cache, database)\n"
+         (kinds: service, load_balancer, cache, database, dns)\n"
     );
 }
 
@@ -279,6 +279,36 @@ fn replication_and_fault_mistakes_are_reported_together_with_positions() {
          queries itself; call it from a service\n\
          error: s.json:13:44: faults[0].crash.shard: `db` has shards 0..1, got 2\n\
          error: s.json:14:46: faults[1].slow.replica: `api` has replicas 0..0, got 1\n\
+         4 problems in s.json\n"
+    );
+}
+
+/// Region mistakes: an unknown region (with a suggestion), a missing region link, a component
+/// without a region, and a DNS target that cannot serve.
+#[test]
+fn region_mistakes_are_reported_together() {
+    let text = r#"{
+  "name": "x", "duration_s": 10,
+  "regions": {"eu": {}, "us": {}, "ap": {}},
+  "network": {"region_links": [{"between": ["eu", "us"], "latency_ms": {"constant": {"ms": 40}}},
+                               {"between": ["eu", "ap"], "latency_ms": {"constant": {"ms": 90}}}]},
+  "workload": {"model": {"open": {"rate_per_s": 10}}, "entry": "dns"},
+  "components": {
+    "dns": {"kind": "dns", "targets": ["api", "db"]},
+    "api": {"kind": "service", "region": "uss", "machine": {"cores": 1}, "handlers": {"default": [{"call": "db"}]}},
+    "db": {"kind": "database", "machine": {"cores": 1}, "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}}}}
+  }
+}
+"#;
+    assert_eq!(
+        rejected("s.json", text),
+        "error: s.json:8:47: components.dns.targets[1]: `db` cannot be a DNS target: targets are \
+         load balancers or services\n\
+         error: s.json:9:42: components.api.region: no region named `uss`; did you mean `us`? \
+         (regions: `ap`, `eu`, `us`)\n\
+         error: s.json:10:11: components.db: needs a \"region\" (the scenario has regions `ap`, `eu`, `us`)\n\
+         error: s.json:4:31: network.region_links: no latency between regions `ap` and `us`: add \
+         {\"between\": [\"ap\", \"us\"], \"latency_ms\": …}\n\
          4 problems in s.json\n"
     );
 }

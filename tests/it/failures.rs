@@ -252,3 +252,86 @@ fn every_request_ends_once_under_every_kind_of_fault_and_runs_repeat_exactly() {
     let b = run_summary(&s, 7);
     assert_eq!(a, b, "same seed, same faults, same results");
 }
+
+#[test]
+fn a_region_outage_hurts_only_its_users_until_dns_detection_and_ttl_have_passed() {
+    let r = run_with("17-two-regions-outage", &[]);
+    assert_eq!(num(&r, "/failures/regions/us/availability"), 1.0);
+    assert!(num(&r, "/failures/regions/eu/availability") < 0.9);
+    // Outage at 60 s; DNS checks every 10 s and needs 3 failures (20 to 30 s), then users
+    // move within the 60 s TTL: back to normal 80 to 90 s after the outage (+ one 5 s row).
+    let effect = &r["failures"]["faults"][0];
+    assert_eq!(num(effect, "/errors_started_s"), 60.0);
+    let recover = num(effect, "/time_to_recover_s");
+    assert!((80.0..=95.0).contains(&recover), "{recover}");
+    let faster = run_with("17-two-regions-outage", &["components.geo-dns.ttl_s=10"]);
+    let recover_fast = num(&faster["failures"]["faults"][0], "/time_to_recover_s");
+    assert!((30.0..=45.0).contains(&recover_fast), "{recover_fast}");
+    let changes = r["components"]["geo-dns"]["health_changes"]
+        .as_array()
+        .unwrap();
+    assert_eq!(changes[0]["backend"], "lb-eu");
+    assert_eq!(changes[0]["healthy"], false);
+}
+
+/// Two regions, the app in one and its database in the other.
+fn across_regions(timeout_ms: f64) -> Value {
+    json!({
+        "name": "partition",
+        "duration_s": 20, "warmup_s": 1,
+        "regions": {"eu": {}, "us": {}},
+        "network": {"region_links": [{"between": ["eu", "us"], "latency_ms": {"constant": {"ms": 30}}}]},
+        "workload": {
+            "model": {"open": {"rate_per_s": 200}}, "entry": "app", "timeout_ms": timeout_ms
+        },
+        "components": {
+            "app": {"kind": "service", "region": "eu", "machine": {"cores": 8}, "workers": 5000,
+                    "queue_capacity": 10000,
+                    "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}, {"call": "db"}]}},
+            "db": {"kind": "database", "region": "us", "machine": {"cores": 8, "max_connections": 5000},
+                   "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}}}}
+        },
+        "faults": [{"partition": {"between": ["us", "eu"], "at_s": 10, "duration_s": 3}}]
+    })
+}
+
+#[test]
+fn a_partition_holds_messages_until_it_heals() {
+    let patient = run_summary(&across_regions(10_000.0), 1);
+    assert_eq!(
+        num(&patient, "/error_rate"),
+        0.0,
+        "everything arrives once the link heals"
+    );
+    let max = num(&patient, "/latency_ms/max");
+    assert!(
+        (3000.0..3500.0).contains(&max),
+        "held up to the 3 s cut: {max}"
+    );
+    // Users on the internet (2 × 40 ms), half of them across the ocean, and a call to the
+    // other region with its connection handshake: a few hundred milliseconds.
+    assert!(num(&patient, "/latency_ms/p50") < 400.0);
+    let impatient = run_summary(&across_regions(1_000.0), 1);
+    assert!(num(&impatient, "/requests/timed_out") > 300.0);
+}
+
+/// A crash from 20 to 30 s and an outage of the same database from 21 to 22 s: the machine
+/// stays down until 30 s (the outage's end does not revive it), so the failover goes ahead.
+#[test]
+fn overlapping_faults_keep_a_machine_down_until_the_last_one_ends() {
+    let r = run_with(
+        "12-master-slave-failover",
+        &[
+            r#"faults=[{"crash": {"component": "db", "at_s": 20, "recover_after_s": 10}},
+                       {"outage": {"component": "db", "at_s": 21, "recover_after_s": 1}}]"#,
+        ],
+    );
+    let failovers = r["components"]["db"]["replication"]["failovers"]
+        .as_array()
+        .unwrap();
+    // The outage (21 s) finds the primary already dead; the other two machines come back at
+    // 22 s, so the one failover is the crash's: noticed at 25 s, promoted at 28 s.
+    assert_eq!(failovers.len(), 1, "{failovers:#?}");
+    assert_eq!(num(&failovers[0], "/crashed_at_s"), 20.0);
+    assert_eq!(num(&failovers[0], "/promoted_at_s"), 28.0);
+}

@@ -1,13 +1,12 @@
 //! Validation of components: machines, services, caches, databases and load balancers,
 //! compiled into the model's server and balancer specs (programs of steps, pools, backends).
 
+use super::dns::{dns, health_check, not_dns};
 use super::replication::replication;
 use super::{Checker, MAX_LRU_KEYS};
-use crate::engine::time::SimTime;
 use crate::model::ComponentKind;
 use crate::model::database::{Query, query_program};
-use crate::model::distribution::MAX_MS;
-use crate::model::load_balancer::{BalancerSpec, HealthCheck};
+use crate::model::load_balancer::BalancerSpec;
 use crate::model::machine::Machine;
 use crate::model::server::{CachePolicy, Role, ServerSpec, Step};
 use crate::scenario::raw::*;
@@ -109,6 +108,7 @@ pub(super) fn component(
         RawComponent::Cache(k) => ComponentKind::Server(cache(c, &path, k, key_space)),
         RawComponent::Database(d) => ComponentKind::Server(database(c, &path, d, key_space)),
         RawComponent::LoadBalancer(b) => ComponentKind::Balancer(balancer(c, &path, b)),
+        RawComponent::Dns(d) => ComponentKind::Dns(dns(c, &path, d)),
     }
 }
 
@@ -165,6 +165,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServerSpe
                 RawStep::DiskIos(n) => Step::Disk(*n),
                 RawStep::Call(target) => {
                     let id = c.component(&format!("{hpath}[{i}].call"), target);
+                    not_dns(c, &format!("{hpath}[{i}].call"), target);
                     if target == name {
                         c.problem(format!("{hpath}[{i}].call"), "a service cannot call itself");
                     }
@@ -195,6 +196,7 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> ServerSpe
         .dist(&format!("{path}.lookup_ms"), &k.lookup_ms)
         .scaled(1.0 / machine.cpu_speed);
     let backing = c.component(&format!("{path}.backing"), &k.backing);
+    not_dns(c, &format!("{path}.backing"), &k.backing);
     let policy = match k.policy {
         RawCachePolicy::HitRatio(r) => {
             if !(0.0..=1.0).contains(&r) {
@@ -291,6 +293,14 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Ser
             None => Vec::new(),
         })
         .collect();
+    for (name, q) in &d.queries {
+        if q.op == QueryOp::Write && q.read_from.is_some() {
+            c.problem(
+                format!("{path}.queries.{name}.read_from"),
+                "writes always go to the primary: `read_from` is for reads",
+            );
+        }
+    }
     if let Some(r) = d.queries.values().find_map(|q| q.read_from) {
         if d.replication.is_none() {
             c.problem(
@@ -396,6 +406,10 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
                 );
                 0
             }
+            Some(RawComponent::Dns(_)) => {
+                c.problem(&p, format!("`{name}` is a dns; backends are services"));
+                0
+            }
             None => 0,
         };
         let first = backends.len() as u32;
@@ -445,23 +459,10 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
             );
         }
     }
-    let health_check = b.health_check.as_ref().map(|h| HealthCheck {
-        interval: {
-            let p = format!("{path}.health_check.interval_ms");
-            let interval = c.positive(&p, h.interval_ms);
-            SimTime::from_ms(c.within(&p, interval, 1.0, MAX_MS))
-        },
-        unhealthy_threshold: c.at_least(
-            &format!("{path}.health_check.unhealthy_threshold"),
-            u64::from(h.unhealthy_threshold),
-            1,
-        ) as u32,
-        healthy_threshold: c.at_least(
-            &format!("{path}.health_check.healthy_threshold"),
-            u64::from(h.healthy_threshold),
-            1,
-        ) as u32,
-    });
+    let health_check = b
+        .health_check
+        .as_ref()
+        .map(|h| health_check(c, &format!("{path}.health_check"), h));
     BalancerSpec {
         backends,
         policy: b.policy,

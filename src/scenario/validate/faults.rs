@@ -4,8 +4,10 @@
 use super::Checker;
 use crate::engine::time::SimTime;
 use crate::model::distribution::MAX_MS;
+use crate::model::region::Regions;
 use crate::model::{ComponentKind, ComponentSpec, Fault, FaultKind};
 use crate::scenario::raw::*;
+use crate::scenario::suggest::hint;
 use std::ops::Range;
 
 /// The server component `name` (a problem if it is a load balancer or unknown).
@@ -21,7 +23,14 @@ fn server<'s>(
         Some(ComponentKind::Balancer(_)) => {
             c.problem(
                 format!("{path}.component"),
-                "load balancers cannot fail yet; make a backend or the whole backend service fail",
+                "a load balancer fails as a whole: use an `outage` fault",
+            );
+            None
+        }
+        Some(ComponentKind::Dns(_)) => {
+            c.problem(
+                format!("{path}.component"),
+                "a dns cannot fail; make its targets fail",
             );
             None
         }
@@ -38,6 +47,15 @@ fn span(
 ) -> (SimTime, Option<SimTime>) {
     let at = c.non_negative(&format!("{path}.at_s"), at_s);
     c.within(&format!("{path}.at_s"), at, 0.0, MAX_MS / 1e3);
+    if at.is_finite() && at >= c.raw.duration_s && c.raw.duration_s > 0.0 {
+        c.problem(
+            format!("{path}.at_s"),
+            format!(
+                "the run ends at duration_s = {}, so this fault would never happen; got {}",
+                c.raw.duration_s, at
+            ),
+        );
+    }
     let at = SimTime::from_secs(at);
     let until = after_s.map(|(field, d)| {
         let p = format!("{path}.{field}");
@@ -88,7 +106,30 @@ fn machine(
     Some(r..r + 1)
 }
 
-pub(super) fn faults(c: &mut Checker, components: &[ComponentSpec]) -> Vec<Fault> {
+/// The id of region `name` at `path`, or a problem.
+fn region(c: &mut Checker, regions: Option<&Regions>, path: &str, name: &str) -> Option<u16> {
+    let Some(r) = regions else {
+        c.problem(
+            path,
+            "the scenario has fewer than two regions: declare them in \"regions\"",
+        );
+        return None;
+    };
+    match r.names.iter().position(|n| n == name) {
+        Some(i) => Some(i as u16),
+        None => {
+            let h = hint(name, r.names.iter().map(String::as_str));
+            c.problem(path, format!("no region named `{name}`{h}"));
+            None
+        }
+    }
+}
+
+pub(super) fn faults(
+    c: &mut Checker,
+    components: &[ComponentSpec],
+    regions: Option<&Regions>,
+) -> Vec<Fault> {
     let mut out = Vec::new();
     for (i, f) in c.raw.faults.iter().enumerate() {
         let fault = match f {
@@ -138,21 +179,76 @@ pub(super) fn faults(c: &mut Checker, components: &[ComponentSpec]) -> Vec<Fault
                     *at_s,
                     recover_after_s.map(|d| ("recover_after_s", d)),
                 );
-                let Some((id, s)) = server(c, components, &path, component) else {
-                    continue;
-                };
+                let id = c.component(&format!("{path}.component"), component);
+                if matches!(c.raw.components.get(component), Some(RawComponent::Dns(_))) {
+                    c.problem(
+                        format!("{path}.component"),
+                        "a dns cannot fail; make its targets fail",
+                    );
+                }
                 Fault {
                     label: format!("outage {component}"),
                     at,
                     until,
-                    kind: FaultKind::Crash {
-                        component: id,
-                        replicas: 0..s.replicas,
+                    kind: FaultKind::Outage {
+                        components: vec![id],
                     },
+                }
+            }
+            RawFault::RegionOutage {
+                region: name,
+                at_s,
+                recover_after_s,
+            } => {
+                let path = format!("faults[{i}].region_outage");
+                let (at, until) = span(
+                    c,
+                    &path,
+                    *at_s,
+                    recover_after_s.map(|d| ("recover_after_s", d)),
+                );
+                let Some(r) = region(c, regions, &format!("{path}.region"), name) else {
+                    continue;
+                };
+                let of = regions.map(|x| x.of_component.clone()).unwrap_or_default();
+                let in_region = (0..components.len() as u32)
+                    .filter(|&id| {
+                        of.get(id as usize) == Some(&r)
+                            && !matches!(components[id as usize].kind, ComponentKind::Dns(_))
+                    })
+                    .collect();
+                Fault {
+                    label: format!("region {name} outage"),
+                    at,
+                    until,
+                    kind: FaultKind::Outage {
+                        components: in_region,
+                    },
+                }
+            }
+            RawFault::Partition {
+                between: [x, y],
+                at_s,
+                duration_s,
+            } => {
+                let path = format!("faults[{i}].partition");
+                let (at, until) = span(c, &path, *at_s, Some(("duration_s", *duration_s)));
+                let a = region(c, regions, &format!("{path}.between[0]"), x);
+                let b = region(c, regions, &format!("{path}.between[1]"), y);
+                let (Some(a), Some(b)) = (a, b) else { continue };
+                if a == b {
+                    c.problem(&path, "a partition cuts two different regions apart");
+                }
+                Fault {
+                    label: format!("partition {x}|{y}"),
+                    at,
+                    until,
+                    kind: FaultKind::Partition { regions: (a, b) },
                 }
             }
             RawFault::Slow {
                 component,
+                shard,
                 replica,
                 factor,
                 at_s,
@@ -167,11 +263,25 @@ pub(super) fn faults(c: &mut Checker, components: &[ComponentSpec]) -> Vec<Fault
                     continue;
                 };
                 let (replicas, which) = match replica {
-                    Some(r) => match machine(c, &path, component, s, 0, *r) {
-                        Some(range) => (range, format!("{component}[{r}]")),
+                    Some(r) => match machine(c, &path, component, s, *shard, *r) {
+                        Some(range) => {
+                            let which = match &s.replication {
+                                Some(rs) => format!("{component} {}", rs.member_name(range.start)),
+                                None => format!("{component}[{r}]"),
+                            };
+                            (range, which)
+                        }
                         None => continue,
                     },
-                    None => (0..s.replicas, component.clone()),
+                    None => {
+                        if *shard != 0 {
+                            c.problem(
+                                format!("{path}.shard"),
+                                "`shard` picks the machine named by `replica`; give `replica` too",
+                            );
+                        }
+                        (0..s.replicas, component.clone())
+                    }
                 };
                 Fault {
                     label: format!("slow {which} ×{factor}"),

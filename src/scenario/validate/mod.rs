@@ -12,7 +12,9 @@ use topology::{check_call_cycles, network};
 use workload::workload;
 
 mod components;
+mod dns;
 mod faults;
+mod regions;
 mod replication;
 mod topology;
 mod workload;
@@ -215,7 +217,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         .map(|k| k.keys.count())
         .max()
         .unwrap_or(1);
-    let components: Vec<ComponentSpec> = raw
+    let mut components: Vec<ComponentSpec> = raw
         .components
         .iter()
         .map(|(name, comp)| ComponentSpec {
@@ -225,7 +227,8 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         .collect();
     check_call_cycles(&mut c, &components);
     let network = network(&mut c);
-    let faults = faults(&mut c, &components);
+    regions::dns_preferences(&mut components, network.regions.as_ref());
+    let faults = faults(&mut c, &components, network.regions.as_ref());
     if !c.problems.is_empty() {
         return Err(c.problems);
     }

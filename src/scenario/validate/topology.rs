@@ -54,6 +54,7 @@ pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
 }
 
 pub(super) fn network(c: &mut Checker) -> Network {
+    let regions = super::regions::regions(c);
     let n = c.names.len();
     let raw = &c.raw.network;
     let client = c.link("network.client_link", &raw.client_link);
@@ -76,5 +77,6 @@ pub(super) fn network(c: &mut Checker) -> Network {
         links,
         table,
         n,
+        regions,
     }
 }

@@ -1,0 +1,723 @@
+//! The live state of a replicated database: each machine's place in its shard's write log,
+//! the writes on their way to each machine, and the failover state machine (crash → noticed →
+//! promoted). From these come stale reads, conflicts and lost writes.
+//!
+//! Every machine applies its shard's writes in commit order, so what a machine has applied is
+//! a prefix of the log, its *position*. Acknowledgements are in log order too (a sync write is
+//! answered when its `acks`-th machine has applied it, and each machine applies in order), so
+//! what clients were told is also a prefix. A failover promotes the live machine with the
+//! highest position; the acknowledged writes above it are lost. A machine that was down
+//! misses writes; it catches up when it comes back only if its shard's primary is alive.
+//!
+//! With several primaries there is no single log: each machine receives the others' writes
+//! in order, and when one dies, the writes of its that no live machine had applied are lost.
+
+use crate::engine::rng::Stream;
+use crate::engine::time::SimTime;
+use crate::metrics::histogram::Latency;
+use crate::model::machine::Replica;
+use crate::model::replication::{MAX_MEMBERS, Mode, NO_PRIMARY, ReplicationSpec, Route, Target};
+use crate::scenario::raw::ReadFrom;
+use rand::RngExt;
+use std::collections::VecDeque;
+
+/// Counters per machine of pending writes by key hash: a read whose counter is 0 is fresh
+/// without scanning the machine's pending writes.
+const FILTER: usize = 512;
+
+#[inline]
+fn bucket(key: u64) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 55) as usize % FILTER
+}
+
+/// A write committed on one machine and not yet applied on another.
+#[derive(Debug, Clone, Copy)]
+struct PendingWrite {
+    /// When this machine will have applied it.
+    apply: SimTime,
+    /// When it committed where it was written.
+    commit: SimTime,
+    /// When its client was told it succeeded.
+    ack: SimTime,
+    key: u64,
+    /// Its place in the shard's log.
+    seq: u64,
+    /// The machine it was written on.
+    origin: u32,
+}
+
+/// One failover, for the report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FailoverRecord {
+    pub shard: u32,
+    pub crashed_at: SimTime,
+    pub detected_at: SimTime,
+    /// None while the shard is still without a primary at the end of the run.
+    pub promoted_at: Option<SimTime>,
+    pub promoted: Option<u32>,
+    /// Acknowledged writes the new primary never had.
+    pub writes_lost: u64,
+}
+
+/// Counters of one replicated database.
+#[derive(Debug)]
+pub struct ReplicationStats {
+    /// Writes committed (counted requests only).
+    pub writes: u64,
+    /// Reads that could be stale: served by a machine that was not the shard's primary (any
+    /// machine, with several primaries).
+    pub replica_reads: u64,
+    /// Reads that returned an older value than the latest acknowledged write of their key.
+    pub stale_reads: u64,
+    /// How old a stale read's data was: now − commit of the first write it missed.
+    pub staleness: Latency,
+    /// Time from a write's commit until another machine had applied it: `lag_ms`, plus the
+    /// wait for earlier writes (machines apply in commit order).
+    pub lag: Latency,
+    /// Multi-primary: writes to a key another primary had changed but not yet copied here.
+    pub conflicts: u64,
+    /// Acknowledged writes lost: by failovers (single primary) or crashes (multi-primary).
+    pub writes_lost: u64,
+    pub failovers: Vec<FailoverRecord>,
+}
+
+/// A primary's death, from the crash to the promotion.
+#[derive(Debug, Clone, Copy)]
+struct Failing {
+    crashed_at: SimTime,
+    /// Writes acknowledged by the crash (a prefix of the log).
+    acked: u64,
+    detected_at: Option<SimTime>,
+}
+
+/// The live replication state of one database.
+#[derive(Debug)]
+pub struct ReplicationState {
+    /// Per shard: the primary's member index, or `NO_PRIMARY`.
+    pub primary: Vec<u32>,
+    /// Per shard: writes committed (the log's length).
+    committed: Vec<u64>,
+    /// Per shard: ack times of sync writes not yet acknowledged (for the acknowledged prefix).
+    unacked: Vec<VecDeque<SimTime>>,
+    /// Per replica: its position (the last write it has applied).
+    applied: Vec<u64>,
+    /// Per replica: writes from others not yet applied, in apply order.
+    pending: Vec<VecDeque<PendingWrite>>,
+    /// Per replica: `FILTER` counters of its pending writes by key bucket.
+    filter: Vec<u32>,
+    /// Per replica: apply time of the last write queued (replicas apply in commit order).
+    last_apply: Vec<SimTime>,
+    /// Per shard: a primary death being handled.
+    failing: Vec<Option<Failing>>,
+    /// Per shard: the one detection or promotion event that is still valid: (due, replica
+    /// for a detection). Events that do not match are stale and ignored.
+    pub(crate) detect_due: Vec<Option<(SimTime, u32)>>,
+    pub(crate) promote_due: Vec<Option<SimTime>>,
+    /// Per shard: calls (child frames) held until a new primary is promoted.
+    pub held: Vec<VecDeque<u32>>,
+    pub stats: ReplicationStats,
+}
+
+impl ReplicationState {
+    pub fn new(spec: &ReplicationSpec) -> ReplicationState {
+        let n = (spec.shards * spec.members) as usize;
+        let shards = spec.shards as usize;
+        ReplicationState {
+            primary: vec![0; shards],
+            committed: vec![0; shards],
+            unacked: vec![VecDeque::new(); shards],
+            applied: vec![0; n],
+            pending: vec![VecDeque::new(); n],
+            filter: vec![0; n * FILTER],
+            last_apply: vec![SimTime::ZERO; n],
+            failing: vec![None; shards],
+            detect_due: vec![None; shards],
+            promote_due: vec![None; shards],
+            held: vec![VecDeque::new(); shards],
+            stats: ReplicationStats {
+                writes: 0,
+                replica_reads: 0,
+                stale_reads: 0,
+                staleness: Latency::new(),
+                lag: Latency::new(),
+                conflicts: 0,
+                writes_lost: 0,
+                failovers: Vec::new(),
+            },
+        }
+    }
+
+    /// Bytes held by queues that grow with load.
+    pub fn heap_bytes(&self) -> u64 {
+        let pending: usize = self.pending.iter().map(VecDeque::capacity).sum();
+        let held: usize = self.held.iter().map(VecDeque::capacity).sum();
+        let unacked: usize = self.unacked.iter().map(VecDeque::capacity).sum();
+        (pending * std::mem::size_of::<PendingWrite>() + held * 4 + unacked * 8) as u64
+    }
+
+    /// The machine a query of `route` for `key` goes to. Reads to replicas skip dead ones
+    /// (the driver sees the replica set); writes go to the primary the cluster believes in,
+    /// which may have died unnoticed.
+    pub fn route(
+        &self,
+        spec: &ReplicationSpec,
+        replicas: &[Replica],
+        route: Route,
+        key: u64,
+        rng: &mut Stream,
+    ) -> Target {
+        let shard = spec.shard_of(key);
+        let base = shard * spec.members;
+        let primary = self.primary[shard as usize];
+        let any_alive = |skip: u32, rng: &mut Stream| -> Option<u32> {
+            let alive = (0..spec.members)
+                .filter(|&m| m != skip && replicas[(base + m) as usize].alive)
+                .count() as u32;
+            if alive == 0 {
+                return None;
+            }
+            let k = rng.random_range(0..alive);
+            (0..spec.members)
+                .filter(|&m| m != skip && replicas[(base + m) as usize].alive)
+                .nth(k as usize)
+        };
+        let member = match (spec.mode, route) {
+            (Mode::MultiPrimary, _) | (_, Route::Read(ReadFrom::Any)) => {
+                any_alive(u32::MAX, rng).unwrap_or(0)
+            }
+            (_, Route::Write | Route::Read(ReadFrom::Primary)) => primary,
+            (_, Route::Read(ReadFrom::Replicas)) => match any_alive(primary, rng) {
+                Some(m) => m,
+                None => primary,
+            },
+        };
+        if member == NO_PRIMARY {
+            Target::NoPrimary(shard)
+        } else {
+            Target::Replica(base + member)
+        }
+    }
+
+    fn push(&mut self, q: usize, w: PendingWrite) {
+        self.filter[q * FILTER + bucket(w.key)] += 1;
+        self.pending[q].push_back(w);
+    }
+
+    /// Forgets writes replica `q` has applied by `now`, moving its position.
+    fn settle(&mut self, q: usize, now: SimTime) {
+        while let Some(w) = self.pending[q].front().copied() {
+            if w.apply > now {
+                break;
+            }
+            self.pending[q].pop_front();
+            self.filter[q * FILTER + bucket(w.key)] -= 1;
+            self.applied[q] = self.applied[q].max(w.seq);
+        }
+    }
+
+    /// Drops replica `q`'s pending writes that `keep` rejects; returns how many of them had
+    /// been acknowledged by `now`.
+    fn drop_pending(
+        &mut self,
+        q: usize,
+        now: SimTime,
+        keep: impl Fn(&PendingWrite) -> bool,
+    ) -> u64 {
+        let mut acked = 0;
+        let mut kept = VecDeque::new();
+        std::mem::swap(&mut kept, &mut self.pending[q]);
+        kept.retain(|w| {
+            if keep(w) {
+                return true;
+            }
+            self.filter[q * FILTER + bucket(w.key)] -= 1;
+            acked += u64::from(w.ack <= now);
+            false
+        });
+        self.last_apply[q] = kept.back().map_or(now, |w| w.apply);
+        self.pending[q] = kept;
+        acked
+    }
+
+    /// The first pending write to `key` on replica `q` acknowledged by `now`, if any.
+    #[inline]
+    fn pending_write(&self, q: usize, key: u64, now: SimTime) -> Option<&PendingWrite> {
+        if self.filter[q * FILTER + bucket(key)] == 0 {
+            return None;
+        }
+        self.pending[q]
+            .iter()
+            .find(|w| w.key == key && w.ack <= now)
+    }
+
+    /// A write to `key` commits on replica `r` at `now`: every other live machine of its
+    /// shard will apply it after a lag. Returns when the client may be answered.
+    #[allow(clippy::too_many_arguments)]
+    pub fn replicate(
+        &mut self,
+        spec: &ReplicationSpec,
+        replicas: &[Replica],
+        r: u32,
+        key: u64,
+        now: SimTime,
+        counted: bool,
+        rng: &mut Stream,
+    ) -> SimTime {
+        let shard = spec.shard_of_replica(r) as usize;
+        let base = shard as u32 * spec.members;
+        if counted {
+            self.stats.writes += 1;
+        }
+        if spec.mode == Mode::MultiPrimary {
+            self.settle(r as usize, now);
+            if counted && self.pending_write(r as usize, key, SimTime::MAX).is_some() {
+                self.stats.conflicts += 1;
+            }
+        }
+        self.committed[shard] += 1;
+        let seq = self.committed[shard];
+        self.applied[r as usize] = seq;
+        let mut applies = [SimTime::MAX; MAX_MEMBERS];
+        let mut n = 0;
+        for q in base..base + spec.members {
+            if q == r || !replicas[q as usize].alive {
+                continue;
+            }
+            let qi = q as usize;
+            self.settle(qi, now);
+            let apply = self.last_apply[qi].max(now + spec.lag.sample(rng));
+            self.last_apply[qi] = apply;
+            if counted {
+                self.stats.lag.record(apply - now);
+            }
+            let w = PendingWrite {
+                apply,
+                commit: now,
+                ack: now,
+                key,
+                seq,
+                origin: r,
+            };
+            self.push(qi, w);
+            applies[n] = apply;
+            n += 1;
+        }
+        let ack = match spec.mode {
+            // The acks-th machine to apply it; with fewer live machines, all of them; with
+            // none, at once (like MySQL's semi-sync falling back to async).
+            Mode::Sync { acks } if n > 0 => {
+                let k = (acks as usize).min(n);
+                applies[..n].sort_unstable();
+                applies[k - 1]
+            }
+            _ => now,
+        };
+        if ack > now {
+            let unacked = &mut self.unacked[shard];
+            while unacked.front().is_some_and(|&t| t <= now) {
+                unacked.pop_front();
+            }
+            unacked.push_back(ack);
+            for q in base..base + spec.members {
+                if let Some(w) = self.pending[q as usize].back_mut()
+                    && w.seq == seq
+                {
+                    w.ack = ack;
+                }
+            }
+        }
+        ack
+    }
+
+    /// A read of `key` on replica `r` at `now`: counts it if it is stale.
+    pub fn read(&mut self, spec: &ReplicationSpec, r: u32, key: u64, now: SimTime, counted: bool) {
+        let shard = spec.shard_of_replica(r);
+        let is_primary = self.primary[shard as usize] == r % spec.members;
+        if is_primary && spec.mode != Mode::MultiPrimary {
+            return;
+        }
+        self.settle(r as usize, now);
+        if !counted {
+            return;
+        }
+        self.stats.replica_reads += 1;
+        // Only acknowledged writes make a read stale: one still waiting for its acks has not
+        // happened yet as far as any client knows.
+        if let Some(commit) = self.pending_write(r as usize, key, now).map(|w| w.commit) {
+            self.stats.stale_reads += 1;
+            self.stats.staleness.record(now - commit);
+        }
+    }
+
+    /// Replica `r` crashed at `now`. Returns true if it was its shard's primary and a
+    /// failover starts (the caller schedules the detection at `detect_due`).
+    pub fn crash(
+        &mut self,
+        spec: &ReplicationSpec,
+        replicas: &[Replica],
+        r: u32,
+        now: SimTime,
+    ) -> bool {
+        let shard = spec.shard_of_replica(r) as usize;
+        let base = shard as u32 * spec.members;
+        let ri = r as usize;
+        self.settle(ri, now);
+        self.drop_pending(ri, now, |_| false);
+        let others = (base..base + spec.members).filter(|&q| q != r);
+        if spec.mode == Mode::MultiPrimary {
+            // Each live machine misses a suffix of the dead one's writes; a write is lost if
+            // no live machine has it: as many as the best-served machine misses.
+            let mut lost: Option<u64> = None;
+            for q in others {
+                let qi = q as usize;
+                self.settle(qi, now);
+                let missing = self.drop_pending(qi, now, |w| w.origin != r);
+                if replicas[qi].alive {
+                    lost = Some(lost.map_or(missing, |l| l.min(missing)));
+                }
+            }
+            self.stats.writes_lost += lost.unwrap_or(0);
+            return false;
+        }
+        let Some(failover) = spec.failover else {
+            return false;
+        };
+        if self.primary[shard] != r - base {
+            return false;
+        }
+        // The primary's stream stops: what others have not applied never arrives.
+        for q in others {
+            self.settle(q as usize, now);
+            self.drop_pending(q as usize, now, |w| w.origin != r);
+        }
+        let not_yet_acked = self.unacked[shard].iter().filter(|&&t| t > now).count() as u64;
+        self.failing[shard] = Some(Failing {
+            crashed_at: now,
+            acked: self.committed[shard] - not_yet_acked,
+            detected_at: None,
+        });
+        self.detect_due[shard] = Some((now + failover.detection, r));
+        true
+    }
+
+    /// The detection scheduled for replica `r` fires at `now`. Returns true if the primary is
+    /// still dead: the shard now has no primary until the promotion (`promote_due`).
+    pub fn detect(
+        &mut self,
+        spec: &ReplicationSpec,
+        replicas: &[Replica],
+        r: u32,
+        now: SimTime,
+    ) -> bool {
+        let shard = spec.shard_of_replica(r) as usize;
+        if self.detect_due[shard] != Some((now, r)) {
+            return false; // a stale event: the primary died again since
+        }
+        self.detect_due[shard] = None;
+        let Some(failover) = spec.failover else {
+            return false;
+        };
+        if replicas[r as usize].alive {
+            // Back before anyone noticed: it keeps its log and stays primary.
+            self.failing[shard] = None;
+            return false;
+        }
+        self.primary[shard] = NO_PRIMARY;
+        if let Some(f) = self.failing[shard].as_mut() {
+            f.detected_at = Some(now);
+        }
+        self.promote_due[shard] = Some(now + failover.promotion);
+        true
+    }
+
+    /// Whether a promotion of `shard` should be scheduled now that one of its machines is
+    /// back: it has no primary and no promotion pending (the last one found nobody alive).
+    pub fn needs_promotion(&self, shard: u32) -> bool {
+        let s = shard as usize;
+        self.primary[s] == NO_PRIMARY && self.promote_due[s].is_none()
+    }
+
+    /// Replica `r` is back at `now`: it catches up from a live primary, if there is one.
+    pub fn recover(&mut self, spec: &ReplicationSpec, replicas: &[Replica], r: u32, now: SimTime) {
+        let shard = spec.shard_of_replica(r) as usize;
+        let primary = self.primary[shard];
+        let base = shard as u32 * spec.members;
+        if primary != NO_PRIMARY && replicas[(base + primary) as usize].alive {
+            self.applied[r as usize] = self.committed[shard];
+            self.last_apply[r as usize] = now;
+        }
+    }
+
+    /// The promotion of `shard` due at `now`: promotes the live machine with the highest
+    /// position and returns the held calls to release. None if the event is stale or no
+    /// machine is alive (the first one back will be promoted).
+    pub fn promote(
+        &mut self,
+        spec: &ReplicationSpec,
+        replicas: &[Replica],
+        shard: u32,
+        now: SimTime,
+    ) -> Option<VecDeque<u32>> {
+        let s = shard as usize;
+        if self.promote_due[s] != Some(now) || self.primary[s] != NO_PRIMARY {
+            return None;
+        }
+        self.promote_due[s] = None;
+        let base = shard * spec.members;
+        let best = (base..base + spec.members)
+            .filter(|&q| replicas[q as usize].alive)
+            .max_by_key(|&q| (self.applied[q as usize], std::cmp::Reverse(q)))?;
+        let position = self.applied[best as usize];
+        let failing = self.failing[s].take();
+        let acked = failing.map_or(self.committed[s], |f| f.acked);
+        let lost = acked.saturating_sub(position);
+        self.stats.writes_lost += lost;
+        // The log goes on from the new primary's position; the others resynchronise.
+        self.committed[s] = position;
+        self.unacked[s].clear();
+        for q in base..base + spec.members {
+            let qi = q as usize;
+            self.drop_pending(qi, now, |_| false);
+            self.applied[qi] = position;
+            self.last_apply[qi] = now;
+        }
+        self.primary[s] = best - base;
+        let crashed_at = failing.map_or(now, |f| f.crashed_at);
+        self.stats.failovers.push(FailoverRecord {
+            shard,
+            crashed_at,
+            detected_at: failing.and_then(|f| f.detected_at).unwrap_or(crashed_at),
+            promoted_at: Some(now),
+            promoted: Some(best),
+            writes_lost: lost,
+        });
+        Some(std::mem::take(&mut self.held[s]))
+    }
+
+    /// Failovers still without a promotion at the end of the run, for the report.
+    pub fn unfinished_failovers(&self) -> Vec<FailoverRecord> {
+        (0..self.failing.len())
+            .filter(|&s| self.primary[s] == NO_PRIMARY)
+            .filter_map(|s| {
+                let f = self.failing[s]?;
+                Some(FailoverRecord {
+                    shard: s as u32,
+                    crashed_at: f.crashed_at,
+                    detected_at: f.detected_at.unwrap_or(f.crashed_at),
+                    promoted_at: None,
+                    promoted: None,
+                    writes_lost: 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `shard` has no primary just now.
+    pub fn orphaned(&self, shard: u32) -> bool {
+        self.primary[shard as usize] == NO_PRIMARY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::rng::stream_for;
+    use crate::model::distribution::Dist;
+    use crate::model::machine::Machine;
+    use crate::model::replication::Failover;
+    use crate::scenario::raw::{DuringFailover, Partitioning};
+
+    fn spec(mode: Mode, members: u32, lag_ms: f64) -> ReplicationSpec {
+        ReplicationSpec {
+            shards: 1,
+            members,
+            partitioning: Partitioning::Hash,
+            key_count: 100,
+            mode,
+            lag: Dist::Constant(SimTime::from_ms(lag_ms)),
+            failover: Some(Failover {
+                detection: SimTime::from_ms(100.0),
+                promotion: SimTime::from_ms(100.0),
+                during: DuringFailover::Fail,
+            }),
+            routes: vec![Route::Write, Route::Read(ReadFrom::Replicas)],
+        }
+    }
+
+    fn machines(n: u32) -> Vec<Replica> {
+        let m = Machine::new(1, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 10, 1000.0, 0.0);
+        (0..n).map(|_| Replica::new(&[], &m)).collect()
+    }
+
+    fn ms(x: f64) -> SimTime {
+        SimTime::from_ms(x)
+    }
+
+    /// Crashes replica `r` at `at` and runs the failover to its end; returns the promotion.
+    fn fail_over(
+        st: &mut ReplicationState,
+        s: &ReplicationSpec,
+        reps: &mut [Replica],
+        r: u32,
+        at: SimTime,
+    ) -> Option<VecDeque<u32>> {
+        reps[r as usize].alive = false;
+        assert!(st.crash(s, reps, r, at));
+        let (due, who) = st.detect_due[0].unwrap();
+        assert!(st.detect(s, reps, who, due));
+        let due = st.promote_due[0].unwrap();
+        st.promote(s, reps, 0, due)
+    }
+
+    #[test]
+    fn async_reads_are_stale_until_the_lag_has_passed() {
+        let s = spec(Mode::Async, 2, 10.0);
+        let reps = machines(2);
+        let mut st = ReplicationState::new(&s);
+        let mut rng = stream_for(1, "t");
+        assert_eq!(
+            st.replicate(&s, &reps, 0, 7, ms(0.0), true, &mut rng),
+            ms(0.0)
+        );
+        st.read(&s, 1, 7, ms(4.0), true);
+        st.read(&s, 1, 8, ms(4.0), true); // another key: fresh
+        st.read(&s, 0, 7, ms(4.0), true); // the primary: fresh, not a replica read
+        st.read(&s, 1, 7, ms(10.0), true); // applied
+        assert_eq!(st.stats.replica_reads, 3);
+        assert_eq!(st.stats.stale_reads, 1);
+        assert!((st.stats.staleness.mean_ms() - 4.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn sync_waits_for_the_kth_ack_and_loses_nothing_on_failover() {
+        let mut s = spec(Mode::Sync { acks: 1 }, 3, 0.0);
+        s.lag = Dist::Uniform {
+            min_ns: 1e6,
+            max_ns: 9e6,
+        };
+        let mut reps = machines(3);
+        let mut st = ReplicationState::new(&s);
+        let mut rng = stream_for(1, "t");
+        for i in 0..50_u32 {
+            let now = ms(f64::from(i) * 0.5);
+            let ack = st.replicate(&s, &reps, 0, i.into(), now, true, &mut rng);
+            assert!(ack > now && ack <= now + ms(9.0));
+        }
+        // Crash while the last writes are still waiting for their acks.
+        assert!(fail_over(&mut st, &s, &mut reps, 0, ms(24.6)).is_some());
+        assert_eq!(
+            st.stats.writes_lost, 0,
+            "sync never loses an acknowledged write"
+        );
+        assert_ne!(st.primary[0], 0);
+    }
+
+    #[test]
+    fn async_failover_loses_what_the_best_replica_had_not_applied() {
+        let s = spec(Mode::Async, 3, 10.0);
+        let mut reps = machines(3);
+        let mut st = ReplicationState::new(&s);
+        let mut rng = stream_for(1, "t");
+        // Writes at 0, 1, …, 9 ms apply at 10, 11, …, 19 ms on both replicas.
+        for i in 0..10 {
+            st.replicate(&s, &reps, 0, i, ms(i as f64), true, &mut rng);
+        }
+        // By 14.5 ms writes 0..=4 are applied: 5 acknowledged writes never arrive.
+        fail_over(&mut st, &s, &mut reps, 0, ms(14.5)).unwrap();
+        assert_eq!(st.stats.writes_lost, 5);
+        let f = st.stats.failovers[0];
+        assert_eq!(
+            (f.crashed_at, f.detected_at, f.promoted_at, f.promoted),
+            (ms(14.5), ms(114.5), Some(ms(214.5)), Some(1))
+        );
+    }
+
+    /// A replica that was down missed writes; with the primary dead it cannot catch up, so
+    /// promoting it loses them, sync or not.
+    #[test]
+    fn a_replica_that_was_down_loses_the_writes_it_missed() {
+        let s = spec(Mode::Sync { acks: 1 }, 2, 1.0);
+        let mut reps = machines(2);
+        let mut st = ReplicationState::new(&s);
+        let mut rng = stream_for(1, "t");
+        st.replicate(&s, &reps, 0, 1, ms(0.0), true, &mut rng);
+        reps[1].alive = false;
+        st.crash(&s, &reps, 1, ms(5.0));
+        for i in 0..4 {
+            // No live replica: answered at once.
+            assert_eq!(
+                st.replicate(&s, &reps, 0, i, ms(10.0 + i as f64), true, &mut rng),
+                ms(10.0 + i as f64)
+            );
+        }
+        reps[0].alive = false;
+        assert!(st.crash(&s, &reps, 0, ms(20.0)));
+        reps[1].alive = true;
+        st.recover(&s, &reps, 1, ms(21.0)); // the primary is dead: no catching up
+        let (due, who) = st.detect_due[0].unwrap();
+        assert!(st.detect(&s, &reps, who, due));
+        st.promote(&s, &reps, 0, st.promote_due[0].unwrap())
+            .unwrap();
+        assert_eq!(st.stats.writes_lost, 4);
+    }
+
+    #[test]
+    fn a_stale_detection_of_an_earlier_crash_is_ignored() {
+        let s = spec(Mode::Async, 2, 1.0);
+        let mut reps = machines(2);
+        let mut st = ReplicationState::new(&s);
+        reps[0].alive = false;
+        assert!(st.crash(&s, &reps, 0, ms(0.0))); // detection due at 100 ms
+        reps[0].alive = true; // back at 50 ms
+        reps[0].alive = false;
+        assert!(st.crash(&s, &reps, 0, ms(60.0))); // detection due at 160 ms
+        assert!(
+            !st.detect(&s, &reps, 0, ms(100.0)),
+            "the first crash's event is stale"
+        );
+        assert_eq!(st.primary[0], 0);
+        assert!(st.detect(&s, &reps, 0, ms(160.0)));
+        assert_eq!(st.promote_due[0], Some(ms(260.0)));
+        assert!(st.promote(&s, &reps, 0, ms(200.0)).is_none(), "not due yet");
+        st.promote(&s, &reps, 0, ms(260.0)).unwrap();
+        assert_eq!(st.stats.failovers[0].crashed_at, ms(60.0));
+    }
+
+    #[test]
+    fn multi_primary_counts_conflicts_and_loses_only_what_no_live_machine_has() {
+        let s = spec(Mode::MultiPrimary, 3, 10.0);
+        let mut reps = machines(3);
+        let mut st = ReplicationState::new(&s);
+        let mut rng = stream_for(1, "t");
+        st.replicate(&s, &reps, 0, 5, ms(0.0), true, &mut rng);
+        st.replicate(&s, &reps, 1, 5, ms(3.0), true, &mut rng); // 0's write not here yet
+        st.replicate(&s, &reps, 1, 5, ms(20.0), true, &mut rng); // it is now
+        st.replicate(&s, &reps, 1, 6, ms(21.0), true, &mut rng);
+        assert_eq!(st.stats.conflicts, 1);
+        // Machine 1's writes at 20 and 21 ms reach the others at 30 and 31 ms.
+        reps[1].alive = false;
+        assert!(!st.crash(&s, &reps, 1, ms(25.0)));
+        assert_eq!(st.stats.writes_lost, 2);
+    }
+
+    #[test]
+    fn reads_to_replicas_skip_dead_ones_and_fall_back_to_the_primary() {
+        let s = spec(Mode::Async, 3, 10.0);
+        let mut reps = machines(3);
+        let st = ReplicationState::new(&s);
+        let mut rng = stream_for(1, "t");
+        let read = Route::Read(ReadFrom::Replicas);
+        let mut seen = [0; 3];
+        for k in 0..300 {
+            let Target::Replica(r) = st.route(&s, &reps, read, k, &mut rng) else {
+                panic!()
+            };
+            seen[r as usize] += 1;
+        }
+        assert_eq!(seen[0], 0);
+        assert!(seen[1] > 100 && seen[2] > 100, "{seen:?}");
+        reps[1].alive = false;
+        reps[2].alive = false;
+        assert_eq!(st.route(&s, &reps, read, 1, &mut rng), Target::Replica(0));
+    }
+}
