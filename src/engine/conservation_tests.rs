@@ -47,7 +47,7 @@ fn scenario(
             "entry": "lb",
             "timeout_ms": timeout_ms,
             "retry": {"max_attempts": attempts, "initial_backoff_ms": 5},
-            "classes": {"a": {"weight": 2}, "b": {"keys": {"zipf": {"count": 50, "exponent": 1.2}}}}
+            "classes": {"a": {"weight": 2, "circuit_breaker": {"window": 10, "open_ms": 50, "half_open_probes": 2}}, "b": {"keys": {"zipf": {"count": 50, "exponent": 1.2}}}}
         },
         "components": {
             "lb": {"kind": "load_balancer", "backends": ["api"], "policy": policy, "max_connections": max_conn * 3,

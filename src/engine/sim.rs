@@ -15,6 +15,7 @@ use crate::metrics::outcome::{FailReason, Outcome, OutcomeCounts, Status};
 use crate::metrics::time_weighted::TimeWeighted;
 use crate::metrics::timeseries::TimeSeries;
 use crate::model::Scenario;
+use crate::model::breaker::Breaker;
 use crate::model::dns::Dns;
 use crate::model::load_balancer::Balancer;
 use crate::model::server::Server;
@@ -221,6 +222,8 @@ pub struct Simulation {
     pub extra_latency: Vec<SimTime>,
     /// Region pairs whose link is cut (a partition fault), with the time it heals.
     pub cut_links: Vec<(u16, u16, SimTime)>,
+    /// Per request class: its circuit breaker, if it has one.
+    pub breakers: Vec<Option<Breaker>>,
 }
 
 impl Simulation {
@@ -267,6 +270,12 @@ impl Simulation {
             fixed_heap_bytes: 0,
             extra_latency: Vec::new(),
             cut_links: Vec::new(),
+            breakers: scenario
+                .workload
+                .classes
+                .iter()
+                .map(|c| c.breaker.clone().map(Breaker::new))
+                .collect(),
             scenario,
         };
         let estimate = sim.scenario.memory_estimate();

@@ -15,18 +15,21 @@ pub enum Status {
     BackendDown,
     /// A replicated database had no primary (failing over) for a write or a primary read.
     NoPrimary,
+    /// The class's circuit breaker was open: the client did not send the attempt.
+    CircuitOpen,
 }
 
 /// How many statuses there are: the length of every per-status counter array.
-pub const STATUS_COUNT: usize = 7;
+pub const STATUS_COUNT: usize = 8;
 
 /// Reasons a request is refused at the door (it never got served).
-pub const REJECT_REASONS: [Status; 5] = [
+pub const REJECT_REASONS: [Status; 6] = [
     Status::QueueFull,
     Status::ConnectionLimit,
     Status::OutOfMemory,
     Status::NoHealthyBackend,
     Status::NoPrimary,
+    Status::CircuitOpen,
 ];
 
 impl Status {
@@ -40,6 +43,7 @@ impl Status {
             Status::NoHealthyBackend => "no_healthy_backend",
             Status::BackendDown => "backend_down",
             Status::NoPrimary => "no_primary",
+            Status::CircuitOpen => "circuit_open",
         }
     }
 

@@ -82,6 +82,16 @@ impl Simulation {
     /// Sends attempt `slot` to its entry component and arms its timeout.
     pub(crate) fn start_attempt(&mut self, slot: u32) {
         let now = self.now;
+        let class = usize::from(self.requests.get(slot).class);
+        if let Some(b) = self.breakers[class].as_mut()
+            && !b.allow(now)
+        {
+            // Refused without sending, and not retried: that is what the breaker is for.
+            let r = *self.requests.get(slot);
+            self.conclude(&r, Outcome::Rejected(Status::CircuitOpen));
+            self.requests.remove(slot);
+            return;
+        }
         let req = self.requests.get_mut(slot);
         req.state = RequestState::InFlight;
         let user = req.user;
@@ -155,6 +165,9 @@ impl Simulation {
     /// An attempt ended with `outcome`: conclude, or retry after a backoff.
     fn resolve_attempt(&mut self, slot: u32, outcome: Outcome) {
         let req = *self.requests.get(slot);
+        if let Some(b) = self.breakers[usize::from(req.class)].as_mut() {
+            b.record(outcome != Outcome::Completed, self.now);
+        }
         let retry = &self.scenario.workload.retry;
         if outcome == Outcome::Completed || u32::from(req.attempt) >= retry.max_attempts {
             return self.conclude(&req, outcome);

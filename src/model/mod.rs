@@ -4,6 +4,7 @@
 //! Specs are built by `scenario::validate`; they never hold names on the hot path, only
 //! indices. Component names stay here for reports.
 
+pub mod breaker;
 pub mod cache;
 pub mod client;
 pub mod database;

@@ -6,6 +6,7 @@
 
 use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
+use crate::model::breaker::BreakerSpec;
 use crate::model::distribution::Dist;
 use crate::scenario::raw::Jitter;
 use rand::RngExt;
@@ -124,6 +125,7 @@ pub struct Class {
     pub request_bytes: u64,
     pub response_bytes: u64,
     pub keys: Keys,
+    pub breaker: Option<BreakerSpec>,
 }
 
 /// Client retry policy.

@@ -104,6 +104,17 @@ pub struct ClassSummary {
     /// Completions during the measurement window per second.
     pub throughput_rps: f64,
     pub latency_ms: LatencySummary,
+    /// Classes with a circuit breaker: how often it opened, and the attempts it refused
+    /// (whole run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<BreakerSummary>,
+}
+
+/// What a class's circuit breaker did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BreakerSummary {
+    pub opened: u64,
+    pub refused: u64,
 }
 
 /// One component.
@@ -267,6 +278,10 @@ impl Results {
                         &m.class_latency[i]
                     } else {
                         &m.latency
+                    }),
+                    circuit_breaker: sim.breakers[i].as_ref().map(|b| BreakerSummary {
+                        opened: b.opened,
+                        refused: b.refused,
                     }),
                 };
                 (c.name.clone(), summary)

@@ -262,6 +262,18 @@ fn render_failures(out: &mut String, r: &Results) {
             );
         }
     }
+    let breakers: Vec<String> = r
+        .classes
+        .iter()
+        .filter_map(|(name, c)| {
+            let b = c.circuit_breaker.as_ref()?;
+            Some(format!("{name} opened {}× refused {}", b.opened, b.refused))
+        })
+        .collect();
+    if !breakers.is_empty() {
+        let _ = writeln!(out);
+        wrapped(out, "circuit breakers: ", &breakers);
+    }
     let f = &r.failures;
     if !f.regions.is_empty() {
         let parts: Vec<String> = f

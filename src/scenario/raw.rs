@@ -265,9 +265,42 @@ pub struct RawClass {
     /// Bytes sent back.
     #[serde(default = "default_response_bytes")]
     pub response_bytes: u64,
-    /// Which key each request touches (drives caches and, later, shards).
+    /// Which key each request touches (drives caches and shards).
     #[serde(default)]
     pub keys: RawKeys,
+    /// Stop sending this class's requests for a while when too many recent attempts failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<RawCircuitBreaker>,
+}
+
+/// A client-side circuit breaker for one class.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCircuitBreaker {
+    /// How many recent attempts it remembers.
+    #[serde(default = "default_breaker_window")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub window: u32,
+    /// It opens when at least this share of them failed (rejected, failed or timed out).
+    #[serde(default = "half")]
+    pub failure_ratio: f64,
+    /// While open, attempts are refused at once (`circuit_open`) for this long.
+    #[serde(default = "default_open_ms")]
+    pub open_ms: f64,
+    /// Then this many attempts are let through; if all succeed it closes, else it opens again.
+    #[serde(default = "one_u32")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub half_open_probes: u32,
+}
+
+fn default_breaker_window() -> u32 {
+    20
+}
+fn half() -> f64 {
+    0.5
+}
+fn default_open_ms() -> f64 {
+    5_000.0
 }
 
 fn one() -> f64 {

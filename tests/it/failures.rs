@@ -335,3 +335,18 @@ fn overlapping_faults_keep_a_machine_down_until_the_last_one_ends() {
     assert_eq!(num(&failovers[0], "/crashed_at_s"), 20.0);
     assert_eq!(num(&failovers[0], "/promoted_at_s"), 28.0);
 }
+
+#[test]
+fn a_circuit_breaker_sheds_the_retry_storm() {
+    let breaker = r#"workload.classes={"default": {"circuit_breaker":
+        {"window": 50, "failure_ratio": 0.5, "open_ms": 2000, "half_open_probes": 5}}}"#;
+    let r = run_with("15-retry-storm", &[breaker]);
+    let opened = num(&r, "/classes/default/circuit_breaker/opened");
+    assert!(opened >= 1.0);
+    let refused = num(&r, "/requests/rejected_by/circuit_open");
+    assert!(refused > 100.0, "{refused}");
+    assert!(num(&r, "/classes/default/circuit_breaker/refused") >= refused);
+    let recovered = num(&r["failures"]["faults"][0], "/time_to_recover_s");
+    assert!(recovered < 15.0, "{recovered}");
+    assert!(num(&r, "/error_rate") < 0.2);
+}

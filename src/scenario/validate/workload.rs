@@ -2,7 +2,8 @@
 
 use super::{Checker, MAX_USERS};
 use crate::engine::time::SimTime;
-use crate::model::distribution::MAX_MS;
+use crate::model::breaker::BreakerSpec;
+use crate::model::distribution::{MAX_MS, show};
 use crate::model::workload::{Class, Keys, LoadModel, Profile, Retry, Workload};
 use crate::scenario::raw::*;
 use rand_distr::Zipf;
@@ -40,6 +41,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
         request_bytes: 1_000,
         response_bytes: 10_000,
         keys: RawKeys::default(),
+        circuit_breaker: None,
     };
     let raw_classes: Vec<(String, RawClass)> = if w.classes.is_empty() {
         vec![("default".into(), default_class)]
@@ -78,6 +80,35 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
                 Keys::Zipf { count, dist }
             }
         };
+        let breaker = class.circuit_breaker.as_ref().map(|b| {
+            let p = format!("{path}.circuit_breaker");
+            let window = c.at_least(&format!("{p}.window"), u64::from(b.window), 1);
+            if window > 100_000 {
+                c.problem(
+                    format!("{p}.window"),
+                    format!("at most 100000, got {window}"),
+                );
+            }
+            if !(b.failure_ratio > 0.0 && b.failure_ratio <= 1.0) {
+                c.problem(
+                    format!("{p}.failure_ratio"),
+                    format!("must be in (0, 1], got {}", show(b.failure_ratio)),
+                );
+            }
+            let open = c.positive(&format!("{p}.open_ms"), b.open_ms);
+            c.within(&format!("{p}.open_ms"), open, 0.001, MAX_MS);
+            let probes = c.at_least(
+                &format!("{p}.half_open_probes"),
+                u64::from(b.half_open_probes),
+                1,
+            );
+            BreakerSpec {
+                window: window.clamp(1, 100_000) as u32,
+                failure_ratio: b.failure_ratio,
+                open_for: SimTime::from_ms(open),
+                probes: probes.clamp(1, 100_000) as u32,
+            }
+        });
         classes.push(Class {
             name,
             weight,
@@ -85,6 +116,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             request_bytes: class.request_bytes,
             response_bytes: class.response_bytes,
             keys,
+            breaker,
         });
     }
     let timeout = c.positive("workload.timeout_ms", w.timeout_ms);
