@@ -328,9 +328,16 @@ impl Simulation {
         self.queue.push(at, Event::new(kind, a, b));
     }
 
-    /// One-way latency of a message from component `from` to component `to`.
+    /// One-way latency of a message from replica `from_replica` of component `from` to
+    /// replica `to_replica` of component `to`.
     #[inline]
-    pub fn link_latency(&mut self, from: u32, to: u32) -> SimTime {
+    pub fn link_latency(
+        &mut self,
+        from: u32,
+        from_replica: u32,
+        to: u32,
+        to_replica: u32,
+    ) -> SimTime {
         let mut t = self
             .scenario
             .network
@@ -339,21 +346,22 @@ impl Simulation {
             t += self.extra_latency[from as usize * self.scenario.network.n + to as usize];
         }
         if self.scenario.network.regions.is_some() {
-            let (a, b) = (self.component_region(from), self.component_region(to));
+            let a = self.machine_region(from, from_replica);
+            let b = self.machine_region(to, to_replica);
             t += self.region_hop(a, b);
         }
         t
     }
 
-    /// One-way latency between user `user` and component `c`.
+    /// One-way latency between user `user` and replica `replica` of component `c`.
     #[inline]
-    pub fn user_latency(&mut self, user: u32, c: u32) -> SimTime {
+    pub fn user_latency(&mut self, user: u32, c: u32, replica: u32) -> SimTime {
         let mut t = self.scenario.network.client_latency(&mut self.network_rng);
         if let Some(extra) = self.extra_latency.last() {
             t += *extra;
         }
         if self.scenario.network.regions.is_some() {
-            let (a, b) = (self.user_region(user), self.component_region(c));
+            let (a, b) = (self.user_region(user), self.machine_region(c, replica));
             t += self.region_hop(a, b);
         }
         t

@@ -108,9 +108,9 @@ impl Simulation {
             }
             entry = dns.spec.targets[t];
         }
-        let at = now + self.user_latency(user, entry);
         let mut replica = 0;
-        let route = self.database_route(entry, slot);
+        let user_region = self.user_region(user);
+        let route = self.database_route(entry, slot, user_region);
         match route {
             Some(Target::Replica(r)) => replica = r,
             Some(Target::NoPrimary(_)) => {}
@@ -123,6 +123,7 @@ impl Simulation {
                 }
             }
         }
+        let at = now + self.user_latency(user, entry, replica);
         let frame = Frame {
             request: slot,
             parent: NO_PARENT,

@@ -41,7 +41,12 @@ impl Simulation {
     /// Where a call for request `slot` to component `target` lands, if `target` is a
     /// replicated or sharded database (None otherwise: the caller spreads calls itself).
     #[inline]
-    pub(crate) fn database_route(&mut self, target: u32, slot: u32) -> Option<Target> {
+    pub(crate) fn database_route(
+        &mut self,
+        target: u32,
+        slot: u32,
+        caller_region: u16,
+    ) -> Option<Target> {
         let Component::Server(t) = &mut self.components[target as usize] else {
             return None;
         };
@@ -59,6 +64,7 @@ impl Simulation {
             replicas,
             rs.routes[usize::from(req.class)],
             req.key,
+            caller_region,
             rng,
         ))
     }
@@ -148,10 +154,10 @@ impl Simulation {
             let parent = self.frames.get(g).parent;
             let latency = if parent == NO_PARENT {
                 let user = self.requests.get(self.frames.get(g).request).user;
-                self.user_latency(user, c)
+                self.user_latency(user, c, primary)
             } else {
-                let from = self.frames.get(parent).component;
-                self.link_latency(from, c)
+                let from = *self.frames.get(parent);
+                self.link_latency(from.component, from.replica, c, primary)
             };
             self.schedule(now + latency, EventKind::FrameArrive, g, 0);
         }

@@ -29,8 +29,12 @@ pub enum FaultKind {
         component: u32,
         replicas: Range<u32>,
     },
-    /// Whole components stop at once: every replica of servers, and load balancers.
-    Outage { components: Vec<u32> },
+    /// Whole components stop at once (every replica of servers, and load balancers), and
+    /// single machines (of databases spread over regions).
+    Outage {
+        components: Vec<u32>,
+        machines: Vec<(u32, u32)>,
+    },
     /// Messages between two regions wait until `until`.
     Partition { regions: (u16, u16) },
     /// CPU work on these replicas takes `factor` times longer.
@@ -68,7 +72,17 @@ impl Simulation {
                     }
                 }
             }
-            FaultKind::Outage { components } => {
+            FaultKind::Outage {
+                components,
+                machines,
+            } => {
+                for (c, r) in machines {
+                    if start {
+                        self.crash_replica(c, r);
+                    } else {
+                        self.recover_replica(c, r);
+                    }
+                }
                 for c in components {
                     match &self.components[c as usize] {
                         Component::Server(s) => {

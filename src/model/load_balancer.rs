@@ -279,7 +279,7 @@ impl Simulation {
         lb.backends[i].sent += 1;
         let (target, replica, _) = lb.spec.backends[i];
         let mut at = now + lb.spec.forward.sample(&mut lb.rng);
-        at += self.link_latency(fr.component, target);
+        at += self.link_latency(fr.component, 0, target, replica);
         let child = Frame {
             request: fr.request,
             parent: f,

@@ -6,7 +6,7 @@
 //! across a cut link until it heals).
 
 use crate::engine::rng::{Stream, hash_pair};
-use crate::engine::sim::Simulation;
+use crate::engine::sim::{Component, Simulation};
 use crate::engine::time::SimTime;
 use crate::model::distribution::Dist;
 
@@ -99,6 +99,19 @@ impl Simulation {
             Some(r) => r.of_component[c as usize],
             None => 0,
         }
+    }
+
+    /// The region of replica `replica` of component `c`: its component's, unless it is a
+    /// machine of a database spread over regions.
+    #[inline]
+    pub(crate) fn machine_region(&self, c: u32, replica: u32) -> u16 {
+        if let Component::Server(s) = &self.components[c as usize]
+            && let Some(rs) = &s.spec.replication
+            && !rs.member_regions.is_empty()
+        {
+            return rs.member_regions[(replica % rs.members) as usize];
+        }
+        self.component_region(c)
     }
 }
 

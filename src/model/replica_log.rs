@@ -158,38 +158,47 @@ impl ReplicationState {
     /// The machine a query of `route` for `key` goes to. Reads to replicas skip dead ones
     /// (the driver sees the replica set); writes go to the primary the cluster believes in,
     /// which may have died unnoticed.
+    #[allow(clippy::too_many_arguments)]
     pub fn route(
         &self,
         spec: &ReplicationSpec,
         replicas: &[Replica],
         route: Route,
         key: u64,
+        caller_region: u16,
         rng: &mut Stream,
     ) -> Target {
         let shard = spec.shard_of(key);
         let base = shard * spec.members;
         let primary = self.primary[shard as usize];
-        let any_alive = |skip: u32, rng: &mut Stream| -> Option<u32> {
-            let alive = (0..spec.members)
-                .filter(|&m| m != skip && replicas[(base + m) as usize].alive)
-                .count() as u32;
-            if alive == 0 {
+        let pick = |ok: &dyn Fn(u32) -> bool, rng: &mut Stream| -> Option<u32> {
+            let usable = |m: &u32| ok(*m) && replicas[(base + m) as usize].alive;
+            let n = (0..spec.members).filter(usable).count() as u32;
+            if n == 0 {
                 return None;
             }
-            let k = rng.random_range(0..alive);
-            (0..spec.members)
-                .filter(|&m| m != skip && replicas[(base + m) as usize].alive)
-                .nth(k as usize)
+            let k = rng.random_range(0..n);
+            (0..spec.members).filter(usable).nth(k as usize)
+        };
+        let local = |m: u32| {
+            spec.member_regions
+                .get(m as usize)
+                .is_none_or(|&r| r == caller_region)
         };
         let member = match (spec.mode, route) {
+            (Mode::MultiPrimary, Route::Read(ReadFrom::Nearest) | Route::Write) => {
+                pick(&local, rng)
+                    .or_else(|| pick(&|_| true, rng))
+                    .unwrap_or(0)
+            }
             (Mode::MultiPrimary, _) | (_, Route::Read(ReadFrom::Any)) => {
-                any_alive(u32::MAX, rng).unwrap_or(0)
+                pick(&|_| true, rng).unwrap_or(0)
             }
             (_, Route::Write | Route::Read(ReadFrom::Primary)) => primary,
-            (_, Route::Read(ReadFrom::Replicas)) => match any_alive(primary, rng) {
-                Some(m) => m,
-                None => primary,
-            },
+            (_, Route::Read(ReadFrom::Nearest)) => pick(&local, rng)
+                .or_else(|| pick(&|m| m != primary, rng))
+                .unwrap_or(primary),
+            (_, Route::Read(ReadFrom::Replicas)) => pick(&|m| m != primary, rng).unwrap_or(primary),
         };
         if member == NO_PRIMARY {
             Target::NoPrimary(shard)
@@ -285,11 +294,22 @@ impl ReplicationState {
             }
             let qi = q as usize;
             self.settle(qi, now);
-            let apply = self.last_apply[qi].max(now + spec.lag.sample(rng));
+            let (from, to) = ((r - base) as usize, (q - base) as usize);
+            let far = |a: usize, b: usize, rng: &mut Stream| match spec
+                .member_latency
+                .get(a * spec.members as usize + b)
+            {
+                Some(Some(d)) => d.sample(rng),
+                _ => SimTime::ZERO,
+            };
+            let shipped = now + spec.lag.sample(rng) + far(from, to, rng);
+            let apply = self.last_apply[qi].max(shipped);
             self.last_apply[qi] = apply;
             if counted {
                 self.stats.lag.record(apply - now);
             }
+            // A sync write's acknowledgement travels back to the primary.
+            let acked = apply + far(to, from, rng);
             let w = PendingWrite {
                 apply,
                 commit: now,
@@ -299,12 +319,12 @@ impl ReplicationState {
                 origin: r,
             };
             self.push(qi, w);
-            applies[n] = apply;
+            applies[n] = acked;
             n += 1;
         }
         let ack = match spec.mode {
-            // The acks-th machine to apply it; with fewer live machines, all of them; with
-            // none, at once (like MySQL's semi-sync falling back to async).
+            // The acks-th acknowledgement to come back; with fewer live machines, all of them;
+            // with none, at once (like MySQL's semi-sync falling back to async).
             Mode::Sync { acks } if n > 0 => {
                 let k = (acks as usize).min(n);
                 applies[..n].sort_unstable();
@@ -541,6 +561,8 @@ mod tests {
                 during: DuringFailover::Fail,
             }),
             routes: vec![Route::Write, Route::Read(ReadFrom::Replicas)],
+            member_regions: vec![],
+            member_latency: vec![],
         }
     }
 
@@ -709,7 +731,7 @@ mod tests {
         let read = Route::Read(ReadFrom::Replicas);
         let mut seen = [0; 3];
         for k in 0..300 {
-            let Target::Replica(r) = st.route(&s, &reps, read, k, &mut rng) else {
+            let Target::Replica(r) = st.route(&s, &reps, read, k, 0, &mut rng) else {
                 panic!()
             };
             seen[r as usize] += 1;
@@ -718,6 +740,9 @@ mod tests {
         assert!(seen[1] > 100 && seen[2] > 100, "{seen:?}");
         reps[1].alive = false;
         reps[2].alive = false;
-        assert_eq!(st.route(&s, &reps, read, 1, &mut rng), Target::Replica(0));
+        assert_eq!(
+            st.route(&s, &reps, read, 1, 0, &mut rng),
+            Target::Replica(0)
+        );
     }
 }

@@ -56,6 +56,12 @@ pub struct ReplicationSpec {
     pub failover: Option<Failover>,
     /// Per request class.
     pub routes: Vec<Route>,
+    /// Per machine of a shard (primary first): its region; empty when all are in the
+    /// database's region.
+    pub member_regions: Vec<u16>,
+    /// `members × members`: the one-way latency between two machines of a shard in different
+    /// regions (None within a region), added to the lag and to a sync write's acknowledgement.
+    pub member_latency: Vec<Option<Dist>>,
 }
 
 impl ReplicationSpec {
@@ -116,6 +122,8 @@ mod tests {
             lag: Dist::Constant(SimTime::ZERO),
             failover: None,
             routes: vec![],
+            member_regions: vec![],
+            member_latency: vec![],
         };
         assert_eq!((s.shard_of(0), s.shard_of(249), s.shard_of(250)), (0, 0, 1));
         assert_eq!(s.shard_of(999), 3);

@@ -272,7 +272,8 @@ impl Simulation {
         let bytes = self.scenario.workload.classes
             [usize::from(self.requests.get(fr.request).class)]
         .request_bytes;
-        let route = self.database_route(target, fr.request);
+        let caller_region = self.machine_region(fr.component, fr.replica);
+        let route = self.database_route(target, fr.request, caller_region);
         let spread = match (&self.components[target as usize], route) {
             (Component::Server(t), None) => t.spec.replicas,
             _ => 1,
@@ -289,7 +290,7 @@ impl Simulation {
                 replica = s.rng.random_range(0..spread);
             }
         }
-        let latency = self.link_latency(fr.component, target);
+        let latency = self.link_latency(fr.component, fr.replica, target, replica);
         at += latency;
         if let Component::Server(t) = &self.components[target as usize]
             && connect
@@ -298,8 +299,8 @@ impl Simulation {
             // TCP handshake round trip plus the server's connection set-up; a cut link is
             // waited for once.
             let (a, b) = (
-                self.component_region(fr.component),
-                self.component_region(target),
+                self.machine_region(fr.component, fr.replica),
+                self.machine_region(target, replica),
             );
             let base = latency - self.cut_wait(a, b);
             at += base + base + d.sample(&mut self.network_rng);
@@ -413,10 +414,10 @@ impl Simulation {
         let mut at = at;
         if fr.parent == NO_PARENT {
             let user = self.requests.get(fr.request).user;
-            at += self.user_latency(user, fr.component);
+            at += self.user_latency(user, fr.component, fr.replica);
         } else {
-            let parent = self.frames.get(fr.parent).component;
-            at += self.link_latency(fr.component, parent);
+            let parent = *self.frames.get(fr.parent);
+            at += self.link_latency(fr.component, fr.replica, parent.component, parent.replica);
         }
         self.schedule(at, EventKind::FrameReturn, f, 0);
     }

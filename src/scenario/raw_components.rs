@@ -349,6 +349,11 @@ pub struct RawReplication {
     /// Where reads go, unless a class's query says otherwise.
     #[serde(default)]
     pub reads_from: ReadFrom,
+    /// The region of each machine of a shard, primary first (`replicas + 1` names): copies far
+    /// away survive a regional outage, and their lag and sync acknowledgements cross the
+    /// region link. Default: all in the database's `region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<String>>,
     /// Promote a replica when the primary dies. Without it the primary stays down (and
     /// writes fail) until it recovers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -380,6 +385,8 @@ pub enum ReadFrom {
     Replicas,
     /// Any live machine of the shard at random, the primary included.
     Any,
+    /// A live machine in the caller's region, the primary included (else as `replicas`).
+    Nearest,
 }
 
 /// Automatic failover (master-slave promotion).

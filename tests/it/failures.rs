@@ -350,3 +350,29 @@ fn a_circuit_breaker_sheds_the_retry_storm() {
     assert!(recovered < 15.0, "{recovered}");
     assert!(num(&r, "/error_rate") < 0.2);
 }
+
+#[test]
+fn a_database_replicated_across_regions_trades_write_latency_for_lost_writes() {
+    let sync = run_with("18-geo-replicated-db", &[]);
+    let asynchronous = run_with(
+        "18-geo-replicated-db",
+        &["components.db.replication.mode=async"],
+    );
+    // The EU primary dies with its region; the US replica takes over after 5 + 5 s.
+    for r in [&sync, &asynchronous] {
+        let f = &r["components"]["db"]["replication"]["failovers"][0];
+        assert_eq!(num(f, "/promoted_at_s"), 70.0);
+        assert_eq!(f["promoted"], "machine 1");
+        // US users only lose writes while there is no primary.
+        let us = num(r, "/failures/regions/us/availability");
+        assert!(us > 0.95 && us < 1.0, "{us}");
+    }
+    assert_eq!(num(&sync, "/failures/writes_lost"), 0.0);
+    assert!(num(&asynchronous, "/failures/writes_lost") > 0.0);
+    // Until the outage every sync write waits for the ocean round trip (~80 ms).
+    let p50 = |r: &Value| num(r, "/classes/write/latency_ms/p50");
+    assert!(p50(&sync) > p50(&asynchronous) + 50.0);
+    // Reads stay in the reader's region: the same either way.
+    let reads = |r: &Value| num(r, "/classes/read/latency_ms/p50");
+    assert!((reads(&sync) - reads(&asynchronous)).abs() < 5.0);
+}

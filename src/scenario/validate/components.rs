@@ -331,6 +331,7 @@ fn read_from_name(r: ReadFrom) -> &'static str {
         ReadFrom::Primary => "primary",
         ReadFrom::Replicas => "replicas",
         ReadFrom::Any => "any",
+        ReadFrom::Nearest => "nearest",
     }
 }
 

@@ -192,6 +192,7 @@ pub(super) fn faults(
                     until,
                     kind: FaultKind::Outage {
                         components: vec![id],
+                        machines: Vec::new(),
                     },
                 }
             }
@@ -211,18 +212,41 @@ pub(super) fn faults(
                     continue;
                 };
                 let of = regions.map(|x| x.of_component.clone()).unwrap_or_default();
-                let in_region = (0..components.len() as u32)
-                    .filter(|&id| {
-                        of.get(id as usize) == Some(&r)
-                            && !matches!(components[id as usize].kind, ComponentKind::Dns(_))
-                    })
-                    .collect();
+                let mut in_region = Vec::new();
+                let mut machines = Vec::new();
+                for (id, spec) in components.iter().enumerate() {
+                    let id = id as u32;
+                    match &spec.kind {
+                        ComponentKind::Dns(_) => {}
+                        // A database spread over regions loses only its machines there.
+                        ComponentKind::Server(s)
+                            if s.replication
+                                .as_ref()
+                                .is_some_and(|rs| !rs.member_regions.is_empty()) =>
+                        {
+                            let rs = s
+                                .replication
+                                .as_ref()
+                                .map(|rs| (rs.members, &rs.member_regions));
+                            if let Some((members, regions_of)) = rs {
+                                machines.extend(
+                                    (0..s.replicas)
+                                        .filter(|m| regions_of[(m % members) as usize] == r)
+                                        .map(|m| (id, m)),
+                                );
+                            }
+                        }
+                        _ if of.get(id as usize) == Some(&r) => in_region.push(id),
+                        _ => {}
+                    }
+                }
                 Fault {
                     label: format!("region {name} outage"),
                     at,
                     until,
                     kind: FaultKind::Outage {
                         components: in_region,
+                        machines,
                     },
                 }
             }

@@ -228,6 +228,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     check_call_cycles(&mut c, &components);
     let network = network(&mut c);
     regions::dns_preferences(&mut components, network.regions.as_ref());
+    replication::member_latencies(&mut components, network.regions.as_ref());
     let faults = faults(&mut c, &components, network.regions.as_ref());
     if !c.problems.is_empty() {
         return Err(c.problems);

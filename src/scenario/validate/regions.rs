@@ -14,7 +14,13 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Service(s) => s.region.as_ref(),
         RawComponent::LoadBalancer(b) => b.region.as_ref(),
         RawComponent::Cache(k) => k.region.as_ref(),
-        RawComponent::Database(d) => d.region.as_ref(),
+        // A database whose machines are spread is where its first primary is.
+        RawComponent::Database(d) => d.region.as_ref().or_else(|| {
+            d.replication
+                .as_ref()
+                .and_then(|r| r.regions.as_ref())
+                .and_then(|names| names.first())
+        }),
         RawComponent::Dns(_) => None,
     }
 }

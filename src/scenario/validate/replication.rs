@@ -106,6 +106,10 @@ pub(super) fn replication(
             None => Route::Read(reads_from),
         })
         .collect();
+    let member_regions = match d.replication.as_ref().and_then(|r| r.regions.as_ref()) {
+        Some(names) => member_regions(c, path, d, names, members),
+        None => Vec::new(),
+    };
     Some(ReplicationSpec {
         shards,
         members,
@@ -115,5 +119,87 @@ pub(super) fn replication(
         lag,
         failover,
         routes,
+        member_regions,
+        // Filled once the regions are known.
+        member_latency: Vec::new(),
     })
+}
+
+/// The region id of each machine of a shard, from `replication.regions`.
+fn member_regions(
+    c: &mut Checker,
+    path: &str,
+    d: &RawDatabase,
+    names: &[String],
+    members: u32,
+) -> Vec<u16> {
+    let p = format!("{path}.replication.regions");
+    let declared: Vec<&String> = c.raw.regions.keys().collect();
+    if declared.len() < 2 {
+        c.problem(
+            &p,
+            "the scenario has fewer than two regions: declare them in \"regions\"",
+        );
+        return Vec::new();
+    }
+    if names.len() != members as usize {
+        c.problem(
+            &p,
+            format!(
+                "needs one region per machine of a shard, primary first ({members}), got {}",
+                names.len()
+            ),
+        );
+        return Vec::new();
+    }
+    if let (Some(own), Some(first)) = (&d.region, names.first())
+        && own != first
+    {
+        c.problem(
+            format!("{path}.region"),
+            format!("the primary is in `{first}` (replication.regions[0]); say `{first}` here or leave it out"),
+        );
+    }
+    let mut out = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match declared.iter().position(|n| *n == name) {
+            Some(id) => out.push(id as u16),
+            None => {
+                let h = crate::scenario::suggest::hint(name, declared.iter().map(|n| n.as_str()));
+                c.problem(format!("{p}[{i}]"), format!("no region named `{name}`{h}"));
+                out.push(0);
+            }
+        }
+    }
+    out
+}
+
+/// The latency between the machines of each replicated database's shards, now that the
+/// regions are known.
+pub(super) fn member_latencies(
+    components: &mut [crate::model::ComponentSpec],
+    regions: Option<&crate::model::region::Regions>,
+) {
+    let Some(regions) = regions else { return };
+    for spec in components.iter_mut() {
+        let crate::model::ComponentKind::Server(s) = &mut spec.kind else {
+            continue;
+        };
+        let Some(r) = s.replication.as_mut() else {
+            continue;
+        };
+        if r.member_regions.is_empty() {
+            continue;
+        }
+        let n = r.members as usize;
+        r.member_latency = (0..n * n)
+            .map(|i| {
+                let (a, b) = (r.member_regions[i / n], r.member_regions[i % n]);
+                let count = regions.count();
+                (a != b)
+                    .then(|| regions.latency[usize::from(a) * count + usize::from(b)])
+                    .flatten()
+            })
+            .collect();
+    }
 }
