@@ -73,6 +73,8 @@ pub struct Frame {
     pub step: u16,
     /// Pool of the caller's replica this call's connection came from, or `NO_POOL`.
     pub pool: u16,
+    /// A scatter-gather call: child calls still out (0 or 1 for an ordinary call).
+    pub pending_children: u16,
     /// Load balancer: which backend this child frame went to.
     pub backend: u32,
     pub status: Status,
@@ -98,6 +100,7 @@ impl Default for Frame {
             epoch: 0,
             step: 0,
             pool: NO_POOL,
+            pending_children: 0,
             backend: 0,
             status: Status::Ok,
             fresh_connection: true,

@@ -110,7 +110,7 @@ impl Simulation {
         }
         let mut replica = 0;
         let user_region = self.user_region(user);
-        let route = self.database_route(entry, slot, user_region);
+        let route = self.database_route(entry, slot, user_region, None);
         match route {
             Some(Target::Replica(r)) => replica = r,
             Some(Target::NoPrimary(_)) => {}

@@ -4,7 +4,7 @@
 //! `replication.rs`.
 
 use crate::engine::event::EventKind;
-use crate::engine::sim::{Component, NO_PARENT, Simulation};
+use crate::engine::sim::{Component, NO_PARENT, NO_POOL, Simulation};
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::machine::Replica;
@@ -46,6 +46,7 @@ impl Simulation {
         target: u32,
         slot: u32,
         caller_region: u16,
+        shard: Option<u32>,
     ) -> Option<Target> {
         let Component::Server(t) = &mut self.components[target as usize] else {
             return None;
@@ -59,14 +60,39 @@ impl Simulation {
         } = &mut **t;
         let (rs, st) = (spec.replication.as_ref()?, replication.as_ref()?);
         let req = self.requests.get(slot);
-        Some(st.route(
-            rs,
-            replicas,
-            rs.routes[usize::from(req.class)],
-            req.key,
-            caller_region,
-            rng,
-        ))
+        let route = rs.routes[usize::from(req.class)];
+        let shard = shard.unwrap_or_else(|| rs.shard_of(req.key));
+        Some(st.route_in_shard(rs, replicas, route, shard, caller_region, rng))
+    }
+
+    /// If the class of frame `f`'s request fans its queries out over the shards of database
+    /// `target`, sends one call per shard and returns true. Through a pool, the scatter holds
+    /// one pooled connection (as a proxy would); without one, every call opens its own.
+    pub(crate) fn scatter(
+        &mut self,
+        f: u32,
+        target: u32,
+        pool: u16,
+        fresh: bool,
+        connect: bool,
+    ) -> bool {
+        let class = usize::from(self.requests.get(self.frames.get(f).request).class);
+        let shards = match replicated(&mut self.components, target) {
+            Some((rs, _, _)) if rs.fan_out.get(class) == Some(&true) => rs.shards,
+            _ => return false,
+        };
+        self.frames.get_mut(f).pending_children = shards as u16;
+        let pooled = pool != NO_POOL;
+        for s in 0..shards {
+            let first = s == 0;
+            let (p, fresh, connect) = if first || !pooled {
+                (pool, fresh, connect)
+            } else {
+                (NO_POOL, false, false)
+            };
+            self.send_one(f, target, Some(s), p, fresh, connect);
+        }
+        true
     }
 
     /// Frame `f`, sent to database `target`, finds `shard` without a primary: it waits for

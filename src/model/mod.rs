@@ -62,7 +62,7 @@ pub struct ComponentSpec {
 /// What a component is.
 #[derive(Debug, Clone)]
 pub enum ComponentKind {
-    Server(ServerSpec),
+    Server(Box<ServerSpec>),
     Balancer(BalancerSpec),
     Dns(DnsSpec),
 }
@@ -73,7 +73,7 @@ impl ComponentSpec {
         let rng = stream_for(seed, &self.name);
         match &self.kind {
             ComponentKind::Server(spec) => {
-                Component::Server(Box::new(Server::new(spec.clone(), rng)))
+                Component::Server(Box::new(Server::new(spec.as_ref().clone(), rng)))
             }
             ComponentKind::Balancer(spec) => {
                 Component::Balancer(Box::new(Balancer::new(spec.clone(), rng)))

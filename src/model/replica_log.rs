@@ -168,7 +168,27 @@ impl ReplicationState {
         caller_region: u16,
         rng: &mut Stream,
     ) -> Target {
-        let shard = spec.shard_of(key);
+        self.route_in_shard(
+            spec,
+            replicas,
+            route,
+            spec.shard_of(key),
+            caller_region,
+            rng,
+        )
+    }
+
+    /// The machine of `shard` a query of `route` goes to.
+    #[allow(clippy::too_many_arguments)]
+    pub fn route_in_shard(
+        &self,
+        spec: &ReplicationSpec,
+        replicas: &[Replica],
+        route: Route,
+        shard: u32,
+        caller_region: u16,
+        rng: &mut Stream,
+    ) -> Target {
         let base = shard * spec.members;
         let primary = self.primary[shard as usize];
         let pick = |ok: &dyn Fn(u32) -> bool, rng: &mut Stream| -> Option<u32> {
@@ -561,6 +581,7 @@ mod tests {
                 during: DuringFailover::Fail,
             }),
             routes: vec![Route::Write, Route::Read(ReadFrom::Replicas)],
+            fan_out: vec![false, false],
             member_regions: vec![],
             member_latency: vec![],
         }

@@ -56,6 +56,8 @@ pub struct ReplicationSpec {
     pub failover: Option<Failover>,
     /// Per request class.
     pub routes: Vec<Route>,
+    /// Per request class: the query goes to every shard.
+    pub fan_out: Vec<bool>,
     /// Per machine of a shard (primary first): its region; empty when all are in the
     /// database's region.
     pub member_regions: Vec<u16>,
@@ -122,6 +124,7 @@ mod tests {
             lag: Dist::Constant(SimTime::ZERO),
             failover: None,
             routes: vec![],
+            fan_out: vec![],
             member_regions: vec![],
             member_latency: vec![],
         };

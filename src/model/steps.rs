@@ -267,13 +267,28 @@ impl Simulation {
 
     /// Sends a child call from frame `f` to `target`; `connect` adds a connection handshake.
     pub(crate) fn send_call(&mut self, f: u32, target: u32, pool: u16, fresh: bool, connect: bool) {
+        if !self.scatter(f, target, pool, fresh, connect) {
+            self.send_one(f, target, None, pool, fresh, connect);
+        }
+    }
+
+    /// Sends one child call (to `shard`, for a scatter-gather) from frame `f` to `target`.
+    pub(crate) fn send_one(
+        &mut self,
+        f: u32,
+        target: u32,
+        shard: Option<u32>,
+        pool: u16,
+        fresh: bool,
+        connect: bool,
+    ) {
         let now = self.now;
         let fr = *self.frames.get(f);
         let bytes = self.scenario.workload.classes
             [usize::from(self.requests.get(fr.request).class)]
         .request_bytes;
         let caller_region = self.machine_region(fr.component, fr.replica);
-        let route = self.database_route(target, fr.request, caller_region);
+        let route = self.database_route(target, fr.request, caller_region, shard);
         let spread = match (&self.components[target as usize], route) {
             (Component::Server(t), None) => t.spec.replicas,
             _ => 1,
@@ -327,10 +342,9 @@ impl Simulation {
         let fr = *self.frames.get(p);
         let srv = server_of(&mut self.components, fr.component);
         let rep = &mut srv.replicas[fr.replica as usize];
-        if fr.epoch != rep.epoch {
-            return self.reply(p, Status::BackendDown);
-        }
-        if child.pool != NO_POOL {
+        // After a crash the replica's pools were reset: nothing to give back.
+        let same_life = fr.epoch == rep.epoch;
+        if same_life && child.pool != NO_POOL {
             let pl = &mut rep.pools[usize::from(child.pool)];
             pl.in_use -= 1;
             if let Some((waiter, since)) = pl.waiters.pop_front() {
@@ -343,8 +357,25 @@ impl Simulation {
                 self.send_call(waiter, target, child.pool, false, false);
             }
         }
-        if child.status != Status::Ok {
-            return self.reply(p, child.status);
+        // A scatter-gather goes on when its last shard has answered; its status is the first
+        // failure among them.
+        let mut status = child.status;
+        if fr.pending_children > 0 {
+            let pf = self.frames.get_mut(p);
+            pf.pending_children -= 1;
+            if pf.status == Status::Ok {
+                pf.status = child.status;
+            }
+            if pf.pending_children > 0 {
+                return;
+            }
+            status = std::mem::take(&mut pf.status);
+        }
+        if !same_life {
+            return self.reply(p, Status::BackendDown);
+        }
+        if status != Status::Ok {
+            return self.reply(p, status);
         }
         self.frames.get_mut(p).step += 1;
         self.run_steps(p);

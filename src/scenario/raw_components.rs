@@ -468,6 +468,10 @@ pub struct RawQuery {
     /// For reads of a replicated database: overrides its `replication.reads_from`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_from: Option<ReadFrom>,
+    /// Sharded databases: the query runs on every shard at once and is answered when the last
+    /// shard has answered (a scatter-gather, e.g. a search); the key does not matter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fan_out: bool,
 }
 
 /// Read or write.

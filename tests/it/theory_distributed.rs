@@ -80,3 +80,43 @@ fn stale_read_scenario() -> Value {
         }
     })
 }
+
+/// A query fanned out over N shards is answered when the slowest shard is: with independent
+/// exponential service times of mean S and no queueing (64 cores per shard for about 2 busy),
+/// the mean answer is S·H_N, the N-th harmonic number — S at N = 1, 2.72·S at N = 8.
+#[test]
+fn a_scatter_gather_waits_for_the_slowest_of_n_shards() {
+    let harmonic = |n: u32| (1..=n).map(|k| 1.0 / f64::from(k)).sum::<f64>();
+    for shards in [1_u32, 8] {
+        let runs = replicate(&fan_out_scenario(shards));
+        assert_matches(
+            &format!("scatter over {shards} shards"),
+            &runs,
+            "/latency_ms/mean",
+            10.0 * harmonic(shards),
+        );
+    }
+}
+
+fn fan_out_scenario(shards: u32) -> Value {
+    let zero = json!({"latency_ms": {"constant": {"ms": 0}}});
+    json!({
+        "name": "fan-out",
+        "duration_s": 100, "warmup_s": 5,
+        "network": {"client_link": zero, "default_link": zero},
+        "workload": {
+            "model": open(200.0), "entry": "app", "timeout_ms": 1e9,
+            "classes": {"search": {"request_bytes": 0, "response_bytes": 0}}
+        },
+        "components": {
+            "app": {"kind": "service", "machine": {"cores": 64}, "workers": 10_000,
+                    "queue_capacity": 100_000, "handlers": {"default": [{"call": "db"}]}},
+            "db": {"kind": "database",
+                   "machine": {"cores": 64, "max_connections": 60_000,
+                               "memory_per_connection_kb": 0, "memory_per_request_kb": 0},
+                   "connect_ms": {"constant": {"ms": 0}},
+                   "queries": {"default": {"cpu_ms": exponential(10.0), "fan_out": shards > 1}},
+                   "partitions": {"count": shards.max(2)}}
+        }
+    })
+}

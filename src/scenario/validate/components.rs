@@ -104,9 +104,11 @@ pub(super) fn component(
 ) -> ComponentKind {
     let path = format!("components.{name}");
     match comp {
-        RawComponent::Service(s) => ComponentKind::Server(service(c, &path, name, s)),
-        RawComponent::Cache(k) => ComponentKind::Server(cache(c, &path, k, key_space)),
-        RawComponent::Database(d) => ComponentKind::Server(database(c, &path, d, key_space)),
+        RawComponent::Service(s) => ComponentKind::Server(Box::new(service(c, &path, name, s))),
+        RawComponent::Cache(k) => ComponentKind::Server(Box::new(cache(c, &path, k, key_space))),
+        RawComponent::Database(d) => {
+            ComponentKind::Server(Box::new(database(c, &path, d, key_space)))
+        }
         RawComponent::LoadBalancer(b) => ComponentKind::Balancer(balancer(c, &path, b)),
         RawComponent::Dns(d) => ComponentKind::Dns(dns(c, &path, d)),
     }
@@ -294,6 +296,12 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Ser
         })
         .collect();
     for (name, q) in &d.queries {
+        if q.fan_out && d.partitions.as_ref().is_none_or(|p| p.count < 2) {
+            c.problem(
+                format!("{path}.queries.{name}.fan_out"),
+                "only a database with two or more `partitions` can fan a query out",
+            );
+        }
         if q.op == QueryOp::Write && q.read_from.is_some() {
             c.problem(
                 format!("{path}.queries.{name}.read_from"),

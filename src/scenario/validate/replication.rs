@@ -119,6 +119,10 @@ pub(super) fn replication(
         lag,
         failover,
         routes,
+        fan_out: queries
+            .iter()
+            .map(|q| q.is_some_and(|q| q.fan_out))
+            .collect(),
         member_regions,
         // Filled once the regions are known.
         member_latency: Vec::new(),
