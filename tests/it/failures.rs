@@ -376,3 +376,21 @@ fn a_database_replicated_across_regions_trades_write_latency_for_lost_writes() {
     let reads = |r: &Value| num(r, "/classes/read/latency_ms/p50");
     assert!((reads(&sync) - reads(&asynchronous)).abs() < 5.0);
 }
+
+#[test]
+fn state_on_one_server_makes_two_machines_as_available_as_one() {
+    let one = run_with("19-state-on-one-server", &[]);
+    let shared = run_with("20-state-in-shared-db", &[]);
+    let effect = |r: &Value| r["failures"]["faults"][0].clone();
+    // Method 1: server-2 cannot serve without server-1, so everything fails until it is back.
+    assert_eq!(num(&effect(&one), "/peak_error_rate"), 1.0);
+    let down = num(&effect(&one), "/time_to_recover_s");
+    assert!((30.0..=32.0).contains(&down), "{down}");
+    // Method 2: only what was sent to server-1 before the checks took it out (two failed
+    // checks, 2 s apart: at 32 s).
+    let peak = num(&effect(&shared), "/peak_error_rate");
+    assert!((0.3..=0.6).contains(&peak), "{peak}");
+    assert!(num(&effect(&shared), "/time_to_recover_s") <= 5.0);
+    assert!(num(&shared, "/failures/availability") > 0.98);
+    assert!(num(&one, "/failures/availability") < 0.7);
+}
