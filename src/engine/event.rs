@@ -30,6 +30,9 @@ pub enum EventKind {
     Fault,
     /// A database failover step. `a` = component, `b` = replica or shard << 1 | phase.
     Failover,
+    /// Shards are added to a database: data starts or finishes moving. `a` = component,
+    /// `b` = index in its reshards << 1 | phase.
+    Reshard,
     /// A time-series interval ends. No payload.
     SampleTick,
     /// Warm-up is over: statistics start. No payload.

@@ -316,6 +316,17 @@ impl Simulation {
             self.queue
                 .push(fault.at, Event::new(EventKind::Fault, i as u32, 0));
         }
+        for (i, c) in self.scenario.components.iter().enumerate() {
+            if let crate::model::ComponentKind::Server(s) = &c.kind
+                && let Some(rs) = &s.replication
+            {
+                for (k, r) in rs.reshards.iter().enumerate() {
+                    let b = (k as u32) << 1;
+                    self.queue
+                        .push(r.at, Event::new(EventKind::Reshard, i as u32, b));
+                }
+            }
+        }
         self.queue
             .push(self.window.start, Event::new(EventKind::WindowStart, 0, 0));
         self.queue
@@ -457,6 +468,7 @@ impl Simulation {
             },
             EventKind::Fault => self.fault(ev.a, ev.b),
             EventKind::Failover => self.failover(ev.a, ev.b),
+            EventKind::Reshard => self.reshard(ev.a, ev.b),
             EventKind::SampleTick => self.sample_tick(),
             EventKind::WindowStart => self.start_window(),
             EventKind::WindowEnd => self.end_window(),

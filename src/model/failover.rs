@@ -1,7 +1,7 @@
-//! The simulation side of replicated databases: routing a call to a machine of the right
-//! shard, holding or refusing calls while a shard has no primary, and the failover itself
-//! (noticing the primary's death, then promoting a replica). The decisions are in
-//! `replication.rs`.
+//! The simulation side of replicated and sharded databases: routing a call to a machine of
+//! the right shard (or to every shard, for a scatter-gather), holding or refusing calls while
+//! a shard has no primary, the failover itself (noticing the primary's death, then promoting a
+//! replica), and adding shards during the run. The decisions are in `replica_log.rs`.
 
 use crate::engine::event::EventKind;
 use crate::engine::sim::{Component, NO_PARENT, NO_POOL, Simulation};
@@ -61,7 +61,7 @@ impl Simulation {
         let (rs, st) = (spec.replication.as_ref()?, replication.as_ref()?);
         let req = self.requests.get(slot);
         let route = rs.routes[usize::from(req.class)];
-        let shard = shard.unwrap_or_else(|| rs.shard_of(req.key));
+        let shard = shard.unwrap_or_else(|| rs.shard_of(req.key, st.active_shards));
         Some(st.route_in_shard(rs, replicas, route, shard, caller_region, rng))
     }
 
@@ -78,7 +78,7 @@ impl Simulation {
     ) -> bool {
         let class = usize::from(self.requests.get(self.frames.get(f).request).class);
         let shards = match replicated(&mut self.components, target) {
-            Some((rs, _, _)) if rs.fan_out.get(class) == Some(&true) => rs.shards,
+            Some((rs, st, _)) if rs.fan_out.get(class) == Some(&true) => st.active_shards,
             _ => return false,
         };
         self.frames.get_mut(f).pending_children = shards as u16;
@@ -186,6 +186,35 @@ impl Simulation {
                 self.link_latency(from.component, from.replica, c, primary)
             };
             self.schedule(now + latency, EventKind::FrameArrive, g, 0);
+        }
+    }
+
+    /// Database `c` adds shards (reshard `b >> 1`): while data moves (`b & 1` = 0 starts it)
+    /// every machine's CPU work takes longer; once moved, keys spread over the new count.
+    pub(crate) fn reshard(&mut self, c: u32, b: u32) {
+        let now = self.now;
+        let Some((rs, st, replicas)) = replicated(&mut self.components, c) else {
+            return;
+        };
+        let Some(r) = rs.reshards.get((b >> 1) as usize).copied() else {
+            return;
+        };
+        let factor = 1.0 + r.overhead;
+        let moving = b & 1 == 0;
+        for rep in replicas.iter_mut() {
+            rep.slowdown = if moving {
+                rep.slowdown * factor
+            } else {
+                rep.slowdown / factor
+            };
+            if (rep.slowdown - 1.0).abs() < 1e-9 {
+                rep.slowdown = 1.0;
+            }
+        }
+        if moving {
+            self.schedule(now + r.move_for, EventKind::Reshard, c, b | 1);
+        } else {
+            st.active_shards = (st.active_shards + r.added).min(rs.shards);
         }
     }
 }

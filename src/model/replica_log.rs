@@ -95,6 +95,8 @@ struct Failing {
 pub struct ReplicationState {
     /// Per shard: the primary's member index, or `NO_PRIMARY`.
     pub primary: Vec<u32>,
+    /// Shards in use (keys are spread over these).
+    pub active_shards: u32,
     /// Per shard: writes committed (the log's length).
     committed: Vec<u64>,
     /// Per shard: ack times of sync writes not yet acknowledged (for the acknowledged prefix).
@@ -124,6 +126,7 @@ impl ReplicationState {
         let shards = spec.shards as usize;
         ReplicationState {
             primary: vec![0; shards],
+            active_shards: spec.initial_shards,
             committed: vec![0; shards],
             unacked: vec![VecDeque::new(); shards],
             applied: vec![0; n],
@@ -172,7 +175,7 @@ impl ReplicationState {
             spec,
             replicas,
             route,
-            spec.shard_of(key),
+            spec.shard_of(key, self.active_shards),
             caller_region,
             rng,
         )
@@ -570,6 +573,8 @@ mod tests {
     fn spec(mode: Mode, members: u32, lag_ms: f64) -> ReplicationSpec {
         ReplicationSpec {
             shards: 1,
+            initial_shards: 1,
+            reshards: vec![],
             members,
             partitioning: Partitioning::Hash,
             key_count: 100,

@@ -34,6 +34,16 @@ pub enum Route {
     Read(ReadFrom),
 }
 
+/// Shards added during the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Reshard {
+    pub at: SimTime,
+    pub added: u32,
+    pub move_for: SimTime,
+    /// CPU work on the database's machines is `1 + overhead` times longer while data moves.
+    pub overhead: f64,
+}
+
 /// Automatic failover, validated.
 #[derive(Debug, Clone, Copy)]
 pub struct Failover {
@@ -45,7 +55,11 @@ pub struct Failover {
 /// A database's replication and partitioning, as the scenario describes it.
 #[derive(Debug, Clone)]
 pub struct ReplicationSpec {
+    /// Shards at the end of the run (machines for all exist from the start).
     pub shards: u32,
+    /// Shards in use at the start; `reshards` add the rest.
+    pub initial_shards: u32,
+    pub reshards: Vec<Reshard>,
     /// Machines per shard (1 + replicas).
     pub members: u32,
     pub partitioning: Partitioning,
@@ -67,21 +81,21 @@ pub struct ReplicationSpec {
 }
 
 impl ReplicationSpec {
-    /// The shard holding `key`.
+    /// The shard holding `key` while `active` shards are in use.
     #[inline]
-    pub fn shard_of(&self, key: u64) -> u32 {
-        if self.shards == 1 {
+    pub fn shard_of(&self, key: u64, active: u32) -> u32 {
+        if active <= 1 {
             return 0;
         }
+        let n = u64::from(active);
         let s = match self.partitioning {
             // A fixed hash, not seeded: where data lives does not change with the seed.
-            Partitioning::Hash => hash_pair(0x05ee_d0f5_ba4d, key) % u64::from(self.shards),
+            Partitioning::Hash => hash_pair(0x05ee_d0f5_ba4d, key) % n,
             Partitioning::Range => {
-                (u128::from(key) * u128::from(self.shards) / u128::from(self.key_count.max(1)))
-                    as u64
+                (u128::from(key) * u128::from(n) / u128::from(self.key_count.max(1))) as u64
             }
         };
-        s.min(u64::from(self.shards) - 1) as u32
+        s.min(n - 1) as u32
     }
 
     /// Shard of replica `r`.
@@ -117,6 +131,8 @@ mod tests {
     fn range_partitioning_keeps_neighbours_together_and_hash_spreads_them() {
         let mut s = ReplicationSpec {
             shards: 4,
+            initial_shards: 4,
+            reshards: vec![],
             members: 1,
             partitioning: Partitioning::Range,
             key_count: 1000,
@@ -128,12 +144,16 @@ mod tests {
             member_regions: vec![],
             member_latency: vec![],
         };
-        assert_eq!((s.shard_of(0), s.shard_of(249), s.shard_of(250)), (0, 0, 1));
-        assert_eq!(s.shard_of(999), 3);
+        assert_eq!(
+            (s.shard_of(0, 4), s.shard_of(249, 4), s.shard_of(250, 4)),
+            (0, 0, 1)
+        );
+        assert_eq!(s.shard_of(999, 4), 3);
+        assert_eq!(s.shard_of(999, 2), 1, "fewer shards in use: wider ranges");
         s.partitioning = Partitioning::Hash;
         let mut count = [0; 4];
         for k in 0..4000 {
-            count[s.shard_of(k) as usize] += 1;
+            count[s.shard_of(k, 4) as usize] += 1;
         }
         // Binomial(4000, 1/4): sd ≈ 27; allow 5 sd.
         assert!(

@@ -432,6 +432,30 @@ pub struct RawPartitions {
     /// contiguous key ranges, so the hottest keys (the lowest under zipf) share a shard.
     #[serde(default)]
     pub by: Partitioning,
+    /// Shards added during the run (rebalancing), in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<RawReshard>,
+}
+
+/// Adding shards at a point of the run: data moves for `move_s`, then keys spread over all.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReshard {
+    /// When the move starts.
+    pub at_s: f64,
+    /// Shards added.
+    #[schemars(range(min = 1))]
+    pub shards: u32,
+    /// How long moving the data takes; queries use the old layout until it is done.
+    pub move_s: f64,
+    /// Extra CPU work on every machine of the database while data moves: 0.5 makes each
+    /// query's CPU time 1.5 times longer.
+    #[serde(default = "half")]
+    pub move_overhead: f64,
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 /// Shard choice.

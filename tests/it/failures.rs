@@ -394,3 +394,43 @@ fn state_on_one_server_makes_two_machines_as_available_as_one() {
     assert!(num(&shared, "/failures/availability") > 0.98);
     assert!(num(&one, "/failures/availability") < 0.7);
 }
+
+#[test]
+fn adding_shards_costs_capacity_while_data_moves_then_cools_every_shard() {
+    let dir = temp_dir("adding-shards");
+    run_ok(
+        dsim()
+            .args(["run", "--quiet", "--out"])
+            .arg(&dir)
+            .arg(scenario("21-adding-shards")),
+    );
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let p99 = header.iter().position(|h| *h == "p99_ms").unwrap();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    let mean_p99 = |from: f64, to: f64| {
+        let xs: Vec<f64> = rows
+            .iter()
+            .filter(|r| r[0] >= from && r[1] <= to)
+            .map(|r| r[p99])
+            .collect();
+        xs.iter().sum::<f64>() / xs.len() as f64
+    };
+    let (before, moving, after) = (
+        mean_p99(10.0, 30.0),
+        mean_p99(31.0, 50.0),
+        mean_p99(55.0, 80.0),
+    );
+    assert!(moving > 2.0 * before, "{before} {moving} {after}");
+    // The rest of the path (app CPU, LAN) puts a floor under both: about 8 ms against 6.5.
+    assert!(after < 0.9 * before, "{before} {moving} {after}");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let machines = machines(&summary, "db");
+    assert_eq!(machines.len(), 4);
+    // The new shards only work after the move (50 of the 75 measured seconds were before).
+    assert!(num(&machines[2], "/throughput_rps") < 0.5 * num(&machines[0], "/throughput_rps"));
+}

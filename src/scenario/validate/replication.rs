@@ -4,7 +4,7 @@
 use super::Checker;
 use crate::engine::time::SimTime;
 use crate::model::distribution::{Dist, MAX_MS};
-use crate::model::replication::{Failover, MAX_MEMBERS, Mode, ReplicationSpec, Route};
+use crate::model::replication::{Failover, MAX_MEMBERS, Mode, ReplicationSpec, Reshard, Route};
 use crate::scenario::raw::*;
 
 /// The replication spec of database `d` at `path`, or None for a single machine.
@@ -32,6 +32,14 @@ pub(super) fn replication(
         }
         None => 1,
     };
+    let reshards = reshards(c, path, d);
+    let added: u32 = reshards.iter().map(|r| r.added).sum();
+    if shards + added > 1024 {
+        c.problem(
+            format!("{path}.partitions.add"),
+            format!("at most 1024 shards in all, got {}", shards + added),
+        );
+    }
     let (members, mode, lag, reads_from, failover) = match &d.replication {
         Some(r) => {
             let rpath = format!("{path}.replication");
@@ -111,7 +119,9 @@ pub(super) fn replication(
         None => Vec::new(),
     };
     Some(ReplicationSpec {
-        shards,
+        shards: (shards + added).min(1024),
+        initial_shards: shards,
+        reshards,
         members,
         partitioning: d.partitions.as_ref().map(|p| p.by).unwrap_or_default(),
         key_count: key_space,
@@ -206,4 +216,48 @@ pub(super) fn member_latencies(
             })
             .collect();
     }
+}
+
+/// The shards added during the run, in time order.
+fn reshards(c: &mut Checker, path: &str, d: &RawDatabase) -> Vec<Reshard> {
+    let Some(p) = &d.partitions else {
+        return Vec::new();
+    };
+    let mut out: Vec<Reshard> = Vec::new();
+    for (i, r) in p.add.iter().enumerate() {
+        let rp = format!("{path}.partitions.add[{i}]");
+        let at = c.non_negative(&format!("{rp}.at_s"), r.at_s);
+        if at >= c.raw.duration_s {
+            c.problem(
+                format!("{rp}.at_s"),
+                format!(
+                    "the run ends at duration_s = {}, got {at}",
+                    c.raw.duration_s
+                ),
+            );
+        }
+        let added = c
+            .at_least(&format!("{rp}.shards"), u64::from(r.shards), 1)
+            .min(1024) as u32;
+        let move_s = c.positive(&format!("{rp}.move_s"), r.move_s);
+        c.within(&format!("{rp}.move_s"), move_s, 1e-6, MAX_MS / 1e3);
+        let overhead = c.non_negative(&format!("{rp}.move_overhead"), r.move_overhead);
+        c.within(&format!("{rp}.move_overhead"), overhead, 0.0, 1e3);
+        let at = SimTime::from_secs(at);
+        if let Some(last) = out.last()
+            && at < last.at + last.move_for
+        {
+            c.problem(
+                format!("{rp}.at_s"),
+                "starts before the previous move has finished; moves happen one after another",
+            );
+        }
+        out.push(Reshard {
+            at,
+            added,
+            move_for: SimTime::from_secs(move_s),
+            overhead,
+        });
+    }
+    out
 }
