@@ -155,8 +155,8 @@ impl Balancer {
         }
     }
 
-    /// Chooses a healthy backend for a request of `class` from `user`, or none.
-    pub fn pick(&mut self, class: u16, user: u32, seed: u64) -> Option<usize> {
+    /// Chooses a healthy backend for a request of `class` from `user` for `key`, or none.
+    pub fn pick(&mut self, class: u16, user: u32, key: u64, seed: u64) -> Option<usize> {
         let g = self.spec.class_group[usize::from(class)] as usize;
         let group = &self.spec.groups[g];
         let n = group.len();
@@ -185,8 +185,14 @@ impl Balancer {
                 None
             }
             LbPolicy::LeastConnections => healthy_ones().min_by_key(|&i| (backends[i].active, i)),
-            LbPolicy::IpHash => {
-                let start = (hash_pair(seed, u64::from(user)) % n as u64) as usize;
+            LbPolicy::IpHash | LbPolicy::KeyHash => {
+                let h = if self.spec.policy == LbPolicy::IpHash {
+                    hash_pair(seed, u64::from(user))
+                } else {
+                    // Not seeded: which backend owns a key is part of the design.
+                    hash_pair(0x6b65_795f_6861_7368, key)
+                };
+                let start = (h % n as u64) as usize;
                 (0..n)
                     .map(|k| group[(start + k) % n] as usize)
                     .find(|&i| backends[i].healthy)
@@ -267,7 +273,7 @@ impl Simulation {
             }
             return self.balancer_reply(f, Status::ConnectionLimit);
         }
-        let Some(i) = lb.pick(req.class, req.user, seed) else {
+        let Some(i) = lb.pick(req.class, req.user, req.key, seed) else {
             if req.counted {
                 lb.refused[Status::NoHealthyBackend.index()] += 1;
             }
@@ -398,10 +404,10 @@ mod tests {
     #[test]
     fn round_robin_cycles_and_skips_unhealthy() {
         let mut b = lb(LbPolicy::RoundRobin, 3);
-        let picks: Vec<_> = (0..4).map(|_| b.pick(0, 0, 1).unwrap()).collect();
+        let picks: Vec<_> = (0..4).map(|_| b.pick(0, 0, 0, 1).unwrap()).collect();
         assert_eq!(picks, [0, 1, 2, 0]);
         b.backends[1].healthy = false;
-        let picks: Vec<_> = (0..3).map(|_| b.pick(0, 0, 1).unwrap()).collect();
+        let picks: Vec<_> = (0..3).map(|_| b.pick(0, 0, 0, 1).unwrap()).collect();
         assert_eq!(picks, [2, 0, 2]);
     }
 
@@ -411,24 +417,40 @@ mod tests {
         b.backends[0].active = 5;
         b.backends[1].active = 2;
         b.backends[2].active = 7;
-        assert_eq!(b.pick(0, 0, 1), Some(1));
+        assert_eq!(b.pick(0, 0, 0, 1), Some(1));
     }
 
     #[test]
     fn ip_hash_is_sticky_and_fails_over() {
         let mut b = lb(LbPolicy::IpHash, 4);
-        let home = b.pick(0, 42, 9).unwrap();
-        assert!((0..10).all(|_| b.pick(0, 42, 9) == Some(home)));
+        let home = b.pick(0, 42, 0, 9).unwrap();
+        assert!((0..10).all(|_| b.pick(0, 42, 0, 9) == Some(home)));
         b.backends[home].healthy = false;
-        let other = b.pick(0, 42, 9).unwrap();
+        let other = b.pick(0, 42, 0, 9).unwrap();
         assert_ne!(other, home);
+    }
+
+    #[test]
+    fn key_hash_keeps_a_key_on_one_backend_and_spreads_keys() {
+        let mut b = lb(LbPolicy::KeyHash, 4);
+        let home = b.pick(0, 1, 77, 9).unwrap();
+        assert!(
+            (0..50).all(|u| b.pick(0, u, 77, 9) == Some(home)),
+            "any user, same key"
+        );
+        let mut seen = [0; 4];
+        for k in 0..4000 {
+            seen[b.pick(0, 0, k, 9).unwrap()] += 1;
+        }
+        // Binomial(4000, 1/4): sd ≈ 27; allow 5 sd.
+        assert!(seen.iter().all(|&c| (c - 1000_i32).abs() < 137), "{seen:?}");
     }
 
     #[test]
     fn weighted_follows_weights() {
         let mut b = lb(LbPolicy::Weighted, 2); // weights 1 and 2
         let n = 30_000;
-        let second = (0..n).filter(|_| b.pick(0, 0, 1) == Some(1)).count();
+        let second = (0..n).filter(|_| b.pick(0, 0, 0, 1) == Some(1)).count();
         // Expect 2/3; binomial sd = sqrt(n·2/9) ≈ 82, allow 5 sd.
         assert!(
             (second as f64 - n as f64 * 2.0 / 3.0).abs() < 410.0,
@@ -446,7 +468,7 @@ mod tests {
         ] {
             let mut b = lb(policy, 2);
             b.backends.iter_mut().for_each(|x| x.healthy = false);
-            assert_eq!(b.pick(0, 0, 1), None, "{policy:?}");
+            assert_eq!(b.pick(0, 0, 0, 1), None, "{policy:?}");
         }
     }
 }

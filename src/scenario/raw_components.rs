@@ -227,6 +227,9 @@ pub enum LbPolicy {
     Weighted,
     /// Pick two backends at random, send to the one with fewer connections.
     PowerOfTwoChoices,
+    /// The same request key always lands on the same backend (while it is healthy): routing
+    /// keys to groups, or keeping each key's data warm in one server's memory.
+    KeyHash,
 }
 
 /// How a load balancer notices dead backends.

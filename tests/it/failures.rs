@@ -22,6 +22,27 @@ fn run_with(stem: &str, sets: &[&str]) -> Value {
     serde_json::from_slice(&run_ok(&mut cmd).stdout).expect("summary is JSON")
 }
 
+/// Runs a curated scenario into a fresh folder; returns its summary and its time series (the
+/// header's names, then the rows as numbers).
+fn run_to_files(stem: &str) -> (Value, Vec<String>, Vec<Vec<f64>>) {
+    let dir = temp_dir(stem);
+    run_ok(
+        dsim()
+            .args(["run", "--quiet", "--out"])
+            .arg(&dir)
+            .arg(scenario(stem)),
+    );
+    let summary = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap())
+        .expect("summary is JSON");
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    (summary, header, rows)
+}
+
 fn machines(r: &Value, db: &str) -> Vec<Value> {
     r.pointer(&format!("/components/{db}/replication/machines"))
         .and_then(Value::as_array)
@@ -60,15 +81,7 @@ fn async_failover_loses_acknowledged_writes_and_sync_loses_none() {
 
 #[test]
 fn failover_downtime_is_detection_plus_promotion() {
-    let dir = temp_dir("failover-timeseries");
-    run_ok(
-        dsim()
-            .args(["run", "--quiet", "--out"])
-            .arg(&dir)
-            .arg(scenario("12-master-slave-failover")),
-    );
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let (summary, header, rows) = run_to_files("12-master-slave-failover");
     let f = &summary["components"]["db"]["replication"]["failovers"][0];
     // Crash at 30 s, detection 5 s, promotion 3 s.
     assert_eq!(num(f, "/crashed_at_s"), 30.0);
@@ -80,14 +93,10 @@ fn failover_downtime_is_detection_plus_promotion() {
     assert_eq!(num(effect, "/time_to_recover_s"), 8.0);
     // In the time series, writes fail on the dead primary until the detection, are refused
     // for want of a primary until the promotion, and not before or after.
-    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let (down, no_primary) = (col("failed_backend_down"), col("rejected_no_primary"));
     let mut seen = (0, 0);
-    for line in lines {
-        let f: Vec<f64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+    for f in &rows {
         let (start, end) = (f[0], f[1]);
         if f[down] > 0.0 {
             seen.0 += 1;
@@ -397,20 +406,8 @@ fn state_on_one_server_makes_two_machines_as_available_as_one() {
 
 #[test]
 fn adding_shards_costs_capacity_while_data_moves_then_cools_every_shard() {
-    let dir = temp_dir("adding-shards");
-    run_ok(
-        dsim()
-            .args(["run", "--quiet", "--out"])
-            .arg(&dir)
-            .arg(scenario("21-adding-shards")),
-    );
-    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let p99 = header.iter().position(|h| *h == "p99_ms").unwrap();
-    let rows: Vec<Vec<f64>> = lines
-        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
-        .collect();
+    let (summary, header, rows) = run_to_files("21-adding-shards");
+    let p99 = header.iter().position(|h| h == "p99_ms").unwrap();
     let mean_p99 = |from: f64, to: f64| {
         let xs: Vec<f64> = rows
             .iter()
@@ -427,8 +424,6 @@ fn adding_shards_costs_capacity_while_data_moves_then_cools_every_shard() {
     assert!(moving > 2.0 * before, "{before} {moving} {after}");
     // The rest of the path (app CPU, LAN) puts a floor under both: about 8 ms against 6.5.
     assert!(after < 0.9 * before, "{before} {moving} {after}");
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let machines = machines(&summary, "db");
     assert_eq!(machines.len(), 4);
     // The new shards only work after the move (50 of the 75 measured seconds were before).
