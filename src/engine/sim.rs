@@ -225,8 +225,10 @@ pub struct Simulation {
     pub extra_latency: Vec<SimTime>,
     /// Region pairs whose link is cut (a partition fault), with the time it heals.
     pub cut_links: Vec<(u16, u16, SimTime)>,
-    /// Per request class: its circuit breaker, if it has one.
+    /// Per request class: its circuit breaker, if it has one (empty if no class has one).
     pub breakers: Vec<Option<Breaker>>,
+    /// No regions and no latency spike: messages take their link's latency only.
+    pub plain_network: bool,
 }
 
 impl Simulation {
@@ -273,12 +275,26 @@ impl Simulation {
             fixed_heap_bytes: 0,
             extra_latency: Vec::new(),
             cut_links: Vec::new(),
-            breakers: scenario
+            plain_network: scenario.network.regions.is_none()
+                && !scenario
+                    .faults
+                    .iter()
+                    .any(|f| matches!(f.kind, crate::model::FaultKind::LatencySpike { .. })),
+            breakers: if scenario
                 .workload
                 .classes
                 .iter()
-                .map(|c| c.breaker.clone().map(Breaker::new))
-                .collect(),
+                .any(|c| c.breaker.is_some())
+            {
+                scenario
+                    .workload
+                    .classes
+                    .iter()
+                    .map(|c| c.breaker.clone().map(Breaker::new))
+                    .collect()
+            } else {
+                Vec::new()
+            },
             scenario,
         };
         let estimate = sim.scenario.memory_estimate();
@@ -352,10 +368,20 @@ impl Simulation {
         to: u32,
         to_replica: u32,
     ) -> SimTime {
-        let mut t = self
+        let t = self
             .scenario
             .network
             .latency(from, to, &mut self.network_rng);
+        if self.plain_network {
+            return t;
+        }
+        t + self.link_extra(from, from_replica, to, to_replica)
+    }
+
+    /// What latency spikes, regions and cut links add to a message between two machines.
+    #[inline(never)]
+    fn link_extra(&mut self, from: u32, from_replica: u32, to: u32, to_replica: u32) -> SimTime {
+        let mut t = SimTime::ZERO;
         if !self.extra_latency.is_empty() {
             t += self.extra_latency[from as usize * self.scenario.network.n + to as usize];
         }
@@ -367,10 +393,22 @@ impl Simulation {
         t
     }
 
-    /// One-way latency between user `user` and replica `replica` of component `c`.
+    /// One-way latency between the user of request `slot` and replica `replica` of
+    /// component `c`.
     #[inline]
-    pub fn user_latency(&mut self, user: u32, c: u32, replica: u32) -> SimTime {
-        let mut t = self.scenario.network.client_latency(&mut self.network_rng);
+    pub fn user_latency(&mut self, slot: u32, c: u32, replica: u32) -> SimTime {
+        let t = self.scenario.network.client_latency(&mut self.network_rng);
+        if self.plain_network {
+            return t;
+        }
+        t + self.user_extra(slot, c, replica)
+    }
+
+    /// What latency spikes, regions and cut links add between a user and a machine.
+    #[inline(never)]
+    fn user_extra(&mut self, slot: u32, c: u32, replica: u32) -> SimTime {
+        let user = self.requests.get(slot).user;
+        let mut t = SimTime::ZERO;
         if let Some(extra) = self.extra_latency.last() {
             t += *extra;
         }

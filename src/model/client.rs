@@ -4,6 +4,7 @@
 use crate::engine::event::EventKind;
 use crate::engine::sim::{Component, Frame, NO_PARENT, Request, RequestState, Simulation};
 use crate::metrics::outcome::{FailReason, Outcome, Status};
+use crate::model::failover::Caller;
 use crate::model::replication::Target;
 use crate::model::workload::LoadModel;
 use rand::RngExt;
@@ -83,7 +84,7 @@ impl Simulation {
     pub(crate) fn start_attempt(&mut self, slot: u32) {
         let now = self.now;
         let class = usize::from(self.requests.get(slot).class);
-        if let Some(b) = self.breakers[class].as_mut()
+        if let Some(Some(b)) = self.breakers.get_mut(class)
             && !b.allow(now)
         {
             // Refused without sending, and not retried: that is what the breaker is for.
@@ -109,21 +110,21 @@ impl Simulation {
             entry = dns.spec.targets[t];
         }
         let mut replica = 0;
-        let user_region = self.user_region(user);
-        let route = self.database_route(entry, slot, user_region, None);
-        match route {
-            Some(Target::Replica(r)) => replica = r,
-            Some(Target::NoPrimary(_)) => {}
-            None => {
-                if let Component::Server(s) = &mut self.components[entry as usize]
-                    && s.spec.replicas > 1
-                {
-                    // No balancer in front: clients spread themselves (DNS round robin).
-                    replica = self.client_rng.random_range(0..s.spec.replicas);
+        let mut route = None;
+        match &self.components[entry as usize] {
+            Component::Server(s) if s.replication.is_some() => {
+                route = self.database_route(entry, slot, Caller::User(user), None);
+                if let Some(Target::Replica(r)) = route {
+                    replica = r;
                 }
             }
+            // No balancer in front: clients spread themselves (DNS round robin).
+            Component::Server(s) if s.spec.replicas > 1 => {
+                replica = self.client_rng.random_range(0..s.spec.replicas);
+            }
+            _ => {}
         }
-        let at = now + self.user_latency(user, entry, replica);
+        let at = now + self.user_latency(slot, entry, replica);
         let frame = Frame {
             request: slot,
             parent: NO_PARENT,
@@ -166,7 +167,7 @@ impl Simulation {
     /// An attempt ended with `outcome`: conclude, or retry after a backoff.
     fn resolve_attempt(&mut self, slot: u32, outcome: Outcome) {
         let req = *self.requests.get(slot);
-        if let Some(b) = self.breakers[usize::from(req.class)].as_mut() {
+        if let Some(Some(b)) = self.breakers.get_mut(usize::from(req.class)) {
             b.record(outcome != Outcome::Completed, self.now);
         }
         let retry = &self.scenario.workload.retry;

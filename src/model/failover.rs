@@ -15,6 +15,13 @@ use crate::model::server::Server;
 use crate::model::steps::server_of;
 use crate::scenario::raw::DuringFailover;
 
+/// Who sends a query: a user, or replica `.1` of component `.0`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Caller {
+    User(u32),
+    Machine(u32, u32),
+}
+
 /// `EventKind::Failover` phases, in the low bit of `b`.
 const DETECT: u32 = 0;
 const PROMOTE: u32 = 1;
@@ -45,9 +52,22 @@ impl Simulation {
         &mut self,
         target: u32,
         slot: u32,
-        caller_region: u16,
+        caller: Caller,
         shard: Option<u32>,
     ) -> Option<Target> {
+        let Component::Server(t) = &self.components[target as usize] else {
+            return None;
+        };
+        let rs = t.spec.replication.as_ref()?;
+        // Only a database spread over regions cares where the caller is.
+        let caller_region = if rs.member_regions.is_empty() {
+            0
+        } else {
+            match caller {
+                Caller::User(u) => self.user_region(u),
+                Caller::Machine(c, r) => self.machine_region(c, r),
+            }
+        };
         let Component::Server(t) = &mut self.components[target as usize] else {
             return None;
         };
@@ -179,8 +199,8 @@ impl Simulation {
             self.frames.get_mut(g).replica = primary;
             let parent = self.frames.get(g).parent;
             let latency = if parent == NO_PARENT {
-                let user = self.requests.get(self.frames.get(g).request).user;
-                self.user_latency(user, c, primary)
+                let slot = self.frames.get(g).request;
+                self.user_latency(slot, c, primary)
             } else {
                 let from = *self.frames.get(parent);
                 self.link_latency(from.component, from.replica, c, primary)

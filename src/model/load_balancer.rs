@@ -117,6 +117,8 @@ pub struct Balancer {
     pub epoch: u32,
     /// Outages in force (overlapping ones keep it down until the last ends).
     down: u32,
+    /// Backends believed unhealthy.
+    unhealthy: u32,
     window_area: u128,
     window_started: SimTime,
     pub mean_connections: f64,
@@ -147,11 +149,25 @@ impl Balancer {
             alive: true,
             epoch: 0,
             down: 0,
+            unhealthy: 0,
             window_area: 0,
             window_started: SimTime::ZERO,
             mean_connections: 0.0,
             last_tick_area: 0,
             last_tick: SimTime::ZERO,
+        }
+    }
+
+    /// Takes backend `i` out of rotation or puts it back.
+    pub fn set_healthy(&mut self, i: usize, healthy: bool) {
+        let b = &mut self.backends[i];
+        if b.healthy != healthy {
+            b.healthy = healthy;
+            if healthy {
+                self.unhealthy -= 1;
+            } else {
+                self.unhealthy += 1;
+            }
         }
     }
 
@@ -167,7 +183,12 @@ impl Balancer {
                 .map(|&i| i as usize)
                 .filter(|&i| backends[i].healthy)
         };
-        let healthy = healthy_ones().count();
+        // Counting is only needed once some backend is out.
+        let healthy = if self.unhealthy == 0 {
+            n
+        } else {
+            healthy_ones().count()
+        };
         if healthy == 0 {
             return None;
         }
@@ -368,7 +389,7 @@ impl Simulation {
         for (i, up) in alive.into_iter().enumerate() {
             let b = &mut lb.backends[i];
             if let Some(healthy) = hc.observe(&mut b.checks, up) {
-                b.healthy = healthy;
+                lb.set_healthy(i, healthy);
                 lb.changes.push(HealthChange {
                     at: now,
                     backend: i,
@@ -406,7 +427,7 @@ mod tests {
         let mut b = lb(LbPolicy::RoundRobin, 3);
         let picks: Vec<_> = (0..4).map(|_| b.pick(0, 0, 0, 1).unwrap()).collect();
         assert_eq!(picks, [0, 1, 2, 0]);
-        b.backends[1].healthy = false;
+        b.set_healthy(1, false);
         let picks: Vec<_> = (0..3).map(|_| b.pick(0, 0, 0, 1).unwrap()).collect();
         assert_eq!(picks, [2, 0, 2]);
     }
@@ -425,7 +446,7 @@ mod tests {
         let mut b = lb(LbPolicy::IpHash, 4);
         let home = b.pick(0, 42, 0, 9).unwrap();
         assert!((0..10).all(|_| b.pick(0, 42, 0, 9) == Some(home)));
-        b.backends[home].healthy = false;
+        b.set_healthy(home, false);
         let other = b.pick(0, 42, 0, 9).unwrap();
         assert_ne!(other, home);
     }
@@ -467,7 +488,7 @@ mod tests {
             LbPolicy::Weighted,
         ] {
             let mut b = lb(policy, 2);
-            b.backends.iter_mut().for_each(|x| x.healthy = false);
+            (0..2).for_each(|i| b.set_healthy(i, false));
             assert_eq!(b.pick(0, 0, 0, 1), None, "{policy:?}");
         }
     }

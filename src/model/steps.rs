@@ -8,6 +8,7 @@ use crate::engine::event::EventKind;
 use crate::engine::sim::{Component, Frame, NO_PARENT, NO_POOL, Simulation};
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
+use crate::model::failover::Caller;
 use crate::model::machine::Refusal;
 use crate::model::replication::Target;
 use crate::model::server::{Role, Server, Step};
@@ -267,7 +268,9 @@ impl Simulation {
 
     /// Sends a child call from frame `f` to `target`; `connect` adds a connection handshake.
     pub(crate) fn send_call(&mut self, f: u32, target: u32, pool: u16, fresh: bool, connect: bool) {
-        if !self.scatter(f, target, pool, fresh, connect) {
+        let replicated = matches!(&self.components[target as usize],
+            Component::Server(t) if t.replication.is_some());
+        if !(replicated && self.scatter(f, target, pool, fresh, connect)) {
             self.send_one(f, target, None, pool, fresh, connect);
         }
     }
@@ -287,8 +290,13 @@ impl Simulation {
         let bytes = self.scenario.workload.classes
             [usize::from(self.requests.get(fr.request).class)]
         .request_bytes;
-        let caller_region = self.machine_region(fr.component, fr.replica);
-        let route = self.database_route(target, fr.request, caller_region, shard);
+        let route = match &self.components[target as usize] {
+            Component::Server(t) if t.replication.is_some() => {
+                let caller = Caller::Machine(fr.component, fr.replica);
+                self.database_route(target, fr.request, caller, shard)
+            }
+            _ => None,
+        };
         let spread = match (&self.components[target as usize], route) {
             (Component::Server(t), None) => t.spec.replicas,
             _ => 1,
@@ -444,8 +452,7 @@ impl Simulation {
         let fr = *self.frames.get(f);
         let mut at = at;
         if fr.parent == NO_PARENT {
-            let user = self.requests.get(fr.request).user;
-            at += self.user_latency(user, fr.component, fr.replica);
+            at += self.user_latency(fr.request, fr.component, fr.replica);
         } else {
             let parent = *self.frames.get(fr.parent);
             at += self.link_latency(fr.component, fr.replica, parent.component, parent.replica);

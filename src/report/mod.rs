@@ -279,9 +279,11 @@ impl Results {
                     } else {
                         &m.latency
                     }),
-                    circuit_breaker: sim.breakers[i].as_ref().map(|b| BreakerSummary {
-                        opened: b.opened,
-                        refused: b.refused,
+                    circuit_breaker: sim.breakers.get(i).and_then(Option::as_ref).map(|b| {
+                        BreakerSummary {
+                            opened: b.opened,
+                            refused: b.refused,
+                        }
                     }),
                 };
                 (c.name.clone(), summary)
