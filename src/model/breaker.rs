@@ -37,6 +37,9 @@ pub struct Breaker {
     next: usize,
     filled: usize,
     failures: u32,
+    /// When it last went half-open or closed: answers to attempts sent before that belong to
+    /// an earlier state and are ignored.
+    since: SimTime,
     /// Times it opened, and attempts it refused (whole run).
     pub opened: u64,
     pub refused: u64,
@@ -52,6 +55,7 @@ impl Breaker {
             next: 0,
             filled: 0,
             failures: 0,
+            since: SimTime::ZERO,
             opened: 0,
             refused: 0,
         }
@@ -63,6 +67,7 @@ impl Breaker {
             && now >= until
         {
             self.state = State::HalfOpen { sent: 0, passed: 0 };
+            self.since = now;
         }
         let ok = match &mut self.state {
             State::Closed => true,
@@ -77,8 +82,11 @@ impl Breaker {
         ok
     }
 
-    /// An attempt sent through the breaker ended at `now`, `failed` or not.
-    pub fn record(&mut self, failed: bool, now: SimTime) {
+    /// An attempt sent through the breaker at `sent` ended at `now`, `failed` or not.
+    pub fn record(&mut self, failed: bool, sent: SimTime, now: SimTime) {
+        if sent < self.since {
+            return;
+        }
         match &mut self.state {
             State::Closed => {
                 let n = self.ring.len();
@@ -105,6 +113,7 @@ impl Breaker {
                     *passed += 1;
                     if *passed >= self.spec.probes {
                         self.state = State::Closed;
+                        self.since = now;
                         self.ring.fill(false);
                         self.filled = 0;
                         self.failures = 0;
@@ -144,16 +153,17 @@ mod tests {
         let mut b = breaker();
         for failed in [true, true, false] {
             assert!(b.allow(s(0.0)));
-            b.record(failed, s(0.0));
+            b.record(failed, s(0.0), s(0.0));
         }
         assert!(b.allow(s(0.0)), "window not full yet");
-        b.record(false, s(0.0)); // 2 of 4 failed: opens
+        b.record(false, s(0.0), s(0.0)); // 2 of 4 failed: opens
         assert_eq!(b.opened, 1);
         assert!(!b.allow(s(0.5)));
         assert!(b.allow(s(1.0)) && b.allow(s(1.0)), "two probes");
         assert!(!b.allow(s(1.0)), "no more than the probes");
-        b.record(false, s(1.1));
-        b.record(false, s(1.1));
+        b.record(true, s(0.9), s(1.05)); // sent before it went half-open: ignored
+        b.record(false, s(1.0), s(1.1));
+        b.record(false, s(1.0), s(1.1));
         assert!(b.allow(s(1.2)), "closed again");
         assert_eq!(b.refused, 2);
     }
@@ -163,10 +173,10 @@ mod tests {
         let mut b = breaker();
         for _ in 0..4 {
             b.allow(s(0.0));
-            b.record(true, s(0.0));
+            b.record(true, s(0.0), s(0.0));
         }
         assert!(b.allow(s(1.0)));
-        b.record(true, s(1.0));
+        b.record(true, s(1.0), s(1.0));
         assert_eq!(b.opened, 2);
         assert!(!b.allow(s(1.5)));
         assert!(b.allow(s(2.0)));

@@ -168,7 +168,8 @@ impl Simulation {
     fn resolve_attempt(&mut self, slot: u32, outcome: Outcome) {
         let req = *self.requests.get(slot);
         if let Some(Some(b)) = self.breakers.get_mut(usize::from(req.class)) {
-            b.record(outcome != Outcome::Completed, self.now);
+            let sent = req.deadline.since(self.scenario.workload.timeout);
+            b.record(outcome != Outcome::Completed, sent, self.now);
         }
         let retry = &self.scenario.workload.retry;
         if outcome == Outcome::Completed || u32::from(req.attempt) >= retry.max_attempts {

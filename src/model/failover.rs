@@ -87,7 +87,8 @@ impl Simulation {
 
     /// If the class of frame `f`'s request fans its queries out over the shards of database
     /// `target`, sends one call per shard and returns true. Through a pool, the scatter holds
-    /// one pooled connection (as a proxy would); without one, every call opens its own.
+    /// one pooled connection until its last shard has answered (as a proxy would); without
+    /// one, every call opens its own.
     pub(crate) fn scatter(
         &mut self,
         f: u32,
@@ -104,13 +105,13 @@ impl Simulation {
         self.frames.get_mut(f).pending_children = shards as u16;
         let pooled = pool != NO_POOL;
         for s in 0..shards {
-            let first = s == 0;
-            let (p, fresh, connect) = if first || !pooled {
-                (pool, fresh, connect)
+            // Every call names the pool; only the last one back gives the connection back.
+            let (fresh, connect) = if s == 0 || !pooled {
+                (fresh, connect)
             } else {
-                (NO_POOL, false, false)
+                (false, false)
             };
-            self.send_one(f, target, Some(s), p, fresh, connect);
+            self.send_one(f, target, Some(s), pool, fresh, connect);
         }
         true
     }
@@ -137,8 +138,18 @@ impl Simulation {
         fr.status = Status::NoPrimary;
         fr.received = true;
         fr.answer_received = true;
-        // The refusal comes back the way the call went.
-        let back = at + (at - self.now);
+        // The refusal comes back the way the call went, without waiting again for a cut link
+        // that has healed by then.
+        let fr = *self.frames.get(f);
+        let there = self.machine_region(target, fr.replica);
+        let here = if fr.parent == NO_PARENT {
+            self.user_region(self.requests.get(fr.request).user)
+        } else {
+            let p = *self.frames.get(fr.parent);
+            self.machine_region(p.component, p.replica)
+        };
+        let wait = self.cut_wait(here, there);
+        let back = at + (at - self.now).since(wait);
         self.schedule(back, EventKind::FrameReturn, f, 0);
     }
 

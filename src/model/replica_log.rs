@@ -57,6 +57,8 @@ pub struct FailoverRecord {
     pub promoted: Option<u32>,
     /// Acknowledged writes the new primary never had.
     pub writes_lost: u64,
+    /// For a failover still under way when the run ended: where it stood.
+    pub unfinished: Option<&'static str>,
 }
 
 /// Counters of one replicated database.
@@ -533,16 +535,32 @@ impl ReplicationState {
             promoted_at: Some(now),
             promoted: Some(best),
             writes_lost: lost,
+            unfinished: None,
         });
         Some(std::mem::take(&mut self.held[s]))
     }
 
-    /// Failovers still without a promotion at the end of the run, for the report.
-    pub fn unfinished_failovers(&self) -> Vec<FailoverRecord> {
+    /// Failovers still under way when the run ended, for the report.
+    pub fn unfinished_failovers(
+        &self,
+        spec: &ReplicationSpec,
+        replicas: &[Replica],
+    ) -> Vec<FailoverRecord> {
         (0..self.failing.len())
-            .filter(|&s| self.primary[s] == NO_PRIMARY)
             .filter_map(|s| {
                 let f = self.failing[s]?;
+                let base = s as u32 * spec.members;
+                let primary = self.primary[s];
+                let unfinished = if primary != NO_PRIMARY {
+                    if replicas[(base + primary) as usize].alive {
+                        return None; // back before its death was noticed
+                    }
+                    "death not yet noticed when the run ended"
+                } else if self.promote_due[s].is_some() {
+                    "promotion due after the run ended"
+                } else {
+                    "no live machine left to promote"
+                };
                 Some(FailoverRecord {
                     shard: s as u32,
                     crashed_at: f.crashed_at,
@@ -550,6 +568,7 @@ impl ReplicationState {
                     promoted_at: None,
                     promoted: None,
                     writes_lost: 0,
+                    unfinished: Some(unfinished),
                 })
             })
             .collect()

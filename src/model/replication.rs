@@ -104,7 +104,7 @@ impl ReplicationSpec {
         r / self.members
     }
 
-    /// A name for replica `r`, for reports: `s0/m1` (only the machine when unsharded).
+    /// A name for replica `r`, for reports: `shard 0 machine 1` (`machine 1` when unsharded).
     pub fn member_name(&self, r: u32) -> String {
         let (s, m) = (r / self.members, r % self.members);
         if self.shards > 1 {

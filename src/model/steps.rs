@@ -350,9 +350,11 @@ impl Simulation {
         let fr = *self.frames.get(p);
         let srv = server_of(&mut self.components, fr.component);
         let rep = &mut srv.replicas[fr.replica as usize];
-        // After a crash the replica's pools were reset: nothing to give back.
+        // After a crash the replica's pools were reset: nothing to give back. A scatter's
+        // calls share one pooled connection, given back with the last answer.
         let same_life = fr.epoch == rep.epoch;
-        if same_life && child.pool != NO_POOL {
+        let last = fr.pending_children <= 1;
+        if same_life && last && child.pool != NO_POOL {
             let pl = &mut rep.pools[usize::from(child.pool)];
             pl.in_use -= 1;
             if let Some((waiter, since)) = pl.waiters.pop_front() {

@@ -97,7 +97,11 @@ pub struct FailoverSummary {
     /// From the crash to the promotion (or the end of the run): writes could not succeed.
     pub write_downtime_s: f64,
     pub promoted: Option<String>,
+    /// Acknowledged writes the new primary never had (0 while none is promoted).
     pub writes_lost: u64,
+    /// For a failover still under way at the end: where it stood.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfinished: Option<String>,
 }
 
 /// One machine of a replicated or sharded database.
@@ -247,7 +251,7 @@ pub fn replication_summary(
             .failovers
             .iter()
             .copied()
-            .chain(st.unfinished_failovers())
+            .chain(st.unfinished_failovers(rs, &s.replicas))
             .map(|f| FailoverSummary {
                 shard: f.shard,
                 crashed_at_s: secs(f.crashed_at),
@@ -256,6 +260,7 @@ pub fn replication_summary(
                 write_downtime_s: secs(f.promoted_at.unwrap_or(sim.now).since(f.crashed_at)),
                 promoted: f.promoted.map(|m| rs.member_name(m)),
                 writes_lost: f.writes_lost,
+                unfinished: f.unfinished.map(String::from),
             })
             .collect(),
         machines,

@@ -152,9 +152,15 @@ pub fn render(r: &Results) -> String {
                 format!("{:.1}", c.mean_queue),
             )
         };
+        // DNS answers are not served requests: no ok/s for it.
+        let ok = if c.kind == "dns" {
+            "-".to_string()
+        } else {
+            format!("{:.1}", c.throughput_rps)
+        };
         let _ = writeln!(
             out,
-            "{:<16} {:<8} {:>4} {:>5} {:>7} {:>7} {:>8} {:>9.1}",
+            "{:<16} {:<8} {:>4} {:>5} {:>7} {:>7} {:>8} {:>9}",
             fit(name, 16),
             kind,
             c.replicas,
@@ -162,7 +168,7 @@ pub fn render(r: &Results) -> String {
             workers,
             queue,
             c.peak_connections,
-            c.throughput_rps
+            ok
         );
     }
     render_failures(&mut out, r);
@@ -197,15 +203,20 @@ fn render_failures(out: &mut String, r: &Results) {
             continue;
         };
         let _ = writeln!(out);
-        let head = format!(
-            ": {}, {} shard{} × {} machines · writes lost {} · stale reads {:.3}%",
-            rep.mode,
-            rep.shards,
-            if rep.shards == 1 { "" } else { "s" },
-            rep.machines_per_shard,
-            rep.writes_lost,
-            rep.stale_read_ratio * 100.0
-        );
+        let plural =
+            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let layout = plural(u64::from(rep.shards), "shard", "shards");
+        let head = if rep.machines_per_shard == 1 {
+            format!(": {layout}")
+        } else {
+            format!(
+                ": {}, {layout} × {} · writes lost {} · stale reads {:.3}%",
+                rep.mode,
+                plural(u64::from(rep.machines_per_shard), "machine", "machines"),
+                rep.writes_lost,
+                rep.stale_read_ratio * 100.0
+            )
+        };
         let room = WIDTH.saturating_sub(head.chars().count()).max(8);
         let _ = writeln!(out, "{}{head}", fit(name, room));
         if rep.conflicts > 0 {
@@ -213,19 +224,24 @@ fn render_failures(out: &mut String, r: &Results) {
         }
         for f in &rep.failovers {
             let line = match (&f.promoted, f.promoted_at_s) {
-                (Some(m), Some(at)) => format!(
-                    "  failover shard {}: died {} s, {} primary at {} s ({} s), {} writes lost",
+                (Some(m), Some(at)) => {
+                    // The line names the shard already: keep `machine M` of the name.
+                    let m = m.find("machine").map_or(m.as_str(), |i| &m[i..]);
+                    format!(
+                        "  failover shard {}: died {} s, {} primary at {} s ({} s), {} lost",
+                        f.shard,
+                        secs(f.crashed_at_s),
+                        fit(m, 12),
+                        secs(at),
+                        secs(f.write_downtime_s),
+                        plural(f.writes_lost, "write", "writes")
+                    )
+                }
+                _ => format!(
+                    "  failover shard {}: died {} s; {}",
                     f.shard,
                     secs(f.crashed_at_s),
-                    fit(m, 14),
-                    secs(at),
-                    secs(f.write_downtime_s),
-                    f.writes_lost
-                ),
-                _ => format!(
-                    "  failover shard {}: died {} s, no machine left to promote by the end",
-                    f.shard,
-                    secs(f.crashed_at_s)
+                    fit(f.unfinished.as_deref().unwrap_or("unfinished"), 48)
                 ),
             };
             let _ = writeln!(out, "{line}");
@@ -290,15 +306,15 @@ fn render_failures(out: &mut String, r: &Results) {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<28} {:>6} {:>12} {:>6} {:>12} {:>10}",
-        "fault", "at s", "errors from", "peak", "recovered at", "failed"
+        "{:<34} {:>5} {:>11} {:>5} {:>11} {:>8}",
+        "fault", "at s", "errors from", "peak", "recovered", "errors"
     );
     for e in &f.faults {
         let opt = |x: Option<f64>| x.map_or("-".to_string(), secs);
         let _ = writeln!(
             out,
-            "{:<28} {:>6} {:>12} {:>6} {:>12} {:>10}",
-            fit(&e.fault, 28),
+            "{:<34} {:>5} {:>11} {:>5} {:>11} {:>8}",
+            fit(&e.fault, 34),
             secs(e.at_s),
             opt(e.errors_started_s),
             pct(e.peak_error_rate),

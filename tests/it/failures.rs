@@ -429,3 +429,34 @@ fn adding_shards_costs_capacity_while_data_moves_then_cools_every_shard() {
     // The new shards only work after the move (50 of the 75 measured seconds were before).
     assert!(num(&machines[2], "/throughput_rps") < 0.5 * num(&machines[0], "/throughput_rps"));
 }
+
+/// A scatter-gather through a pool of one connection holds it until its slowest shard has
+/// answered (10 ms here), so at 60 queries/s callers queue for it (M/D/1 at ρ ≈ 0.63: a mean
+/// wait near 9 ms). Were it given back with the first (fast) shard's answer, the wait would
+/// be a small fraction of a millisecond.
+#[test]
+fn a_scatter_gather_holds_its_pooled_connection_until_the_last_shard_answers() {
+    let slow = |shard: u32| {
+        json!({"slow": {"component": "db", "shard": shard, "replica": 0,
+                                             "factor": 10, "at_s": 0}})
+    };
+    let s = json!({
+        "name": "pool-scatter", "duration_s": 60, "warmup_s": 5,
+        "workload": {"model": {"open": {"rate_per_s": 60}}, "entry": "app", "timeout_ms": 10000},
+        "network": {"client_link": {"preset": "lan"}},
+        "components": {
+            "app": {"kind": "service", "machine": {"cores": 8}, "workers": 2000,
+                    "handlers": {"default": [{"call": "db"}]},
+                    "connection_pools": {"db": {"size": 1}}},
+            "db": {"kind": "database", "machine": {"cores": 8, "max_connections": 1000},
+                   "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}, "fan_out": true}},
+                   "partitions": {"count": 4}}
+        },
+        "faults": [slow(1), slow(2), slow(3)]
+    });
+    let r = run_summary(&s, 1);
+    assert_eq!(num(&r, "/error_rate"), 0.0);
+    let wait = num(&r, "/components/app/pool_wait_ms/mean");
+    assert!(wait > 4.0, "{wait}");
+    assert!(num(&r, "/latency_ms/p50") > 10.0);
+}

@@ -296,7 +296,12 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Ser
         })
         .collect();
     for (name, q) in &d.queries {
-        if q.fan_out && d.partitions.as_ref().is_none_or(|p| p.count < 2) {
+        if q.fan_out && q.op == QueryOp::Write {
+            c.problem(
+                format!("{path}.queries.{name}.fan_out"),
+                "a write goes to its key's shard: `fan_out` is for reads",
+            );
+        } else if q.fan_out && d.partitions.as_ref().is_none_or(|p| p.count < 2) {
             c.problem(
                 format!("{path}.queries.{name}.fan_out"),
                 "only a database with two or more `partitions` can fan a query out",

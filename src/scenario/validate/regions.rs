@@ -66,7 +66,9 @@ pub(super) fn regions(c: &mut Checker) -> Option<Regions> {
                 "names use letters, digits, `_` and `-` only",
             );
         }
-        total += c.non_negative(&format!("regions.{name}.users"), region.users);
+        let share = c.non_negative(&format!("regions.{name}.users"), region.users);
+        c.within(&format!("regions.{name}.users"), share, 0.0, 1e9);
+        total += share.min(1e9);
     }
     if !names.is_empty() && total <= 0.0 {
         c.problem(

@@ -243,6 +243,16 @@ fn reshards(c: &mut Checker, path: &str, d: &RawDatabase) -> Vec<Reshard> {
         c.within(&format!("{rp}.move_s"), move_s, 1e-6, MAX_MS / 1e3);
         let overhead = c.non_negative(&format!("{rp}.move_overhead"), r.move_overhead);
         c.within(&format!("{rp}.move_overhead"), overhead, 0.0, 1e3);
+        if at + move_s > c.raw.duration_s {
+            c.problem(
+                format!("{rp}.move_s"),
+                format!(
+                    "the move would end at {} s, after the run (duration_s = {}): the shards would never be added",
+                    at + move_s,
+                    c.raw.duration_s
+                ),
+            );
+        }
         let at = SimTime::from_secs(at);
         if let Some(last) = out.last()
             && at < last.at + last.move_for

@@ -102,6 +102,12 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
                 u64::from(b.half_open_probes),
                 1,
             );
+            if probes > 100_000 {
+                c.problem(
+                    format!("{p}.half_open_probes"),
+                    format!("at most 100000, got {probes}"),
+                );
+            }
             BreakerSpec {
                 window: window.clamp(1, 100_000) as u32,
                 failure_ratio: b.failure_ratio,
