@@ -593,6 +593,7 @@ mod tests {
         ReplicationSpec {
             shards: 1,
             initial_shards: 1,
+            pinned: vec![],
             reshards: vec![],
             members,
             partitioning: Partitioning::Hash,

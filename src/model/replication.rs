@@ -59,6 +59,8 @@ pub struct ReplicationSpec {
     pub shards: u32,
     /// Shards in use at the start; `reshards` add the rest.
     pub initial_shards: u32,
+    /// Keys placed by hand (key, shard), sorted by key.
+    pub pinned: Vec<(u64, u32)>,
     pub reshards: Vec<Reshard>,
     /// Machines per shard (1 + replicas).
     pub members: u32,
@@ -84,6 +86,11 @@ impl ReplicationSpec {
     /// The shard holding `key` while `active` shards are in use.
     #[inline]
     pub fn shard_of(&self, key: u64, active: u32) -> u32 {
+        if !self.pinned.is_empty()
+            && let Ok(i) = self.pinned.binary_search_by_key(&key, |&(k, _)| k)
+        {
+            return self.pinned[i].1;
+        }
         if active <= 1 {
             return 0;
         }
@@ -132,6 +139,7 @@ mod tests {
         let mut s = ReplicationSpec {
             shards: 4,
             initial_shards: 4,
+            pinned: vec![(999, 0)],
             reshards: vec![],
             members: 1,
             partitioning: Partitioning::Range,
@@ -148,8 +156,9 @@ mod tests {
             (s.shard_of(0, 4), s.shard_of(249, 4), s.shard_of(250, 4)),
             (0, 0, 1)
         );
-        assert_eq!(s.shard_of(999, 4), 3);
-        assert_eq!(s.shard_of(999, 2), 1, "fewer shards in use: wider ranges");
+        assert_eq!(s.shard_of(998, 4), 3);
+        assert_eq!(s.shard_of(998, 2), 1, "fewer shards in use: wider ranges");
+        assert_eq!(s.shard_of(999, 4), 0, "pinned by hand");
         s.partitioning = Partitioning::Hash;
         let mut count = [0; 4];
         for k in 0..4000 {

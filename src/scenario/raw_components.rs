@@ -438,6 +438,10 @@ pub struct RawPartitions {
     /// Shards added during the run (rebalancing), in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add: Vec<RawReshard>,
+    /// Keys placed by hand: key (a number, as a string) → shard. These keys ignore `by`, e.g.
+    /// to give a celebrity's key a shard of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pinned: BTreeMap<String, u32>,
 }
 
 /// Adding shards at a point of the run: data moves for `move_s`, then keys spread over all.

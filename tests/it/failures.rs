@@ -151,6 +151,19 @@ fn the_shard_holding_the_hot_key_runs_hottest_and_slowest() {
         assert!(cpu[hot] > 1.3 * cpu[i], "{cpu:?}");
         assert!(p99[hot] > 1.5 * p99[i], "{p99:?}");
     }
+    // Pinning the hot key to the coolest shard evens the load out.
+    let pinned = run_with(
+        "14-sharding-hot-key",
+        &[&format!(
+            r#"components.db.partitions.pinned={{"0": {}}}"#,
+            (0..4).min_by(|&a, &b| cpu[a].total_cmp(&cpu[b])).unwrap()
+        )],
+    );
+    let pinned_cpu: Vec<f64> = machines(&pinned, "db")
+        .iter()
+        .map(|m| num(m, "/cpu_utilisation"))
+        .collect();
+    assert!(pinned_cpu.iter().all(|&u| u < 0.65), "{pinned_cpu:?}");
     // Range partitioning puts every popular (low) key on shard 0.
     let range = run_with(
         "14-sharding-hot-key",

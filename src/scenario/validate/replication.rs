@@ -118,9 +118,11 @@ pub(super) fn replication(
         Some(names) => member_regions(c, path, d, names, members),
         None => Vec::new(),
     };
+    let pinned = pinned_keys(c, path, d, shards);
     Some(ReplicationSpec {
         shards: (shards + added).min(1024),
         initial_shards: shards,
+        pinned,
         reshards,
         members,
         partitioning: d.partitions.as_ref().map(|p| p.by).unwrap_or_default(),
@@ -269,5 +271,29 @@ fn reshards(c: &mut Checker, path: &str, d: &RawDatabase) -> Vec<Reshard> {
             overhead,
         });
     }
+    out
+}
+
+/// Keys placed on a shard by hand, sorted by key.
+fn pinned_keys(c: &mut Checker, path: &str, d: &RawDatabase, shards: u32) -> Vec<(u64, u32)> {
+    let Some(p) = &d.partitions else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (key, &shard) in &p.pinned {
+        let kp = format!("{path}.partitions.pinned.{key}");
+        let Ok(k) = key.parse::<u64>() else {
+            c.problem(&kp, format!("keys are numbers (0, 1, …), got `{key}`"));
+            continue;
+        };
+        if shard >= shards {
+            c.problem(
+                &kp,
+                format!("shards are 0..{} at the start, got {shard}", shards - 1),
+            );
+        }
+        out.push((k, shard.min(shards - 1)));
+    }
+    out.sort_unstable();
     out
 }
