@@ -21,6 +21,7 @@ pub struct CompareArgs {
 
 pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
+    sim.no_markdown("compare")?;
     let mut scenarios = Vec::with_capacity(args.files.len());
     for file in &args.files {
         scenarios.push(output::load_scenario_with(file, &sim.set)?);

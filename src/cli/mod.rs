@@ -1,6 +1,7 @@
 //! The command line: argument parsing, files, the terminal and exit codes. The only layer
 //! that touches the outside world (and the only one allowed `anyhow` and the wall clock).
 
+mod check;
 mod compare;
 mod memory;
 mod output;
@@ -45,6 +46,8 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Run several scenarios under one seed and show each one's change against the first.
     Compare(compare::CompareArgs),
+    /// Run a scenario and hold it to its SLOs (and a baseline): exit 0 pass, 1 fail, 2 bad input.
+    Check(check::CheckArgs),
 }
 
 /// How `run` prints its result on stdout.
@@ -52,8 +55,10 @@ pub enum Command {
 pub enum Format {
     /// A summary table for people.
     Table,
-    /// The summary JSON (same as summary.json).
+    /// The summary JSON (same as summary.json); for `check`, the checks as JSON.
     Json,
+    /// `check` only: the checks as Markdown, for a CI comment.
+    Markdown,
 }
 
 /// Options shared by the commands that simulate (`run`, `sweep`).
@@ -105,9 +110,20 @@ impl SimArgs {
     pub fn stdout_text(&self, json: &str, table: impl FnOnce() -> String) -> String {
         match self.format {
             Format::Json => json.to_string(),
-            Format::Table if !self.quiet => table(),
-            Format::Table => String::new(),
+            Format::Table | Format::Markdown if !self.quiet => table(),
+            Format::Table | Format::Markdown => String::new(),
         }
+    }
+
+    /// Refuses `--format markdown` for the commands that have no Markdown output.
+    pub fn no_markdown(&self, command: &str) -> Result<(), Failure> {
+        if self.format == Format::Markdown {
+            return Err(Failure::BadInput(format!(
+                "error: --format markdown is for dsim check; dsim {command} prints table or json
+"
+            )));
+        }
+        Ok(())
     }
 
     /// Whether to add a "wrote …" line under the table.
@@ -167,6 +183,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
         Command::Schema => schema::schema(),
         Command::Sweep(args) => sweep::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Check(args) => check::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

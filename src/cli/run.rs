@@ -11,6 +11,7 @@ pub(super) const OUTPUT_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
 
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
+    sim.no_markdown("run")?;
     let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
     if let Some(seed) = sim.seed {
         scenario.seed = seed;

@@ -95,6 +95,7 @@ fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
 }
 
 pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
+    args.sim.no_markdown("sweep")?;
     let params = args
         .params
         .iter()

@@ -20,6 +20,7 @@ pub mod region;
 pub mod replica_log;
 pub mod replication;
 pub mod server;
+pub mod slo;
 pub mod steps;
 pub mod timeouts;
 pub mod workload;
@@ -50,6 +51,8 @@ pub struct Scenario {
     /// Sorted by name; a component's id is its index here.
     pub components: Vec<ComponentSpec>,
     pub faults: Vec<Fault>,
+    /// What `dsim check` holds a run to.
+    pub slos: Vec<slo::Slo>,
 }
 
 /// One named component.

@@ -2,6 +2,7 @@
 //! (versioned by `schema_version`); the renderers (`table`, `csv`) are pure functions from
 //! results to text. Nothing here writes files.
 
+pub mod check;
 pub mod compare;
 pub mod csv;
 pub mod failures;

@@ -52,6 +52,38 @@ pub struct RawScenario {
     /// Scheduled failures on the simulated clock.
     #[serde(default)]
     pub faults: Vec<RawFault>,
+    /// Service-level objectives that `dsim check` holds the run to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slos: Option<RawSlos>,
+}
+
+/// Service-level objectives (each optional): latency ceilings in milliseconds, an error-rate
+/// ceiling, and availability and throughput floors; `classes` sets them per request class.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlos {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p90_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p999_ms: Option<f64>,
+    /// Share of requests not completed (rejected, timed out or failed), at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// Share of requests completed, at least.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<f64>,
+    /// Requests completed per second, at least.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throughput_rps_min: Option<f64>,
+    /// The same objectives for single request classes.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, RawSlos>,
 }
 
 fn default_seed() -> u64 {

@@ -16,6 +16,7 @@ mod dns;
 mod faults;
 mod regions;
 mod replication;
+mod slos;
 mod topology;
 mod workload;
 use crate::scenario::raw::*;
@@ -230,6 +231,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     regions::dns_preferences(&mut components, network.regions.as_ref());
     replication::member_latencies(&mut components, network.regions.as_ref());
     let faults = faults(&mut c, &components, network.regions.as_ref());
+    let slos = slos::slos(&mut c);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -245,5 +247,6 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         workload,
         components,
         faults,
+        slos,
     })
 }

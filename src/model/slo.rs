@@ -1,0 +1,47 @@
+//! Service-level objectives declared in a scenario (k6-style thresholds): what `dsim check`
+//! holds a run to. Evaluating them against results is in `report/check.rs`.
+
+/// A figure an objective bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SloMetric {
+    MeanMs,
+    P50Ms,
+    P90Ms,
+    P99Ms,
+    P999Ms,
+    ErrorRate,
+    /// At least.
+    Availability,
+    /// At least.
+    ThroughputRps,
+}
+
+impl SloMetric {
+    /// The name in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SloMetric::MeanMs => "mean_ms",
+            SloMetric::P50Ms => "p50_ms",
+            SloMetric::P90Ms => "p90_ms",
+            SloMetric::P99Ms => "p99_ms",
+            SloMetric::P999Ms => "p999_ms",
+            SloMetric::ErrorRate => "error_rate",
+            SloMetric::Availability => "availability",
+            SloMetric::ThroughputRps => "throughput_rps_min",
+        }
+    }
+
+    /// Whether the objective is a floor (the figure must be at least the limit).
+    pub fn is_floor(self) -> bool {
+        matches!(self, SloMetric::Availability | SloMetric::ThroughputRps)
+    }
+}
+
+/// One objective: `metric` of the whole run, or of one request class, within `limit`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    /// Class name, or None for the whole run.
+    pub class: Option<String>,
+    pub metric: SloMetric,
+    pub limit: f64,
+}
