@@ -7,6 +7,7 @@
 //! Layers, dependencies pointing one way: `cli → scenario → engine ⇄ model → metrics →
 //! report`. Only `cli` touches files, the terminal or the wall clock.
 
+pub mod capacity;
 pub mod cli;
 pub mod engine;
 pub mod metrics;

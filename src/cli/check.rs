@@ -4,7 +4,7 @@
 
 use crate::cli::output::OutDir;
 use crate::cli::run::OUTPUT_FILES;
-use crate::cli::{Failure, Format, SimArgs, exit, memory, output};
+use crate::cli::{Failure, Format, SimArgs, exit, memory, output, parse_share};
 use crate::report::{self, check};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -29,17 +29,7 @@ pub struct CheckArgs {
 
 /// `5%` or `0.05` as a fraction.
 fn parse_tolerance(text: &str) -> Result<f64, Failure> {
-    let t = text.trim();
-    let value = match t.strip_suffix('%') {
-        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
-        None => t.parse::<f64>(),
-    };
-    match value {
-        Ok(v) if v.is_finite() && (0.0..=10.0).contains(&v) => Ok(v),
-        _ => Err(Failure::BadInput(format!(
-            "error: --tolerance takes a share such as 5% or 0.05 (0 to 1000%), got `{text}`\n"
-        ))),
-    }
+    parse_share(text, "--tolerance", 0.0, 10.0)
 }
 
 fn read_baseline(path: &Path) -> Result<Value, Failure> {

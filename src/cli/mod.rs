@@ -1,6 +1,7 @@
 //! The command line: argument parsing, files, the terminal and exit codes. The only layer
 //! that touches the outside world (and the only one allowed `anyhow` and the wall clock).
 
+mod capacity;
 mod check;
 mod compare;
 mod memory;
@@ -48,6 +49,8 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Run a scenario and hold it to its SLOs (and a baseline): exit 0 pass, 1 fail, 2 bad input.
     Check(check::CheckArgs),
+    /// Search the largest load (users or arrival rate) that meets every SLO, with an interval.
+    Capacity(capacity::CapacityArgs),
 }
 
 /// How `run` prints its result on stdout.
@@ -149,6 +152,23 @@ pub struct RunArgs {
     pub check_determinism: bool,
 }
 
+/// A share written `5%` or `0.05`, between `min` and `max` (fractions), for option `option`.
+pub(crate) fn parse_share(text: &str, option: &str, min: f64, max: f64) -> Result<f64, Failure> {
+    let t = text.trim();
+    let value = match t.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|x| x / 100.0),
+        None => t.parse::<f64>(),
+    };
+    match value {
+        Ok(v) if v.is_finite() && (min..=max).contains(&v) => Ok(v),
+        _ => Err(Failure::BadInput(format!(
+            "error: {option} takes a share such as 5% or 0.05 ({}% to {}%), got `{text}`\n",
+            min * 100.0,
+            max * 100.0
+        ))),
+    }
+}
+
 /// An error on its way to an exit code.
 #[derive(Debug)]
 pub enum Failure {
@@ -184,6 +204,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
         Command::Sweep(args) => sweep::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Capacity(args) => capacity::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -32,16 +32,7 @@ pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Res
         PathBuf::from("output").join(&scenario.name),
         &[summary_file, timeseries_file, OUTPUT_FILE],
     )?;
-    let seeds: Vec<u64> = (0..n as u64)
-        .map(|i| scenario.seed.wrapping_add(i))
-        .collect();
-    let copies: Vec<Scenario> = seeds
-        .iter()
-        .map(|&seed| Scenario {
-            seed,
-            ..scenario.clone()
-        })
-        .collect();
+    let (seeds, copies) = seeded_copies(&scenario, n);
     let bar = output::progress_bar(
         sim.quiet,
         n as u64,
@@ -98,30 +89,39 @@ pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Res
     Ok(exit::OK)
 }
 
-/// Runs every scenario on `threads` threads (each run a pure function of its scenario);
-/// results in input order, each with its own wall time. Shared by replications and sweeps.
-pub fn run_parallel(
-    scenarios: &[Scenario],
+/// `scenario` once per seed `seed`, `seed + 1`, …: the seeds and the copies.
+pub fn seeded_copies(scenario: &Scenario, n: usize) -> (Vec<u64>, Vec<Scenario>) {
+    let seeds: Vec<u64> = (0..n as u64)
+        .map(|i| scenario.seed.wrapping_add(i))
+        .collect();
+    let copies = seeds
+        .iter()
+        .map(|&seed| Scenario {
+            seed,
+            ..scenario.clone()
+        })
+        .collect();
+    (seeds, copies)
+}
+
+/// `work` on every item, on `threads` threads; results in input order (so they do not depend
+/// on the threads when `work` is a pure function of its item).
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
     threads: usize,
-    memory_limit: Option<u64>,
-    bar: Option<&ProgressBar>,
-) -> Vec<(Results, Duration)> {
+    work: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
     let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<(Results, Duration)>>> = Mutex::new(vec![None; scenarios.len()]);
+    let slots: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(s) = scenarios.get(i) else { break };
-                    let started = Instant::now();
-                    let r = crate::run_with_limit(s.clone(), memory_limit, &mut |_| {});
-                    let took = started.elapsed();
+                    let Some(item) = items.get(i) else { break };
+                    let r = work(item);
                     if let Ok(mut slots) = slots.lock() {
-                        slots[i] = Some((r, took));
-                    }
-                    if let Some(bar) = bar {
-                        bar.inc(1);
+                        slots[i] = Some(r);
                     }
                 }
             });
@@ -131,6 +131,24 @@ pub fn run_parallel(
         .into_inner()
         .unwrap_or_default()
         .into_iter()
-        .map(|r| r.expect("every run finished"))
+        .map(|r| r.expect("every item was worked on"))
         .collect()
+}
+
+/// Runs every scenario on `threads` threads (each run a pure function of its scenario);
+/// results in input order, each with its own wall time. Shared by replications and sweeps.
+pub fn run_parallel(
+    scenarios: &[Scenario],
+    threads: usize,
+    memory_limit: Option<u64>,
+    bar: Option<&ProgressBar>,
+) -> Vec<(Results, Duration)> {
+    parallel_map(scenarios, threads, |s| {
+        let started = Instant::now();
+        let r = crate::run_with_limit(s.clone(), memory_limit, &mut |_| {});
+        if let Some(bar) = bar {
+            bar.inc(1);
+        }
+        (r, started.elapsed())
+    })
 }

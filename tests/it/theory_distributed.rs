@@ -120,3 +120,37 @@ fn fan_out_scenario(shards: u32) -> Value {
         }
     })
 }
+
+/// `dsim capacity` against a closed form: an M/M/1 queue's response time is exponential with
+/// rate μ − λ, so its p99 is ln(100)/(μ − λ), and `p99 ≤ 20 ms` with μ = 1,000/s holds up to
+/// λ = 1,000 − ln(100)/0.02 = 769.7 arrivals/s. Eight seeds' searches, each to 1 %, must put
+/// the answer within their interval (widened by the 1 % step) of it.
+#[test]
+fn capacity_search_finds_the_mm1_p99_limit() {
+    let scenario = json!({
+        "name": "mm1-capacity", "duration_s": 200, "warmup_s": 20,
+        "network": {"client_link": {"latency_ms": {"constant": {"ms": 0}}}},
+        "workload": {"model": open(500.0), "entry": "station", "timeout_ms": 1e9,
+                     "classes": {"only": {"request_bytes": 0, "response_bytes": 0}}},
+        "components": {"station": {"kind": "service",
+            "machine": {"cores": 1, "memory_per_connection_kb": 0, "memory_per_request_kb": 0},
+            "workers": 1, "queue_capacity": 10_000_000,
+            "handlers": {"default": [{"cpu_ms": exponential(1.0)}]}}}
+    });
+    let path = crate::common::write_scenario(&scenario);
+    let out = crate::common::run_ok(
+        crate::common::dsim()
+            .args(["capacity", "--no-write", "--format", "json", "--seeds", "8"])
+            .args(["--precision", "1%", "--slo", "p99_ms<20"])
+            .arg(&path),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mean = crate::common::num(&doc, "/capacity/mean");
+    let ci = crate::common::num(&doc, "/capacity/ci95");
+    let theory = 1000.0 - 100f64.ln() / 0.02;
+    assert!(
+        (mean - theory).abs() <= ci + 0.01 * theory,
+        "capacity {mean} ± {ci} vs theory {theory:.1}"
+    );
+    assert_eq!(doc["axis"], "rate_per_s");
+}
