@@ -287,6 +287,7 @@ impl ReplicationState {
     /// A write to `key` commits on replica `r` at `now`: every other live machine of its
     /// shard will apply it after a lag. Returns when the client may be answered.
     #[allow(clippy::too_many_arguments)]
+    /// Region pairs in `cut_links` (with the time each heals) hold the copy back until then.
     pub fn replicate(
         &mut self,
         spec: &ReplicationSpec,
@@ -296,6 +297,7 @@ impl ReplicationState {
         now: SimTime,
         counted: bool,
         rng: &mut Stream,
+        cut_links: &[(u16, u16, SimTime)],
     ) -> SimTime {
         let shard = spec.shard_of_replica(r) as usize;
         let base = shard as u32 * spec.members;
@@ -327,7 +329,17 @@ impl ReplicationState {
                 Some(Some(d)) => d.sample(rng),
                 _ => SimTime::ZERO,
             };
-            let shipped = now + spec.lag.sample(rng) + far(from, to, rng);
+            // A cut between the two machines' regions holds the stream until it heals.
+            let held = match (spec.member_regions.get(from), spec.member_regions.get(to)) {
+                (Some(&a), Some(&b)) if a != b => cut_links
+                    .iter()
+                    .filter(|&&(x, y, _)| (x, y) == (a, b) || (x, y) == (b, a))
+                    .map(|&(_, _, heal)| heal.since(now))
+                    .max()
+                    .unwrap_or(SimTime::ZERO),
+                _ => SimTime::ZERO,
+            };
+            let shipped = now + held + spec.lag.sample(rng) + far(from, to, rng);
             let apply = self.last_apply[qi].max(shipped);
             self.last_apply[qi] = apply;
             if counted {
@@ -644,7 +656,7 @@ mod tests {
         let mut st = ReplicationState::new(&s);
         let mut rng = stream_for(1, "t");
         assert_eq!(
-            st.replicate(&s, &reps, 0, 7, ms(0.0), true, &mut rng),
+            st.replicate(&s, &reps, 0, 7, ms(0.0), true, &mut rng, &[]),
             ms(0.0)
         );
         st.read(&s, 1, 7, ms(4.0), true);
@@ -668,7 +680,7 @@ mod tests {
         let mut rng = stream_for(1, "t");
         for i in 0..50_u32 {
             let now = ms(f64::from(i) * 0.5);
-            let ack = st.replicate(&s, &reps, 0, i.into(), now, true, &mut rng);
+            let ack = st.replicate(&s, &reps, 0, i.into(), now, true, &mut rng, &[]);
             assert!(ack > now && ack <= now + ms(9.0));
         }
         // Crash while the last writes are still waiting for their acks.
@@ -688,7 +700,7 @@ mod tests {
         let mut rng = stream_for(1, "t");
         // Writes at 0, 1, …, 9 ms apply at 10, 11, …, 19 ms on both replicas.
         for i in 0..10 {
-            st.replicate(&s, &reps, 0, i, ms(i as f64), true, &mut rng);
+            st.replicate(&s, &reps, 0, i, ms(i as f64), true, &mut rng, &[]);
         }
         // By 14.5 ms writes 0..=4 are applied: 5 acknowledged writes never arrive.
         fail_over(&mut st, &s, &mut reps, 0, ms(14.5)).unwrap();
@@ -708,13 +720,13 @@ mod tests {
         let mut reps = machines(2);
         let mut st = ReplicationState::new(&s);
         let mut rng = stream_for(1, "t");
-        st.replicate(&s, &reps, 0, 1, ms(0.0), true, &mut rng);
+        st.replicate(&s, &reps, 0, 1, ms(0.0), true, &mut rng, &[]);
         reps[1].alive = false;
         st.crash(&s, &reps, 1, ms(5.0));
         for i in 0..4 {
             // No live replica: answered at once.
             assert_eq!(
-                st.replicate(&s, &reps, 0, i, ms(10.0 + i as f64), true, &mut rng),
+                st.replicate(&s, &reps, 0, i, ms(10.0 + i as f64), true, &mut rng, &[]),
                 ms(10.0 + i as f64)
             );
         }
@@ -757,10 +769,10 @@ mod tests {
         let mut reps = machines(3);
         let mut st = ReplicationState::new(&s);
         let mut rng = stream_for(1, "t");
-        st.replicate(&s, &reps, 0, 5, ms(0.0), true, &mut rng);
-        st.replicate(&s, &reps, 1, 5, ms(3.0), true, &mut rng); // 0's write not here yet
-        st.replicate(&s, &reps, 1, 5, ms(20.0), true, &mut rng); // it is now
-        st.replicate(&s, &reps, 1, 6, ms(21.0), true, &mut rng);
+        st.replicate(&s, &reps, 0, 5, ms(0.0), true, &mut rng, &[]);
+        st.replicate(&s, &reps, 1, 5, ms(3.0), true, &mut rng, &[]); // 0's write not here yet
+        st.replicate(&s, &reps, 1, 5, ms(20.0), true, &mut rng, &[]); // it is now
+        st.replicate(&s, &reps, 1, 6, ms(21.0), true, &mut rng, &[]);
         assert_eq!(st.stats.conflicts, 1);
         // Machine 1's writes at 20 and 21 ms reach the others at 30 and 31 ms.
         reps[1].alive = false;

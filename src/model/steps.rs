@@ -164,8 +164,16 @@ impl Simulation {
                         ..
                     } = &mut *srv;
                     if let (Some(rs), Some(st)) = (&spec.replication, replication.as_mut()) {
-                        let ack =
-                            st.replicate(rs, replicas, fr.replica, req.key, now, req.counted, rng);
+                        let ack = st.replicate(
+                            rs,
+                            replicas,
+                            fr.replica,
+                            req.key,
+                            now,
+                            req.counted,
+                            rng,
+                            &self.cut_links,
+                        );
                         if ack > now {
                             self.schedule(ack, EventKind::WaitDone, f, 0);
                             return;

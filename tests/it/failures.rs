@@ -473,3 +473,17 @@ fn a_scatter_gather_holds_its_pooled_connection_until_the_last_shard_answers() {
     assert!(wait > 4.0, "{wait}");
     assert!(num(&r, "/latency_ms/p50") > 10.0);
 }
+
+/// A partition between the regions holds back the replication stream (and so a sync write's
+/// acknowledgement) until it heals: the lag that comes out includes the cut.
+#[test]
+fn a_partition_holds_back_replication_between_regions() {
+    let cut = r#"faults=[{"partition": {"between": ["eu", "us"], "at_s": 60, "duration_s": 3}}]"#;
+    let lag_max = |r: &Value| num(r, "/components/db/replication/lag_ms/max");
+    let calm = run_with("18-geo-replicated-db", &["faults=[]"]);
+    let cut_off = run_with("18-geo-replicated-db", &[cut]);
+    assert!(lag_max(&calm) < 500.0, "{}", lag_max(&calm));
+    assert!(lag_max(&cut_off) > 2_900.0, "{}", lag_max(&cut_off));
+    // EU users' writes are held too: the primary waits for the US acknowledgement.
+    assert!(num(&cut_off, "/classes/write/latency_ms/max") > 2_900.0);
+}
