@@ -33,7 +33,7 @@ pub struct CapacityArgs {
     pub precision: String,
 }
 
-const METRICS: [SloMetric; 8] = [
+const METRICS: [SloMetric; 10] = [
     SloMetric::MeanMs,
     SloMetric::P50Ms,
     SloMetric::P90Ms,
@@ -42,6 +42,8 @@ const METRICS: [SloMetric; 8] = [
     SloMetric::ErrorRate,
     SloMetric::Availability,
     SloMetric::ThroughputRps,
+    SloMetric::TimeToRecoverS,
+    SloMetric::WritesLost,
 ];
 
 /// `p99_ms<200` (ceilings take `<`, floors `>`; `<=`/`>=` are accepted too).

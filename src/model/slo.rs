@@ -14,6 +14,10 @@ pub enum SloMetric {
     Availability,
     /// At least.
     ThroughputRps,
+    /// The longest time to recover of any fault (whole run only).
+    TimeToRecoverS,
+    /// Acknowledged writes lost by all databases (whole run only).
+    WritesLost,
 }
 
 impl SloMetric {
@@ -28,12 +32,19 @@ impl SloMetric {
             SloMetric::ErrorRate => "error_rate",
             SloMetric::Availability => "availability",
             SloMetric::ThroughputRps => "throughput_rps_min",
+            SloMetric::TimeToRecoverS => "time_to_recover_s",
+            SloMetric::WritesLost => "writes_lost",
         }
     }
 
     /// Whether the objective is a floor (the figure must be at least the limit).
     pub fn is_floor(self) -> bool {
         matches!(self, SloMetric::Availability | SloMetric::ThroughputRps)
+    }
+
+    /// Whether the objective is about the whole run only (not per class).
+    pub fn whole_run_only(self) -> bool {
+        matches!(self, SloMetric::TimeToRecoverS | SloMetric::WritesLost)
     }
 }
 

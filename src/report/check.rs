@@ -52,6 +52,9 @@ impl Verdict {
 }
 
 fn num(x: f64) -> String {
+    if x.is_infinite() {
+        return "never".into();
+    }
     let r = round(x, if x.abs() < 0.01 { 6 } else { 3 });
     if r == r.trunc() && r.abs() < 1e15 {
         format!("{r:.0}")
@@ -100,16 +103,38 @@ pub fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
                     0.0
                 }
             };
+            let mut note = None;
             let actual = match slo.metric {
+                SloMetric::TimeToRecoverS => {
+                    let mut worst: f64 = 0.0;
+                    for f in &r.failures.faults {
+                        match (f.errors_started_s, f.time_to_recover_s) {
+                            (Some(_), None) => {
+                                worst = f64::INFINITY;
+                                // Which fault: failures.faults in summary.json.
+                                note = Some("never recovered".to_string());
+                            }
+                            (_, Some(t)) if f.errors_started_s.is_some() => worst = worst.max(t),
+                            _ => {}
+                        }
+                    }
+                    worst
+                }
+                SloMetric::WritesLost => r.failures.writes_lost as f64,
                 SloMetric::ErrorRate => round(share(total - completed), 6),
                 SloMetric::Availability => round(if total > 0 { share(completed) } else { 1.0 }, 6),
                 SloMetric::ThroughputRps => throughput,
                 m => latency_figure(latency, m),
             };
             let mut v = Verdict::new("slo", name, actual, slo.limit, slo.metric.is_floor());
-            let is_latency = !matches!(
+            v.note = note;
+            let is_latency = matches!(
                 slo.metric,
-                SloMetric::ErrorRate | SloMetric::Availability | SloMetric::ThroughputRps
+                SloMetric::MeanMs
+                    | SloMetric::P50Ms
+                    | SloMetric::P90Ms
+                    | SloMetric::P99Ms
+                    | SloMetric::P999Ms
             );
             if is_latency && latency.count == 0 {
                 // No completed request: a latency of 0 would pass for the wrong reason.
@@ -187,7 +212,7 @@ pub fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
         let note = v
             .note
             .as_deref()
-            .map(|n| format!("  {}", crate::report::table::fit(n, 14)));
+            .map(|n| format!("  {}", crate::report::table::fit(n, 16)));
         let _ = writeln!(
             out,
             "{:<4} {:<10} {:<22} {:>10} {:>12}{}",

@@ -81,6 +81,13 @@ pub struct RawSlos {
     /// Requests completed per second, at least.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub throughput_rps_min: Option<f64>,
+    /// Every fault's time to recover (failures.faults), at most, in seconds; a fault whose
+    /// errors never stopped fails it. Whole run only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_recover_s: Option<f64>,
+    /// Acknowledged writes lost by all databases, at most. Whole run only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writes_lost: Option<f64>,
     /// The same objectives for single request classes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub classes: BTreeMap<String, RawSlos>,

@@ -128,3 +128,46 @@ fn check_refuses_what_it_cannot_check() {
     );
     assert!(!dir.join("output").exists());
 }
+
+/// Failure objectives: a failover must finish within 10 s and lose no acknowledged write.
+/// Scenario 12's async failover takes 8 s but loses writes (exit 1); with sync it passes.
+#[test]
+fn failure_objectives_gate_on_recovery_time_and_lost_writes() {
+    let slos = r#"slos={"time_to_recover_s": 10, "writes_lost": 0}"#;
+    let check = |extra: &[&str]| {
+        dsim()
+            .args(["check", "--no-write", "--set", slos])
+            .args(extra)
+            .arg(scenario("12-master-slave-failover"))
+            .output()
+            .unwrap()
+    };
+    let asynchronous = check(&[]);
+    assert_eq!(asynchronous.status.code(), Some(1));
+    let table = String::from_utf8(asynchronous.stdout).unwrap();
+    assert!(
+        table.contains("ok   slo        time_to_recover_s"),
+        "{table}"
+    );
+    assert!(table.contains("FAIL slo        writes_lost"), "{table}");
+    let sync = check(&["--set", "components.db.replication.mode=sync"]);
+    assert_eq!(
+        sync.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&sync.stdout)
+    );
+    // A fault whose errors never stop fails the recovery objective.
+    let storm = dsim()
+        .args([
+            "check",
+            "--no-write",
+            "--set",
+            r#"slos={"time_to_recover_s": 60}"#,
+        ])
+        .arg(scenario("15-retry-storm"))
+        .output()
+        .unwrap();
+    assert_eq!(storm.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&storm.stdout).contains("never recovered"));
+}

@@ -16,12 +16,20 @@ fn objectives(c: &mut Checker, path: &str, raw: &RawSlos, class: Option<&str>) -
         (SloMetric::ErrorRate, raw.error_rate),
         (SloMetric::Availability, raw.availability),
         (SloMetric::ThroughputRps, raw.throughput_rps_min),
+        (SloMetric::TimeToRecoverS, raw.time_to_recover_s),
+        (SloMetric::WritesLost, raw.writes_lost),
     ];
     let mut out = Vec::new();
     for (metric, limit) in fields {
         let Some(limit) = limit else { continue };
         let p = format!("{path}.{}", metric.name());
         let limit = c.non_negative(&p, limit);
+        if class.is_some() && metric.whole_run_only() {
+            c.problem(
+                &p,
+                "is about the whole run: put it in `slos`, not under a class",
+            );
+        }
         if matches!(metric, SloMetric::ErrorRate | SloMetric::Availability) && limit > 1.0 {
             c.problem(
                 &p,
