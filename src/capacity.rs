@@ -12,7 +12,7 @@ use crate::model::workload::LoadModel;
 use crate::report::check::slo_verdicts;
 
 /// Most closed-model users a search will try (the engine's own limit is higher).
-pub const MAX_USERS: f64 = 50_000_000.0;
+pub const MAX_USERS: f64 = 20_000_000.0;
 /// Most open-model arrivals per second a search will try.
 pub const MAX_RATE: f64 = 1e8;
 
@@ -105,9 +105,14 @@ pub fn search(
     let axis = Axis::of(scenario);
     let mut probes = Vec::new();
     let mut holds = |load: f64| {
-        let r = crate::run_with_limit(axis.with_load(scenario, load), memory_limit, &mut |_| {});
-        let ok = r.stop_reason == crate::StopReason::Completed.name()
-            && slo_verdicts(&r, slos).iter().all(|v| v.passed);
+        let s = axis.with_load(scenario, load);
+        // A load whose idle users alone would not fit is not tried: it cannot be evaluated.
+        let fits = memory_limit.is_none_or(|limit| s.memory_estimate().base_bytes <= limit);
+        let ok = fits && {
+            let r = crate::run_with_limit(s, memory_limit, &mut |_| {});
+            r.stop_reason == crate::StopReason::Completed.name()
+                && slo_verdicts(&r, slos).iter().all(|v| v.passed)
+        };
         probes.push(Probe { load, holds: ok });
         ok
     };
@@ -115,17 +120,18 @@ pub fn search(
     let (mut lo, mut hi);
     if holds(start) {
         lo = start;
-        hi = start * 2.0;
-        while holds(hi) {
+        hi = (start * 2.0).min(axis.max());
+        // Never beyond the axis' limit: a held load there is reported as "at least".
+        while hi > lo && holds(hi) {
             lo = hi;
-            if hi >= axis.max() {
-                return Found {
-                    load: lo,
-                    probes,
-                    unbounded: true,
-                };
-            }
             hi = (hi * 2.0).min(axis.max());
+        }
+        if hi <= lo {
+            return Found {
+                load: lo,
+                probes,
+                unbounded: true,
+            };
         }
     } else {
         hi = start;
