@@ -104,7 +104,16 @@ pub fn search(
 ) -> Found {
     let axis = Axis::of(scenario);
     let mut probes = Vec::new();
+    // Users are whole: every load tried (and reported) is a whole number of them.
+    let whole = |load: f64| {
+        if axis == Axis::Users {
+            load.round()
+        } else {
+            load
+        }
+    };
     let mut holds = |load: f64| {
+        let load = whole(load);
         let s = axis.with_load(scenario, load);
         // A load whose idle users alone would not fit is not tried: it cannot be evaluated.
         let fits = memory_limit.is_none_or(|limit| s.memory_estimate().base_bytes <= limit);
@@ -128,7 +137,7 @@ pub fn search(
         }
         if hi <= lo {
             return Found {
-                load: lo,
+                load: whole(lo),
                 probes,
                 unbounded: true,
             };
@@ -163,7 +172,7 @@ pub fn search(
         }
     }
     Found {
-        load: lo,
+        load: whole(lo),
         probes,
         unbounded: false,
     }

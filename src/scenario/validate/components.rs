@@ -314,16 +314,16 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Ser
             );
         }
     }
-    if let Some(r) = d.queries.values().find_map(|q| q.read_from) {
-        if d.replication.is_none() {
-            c.problem(
-                format!("{path}.queries"),
-                format!(
-                    "`read_from: {}` needs `replication`; drop it or add replicas",
-                    read_from_name(r)
-                ),
-            );
-        }
+    if let Some(r) = d.queries.values().find_map(|q| q.read_from)
+        && d.replication.is_none()
+    {
+        c.problem(
+            format!("{path}.queries"),
+            format!(
+                "`read_from: {}` needs `replication`; drop it or add replicas",
+                read_from_name(r)
+            ),
+        );
     }
     ServerSpec {
         role: Role::Database,
