@@ -82,7 +82,7 @@ pub struct BalancerSpec {
 /// What the balancer believes about one backend.
 #[derive(Debug, Clone, Default)]
 pub struct Backend {
-    pub healthy: bool,
+    /// Its check results, and whether it is believed healthy (`checks.healthy`).
     pub checks: CheckRecord,
     /// Calls in flight through this balancer to this backend.
     pub active: u32,
@@ -128,13 +128,7 @@ pub struct Balancer {
 
 impl Balancer {
     pub fn new(spec: BalancerSpec, rng: Stream) -> Balancer {
-        let backends = vec![
-            Backend {
-                healthy: true,
-                ..Backend::default()
-            };
-            spec.backends.len()
-        ];
+        let backends = vec![Backend::default(); spec.backends.len()];
         let next_round_robin = vec![0; spec.groups.len()];
         Balancer {
             spec,
@@ -161,13 +155,18 @@ impl Balancer {
     /// Takes backend `i` out of rotation or puts it back.
     pub fn set_healthy(&mut self, i: usize, healthy: bool) {
         let b = &mut self.backends[i];
-        if b.healthy != healthy {
-            b.healthy = healthy;
-            if healthy {
-                self.unhealthy -= 1;
-            } else {
-                self.unhealthy += 1;
-            }
+        if b.checks.healthy != healthy {
+            b.checks.healthy = healthy;
+            self.count_change(healthy);
+        }
+    }
+
+    /// Keeps `unhealthy` in step with a backend that changed to `healthy`.
+    fn count_change(&mut self, healthy: bool) {
+        if healthy {
+            self.unhealthy -= 1;
+        } else {
+            self.unhealthy += 1;
         }
     }
 
@@ -181,7 +180,7 @@ impl Balancer {
             group
                 .iter()
                 .map(|&i| i as usize)
-                .filter(|&i| backends[i].healthy)
+                .filter(|&i| backends[i].checks.healthy)
         };
         // Counting is only needed once some backend is out.
         let healthy = if self.unhealthy == 0 {
@@ -199,7 +198,7 @@ impl Balancer {
                     let k = *next % n;
                     *next = (k + 1) % n;
                     let i = group[k] as usize;
-                    if backends[i].healthy {
+                    if backends[i].checks.healthy {
                         return Some(i);
                     }
                 }
@@ -216,7 +215,7 @@ impl Balancer {
                 let start = (h % n as u64) as usize;
                 (0..n)
                     .map(|k| group[(start + k) % n] as usize)
-                    .find(|&i| backends[i].healthy)
+                    .find(|&i| backends[i].checks.healthy)
             }
             LbPolicy::Random => {
                 let k = self.rng.random_range(0..healthy);
@@ -389,7 +388,7 @@ impl Simulation {
         for (i, up) in alive.into_iter().enumerate() {
             let b = &mut lb.backends[i];
             if let Some(healthy) = hc.observe(&mut b.checks, up) {
-                lb.set_healthy(i, healthy);
+                lb.count_change(healthy);
                 lb.changes.push(HealthChange {
                     at: now,
                     backend: i,

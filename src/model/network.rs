@@ -2,9 +2,11 @@
 //! components, from presets (same machine, LAN, region, internet) or explicit distributions.
 //!
 //! Lookups are by dense component index into a square table built once, so sending a message
-//! costs one array read and one draw.
+//! costs one array read and one draw. `Simulation::link_latency` and `user_latency` add what
+//! latency spikes, regions and cut links add, only when the scenario has any.
 
 use crate::engine::rng::Stream;
+use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
 use crate::model::distribution::Dist;
 use crate::model::region::Regions;
@@ -55,6 +57,69 @@ impl Network {
     #[inline]
     pub fn client_latency(&self, rng: &mut Stream) -> SimTime {
         self.client.sample(rng)
+    }
+}
+
+impl Simulation {
+    /// One-way latency of a message from replica `from_replica` of component `from` to
+    /// replica `to_replica` of component `to`.
+    #[inline]
+    pub fn link_latency(
+        &mut self,
+        from: u32,
+        from_replica: u32,
+        to: u32,
+        to_replica: u32,
+    ) -> SimTime {
+        let t = self
+            .scenario
+            .network
+            .latency(from, to, &mut self.network_rng);
+        if self.plain_network {
+            return t;
+        }
+        t + self.link_extra(from, from_replica, to, to_replica)
+    }
+
+    /// What latency spikes, regions and cut links add to a message between two machines.
+    #[inline(never)]
+    fn link_extra(&mut self, from: u32, from_replica: u32, to: u32, to_replica: u32) -> SimTime {
+        let mut t = SimTime::ZERO;
+        if !self.extra_latency.is_empty() {
+            t += self.extra_latency[from as usize * self.scenario.network.n + to as usize];
+        }
+        if self.scenario.network.regions.is_some() {
+            let a = self.machine_region(from, from_replica);
+            let b = self.machine_region(to, to_replica);
+            t += self.region_hop(a, b);
+        }
+        t
+    }
+
+    /// One-way latency between the user of request `slot` and replica `replica` of
+    /// component `c`.
+    #[inline]
+    pub fn user_latency(&mut self, slot: u32, c: u32, replica: u32) -> SimTime {
+        let t = self.scenario.network.client_latency(&mut self.network_rng);
+        if self.plain_network {
+            return t;
+        }
+        t + self.user_extra(slot, c, replica)
+    }
+
+    /// What latency spikes, regions and cut links add between a user and a machine.
+    #[inline(never)]
+    fn user_extra(&mut self, slot: u32, c: u32, replica: u32) -> SimTime {
+        let user = self.requests.get(slot).user;
+        let mut t = SimTime::ZERO;
+        if let Some(extra) = self.extra_latency.last() {
+            t += *extra;
+        }
+        if self.scenario.network.regions.is_some() {
+            let (a, b) = (self.user_region(user), self.machine_region(c, replica));
+            t += self.region_hop(a, b);
+        }
+        t
     }
 }
 
