@@ -8,6 +8,7 @@
 //! report`. Only `cli` touches files, the terminal or the wall clock.
 
 pub mod capacity;
+pub mod chart;
 pub mod cli;
 pub mod engine;
 pub mod metrics;

@@ -1,10 +1,13 @@
 //! `dsim compare A.json B.json …`: scenarios side by side under one seed (common random
 //! numbers: every component draws from the stream of its own name, so components the designs
 //! share see the same draws), run in parallel, with each one's change against the first.
+//! With `--param PATH=V1,V2,…` every scenario runs at every value, and the knee charts put
+//! one line per scenario against the first parameter.
 
 use crate::cli::output::OutDir;
-use crate::cli::{Failure, SimArgs, exit, memory, output, replicate};
+use crate::cli::{Failure, SimArgs, exit, memory, output, replicate, sweep};
 use crate::report::sweep::SweepSummary;
+use crate::scenario::overrides::Override;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -15,6 +18,10 @@ pub struct CompareArgs {
     /// Scenario files (JSON), two or more; the first is the baseline.
     #[arg(required = true, num_args = 2..)]
     pub files: Vec<PathBuf>,
+    /// Run every scenario at each value, e.g. `--param workload.model.closed.users=20,2000`;
+    /// repeat for a grid. The first is the charts' x axis.
+    #[arg(long = "param", value_name = "PATH=V1,V2,…")]
+    pub params: Vec<String>,
     #[command(flatten)]
     pub sim: SimArgs,
 }
@@ -22,25 +29,56 @@ pub struct CompareArgs {
 pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
     sim.no_markdown("compare")?;
-    let mut scenarios = Vec::with_capacity(args.files.len());
-    for file in &args.files {
-        scenarios.push(output::load_scenario_with(file, &sim.set)?);
+    let params = args
+        .params
+        .iter()
+        .map(|p| sweep::parse_param(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    sweep::check_params(&params, sim)?;
+    let grid = sweep::grid(&params);
+    if grid.len() * args.files.len() > sweep::MAX_POINTS {
+        return Err(Failure::BadInput(format!(
+            "error: {} scenarios × {} values is more than {} runs: compare fewer\n",
+            args.files.len(),
+            grid.len(),
+            sweep::MAX_POINTS
+        )));
+    }
+    // Scenario by scenario, each at every grid point (one empty point without --param).
+    let mut scenarios = Vec::with_capacity(args.files.len() * grid.len());
+    let mut labels: Vec<(usize, &Vec<String>)> = Vec::new();
+    for (f, file) in args.files.iter().enumerate() {
+        for point in &grid {
+            let sets: Vec<String> = sim.set.iter().chain(point).cloned().collect();
+            scenarios.push(output::load_scenario_with(file, &sets)?);
+            labels.push((f, point));
+        }
     }
     // One seed for all: `--seed`, else the first scenario's.
     let seed = sim.seed.unwrap_or(scenarios[0].seed);
     for s in &mut scenarios {
         s.seed = seed;
     }
-    let names: Vec<String> = scenarios
+    let firsts: Vec<&crate::model::Scenario> = scenarios.iter().step_by(grid.len()).collect();
+    let file_names: Vec<String> = firsts
         .iter()
         .zip(&args.files)
         .map(|(s, file)| {
-            let twins = scenarios.iter().filter(|o| o.name == s.name).count();
+            let twins = firsts.iter().filter(|o| o.name == s.name).count();
             if twins > 1 {
                 file.display().to_string()
             } else {
                 s.name.clone()
             }
+        })
+        .collect();
+    let names: Vec<String> = labels
+        .iter()
+        .map(|(f, point)| {
+            std::iter::once(file_names[*f].clone())
+                .chain(point.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" ")
         })
         .collect();
     let threads = sim.threads_for(scenarios.len());
@@ -49,27 +87,57 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     for s in &scenarios {
         memory::check_estimate(s, per_run_limit, true)?;
     }
-    let folder = format!("{}-vs-{}", scenarios[0].name, scenarios[1].name);
+    let folder = format!("{}-vs-{}", firsts[0].name, firsts[1].name);
     let out_dir = OutDir::prepare(sim, PathBuf::from("output").join(folder), &[OUTPUT_FILE])?;
-    let runs = replicate::run_parallel(&scenarios, threads, per_run_limit, None);
+    let bar = output::progress_bar(
+        sim.quiet || scenarios.len() < 4,
+        scenarios.len() as u64,
+        "{bar:30} {pos}/{len} runs · eta {eta}",
+    );
+    let runs = replicate::run_parallel(&scenarios, threads, per_run_limit, bar.as_ref());
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     memory::refuse_if_stopped(runs.iter().map(|(r, _)| r), out_dir.as_ref(), per_run_limit)?;
     output::warn_unfinished(
         sim.quiet,
         names.iter().zip(&runs).map(|(n, (r, _))| (n.clone(), r)),
     );
-    let points: Vec<(Vec<Value>, crate::report::Results)> = names
+    let points: Vec<(Vec<Value>, crate::report::Results)> = labels
         .iter()
         .zip(runs)
-        .map(|(name, (r, _))| (vec![Value::String(name.clone())], r))
+        .map(|((f, point), (r, _))| {
+            let values = std::iter::once(Value::String(file_names[*f].clone()))
+                .chain(
+                    point
+                        .iter()
+                        .map(|set| Override::parse(set).map_or(Value::Null, |o| o.value)),
+                )
+                .collect();
+            (values, r)
+        })
         .collect();
-    let summary = SweepSummary::of("comparison", seed, &["scenario".to_string()], &points);
+    let paths: Vec<String> = std::iter::once("scenario".to_string())
+        .chain(params.iter().map(|(p, _)| p.clone()))
+        .collect();
+    let title = if file_names.len() > 3 {
+        format!("{} designs", file_names.len())
+    } else {
+        file_names.join(" vs ")
+    };
+    let summary = SweepSummary::of(&title, seed, &paths, &points);
     let json = summary.to_json();
-    let stdout = sim.stdout_text(&json, || crate::report::compare::render_table(&summary));
-    output::deliver(
-        stdout,
-        out_dir.as_ref(),
-        &[(OUTPUT_FILE, json)],
-        sim.announce_files(),
-    )?;
+    let stdout = sim.stdout_text(&json, || {
+        if params.is_empty() {
+            crate::report::compare::render_table(&summary)
+        } else {
+            summary.render_table()
+        }
+    });
+    let mut files = vec![(OUTPUT_FILE.to_string(), json.into_bytes())];
+    if out_dir.is_some() && !sim.no_charts && !params.is_empty() {
+        files.extend(sweep::knee_chart_files(&summary, 1)?);
+    }
+    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
     Ok(exit::OK)
 }

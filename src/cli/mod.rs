@@ -82,6 +82,10 @@ pub struct SimArgs {
     /// Write no files.
     #[arg(long, conflicts_with = "out")]
     pub no_write: bool,
+    /// Draw no charts (no SVG or PNG files; report.html keeps its tables): for scripts that
+    /// only read the JSON.
+    #[arg(long)]
+    pub no_charts: bool,
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -53,6 +53,21 @@ pub fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Fail
     })
 }
 
+/// The scenario text as run: the file, with `--set` overrides applied (for report.html).
+/// Call after `load_scenario_with` has accepted the same file and overrides.
+pub fn scenario_text(file: &Path, sets: &[String]) -> Result<String, Failure> {
+    let text = read_text(file)?;
+    if sets.is_empty() {
+        return Ok(text);
+    }
+    let overrides = sets
+        .iter()
+        .map(|s| Override::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+    apply_all(&text, &overrides).map_err(|e| Failure::BadInput(format!("error: {e}\n")))
+}
+
 pub fn read_text(file: &Path) -> Result<String, Failure> {
     std::fs::read_to_string(file).map_err(|e| {
         let hint = match e.kind() {
@@ -119,8 +134,11 @@ pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<bool, Failure> {
 /// each goes to a temporary file first, and only when all of them are written are they renamed
 /// into place. A failure while writing leaves the old outputs untouched; a rename failing
 /// after another succeeded (rare: the folder changed under us) is reported as such.
-pub fn write_all_atomic(dir: &Path, files: &[(&str, String)]) -> Result<(), Failure> {
-    let tmp = |name: &str| dir.join(format!(".{name}.tmp"));
+pub fn write_all_atomic<N: AsRef<str>, C: AsRef<[u8]>>(
+    dir: &Path,
+    files: &[(N, C)],
+) -> Result<(), Failure> {
+    let tmp = |name: &N| dir.join(format!(".{}.tmp", name.as_ref()));
     let cleanup = || {
         for (name, _) in files {
             let _ = std::fs::remove_file(tmp(name));
@@ -144,10 +162,10 @@ pub fn write_all_atomic(dir: &Path, files: &[(&str, String)]) -> Result<(), Fail
     }
     let mut replaced = Vec::new();
     for (name, _) in files {
-        let target = dir.join(name);
+        let target = dir.join(name.as_ref());
         std::fs::rename(tmp(name), &target)
             .map_err(|e| fail(format!("cannot write {}: {e}", target.display()), &replaced))?;
-        replaced.push(*name);
+        replaced.push(name.as_ref());
     }
     Ok(())
 }
@@ -213,16 +231,26 @@ impl OutDir {
 /// Ends a command: writes `files` into the output folder (if any) all-or-nothing, then prints
 /// `stdout`, followed when `announce` is set by a line naming what was written. Files come
 /// first: a reader that closes stdout early (`| head`) must not cost the results.
-pub fn deliver(
+pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
     mut stdout: String,
     dir: Option<&OutDir>,
-    files: &[(&str, String)],
+    files: &[(N, C)],
     announce: bool,
 ) -> Result<(), Failure> {
     if let Some(dir) = dir {
         write_all_atomic(&dir.path, files)?;
         if announce {
-            let names: Vec<&str> = files.iter().map(|(name, _)| *name).collect();
+            let is_chart = |n: &str| n.ends_with(".svg") || n.ends_with(".png");
+            let mut names: Vec<String> = files
+                .iter()
+                .map(|(name, _)| name.as_ref())
+                .filter(|n| !is_chart(n))
+                .map(String::from)
+                .collect();
+            let charts = files.iter().filter(|(n, _)| is_chart(n.as_ref())).count();
+            if charts > 0 {
+                names.push(format!("{charts} chart files (SVG and PNG)"));
+            }
             let _ = writeln!(
                 stdout,
                 "wrote {} in {}",

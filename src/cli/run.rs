@@ -6,8 +6,49 @@ use crate::report;
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// The files a run writes into its output folder.
+/// The files a run writes into its output folder (plus a SVG and a PNG per chart).
 pub(super) const OUTPUT_FILES: [&str; 2] = ["summary.json", "timeseries.csv"];
+pub(super) const REPORT_FILE: &str = "report.html";
+
+/// Everything a run writes: summary.json, timeseries.csv, report.html and, unless
+/// `no_charts`, each chart as SVG and PNG. `scenario_text` is the scenario as run.
+pub(super) fn run_files(
+    results: &report::Results,
+    scenario_text: &str,
+    no_charts: bool,
+) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let [summary, timeseries] = OUTPUT_FILES;
+    let charts = if no_charts {
+        Vec::new()
+    } else {
+        report::charts::run_charts(results)
+    };
+    let chart_files = report::charts::render_files(&charts, "")
+        .map_err(|e| Failure::Internal(anyhow::anyhow!(e)))?;
+    let svgs: Vec<(String, String)> = charts
+        .iter()
+        .zip(chart_files.iter().step_by(2))
+        .map(|(c, (_, svg))| {
+            (
+                c.chart.title.clone(),
+                String::from_utf8_lossy(svg).into_owned(),
+            )
+        })
+        .collect();
+    let mut files = vec![
+        (summary.to_string(), results.to_json().into_bytes()),
+        (
+            timeseries.to_string(),
+            report::csv::render(results).into_bytes(),
+        ),
+        (
+            REPORT_FILE.to_string(),
+            report::html::render(results, &svgs, scenario_text).into_bytes(),
+        ),
+    ];
+    files.extend(chart_files);
+    Ok(files)
+}
 
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
@@ -32,7 +73,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let out_dir = OutDir::prepare(
         sim,
         PathBuf::from("output").join(&scenario.name),
-        &OUTPUT_FILES,
+        &[OUTPUT_FILES[0], OUTPUT_FILES[1], REPORT_FILE],
     )?;
     let bar = output::progress_bar(
         sim.quiet,
@@ -73,13 +114,15 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     }
     let json = results.to_json();
     let stdout = sim.stdout_text(&json, || report::table::render(&results));
-    let [summary, timeseries] = OUTPUT_FILES;
-    output::deliver(
-        stdout,
-        out_dir.as_ref(),
-        &[(summary, json), (timeseries, report::csv::render(&results))],
-        sim.announce_files(),
-    )?;
+    let files = match &out_dir {
+        Some(_) => run_files(
+            &results,
+            &output::scenario_text(&args.file, &sim.set)?,
+            sim.no_charts,
+        )?,
+        None => Vec::new(),
+    };
+    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
     if !sim.quiet {
         if let Some(warning) = stop_warning(&results) {
             eprintln!("{warning}");

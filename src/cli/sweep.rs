@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Most points a sweep may have.
-const MAX_POINTS: usize = 10_000;
+pub(super) const MAX_POINTS: usize = 10_000;
 const OUTPUT_FILES: [&str; 2] = ["sweep.json", "sweep.csv"];
 
 #[derive(Debug, clap::Args)]
@@ -30,7 +30,7 @@ pub struct SweepArgs {
 }
 
 /// `PATH=V1,V2,…` → the path and its values as `--set` texts.
-fn parse_param(text: &str) -> Result<(String, Vec<String>), Failure> {
+pub(super) fn parse_param(text: &str) -> Result<(String, Vec<String>), Failure> {
     let bad = |why: &str| Failure::BadInput(format!("error: --param {text}: {why}\n"));
     let (path, values) = text
         .split_once('=')
@@ -50,7 +50,7 @@ fn parse_param(text: &str) -> Result<(String, Vec<String>), Failure> {
 
 /// Refuses grids that are too big (before building them) and paths that would be set twice,
 /// where a row would show one value and run another.
-fn check_params(params: &[(String, Vec<String>)], sim: &SimArgs) -> Result<(), Failure> {
+pub(super) fn check_params(params: &[(String, Vec<String>)], sim: &SimArgs) -> Result<(), Failure> {
     let bad = |why: String| Err(Failure::BadInput(format!("error: {why}\n")));
     let size = params
         .iter()
@@ -80,7 +80,7 @@ fn check_params(params: &[(String, Vec<String>)], sim: &SimArgs) -> Result<(), F
 }
 
 /// Every combination, the first parameter varying slowest.
-fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
+pub(super) fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
     params.iter().fold(vec![Vec::new()], |acc, (_, values)| {
         acc.iter()
             .flat_map(|prefix| {
@@ -156,12 +156,14 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
     let json = summary.to_json();
     let stdout = sim.stdout_text(&json, || summary.render_table());
     let [json_file, csv_file] = OUTPUT_FILES;
-    output::deliver(
-        stdout,
-        out_dir.as_ref(),
-        &[(json_file, json), (csv_file, summary.to_csv())],
-        sim.announce_files(),
-    )?;
+    let mut files = vec![
+        (json_file.to_string(), json.into_bytes()),
+        (csv_file.to_string(), summary.to_csv().into_bytes()),
+    ];
+    if out_dir.is_some() && !sim.no_charts {
+        files.extend(knee_chart_files(&summary, 0)?);
+    }
+    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
     if !sim.quiet {
         eprintln!(
             "ran {} points on {threads} threads in {:.2} s",
@@ -170,6 +172,16 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         );
     }
     Ok(exit::OK)
+}
+
+/// The knee charts of a sweep or comparison, against parameter `x_param`, as SVG and PNG.
+pub(super) fn knee_chart_files(
+    summary: &SweepSummary,
+    x_param: usize,
+) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let charts = crate::report::charts::knee_charts(summary, x_param);
+    crate::report::charts::render_files(&charts, "")
+        .map_err(|e| Failure::Internal(anyhow::anyhow!(e)))
 }
 
 #[cfg(test)]

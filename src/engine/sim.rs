@@ -557,8 +557,8 @@ impl Simulation {
             .last()
             .is_none_or(|r| r.end < now)
         {
-            let utilisation = self.interval_utilisation();
-            self.metrics.timeseries.close(now, utilisation);
+            let load = self.interval_load();
+            self.metrics.timeseries.close(now, load);
         }
         let w = &self.scenario.workload;
         self.drain_deadline = now + w.retry.worst_case(w.timeout) + SimTime::from_secs(1.0);
@@ -568,8 +568,8 @@ impl Simulation {
         if !self.accepting {
             return;
         }
-        let utilisation = self.interval_utilisation();
-        self.metrics.timeseries.close(self.now, utilisation);
+        let load = self.interval_load();
+        self.metrics.timeseries.close(self.now, load);
         let next = (self.now + self.scenario.interval).min(self.window.end);
         if next > self.now && next < self.window.end {
             self.schedule(next, EventKind::SampleTick, 0, 0);
@@ -584,16 +584,16 @@ impl Simulation {
         // Also a zero-length row when requests ended at the closing instant (the failures
         // of a run stopped by max_events, concluded right after its window closed).
         if closed_until.is_some_and(|end| self.now > end || ts.has_pending()) {
-            let utilisation = self.interval_utilisation();
-            self.metrics.timeseries.close(self.now, utilisation);
+            let load = self.interval_load();
+            self.metrics.timeseries.close(self.now, load);
         }
     }
 
-    fn interval_utilisation(&mut self) -> Vec<f64> {
+    fn interval_load(&mut self) -> Vec<crate::metrics::timeseries::IntervalLoad> {
         let now = self.now;
         self.components
             .iter_mut()
-            .map(|c| c.interval_utilisation(now))
+            .map(|c| c.interval_load(now))
             .collect()
     }
 

@@ -14,11 +14,24 @@ pub struct IntervalRow {
     pub started: u64,
     /// Outcomes of logical requests that ended in this interval.
     pub ended: OutcomeCounts,
+    /// Latency of the requests completed in this interval (0 when none did).
+    pub mean_ms: f64,
     pub p50_ms: f64,
+    pub p90_ms: f64,
     pub p99_ms: f64,
-    /// Per component, in component order: CPU utilisation for servers, share of the
-    /// connection cap in use for load balancers (0..1).
-    pub utilisation: Vec<f64>,
+    /// Per component, in component order.
+    pub load: Vec<IntervalLoad>,
+}
+
+/// One component over one interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct IntervalLoad {
+    /// CPU utilisation for servers, share of the connection cap in use for load balancers
+    /// (0..1).
+    pub utilisation: f64,
+    /// Calls waiting for a worker, time-averaged, per machine (as `mean_queue` in the
+    /// summary).
+    pub mean_queue: f64,
 }
 
 /// Accumulates the open interval and keeps the closed ones.
@@ -50,16 +63,22 @@ impl TimeSeries {
         self.started > 0 || self.ended.total > 0
     }
 
-    /// Closes the open interval at `now` with the given utilisations and opens the next.
-    pub fn close(&mut self, now: SimTime, utilisation: Vec<f64>) {
+    /// Closes the open interval at `now` with the components' loads and opens the next.
+    pub fn close(&mut self, now: SimTime, load: Vec<IntervalLoad>) {
         self.rows.push(IntervalRow {
             start: self.open_since,
             end: now,
             started: self.started,
             ended: std::mem::take(&mut self.ended),
+            mean_ms: if self.latency.is_empty() {
+                0.0
+            } else {
+                self.latency.mean_ms()
+            },
             p50_ms: self.latency.quantile_ms(0.5),
+            p90_ms: self.latency.quantile_ms(0.9),
             p99_ms: self.latency.quantile_ms(0.99),
-            utilisation,
+            load,
         });
         self.started = 0;
         self.latency.reset();
@@ -76,9 +95,15 @@ mod tests {
         let mut ts = TimeSeries::default();
         ts.on_start();
         ts.on_end(Outcome::Completed, SimTime::from_ms(10.0));
-        ts.close(SimTime::from_secs(1.0), vec![0.5]);
+        let load = |u| {
+            vec![IntervalLoad {
+                utilisation: u,
+                mean_queue: 0.0,
+            }]
+        };
+        ts.close(SimTime::from_secs(1.0), load(0.5));
         ts.on_end(Outcome::TimedOut, SimTime::from_ms(10.0));
-        ts.close(SimTime::from_secs(2.0), vec![0.25]);
+        ts.close(SimTime::from_secs(2.0), load(0.25));
         assert_eq!(ts.rows.len(), 2);
         assert_eq!((ts.rows[0].started, ts.rows[0].ended.completed), (1, 1));
         assert!((ts.rows[0].p50_ms - 10.0).abs() < 0.01);

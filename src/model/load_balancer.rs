@@ -9,6 +9,7 @@ use crate::engine::sim::{Component, Frame, Simulation};
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::{STATUS_COUNT, Status};
 use crate::metrics::time_weighted::{TimeWeighted, mean_between};
+use crate::metrics::timeseries::IntervalLoad;
 use crate::model::distribution::Dist;
 use crate::scenario::raw::LbPolicy;
 use rand::RngExt;
@@ -257,14 +258,18 @@ impl Balancer {
         self.mean_connections = mean_between(self.window_area, area, now - self.window_started);
     }
 
-    /// Mean share of the connection cap in use since the previous call.
-    pub fn interval_utilisation(&mut self, now: SimTime) -> f64 {
+    /// Mean share of the connection cap in use since the previous call (a balancer has
+    /// no queue: a request it cannot pass on is refused).
+    pub fn interval_load(&mut self, now: SimTime) -> IntervalLoad {
         let area = self.conns.area_at(now);
-        let u = mean_between(self.last_tick_area, area, now - self.last_tick)
+        let utilisation = mean_between(self.last_tick_area, area, now - self.last_tick)
             / f64::from(self.spec.max_connections);
         self.last_tick_area = area;
         self.last_tick = now;
-        u
+        IntervalLoad {
+            utilisation,
+            mean_queue: 0.0,
+        }
     }
 }
 

@@ -156,12 +156,12 @@ impl Component {
         }
     }
 
-    /// Utilisation since the previous call, for the time series.
-    pub fn interval_utilisation(&mut self, now: SimTime) -> f64 {
+    /// Utilisation and queue since the previous call, for the time series.
+    pub fn interval_load(&mut self, now: SimTime) -> crate::metrics::timeseries::IntervalLoad {
         match self {
-            Component::Server(s) => s.interval_utilisation(now),
-            Component::Balancer(b) => b.interval_utilisation(now),
-            Component::Dns(_) => 0.0,
+            Component::Server(s) => s.interval_load(now),
+            Component::Balancer(b) => b.interval_load(now),
+            Component::Dns(_) => Default::default(),
         }
     }
 }

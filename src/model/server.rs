@@ -10,6 +10,7 @@ use crate::engine::time::SimTime;
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::STATUS_COUNT;
 use crate::metrics::time_weighted::mean_between;
+use crate::metrics::timeseries::IntervalLoad;
 use crate::model::cache::{CacheState, Lru};
 use crate::model::distribution::Dist;
 use crate::model::machine::{Machine, Replica};
@@ -157,6 +158,7 @@ pub struct Server {
     window_started_at: SimTime,
     pub window: WindowFigures,
     last_tick_cpu: u128,
+    last_tick_queued: u128,
     last_tick: SimTime,
 }
 
@@ -209,6 +211,7 @@ impl Server {
             window_started_at: SimTime::ZERO,
             window: WindowFigures::default(),
             last_tick_cpu: 0,
+            last_tick_queued: 0,
             last_tick: SimTime::ZERO,
         }
     }
@@ -256,14 +259,24 @@ impl Server {
         };
     }
 
-    /// CPU utilisation since the previous call.
-    pub fn interval_utilisation(&mut self, now: SimTime) -> f64 {
-        let cpu: u128 = self.replicas.iter_mut().map(|r| r.cpu.area_at(now)).sum();
-        let capacity = f64::from(self.spec.replicas) * f64::from(self.spec.machine.cores);
-        let u = mean_between(self.last_tick_cpu, cpu, now - self.last_tick) / capacity.max(1e-12);
+    /// CPU utilisation and mean queue per machine since the previous call.
+    pub fn interval_load(&mut self, now: SimTime) -> IntervalLoad {
+        let (mut cpu, mut queued) = (0u128, 0u128);
+        for r in &mut self.replicas {
+            cpu += r.cpu.area_at(now);
+            queued += r.queued.area_at(now);
+        }
+        let machines = f64::from(self.spec.replicas).max(1.0);
+        let capacity = machines * f64::from(self.spec.machine.cores);
+        let span = now - self.last_tick;
+        let load = IntervalLoad {
+            utilisation: mean_between(self.last_tick_cpu, cpu, span) / capacity.max(1e-12),
+            mean_queue: mean_between(self.last_tick_queued, queued, span) / machines,
+        };
         self.last_tick_cpu = cpu;
+        self.last_tick_queued = queued;
         self.last_tick = now;
-        u
+        load
     }
 
     /// Highest peak of connections on any replica.

@@ -1,6 +1,6 @@
 //! `timeseries.csv`: one row per interval (and one for the drain after the run's end);
 //! columns fixed by the scenario so files diff well: totals, then every error reason, then
-//! each component's utilisation.
+//! each component's utilisation, then each component's mean queue.
 
 use crate::metrics::outcome::REJECT_REASONS;
 use crate::report::Results;
@@ -9,7 +9,8 @@ use std::fmt::Write;
 /// Renders the time series with a header row.
 pub fn render(r: &Results) -> String {
     let mut out = String::from(
-        "t_start_s,t_end_s,started,completed,throughput_rps,p50_ms,p99_ms,rejected,timed_out,failed",
+        "t_start_s,t_end_s,started,completed,throughput_rps,mean_ms,p50_ms,p90_ms,p99_ms,rejected,\
+         timed_out,failed",
     );
     for reason in REJECT_REASONS {
         let _ = write!(out, ",rejected_{}", reason.name());
@@ -17,6 +18,9 @@ pub fn render(r: &Results) -> String {
     out.push_str(",failed_backend_down,failed_simulation_ended");
     for name in &r.component_order {
         let _ = write!(out, ",{name}_utilisation");
+    }
+    for name in &r.component_order {
+        let _ = write!(out, ",{name}_mean_queue");
     }
     out.push('\n');
     for row in &r.timeseries {
@@ -29,13 +33,15 @@ pub fn render(r: &Results) -> String {
         };
         let _ = write!(
             out,
-            "{},{},{},{},{:.3},{:.3},{:.3},{},{},{}",
+            "{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{},{}",
             row.start.as_secs(),
             row.end.as_secs(),
             row.started,
             e.completed,
             throughput,
+            row.mean_ms,
             row.p50_ms,
+            row.p90_ms,
             row.p99_ms,
             e.rejected(),
             e.timed_out,
@@ -49,8 +55,11 @@ pub fn render(r: &Results) -> String {
             ",{},{}",
             e.failed_backend_down, e.failed_simulation_ended
         );
-        for u in &row.utilisation {
-            let _ = write!(out, ",{u:.4}");
+        for l in &row.load {
+            let _ = write!(out, ",{:.4}", l.utilisation);
+        }
+        for l in &row.load {
+            let _ = write!(out, ",{:.3}", l.mean_queue);
         }
         out.push('\n');
     }

@@ -2,10 +2,12 @@
 //! (versioned by `schema_version`); the renderers (`table`, `csv`) are pure functions from
 //! results to text. Nothing here writes files.
 
+pub mod charts;
 pub mod check;
 pub mod compare;
 pub mod csv;
 pub mod failures;
+pub mod html;
 pub mod replications;
 pub mod sweep;
 pub mod table;

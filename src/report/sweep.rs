@@ -178,7 +178,7 @@ impl SweepSummary {
 }
 
 /// The last segment of a dotted path: `workload.model.closed.users` → `users`.
-fn short(path: &str) -> &str {
+pub(crate) fn short(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)
 }
 

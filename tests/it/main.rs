@@ -8,6 +8,7 @@ mod failures;
 mod golden;
 mod lessons;
 mod replications;
+mod report;
 mod scenarios;
 mod sweep;
 mod theory;

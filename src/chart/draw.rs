@@ -1,0 +1,287 @@
+//! Drawing a `Chart` on any plotters backend: axes, shaded fault spans, lines and a legend.
+
+use super::{Chart, SpanKind, XAxis, YFormat, format_number};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::sync::OnceLock;
+
+/// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/DejaVuSans.LICENSE`).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// Okabe–Ito colours: told apart by colour-blind readers, readable on white.
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 0, 0),
+];
+const FAULT: RGBColor = RGBColor(200, 30, 30);
+const WARM_UP: RGBColor = RGBColor(110, 110, 110);
+
+/// Registers the embedded font with plotters once per process.
+pub(super) fn register_font() -> Result<(), String> {
+    static DONE: OnceLock<Result<(), String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        plotters::style::register_font(FAMILY, FontStyle::Normal, FONT)
+            .map_err(|_| "the embedded font is not a valid TrueType font".to_string())
+    })
+    .clone()
+}
+
+/// Where a data x lands on the drawn axis.
+fn place(axis: &XAxis, x: f64) -> f64 {
+    match axis {
+        XAxis::Log10 => x.max(f64::MIN_POSITIVE).log10(),
+        XAxis::Linear | XAxis::Categories(_) => x,
+    }
+}
+
+/// The drawn x range: every point and span, a little wider for categories.
+fn x_range(c: &Chart) -> (f64, f64) {
+    if let XAxis::Categories(names) = &c.x_axis {
+        return (-0.3, names.len().saturating_sub(1) as f64 + 0.3);
+    }
+    if let Some((lo, hi)) = c.x_limits
+        && hi > lo
+    {
+        return (place(&c.x_axis, lo), place(&c.x_axis, hi));
+    }
+    let xs = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .chain(c.spans.iter().flat_map(|s| [s.from, s.to]))
+        .filter(|x| x.is_finite())
+        .map(|x| place(&c.x_axis, x));
+    let (lo, hi) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else if hi - lo < 1e-9 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        (lo, hi)
+    }
+}
+
+fn y_range(c: &Chart) -> (f64, f64) {
+    let ys = c
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .filter(|y| y.is_finite());
+    let (lo, hi) = ys.fold((0.0f64, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
+    let top = c.y_max.unwrap_or(if hi > 0.0 { hi * 1.08 } else { 1.0 });
+    (lo, top.max(lo + 1e-9))
+}
+
+fn x_tick(axis: &XAxis, v: f64) -> String {
+    match axis {
+        XAxis::Linear => format_number(v),
+        XAxis::Log10 => format_number(10f64.powf(v)),
+        XAxis::Categories(names) => {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        }
+    }
+}
+
+fn y_tick(format: YFormat, v: f64) -> String {
+    match format {
+        YFormat::Number => format_number(v),
+        YFormat::Percent => format!("{:.0}%", v * 100.0),
+    }
+}
+
+/// Tick values for a log axis drawn from 10^lo to 10^hi: 1, 2 and 5 of each decade, or
+/// only the decades when that would be more than a dozen.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let steps: &[f64] = if hi - lo > 4.0 {
+        &[1.0]
+    } else {
+        &[1.0, 2.0, 5.0]
+    };
+    let mut ticks = Vec::new();
+    let mut decade = lo.floor() as i32;
+    while f64::from(decade) <= hi.ceil() {
+        for step in steps {
+            let v = step * 10f64.powi(decade);
+            let x = v.log10();
+            if x >= lo - 1e-9 && x <= hi + 1e-9 {
+                ticks.push(v);
+            }
+        }
+        decade += 1;
+    }
+    ticks
+}
+
+/// Pixels to the right of the plot for the legend, so it never hides a line.
+const LEGEND_WIDTH: u32 = 200;
+
+/// One row per series: a short stroke in its colour and its name (cut to fit).
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    c: &Chart,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let style = (FAMILY, 14).into_font().color(&BLACK);
+    for (i, s) in c.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let y = 60 + 24 * i as i32;
+        area.draw(&PathElement::new([(6, y), (30, y)], colour.stroke_width(3)))?;
+        let name = crate::report::table::fit(&s.name, 21);
+        area.draw(&Text::new(name, (36, y - 8), style.clone()))?;
+    }
+    Ok(())
+}
+
+/// Draws `c` on `backend` and presents it.
+pub(super) fn draw<DB: DrawingBackend>(backend: DB, c: &Chart) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let root: DrawingArea<DB, Shift> = backend.into_drawing_area();
+    draw_on(&root, c).map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn draw_on<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &Chart,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let legend = !c.series.is_empty() && (c.series.len() > 1 || !c.series[0].name.is_empty());
+    let (plot, side) = root.split_horizontally(if legend {
+        root.dim_in_pixel().0.saturating_sub(LEGEND_WIDTH)
+    } else {
+        root.dim_in_pixel().0
+    });
+    if legend {
+        draw_legend(&side, c)?;
+    }
+    let (x0, x1) = x_range(c);
+    let (y0, y1) = y_range(c);
+    let mut chart = ChartBuilder::on(&plot)
+        .caption(&c.title, (FAMILY, 22))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    // A log axis gets its own 1-2-5 ticks below (plotters would label decades only).
+    let x_labels = match &c.x_axis {
+        XAxis::Categories(names) => names.len().max(2),
+        XAxis::Log10 => 0,
+        XAxis::Linear => 10,
+    };
+    let x_format = |v: &f64| x_tick(&c.x_axis, *v);
+    let y_format = |v: &f64| y_tick(c.y_format, *v);
+    chart
+        .configure_mesh()
+        .x_desc(c.x_label.as_str())
+        .y_desc(c.y_label.as_str())
+        .x_labels(x_labels)
+        .y_labels(8)
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&y_format)
+        .label_style((FAMILY, 14))
+        .axis_desc_style((FAMILY, 15))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()?;
+    if c.x_axis == XAxis::Log10 {
+        let label_style = (FAMILY, 14).into_font().color(&BLACK);
+        for tick in log_ticks(x0, x1) {
+            let x = tick.log10();
+            chart.draw_series(std::iter::once(PathElement::new(
+                [(x, y0), (x, y1)],
+                RGBColor(225, 225, 225),
+            )))?;
+            let (px, py) = chart.backend_coord(&(x, y0));
+            let label = format_number(tick);
+            let half = (label.len() as i32 * 4).max(4);
+            plot.draw(&Text::new(label, (px - half, py + 8), label_style.clone()))?;
+        }
+    }
+    for (i, span) in c.spans.iter().enumerate() {
+        let from = place(&c.x_axis, span.from).clamp(x0, x1);
+        let to = place(&c.x_axis, span.to).clamp(x0, x1);
+        let colour = match span.kind {
+            SpanKind::Fault => FAULT,
+            SpanKind::WarmUp => WARM_UP,
+        };
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(from, y0), (to.max(from), y1)],
+            colour.mix(0.12).filled(),
+        )))?;
+        // Labels step down so overlapping faults stay readable.
+        let y = y1 - (y1 - y0) * (0.02 + 0.06 * (i % 4) as f64);
+        chart.draw_series(std::iter::once(Text::new(
+            span.label.clone(),
+            (from, y),
+            (FAMILY, 13).into_font().color(&colour),
+        )))?;
+    }
+    for (i, s) in c.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .filter(|p| p.0.is_finite() && p.1.is_finite())
+            .map(|&(x, y)| (place(&c.x_axis, x), y))
+            .collect();
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            colour.stroke_width(2),
+        ))?;
+        if s.dots {
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_axis_ticks_read_as_loads_and_categories_as_names() {
+        assert_eq!(x_tick(&XAxis::Log10, 5.0), "100k");
+        assert_eq!(x_tick(&XAxis::Log10, 2.0), "100");
+        let names = XAxis::Categories(vec!["a".into(), "b".into()]);
+        assert_eq!(
+            (x_tick(&names, 1.0), x_tick(&names, 0.5)),
+            ("b".into(), "".into())
+        );
+        assert_eq!(y_tick(YFormat::Percent, 0.85), "85%");
+    }
+
+    #[test]
+    fn log_ticks_are_round_and_inside_the_axis() {
+        let ticks = log_ticks(2000f64.log10(), 400_000f64.log10());
+        assert_eq!(ticks, [2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5]);
+        let wide = log_ticks(1.0, 6.5);
+        assert_eq!(wide, [10.0, 100.0, 1e3, 1e4, 1e5, 1e6]);
+    }
+
+    #[test]
+    fn ranges_cover_the_data_and_a_lone_point() {
+        let c = Chart::new("t", "x", "y").line("a", vec![(3.0, 2.0)]);
+        assert_eq!(x_range(&c), (2.5, 3.5));
+        let (lo, hi) = y_range(&c);
+        assert!(lo == 0.0 && hi > 2.0);
+        let mut log = Chart::new("t", "x", "y").line("a", vec![(20.0, 1.0), (2e6, 9.0)]);
+        log.x_axis = XAxis::Log10;
+        let (a, b) = x_range(&log);
+        assert!((a - 20f64.log10()).abs() < 1e-12 && (b - 2e6f64.log10()).abs() < 1e-12);
+    }
+}
