@@ -5,6 +5,7 @@ mod capacity;
 mod check;
 mod compare;
 mod memory;
+mod merge;
 mod output;
 mod replicate;
 mod run;
@@ -45,6 +46,8 @@ pub enum Command {
     Schema,
     /// Run a scenario over a grid of parameter values, in parallel, side by side.
     Sweep(sweep::SweepArgs),
+    /// Combine the slices of a sharded sweep (`sweep --shard I/N`) into the sweep's outputs.
+    Merge(merge::MergeArgs),
     /// Run several scenarios under one seed and show each one's change against the first.
     Compare(compare::CompareArgs),
     /// Run a scenario and hold it to its SLOs (and a baseline): exit 0 pass, 1 fail, 2 bad input.
@@ -207,6 +210,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
         Command::Schema => schema::schema(),
         Command::Sweep(args) => sweep::run(&args),
         Command::Compare(args) => compare::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Capacity(args) => capacity::run(&args),
     };

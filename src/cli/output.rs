@@ -212,10 +212,21 @@ impl OutDir {
         default: std::path::PathBuf,
         files: &[&str],
     ) -> Result<Option<OutDir>, Failure> {
-        if sim.no_write {
+        OutDir::prepare_at(sim.out.as_deref(), sim.no_write, default, files)
+    }
+
+    /// As `prepare`, for commands without `SimArgs`: `out` (else `default`), or `None` when
+    /// `no_write`.
+    pub fn prepare_at(
+        out: Option<&Path>,
+        no_write: bool,
+        default: std::path::PathBuf,
+        files: &[&str],
+    ) -> Result<Option<OutDir>, Failure> {
+        if no_write {
             return Ok(None);
         }
-        let path = sim.out.clone().unwrap_or(default);
+        let path = out.map_or(default, Path::to_path_buf);
         let created = prepare_out_dir(&path, files)?;
         Ok(Some(OutDir { path, created }))
     }

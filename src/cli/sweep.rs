@@ -7,6 +7,9 @@
 
 use crate::cli::output::OutDir;
 use crate::cli::{Failure, SimArgs, exit, memory, output, replicate};
+use crate::report::shard::{
+    IndexedPoint, SHARD_SCHEMA_VERSION, ShardSpec, SweepShard, fingerprint,
+};
 use crate::report::sweep::SweepSummary;
 use crate::scenario::overrides::Override;
 use serde_json::Value;
@@ -25,6 +28,10 @@ pub struct SweepArgs {
     /// Repeat for a grid (the first varies slowest). Values are JSON or strings.
     #[arg(long = "param", value_name = "PATH=V1,V2,…", required = true)]
     pub params: Vec<String>,
+    /// Run only slice I of N of the grid (every N-th point from the I-th) and write it as
+    /// sweep-shard-I-of-N.json; `dsim merge` combines the slices into the sweep's outputs.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     #[command(flatten)]
     pub sim: SimArgs,
 }
@@ -102,6 +109,12 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         .map(|p| parse_param(p))
         .collect::<Result<Vec<_>, _>>()?;
     check_params(&params, &args.sim)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(ShardSpec::parse)
+        .transpose()
+        .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
     let points = grid(&params);
     let sim = &args.sim;
     let mut scenarios = Vec::with_capacity(points.len());
@@ -113,15 +126,28 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         }
         scenarios.push(s);
     }
+    // Every point was validated above, so every slice refuses the same bad grid.
+    let total_points = points.len();
+    let owned: Vec<usize> = (0..total_points)
+        .filter(|&k| shard.is_none_or(|s| s.owns(k)))
+        .collect();
+    // The name and seed of the grid's first point head the sweep, in every slice.
+    let (name, seed) = (scenarios[0].name.clone(), scenarios[0].seed);
+    let points: Vec<Vec<String>> = owned.iter().map(|&k| points[k].clone()).collect();
+    let scenarios: Vec<crate::model::Scenario> =
+        owned.iter().map(|&k| scenarios[k].clone()).collect();
     let threads = sim.threads_for(points.len());
     let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
     let per_run_limit = memory_limit.map(|l| l / threads as u64);
     for s in &scenarios {
         memory::check_estimate(s, per_run_limit, true)?;
     }
-    let first = &scenarios[0];
-    let default_dir = PathBuf::from("output").join(format!("{}-sweep", first.name));
-    let out_dir = OutDir::prepare(sim, default_dir, &OUTPUT_FILES)?;
+    let default_dir = PathBuf::from("output").join(format!("{name}-sweep"));
+    let shard_file = shard.map(ShardSpec::file_name);
+    let out_dir = match &shard_file {
+        Some(name) => OutDir::prepare(sim, default_dir, &[name.as_str()])?,
+        None => OutDir::prepare(sim, default_dir, &OUTPUT_FILES)?,
+    };
     let bar = output::progress_bar(
         sim.quiet,
         points.len() as u64,
@@ -152,18 +178,47 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
             (values, r)
         })
         .collect();
-    let summary = SweepSummary::of(&first.name, first.seed, &paths, &table_points);
-    let json = summary.to_json();
-    let stdout = sim.stdout_text(&json, || summary.render_table());
-    let [json_file, csv_file] = OUTPUT_FILES;
-    let mut files = vec![
-        (json_file.to_string(), json.into_bytes()),
-        (csv_file.to_string(), summary.to_csv().into_bytes()),
-    ];
-    if out_dir.is_some() && !sim.no_charts {
-        files.extend(knee_chart_files(&summary, 0)?);
+    let summary = SweepSummary::of(&name, seed, &paths, &table_points);
+    match (shard, shard_file) {
+        (Some(spec), Some(name)) => {
+            let slice = SweepShard {
+                schema_version: SHARD_SCHEMA_VERSION,
+                dsim_version: summary.dsim_version.clone(),
+                sweep_id: sweep_id(args, seed)?,
+                shard: spec.index,
+                shards: spec.count,
+                total_points,
+                scenario: summary.scenario.clone(),
+                seed: summary.seed,
+                params: summary.params.clone(),
+                points: owned
+                    .iter()
+                    .zip(&summary.points)
+                    .map(|(&index, p)| IndexedPoint {
+                        index,
+                        point: p.clone(),
+                    })
+                    .collect(),
+            };
+            let json = slice.to_json();
+            let stdout = sim.stdout_text(&json, || summary.render_table());
+            output::deliver(
+                stdout,
+                out_dir.as_ref(),
+                &[(name, json)],
+                sim.announce_files(),
+            )?;
+        }
+        _ => deliver(
+            &summary,
+            out_dir.as_ref(),
+            Delivery {
+                format: sim.format,
+                quiet: sim.quiet,
+                no_charts: sim.no_charts,
+            },
+        )?,
     }
-    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
     if !sim.quiet {
         eprintln!(
             "ran {} points on {threads} threads in {:.2} s",
@@ -172,6 +227,53 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         );
     }
     Ok(exit::OK)
+}
+
+/// How a sweep's results are delivered (shared with `dsim merge`).
+pub(super) struct Delivery {
+    pub format: crate::cli::Format,
+    pub quiet: bool,
+    pub no_charts: bool,
+}
+
+/// Prints a whole sweep (table or JSON) and writes sweep.json, sweep.csv and its charts.
+pub(super) fn deliver(
+    summary: &SweepSummary,
+    out_dir: Option<&OutDir>,
+    how: Delivery,
+) -> Result<(), Failure> {
+    let json = summary.to_json();
+    let stdout = match how.format {
+        crate::cli::Format::Json => json.clone(),
+        _ if how.quiet => String::new(),
+        _ => summary.render_table(),
+    };
+    let [json_file, csv_file] = OUTPUT_FILES;
+    let mut files = vec![
+        (json_file.to_string(), json.into_bytes()),
+        (csv_file.to_string(), summary.to_csv().into_bytes()),
+    ];
+    if out_dir.is_some() && !how.no_charts {
+        files.extend(knee_chart_files(summary, 0)?);
+    }
+    let announce = how.format == crate::cli::Format::Table && !how.quiet;
+    output::deliver(stdout, out_dir, &files, announce)
+}
+
+/// The fingerprint that slices of one sweep share: the scenario's text, the overrides, the
+/// swept values, the seed and the dsim version (not the file's path, which may differ
+/// between the machines that run the slices).
+fn sweep_id(args: &SweepArgs, seed: u64) -> Result<String, Failure> {
+    let text = output::read_text(&args.file)?;
+    let (sets, params) = (args.sim.set.join("\n"), args.params.join("\n"));
+    let seed = seed.to_string();
+    Ok(fingerprint(&[
+        env!("CARGO_PKG_VERSION"),
+        &text,
+        &sets,
+        &params,
+        &seed,
+    ]))
 }
 
 /// The knee charts of a sweep or comparison, against parameter `x_param`, as SVG and PNG.

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod failures;
 pub mod html;
 pub mod replications;
+pub mod shard;
 pub mod sweep;
 pub mod table;
 

@@ -10,7 +10,7 @@ use std::fmt::Write;
 pub const SWEEP_SCHEMA_VERSION: u32 = 1;
 
 /// One point of the grid and its headline figures.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct SweepPoint {
     /// The value of each swept parameter, in the order of `SweepSummary::params`.
     pub values: Vec<serde_json::Value>,

@@ -112,3 +112,98 @@ fn compare_runs_each_scenario_under_one_seed() {
     assert_eq!(cmp["points"][1]["values"], json!(["station-fast"]));
     assert_eq!(cmp["points"][1]["p99_ms"], alone["latency_ms"]["p99"]);
 }
+
+/// A grid run in slices and merged
+/// gives the bytes of the unsharded sweep: sweep.json, sweep.csv and every chart.
+#[test]
+fn slices_merged_equal_the_unsharded_sweep_byte_for_byte() {
+    let path = write_scenario(&station());
+    let grid = [
+        "--param",
+        "workload.model.open.rate_per_s=100,300,600",
+        "--param",
+        "components.api.machine.cores=1,2",
+        "-q",
+    ];
+    let whole = temp_dir("sweep-whole");
+    run_ok(
+        dsim()
+            .arg("sweep")
+            .args(grid)
+            .arg("--out")
+            .arg(&whole)
+            .arg(&path),
+    );
+    // Six points in four slices: slices 1 and 2 get two points, 3 and 4 one each.
+    let slices = temp_dir("sweep-slices");
+    for i in 1..=4 {
+        run_ok(
+            dsim()
+                .arg("sweep")
+                .args(grid)
+                .args(["--shard", &format!("{i}/4"), "--out"])
+                .arg(&slices)
+                .arg(&path),
+        );
+    }
+    let merged = temp_dir("sweep-merged");
+    run_ok(
+        dsim()
+            .args(["merge", "-q", "--out"])
+            .arg(&merged)
+            .arg(&slices),
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&whole)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.len(),
+        2 + 8,
+        "sweep.json, sweep.csv and four charts twice: {names:?}"
+    );
+    for name in &names {
+        assert!(
+            std::fs::read(whole.join(name)).unwrap() == std::fs::read(merged.join(name)).unwrap(),
+            "{name} differs between the merged slices and the whole sweep"
+        );
+    }
+
+    // A missing slice, and slices of another sweep, are refused with exit 2.
+    std::fs::remove_file(slices.join("sweep-shard-3-of-4.json")).unwrap();
+    let out = dsim()
+        .args(["merge", "--no-write"])
+        .arg(&slices)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: slice 3 of 4 missing: run `dsim sweep … --shard I/4` for it\n"
+    );
+    run_ok(
+        dsim()
+            .arg("sweep")
+            .args(grid)
+            .args(["--seed", "9", "--shard", "3/4", "--out"])
+            .arg(&slices)
+            .arg(&path),
+    );
+    let out = dsim()
+        .args(["merge", "--no-write"])
+        .arg(&slices)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("comes from another sweep"));
+    let out = dsim()
+        .arg("sweep")
+        .args(grid)
+        .args(["--shard", "0/4", "--no-write"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("slices count from 1"));
+}

@@ -1,0 +1,106 @@
+//! `dsim merge PATH…`: combines the slices of a sharded sweep (`dsim sweep --shard I/N`, run
+//! anywhere) into the sweep.json, sweep.csv, table and charts that one unsharded run writes,
+//! byte for byte. PATH is a slice file or a folder holding `sweep-shard-*.json` files.
+
+use crate::cli::output::OutDir;
+use crate::cli::{Failure, Format, exit, output, sweep};
+use crate::report::shard::{SweepShard, merge};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Slice files, or folders holding sweep-shard-*.json files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output folder [default: output/<scenario name>-sweep/, as an unsharded sweep].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write no files.
+    #[arg(long, conflicts_with = "out")]
+    pub no_write: bool,
+    /// Draw no charts.
+    #[arg(long)]
+    pub no_charts: bool,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print nothing but errors (with `--format json`, the JSON and errors).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The slice files a path names: itself, or a folder's `sweep-shard-*.json` in name order.
+fn slice_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|e| {
+        Failure::BadInput(format!(
+            "error: cannot read folder {}: {e}\n",
+            path.display()
+        ))
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("sweep-shard-") && n.ends_with(".json"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Failure::BadInput(format!(
+            "error: {} holds no sweep-shard-*.json files (written by dsim sweep … --shard I/N)\n",
+            path.display()
+        )));
+    }
+    Ok(files)
+}
+
+fn read_slice(file: &Path) -> Result<SweepShard, Failure> {
+    let text = output::read_text(file)?;
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::BadInput(format!(
+            "error: {}:{}:{}: not a sweep slice: {e}\n  slices are the \
+             sweep-shard-I-of-N.json files that dsim sweep --shard writes\n",
+            file.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
+    if args.format == Format::Markdown {
+        return Err(Failure::BadInput(
+            "error: --format markdown is for dsim check; dsim merge prints table or json\n".into(),
+        ));
+    }
+    let mut slices = Vec::new();
+    for path in &args.paths {
+        for file in slice_files(path)? {
+            let slice = read_slice(&file)?;
+            slices.push((file.display().to_string(), slice));
+        }
+    }
+    let summary = merge(&slices).map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+    let default_dir = PathBuf::from("output").join(format!("{}-sweep", summary.scenario));
+    let out_dir = OutDir::prepare_at(
+        args.out.as_deref(),
+        args.no_write,
+        default_dir,
+        &["sweep.json", "sweep.csv"],
+    )?;
+    sweep::deliver(
+        &summary,
+        out_dir.as_ref(),
+        sweep::Delivery {
+            format: args.format,
+            quiet: args.quiet,
+            no_charts: args.no_charts,
+        },
+    )?;
+    Ok(exit::OK)
+}
