@@ -171,15 +171,18 @@ fn slices_merged_equal_the_unsharded_sweep_byte_for_byte() {
     }
 
     // A missing slice, and slices of another sweep, are refused with exit 2.
+    let refused = || {
+        let out = dsim()
+            .args(["merge", "--no-write"])
+            .arg(&slices)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     std::fs::remove_file(slices.join("sweep-shard-3-of-4.json")).unwrap();
-    let out = dsim()
-        .args(["merge", "--no-write"])
-        .arg(&slices)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        refused(),
         "error: slice 3 of 4 missing: run `dsim sweep … --shard I/4` for it\n"
     );
     run_ok(
@@ -190,13 +193,7 @@ fn slices_merged_equal_the_unsharded_sweep_byte_for_byte() {
             .arg(&slices)
             .arg(&path),
     );
-    let out = dsim()
-        .args(["merge", "--no-write"])
-        .arg(&slices)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("comes from another sweep"));
+    assert!(refused().contains("comes from another sweep"));
     let out = dsim()
         .arg("sweep")
         .args(grid)
