@@ -26,7 +26,41 @@ pub fn run(scenario: Scenario, observer: &mut dyn FnMut(Progress)) -> report::Re
 
 /// As [`run`], but stops with [`StopReason::MemoryLimit`] once the simulator's own heap
 /// passes `memory_limit` bytes (checked every 65,536 events).
+///
+/// A scenario with `"warmup_s": "auto"` runs twice: a pilot measured from 0, whose
+/// per-interval latencies choose the warm-up (`metrics::warmup`, MSER), then the run itself
+/// with that warm-up. Both are deterministic, so the choice is too. A pilot that did not
+/// complete (`max_events`, memory) is returned as it is.
 pub fn run_with_limit(
+    scenario: Scenario,
+    memory_limit: Option<u64>,
+    observer: &mut dyn FnMut(Progress),
+) -> report::Results {
+    if scenario.warmup != model::Warmup::Auto {
+        return run_fixed(scenario, memory_limit, observer);
+    }
+    let mut pilot = scenario.clone();
+    pilot.warmup = model::Warmup::Fixed(engine::time::SimTime::ZERO);
+    let first = run_fixed(pilot, memory_limit, observer);
+    if first.stop_reason != StopReason::Completed.name() {
+        return first;
+    }
+    let choice = metrics::warmup::choose(&first.timeseries, scenario.duration);
+    let interval = scenario.interval;
+    if choice.warmup == engine::time::SimTime::ZERO {
+        // Nothing to drop: the pilot is the run.
+        let mut results = first;
+        results.warmup_auto = Some(report::AutoWarmup::of(&choice, interval));
+        return results;
+    }
+    let mut measured = scenario;
+    measured.warmup = model::Warmup::Fixed(choice.warmup);
+    let mut results = run_fixed(measured, memory_limit, observer);
+    results.warmup_auto = Some(report::AutoWarmup::of(&choice, interval));
+    results
+}
+
+fn run_fixed(
     scenario: Scenario,
     memory_limit: Option<u64>,
     observer: &mut dyn FnMut(Progress),

@@ -242,7 +242,7 @@ impl Simulation {
             .collect();
         let classes = scenario.workload.classes.len();
         let window = Window {
-            start: scenario.warmup,
+            start: scenario.warmup.fixed(),
             end: scenario.duration,
         };
         let mut sim = Simulation {

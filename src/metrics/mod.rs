@@ -6,3 +6,4 @@ pub mod histogram;
 pub mod outcome;
 pub mod time_weighted;
 pub mod timeseries;
+pub mod warmup;

@@ -43,7 +43,7 @@ pub struct Scenario {
     pub description: String,
     pub seed: u64,
     pub duration: SimTime,
-    pub warmup: SimTime,
+    pub warmup: Warmup,
     pub max_events: u64,
     pub interval: SimTime,
     pub network: Network,
@@ -53,6 +53,25 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// What `dsim check` holds a run to.
     pub slos: Vec<slo::Slo>,
+}
+
+/// Where the measurement window starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Warmup {
+    Fixed(SimTime),
+    /// Chosen by MSER from a pilot run (see `metrics::warmup`); `crate::run` resolves it
+    /// before the engine starts.
+    Auto,
+}
+
+impl Warmup {
+    /// The fixed warm-up; an unresolved `Auto` measures from 0.
+    pub fn fixed(self) -> SimTime {
+        match self {
+            Warmup::Fixed(t) => t,
+            Warmup::Auto => SimTime::ZERO,
+        }
+    }
 }
 
 /// One named component.

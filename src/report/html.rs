@@ -80,11 +80,14 @@ pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> 
     let _ = writeln!(out, "<h1>{}</h1>", escape(&r.scenario));
     let _ = writeln!(
         out,
-        "<p class=\"meta\">{} · seed {} · {} s simulated ({} s warm-up) · stopped: {} · dsim {}</p>",
+        "<p class=\"meta\">{} · seed {} · {} s simulated ({} s warm-up{}) · stopped: {} · dsim {}</p>",
         escape(&r.description),
         r.seed,
         r.sim_time_s,
         r.warmup_s,
+        r.warmup_auto
+            .as_ref()
+            .map_or(String::new(), |a| format!(", chosen by {}", a.method)),
         escape(&r.stop_reason),
         escape(&r.dsim_version)
     );

@@ -215,6 +215,37 @@ pub struct LittlesLaw {
     pub relative_error: f64,
 }
 
+/// The automatic warm-up: MSER on batch means of the latency of a pilot run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AutoWarmup {
+    /// "MSER-5" (batches of 5 intervals), or "MSER" (batches of 1, for runs under 50
+    /// intervals).
+    pub method: String,
+    pub batch_s: f64,
+    /// Batches with completed requests, the series the rule saw.
+    pub batches: usize,
+    pub truncated_batches: usize,
+}
+
+impl AutoWarmup {
+    pub fn of(
+        c: &crate::metrics::warmup::WarmupChoice,
+        interval: crate::engine::time::SimTime,
+    ) -> Self {
+        AutoWarmup {
+            method: if c.batch_intervals == 1 {
+                "MSER"
+            } else {
+                "MSER-5"
+            }
+            .to_string(),
+            batch_s: round(interval.as_secs() * c.batch_intervals as f64, 6),
+            batches: c.batches,
+            truncated_batches: c.truncated_batches,
+        }
+    }
+}
+
 /// Engine counters (deterministic; wall-clock figures never go here).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EngineSummary {
@@ -233,6 +264,9 @@ pub struct Results {
     pub seed: u64,
     pub sim_time_s: f64,
     pub warmup_s: f64,
+    /// How the warm-up was chosen, when the scenario said `"warmup_s": "auto"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_auto: Option<AutoWarmup>,
     pub measured_s: f64,
     pub stop_reason: String,
     pub requests: RequestSummary,
@@ -357,6 +391,7 @@ impl Results {
             // The window as run: a `max_events` stop cuts it short.
             sim_time_s: sim.window.end.as_secs(),
             warmup_s: sim.window.start.as_secs(),
+            warmup_auto: None,
             measured_s: measured,
             stop_reason: stop.name().to_string(),
             requests: RequestSummary::of(&m.outcomes),

@@ -57,8 +57,12 @@ fn wrapped(out: &mut String, prefix: &str, items: &[String]) {
 pub fn render(r: &Results) -> String {
     let mut out = String::new();
     let q = &r.requests;
+    let how = r
+        .warmup_auto
+        .as_ref()
+        .map_or(String::new(), |a| format!(" by {}", a.method));
     let tail = format!(
-        "seed {} · {} s ({} s warm-up) · {}",
+        "seed {} · {} s ({} s warm-up{how}) · {}",
         r.seed,
         secs(r.sim_time_s),
         secs(r.warmup_s),

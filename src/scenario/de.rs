@@ -1,4 +1,5 @@
-//! The hand-written `Deserialize` for components: read `kind` first, then deserialize the
+//! Hand-written `Deserialize`s. `warmup_s` takes a number or the word "auto", with an error
+//! that says so. Components: read `kind` first, then deserialize the
 //! matching struct from the rest of the same map. Derived internally-tagged enums buffer the
 //! map and lose the error position; this keeps exact paths and line:column whenever `kind`
 //! is the first key, and still accepts it anywhere else (generated JSON often sorts keys).
@@ -10,6 +11,37 @@ use serde::de::{
 };
 use serde_json::{Map, Value};
 use std::fmt;
+
+impl<'de> Deserialize<'de> for RawWarmup {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct WarmupVisitor;
+        impl Visitor<'_> for WarmupVisitor {
+            type Value = RawWarmup;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("seconds (a number) or \"auto\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawWarmup, E> {
+                Ok(RawWarmup::Seconds(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawWarmup, E> {
+                Ok(RawWarmup::Seconds(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawWarmup, E> {
+                Ok(RawWarmup::Seconds(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawWarmup, E> {
+                if v == "auto" {
+                    Ok(RawWarmup::Auto(AutoWord::Auto))
+                } else {
+                    Err(E::custom(format!(
+                        "expected seconds (a number) or \"auto\", got \"{v}\""
+                    )))
+                }
+            }
+        }
+        d.deserialize_any(WarmupVisitor)
+    }
+}
 
 impl<'de> Deserialize<'de> for RawComponent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

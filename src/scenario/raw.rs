@@ -28,9 +28,11 @@ pub struct RawScenario {
     /// Simulated time during which users send requests, in seconds.
     #[schemars(range(min = 0.000001, max = 10000000))]
     pub duration_s: f64,
-    /// Requests started before this time are simulated but left out of statistics.
+    /// Requests started before this time are simulated but left out of statistics; "auto"
+    /// chooses it by MSER from a pilot run of the same scenario and seed.
     #[serde(default)]
-    pub warmup_s: f64,
+    #[schemars(schema_with = "warmup_schema")]
+    pub warmup_s: RawWarmup,
     /// Stop with reason `max_events` after this many events (guards runaway scenarios).
     #[serde(default = "default_max_events")]
     pub max_events: u64,
@@ -91,6 +93,35 @@ pub struct RawSlos {
     /// The same objectives for single request classes.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub classes: BTreeMap<String, RawSlos>,
+}
+
+/// `warmup_s`: seconds, or `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RawWarmup {
+    Seconds(f64),
+    Auto(AutoWord),
+}
+
+/// The word `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum AutoWord {
+    #[serde(rename = "auto")]
+    Auto,
+}
+
+impl Default for RawWarmup {
+    fn default() -> Self {
+        RawWarmup::Seconds(0.0)
+    }
+}
+
+fn warmup_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "description": "Seconds (≥ 0, < duration_s), or \"auto\" to choose it by MSER.",
+        "oneOf": [{"type": "number", "minimum": 0}, {"const": "auto"}],
+        "default": 0
+    })
 }
 
 fn default_seed() -> u64 {

@@ -14,3 +14,4 @@ mod sweep;
 mod theory;
 mod theory_distributed;
 mod timeseries;
+mod warmup;

@@ -5,7 +5,7 @@
 use crate::engine::time::SimTime;
 use crate::model::distribution::{Dist, show};
 use crate::model::network::preset_dist;
-use crate::model::{ComponentSpec, Scenario};
+use crate::model::{ComponentSpec, Scenario, Warmup};
 use components::component;
 use faults::faults;
 use topology::{check_call_cycles, network};
@@ -176,13 +176,33 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     }
     let duration = c.positive("duration_s", raw.duration_s);
     c.within("duration_s", duration, 1e-6, MAX_DURATION_S);
-    let warmup = c.non_negative("warmup_s", raw.warmup_s);
-    if duration > 0.0 && warmup >= duration {
-        c.problem(
-            "warmup_s",
-            format!("must be shorter than duration_s ({duration}), got {warmup}"),
-        );
-    }
+    let warmup = match raw.warmup_s {
+        RawWarmup::Seconds(s) => {
+            let warmup = c.non_negative("warmup_s", s);
+            if duration > 0.0 && warmup >= duration {
+                c.problem(
+                    "warmup_s",
+                    format!("must be shorter than duration_s ({duration}), got {warmup}"),
+                );
+            }
+            Warmup::Fixed(SimTime::from_secs(warmup))
+        }
+        RawWarmup::Auto(_) => {
+            let rows = duration / raw.interval_s;
+            if rows.is_finite() && rows < f64::from(crate::metrics::warmup::MIN_INTERVALS) {
+                c.problem(
+                    "warmup_s",
+                    format!(
+                        "\"auto\" needs at least {} intervals of the run to choose from, \
+                         got {rows:.0} (duration_s / interval_s): lower interval_s or give \
+                         the warm-up in seconds",
+                        crate::metrics::warmup::MIN_INTERVALS
+                    ),
+                );
+            }
+            Warmup::Auto
+        }
+    };
     let interval = c.positive("interval_s", raw.interval_s);
     c.within("interval_s", interval, 0.001, MAX_DURATION_S);
     if interval >= 0.001 && duration / interval > MAX_INTERVALS {
@@ -240,7 +260,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         description: raw.description.clone(),
         seed: raw.seed,
         duration: SimTime::from_secs(duration),
-        warmup: SimTime::from_secs(warmup),
+        warmup,
         max_events: raw.max_events,
         interval: SimTime::from_secs(raw.interval_s),
         network,
