@@ -50,14 +50,17 @@ fn auto_warmup_needs_enough_intervals_and_a_word_it_knows() {
         "workload": {"model": {"open": {"rate_per_s": 10}}, "entry": "api"},
         "components": {"api": {"kind": "service", "machine": {"cores": 1},
             "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}}});
-    let path = crate::common::write_scenario(&short);
-    let out = crate::common::dsim()
-        .arg("validate")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stderr);
+    let refused = |scenario: &Value| {
+        let path = crate::common::write_scenario(scenario);
+        let out = crate::common::dsim()
+            .arg("validate")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let text = refused(&short);
     assert!(
         text.contains("warmup_s: \"auto\" needs at least 10 intervals"),
         "{text}"
@@ -66,14 +69,7 @@ fn auto_warmup_needs_enough_intervals_and_a_word_it_knows() {
     let mut typo = short.clone();
     typo["warmup_s"] = json!("automatic");
     typo["duration_s"] = json!(60);
-    let path = crate::common::write_scenario(&typo);
-    let out = crate::common::dsim()
-        .arg("validate")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let text = String::from_utf8_lossy(&out.stderr);
+    let text = refused(&typo);
     assert!(
         text.contains("warmup_s") && text.contains("expected seconds (a number) or \"auto\""),
         "{text}"
