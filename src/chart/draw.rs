@@ -125,6 +125,14 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     ticks
 }
 
+/// A caption size that fits `title` in `width` pixels: 22, smaller for long titles (DejaVu
+/// Sans averages about 0.56 em per character), never under 12.
+fn caption_size(title: &str, width: u32) -> u32 {
+    let chars = title.chars().count().max(1) as f64;
+    let fits = (f64::from(width) - 30.0) / (0.56 * chars);
+    fits.clamp(12.0, 22.0) as u32
+}
+
 /// Pixels to the right of the plot for the legend, so it never hides a line.
 const LEGEND_WIDTH: u32 = 200;
 
@@ -171,7 +179,10 @@ fn draw_on<DB: DrawingBackend>(
     let (x0, x1) = x_range(c);
     let (y0, y1) = y_range(c);
     let mut chart = ChartBuilder::on(&plot)
-        .caption(&c.title, (FAMILY, 22))
+        .caption(
+            &c.title,
+            (FAMILY, caption_size(&c.title, plot.dim_in_pixel().0)),
+        )
         .margin(14)
         .x_label_area_size(48)
         .y_label_area_size(70)
@@ -244,6 +255,30 @@ fn draw_on<DB: DrawingBackend>(
         ))?;
         if s.dots {
             chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+        }
+        if let Some(bars) = &s.error_bars {
+            let kept = s
+                .points
+                .iter()
+                .filter(|p| p.0.is_finite() && p.1.is_finite());
+            for ((x, y), h) in kept.zip(bars) {
+                let x = place(&c.x_axis, *x);
+                if h.is_finite() && *h > 0.0 {
+                    let (lo, hi) = ((y - h).max(y0), (y + h).min(y1));
+                    chart.draw_series(std::iter::once(PathElement::new(
+                        [(x, lo), (x, hi)],
+                        colour.stroke_width(2),
+                    )))?;
+                    let (px, plo) = chart.backend_coord(&(x, lo));
+                    let (_, phi) = chart.backend_coord(&(x, hi));
+                    for py in [plo, phi] {
+                        plot.draw(&PathElement::new(
+                            [(px - 5, py), (px + 5, py)],
+                            colour.stroke_width(2),
+                        ))?;
+                    }
+                }
+            }
         }
     }
     Ok(())

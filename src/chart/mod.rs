@@ -44,6 +44,8 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Draw a dot at every point (few points, e.g. a sweep).
     pub dots: bool,
+    /// Half-widths of an error bar at each point (a 95 % interval over replications).
+    pub error_bars: Option<Vec<f64>>,
 }
 
 /// A shaded stretch of the x axis with a label.
@@ -101,6 +103,7 @@ impl Chart {
             name: name.into(),
             points,
             dots: false,
+            error_bars: None,
         });
         self
     }

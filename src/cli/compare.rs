@@ -5,7 +5,7 @@
 //! one line per scenario against the first parameter.
 
 use crate::cli::output::OutDir;
-use crate::cli::{Failure, SimArgs, exit, memory, output, replicate, sweep};
+use crate::cli::{Failure, SimArgs, exit, memory, output, sweep};
 use crate::report::sweep::SweepSummary;
 use crate::scenario::overrides::Override;
 use serde_json::Value;
@@ -22,6 +22,11 @@ pub struct CompareArgs {
     /// repeat for a grid. The first is the charts' x axis.
     #[arg(long = "param", value_name = "PATH=V1,V2,…")]
     pub params: Vec<String>,
+    /// Run every point with N seeds (seed, seed+1, …) and report means, with 95%
+    /// confidence half-widths in the JSON and CSV and as error bars on the charts.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub replications: u32,
     #[command(flatten)]
     pub sim: SimArgs,
 }
@@ -81,7 +86,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
                 .join(" ")
         })
         .collect();
-    let threads = sim.threads_for(scenarios.len());
+    let threads = sim.threads_for(scenarios.len() * args.replications as usize);
     let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
     let per_run_limit = memory_limit.map(|l| l / threads as u64);
     for s in &scenarios {
@@ -89,24 +94,19 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     }
     let folder = format!("{}-vs-{}", firsts[0].name, firsts[1].name);
     let out_dir = OutDir::prepare(sim, PathBuf::from("output").join(folder), &[OUTPUT_FILE])?;
-    let bar = output::progress_bar(
-        sim.quiet || scenarios.len() < 4,
-        scenarios.len() as u64,
-        "{bar:30} {pos}/{len} runs · eta {eta}",
-    );
-    let runs = replicate::run_parallel(&scenarios, threads, per_run_limit, bar.as_ref());
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    memory::refuse_if_stopped(runs.iter().map(|(r, _)| r), out_dir.as_ref(), per_run_limit)?;
-    output::warn_unfinished(
+    let runs = sweep::run_replicated(
+        &scenarios,
+        &names,
+        args.replications,
+        threads,
+        per_run_limit,
+        out_dir.as_ref(),
         sim.quiet,
-        names.iter().zip(&runs).map(|(n, (r, _))| (n.clone(), r)),
-    );
-    let points: Vec<(Vec<Value>, crate::report::Results)> = labels
+    )?;
+    let points: Vec<(Vec<Value>, Vec<crate::report::Results>)> = labels
         .iter()
         .zip(runs)
-        .map(|((f, point), (r, _))| {
+        .map(|((f, point), r)| {
             let values = std::iter::once(Value::String(file_names[*f].clone()))
                 .chain(
                     point
@@ -125,7 +125,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     } else {
         file_names.join(" vs ")
     };
-    let summary = SweepSummary::of(&title, seed, &paths, &points);
+    let summary = SweepSummary::of(&title, seed, &paths, points);
     let json = summary.to_json();
     let stdout = sim.stdout_text(&json, || {
         if params.is_empty() {

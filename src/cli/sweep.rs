@@ -7,6 +7,8 @@
 
 use crate::cli::output::OutDir;
 use crate::cli::{Failure, SimArgs, exit, memory, output, replicate};
+use crate::model::Scenario;
+use crate::report::Results;
 use crate::report::shard::{
     IndexedPoint, SHARD_SCHEMA_VERSION, ShardSpec, SweepShard, fingerprint,
 };
@@ -32,6 +34,11 @@ pub struct SweepArgs {
     /// sweep-shard-I-of-N.json; `dsim merge` combines the slices into the sweep's outputs.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
+    /// Run every point with N seeds (seed, seed+1, …) and report means, with 95%
+    /// confidence half-widths in the JSON and CSV and as error bars on the charts.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub replications: u32,
     #[command(flatten)]
     pub sim: SimArgs,
 }
@@ -136,7 +143,7 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
     let points: Vec<Vec<String>> = owned.iter().map(|&k| points[k].clone()).collect();
     let scenarios: Vec<crate::model::Scenario> =
         owned.iter().map(|&k| scenarios[k].clone()).collect();
-    let threads = sim.threads_for(points.len());
+    let threads = sim.threads_for(points.len() * args.replications as usize);
     let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
     let per_run_limit = memory_limit.map(|l| l / threads as u64);
     for s in &scenarios {
@@ -148,29 +155,22 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         Some(name) => OutDir::prepare(sim, default_dir, &[name.as_str()])?,
         None => OutDir::prepare(sim, default_dir, &OUTPUT_FILES)?,
     };
-    let bar = output::progress_bar(
-        sim.quiet,
-        points.len() as u64,
-        "{bar:30} {pos}/{len} points · eta {eta}",
-    );
     let started = Instant::now();
-    let runs = replicate::run_parallel(&scenarios, threads, per_run_limit, bar.as_ref());
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    memory::refuse_if_stopped(runs.iter().map(|(r, _)| r), out_dir.as_ref(), per_run_limit)?;
-    output::warn_unfinished(
+    let labels: Vec<String> = points.iter().map(|p| p.join(" ")).collect();
+    let runs = run_replicated(
+        &scenarios,
+        &labels,
+        args.replications,
+        threads,
+        per_run_limit,
+        out_dir.as_ref(),
         sim.quiet,
-        points
-            .iter()
-            .zip(&runs)
-            .map(|(point, (r, _))| (point.join(" "), r)),
-    );
+    )?;
     let paths: Vec<String> = params.iter().map(|(p, _)| p.clone()).collect();
-    let table_points: Vec<(Vec<Value>, crate::report::Results)> = points
+    let table_points: Vec<(Vec<Value>, Vec<Results>)> = points
         .iter()
         .zip(runs)
-        .map(|(point, (r, _))| {
+        .map(|(point, r)| {
             let values = point
                 .iter()
                 .map(|set| Override::parse(set).map_or(Value::Null, |o| o.value))
@@ -178,7 +178,7 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
             (values, r)
         })
         .collect();
-    let summary = SweepSummary::of(&name, seed, &paths, &table_points);
+    let summary = SweepSummary::of(&name, seed, &paths, table_points);
     match (shard, shard_file) {
         (Some(spec), Some(name)) => {
             let slice = SweepShard {
@@ -220,13 +220,65 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         )?,
     }
     if !sim.quiet {
+        let seeds = match args.replications {
+            1 => String::new(),
+            n => format!(" × {n} seeds"),
+        };
         eprintln!(
-            "ran {} points on {threads} threads in {:.2} s",
+            "ran {} points{seeds} on {threads} threads in {:.2} s",
             points.len(),
             started.elapsed().as_secs_f64()
         );
     }
     Ok(exit::OK)
+}
+
+/// Runs every scenario with `replications` seeds each (seed, seed + 1, …), all in parallel,
+/// and returns each scenario's runs in seed order. Refuses (exit 2, removing a folder it
+/// made) runs that outgrew the memory, and warns about runs that stopped early, by `labels`.
+pub(super) fn run_replicated(
+    scenarios: &[Scenario],
+    labels: &[String],
+    replications: u32,
+    threads: usize,
+    per_run_limit: Option<u64>,
+    out_dir: Option<&OutDir>,
+    quiet: bool,
+) -> Result<Vec<Vec<Results>>, Failure> {
+    let n = replications as usize;
+    let copies: Vec<Scenario> = scenarios
+        .iter()
+        .flat_map(|s| replicate::seeded_copies(s, n).1)
+        .collect();
+    let bar = output::progress_bar(
+        quiet || copies.len() < 4,
+        copies.len() as u64,
+        "{bar:30} {pos}/{len} runs · eta {eta}",
+    );
+    let runs: Vec<Results> = replicate::run_parallel(&copies, threads, per_run_limit, bar.as_ref())
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    memory::refuse_if_stopped(&runs, out_dir, per_run_limit)?;
+    output::warn_unfinished(
+        quiet,
+        copies.iter().zip(&runs).enumerate().map(|(i, (s, r))| {
+            let label = &labels[i / n];
+            let label = if n > 1 {
+                format!("{label} seed {}", s.seed)
+            } else {
+                label.clone()
+            };
+            (label, r)
+        }),
+    );
+    let mut runs = runs.into_iter();
+    Ok((0..scenarios.len())
+        .map(|_| runs.by_ref().take(n).collect())
+        .collect())
 }
 
 /// How a sweep's results are delivered (shared with `dsim merge`).
@@ -261,18 +313,19 @@ pub(super) fn deliver(
 }
 
 /// The fingerprint that slices of one sweep share: the scenario's text, the overrides, the
-/// swept values, the seed and the dsim version (not the file's path, which may differ
+/// swept values, the seed, the replications and the dsim version (not the file's path, which may differ
 /// between the machines that run the slices).
 fn sweep_id(args: &SweepArgs, seed: u64) -> Result<String, Failure> {
     let text = output::read_text(&args.file)?;
     let (sets, params) = (args.sim.set.join("\n"), args.params.join("\n"));
-    let seed = seed.to_string();
+    let (seed, replications) = (seed.to_string(), args.replications.to_string());
     Ok(fingerprint(&[
         env!("CARGO_PKG_VERSION"),
         &text,
         &sets,
         &params,
         &seed,
+        &replications,
     ]))
 }
 

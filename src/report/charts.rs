@@ -7,7 +7,7 @@ use crate::chart::{Chart, Span, SpanKind, XAxis, YFormat};
 use crate::metrics::outcome::REJECT_REASONS;
 use crate::metrics::timeseries::IntervalRow;
 use crate::report::Results;
-use crate::report::sweep::{SweepPoint, SweepSummary, plain, short};
+use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain, short};
 
 /// A chart and the file stem it is written under (`latency` → latency.svg, latency.png).
 pub struct NamedChart {
@@ -189,6 +189,9 @@ fn spans(r: &Results) -> Vec<Span> {
     warm_up.into_iter().chain(faults).collect()
 }
 
+type Figure = fn(&SweepPoint) -> f64;
+type HalfWidth = fn(&PointIntervals) -> f64;
+
 /// p99 latency, throughput, error rate and cost against the parameter `x_param` of a
 /// sweep, one line per combination of the other parameters (a comparison with `--param`
 /// gets one line per scenario). A numeric axis spanning two decades or more is logarithmic;
@@ -254,9 +257,15 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
             None => lines.push((name, vec![i])),
         }
     }
-    let chart = |title: &str, y: &str, f: fn(&SweepPoint) -> f64| {
+    // Replicated points carry 95 % half-widths, drawn as error bars.
+    let replicated = s.points.iter().any(|p| p.ci95.is_some());
+    let title_end = match s.points.iter().find_map(|p| p.ci95.as_ref()) {
+        Some(ci) => format!("{} · mean ± 95% of {} seeds", s.scenario, ci.replications),
+        None => s.scenario.clone(),
+    };
+    let chart = |title: &str, y: &str, f: Figure, half: Option<HalfWidth>| {
         let mut c = Chart::new(
-            &format!("{title} against {x_name} · {}", s.scenario),
+            &format!("{title} against {x_name} · {title_end}"),
             &x_name,
             y,
         );
@@ -267,22 +276,41 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
                 .map(|&i| (x_of(i), f(&s.points[i])))
                 .collect();
             c = c.line(name, points);
+            if let (Some(half), true) = (half, replicated)
+                && let Some(line) = c.series.last_mut()
+            {
+                let bars = members
+                    .iter()
+                    .map(|&i| s.points[i].ci95.as_ref().map_or(0.0, half))
+                    .collect();
+                line.error_bars = Some(bars);
+            }
         }
         for line in &mut c.series {
             line.dots = true;
         }
         c
     };
-    let mut errors = chart("Error rate", "requests that failed", |p| p.error_rate);
+    let mut errors = chart(
+        "Error rate",
+        "requests that failed",
+        |p| p.error_rate,
+        Some(|c| c.error_rate),
+    );
     errors.y_format = YFormat::Percent;
     vec![
         NamedChart {
             stem: "p99",
-            chart: chart("p99 latency", "p99 (ms)", |p| p.p99_ms),
+            chart: chart("p99 latency", "p99 (ms)", |p| p.p99_ms, Some(|c| c.p99_ms)),
         },
         NamedChart {
             stem: "throughput",
-            chart: chart("Throughput", "completed per second", |p| p.throughput_rps),
+            chart: chart(
+                "Throughput",
+                "completed per second",
+                |p| p.throughput_rps,
+                Some(|c| c.throughput_rps),
+            ),
         },
         NamedChart {
             stem: "errors",
@@ -290,7 +318,7 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
         },
         NamedChart {
             stem: "cost",
-            chart: chart("Cost", "cost per hour", |p| p.cost_per_hour),
+            chart: chart("Cost", "cost per hour", |p| p.cost_per_hour, None),
         },
     ]
 }

@@ -2,7 +2,7 @@
 //! with each one's change against the first. Pure: takes a `SweepSummary` whose one parameter
 //! is the scenario, and returns the terminal table.
 
-use crate::report::sweep::{SweepPoint, SweepSummary, plain};
+use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain};
 use crate::report::table::fit;
 use std::fmt::Write;
 
@@ -21,11 +21,14 @@ pub fn render_table(s: &SweepSummary) -> String {
         .collect();
     let column = (80 - NAME_WIDTH) / names.len().clamp(1, 3) - 1;
     let shown = names.len().min(3);
+    let seeds = match s.points.iter().find_map(|p| p.ci95.as_ref()) {
+        Some(ci) => format!("means ± 95% over {} seeds from {}", ci.replications, s.seed),
+        None => format!("seed {}", s.seed),
+    };
     let _ = writeln!(
         out,
-        "comparison of {} scenarios · seed {} · change against the first",
+        "comparison of {} scenarios · {seeds} · change against the first",
         names.len(),
-        s.seed
     );
     let _ = writeln!(out);
     let mut header = format!("{:<NAME_WIDTH$}", "figure");
@@ -34,23 +37,50 @@ pub fn render_table(s: &SweepSummary) -> String {
     }
     let _ = writeln!(out, "{header}");
     type Figure = fn(&SweepPoint) -> f64;
-    let rows: [(&str, Figure, usize); 6] = [
-        ("throughput_rps", |p| p.throughput_rps, 1),
-        ("p50_ms", |p| p.p50_ms, 2),
-        ("p99_ms", |p| p.p99_ms, 2),
-        ("error_rate_%", |p| p.error_rate * 100.0, 3),
-        ("cost_per_hour", |p| p.cost_per_hour, 2),
-        ("bottleneck_%", |p| p.bottleneck_utilisation * 100.0, 0),
+    type HalfWidth = fn(&PointIntervals) -> f64;
+    let rows: [(&str, Figure, Option<HalfWidth>, usize); 8] = [
+        (
+            "throughput_rps",
+            |p| p.throughput_rps,
+            Some(|c| c.throughput_rps),
+            1,
+        ),
+        ("p50_ms", |p| p.p50_ms, Some(|c| c.p50_ms), 2),
+        ("p99_ms", |p| p.p99_ms, Some(|c| c.p99_ms), 2),
+        (
+            "error_rate_%",
+            |p| p.error_rate * 100.0,
+            Some(|c| c.error_rate * 100.0),
+            3,
+        ),
+        (
+            "availability_%",
+            |p| p.availability * 100.0,
+            Some(|c| c.availability * 100.0),
+            3,
+        ),
+        ("writes_lost", |p| p.writes_lost as f64, None, 0),
+        ("cost_per_hour", |p| p.cost_per_hour, None, 2),
+        (
+            "bottleneck_%",
+            |p| p.bottleneck_utilisation * 100.0,
+            None,
+            0,
+        ),
     ];
-    for (label, figure, decimals) in rows {
+    for (label, figure, half_width, decimals) in rows {
         let mut line = format!("{label:<NAME_WIDTH$}");
         let base = s.points.first().map_or(0.0, figure);
         for (i, p) in s.points.iter().take(shown).enumerate() {
             let x = figure(p);
+            let spread = match (half_width, &p.ci95) {
+                (Some(h), Some(ci)) => format!("±{:.decimals$}", h(ci)),
+                _ => String::new(),
+            };
             let cell = if i == 0 {
-                format!("{x:.decimals$}")
+                format!("{x:.decimals$}{spread}")
             } else {
-                format!("{x:.decimals$} {}", change(base, x))
+                format!("{x:.decimals$}{spread} {}", change(base, x))
             };
             let _ = write!(line, " {:>column$}", fit(&cell, column));
         }

@@ -220,6 +220,9 @@ mod tests {
             bottleneck: "none".into(),
             bottleneck_utilisation: 0.0,
             stop_reason: "completed".into(),
+            availability: 1.0,
+            writes_lost: 0,
+            ci95: None,
         }
     }
 

@@ -1,8 +1,9 @@
 //! Sweeps: one run per point of a parameter grid, side by side — `sweep.json`, `sweep.csv`
 //! and a terminal table. Pure: takes the grid and the runs' `Results`, returns text.
 
-use crate::report::Results;
+use crate::metrics::confidence::Interval;
 use crate::report::table::fit;
+use crate::report::{Results, round};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -23,6 +24,104 @@ pub struct SweepPoint {
     pub bottleneck: String,
     pub bottleneck_utilisation: f64,
     pub stop_reason: String,
+    /// Share of requests that completed (summary.json's `failures.availability`).
+    pub availability: f64,
+    /// Acknowledged writes lost in failovers.
+    pub writes_lost: u64,
+    /// With `--replications N` (N ≥ 2): the figures above are means over N seeds, and these
+    /// are their 95 % confidence half-widths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci95: Option<PointIntervals>,
+}
+
+/// 95 % half-widths of a point's figures over its replications (Student t).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct PointIntervals {
+    pub replications: usize,
+    pub throughput_rps: f64,
+    pub error_rate: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub availability: f64,
+}
+
+impl SweepPoint {
+    /// A grid point from its runs (one per seed, in seed order, at least one): with one run
+    /// its figures; with more, their means, the most frequent bottleneck (the first seed's on
+    /// a tie) and the first stop reason that is not `completed`.
+    pub fn of(values: Vec<serde_json::Value>, runs: &[Results]) -> SweepPoint {
+        let bottleneck = |r: &Results| {
+            r.bottleneck
+                .as_ref()
+                .map_or("none".into(), |b| format!("{} {}", b.component, b.resource))
+        };
+        let first = &runs[0];
+        if runs.len() == 1 {
+            return SweepPoint {
+                values,
+                throughput_rps: first.throughput_rps,
+                error_rate: first.error_rate,
+                p50_ms: first.latency_ms.p50,
+                p99_ms: first.latency_ms.p99,
+                cost_per_hour: first.cost_per_hour,
+                bottleneck: bottleneck(first),
+                bottleneck_utilisation: first.bottleneck.as_ref().map_or(0.0, |b| b.utilisation),
+                stop_reason: first.stop_reason.clone(),
+                availability: first.failures.availability,
+                writes_lost: first.failures.writes_lost,
+                ci95: None,
+            };
+        }
+        let interval = |f: fn(&Results) -> f64| {
+            let xs: Vec<f64> = runs.iter().map(f).collect();
+            Interval::of(&xs)
+        };
+        let names: Vec<String> = runs.iter().map(bottleneck).collect();
+        let mut busiest = (0, names[0].clone());
+        for name in &names {
+            let count = names.iter().filter(|m| *m == name).count();
+            if count > busiest.0 {
+                busiest = (count, name.clone());
+            }
+        }
+        let busiest = busiest.1;
+        let share_of_busiest = interval(|r| r.bottleneck.as_ref().map_or(0.0, |b| b.utilisation));
+        let (throughput, errors, p50, p99, availability) = (
+            interval(|r| r.throughput_rps),
+            interval(|r| r.error_rate),
+            interval(|r| r.latency_ms.p50),
+            interval(|r| r.latency_ms.p99),
+            interval(|r| r.failures.availability),
+        );
+        SweepPoint {
+            values,
+            throughput_rps: round(throughput.mean, 3),
+            error_rate: round(errors.mean, 6),
+            p50_ms: round(p50.mean, 3),
+            p99_ms: round(p99.mean, 3),
+            cost_per_hour: first.cost_per_hour,
+            bottleneck: busiest,
+            bottleneck_utilisation: round(share_of_busiest.mean, 4),
+            stop_reason: runs
+                .iter()
+                .map(|r| r.stop_reason.clone())
+                .find(|s| s != crate::StopReason::Completed.name())
+                .unwrap_or_else(|| first.stop_reason.clone()),
+            availability: round(availability.mean, 6),
+            // The mean, rounded to a whole write.
+            writes_lost: (runs.iter().map(|r| r.failures.writes_lost).sum::<u64>() as f64
+                / runs.len() as f64)
+                .round() as u64,
+            ci95: Some(PointIntervals {
+                replications: runs.len(),
+                throughput_rps: round(throughput.half_width_95, 3),
+                error_rate: round(errors.half_width_95, 6),
+                p50_ms: round(p50.half_width_95, 3),
+                p99_ms: round(p99.half_width_95, 3),
+                availability: round(availability.half_width_95, 6),
+            }),
+        }
+    }
 }
 
 /// `sweep.json`.
@@ -38,29 +137,17 @@ pub struct SweepSummary {
 }
 
 impl SweepSummary {
-    /// `params` are the swept paths; `points` pair each grid point's values with its run.
+    /// `params` are the swept paths; `points` pair each grid point's values with its runs
+    /// (one per seed).
     pub fn of(
         scenario: &str,
         seed: u64,
         params: &[String],
-        points: &[(Vec<serde_json::Value>, Results)],
+        points: Vec<(Vec<serde_json::Value>, Vec<Results>)>,
     ) -> SweepSummary {
         let points = points
-            .iter()
-            .map(|(values, r)| SweepPoint {
-                values: values.clone(),
-                throughput_rps: r.throughput_rps,
-                error_rate: r.error_rate,
-                p50_ms: r.latency_ms.p50,
-                p99_ms: r.latency_ms.p99,
-                cost_per_hour: r.cost_per_hour,
-                bottleneck: r
-                    .bottleneck
-                    .as_ref()
-                    .map_or("none".into(), |b| format!("{} {}", b.component, b.resource)),
-                bottleneck_utilisation: r.bottleneck.as_ref().map_or(0.0, |b| b.utilisation),
-                stop_reason: r.stop_reason.clone(),
-            })
+            .into_iter()
+            .map(|(values, runs)| SweepPoint::of(values, &runs))
             .collect();
         SweepSummary {
             schema_version: SWEEP_SCHEMA_VERSION,
@@ -78,20 +165,29 @@ impl SweepSummary {
         s
     }
 
-    /// `sweep.csv`: one row per point, the parameters first.
+    /// `sweep.csv`: one row per point, the parameters first; with replications, each
+    /// figure's 95 % half-width at the end.
     pub fn to_csv(&self) -> String {
+        let replicated = self.points.iter().any(|p| p.ci95.is_some());
         let mut out = self.params.join(",");
         out.push_str(
             ",throughput_rps,error_rate,p50_ms,p99_ms,cost_per_hour,bottleneck,\
-             bottleneck_utilisation,stop_reason\n",
+             bottleneck_utilisation,stop_reason,availability,writes_lost",
         );
+        if replicated {
+            out.push_str(
+                ",replications,throughput_rps_ci95,error_rate_ci95,p50_ms_ci95,p99_ms_ci95,\
+                 availability_ci95",
+            );
+        }
+        out.push('\n');
         for p in &self.points {
             for v in &p.values {
                 let _ = write!(out, "{},", csv_field(&plain(v)));
             }
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 p.throughput_rps,
                 p.error_rate,
                 p.p50_ms,
@@ -99,8 +195,25 @@ impl SweepSummary {
                 p.cost_per_hour,
                 csv_field(&p.bottleneck),
                 p.bottleneck_utilisation,
-                p.stop_reason
+                p.stop_reason,
+                p.availability,
+                p.writes_lost
             );
+            if let Some(ci) = &p.ci95 {
+                let _ = write!(
+                    out,
+                    ",{},{},{},{},{},{}",
+                    ci.replications,
+                    ci.throughput_rps,
+                    ci.error_rate,
+                    ci.p50_ms,
+                    ci.p99_ms,
+                    ci.availability
+                );
+            } else if replicated {
+                out.push_str(",1,,,,,");
+            }
+            out.push('\n');
         }
         out
     }
@@ -112,10 +225,17 @@ impl SweepSummary {
         const BOTTLENECK: usize = 16;
         let mut out = String::new();
         let points = self.points.len();
+        let seeds = match self.points.iter().find_map(|p| p.ci95.as_ref()) {
+            Some(ci) => format!(
+                "means of seeds {}…{}",
+                self.seed,
+                self.seed as u128 + ci.replications as u128 - 1
+            ),
+            None => format!("seed {}", self.seed),
+        };
         let tail = format!(
-            " · sweep of {points} point{} · seed {}",
+            " · sweep of {points} point{} · {seeds}",
             if points == 1 { "" } else { "s" },
-            self.seed
         );
         let room = 80usize.saturating_sub(tail.chars().count()).max(8);
         let _ = writeln!(out, "{}{tail}", fit(&self.scenario, room));
@@ -218,18 +338,18 @@ mod tests {
     /// Rows follow the grid, figures come from each run, and the table fits 80 columns.
     #[test]
     fn one_row_per_point_with_its_figures() {
-        let points: Vec<(Vec<serde_json::Value>, Results)> = [200.0, 800.0]
+        let points: Vec<(Vec<serde_json::Value>, Vec<Results>)> = [200.0, 800.0]
             .into_iter()
-            .map(|rate| (vec![json!(rate)], run(rate)))
+            .map(|rate| (vec![json!(rate)], vec![run(rate)]))
             .collect();
         let s = SweepSummary::of(
             "sweep",
             1,
             &["workload.model.open.rate_per_s".into()],
-            &points,
+            points.clone(),
         );
         assert_eq!(s.points.len(), 2);
-        assert_eq!(s.points[1].p99_ms, points[1].1.latency_ms.p99);
+        assert_eq!(s.points[1].p99_ms, points[1].1[0].latency_ms.p99);
         assert!(
             s.points[1].p99_ms > s.points[0].p99_ms,
             "more load, longer tail"
@@ -240,7 +360,7 @@ mod tests {
         }
         assert!(table.contains("rate_per_s"), "{table}");
         // Four parameters with long values and a huge seed still fit.
-        let long: Vec<(Vec<serde_json::Value>, Results)> = points
+        let long: Vec<(Vec<serde_json::Value>, Vec<Results>)> = points
             .iter()
             .map(|(_, r)| {
                 (
@@ -252,7 +372,7 @@ mod tests {
         let params: Vec<String> = (0..4)
             .map(|i| format!("components.api.field_{i}"))
             .collect();
-        let wide = SweepSummary::of(&"n".repeat(60), u64::MAX, &params, &long);
+        let wide = SweepSummary::of(&"n".repeat(60), u64::MAX, &params, long);
         for line in wide.render_table().lines() {
             assert!(line.chars().count() <= 80, "{line}");
         }

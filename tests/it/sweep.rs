@@ -204,3 +204,70 @@ fn slices_merged_equal_the_unsharded_sweep_byte_for_byte() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("slices count from 1"));
 }
+
+/// With --replications, a point is the mean of the runs with seeds seed, seed+1, … (each
+/// equal to `dsim run --seed`), with a Student-t 95 % half-width; sweep.csv carries both.
+#[test]
+fn replicated_points_are_means_of_the_seeded_runs_with_t_intervals() {
+    let path = write_scenario(&station());
+    let out = run_ok(
+        dsim()
+            .args([
+                "sweep",
+                "--format",
+                "json",
+                "--no-write",
+                "--replications",
+                "3",
+            ])
+            .args([
+                "--param",
+                "workload.model.open.rate_per_s=300,600",
+                "--seed",
+                "5",
+            ])
+            .arg(&path),
+    );
+    let sweep: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let point = &sweep["points"][1];
+    let runs: Vec<f64> = (5..8)
+        .map(|seed| {
+            let mut s = station();
+            s["workload"]["model"]["open"]["rate_per_s"] = json!(600);
+            crate::common::num(&crate::common::run_summary(&s, seed), "/latency_ms/p99")
+        })
+        .collect();
+    let mean = runs.iter().sum::<f64>() / 3.0;
+    let sd = (runs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+    // t(0.975, 2 degrees of freedom) = 4.303.
+    let half = 4.303 * sd / 3f64.sqrt();
+    let p99 = point["p99_ms"].as_f64().unwrap();
+    let ci = point["ci95"]["p99_ms"].as_f64().unwrap();
+    assert!(
+        (p99 - mean).abs() < 1e-3,
+        "mean {p99} vs {mean} of {runs:?}"
+    );
+    assert!(
+        (ci - half).abs() < 2e-3 * half.max(1.0),
+        "half-width {ci} vs {half}"
+    );
+    assert_eq!(point["ci95"]["replications"], 3);
+    // The CSV ends with the replications and half-widths.
+    let dir = temp_dir("sweep-replicated");
+    run_ok(
+        dsim()
+            .args(["sweep", "-q", "--replications", "2", "--no-charts", "--out"])
+            .arg(&dir)
+            .args(["--param", "workload.model.open.rate_per_s=300"])
+            .arg(&path),
+    );
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    assert!(
+        csv.lines().next().unwrap().ends_with(
+            ",availability,writes_lost,replications,throughput_rps_ci95,error_rate_ci95,\
+             p50_ms_ci95,p99_ms_ci95,availability_ci95"
+        ),
+        "{csv}"
+    );
+    assert!(!dir.join("p99.svg").exists(), "--no-charts drew charts");
+}
