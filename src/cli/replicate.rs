@@ -5,7 +5,7 @@
 //! they are collected by index, so `replications.json` is byte-identical with 1 or 16 threads.
 
 use crate::cli::output::OutDir;
-use crate::cli::run::OUTPUT_FILES;
+use crate::cli::run::{OUTPUT_FILES, REPORT_FILE, run_files};
 use crate::cli::{Failure, RunArgs, exit, memory, output};
 use crate::model::Scenario;
 use crate::report::Results;
@@ -30,7 +30,7 @@ pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Res
     let out_dir = OutDir::prepare(
         sim,
         PathBuf::from("output").join(&scenario.name),
-        &[summary_file, timeseries_file, OUTPUT_FILE],
+        &[summary_file, timeseries_file, REPORT_FILE, OUTPUT_FILE],
     )?;
     let (seeds, copies) = seeded_copies(&scenario, n);
     let bar = output::progress_bar(
@@ -59,22 +59,19 @@ pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Res
     let mut stdout = sim.stdout_text(&json, || summary.render_table());
     if out_dir.is_some() && sim.announce_files() {
         stdout.push_str(&format!(
-            "({summary_file} and {timeseries_file} are those of seed {})\n",
+            "({summary_file}, {timeseries_file}, {REPORT_FILE} and the charts are those of \
+             seed {})\n",
             seeds[0]
         ));
     }
-    // summary.json and timeseries.csv are the first seed's, as a plain run writes them.
-    let base = &runs[0];
-    output::deliver(
-        stdout,
-        out_dir.as_ref(),
-        &[
-            (OUTPUT_FILE, json),
-            (summary_file, base.to_json()),
-            (timeseries_file, crate::report::csv::render(base)),
-        ],
-        sim.announce_files(),
-    )?;
+    // summary.json, timeseries.csv, report.html and the charts are the first seed's, as a
+    // plain run writes them.
+    let mut files = vec![(OUTPUT_FILE.to_string(), json.into_bytes())];
+    if out_dir.is_some() {
+        let text = output::scenario_text(&args.file, &sim.set)?;
+        files.extend(run_files(&runs[0], &text, sim.no_charts)?);
+    }
+    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
     if !sim.quiet {
         // Thread time over wall time is the parallelism obtained; the speed-up over one
         // thread is lower when the threads slow each other down (shared caches, memory).
