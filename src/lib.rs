@@ -29,8 +29,8 @@ pub fn run(scenario: Scenario, observer: &mut dyn FnMut(Progress)) -> report::Re
 ///
 /// A scenario with `"warmup_s": "auto"` runs twice: a pilot measured from 0, whose
 /// per-interval latencies choose the warm-up (`metrics::warmup`, MSER), then the run itself
-/// with that warm-up. Both are deterministic, so the choice is too. A pilot that did not
-/// complete (`max_events`, memory) is returned as it is.
+/// with that warm-up. Both are deterministic, so the choice is too. A pilot cut short
+/// (`max_events`, memory) is returned as it is.
 pub fn run_with_limit(
     scenario: Scenario,
     memory_limit: Option<u64>,
@@ -42,7 +42,8 @@ pub fn run_with_limit(
     let mut pilot = scenario.clone();
     pilot.warmup = model::Warmup::Fixed(engine::time::SimTime::ZERO);
     let first = run_fixed(pilot, memory_limit, observer);
-    if first.stop_reason != StopReason::Completed.name() {
+    let cut_short = [StopReason::MaxEvents, StopReason::MemoryLimit];
+    if cut_short.iter().any(|s| first.stop_reason == s.name()) {
         return first;
     }
     let choice = metrics::warmup::choose(&first.timeseries, scenario.duration);

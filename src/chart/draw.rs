@@ -69,11 +69,22 @@ fn x_range(c: &Chart) -> (f64, f64) {
     }
 }
 
+/// The drawn y range: 0 (or below, for negative data) to the data's top, error bars included.
 fn y_range(c: &Chart) -> (f64, f64) {
     let ys = c
         .series
         .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .flat_map(|s| {
+            let bars = s.error_bars.as_deref().unwrap_or(&[]);
+            s.points.iter().enumerate().flat_map(move |(i, p)| {
+                let h = bars
+                    .get(i)
+                    .copied()
+                    .filter(|h| h.is_finite())
+                    .unwrap_or(0.0);
+                [p.1 - h, p.1 + h]
+            })
+        })
         .filter(|y| y.is_finite());
     let (lo, hi) = ys.fold((0.0f64, 0.0f64), |(lo, hi), y| (lo.min(y), hi.max(y)));
     let top = c.y_max.unwrap_or(if hi > 0.0 { hi * 1.08 } else { 1.0 });
@@ -133,6 +144,37 @@ fn caption_size(title: &str, width: u32) -> u32 {
     fits.clamp(12.0, 22.0) as u32
 }
 
+/// Points a line keeps: about two per pixel column of the plot.
+const MAX_POINTS_PER_LINE: usize = 2_000;
+
+/// At most about `max` of `points` (in x order): beyond it, each run of points keeps its
+/// lowest and highest, so spikes survive (a million-row run stays a small file).
+fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    if points.len() <= max {
+        return points.to_vec();
+    }
+    let run = points.len().div_ceil(max / 2);
+    let mut kept = Vec::with_capacity(max + 2);
+    for chunk in points.chunks(run) {
+        let low = chunk
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        let high = chunk
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        if let (Some((i, &lo)), Some((j, &hi))) = (low, high) {
+            match i.cmp(&j) {
+                std::cmp::Ordering::Less => kept.extend([lo, hi]),
+                std::cmp::Ordering::Greater => kept.extend([hi, lo]),
+                std::cmp::Ordering::Equal => kept.push(lo),
+            }
+        }
+    }
+    kept
+}
+
 /// Pixels to the right of the plot for the legend, so it never hides a line.
 const LEGEND_WIDTH: u32 = 200;
 
@@ -142,7 +184,19 @@ fn draw_legend<DB: DrawingBackend>(
     c: &Chart,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let style = (FAMILY, 14).into_font().color(&BLACK);
-    for (i, s) in c.series.iter().enumerate() {
+    // As many rows as the height holds; the rest are counted on the last row.
+    let rows = ((area.dim_in_pixel().1 as usize).saturating_sub(80) / 24).max(2);
+    let shown = if c.series.len() > rows {
+        rows - 1
+    } else {
+        c.series.len()
+    };
+    if shown < c.series.len() {
+        let y = 60 + 24 * shown as i32;
+        let more = format!("… and {} more", c.series.len() - shown);
+        area.draw(&Text::new(more, (6, y - 8), style.clone()))?;
+    }
+    for (i, s) in c.series.iter().enumerate().take(shown) {
         let colour = PALETTE[i % PALETTE.len()];
         let y = 60 + 24 * i as i32;
         area.draw(&PathElement::new([(6, y), (30, y)], colour.stroke_width(3)))?;
@@ -254,6 +308,7 @@ fn draw_on<DB: DrawingBackend>(
             .filter(|p| p.0.is_finite() && p.1.is_finite())
             .map(|&(x, y)| (place(&c.x_axis, x), y))
             .collect();
+        let points = thin(&points, MAX_POINTS_PER_LINE);
         chart.draw_series(LineSeries::new(
             points.iter().copied(),
             colour.stroke_width(2),
@@ -265,8 +320,9 @@ fn draw_on<DB: DrawingBackend>(
             let kept = s
                 .points
                 .iter()
-                .filter(|p| p.0.is_finite() && p.1.is_finite());
-            for ((x, y), h) in kept.zip(bars) {
+                .zip(bars)
+                .filter(|(p, _)| p.0.is_finite() && p.1.is_finite());
+            for ((x, y), h) in kept {
                 let x = place(&c.x_axis, *x);
                 if h.is_finite() && *h > 0.0 {
                     let (lo, hi) = ((y - h).max(y0), (y + h).min(y1));
@@ -311,6 +367,25 @@ mod tests {
         assert_eq!(ticks, [2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5]);
         let wide = log_ticks(1.0, 6.5);
         assert_eq!(wide, [10.0, 100.0, 1e3, 1e4, 1e5, 1e6]);
+    }
+
+    #[test]
+    fn long_lines_are_thinned_keeping_their_spikes() {
+        let mut points: Vec<(f64, f64)> = (0..100_000).map(|i| (f64::from(i), 1.0)).collect();
+        points[54_321].1 = 50.0;
+        points[77_777].1 = -3.0;
+        let kept = thin(&points, 2_000);
+        assert!(kept.len() <= 2_002, "{}", kept.len());
+        assert!(kept.contains(&(54_321.0, 50.0)) && kept.contains(&(77_777.0, -3.0)));
+        assert!(kept.windows(2).all(|w| w[0].0 < w[1].0), "x order kept");
+        assert_eq!(thin(&points[..10], 2_000).len(), 10);
+    }
+
+    #[test]
+    fn error_bars_fit_inside_the_y_axis() {
+        let mut c = Chart::new("t", "x", "y").line("a", vec![(1.0, 10.0), (2.0, 20.0)]);
+        c.series[0].error_bars = Some(vec![1.0, 15.0]);
+        assert!(y_range(&c).1 >= 35.0);
     }
 
     #[test]

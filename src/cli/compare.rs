@@ -40,6 +40,13 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         .map(|p| sweep::parse_param(p))
         .collect::<Result<Vec<_>, _>>()?;
     sweep::check_params(&params, sim)?;
+    if params.iter().any(|(path, _)| path == "seed") {
+        return Err(Failure::BadInput(
+            "error: dsim compare runs every design on the same seeds (common random \
+             numbers), so it cannot sweep seed: use --replications N for N seeds\n"
+                .into(),
+        ));
+    }
     let grid = sweep::grid(&params);
     if grid.len() * args.files.len() > sweep::MAX_POINTS {
         return Err(Failure::BadInput(format!(
@@ -49,6 +56,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
             sweep::MAX_POINTS
         )));
     }
+    sweep::check_runs(grid.len() * args.files.len(), args.replications)?;
     // Scenario by scenario, each at every grid point (one empty point without --param).
     let mut scenarios = Vec::with_capacity(args.files.len() * grid.len());
     let mut labels: Vec<(usize, &Vec<String>)> = Vec::new();

@@ -4,7 +4,7 @@
 
 use crate::cli::output::OutDir;
 use crate::cli::{Failure, Format, exit, output, sweep};
-use crate::report::shard::{SweepShard, merge};
+use crate::report::shard::{SHARD_SCHEMA_VERSION, SweepShard, merge};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -61,6 +61,21 @@ fn slice_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
 
 fn read_slice(file: &Path) -> Result<SweepShard, Failure> {
     let text = output::read_text(file)?;
+    // The layout version first, so a newer layout is named as such, not as a bad file.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: u32,
+    }
+    if let Ok(v) = serde_json::from_str::<Version>(&text)
+        && v.schema_version != SHARD_SCHEMA_VERSION
+    {
+        return Err(Failure::BadInput(format!(
+            "error: {} has slice layout version {}; this dsim reads version \
+             {SHARD_SCHEMA_VERSION}: merge with the dsim that wrote it\n",
+            file.display(),
+            v.schema_version
+        )));
+    }
     serde_json::from_str(&text).map_err(|e| {
         Failure::BadInput(format!(
             "error: {}:{}:{}: not a sweep slice: {e}\n  slices are the \

@@ -19,8 +19,18 @@ use std::time::{Duration, Instant};
 /// The extra file a replicated run writes.
 pub const OUTPUT_FILE: &str = "replications.json";
 
-pub fn run(args: &RunArgs, scenario: Scenario, memory_limit: Option<u64>) -> Result<u8, Failure> {
+pub fn run(
+    args: &RunArgs,
+    mut scenario: Scenario,
+    memory_limit: Option<u64>,
+) -> Result<u8, Failure> {
     let sim = &args.sim;
+    // Replications without a warm-up of their own choose one (MSER-5), each seed from its
+    // own pilot, when the run has the intervals to choose from.
+    let intervals = scenario.duration.as_secs() / scenario.interval.as_secs();
+    if !scenario.warmup_given && intervals >= f64::from(crate::metrics::warmup::MIN_INTERVALS) {
+        scenario.warmup = crate::model::Warmup::Auto;
+    }
     let n = args.replications as usize;
     let threads = sim.threads_for(n);
     // Each thread runs one replication at a time, so each gets its share of the memory.

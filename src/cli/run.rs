@@ -127,11 +127,21 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         if let Some(warning) = stop_warning(&results) {
             eprintln!("{warning}");
         }
+        // An automatic warm-up that cut something ran a pilot first: two passes.
+        let passes = match &results.warmup_auto {
+            Some(a) if a.truncated_batches > 0 => 2.0,
+            _ => 1.0,
+        };
         eprintln!(
-            "simulated {} events in {:.2} s ({:.1} M events/s)",
+            "simulated {} events in {:.2} s ({:.1} M events/s){}",
             results.engine.events,
             wall.as_secs_f64(),
-            results.engine.events as f64 / wall.as_secs_f64().max(1e-9) / 1e6
+            passes * results.engine.events as f64 / wall.as_secs_f64().max(1e-9) / 1e6,
+            if passes > 1.0 {
+                ", plus a pilot run of as many to choose the warm-up"
+            } else {
+                ""
+            }
         );
     }
     Ok(exit::OK)

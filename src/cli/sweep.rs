@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// Most points a sweep may have.
-pub(super) const MAX_POINTS: usize = 10_000;
+pub(super) use crate::report::shard::MAX_POINTS;
 const OUTPUT_FILES: [&str; 2] = ["sweep.json", "sweep.csv"];
 
 #[derive(Debug, clap::Args)]
@@ -93,6 +93,20 @@ pub(super) fn check_params(params: &[(String, Vec<String>)], sim: &SimArgs) -> R
     Ok(())
 }
 
+/// Most runs (points × replications) one command starts.
+const MAX_RUNS: usize = 100_000;
+
+/// Refuses a grid whose runs, with their replications, would be too many.
+pub(super) fn check_runs(points: usize, replications: u32) -> Result<(), Failure> {
+    if points.saturating_mul(replications as usize) > MAX_RUNS {
+        return Err(Failure::BadInput(format!(
+            "error: {points} points × {replications} replications is more than {MAX_RUNS} \
+             runs: sweep fewer values or fewer replications (or cut it with --shard I/N)\n"
+        )));
+    }
+    Ok(())
+}
+
 /// Every combination, the first parameter varying slowest.
 pub(super) fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
     params.iter().fold(vec![Vec::new()], |acc, (_, values)| {
@@ -143,6 +157,7 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
     let points: Vec<Vec<String>> = owned.iter().map(|&k| points[k].clone()).collect();
     let scenarios: Vec<crate::model::Scenario> =
         owned.iter().map(|&k| scenarios[k].clone()).collect();
+    check_runs(total_points, args.replications)?;
     let threads = sim.threads_for(points.len() * args.replications as usize);
     let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
     let per_run_limit = memory_limit.map(|l| l / threads as u64);
@@ -317,16 +332,18 @@ pub(super) fn deliver(
 /// between the machines that run the slices).
 fn sweep_id(args: &SweepArgs, seed: u64) -> Result<String, Failure> {
     let text = output::read_text(&args.file)?;
-    let (sets, params) = (args.sim.set.join("\n"), args.params.join("\n"));
+    // Each item its own part, each list led by its length, so no two sweeps share a text.
+    let (n_sets, n_params) = (
+        args.sim.set.len().to_string(),
+        args.params.len().to_string(),
+    );
     let (seed, replications) = (seed.to_string(), args.replications.to_string());
-    Ok(fingerprint(&[
-        env!("CARGO_PKG_VERSION"),
-        &text,
-        &sets,
-        &params,
-        &seed,
-        &replications,
-    ]))
+    let mut parts: Vec<&str> = vec![env!("CARGO_PKG_VERSION"), &text, &n_sets];
+    parts.extend(args.sim.set.iter().map(String::as_str));
+    parts.push(&n_params);
+    parts.extend(args.params.iter().map(String::as_str));
+    parts.extend([seed.as_str(), replications.as_str()]);
+    Ok(fingerprint(&parts))
 }
 
 /// The knee charts of a sweep or comparison, against parameter `x_param`, as SVG and PNG.

@@ -44,6 +44,8 @@ pub struct Scenario {
     pub seed: u64,
     pub duration: SimTime,
     pub warmup: Warmup,
+    /// Whether the file (or `--set`) gave `warmup_s`; replications choose it when not.
+    pub warmup_given: bool,
     pub max_events: u64,
     pub interval: SimTime,
     pub network: Network,

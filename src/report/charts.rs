@@ -17,8 +17,9 @@ pub struct NamedChart {
 
 const TIME: &str = "simulated time (s)";
 
-/// The four charts of one run (the queue only when some component has one), over the
-/// run's intervals; the drain after the end, in `timeseries.csv`, is left out.
+/// The charts of one run — latency, throughput, utilisation, and the queue when the run has
+/// a server — over the run's intervals; the drain after the end, in `timeseries.csv`, is
+/// left out.
 pub fn run_charts(r: &Results) -> Vec<NamedChart> {
     let spans = spans(r);
     let in_run = r

@@ -136,7 +136,8 @@ pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> 
     }
     let _ = writeln!(
         out,
-        "<h2>Scenario</h2>\n<details><summary>the scenario as run</summary><pre>{}</pre></details>",
+        "<h2>Scenario</h2>\n<details><summary>the scenario file as run (with --set applied; \
+         the seed used is in the header)</summary><pre>{}</pre></details>",
         escape(scenario_json)
     );
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");

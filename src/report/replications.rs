@@ -36,6 +36,10 @@ pub struct ReplicationSummary {
     pub figures: Vec<(String, FigureSummary)>,
     /// Bottleneck component (resource) → how many replications named it.
     pub bottlenecks: BTreeMap<String, usize>,
+    /// How each seed chose its warm-up (`figures.warmup_s`), when the scenario left it out
+    /// or said "auto".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warmup_method: Option<String>,
 }
 
 /// Headline figures: (name, JSON pointer into summary.json).
@@ -69,6 +73,11 @@ impl ReplicationSummary {
             .iter()
             .map(|(name, pointer)| (name.to_string(), pointer.to_string()))
             .collect();
+        // A warm-up chosen per seed is a figure of its own.
+        let warmup_method = runs[0].warmup_auto.as_ref().map(|a| a.method.clone());
+        if warmup_method.is_some() {
+            pointers.insert(0, ("warmup_s".into(), "/warmup_s".into()));
+        }
         for component in &runs[0].component_order {
             // A balancer has no CPU or workers of its own.
             if runs[0]
@@ -125,6 +134,7 @@ impl ReplicationSummary {
                 .to_string(),
             figures,
             bottlenecks,
+            warmup_method,
         }
     }
 
@@ -156,6 +166,9 @@ impl ReplicationSummary {
             super::table::fit(&self.scenario, 30),
             self.replications
         );
+        if let Some(method) = &self.warmup_method {
+            let _ = writeln!(out, "warm-up chosen per seed by {method} (warmup_s below)");
+        }
         let _ = writeln!(out);
         let _ = writeln!(
             out,

@@ -9,6 +9,9 @@ use thiserror::Error;
 
 /// Version of the shard file layout.
 pub const SHARD_SCHEMA_VERSION: u32 = 1;
+/// Most points a sweep may have (checked before a grid is built, and before a merge
+/// allocates anything from a slice file's counts); also the most slices.
+pub const MAX_POINTS: usize = 10_000;
 
 /// `--shard I/N`: slice `index` (1-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +28,10 @@ impl ShardSpec {
             .ok_or_else(|| format!("--shard takes I/N, e.g. 2/8 (slice 2 of 8), got `{text}`"))?;
         let number = |s: &str| s.trim().parse::<u32>().ok();
         match (number(i), number(n)) {
+            (Some(_), Some(count)) if count as usize > MAX_POINTS => Err(format!(
+                "--shard I/N: at most {MAX_POINTS} slices (a sweep has at most as many \
+                 points), got `{text}`"
+            )),
             (Some(index), Some(count)) if index >= 1 && index <= count => {
                 Ok(ShardSpec { index, count })
             }
@@ -98,10 +105,22 @@ pub enum MergeError {
     #[error("no slices given: pass the folders or sweep-shard-*.json files of a sharded sweep")]
     Empty,
     #[error(
-        "{b} comes from another sweep than {a} (scenario, --set, --param, seed or dsim \
-         version differ): merge the slices of one sweep at a time"
+        "{b} comes from another sweep than {a} (scenario, --set, --param, seed, \
+         --replications or dsim version differ): merge the slices of one sweep at a time"
     )]
     Mixed { a: String, b: String },
+    #[error(
+        "{a} is one of {n_a} slices but {b} one of {n_b}: the same sweep cut two ways (an \
+         old run's slices left in the folder?); merge the slices of one cut"
+    )]
+    TwoCuts {
+        a: String,
+        n_a: u32,
+        b: String,
+        n_b: u32,
+    },
+    #[error("{file} is not a slice dsim writes: {why}")]
+    Malformed { file: String, why: String },
     #[error("{file} is slice {shard} of {shards}, given twice (also as {other})")]
     Duplicate {
         file: String,
@@ -123,34 +142,66 @@ pub enum MergeError {
     Version { file: String, found: u32 },
 }
 
+/// `2, 3, 7`, or for a long list its first ten and a count.
 fn list(numbers: &[u32]) -> String {
-    numbers
-        .iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let shown: Vec<String> = numbers.iter().take(10).map(u32::to_string).collect();
+    if numbers.len() > shown.len() {
+        format!("{}, … ({} in all)", shown.join(", "), numbers.len())
+    } else {
+        shown.join(", ")
+    }
 }
 
 /// Checks that `slices` (each with the file it came from) are every slice of one sweep, once,
 /// each with exactly its points, and returns the sweep in grid order.
 pub fn merge(slices: &[(String, SweepShard)]) -> Result<SweepSummary, MergeError> {
     let (first_file, first) = slices.first().ok_or(MergeError::Empty)?;
-    let mut by_index: Vec<Option<&str>> = vec![None; first.shards as usize];
-    let mut points: Vec<Option<&SweepPoint>> = vec![None; first.total_points];
+    // Counts come from files: check them before allocating by them.
     for (file, s) in slices {
+        let malformed = |why: String| MergeError::Malformed {
+            file: file.clone(),
+            why,
+        };
         if s.schema_version != SHARD_SCHEMA_VERSION {
             return Err(MergeError::Version {
                 file: file.clone(),
                 found: s.schema_version,
             });
         }
-        if s.sweep_id != first.sweep_id
-            || s.shards != first.shards
-            || s.total_points != first.total_points
+        if s.shards == 0 || s.shards as usize > MAX_POINTS || s.total_points > MAX_POINTS {
+            return Err(malformed(format!(
+                "{} slices of {} points (at most {MAX_POINTS} of each)",
+                s.shards, s.total_points
+            )));
+        }
+        if let Some(p) = s
+            .points
+            .iter()
+            .find(|p| p.point.values.len() != s.params.len())
         {
+            return Err(malformed(format!(
+                "point {} has {} values for {} parameters",
+                p.index,
+                p.point.values.len(),
+                s.params.len()
+            )));
+        }
+    }
+    let mut by_index: Vec<Option<&str>> = vec![None; first.shards as usize];
+    let mut points: Vec<Option<&SweepPoint>> = vec![None; first.total_points];
+    for (file, s) in slices {
+        if s.sweep_id != first.sweep_id || s.total_points != first.total_points {
             return Err(MergeError::Mixed {
                 a: first_file.clone(),
                 b: file.clone(),
+            });
+        }
+        if s.shards != first.shards {
+            return Err(MergeError::TwoCuts {
+                a: first_file.clone(),
+                n_a: first.shards,
+                b: file.clone(),
+                n_b: s.shards,
             });
         }
         let spec = ShardSpec {
@@ -288,6 +339,20 @@ mod tests {
             Err(MergeError::WrongPoints { shard: 2, .. })
         ));
         assert_eq!(merge(&[]), Err(MergeError::Empty));
+        let mut recut = s.clone();
+        recut[1].1.shards = 4;
+        assert!(matches!(
+            merge(&recut),
+            Err(MergeError::TwoCuts { n_b: 4, .. })
+        ));
+        let mut huge = s.clone();
+        huge[0].1.total_points = usize::MAX;
+        assert!(matches!(merge(&huge), Err(MergeError::Malformed { .. })));
+        let mut short = s.clone();
+        short[2].1.points[0].point.values.clear();
+        assert!(matches!(merge(&short), Err(MergeError::Malformed { .. })));
+        let many: Vec<u32> = (2..=40).collect();
+        assert_eq!(list(&many), "2, 3, 4, 5, 6, 7, 8, 9, 10, 11, … (39 in all)");
         let text = MergeError::Missing {
             missing: vec![2],
             count: 3,
@@ -305,7 +370,7 @@ mod tests {
             ShardSpec::parse("2/8"),
             Ok(ShardSpec { index: 2, count: 8 })
         );
-        for bad in ["0/8", "9/8", "2", "a/b", "2/0"] {
+        for bad in ["0/8", "9/8", "2", "a/b", "2/0", "1/4000000000"] {
             assert!(ShardSpec::parse(bad).is_err(), "{bad}");
         }
         let spec = ShardSpec { index: 2, count: 3 };

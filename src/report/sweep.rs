@@ -229,7 +229,7 @@ impl SweepSummary {
             Some(ci) => format!(
                 "means of seeds {}…{}",
                 self.seed,
-                self.seed as u128 + ci.replications as u128 - 1
+                self.seed.wrapping_add(ci.replications as u64 - 1)
             ),
             None => format!("seed {}", self.seed),
         };

@@ -30,9 +30,10 @@ pub struct RawScenario {
     pub duration_s: f64,
     /// Requests started before this time are simulated but left out of statistics; "auto"
     /// chooses it by MSER from a pilot run of the same scenario and seed.
+    /// Left out: 0 for a run; with `dsim run --replications`, "auto".
     #[serde(default)]
     #[schemars(schema_with = "warmup_schema")]
-    pub warmup_s: RawWarmup,
+    pub warmup_s: Option<RawWarmup>,
     /// Stop with reason `max_events` after this many events (guards runaway scenarios).
     #[serde(default = "default_max_events")]
     pub max_events: u64,
@@ -118,7 +119,7 @@ impl Default for RawWarmup {
 
 fn warmup_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
-        "description": "Seconds (≥ 0, < duration_s), or \"auto\" to choose it by MSER.",
+        "description": "Seconds (≥ 0, < duration_s), or \"auto\" to choose it by MSER. Left out: 0, or \"auto\" with --replications.",
         "oneOf": [{"type": "number", "minimum": 0}, {"const": "auto"}],
         "default": 0
     })

@@ -78,3 +78,56 @@ fn a_replicated_run_writes_its_summary_and_the_base_seed_outputs() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("ran 3 replications on"), "{stderr}");
 }
+
+/// Replications of a scenario that leaves `warmup_s` out choose it per seed (MSER) and
+/// report it as a figure; each seed's value is what `dsim run --set warmup_s=auto` picks.
+#[test]
+fn replications_choose_a_missing_warmup_per_seed() {
+    let mut scenario = mm1();
+    scenario.as_object_mut().unwrap().remove("warmup_s");
+    let path = write_scenario(&scenario);
+    let out = run_ok(
+        dsim()
+            .args([
+                "run",
+                "--replications",
+                "3",
+                "--format",
+                "json",
+                "--no-write",
+            ])
+            .arg(&path),
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["warmup_method"], "MSER", "20 intervals: batches of one");
+    let chosen: Vec<f64> = r["figures"]["warmup_s"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let single: Vec<f64> = (1..=3)
+        .map(|seed| {
+            let out = run_ok(
+                dsim()
+                    .args([
+                        "run",
+                        "--set",
+                        "warmup_s=auto",
+                        "--format",
+                        "json",
+                        "--no-write",
+                    ])
+                    .args(["--seed", &seed.to_string()])
+                    .arg(&path),
+            );
+            let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+            s["warmup_s"].as_f64().unwrap()
+        })
+        .collect();
+    assert_eq!(chosen, single);
+    // A warm-up the file gives is kept.
+    let given: Value = serde_json::from_str(&replicated_json("2")).unwrap();
+    assert!(given.get("warmup_method").is_none());
+    assert!(given["figures"].get("warmup_s").is_none());
+}

@@ -113,6 +113,46 @@ fn compare_runs_each_scenario_under_one_seed() {
     assert_eq!(cmp["points"][1]["p99_ms"], alone["latency_ms"]["p99"]);
 }
 
+/// Runs the sweep `grid` of `path` whole, then in `n` slices into one folder, and merges
+/// them: the folders of the whole sweep, the slices and the merged sweep.
+fn whole_and_sliced(
+    path: &std::path::Path,
+    grid: &[&str],
+    n: u32,
+) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let whole = temp_dir("sweep-whole");
+    run_ok(
+        dsim()
+            .arg("sweep")
+            .args(grid)
+            .arg("--out")
+            .arg(&whole)
+            .arg(path),
+    );
+    let slices = temp_dir("sweep-slices");
+    for i in 1..=n {
+        run_ok(
+            dsim()
+                .arg("sweep")
+                .args(grid)
+                .args(["--shard", &format!("{i}/{n}"), "--out"])
+                .arg(&slices)
+                .arg(path),
+        );
+    }
+    let merged = temp_dir("sweep-merged");
+    // The merge draws charts exactly when the sweep did.
+    let no_charts = grid.iter().filter(|a| **a == "--no-charts");
+    run_ok(
+        dsim()
+            .args(["merge", "-q", "--out"])
+            .arg(&merged)
+            .args(no_charts)
+            .arg(&slices),
+    );
+    (whole, slices, merged)
+}
+
 /// A grid run in slices and merged
 /// gives the bytes of the unsharded sweep: sweep.json, sweep.csv and every chart.
 #[test]
@@ -125,34 +165,8 @@ fn slices_merged_equal_the_unsharded_sweep_byte_for_byte() {
         "components.api.machine.cores=1,2",
         "-q",
     ];
-    let whole = temp_dir("sweep-whole");
-    run_ok(
-        dsim()
-            .arg("sweep")
-            .args(grid)
-            .arg("--out")
-            .arg(&whole)
-            .arg(&path),
-    );
     // Six points in four slices: slices 1 and 2 get two points, 3 and 4 one each.
-    let slices = temp_dir("sweep-slices");
-    for i in 1..=4 {
-        run_ok(
-            dsim()
-                .arg("sweep")
-                .args(grid)
-                .args(["--shard", &format!("{i}/4"), "--out"])
-                .arg(&slices)
-                .arg(&path),
-        );
-    }
-    let merged = temp_dir("sweep-merged");
-    run_ok(
-        dsim()
-            .args(["merge", "-q", "--out"])
-            .arg(&merged)
-            .arg(&slices),
-    );
+    let (whole, slices, merged) = whole_and_sliced(&path, &grid, 4);
     let mut names: Vec<String> = std::fs::read_dir(&whole)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -270,4 +284,30 @@ fn replicated_points_are_means_of_the_seeded_runs_with_t_intervals() {
         "{csv}"
     );
     assert!(!dir.join("p99.svg").exists(), "--no-charts drew charts");
+}
+
+/// Replicated points (their intervals) and an empty slice survive the trip through slices.
+#[test]
+fn replicated_slices_and_an_empty_one_merge_to_the_whole_sweep() {
+    let path = write_scenario(&station());
+    let grid = [
+        "--param",
+        "workload.model.open.rate_per_s=100,300,600",
+        "--replications",
+        "2",
+        "--no-charts",
+        "-q",
+    ];
+    // Three points in four slices: slice 4 is empty.
+    let (whole, _, merged) = whole_and_sliced(&path, &grid, 4);
+    for name in ["sweep.json", "sweep.csv"] {
+        let (a, b) = (whole.join(name), merged.join(name));
+        assert_eq!(
+            std::fs::read_to_string(a).unwrap(),
+            std::fs::read_to_string(b).unwrap(),
+            "{name}"
+        );
+    }
+    let json = std::fs::read_to_string(merged.join("sweep.json")).unwrap();
+    assert!(json.contains("\"ci95\""), "intervals lost in the merge");
 }

@@ -176,7 +176,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     }
     let duration = c.positive("duration_s", raw.duration_s);
     c.within("duration_s", duration, 1e-6, MAX_DURATION_S);
-    let warmup = match raw.warmup_s {
+    let warmup = match raw.warmup_s.unwrap_or_default() {
         RawWarmup::Seconds(s) => {
             let warmup = c.non_negative("warmup_s", s);
             if duration > 0.0 && warmup >= duration {
@@ -188,13 +188,18 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
             Warmup::Fixed(SimTime::from_secs(warmup))
         }
         RawWarmup::Auto(_) => {
+            // Only when both lengths are valid (their own problems are reported anyway).
             let rows = duration / raw.interval_s;
-            if rows.is_finite() && rows < f64::from(crate::metrics::warmup::MIN_INTERVALS) {
+            let lengths_valid = duration > 0.0 && raw.interval_s >= 0.001;
+            if lengths_valid
+                && rows.is_finite()
+                && rows < f64::from(crate::metrics::warmup::MIN_INTERVALS)
+            {
                 c.problem(
                     "warmup_s",
                     format!(
                         "\"auto\" needs at least {} intervals of the run to choose from, \
-                         got {rows:.0} (duration_s / interval_s): lower interval_s or give \
+                         got {rows:.2} (duration_s / interval_s): lower interval_s or give \
                          the warm-up in seconds",
                         crate::metrics::warmup::MIN_INTERVALS
                     ),
@@ -261,6 +266,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         seed: raw.seed,
         duration: SimTime::from_secs(duration),
         warmup,
+        warmup_given: raw.warmup_s.is_some(),
         max_events: raw.max_events,
         interval: SimTime::from_secs(raw.interval_s),
         network,
