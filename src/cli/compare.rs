@@ -147,5 +147,10 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         files.extend(sweep::knee_chart_files(&summary, 1)?);
     }
     output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
+    output::remove_stale_charts(
+        out_dir.as_ref(),
+        &crate::report::charts::KNEE_CHART_STEMS,
+        &files,
+    );
     Ok(exit::OK)
 }

@@ -273,6 +273,25 @@ pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
     print_stdout(&stdout)
 }
 
+/// Removes from the output folder the charts among `stems` (as .svg and .png) that this
+/// command did not write in `files`: left from an earlier command, they would pass for this
+/// one's (`--no-charts` after a run with charts, a run without a queue chart).
+pub fn remove_stale_charts<N: AsRef<str>, C>(
+    dir: Option<&OutDir>,
+    stems: &[&str],
+    files: &[(N, C)],
+) {
+    let Some(dir) = dir else { return };
+    for stem in stems {
+        for ext in ["svg", "png"] {
+            let name = format!("{stem}.{ext}");
+            if !files.iter().any(|(n, _)| n.as_ref() == name) {
+                let _ = std::fs::remove_file(dir.path.join(name));
+            }
+        }
+    }
+}
+
 /// Warns on stderr about runs that did not end normally (`max_events`, `drain_limit`), whose
 /// figures sit in a table next to complete ones.
 pub fn warn_unfinished<'a>(

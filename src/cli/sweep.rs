@@ -324,7 +324,9 @@ pub(super) fn deliver(
         files.extend(knee_chart_files(summary, 0)?);
     }
     let announce = how.format == crate::cli::Format::Table && !how.quiet;
-    output::deliver(stdout, out_dir, &files, announce)
+    output::deliver(stdout, out_dir, &files, announce)?;
+    output::remove_stale_charts(out_dir, &crate::report::charts::KNEE_CHART_STEMS, &files);
+    Ok(())
 }
 
 /// The fingerprint that slices of one sweep share: the scenario's text, the overrides, the
