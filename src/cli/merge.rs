@@ -31,6 +31,13 @@ pub struct MergeArgs {
 
 /// The slice files a path names: itself, or a folder's `sweep-shard-*.json` in name order.
 fn slice_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
+    if !path.exists() {
+        return Err(Failure::BadInput(format!(
+            "error: {} does not exist: pass the folders (or files) where dsim sweep … \
+             --shard I/N wrote its sweep-shard-*.json slices\n",
+            path.display()
+        )));
+    }
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
