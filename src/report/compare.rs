@@ -86,6 +86,18 @@ pub fn render_table(s: &SweepSummary) -> String {
         }
         let _ = writeln!(out, "{line}");
     }
+    if s.points.iter().any(|p| p.longest_recovery_s.is_some()) {
+        let mut line = format!("{:<NAME_WIDTH$}", "recovery_s");
+        for p in s.points.iter().take(shown) {
+            let cell = match (p.longest_recovery_s, p.unrecovered_faults) {
+                (_, Some(n)) if n > 0 => "never".to_string(),
+                (Some(s), _) => format!("{s:.1}"),
+                _ => "-".to_string(),
+            };
+            let _ = write!(line, " {:>column$}", fit(&cell, column));
+        }
+        let _ = writeln!(out, "{line}");
+    }
     let mut line = format!("{:<NAME_WIDTH$}", "bottleneck");
     for p in s.points.iter().take(shown) {
         let _ = write!(line, " {:>column$}", fit(&p.bottleneck, column));

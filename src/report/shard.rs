@@ -273,6 +273,8 @@ mod tests {
             stop_reason: "completed".into(),
             availability: 1.0,
             writes_lost: 0,
+            longest_recovery_s: None,
+            unrecovered_faults: None,
             ci95: None,
         }
     }

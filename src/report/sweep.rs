@@ -28,6 +28,13 @@ pub struct SweepPoint {
     pub availability: f64,
     /// Acknowledged writes lost in failovers.
     pub writes_lost: u64,
+    /// Scenarios with faults: the longest `time_to_recover_s` of the faults that caused
+    /// errors and recovered (0 when none caused errors), and how many never recovered. With
+    /// replications, the worst seed's of each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longest_recovery_s: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unrecovered_faults: Option<u32>,
     /// With `--replications N` (N ≥ 2): the figures above are means over N seeds, and these
     /// are their 95 % confidence half-widths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +50,21 @@ pub struct PointIntervals {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub availability: f64,
+}
+
+/// A run's (longest recovery, faults never recovered), when it had faults.
+fn recovery(r: &Results) -> Option<(f64, u32)> {
+    let faults = &r.failures.faults;
+    if faults.is_empty() {
+        return None;
+    }
+    let hit = faults.iter().filter(|f| f.errors_started_s.is_some());
+    let longest = hit
+        .clone()
+        .filter_map(|f| f.time_to_recover_s)
+        .fold(0.0, f64::max);
+    let never = hit.filter(|f| f.recovered_at_s.is_none()).count() as u32;
+    Some((longest, never))
 }
 
 impl SweepPoint {
@@ -69,6 +91,8 @@ impl SweepPoint {
                 stop_reason: first.stop_reason.clone(),
                 availability: first.failures.availability,
                 writes_lost: first.failures.writes_lost,
+                longest_recovery_s: recovery(first).map(|r| r.0),
+                unrecovered_faults: recovery(first).map(|r| r.1),
                 ci95: None,
             };
         }
@@ -112,6 +136,12 @@ impl SweepPoint {
             writes_lost: (runs.iter().map(|r| r.failures.writes_lost).sum::<u64>() as f64
                 / runs.len() as f64)
                 .round() as u64,
+            longest_recovery_s: runs
+                .iter()
+                .filter_map(recovery)
+                .map(|r| r.0)
+                .reduce(f64::max),
+            unrecovered_faults: runs.iter().filter_map(recovery).map(|r| r.1).max(),
             ci95: Some(PointIntervals {
                 replications: runs.len(),
                 throughput_rps: round(throughput.half_width_95, 3),
@@ -172,7 +202,8 @@ impl SweepSummary {
         let mut out = self.params.join(",");
         out.push_str(
             ",throughput_rps,error_rate,p50_ms,p99_ms,cost_per_hour,bottleneck,\
-             bottleneck_utilisation,stop_reason,availability,writes_lost",
+             bottleneck_utilisation,stop_reason,availability,writes_lost,longest_recovery_s,\
+             unrecovered_faults",
         );
         if replicated {
             out.push_str(
@@ -187,7 +218,7 @@ impl SweepSummary {
             }
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
                 p.throughput_rps,
                 p.error_rate,
                 p.p50_ms,
@@ -197,7 +228,11 @@ impl SweepSummary {
                 p.bottleneck_utilisation,
                 p.stop_reason,
                 p.availability,
-                p.writes_lost
+                p.writes_lost,
+                p.longest_recovery_s
+                    .map_or(String::new(), |s| s.to_string()),
+                p.unrecovered_faults
+                    .map_or(String::new(), |n| n.to_string())
             );
             if let Some(ci) = &p.ci95 {
                 let _ = write!(

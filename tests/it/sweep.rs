@@ -278,8 +278,8 @@ fn replicated_points_are_means_of_the_seeded_runs_with_t_intervals() {
     let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
     assert!(
         csv.lines().next().unwrap().ends_with(
-            ",availability,writes_lost,replications,throughput_rps_ci95,error_rate_ci95,\
-             p50_ms_ci95,p99_ms_ci95,availability_ci95"
+            ",availability,writes_lost,longest_recovery_s,unrecovered_faults,replications,\
+             throughput_rps_ci95,error_rate_ci95,p50_ms_ci95,p99_ms_ci95,availability_ci95"
         ),
         "{csv}"
     );
@@ -310,4 +310,41 @@ fn replicated_slices_and_an_empty_one_merge_to_the_whole_sweep() {
     }
     let json = std::fs::read_to_string(merged.join("sweep.json")).unwrap();
     assert!(json.contains("\"ci95\""), "intervals lost in the merge");
+}
+
+/// compare shows how designs fail, not only how fast they are: the retry storm never
+/// recovers from its slow-down, the same design without retries does.
+#[test]
+fn compare_shows_recovery_and_availability() {
+    let storm: Value =
+        serde_json::from_str(&std::fs::read_to_string("scenarios/15-retry-storm.json").unwrap())
+            .unwrap();
+    let mut calm = storm.clone();
+    calm["name"] = json!("no-retries");
+    calm["workload"]["retry"]["max_attempts"] = json!(1);
+    let out = run_ok(
+        dsim()
+            .args(["compare", "--no-write"])
+            .arg("scenarios/15-retry-storm.json")
+            .arg(write_scenario(&calm)),
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{table}"))
+            .split_whitespace()
+            .skip(1)
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row("recovery_s")[0], "never");
+    let recovered: f64 = row("recovery_s")[1].parse().unwrap();
+    assert!(recovered > 0.0 && recovered < 30.0, "{table}");
+    let availability: Vec<f64> = row("availability_%")
+        .iter()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    assert!(availability[0] < 50.0 && availability[1] > 70.0, "{table}");
 }
