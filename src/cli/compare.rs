@@ -143,8 +143,13 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         }
     });
     let mut files = vec![(OUTPUT_FILE.to_string(), json.into_bytes())];
-    if out_dir.is_some() && !sim.no_charts && !params.is_empty() {
-        files.extend(sweep::knee_chart_files(&summary, 1)?);
+    if out_dir.is_some() {
+        let x_param = (!params.is_empty()).then_some(1);
+        files.extend(sweep::page_and_chart_files(
+            &summary,
+            x_param,
+            sim.no_charts,
+        )?);
     }
     output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
     output::remove_stale_charts(

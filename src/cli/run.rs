@@ -23,18 +23,8 @@ pub(super) fn run_files(
     } else {
         report::charts::run_charts(results)
     };
-    let chart_files = report::charts::render_files(&charts, "")
-        .map_err(|e| Failure::Internal(anyhow::anyhow!(e)))?;
-    let svgs: Vec<(String, String)> = charts
-        .iter()
-        .zip(chart_files.iter().step_by(2))
-        .map(|(c, (_, svg))| {
-            (
-                c.chart.title.clone(),
-                String::from_utf8_lossy(svg).into_owned(),
-            )
-        })
-        .collect();
+    let drawn =
+        report::charts::render(&charts).map_err(|e| Failure::Internal(anyhow::anyhow!(e)))?;
     let mut files = vec![
         (summary.to_string(), results.to_json().into_bytes()),
         (
@@ -43,10 +33,10 @@ pub(super) fn run_files(
         ),
         (
             REPORT_FILE.to_string(),
-            report::html::render(results, &svgs, scenario_text).into_bytes(),
+            report::html::render(results, &drawn.inline, scenario_text).into_bytes(),
         ),
     ];
-    files.extend(chart_files);
+    files.extend(drawn.files);
     Ok(files)
 }
 

@@ -6,6 +6,7 @@
 //! the thread count.
 
 use crate::cli::output::OutDir;
+use crate::cli::run::REPORT_FILE;
 use crate::cli::{Failure, SimArgs, exit, memory, output, replicate};
 use crate::model::Scenario;
 use crate::report::Results;
@@ -303,7 +304,8 @@ pub(super) struct Delivery {
     pub no_charts: bool,
 }
 
-/// Prints a whole sweep (table or JSON) and writes sweep.json, sweep.csv and its charts.
+/// Prints a whole sweep (table or JSON) and writes sweep.json, sweep.csv, report.html and
+/// its charts.
 pub(super) fn deliver(
     summary: &SweepSummary,
     out_dir: Option<&OutDir>,
@@ -320,8 +322,8 @@ pub(super) fn deliver(
         (json_file.to_string(), json.into_bytes()),
         (csv_file.to_string(), summary.to_csv().into_bytes()),
     ];
-    if out_dir.is_some() && !how.no_charts {
-        files.extend(knee_chart_files(summary, 0)?);
+    if out_dir.is_some() {
+        files.extend(page_and_chart_files(summary, Some(0), how.no_charts)?);
     }
     let announce = how.format == crate::cli::Format::Table && !how.quiet;
     output::deliver(stdout, out_dir, &files, announce)?;
@@ -348,14 +350,23 @@ fn sweep_id(args: &SweepArgs, seed: u64) -> Result<String, Failure> {
     Ok(fingerprint(&parts))
 }
 
-/// The knee charts of a sweep or comparison, against parameter `x_param`, as SVG and PNG.
-pub(super) fn knee_chart_files(
+/// The page and charts of a sweep or comparison: report.html, and unless `no_charts` or
+/// `x_param` is `None`, the knee charts against parameter `x_param` as SVG and PNG.
+pub(super) fn page_and_chart_files(
     summary: &SweepSummary,
-    x_param: usize,
+    x_param: Option<usize>,
+    no_charts: bool,
 ) -> Result<Vec<(String, Vec<u8>)>, Failure> {
-    let charts = crate::report::charts::knee_charts(summary, x_param);
-    crate::report::charts::render_files(&charts, "")
-        .map_err(|e| Failure::Internal(anyhow::anyhow!(e)))
+    let charts = match x_param {
+        Some(x) if !no_charts => crate::report::charts::knee_charts(summary, x),
+        _ => Vec::new(),
+    };
+    let drawn = crate::report::charts::render(&charts)
+        .map_err(|e| Failure::Internal(anyhow::anyhow!(e)))?;
+    let page = crate::report::html::render_sweep(summary, &drawn.inline);
+    let mut files = vec![(REPORT_FILE.to_string(), page.into_bytes())];
+    files.extend(drawn.files);
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -329,23 +329,28 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
     ]
 }
 
-/// Each chart as `(stem.svg, svg)` and `(stem.png, png)` files, prefixed by `prefix`.
-pub fn render_files(
-    charts: &[NamedChart],
-    prefix: &str,
-) -> Result<Vec<(String, Vec<u8>)>, crate::chart::ChartError> {
-    let mut files = Vec::with_capacity(charts.len() * 2);
+/// Drawn charts: each as `stem.svg` and `stem.png` files, and each SVG with its title, for
+/// inlining in report.html.
+pub struct Rendered {
+    pub files: Vec<(String, Vec<u8>)>,
+    pub inline: Vec<(String, String)>,
+}
+
+/// Draws every chart as SVG and PNG.
+pub fn render(charts: &[NamedChart]) -> Result<Rendered, crate::chart::ChartError> {
+    let mut out = Rendered {
+        files: Vec::with_capacity(charts.len() * 2),
+        inline: Vec::with_capacity(charts.len()),
+    };
     for c in charts {
-        files.push((
-            format!("{prefix}{}.svg", c.stem),
-            crate::chart::svg(&c.chart)?.into_bytes(),
-        ));
-        files.push((
-            format!("{prefix}{}.png", c.stem),
-            crate::chart::png(&c.chart)?,
-        ));
+        let svg = crate::chart::svg(&c.chart)?;
+        out.files
+            .push((format!("{}.svg", c.stem), svg.clone().into_bytes()));
+        out.files
+            .push((format!("{}.png", c.stem), crate::chart::png(&c.chart)?));
+        out.inline.push((c.chart.title.clone(), svg));
     }
-    Ok(files)
+    Ok(out)
 }
 
 #[cfg(test)]

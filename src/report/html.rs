@@ -1,9 +1,11 @@
 //! `report.html`: one self-contained page per run — the summary tables, the charts inlined as
-//! SVG, and the scenario, seed and dsim version — that opens offline (no script, style or
+//! SVG, and the scenario, seed and dsim version — or per sweep or comparison (its points and
+//! charts), that opens offline (no script, style or
 //! font is fetched). A few lines of script only mark, for tests and readers alike, how many
 //! charts the browser laid out. Pure: results, charts and scenario text in, HTML out.
 
 use crate::report::Results;
+use crate::report::sweep::{SweepSummary, plain, short};
 use std::fmt::Write;
 
 /// HTML-escapes text for element content and attribute values.
@@ -27,7 +29,8 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1060px;
        padding: 0 1rem; color: #222; }
 h1 { margin-bottom: 0.2rem; } .meta { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.92rem; }
-th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #ddd; text-align: right; }
+th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #ddd; text-align: right;
+         white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 thead th { border-bottom: 2px solid #999; }
 figure { margin: 0 0 1.5rem; } figure svg { max-width: 100%; height: auto; }
@@ -70,14 +73,7 @@ fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
 /// The whole page. `charts` are (caption, SVG document) pairs; `scenario_json` is the
 /// scenario as run (after `--set`).
 pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> String {
-    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    let _ = write!(
-        out,
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>dsim · {}</title><style>{STYLE}</style></head>\n<body>\n",
-        escape(&r.scenario)
-    );
-    let _ = writeln!(out, "<h1>{}</h1>", escape(&r.scenario));
+    let mut out = open_page(&r.scenario);
     let _ = writeln!(
         out,
         "<p class=\"meta\">{} · seed {} · {} s simulated ({} s warm-up{}) · stopped: {} · dsim {}</p>",
@@ -123,25 +119,113 @@ pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> 
     }
     components(&mut out, r);
     faults(&mut out, r);
-    if !charts.is_empty() {
-        out.push_str("<h2>Charts</h2>\n");
-        for (caption, svg) in charts {
-            let _ = writeln!(
-                out,
-                "<figure aria-label=\"{}\">{}</figure>",
-                escape(caption),
-                strip_xml_prolog(svg)
-            );
-        }
-    }
+    chart_section(&mut out, charts);
     let _ = writeln!(
         out,
         "<h2>Scenario</h2>\n<details><summary>the scenario file as run (with --set applied; \
          the seed used is in the header)</summary><pre>{}</pre></details>",
         escape(scenario_json)
     );
+    close_page(out)
+}
+
+/// The page's head and its `<h1>`.
+fn open_page(title: &str) -> String {
+    let mut out = String::from("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
+    let _ = write!(
+        out,
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>dsim · {}</title><style>{STYLE}</style></head>\n<body>\n<h1>{}</h1>\n",
+        escape(title),
+        escape(title)
+    );
+    out
+}
+
+/// The charts, each inlined as SVG in a figure.
+fn chart_section(out: &mut String, charts: &[(String, String)]) {
+    if charts.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Charts</h2>\n");
+    for (caption, svg) in charts {
+        let _ = writeln!(
+            out,
+            "<figure aria-label=\"{}\">{}</figure>",
+            escape(caption),
+            strip_xml_prolog(svg)
+        );
+    }
+}
+
+fn close_page(mut out: String) -> String {
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
     out
+}
+
+/// The page of a sweep or comparison: one row per point, then its charts.
+pub fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
+    let mut out = open_page(&s.scenario);
+    let replications = s
+        .points
+        .iter()
+        .find_map(|p| p.ci95.as_ref())
+        .map(|c| c.replications);
+    let seeds = match replications {
+        Some(n) => format!("means ± 95% interval over {n} seeds from {}", s.seed),
+        None => format!("seed {}", s.seed),
+    };
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">{} point{} · {seeds} · dsim {}</p>",
+        s.points.len(),
+        if s.points.len() == 1 { "" } else { "s" },
+        escape(&s.dsim_version)
+    );
+    let with = |x: f64, half: Option<f64>, digits: usize| match half {
+        Some(h) => format!("{x:.digits$} ± {h:.digits$}"),
+        None => format!("{x:.digits$}"),
+    };
+    let rows: Vec<Vec<String>> = s
+        .points
+        .iter()
+        .map(|p| {
+            let ci = p.ci95.as_ref();
+            let mut row: Vec<String> = p.values.iter().map(plain).collect();
+            row.extend([
+                with(p.throughput_rps, ci.map(|c| c.throughput_rps), 1),
+                with(p.p50_ms, ci.map(|c| c.p50_ms), 2),
+                with(p.p99_ms, ci.map(|c| c.p99_ms), 2),
+                with(p.error_rate * 100.0, ci.map(|c| c.error_rate * 100.0), 3),
+                with(
+                    p.availability * 100.0,
+                    ci.map(|c| c.availability * 100.0),
+                    3,
+                ),
+                format!("{:.2}", p.cost_per_hour),
+                if p.stop_reason == crate::StopReason::Completed.name() {
+                    format!("{} {}", p.bottleneck, pct(p.bottleneck_utilisation))
+                } else {
+                    format!("stopped: {}", p.stop_reason)
+                },
+            ]);
+            row
+        })
+        .collect();
+    let mut head: Vec<&str> = s.params.iter().map(|p| short(p)).collect();
+    head.extend([
+        "completed/s",
+        "p50 ms",
+        "p99 ms",
+        "errors %",
+        "availability %",
+        "cost/h",
+        "bottleneck",
+    ]);
+    out.push_str("<h2>Points</h2>\n");
+    table(&mut out, &head, &rows);
+    chart_section(&mut out, charts);
+    close_page(out)
 }
 
 fn error_share(total: u64, completed: u64) -> f64 {

@@ -130,6 +130,17 @@ fn a_comparison_over_users_draws_one_line_per_design() {
         assert!(svg.contains("users"), "{stem}.svg lacks its x axis");
         assert_eq!(png_size(&out.join(format!("{stem}.png"))), (1000, 560));
     }
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        page.matches("<svg").count(),
+        4,
+        "report.html inlines the four charts"
+    );
+    assert!(page.contains("<h1>vertical-scaling vs horizontal-scaling</h1>"));
+    assert!(
+        page.contains("<td>horizontal-scaling</td><td>20000</td>"),
+        "one row a point"
+    );
     // compare.json has every scenario at every value, the scenario first.
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("compare.json")).unwrap()).unwrap();
@@ -150,24 +161,10 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-#[test]
-fn the_report_loads_in_headless_chromium_without_console_errors() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the browser test: install Debian's chromium (.ci/run does)"
-        );
-        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
-        return;
-    };
-    let out = run_scenario_12(&[]);
+/// Loads `page` in headless Chromium: its console messages and its DOM after load.
+fn load_in_chromium(browser: &Path, page: &Path) -> (Vec<String>, String) {
     let profile = temp_dir("chromium-profile");
-    let page = format!(
-        "file://{}",
-        std::fs::canonicalize(out.join("report.html"))
-            .unwrap()
-            .display()
-    );
+    let url = format!("file://{}", std::fs::canonicalize(page).unwrap().display());
     let run = Command::new(browser)
         .args([
             "--headless",
@@ -185,22 +182,67 @@ fn the_report_loads_in_headless_chromium_without_console_errors() {
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(&page)
+        .arg(&url)
         .output()
         .expect("chromium starts");
     let stderr = String::from_utf8_lossy(&run.stderr);
-    let dom = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "chromium failed: {stderr}");
     // Every console message (errors, uncaught exceptions) is logged as INFO:CONSOLE.
-    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
-    assert!(console.is_empty(), "console output: {console:#?}");
-    // The page's own script counts the charts the browser laid out with a size and text.
-    assert!(
-        dom.contains("data-charts-rendered=\"4\""),
-        "charts not laid out; body: {}",
-        dom.lines()
-            .find(|l| l.contains("<body"))
-            .unwrap_or("no body")
-    );
-    assert!(dom.contains("master-slave-failover"));
+    let console = stderr
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(String::from)
+        .collect();
+    (console, String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
+#[test]
+fn the_report_loads_in_headless_chromium_without_console_errors() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the browser test: install Debian's chromium (.ci/run does)"
+        );
+        eprintln!("skipped: no chromium on this machine (apt-get install chromium)");
+        return;
+    };
+    let run = run_scenario_12(&[]);
+    let sweep = temp_dir("sweep-page");
+    dsim()
+        .args([
+            "sweep",
+            "scenarios/12-master-slave-failover.json",
+            "-q",
+            "--out",
+        ])
+        .arg(&sweep)
+        .args([
+            "--param",
+            "workload.model.closed.users=1000,2000",
+            "--set",
+            "duration_s=40",
+        ])
+        .assert()
+        .success();
+    for (page, title) in [
+        (run.join("report.html"), "master-slave-failover"),
+        (sweep.join("report.html"), "master-slave-failover"),
+    ] {
+        let (console, dom) = load_in_chromium(&browser, &page);
+        assert!(
+            console.is_empty(),
+            "{}: console output: {console:#?}",
+            page.display()
+        );
+        // The page's own script counts the charts the browser laid out with a size and text.
+        assert!(
+            dom.contains("data-charts-rendered=\"4\""),
+            "{}: charts not laid out; body: {}",
+            page.display(),
+            dom.lines()
+                .find(|l| l.contains("<body"))
+                .unwrap_or("no body")
+        );
+        assert!(dom.contains(title));
+    }
 }
