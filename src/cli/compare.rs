@@ -101,7 +101,11 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         memory::check_estimate(s, per_run_limit, true)?;
     }
     let folder = format!("{}-vs-{}", firsts[0].name, firsts[1].name);
-    let out_dir = OutDir::prepare(sim, PathBuf::from("output").join(folder), &[OUTPUT_FILE])?;
+    let out_dir = OutDir::prepare(
+        sim,
+        PathBuf::from("output").join(folder),
+        &[OUTPUT_FILE, crate::cli::run::REPORT_FILE],
+    )?;
     let runs = sweep::run_replicated(
         &scenarios,
         &names,
@@ -152,10 +156,6 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         )?);
     }
     output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
-    output::remove_stale_charts(
-        out_dir.as_ref(),
-        &crate::report::charts::KNEE_CHART_STEMS,
-        &files,
-    );
+    output::remove_stale_charts(out_dir.as_ref(), &files);
     Ok(exit::OK)
 }

@@ -113,7 +113,7 @@ pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
         args.out.as_deref(),
         args.no_write,
         default_dir,
-        &["sweep.json", "sweep.csv"],
+        &["sweep.json", "sweep.csv", crate::cli::run::REPORT_FILE],
     )?;
     sweep::deliver(
         &summary,

@@ -273,22 +273,34 @@ pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
     print_stdout(&stdout)
 }
 
-/// Removes from the output folder the charts among `stems` (as .svg and .png) that this
-/// command did not write in `files`: left from an earlier command, they would pass for this
-/// one's (`--no-charts` after a run with charts, a run without a queue chart).
-pub fn remove_stale_charts<N: AsRef<str>, C>(
-    dir: Option<&OutDir>,
-    stems: &[&str],
-    files: &[(N, C)],
-) {
+/// The file in an output folder naming the charts dsim last wrote there.
+const CHART_MANIFEST: &str = ".dsim-charts";
+
+/// Removes the charts an earlier dsim command wrote in the folder (listed in its
+/// `.dsim-charts`) that this command did not write in `files` — they would pass for this
+/// one's (`--no-charts` after a run with charts, a run without a queue chart) — and lists
+/// this command's charts there instead. Files dsim did not write are never touched.
+pub fn remove_stale_charts<N: AsRef<str>, C>(dir: Option<&OutDir>, files: &[(N, C)]) {
     let Some(dir) = dir else { return };
-    for stem in stems {
-        for ext in ["svg", "png"] {
-            let name = format!("{stem}.{ext}");
-            if !files.iter().any(|(n, _)| n.as_ref() == name) {
-                let _ = std::fs::remove_file(dir.path.join(name));
-            }
+    let is_chart = |n: &str| n.ends_with(".svg") || n.ends_with(".png");
+    let written: Vec<&str> = files
+        .iter()
+        .map(|(n, _)| n.as_ref())
+        .filter(|n| is_chart(n))
+        .collect();
+    let manifest = dir.path.join(CHART_MANIFEST);
+    let earlier = std::fs::read_to_string(&manifest).unwrap_or_default();
+    for name in earlier.lines() {
+        // Only plain names of charts: a damaged manifest cannot reach outside the folder.
+        let plain = !name.contains(['/', '\\']) && !name.starts_with('.');
+        if plain && is_chart(name) && !written.contains(&name) {
+            let _ = std::fs::remove_file(dir.path.join(name));
         }
+    }
+    if written.is_empty() {
+        let _ = std::fs::remove_file(&manifest);
+    } else {
+        let _ = std::fs::write(&manifest, written.join("\n") + "\n");
     }
 }
 

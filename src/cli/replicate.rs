@@ -82,11 +82,7 @@ pub fn run(
         files.extend(run_files(&runs[0], &text, sim.no_charts)?);
     }
     output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
-    output::remove_stale_charts(
-        out_dir.as_ref(),
-        &crate::report::charts::RUN_CHART_STEMS,
-        &files,
-    );
+    output::remove_stale_charts(out_dir.as_ref(), &files);
     if !sim.quiet {
         // Thread time over wall time is the parallelism obtained; the speed-up over one
         // thread is lower when the threads slow each other down (shared caches, memory).

@@ -113,7 +113,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         None => Vec::new(),
     };
     output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
-    output::remove_stale_charts(out_dir.as_ref(), &report::charts::RUN_CHART_STEMS, &files);
+    output::remove_stale_charts(out_dir.as_ref(), &files);
     if !sim.quiet {
         if let Some(warning) = stop_warning(&results) {
             eprintln!("{warning}");

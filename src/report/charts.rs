@@ -17,11 +17,6 @@ pub struct NamedChart {
 
 const TIME: &str = "simulated time (s)";
 
-/// Every chart a run may draw, and every chart a sweep or comparison may draw (so a later
-/// command writing fewer can take away the rest).
-pub const RUN_CHART_STEMS: [&str; 4] = ["latency", "throughput", "utilisation", "queue"];
-pub const KNEE_CHART_STEMS: [&str; 4] = ["p99", "throughput", "errors", "cost"];
-
 /// The charts of one run — latency, throughput, utilisation, and the queue when the run has
 /// a server — over the run's intervals; the drain after the end, in `timeseries.csv`, is
 /// left out.

@@ -264,7 +264,8 @@ impl SweepSummary {
             Some(ci) => format!(
                 "means of seeds {}…{}",
                 self.seed,
-                self.seed.wrapping_add(ci.replications as u64 - 1)
+                self.seed
+                    .wrapping_add((ci.replications as u64).saturating_sub(1))
             ),
             None => format!("seed {}", self.seed),
         };

@@ -119,7 +119,7 @@ impl Default for RawWarmup {
 
 fn warmup_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
-        "description": "Seconds (≥ 0, < duration_s), or \"auto\" to choose it by MSER. Left out: 0, or \"auto\" with --replications.",
+        "description": "Seconds (≥ 0, < duration_s), or \"auto\" to choose it by MSER. Left out: 0, or \"auto\" with dsim run --replications.",
         "oneOf": [{"type": "number", "minimum": 0}, {"const": "auto"}],
         "default": 0
     })

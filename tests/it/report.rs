@@ -88,8 +88,12 @@ fn charts_repeat_byte_for_byte_and_no_charts_writes_none() {
             );
         }
     }
-    // Into a folder that holds charts: they go, not to pass for this run's.
+    // Into a folder that holds charts: dsim's go, not to pass for this run's; a file of the
+    // user's that happens to share a chart's name stays.
+    std::fs::write(a.join("p99.png"), b"mine").unwrap();
     let bare = run_scenario_12_in(a, &["--no-charts"]);
+    assert_eq!(std::fs::read(bare.join("p99.png")).unwrap(), b"mine");
+    std::fs::remove_file(bare.join("p99.png")).unwrap();
     let names: Vec<String> = std::fs::read_dir(&bare)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

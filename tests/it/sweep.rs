@@ -174,8 +174,8 @@ fn slices_merged_equal_the_unsharded_sweep_byte_for_byte() {
     names.sort();
     assert_eq!(
         names.len(),
-        3 + 8,
-        "sweep.json, sweep.csv, report.html and four charts twice: {names:?}"
+        3 + 8 + 1,
+        "sweep.json, sweep.csv, report.html, four charts twice and .dsim-charts: {names:?}"
     );
     for name in &names {
         assert!(
