@@ -88,7 +88,7 @@ fn parse_precision(text: &str) -> Result<f64, Failure> {
 
 pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
-    sim.no_markdown("capacity")?;
+    sim.output.no_markdown("capacity")?;
     let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
     if let Some(seed) = sim.seed {
         scenario.seed = seed;
@@ -113,13 +113,13 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     let threads = sim.threads_for(n);
     let per_run_limit = memory::limit_bytes(sim.max_memory_gb)?.map(|l| l / threads as u64);
     let out_dir = OutDir::prepare(
-        sim,
+        &sim.output,
         PathBuf::from("output").join(format!("{}-capacity", scenario.name)),
         &[OUTPUT_FILE, OUTPUT_FILES[0], OUTPUT_FILES[1]],
     )?;
     let axis = Axis::of(&scenario);
     let (_, copies) = replicate::seeded_copies(&scenario, n);
-    if !sim.quiet {
+    if !sim.output.quiet {
         eprintln!(
             "searching {} for the largest load meeting {} objective(s), {n} seeds on {threads} threads…",
             axis.name(),
@@ -164,9 +164,9 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     });
     let mut json_text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     json_text.push('\n');
-    let stdout = match sim.format {
+    let stdout = match sim.output.format {
         Format::Json => json_text.clone(),
-        _ if sim.quiet => String::new(),
+        _ if sim.output.quiet => String::new(),
         _ => render(&scenario.name, axis, &slos, &interval, &found, &at),
     };
     output::deliver(
@@ -177,7 +177,7 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
             (OUTPUT_FILES[0], at.to_json()),
             (OUTPUT_FILES[1], report::csv::render(&at)),
         ],
-        sim.announce_files(),
+        sim.output.announce_files(),
     )?;
     Ok(exit::OK)
 }

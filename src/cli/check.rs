@@ -58,9 +58,9 @@ pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
         )));
     }
     let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
-    memory::check_estimate(&scenario, memory_limit, sim.quiet)?;
+    memory::check_estimate(&scenario, memory_limit, sim.output.quiet)?;
     let out_dir = OutDir::prepare(
-        sim,
+        &sim.output,
         PathBuf::from("output").join(&scenario.name),
         &OUTPUT_FILES,
     )?;
@@ -77,7 +77,7 @@ pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
         })?;
         verdicts.extend(regressions);
     }
-    if results.stop_reason != crate::StopReason::Completed.name() && !sim.quiet {
+    if results.stop_reason != crate::StopReason::Completed.name() && !sim.output.quiet {
         eprintln!(
             "warning: the run stopped early ({}); the checks cover only what was simulated",
             results.stop_reason
@@ -96,10 +96,10 @@ pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
             &[(name, check::render_junit(&results.scenario, &verdicts))],
         )?;
     }
-    let stdout = match sim.format {
+    let stdout = match sim.output.format {
         Format::Markdown => check::render_markdown(&results.scenario, results.seed, &verdicts),
         Format::Json => verdicts_json(&results, &verdicts),
-        Format::Table if sim.quiet => String::new(),
+        Format::Table if sim.output.quiet => String::new(),
         Format::Table => check::render_table(&results.scenario, &verdicts),
     };
     let [summary, timeseries] = OUTPUT_FILES;
@@ -110,7 +110,7 @@ pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
             (summary, results.to_json()),
             (timeseries, report::csv::render(&results)),
         ],
-        sim.announce_files(),
+        sim.output.announce_files(),
     )?;
     Ok(if verdicts.iter().all(|v| v.passed) {
         exit::OK

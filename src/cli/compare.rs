@@ -33,7 +33,7 @@ pub struct CompareArgs {
 
 pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
-    sim.no_markdown("compare")?;
+    sim.output.no_markdown("compare")?;
     let params = args
         .params
         .iter()
@@ -102,7 +102,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     }
     let folder = format!("{}-vs-{}", firsts[0].name, firsts[1].name);
     let out_dir = OutDir::prepare(
-        sim,
+        &sim.output,
         PathBuf::from("output").join(folder),
         &[OUTPUT_FILE, crate::cli::run::REPORT_FILE],
     )?;
@@ -113,7 +113,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         threads,
         per_run_limit,
         out_dir.as_ref(),
-        sim.quiet,
+        sim.output.quiet,
     )?;
     let points: Vec<(Vec<Value>, Vec<crate::report::Results>)> = labels
         .iter()
@@ -139,7 +139,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     };
     let summary = SweepSummary::of(&title, seed, &paths, points);
     let json = summary.to_json();
-    let stdout = sim.stdout_text(&json, || {
+    let stdout = sim.output.stdout_text(&json, || {
         if params.is_empty() {
             crate::report::compare::render_table(&summary)
         } else {
@@ -152,10 +152,14 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         files.extend(sweep::page_and_chart_files(
             &summary,
             x_param,
-            sim.no_charts,
+            sim.output.no_charts,
         )?);
     }
-    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
-    output::remove_stale_charts(out_dir.as_ref(), &files);
+    output::deliver_with_charts(
+        stdout,
+        out_dir.as_ref(),
+        &files,
+        sim.output.announce_files(),
+    )?;
     Ok(exit::OK)
 }

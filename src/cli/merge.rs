@@ -3,7 +3,7 @@
 //! byte for byte. PATH is a slice file or a folder holding `sweep-shard-*.json` files.
 
 use crate::cli::output::OutDir;
-use crate::cli::{Failure, Format, exit, output, sweep};
+use crate::cli::{Failure, OutputArgs, exit, output, sweep};
 use crate::report::shard::{SHARD_SCHEMA_VERSION, SweepShard, merge};
 use std::path::{Path, PathBuf};
 
@@ -12,21 +12,8 @@ pub struct MergeArgs {
     /// Slice files, or folders holding sweep-shard-*.json files.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Output folder [default: output/<scenario name>-sweep/, as an unsharded sweep].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Write no files.
-    #[arg(long, conflicts_with = "out")]
-    pub no_write: bool,
-    /// Draw no charts.
-    #[arg(long)]
-    pub no_charts: bool,
-    /// What to print on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
-    /// Print nothing but errors (with `--format json`, the JSON and errors).
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// The slice files a path names: itself, or a folder's `sweep-shard-*.json` in name order.
@@ -95,11 +82,7 @@ fn read_slice(file: &Path) -> Result<SweepShard, Failure> {
 }
 
 pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
-    if args.format == Format::Markdown {
-        return Err(Failure::BadInput(
-            "error: --format markdown is for dsim check; dsim merge prints table or json\n".into(),
-        ));
-    }
+    args.output.no_markdown("merge")?;
     let mut slices = Vec::new();
     for path in &args.paths {
         for file in slice_files(path)? {
@@ -109,20 +92,7 @@ pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
     }
     let summary = merge(&slices).map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
     let default_dir = PathBuf::from("output").join(format!("{}-sweep", summary.scenario));
-    let out_dir = OutDir::prepare_at(
-        args.out.as_deref(),
-        args.no_write,
-        default_dir,
-        &["sweep.json", "sweep.csv", crate::cli::run::REPORT_FILE],
-    )?;
-    sweep::deliver(
-        &summary,
-        out_dir.as_ref(),
-        sweep::Delivery {
-            format: args.format,
-            quiet: args.quiet,
-            no_charts: args.no_charts,
-        },
-    )?;
+    let out_dir = OutDir::prepare(&args.output, default_dir, &sweep::WHOLE_SWEEP_FILES)?;
+    sweep::deliver(&summary, out_dir.as_ref(), &args.output)?;
     Ok(exit::OK)
 }

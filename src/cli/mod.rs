@@ -78,8 +78,22 @@ pub struct SimArgs {
     /// Seed for every random stream (overrides the scenario's `seed`).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Output folder [default: output/<scenario name>/; output/<name>-sweep/ for sweeps;
-    /// output/<A>-vs-<B>/ for comparisons].
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Stop with a clear error (exit 2) if the simulator itself needs more than this much
+    /// memory, all parallel runs together [default: 90% of the memory available at the start].
+    #[arg(long, value_name = "GB")]
+    pub max_memory_gb: Option<f64>,
+    /// Threads for replications, sweeps and comparisons [default: one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// Where results go and what is printed: every command that writes results (`merge` too).
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Output folder [default: output/<scenario name>/; output/<name>-sweep/ for sweeps and
+    /// merges; output/<A>-vs-<B>/ for comparisons].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write no files.
@@ -92,13 +106,6 @@ pub struct SimArgs {
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Stop with a clear error (exit 2) if the simulator itself needs more than this much
-    /// memory, all parallel runs together [default: 90% of the memory available at the start].
-    #[arg(long, value_name = "GB")]
-    pub max_memory_gb: Option<f64>,
-    /// Threads for replications, sweeps and comparisons [default: one per core].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
     /// Print nothing but errors (with `--format json`, the JSON and errors).
     #[arg(long, short)]
     pub quiet: bool,
@@ -114,7 +121,9 @@ impl SimArgs {
         .min(runs)
         .max(1)
     }
+}
 
+impl OutputArgs {
     /// What goes to stdout: the JSON when asked for (even with --quiet), else the table
     /// unless quiet.
     pub fn stdout_text(&self, json: &str, table: impl FnOnce() -> String) -> String {

@@ -19,9 +19,16 @@ pub fn load_scenario(file: &Path) -> Result<Scenario, Failure> {
 /// itself keep their line and column; once overrides are applied, problems are named by
 /// their JSON path (the changed document has no lines of its own).
 pub fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Failure> {
+    load_scenario_and_text(file, sets).map(|(scenario, _)| scenario)
+}
+
+/// As `load_scenario_with`, also returning the scenario text as run (the file with the
+/// overrides applied), for report.html.
+pub fn load_scenario_and_text(file: &Path, sets: &[String]) -> Result<(Scenario, String), Failure> {
     let text = read_text(file)?;
     if sets.is_empty() {
-        return scenario::load(&text).map_err(|e| Failure::BadInput(describe(file, &e)));
+        let scenario = scenario::load(&text).map_err(|e| Failure::BadInput(describe(file, &e)))?;
+        return Ok((scenario, text));
     }
     // A file whose shape is wrong is reported as it is, with its position; its values are
     // validated once, after the overrides.
@@ -33,7 +40,7 @@ pub fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Fail
         .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
     let changed = apply_all(&text, &overrides)
         .map_err(|e| Failure::BadInput(format!("error: {}: {e}\n", file.display())))?;
-    scenario::load(&changed).map_err(|e| {
+    let scenario = scenario::load(&changed).map_err(|e| {
         let mut out = String::new();
         for d in e.diagnostics() {
             let place = if d.path.is_empty() {
@@ -50,22 +57,8 @@ pub fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Fail
             );
         }
         Failure::BadInput(out)
-    })
-}
-
-/// The scenario text as run: the file, with `--set` overrides applied (for report.html).
-/// Call after `load_scenario_with` has accepted the same file and overrides.
-pub fn scenario_text(file: &Path, sets: &[String]) -> Result<String, Failure> {
-    let text = read_text(file)?;
-    if sets.is_empty() {
-        return Ok(text);
-    }
-    let overrides = sets
-        .iter()
-        .map(|s| Override::parse(s))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
-    apply_all(&text, &overrides).map_err(|e| Failure::BadInput(format!("error: {e}\n")))
+    })?;
+    Ok((scenario, changed))
 }
 
 pub fn read_text(file: &Path) -> Result<String, Failure> {
@@ -208,25 +201,14 @@ impl OutDir {
     /// `--out`, else `default`; checked and created before any time is spent (see
     /// `prepare_out_dir`). `None` with `--no-write`.
     pub fn prepare(
-        sim: &crate::cli::SimArgs,
+        output: &crate::cli::OutputArgs,
         default: std::path::PathBuf,
         files: &[&str],
     ) -> Result<Option<OutDir>, Failure> {
-        OutDir::prepare_at(sim.out.as_deref(), sim.no_write, default, files)
-    }
-
-    /// As `prepare`, for commands without `SimArgs`: `out` (else `default`), or `None` when
-    /// `no_write`.
-    pub fn prepare_at(
-        out: Option<&Path>,
-        no_write: bool,
-        default: std::path::PathBuf,
-        files: &[&str],
-    ) -> Result<Option<OutDir>, Failure> {
-        if no_write {
+        if output.no_write {
             return Ok(None);
         }
-        let path = out.map_or(default, Path::to_path_buf);
+        let path = output.out.clone().unwrap_or(default);
         let created = prepare_out_dir(&path, files)?;
         Ok(Some(OutDir { path, created }))
     }
@@ -273,6 +255,19 @@ pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
     print_stdout(&stdout)
 }
 
+/// `deliver` for the commands that draw charts (run, sweep, compare, merge): their charts
+/// replace, in the folder, the ones an earlier command drew (see `remove_stale_charts`).
+pub fn deliver_with_charts<N: AsRef<str>, C: AsRef<[u8]>>(
+    stdout: String,
+    dir: Option<&OutDir>,
+    files: &[(N, C)],
+    announce: bool,
+) -> Result<(), Failure> {
+    deliver(stdout, dir, files, announce)?;
+    remove_stale_charts(dir, files);
+    Ok(())
+}
+
 /// The file in an output folder naming the charts dsim last wrote there.
 const CHART_MANIFEST: &str = ".dsim-charts";
 
@@ -280,7 +275,7 @@ const CHART_MANIFEST: &str = ".dsim-charts";
 /// `.dsim-charts`) that this command did not write in `files` — they would pass for this
 /// one's (`--no-charts` after a run with charts, a run without a queue chart) — and lists
 /// this command's charts there instead. Files dsim did not write are never touched.
-pub fn remove_stale_charts<N: AsRef<str>, C>(dir: Option<&OutDir>, files: &[(N, C)]) {
+fn remove_stale_charts<N: AsRef<str>, C>(dir: Option<&OutDir>, files: &[(N, C)]) {
     let Some(dir) = dir else { return };
     let is_chart = |n: &str| n.ends_with(".svg") || n.ends_with(".png");
     let written: Vec<&str> = files

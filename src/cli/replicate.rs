@@ -22,6 +22,7 @@ pub const OUTPUT_FILE: &str = "replications.json";
 pub fn run(
     args: &RunArgs,
     mut scenario: Scenario,
+    scenario_text: &str,
     memory_limit: Option<u64>,
 ) -> Result<u8, Failure> {
     let sim = &args.sim;
@@ -35,16 +36,16 @@ pub fn run(
     let threads = sim.threads_for(n);
     // Each thread runs one replication at a time, so each gets its share of the memory.
     let per_run_limit = memory_limit.map(|l| l / threads as u64);
-    memory::check_estimate(&scenario, per_run_limit, sim.quiet)?;
+    memory::check_estimate(&scenario, per_run_limit, sim.output.quiet)?;
     let [summary_file, timeseries_file] = OUTPUT_FILES;
     let out_dir = OutDir::prepare(
-        sim,
+        &sim.output,
         PathBuf::from("output").join(&scenario.name),
         &[summary_file, timeseries_file, REPORT_FILE, OUTPUT_FILE],
     )?;
     let (seeds, copies) = seeded_copies(&scenario, n);
     let bar = output::progress_bar(
-        sim.quiet,
+        sim.output.quiet,
         n as u64,
         "{bar:30} {pos}/{len} replications · eta {eta}",
     );
@@ -58,7 +59,7 @@ pub fn run(
     let runs: Vec<Results> = runs.into_iter().map(|(r, _)| r).collect();
     memory::refuse_if_stopped(&runs, out_dir.as_ref(), per_run_limit)?;
     output::warn_unfinished(
-        sim.quiet,
+        sim.output.quiet,
         seeds
             .iter()
             .zip(&runs)
@@ -66,8 +67,8 @@ pub fn run(
     );
     let summary = ReplicationSummary::of(&runs, &seeds);
     let json = summary.to_json();
-    let mut stdout = sim.stdout_text(&json, || summary.render_table());
-    if out_dir.is_some() && sim.announce_files() {
+    let mut stdout = sim.output.stdout_text(&json, || summary.render_table());
+    if out_dir.is_some() && sim.output.announce_files() {
         stdout.push_str(&format!(
             "({summary_file}, {timeseries_file}, {REPORT_FILE} and the charts are those of \
              seed {})\n",
@@ -78,12 +79,15 @@ pub fn run(
     // plain run writes them.
     let mut files = vec![(OUTPUT_FILE.to_string(), json.into_bytes())];
     if out_dir.is_some() {
-        let text = output::scenario_text(&args.file, &sim.set)?;
-        files.extend(run_files(&runs[0], &text, sim.no_charts)?);
+        files.extend(run_files(&runs[0], scenario_text, sim.output.no_charts)?);
     }
-    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
-    output::remove_stale_charts(out_dir.as_ref(), &files);
-    if !sim.quiet {
+    output::deliver_with_charts(
+        stdout,
+        out_dir.as_ref(),
+        &files,
+        sim.output.announce_files(),
+    )?;
+    if !sim.output.quiet {
         // Thread time over wall time is the parallelism obtained; the speed-up over one
         // thread is lower when the threads slow each other down (shared caches, memory).
         eprintln!(

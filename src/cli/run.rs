@@ -42,8 +42,8 @@ pub(super) fn run_files(
 
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
-    sim.no_markdown("run")?;
-    let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
+    sim.output.no_markdown("run")?;
+    let (mut scenario, scenario_text) = output::load_scenario_and_text(&args.file, &sim.set)?;
     if let Some(seed) = sim.seed {
         scenario.seed = seed;
     }
@@ -57,16 +57,16 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
                     .into(),
             ));
         }
-        return replicate::run(args, scenario, memory_limit);
+        return replicate::run(args, scenario, &scenario_text, memory_limit);
     }
-    memory::check_estimate(&scenario, memory_limit, sim.quiet)?;
+    memory::check_estimate(&scenario, memory_limit, sim.output.quiet)?;
     let out_dir = OutDir::prepare(
-        sim,
+        &sim.output,
         PathBuf::from("output").join(&scenario.name),
         &[OUTPUT_FILES[0], OUTPUT_FILES[1], REPORT_FILE],
     )?;
     let bar = output::progress_bar(
-        sim.quiet,
+        sim.output.quiet,
         scenario.duration.as_ms() as u64,
         "{bar:30} {pos}/{len} sim ms · {msg} · eta {eta}",
     );
@@ -96,25 +96,27 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
             }
             return Ok(exit::CHECK_FAILED);
         }
-        if !sim.quiet {
+        if !sim.output.quiet {
             eprintln!(
                 "deterministic: a second run gave byte-identical summary.json and timeseries.csv"
             );
         }
     }
     let json = results.to_json();
-    let stdout = sim.stdout_text(&json, || report::table::render(&results));
+    let stdout = sim
+        .output
+        .stdout_text(&json, || report::table::render(&results));
     let files = match &out_dir {
-        Some(_) => run_files(
-            &results,
-            &output::scenario_text(&args.file, &sim.set)?,
-            sim.no_charts,
-        )?,
+        Some(_) => run_files(&results, &scenario_text, sim.output.no_charts)?,
         None => Vec::new(),
     };
-    output::deliver(stdout, out_dir.as_ref(), &files, sim.announce_files())?;
-    output::remove_stale_charts(out_dir.as_ref(), &files);
-    if !sim.quiet {
+    output::deliver_with_charts(
+        stdout,
+        out_dir.as_ref(),
+        &files,
+        sim.output.announce_files(),
+    )?;
+    if !sim.output.quiet {
         if let Some(warning) = stop_warning(&results) {
             eprintln!("{warning}");
         }

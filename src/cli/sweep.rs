@@ -7,7 +7,7 @@
 
 use crate::cli::output::OutDir;
 use crate::cli::run::REPORT_FILE;
-use crate::cli::{Failure, SimArgs, exit, memory, output, replicate};
+use crate::cli::{Failure, OutputArgs, SimArgs, exit, memory, output, replicate};
 use crate::model::Scenario;
 use crate::report::Results;
 use crate::report::shard::{
@@ -22,6 +22,8 @@ use std::time::Instant;
 /// Most points a sweep may have.
 pub(super) use crate::report::shard::MAX_POINTS;
 const OUTPUT_FILES: [&str; 2] = ["sweep.json", "sweep.csv"];
+/// What a whole sweep (or a merge) writes besides its charts, checked before it runs.
+pub(super) const WHOLE_SWEEP_FILES: [&str; 3] = [OUTPUT_FILES[0], OUTPUT_FILES[1], REPORT_FILE];
 
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
@@ -124,7 +126,7 @@ pub(super) fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
 }
 
 pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
-    args.sim.no_markdown("sweep")?;
+    args.sim.output.no_markdown("sweep")?;
     let params = args
         .params
         .iter()
@@ -169,12 +171,8 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
     let default_dir = PathBuf::from("output").join(format!("{name}-sweep"));
     let shard_file = shard.map(ShardSpec::file_name);
     let out_dir = match &shard_file {
-        Some(name) => OutDir::prepare(sim, default_dir, &[name.as_str()])?,
-        None => OutDir::prepare(
-            sim,
-            default_dir,
-            &[OUTPUT_FILES[0], OUTPUT_FILES[1], REPORT_FILE],
-        )?,
+        Some(name) => OutDir::prepare(&sim.output, default_dir, &[name.as_str()])?,
+        None => OutDir::prepare(&sim.output, default_dir, &WHOLE_SWEEP_FILES)?,
     };
     let started = Instant::now();
     let labels: Vec<String> = points.iter().map(|p| p.join(" ")).collect();
@@ -185,7 +183,7 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         threads,
         per_run_limit,
         out_dir.as_ref(),
-        sim.quiet,
+        sim.output.quiet,
     )?;
     let paths: Vec<String> = params.iter().map(|(p, _)| p.clone()).collect();
     let table_points: Vec<(Vec<Value>, Vec<Results>)> = points
@@ -222,25 +220,17 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
                     .collect(),
             };
             let json = slice.to_json();
-            let stdout = sim.stdout_text(&json, || summary.render_table());
+            let stdout = sim.output.stdout_text(&json, || summary.render_table());
             output::deliver(
                 stdout,
                 out_dir.as_ref(),
                 &[(name, json)],
-                sim.announce_files(),
+                sim.output.announce_files(),
             )?;
         }
-        _ => deliver(
-            &summary,
-            out_dir.as_ref(),
-            Delivery {
-                format: sim.format,
-                quiet: sim.quiet,
-                no_charts: sim.no_charts,
-            },
-        )?,
+        _ => deliver(&summary, out_dir.as_ref(), &sim.output)?,
     }
-    if !sim.quiet {
+    if !sim.output.quiet {
         let seeds = match args.replications {
             1 => String::new(),
             n => format!(" × {n} seeds"),
@@ -302,26 +292,15 @@ pub(super) fn run_replicated(
         .collect())
 }
 
-/// How a sweep's results are delivered (shared with `dsim merge`).
-pub(super) struct Delivery {
-    pub format: crate::cli::Format,
-    pub quiet: bool,
-    pub no_charts: bool,
-}
-
 /// Prints a whole sweep (table or JSON) and writes sweep.json, sweep.csv, report.html and
-/// its charts.
+/// its charts (shared with `dsim merge`).
 pub(super) fn deliver(
     summary: &SweepSummary,
     out_dir: Option<&OutDir>,
-    how: Delivery,
+    how: &OutputArgs,
 ) -> Result<(), Failure> {
     let json = summary.to_json();
-    let stdout = match how.format {
-        crate::cli::Format::Json => json.clone(),
-        _ if how.quiet => String::new(),
-        _ => summary.render_table(),
-    };
+    let stdout = how.stdout_text(&json, || summary.render_table());
     let [json_file, csv_file] = OUTPUT_FILES;
     let mut files = vec![
         (json_file.to_string(), json.into_bytes()),
@@ -330,9 +309,7 @@ pub(super) fn deliver(
     if out_dir.is_some() {
         files.extend(page_and_chart_files(summary, Some(0), how.no_charts)?);
     }
-    let announce = how.format == crate::cli::Format::Table && !how.quiet;
-    output::deliver(stdout, out_dir, &files, announce)?;
-    output::remove_stale_charts(out_dir, &files);
+    output::deliver_with_charts(stdout, out_dir, &files, how.announce_files())?;
     Ok(())
 }
 
