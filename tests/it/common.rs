@@ -1,12 +1,13 @@
 //! Helpers shared by the integration tests: running the binary on a scenario value or file.
 
-use assert_cmd::Command;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// The `dsim` binary cargo built for these tests, as a command to add arguments to.
 pub fn dsim() -> Command {
-    Command::cargo_bin("dsim").expect("the dsim binary is built")
+    Command::new(env!("CARGO_BIN_EXE_dsim"))
 }
 
 /// A fresh folder under the target directory (kept on failure for inspection).

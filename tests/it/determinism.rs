@@ -1,7 +1,7 @@
 //! Same scenario and seed ⇒ the same bytes; another seed ⇒ other results; adding a component
 //! nobody calls leaves everyone else's random draws, and so their results, unchanged.
 
-use crate::common::{dsim, temp_dir, write_scenario};
+use crate::common::{dsim, run_ok, temp_dir, write_scenario};
 use serde_json::{Value, json};
 
 fn scenario() -> Value {
@@ -34,12 +34,12 @@ fn scenario() -> Value {
 fn run_to_dir(scenario: &Value, seed: u64) -> (Vec<u8>, Vec<u8>) {
     let path = write_scenario(scenario);
     let out = temp_dir("det");
-    dsim()
-        .args(["run", "--quiet", "--seed", &seed.to_string(), "--out"])
-        .arg(&out)
-        .arg(&path)
-        .assert()
-        .success();
+    run_ok(
+        dsim()
+            .args(["run", "--quiet", "--seed", &seed.to_string(), "--out"])
+            .arg(&out)
+            .arg(&path),
+    );
     (
         std::fs::read(out.join("summary.json")).unwrap(),
         std::fs::read(out.join("timeseries.csv")).unwrap(),

@@ -10,6 +10,7 @@ mod lessons;
 mod replications;
 mod report;
 mod scenarios;
+mod schema_check;
 mod sweep;
 mod theory;
 mod theory_distributed;

@@ -2,7 +2,7 @@
 //! show the run's own figures and faults, that they repeat byte for byte, and that the page
 //! loads in a real browser (headless Chromium) with no console error and lays out its charts.
 
-use crate::common::{dsim, temp_dir};
+use crate::common::{dsim, run_ok, temp_dir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,17 +13,17 @@ fn run_scenario_12(extra: &[&str]) -> PathBuf {
 }
 
 fn run_scenario_12_in(out: PathBuf, extra: &[&str]) -> PathBuf {
-    dsim()
-        .args([
-            "run",
-            "scenarios/12-master-slave-failover.json",
-            "-q",
-            "--out",
-        ])
-        .arg(&out)
-        .args(extra)
-        .assert()
-        .success();
+    run_ok(
+        dsim()
+            .args([
+                "run",
+                "scenarios/12-master-slave-failover.json",
+                "-q",
+                "--out",
+            ])
+            .arg(&out)
+            .args(extra),
+    );
     out
 }
 
@@ -110,21 +110,21 @@ fn charts_repeat_byte_for_byte_and_no_charts_writes_none() {
 #[test]
 fn a_comparison_over_users_draws_one_line_per_design() {
     let out = temp_dir("compare-charts");
-    dsim()
-        .args([
-            "compare",
-            "scenarios/08-vertical-scaling.json",
-            "scenarios/09-horizontal-scaling.json",
-            "--param",
-            "workload.model.closed.users=2000,20000",
-            "--set",
-            "duration_s=12",
-            "-q",
-            "--out",
-        ])
-        .arg(&out)
-        .assert()
-        .success();
+    run_ok(
+        dsim()
+            .args([
+                "compare",
+                "scenarios/08-vertical-scaling.json",
+                "scenarios/09-horizontal-scaling.json",
+                "--param",
+                "workload.model.closed.users=2000,20000",
+                "--set",
+                "duration_s=12",
+                "-q",
+                "--out",
+            ])
+            .arg(&out),
+    );
     for stem in ["p99", "throughput", "errors", "cost"] {
         let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
         assert!(
@@ -212,22 +212,22 @@ fn the_report_loads_in_headless_chromium_without_console_errors() {
     };
     let run = run_scenario_12(&[]);
     let sweep = temp_dir("sweep-page");
-    dsim()
-        .args([
-            "sweep",
-            "scenarios/12-master-slave-failover.json",
-            "-q",
-            "--out",
-        ])
-        .arg(&sweep)
-        .args([
-            "--param",
-            "workload.model.closed.users=1000,2000",
-            "--set",
-            "duration_s=40",
-        ])
-        .assert()
-        .success();
+    run_ok(
+        dsim()
+            .args([
+                "sweep",
+                "scenarios/12-master-slave-failover.json",
+                "-q",
+                "--out",
+            ])
+            .arg(&sweep)
+            .args([
+                "--param",
+                "workload.model.closed.users=1000,2000",
+                "--set",
+                "duration_s=40",
+            ]),
+    );
     for (page, title) in [
         (run.join("report.html"), "master-slave-failover"),
         (sweep.join("report.html"), "master-slave-failover"),
