@@ -3,7 +3,7 @@
 //! seeds, with the bottleneck and cost at that load.
 
 use crate::capacity::{self, Axis, Found};
-use crate::cli::output::OutDir;
+use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::OUTPUT_FILES;
 use crate::cli::{Failure, Format, SimArgs, exit, memory, output, parse_share, replicate};
 use crate::metrics::confidence::Interval;
@@ -171,12 +171,13 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     };
     output::deliver(
         stdout,
-        out_dir.as_ref(),
+        out_dir,
         &[
             (OUTPUT_FILE, json_text),
             (OUTPUT_FILES[0], at.to_json()),
             (OUTPUT_FILES[1], report::csv::render(&at)),
         ],
+        Mode::ReplaceSet,
         sim.output.announce_files(),
     )?;
     Ok(exit::OK)

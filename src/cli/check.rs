@@ -1,10 +1,16 @@
 //! `dsim check FILE`: runs a scenario and holds it to its `slos` and, with `--baseline`, to
-//! an earlier summary.json. Exit 0 when every check holds, 1 when one fails, 2 on bad input.
-//! Prints a table, Markdown (for a CI comment) or JSON, and can write JUnit XML.
+//! an earlier summary.json. Exit 0 when every check holds, 1 when one fails (a run cut short
+//! fails too), 2 on bad input. Prints a table, Markdown (for a CI comment) or JSON, and can
+//! write JUnit XML — also on bad input, as one test case in error.
+//!
+//! The gate cannot be turned on itself: its results go to `output/<name>-check/`, never the
+//! folder `dsim run` writes, and a baseline inside the output folder is refused. A baseline
+//! of another scenario, seed, window, load or set of classes is refused unless
+//! `--allow-different-baseline` says the comparison is meant.
 
-use crate::cli::output::OutDir;
+use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::OUTPUT_FILES;
-use crate::cli::{Failure, Format, SimArgs, exit, memory, output, parse_share};
+use crate::cli::{Failure, Format, SimArgs, exit, memory, outdir, output, parse_share};
 use crate::report::{self, check};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -15,34 +21,98 @@ pub struct CheckArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub sim: SimArgs,
-    /// An earlier summary.json: fail if throughput, error rate or p50/p99/p99.9 latency got
-    /// worse than it by more than --tolerance.
+    /// An earlier summary.json of the same scenario: fail if throughput, error rate or
+    /// p50/p99/p99.9 latency got worse than it by more than --tolerance.
     #[arg(long, value_name = "SUMMARY.JSON")]
     pub baseline: Option<PathBuf>,
-    /// How much worse than the baseline a figure may get, e.g. `5%` or `0.05`.
-    #[arg(long, default_value = "5%")]
+    /// How much worse than the baseline a figure may get: a percentage (`5%`) or a fraction
+    /// of at most 1 (`0.05`).
+    #[arg(long, default_value = "5%", requires = "baseline")]
     pub tolerance: String,
-    /// Also write the checks as JUnit XML to this file (for CI test reports).
+    /// Compare with a baseline of another scenario, seed, measured window, load or set of
+    /// request classes (refused otherwise: its figures would not be comparable).
+    #[arg(long, requires = "baseline")]
+    pub allow_different_baseline: bool,
+    /// Also write the checks as JUnit XML to this file (for CI test reports); written on bad
+    /// input too, as one test case in error.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
 }
 
-/// `5%` or `0.05` as a fraction.
+/// `5%` or `0.05` as a fraction of at most 1; a bare number above 1 is refused, since `5`
+/// would mean 500 %.
 fn parse_tolerance(text: &str) -> Result<f64, Failure> {
-    parse_share(text, "--tolerance", 0.0, 10.0)
+    let t = text.trim();
+    if !t.ends_with('%') && t.parse::<f64>().is_ok_and(|x| x > 1.0) {
+        return Err(Failure::BadInput(format!(
+            "error: --tolerance {t} would allow {}% worse; write {t}% for {t} percent, or a \
+             fraction of at most 1 such as 0.05\n",
+            t.parse::<f64>().map_or(0.0, |x| x * 100.0)
+        )));
+    }
+    parse_share(text, "--tolerance", 0.0, 1.0)
 }
 
 fn read_baseline(path: &Path) -> Result<Value, Failure> {
     let text = output::read_text(path)?;
-    serde_json::from_str(&text).map_err(|e| {
+    let doc: Value = serde_json::from_str(&text).map_err(|e| {
         Failure::BadInput(format!(
             "error: --baseline {}: not JSON ({e}); give a summary.json written by dsim run\n",
             path.display()
         ))
-    })
+    })?;
+    if let Some(why) = check::unusable_baseline(&doc) {
+        return Err(Failure::BadInput(format!(
+            "error: --baseline {}: {why}; give a summary.json of a whole dsim run\n",
+            path.display()
+        )));
+    }
+    Ok(doc)
+}
+
+/// Refuses a JUnit path that cannot be written before anything runs.
+fn check_junit_path(path: &Path) -> Result<(), Failure> {
+    let bad =
+        |why: String| Failure::BadInput(format!("error: --junit {}: {why}\n", path.display()));
+    if path.is_dir() {
+        return Err(bad(
+            "is a folder; give a file name such as report.xml".into()
+        ));
+    }
+    if path.file_name().and_then(|n| n.to_str()).is_none() {
+        return Err(bad("does not end in a file name".into()));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(bad(format!("the folder {} does not exist", dir.display())));
+    }
+    let probe = dir.join(format!(".dsim-junit-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"")
+        .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
+    if let Some(path) = &args.junit {
+        check_junit_path(path)?;
+    }
+    match checked(args) {
+        Err(Failure::BadInput(text)) => {
+            if let Some(path) = &args.junit {
+                let suite = args.file.display().to_string();
+                outdir::write_file(path, check::render_junit_error(&suite, &text).as_bytes())?;
+            }
+            Err(Failure::BadInput(text))
+        }
+        other => other,
+    }
+}
+
+fn checked(args: &CheckArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
     let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
     if let Some(seed) = sim.seed {
@@ -61,13 +131,36 @@ pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
     memory::check_estimate(&scenario, memory_limit, sim.output.quiet)?;
     let out_dir = OutDir::prepare(
         &sim.output,
-        PathBuf::from("output").join(&scenario.name),
+        PathBuf::from("output").join(format!("{}-check", scenario.name)),
         &OUTPUT_FILES,
     )?;
+    if let (Some(dir), Some(path)) = (&out_dir, &args.baseline)
+        && dir.holds(path)
+    {
+        return Err(Failure::BadInput(format!(
+            "error: --baseline {} is in the output folder {}, where this check's results \
+             would replace it\n  keep baselines elsewhere (e.g. baselines/), or give --out DIR \
+             or --no-write\n",
+            path.display(),
+            dir.path.display()
+        )));
+    }
     let slos = scenario.slos.clone();
     let results = crate::run_with_limit(scenario, memory_limit, &mut |_| {});
-    memory::refuse_if_stopped([&results], out_dir.as_ref(), memory_limit)?;
-    let mut verdicts = check::slo_verdicts(&results, &slos);
+    if let (Some(base), Some(path)) = (&baseline, &args.baseline) {
+        let differences = check::incomparable(&results, base);
+        if !differences.is_empty() && !args.allow_different_baseline {
+            return Err(Failure::BadInput(format!(
+                "error: --baseline {} is not comparable with this run: {}\n  give a baseline \
+                 of the same scenario and settings, or --allow-different-baseline if the \
+                 comparison is meant\n",
+                path.display(),
+                differences.join("; ")
+            )));
+        }
+    }
+    let mut verdicts = vec![check::run_verdict(&results)];
+    verdicts.extend(check::slo_verdicts(&results, &slos));
     if let (Some(base), Some(path)) = (&baseline, &args.baseline) {
         let regressions = check::regression_verdicts(&results, base, tolerance).map_err(|e| {
             Failure::BadInput(format!(
@@ -77,23 +170,10 @@ pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
         })?;
         verdicts.extend(regressions);
     }
-    if results.stop_reason != crate::StopReason::Completed.name() && !sim.output.quiet {
-        eprintln!(
-            "warning: the run stopped early ({}); the checks cover only what was simulated",
-            results.stop_reason
-        );
-    }
     if let Some(path) = &args.junit {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
-        let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-            Failure::BadInput(format!(
-                "error: --junit {}: not a file name\n",
-                path.display()
-            ))
-        })?;
-        output::write_all_atomic(
-            dir.unwrap_or(Path::new(".")),
-            &[(name, check::render_junit(&results.scenario, &verdicts))],
+        outdir::write_file(
+            path,
+            check::render_junit(&results.scenario, &verdicts).as_bytes(),
         )?;
     }
     let stdout = match sim.output.format {
@@ -105,11 +185,12 @@ pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
     let [summary, timeseries] = OUTPUT_FILES;
     output::deliver(
         stdout,
-        out_dir.as_ref(),
+        out_dir,
         &[
             (summary, results.to_json()),
             (timeseries, report::csv::render(&results)),
         ],
+        Mode::ReplaceSet,
         sim.output.announce_files(),
     )?;
     Ok(if verdicts.iter().all(|v| v.passed) {
@@ -124,8 +205,10 @@ fn verdicts_json(r: &report::Results, verdicts: &[check::Verdict]) -> String {
         .iter()
         .map(|v| {
             serde_json::json!({
-                "kind": v.kind, "figure": v.name, "value": v.actual, "limit": v.limit,
-                "at_least": v.floor, "passed": v.passed, "note": v.note,
+                "kind": v.kind, "figure": v.name,
+                // No request completed: no latency (null), never 0.
+                "value": if v.actual.is_finite() { Some(v.actual) } else { None },
+                "limit": v.limit, "at_least": v.floor, "passed": v.passed, "note": v.note,
             })
         })
         .collect();
@@ -141,9 +224,12 @@ fn verdicts_json(r: &report::Results, verdicts: &[check::Verdict]) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn tolerance_reads_percent_or_fraction() {
+    fn tolerance_reads_percent_or_a_fraction_up_to_one() {
         assert_eq!(super::parse_tolerance("5%").ok(), Some(0.05));
         assert_eq!(super::parse_tolerance("0.1").ok(), Some(0.1));
+        assert_eq!(super::parse_tolerance("1").ok(), Some(1.0));
+        assert!(super::parse_tolerance("5").is_err(), "5 would be 500 %");
+        assert!(super::parse_tolerance("150%").is_err());
         assert!(super::parse_tolerance("-1%").is_err());
         assert!(super::parse_tolerance("lots").is_err());
     }

@@ -4,7 +4,7 @@
 //! With `--param PATH=V1,V2,…` every scenario runs at every value, and the knee charts put
 //! one line per scenario against the first parameter.
 
-use crate::cli::output::OutDir;
+use crate::cli::output::{Mode, OutDir};
 use crate::cli::{Failure, SimArgs, exit, memory, output, sweep};
 use crate::report::sweep::SweepSummary;
 use crate::scenario::overrides::Override;
@@ -112,7 +112,6 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         args.replications,
         threads,
         per_run_limit,
-        out_dir.as_ref(),
         sim.output.quiet,
     )?;
     let points: Vec<(Vec<Value>, Vec<crate::report::Results>)> = labels
@@ -155,10 +154,11 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
             sim.output.no_charts,
         )?);
     }
-    output::deliver_with_charts(
+    output::deliver(
         stdout,
-        out_dir.as_ref(),
+        out_dir,
         &files,
+        Mode::ReplaceSet,
         sim.output.announce_files(),
     )?;
     Ok(exit::OK)

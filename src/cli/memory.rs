@@ -73,23 +73,17 @@ pub fn exceeded(r: &Results, limit: Option<u64>) -> Failure {
     ))
 }
 
-/// Refuses results cut short by the memory limit: removes an output folder made for them and
-/// returns the error that explains the stop.
+/// Refuses results cut short by the memory limit with the error that explains the stop (the
+/// caller's output folder, dropped uncommitted, leaves nothing behind).
 pub fn refuse_if_stopped<'a>(
     runs: impl IntoIterator<Item = &'a Results>,
-    dir: Option<&crate::cli::output::OutDir>,
     limit: Option<u64>,
 ) -> Result<(), Failure> {
     let stopped = runs
         .into_iter()
         .find(|r| r.stop_reason == crate::StopReason::MemoryLimit.name());
     match stopped {
-        Some(r) => {
-            if let Some(dir) = dir {
-                dir.abandon();
-            }
-            Err(exceeded(r, limit))
-        }
+        Some(r) => Err(exceeded(r, limit)),
         None => Ok(()),
     }
 }

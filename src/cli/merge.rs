@@ -93,6 +93,6 @@ pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
     let summary = merge(&slices).map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
     let default_dir = PathBuf::from("output").join(format!("{}-sweep", summary.scenario));
     let out_dir = OutDir::prepare(&args.output, default_dir, &sweep::WHOLE_SWEEP_FILES)?;
-    sweep::deliver(&summary, out_dir.as_ref(), &args.output)?;
+    sweep::deliver(&summary, out_dir, &args.output)?;
     Ok(exit::OK)
 }

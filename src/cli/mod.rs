@@ -4,8 +4,10 @@
 mod capacity;
 mod check;
 mod compare;
+mod interrupt;
 mod memory;
 mod merge;
+mod outdir;
 mod output;
 mod replicate;
 mod run;
@@ -202,6 +204,7 @@ impl From<anyhow::Error> for Failure {
 
 /// Parses `args` and runs the command; returns the process exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    interrupt::install();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,7 +1,8 @@
-//! Reading scenario files and writing results: error texts for bad input, and atomic writes
-//! (a temporary file renamed into place) so an interrupted run leaves no half-written file.
+//! Reading scenario files and delivering results: error texts for bad input, the output
+//! folder's new set (`outdir`), stdout, progress bars and warnings.
 
 use crate::cli::Failure;
+pub use crate::cli::outdir::{Mode, OutDir};
 use crate::model::Scenario;
 use crate::scenario::overrides::{Override, apply_all};
 use crate::scenario::{self, ScenarioError};
@@ -88,81 +89,6 @@ pub fn describe(file: &Path, e: &ScenarioError) -> String {
     out
 }
 
-/// Makes sure results can be written in `dir` before spending time on a run: creates it,
-/// and checks that it is a folder we may write in and that no folder stands where an output
-/// file goes. Returns whether it created the folder (to remove it if the run fails).
-pub fn prepare_out_dir(dir: &Path, files: &[&str]) -> Result<bool, Failure> {
-    let bad = |what: String| {
-        Failure::BadInput(format!(
-            "error: {what}\n  choose another folder with --out DIR, or --no-write\n"
-        ))
-    };
-    if dir.exists() && !dir.is_dir() {
-        return Err(bad(format!("{} is a file, not a folder", dir.display())));
-    }
-    let created = !dir.exists();
-    std::fs::create_dir_all(dir).map_err(|e| {
-        bad(format!(
-            "cannot create output folder {}: {e}",
-            dir.display()
-        ))
-    })?;
-    for name in files {
-        let target = dir.join(name);
-        if target.is_dir() {
-            return Err(bad(format!(
-                "{} is a folder; dsim writes a file there",
-                target.display()
-            )));
-        }
-    }
-    let probe = dir.join(".dsim-write-probe.tmp");
-    std::fs::write(&probe, b"")
-        .map_err(|e| bad(format!("cannot write in {}: {e}", dir.display())))?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(created)
-}
-
-/// Writes every `(name, contents)` into `dir` all-or-nothing as far as the filesystem allows:
-/// each goes to a temporary file first, and only when all of them are written are they renamed
-/// into place. A failure while writing leaves the old outputs untouched; a rename failing
-/// after another succeeded (rare: the folder changed under us) is reported as such.
-pub fn write_all_atomic<N: AsRef<str>, C: AsRef<[u8]>>(
-    dir: &Path,
-    files: &[(N, C)],
-) -> Result<(), Failure> {
-    let tmp = |name: &N| dir.join(format!(".{}.tmp", name.as_ref()));
-    let cleanup = || {
-        for (name, _) in files {
-            let _ = std::fs::remove_file(tmp(name));
-        }
-    };
-    let fail = |what: String, replaced: &[&str]| {
-        cleanup();
-        let state = if replaced.is_empty() {
-            "the previous outputs, if any, are unchanged".to_string()
-        } else {
-            format!(
-                "{} were replaced, the others not: the folder mixes two runs",
-                replaced.join(", ")
-            )
-        };
-        Failure::BadInput(format!("error: {what}\n  {state}\n"))
-    };
-    for (name, contents) in files {
-        std::fs::write(tmp(name), contents)
-            .map_err(|e| fail(format!("cannot write {}: {e}", tmp(name).display()), &[]))?;
-    }
-    let mut replaced = Vec::new();
-    for (name, _) in files {
-        let target = dir.join(name.as_ref());
-        std::fs::rename(tmp(name), &target)
-            .map_err(|e| fail(format!("cannot write {}: {e}", target.display()), &replaced))?;
-        replaced.push(name.as_ref());
-    }
-    Ok(())
-}
-
 /// Writes `text` to stdout. A reader that has gone away (`dsim run … | head`) is not an error:
 /// what it wanted, it got.
 pub fn print_stdout(text: &str) -> Result<(), Failure> {
@@ -190,48 +116,19 @@ pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Option<ProgressBar
     Some(bar)
 }
 
-/// A command's output folder, and whether the command created it (so that a run that fails
-/// after creating it can take it away again).
-pub struct OutDir {
-    pub path: std::path::PathBuf,
-    created: bool,
-}
-
-impl OutDir {
-    /// `--out`, else `default`; checked and created before any time is spent (see
-    /// `prepare_out_dir`). `None` with `--no-write`.
-    pub fn prepare(
-        output: &crate::cli::OutputArgs,
-        default: std::path::PathBuf,
-        files: &[&str],
-    ) -> Result<Option<OutDir>, Failure> {
-        if output.no_write {
-            return Ok(None);
-        }
-        let path = output.out.clone().unwrap_or(default);
-        let created = prepare_out_dir(&path, files)?;
-        Ok(Some(OutDir { path, created }))
-    }
-
-    /// Removes the folder if this command created it and it is still empty.
-    pub fn abandon(&self) {
-        if self.created {
-            let _ = std::fs::remove_dir(&self.path);
-        }
-    }
-}
-
-/// Ends a command: writes `files` into the output folder (if any) all-or-nothing, then prints
+/// Ends a command: puts `files` in the output folder (if any) as `mode` says, then prints
 /// `stdout`, followed when `announce` is set by a line naming what was written. Files come
 /// first: a reader that closes stdout early (`| head`) must not cost the results.
 pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
     mut stdout: String,
-    dir: Option<&OutDir>,
+    dir: Option<OutDir>,
     files: &[(N, C)],
+    mode: Mode,
     announce: bool,
 ) -> Result<(), Failure> {
     if let Some(dir) = dir {
-        write_all_atomic(&dir.path, files)?;
+        let shown = dir.path.display().to_string();
+        dir.commit(files, mode)?;
         if announce {
             let is_chart = |n: &str| n.ends_with(".svg") || n.ends_with(".png");
             let mut names: Vec<String> = files
@@ -244,59 +141,10 @@ pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
             if charts > 0 {
                 names.push(format!("{charts} chart files (SVG and PNG)"));
             }
-            let _ = writeln!(
-                stdout,
-                "wrote {} in {}",
-                names.join(", "),
-                dir.path.display()
-            );
+            let _ = writeln!(stdout, "wrote {} in {shown}", names.join(", "));
         }
     }
     print_stdout(&stdout)
-}
-
-/// `deliver` for the commands that draw charts (run, sweep, compare, merge): their charts
-/// replace, in the folder, the ones an earlier command drew (see `remove_stale_charts`).
-pub fn deliver_with_charts<N: AsRef<str>, C: AsRef<[u8]>>(
-    stdout: String,
-    dir: Option<&OutDir>,
-    files: &[(N, C)],
-    announce: bool,
-) -> Result<(), Failure> {
-    deliver(stdout, dir, files, announce)?;
-    remove_stale_charts(dir, files);
-    Ok(())
-}
-
-/// The file in an output folder naming the charts dsim last wrote there.
-const CHART_MANIFEST: &str = ".dsim-charts";
-
-/// Removes the charts an earlier dsim command wrote in the folder (listed in its
-/// `.dsim-charts`) that this command did not write in `files` — they would pass for this
-/// one's (`--no-charts` after a run with charts, a run without a queue chart) — and lists
-/// this command's charts there instead. Files dsim did not write are never touched.
-fn remove_stale_charts<N: AsRef<str>, C>(dir: Option<&OutDir>, files: &[(N, C)]) {
-    let Some(dir) = dir else { return };
-    let is_chart = |n: &str| n.ends_with(".svg") || n.ends_with(".png");
-    let written: Vec<&str> = files
-        .iter()
-        .map(|(n, _)| n.as_ref())
-        .filter(|n| is_chart(n))
-        .collect();
-    let manifest = dir.path.join(CHART_MANIFEST);
-    let earlier = std::fs::read_to_string(&manifest).unwrap_or_default();
-    for name in earlier.lines() {
-        // Only plain names of charts: a damaged manifest cannot reach outside the folder.
-        let plain = !name.contains(['/', '\\']) && !name.starts_with('.');
-        if plain && is_chart(name) && !written.contains(&name) {
-            let _ = std::fs::remove_file(dir.path.join(name));
-        }
-    }
-    if written.is_empty() {
-        let _ = std::fs::remove_file(&manifest);
-    } else {
-        let _ = std::fs::write(&manifest, written.join("\n") + "\n");
-    }
 }
 
 /// Warns on stderr about runs that did not end normally (`max_events`, `drain_limit`), whose

@@ -4,7 +4,7 @@
 //! Results do not depend on the threads: each replication is a pure function of its seed, and
 //! they are collected by index, so `replications.json` is byte-identical with 1 or 16 threads.
 
-use crate::cli::output::OutDir;
+use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::{OUTPUT_FILES, REPORT_FILE, run_files};
 use crate::cli::{Failure, RunArgs, exit, memory, output};
 use crate::model::Scenario;
@@ -57,7 +57,7 @@ pub fn run(
     }
     let thread_time: Duration = runs.iter().map(|(_, d)| *d).sum();
     let runs: Vec<Results> = runs.into_iter().map(|(r, _)| r).collect();
-    memory::refuse_if_stopped(&runs, out_dir.as_ref(), per_run_limit)?;
+    memory::refuse_if_stopped(&runs, per_run_limit)?;
     output::warn_unfinished(
         sim.output.quiet,
         seeds
@@ -81,10 +81,11 @@ pub fn run(
     if out_dir.is_some() {
         files.extend(run_files(&runs[0], scenario_text, sim.output.no_charts)?);
     }
-    output::deliver_with_charts(
+    output::deliver(
         stdout,
-        out_dir.as_ref(),
+        out_dir,
         &files,
+        Mode::ReplaceSet,
         sim.output.announce_files(),
     )?;
     if !sim.output.quiet {

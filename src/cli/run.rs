@@ -1,6 +1,6 @@
 //! `dsim run FILE`: simulate, print the summary, write summary.json and timeseries.csv.
 
-use crate::cli::output::OutDir;
+use crate::cli::output::{Mode, OutDir};
 use crate::cli::{Failure, RunArgs, exit, memory, output, replicate};
 use crate::report;
 use std::path::PathBuf;
@@ -83,7 +83,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    memory::refuse_if_stopped([&results], out_dir.as_ref(), memory_limit)?;
+    memory::refuse_if_stopped([&results], memory_limit)?;
     if let Some(copy) = second_copy {
         let again = crate::run_with_limit(copy, memory_limit, &mut |_| {});
         if let Some(difference) = first_difference(&results, &again) {
@@ -91,9 +91,6 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
                 "error: two runs of the same scenario and seed differ ({difference}); this is \
                  a dsim bug: please report it with the scenario\n  nothing was written"
             );
-            if let Some(dir) = &out_dir {
-                dir.abandon();
-            }
             return Ok(exit::CHECK_FAILED);
         }
         if !sim.output.quiet {
@@ -110,10 +107,11 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         Some(_) => run_files(&results, &scenario_text, sim.output.no_charts)?,
         None => Vec::new(),
     };
-    output::deliver_with_charts(
+    output::deliver(
         stdout,
-        out_dir.as_ref(),
+        out_dir,
         &files,
+        Mode::ReplaceSet,
         sim.output.announce_files(),
     )?;
     if !sim.output.quiet {

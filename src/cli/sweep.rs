@@ -5,7 +5,7 @@
 //! functions of their scenarios and are collected by index, so the outputs do not depend on
 //! the thread count.
 
-use crate::cli::output::OutDir;
+use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::REPORT_FILE;
 use crate::cli::{Failure, OutputArgs, SimArgs, exit, memory, output, replicate};
 use crate::model::Scenario;
@@ -182,7 +182,6 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
         args.replications,
         threads,
         per_run_limit,
-        out_dir.as_ref(),
         sim.output.quiet,
     )?;
     let paths: Vec<String> = params.iter().map(|(p, _)| p.clone()).collect();
@@ -223,12 +222,13 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
             let stdout = sim.output.stdout_text(&json, || summary.render_table());
             output::deliver(
                 stdout,
-                out_dir.as_ref(),
+                out_dir,
                 &[(name, json)],
+                Mode::Add,
                 sim.output.announce_files(),
             )?;
         }
-        _ => deliver(&summary, out_dir.as_ref(), &sim.output)?,
+        _ => deliver(&summary, out_dir, &sim.output)?,
     }
     if !sim.output.quiet {
         let seeds = match args.replications {
@@ -245,15 +245,14 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
 }
 
 /// Runs every scenario with `replications` seeds each (seed, seed + 1, …), all in parallel,
-/// and returns each scenario's runs in seed order. Refuses (exit 2, removing a folder it
-/// made) runs that outgrew the memory, and warns about runs that stopped early, by `labels`.
+/// and returns each scenario's runs in seed order. Refuses (exit 2) runs that outgrew the
+/// memory, and warns about runs that stopped early, by `labels`.
 pub(super) fn run_replicated(
     scenarios: &[Scenario],
     labels: &[String],
     replications: u32,
     threads: usize,
     per_run_limit: Option<u64>,
-    out_dir: Option<&OutDir>,
     quiet: bool,
 ) -> Result<Vec<Vec<Results>>, Failure> {
     let n = replications as usize;
@@ -273,7 +272,7 @@ pub(super) fn run_replicated(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    memory::refuse_if_stopped(&runs, out_dir, per_run_limit)?;
+    memory::refuse_if_stopped(&runs, per_run_limit)?;
     output::warn_unfinished(
         quiet,
         copies.iter().zip(&runs).enumerate().map(|(i, (s, r))| {
@@ -296,7 +295,7 @@ pub(super) fn run_replicated(
 /// its charts (shared with `dsim merge`).
 pub(super) fn deliver(
     summary: &SweepSummary,
-    out_dir: Option<&OutDir>,
+    out_dir: Option<OutDir>,
     how: &OutputArgs,
 ) -> Result<(), Failure> {
     let json = summary.to_json();
@@ -309,7 +308,13 @@ pub(super) fn deliver(
     if out_dir.is_some() {
         files.extend(page_and_chart_files(summary, Some(0), how.no_charts)?);
     }
-    output::deliver_with_charts(stdout, out_dir, &files, how.announce_files())?;
+    output::deliver(
+        stdout,
+        out_dir,
+        &files,
+        Mode::ReplaceSet,
+        how.announce_files(),
+    )?;
     Ok(())
 }
 

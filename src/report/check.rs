@@ -11,11 +11,33 @@ use std::fmt::Write;
 /// Error-rate regressions smaller than this (absolute) are noise, whatever the tolerance.
 pub const ERROR_RATE_SLACK: f64 = 0.0001;
 
+/// What a check holds the run to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// An objective of the scenario's `slos`.
+    Slo,
+    /// A headline figure against the baseline summary.
+    Regression,
+    /// The run itself: it must simulate the whole scenario (not stop at `max_events` or
+    /// the memory limit).
+    Run,
+}
+
+impl CheckKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckKind::Slo => "slo",
+            CheckKind::Regression => "regression",
+            CheckKind::Run => "run",
+        }
+    }
+}
+
 /// One check and how it went.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
-    /// `slo` or `regression`.
-    pub kind: &'static str,
+    pub kind: CheckKind,
     /// What was checked, e.g. `p99_ms` or `classes.write.p99_ms`.
     pub name: String,
     pub actual: f64,
@@ -28,7 +50,7 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn new(kind: &'static str, name: String, actual: f64, limit: f64, floor: bool) -> Verdict {
+    fn new(kind: CheckKind, name: String, actual: f64, limit: f64, floor: bool) -> Verdict {
         let passed = if floor {
             actual >= limit
         } else {
@@ -45,10 +67,65 @@ impl Verdict {
         }
     }
 
-    /// `≤ 200` or `≥ 0.999`.
+    /// `≤ 200` or `≥ 0.999`; `whole` for the run.
     pub fn bound(&self) -> String {
-        format!("{} {}", if self.floor { "≥" } else { "≤" }, num(self.limit))
+        match self.kind {
+            CheckKind::Run => "whole".into(),
+            _ => format!("{} {}", if self.floor { "≥" } else { "≤" }, num(self.limit)),
+        }
     }
+
+    /// The value as shown: a number, `none` when no request completed, `cut short`/`whole`
+    /// for the run.
+    pub fn value(&self) -> String {
+        match self.kind {
+            CheckKind::Run if self.passed => "whole".into(),
+            CheckKind::Run => "cut short".into(),
+            _ if self.actual.is_nan() => "none".into(),
+            _ => num(self.actual),
+        }
+    }
+
+    /// One sentence for a CI report: the value against the limit, and why it failed.
+    pub fn message(&self) -> String {
+        let note = self
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default();
+        match self.kind {
+            CheckKind::Run => format!("the run was {}{note}", self.value()),
+            _ => format!(
+                "{} is {}, the limit {}{note}",
+                self.name,
+                self.value(),
+                self.bound()
+            ),
+        }
+    }
+}
+
+/// The verdict on the run itself: whole, or cut short (which fails the gate: the figures
+/// would cover only part of the scenario).
+pub fn run_verdict(r: &Results) -> Verdict {
+    let completed = r.stop_reason == crate::StopReason::Completed.name()
+        || r.stop_reason == crate::StopReason::DrainLimit.name();
+    let mut v = Verdict::new(
+        CheckKind::Run,
+        "run_completed".into(),
+        f64::from(u8::from(completed)),
+        1.0,
+        true,
+    );
+    if !completed {
+        v.note = Some(format!(
+            "stopped by {} at {} s of simulated time after {} events; the figures cover only              that part",
+            r.stop_reason,
+            num(r.sim_time_s),
+            r.engine.events
+        ));
+    }
+    v
 }
 
 fn num(x: f64) -> String {
@@ -126,7 +203,13 @@ pub fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
                 SloMetric::ThroughputRps => throughput,
                 m => latency_figure(latency, m),
             };
-            let mut v = Verdict::new("slo", name, actual, slo.limit, slo.metric.is_floor());
+            let mut v = Verdict::new(
+                CheckKind::Slo,
+                name,
+                actual,
+                slo.limit,
+                slo.metric.is_floor(),
+            );
             v.note = note;
             let is_latency = matches!(
                 slo.metric,
@@ -137,7 +220,8 @@ pub fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
                     | SloMetric::P999Ms
             );
             if is_latency && latency.count == 0 {
-                // No completed request: a latency of 0 would pass for the wrong reason.
+                // No completed request: there is no latency, and none can pass.
+                v.actual = f64::NAN;
                 v.passed = false;
                 v.note = Some("no request completed".into());
             }
@@ -176,9 +260,11 @@ pub fn regression_verdicts(
     HEADLINE
         .iter()
         .map(|&(name, higher_is_better)| {
-            let base =
-                figure(baseline, name).ok_or_else(|| format!("has no number at `{name}`"))?;
-            let actual = figure(&now, name).unwrap_or(0.0);
+            let base = figure(baseline, name).ok_or_else(|| {
+                format!("has no number at `{name}` (a run in which no request completed?)")
+            })?;
+            // No request completed now: no latency to compare, which fails.
+            let actual = figure(&now, name).unwrap_or(f64::NAN);
             let limit = if higher_is_better {
                 base * (1.0 - tolerance)
             } else if name == "error_rate" {
@@ -187,22 +273,82 @@ pub fn regression_verdicts(
                 base * (1.0 + tolerance)
             };
             let mut v = Verdict::new(
-                "regression",
+                CheckKind::Regression,
                 name.into(),
                 actual,
                 round(limit, 6),
                 higher_is_better,
             );
-            v.note = Some(format!("was {}", num(base)));
+            v.note = Some(if actual.is_nan() {
+                format!("was {}; no request completed", num(base))
+            } else {
+                format!("was {}", num(base))
+            });
             Ok(v)
         })
         .collect()
 }
 
+/// Why a baseline cannot judge this run: the figures that make two summaries comparable
+/// (the scenario, the seed, the measured window, the load and the request classes), each
+/// difference in a phrase. Empty when they match.
+pub fn incomparable(r: &Results, baseline: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let text = |v: &Value, key: &str| v.get(key).map(|x| x.to_string());
+    let now = serde_json::to_value(r).unwrap_or_default();
+    let mut differs = |what: &str, key: &str| {
+        if let (Some(a), Some(b)) = (text(baseline, key), text(&now, key))
+            && a != b
+        {
+            out.push(format!("{what} {a} against {b} now"));
+        }
+    };
+    differs("scenario", "scenario");
+    differs("seed", "seed");
+    differs("load", "load");
+    // A warm-up chosen per run (MSER) may differ; its method is compared instead.
+    if baseline.get("warmup_auto").is_none() && r.warmup_auto.is_none() {
+        differs("warm-up (s)", "warmup_s");
+    }
+    if baseline.get("stop_reason").and_then(Value::as_str) == Some("completed")
+        && r.stop_reason == "completed"
+    {
+        differs("simulated time (s)", "sim_time_s");
+    }
+    let classes = |v: &Value| {
+        v.get("classes")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+    };
+    if let (Some(a), Some(b)) = (classes(baseline), classes(&now))
+        && a != b
+    {
+        out.push(format!(
+            "request classes {} against {} now",
+            a.join(", "),
+            b.join(", ")
+        ));
+    }
+    out
+}
+
+/// Why a baseline summary cannot serve as one at all, if it cannot.
+pub fn unusable_baseline(baseline: &Value) -> Option<String> {
+    if baseline.get("schema_version").is_none() {
+        return Some("is not a dsim summary.json (no schema_version)".into());
+    }
+    match baseline.get("stop_reason").and_then(Value::as_str) {
+        Some("completed") | Some("drain_limit") | None => None,
+        Some(reason) => Some(format!(
+            "is of a run cut short ({reason}), whose figures cover only part of the scenario"
+        )),
+    }
+}
+
 /// For people: one line per check, failures marked, and a verdict.
 pub fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "check of {scenario}");
+    let _ = writeln!(out, "check of {}", crate::report::table::fit(scenario, 70));
     let _ = writeln!(
         out,
         "{:<4} {:<10} {:<22} {:>10} {:>12}",
@@ -217,9 +363,9 @@ pub fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
             out,
             "{:<4} {:<10} {:<22} {:>10} {:>12}{}",
             if v.passed { "ok" } else { "FAIL" },
-            v.kind,
+            v.kind.name(),
             crate::report::table::fit(&v.name, 22),
-            num(v.actual),
+            v.value(),
             v.bound(),
             note.unwrap_or_default()
         );
@@ -229,6 +375,12 @@ pub fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
         let _ = writeln!(out, "passed: all {} checks held", verdicts.len());
     } else {
         let _ = writeln!(out, "FAILED: {failed} of {} checks", verdicts.len());
+        for v in verdicts
+            .iter()
+            .filter(|v| !v.passed && v.kind == CheckKind::Run)
+        {
+            let _ = writeln!(out, "{}", v.message());
+        }
     }
     out
 }
@@ -236,10 +388,12 @@ pub fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
 /// For a CI comment: a Markdown table and a verdict line.
 pub fn render_markdown(scenario: &str, seed: u64, verdicts: &[Verdict]) -> String {
     let failed = verdicts.iter().filter(|v| !v.passed).count();
+    let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "### dsim check: `{scenario}` (seed {seed}) {}",
+        "### dsim check: `{}` (seed {seed}) {}",
+        cell(scenario).replace('`', "'"),
         if failed == 0 {
             "✅ passed".to_string()
         } else {
@@ -254,67 +408,88 @@ pub fn render_markdown(scenario: &str, seed: u64, verdicts: &[Verdict]) -> Strin
             out,
             "| {} | {} | `{}` | {} | {} | {} |",
             if v.passed { "✅" } else { "❌" },
-            v.kind,
-            v.name,
-            num(v.actual),
+            v.kind.name(),
+            cell(&v.name).replace('`', "'"),
+            v.value(),
             v.bound(),
-            v.note.as_deref().unwrap_or("")
+            cell(v.note.as_deref().unwrap_or(""))
         );
     }
     out
 }
 
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// Text made safe for XML 1.0 content and attribute values: markup escaped, line breaks and
+/// tabs as character references (attributes would fold them), and the characters XML 1.0
+/// cannot hold at all (controls, U+FFFE, U+FFFF) written out as `\u{…}`.
+pub fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
-/// For CI systems: JUnit XML, one test case per check.
+/// For CI systems: JUnit XML, one test case per check, named by the figure alone so a test
+/// keeps its name when the baseline or the limit changes (they are in the message).
 pub fn render_junit(scenario: &str, verdicts: &[Verdict]) -> String {
     let failed = verdicts.iter().filter(|v| !v.passed).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"dsim check\" tests=\"{}\" failures=\"{failed}\">",
+    let counts = format!(
+        "tests=\"{}\" failures=\"{failed}\" errors=\"0\"",
         verdicts.len()
     );
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">",
-        xml(scenario),
-        verdicts.len()
-    );
+    let _ = writeln!(out, "<testsuites name=\"dsim check\" {counts}>");
+    let _ = writeln!(out, "  <testsuite name=\"{}\" {counts}>", xml(scenario));
     for v in verdicts {
-        let name = xml(&format!("{} {}", v.name, v.bound()));
+        let _ = write!(
+            out,
+            "    <testcase classname=\"{}\" name=\"{}\">",
+            v.kind.name(),
+            xml(&v.name)
+        );
         if v.passed {
-            let _ = writeln!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{name}\"/>",
-                v.kind
-            );
+            let _ = write!(out, "<system-out>{}</system-out>", xml(&v.message()));
         } else {
-            let message = format!(
-                "{} is {}, the limit {}{}",
-                v.name,
-                num(v.actual),
-                v.bound(),
-                v.note
-                    .as_ref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            );
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "    <testcase classname=\"{}\" name=\"{name}\">\n      <failure message=\"{}\"/>\n    </testcase>",
-                v.kind,
-                xml(&message)
+                "<failure type=\"{}\" message=\"{}\"/>",
+                v.kind.name(),
+                xml(&v.message())
             );
         }
+        out.push_str("</testcase>\n");
     }
     out.push_str("  </testsuite>\n</testsuites>\n");
     out
+}
+
+/// JUnit for a check that could not run (bad input, exit 2): one test case in error, so a CI
+/// report shows why instead of a missing file.
+pub fn render_junit_error(suite: &str, message: &str) -> String {
+    let first = message.lines().next().unwrap_or("bad input");
+    let counts = "tests=\"1\" failures=\"0\" errors=\"1\"";
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"dsim check\" {counts}>\n  \
+         <testsuite name=\"{}\" {counts}>\n    <testcase classname=\"input\" name=\"check_ran\">\
+         <error type=\"bad_input\" message=\"{}\">{}</error></testcase>\n  </testsuite>\n\
+         </testsuites>\n",
+        xml(suite),
+        xml(first.strip_prefix("error: ").unwrap_or(first)),
+        xml(message)
+    )
 }
 
 #[cfg(test)]
@@ -387,19 +562,37 @@ mod tests {
         assert!(regression_verdicts(&r, &serde_json::json!({"x": 1}), 0.05).is_err());
     }
 
+    /// JUnit stays well-formed XML 1.0 whatever the names hold (control characters
+    /// included), counts failures, and names each test by its figure alone.
     #[test]
     fn junit_escapes_and_counts_failures() {
         let v = vec![
-            Verdict::new("slo", "p99_ms".into(), 250.0, 200.0, false),
-            Verdict::new("slo", "classes.a<b>.p50_ms".into(), 1.0, 2.0, false),
+            Verdict::new(CheckKind::Slo, "p99_ms".into(), 250.0, 200.0, false),
+            Verdict::new(
+                CheckKind::Slo,
+                "classes.a<b>\u{1}\u{7}x\n.p50_ms".into(),
+                1.0,
+                2.0,
+                false,
+            ),
         ];
-        let x = render_junit("s&t", &v);
+        let x = render_junit("s&t\u{0}", &v);
         assert!(x.contains("tests=\"2\" failures=\"1\""), "{x}");
-        assert!(x.contains("name=\"s&amp;t\""), "{x}");
-        assert!(x.contains("a&lt;b&gt;"), "{x}");
+        assert!(x.contains("name=\"s&amp;t\\u{0}\""), "{x}");
+        assert!(x.contains("a&lt;b&gt;\\u{1}\\u{7}x&#10;.p50_ms"), "{x}");
         assert!(
-            x.contains("<failure message=\"p99_ms is 250, the limit ≤ 200\"/>"),
+            x.contains(
+                "name=\"p99_ms\"><failure type=\"slo\" message=\"p99_ms is 250, the limit ≤ 200\"/>"
+            ),
             "{x}"
+        );
+        let forbidden = |c: char| matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}');
+        assert!(!x.chars().any(forbidden), "{x:?}");
+        let e = render_junit_error("f.json", "error: f.json:1:1: bad\n  fix it\n");
+        assert!(e.contains("errors=\"1\""), "{e}");
+        assert!(
+            e.contains("<error type=\"bad_input\" message=\"f.json:1:1: bad\">"),
+            "{e}"
         );
     }
 }

@@ -246,6 +246,28 @@ impl AutoWarmup {
     }
 }
 
+/// The load a scenario declares (its load profile scales it over time): what, with the
+/// scenario, seed and window, makes two summaries comparable.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum LoadSummary {
+    Closed { users: u64 },
+    Open { rate_per_s: f64 },
+}
+
+impl LoadSummary {
+    pub fn of(model: &crate::model::workload::LoadModel) -> LoadSummary {
+        match *model {
+            crate::model::workload::LoadModel::Closed { users, .. } => {
+                LoadSummary::Closed { users }
+            }
+            crate::model::workload::LoadModel::Open { rate_per_s } => LoadSummary::Open {
+                rate_per_s: round(rate_per_s, 6),
+            },
+        }
+    }
+}
+
 /// Engine counters (deterministic; wall-clock figures never go here).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EngineSummary {
@@ -262,6 +284,7 @@ pub struct Results {
     pub scenario: String,
     pub description: String,
     pub seed: u64,
+    pub load: LoadSummary,
     pub sim_time_s: f64,
     pub warmup_s: f64,
     /// How the warm-up was chosen, when the scenario said `"warmup_s": "auto"`.
@@ -388,6 +411,7 @@ impl Results {
             scenario: sc.name.clone(),
             description: sc.description.clone(),
             seed: sc.seed,
+            load: LoadSummary::of(&sc.workload.model),
             // The window as run: a `max_events` stop cuts it short.
             sim_time_s: sim.window.end.as_secs(),
             warmup_s: sim.window.start.as_secs(),

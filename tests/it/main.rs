@@ -7,6 +7,7 @@ mod determinism;
 mod failures;
 mod golden;
 mod lessons;
+mod outputs;
 mod replications;
 mod report;
 mod scenarios;

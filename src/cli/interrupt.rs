@@ -1,0 +1,111 @@
+//! Interrupts: what SIGINT (Ctrl-C) and SIGTERM leave behind. Commands register the paths a
+//! half-done command would leave (a hidden staging folder, an output folder's new parents, a
+//! temporary file); on a signal, a thread of ours removes them and exits with 128 + the
+//! signal's number (130, 143). The swap of a finished set into place holds the same lock, so
+//! a signal that arrives during it waits the microseconds it takes: either the previous set
+//! or the new one is in place, never a mix.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// What an interrupt must clean up, and what this command has already put in place.
+#[derive(Default)]
+pub struct Pending {
+    /// Removed whole on an interrupt (staging folders, temporary files).
+    scratch: Vec<PathBuf>,
+    /// Folders this command created; removed on an interrupt if still empty (innermost
+    /// first).
+    created: Vec<PathBuf>,
+    /// Output folders already replaced by this command's results.
+    delivered: Vec<PathBuf>,
+}
+
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    scratch: Vec::new(),
+    created: Vec::new(),
+    delivered: Vec::new(),
+});
+
+/// The registry, locked. Holding it keeps an interrupt from cleaning up until it is dropped:
+/// hold it while swapping a set into place.
+pub fn lock() -> MutexGuard<'static, Pending> {
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Pending {
+    pub fn add_scratch(&mut self, path: &Path) {
+        self.scratch.push(path.to_path_buf());
+    }
+
+    pub fn remove_scratch(&mut self, path: &Path) {
+        self.scratch.retain(|p| p != path);
+    }
+
+    pub fn add_created(&mut self, dirs: &[PathBuf]) {
+        self.created.extend(dirs.iter().cloned());
+    }
+
+    pub fn remove_created(&mut self, dirs: &[PathBuf]) {
+        self.created.retain(|p| !dirs.contains(p));
+    }
+
+    pub fn add_delivered(&mut self, dir: &Path) {
+        self.delivered.push(dir.to_path_buf());
+    }
+
+    /// Removes the scratch paths and the created folders that are empty.
+    pub fn clean_up(&mut self) {
+        for path in self.scratch.drain(..) {
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+        for dir in self.created.drain(..).rev() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+
+    /// What the user is told after an interrupt.
+    fn report(&self) -> String {
+        if self.delivered.is_empty() {
+            "interrupted: no results were written; output folders keep what they held".into()
+        } else {
+            let dirs: Vec<String> = self
+                .delivered
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect();
+            format!(
+                "interrupted after writing {}; nothing else was written",
+                dirs.join(", ")
+            )
+        }
+    }
+}
+
+/// Starts the thread that handles SIGINT and SIGTERM (once per process; later calls do
+/// nothing). Without it a signal kills the process where it stands.
+pub fn install() {
+    #[cfg(unix)]
+    {
+        use std::sync::Once;
+        static ONCE: Once = Once::new();
+        ONCE.call_once(|| {
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+                return;
+            };
+            let _ = std::thread::Builder::new()
+                .name("dsim-signals".into())
+                .spawn(move || {
+                    if let Some(signal) = signals.forever().next() {
+                        let mut pending = lock();
+                        pending.clean_up();
+                        // A progress bar may hold the line: start a fresh one.
+                        eprintln!("\n{}", pending.report());
+                        std::process::exit(128 + signal);
+                    }
+                });
+        });
+    }
+}
