@@ -18,12 +18,15 @@ pub struct Pending {
     created: Vec<PathBuf>,
     /// Output folders already replaced by this command's results.
     delivered: Vec<PathBuf>,
+    /// Whether the command has started to write anything (`validate` never does).
+    writes: bool,
 }
 
 static PENDING: Mutex<Pending> = Mutex::new(Pending {
     scratch: Vec::new(),
     created: Vec::new(),
     delivered: Vec::new(),
+    writes: false,
 });
 
 /// The registry, locked. Holding it keeps an interrupt from cleaning up until it is dropped:
@@ -36,6 +39,7 @@ pub fn lock() -> MutexGuard<'static, Pending> {
 
 impl Pending {
     pub fn add_scratch(&mut self, path: &Path) {
+        self.writes = true;
         self.scratch.push(path.to_path_buf());
     }
 
@@ -67,7 +71,9 @@ impl Pending {
 
     /// What the user is told after an interrupt.
     fn report(&self) -> String {
-        if self.delivered.is_empty() {
+        if !self.writes {
+            "interrupted".into()
+        } else if self.delivered.is_empty() {
             "interrupted: no results were written; output folders keep what they held".into()
         } else {
             let dirs: Vec<String> = self

@@ -63,18 +63,63 @@ pub fn load_scenario_and_text(file: &Path, sets: &[String]) -> Result<(Scenario,
 }
 
 pub fn read_text(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file).map_err(|e| {
+    let bad =
+        |why: String| Failure::BadInput(format!("error: cannot read {}: {why}\n", file.display()));
+    let meta = std::fs::metadata(file).map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::NotFound => " (no such file; scenarios/ holds the examples)",
-            std::io::ErrorKind::InvalidData => " (not UTF-8 text; scenario files are JSON)",
             _ => "",
         };
+        bad(format!("{e}{hint}"))
+    })?;
+    // A FIFO would block forever and a device (/dev/zero) never end.
+    if meta.is_dir() {
+        return Err(bad("it is a folder, not a file".into()));
+    }
+    if !meta.is_file() {
+        return Err(bad(
+            "not a regular file (a pipe, a device or a socket); save the JSON to a file".into(),
+        ));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(bad(format!(
+            "{} bytes, more than the {} MiB dsim reads",
+            meta.len(),
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
+    let mut bytes = Vec::new();
+    use std::io::Read;
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(bad(format!(
+            "more than the {} MiB dsim reads",
+            MAX_INPUT_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..at];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = at
+            - before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1)
+            + 1;
         Failure::BadInput(format!(
-            "error: cannot read {}: {e}{hint}\n",
-            file.display()
+            "error: {}:{line}:{column}: not UTF-8 text: byte {at} (0x{:02x}) starts no UTF-8 \
+             character; save the file as UTF-8\n",
+            file.display(),
+            e.as_bytes()[at]
         ))
     })
 }
+
+/// The largest file dsim reads (a scenario, a baseline, a sweep slice).
+pub const MAX_INPUT_BYTES: u64 = 32 << 20;
 
 /// `error: FILE:LINE:COL: PATH: MESSAGE` lines, then a count.
 pub fn describe(file: &Path, e: &ScenarioError) -> String {

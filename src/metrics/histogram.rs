@@ -1,5 +1,8 @@
 //! Latency histograms: hdrhistogram at 3 significant digits over 1 ns .. 1 hour, so every
-//! percentile is within 0.1% and recording costs a few nanoseconds with no allocation.
+//! percentile is within 0.1% and recording costs a few nanoseconds with no allocation after
+//! the first. The 264 KiB of counts are allocated at the first record, so the many
+//! per-component histograms that a run never uses (pool waits without pools, a component
+//! nobody calls) cost a pointer each.
 
 use crate::engine::time::SimTime;
 use hdrhistogram::Histogram;
@@ -9,7 +12,7 @@ const HIGHEST_NS: u64 = 3_600_000_000_000;
 /// A latency distribution in nanoseconds.
 #[derive(Debug, Clone)]
 pub struct Latency {
-    h: Histogram<u64>,
+    h: Option<Box<Histogram<u64>>>,
 }
 
 impl Default for Latency {
@@ -19,53 +22,55 @@ impl Default for Latency {
 }
 
 impl Latency {
-    pub fn new() -> Latency {
-        let h = Histogram::new_with_bounds(1, HIGHEST_NS, 3)
-            .expect("constant histogram bounds are valid");
-        Latency { h }
+    pub const fn new() -> Latency {
+        Latency { h: None }
     }
 
     /// Records one duration; durations over an hour count as an hour.
     #[inline]
     pub fn record(&mut self, d: SimTime) {
-        self.h.saturating_record(d.0);
+        self.h
+            .get_or_insert_with(|| {
+                Box::new(
+                    Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+                        .expect("constant histogram bounds are valid"),
+                )
+            })
+            .saturating_record(d.0);
+    }
+
+    /// The histogram, if anything was recorded since it was made or reset.
+    fn recorded(&self) -> Option<&Histogram<u64>> {
+        self.h.as_deref().filter(|h| !h.is_empty())
     }
 
     pub fn count(&self) -> u64 {
-        self.h.len()
+        self.recorded().map_or(0, Histogram::len)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.h.is_empty()
+        self.recorded().is_none()
     }
 
     pub fn mean_ms(&self) -> f64 {
-        if self.h.is_empty() {
-            0.0
-        } else {
-            self.h.mean() / 1e6
-        }
+        self.recorded().map_or(0.0, |h| h.mean() / 1e6)
     }
 
     /// The q-quantile (0..=1) in milliseconds; 0 when empty.
     pub fn quantile_ms(&self, q: f64) -> f64 {
-        if self.h.is_empty() {
-            0.0
-        } else {
-            self.h.value_at_quantile(q) as f64 / 1e6
-        }
+        self.recorded()
+            .map_or(0.0, |h| h.value_at_quantile(q) as f64 / 1e6)
     }
 
     pub fn max_ms(&self) -> f64 {
-        if self.h.is_empty() {
-            0.0
-        } else {
-            self.h.max() as f64 / 1e6
-        }
+        self.recorded().map_or(0.0, |h| h.max() as f64 / 1e6)
     }
 
+    /// Empties it, keeping its counts' memory for the next records.
     pub fn reset(&mut self) {
-        self.h.reset();
+        if let Some(h) = &mut self.h {
+            h.reset();
+        }
     }
 }
 

@@ -77,11 +77,7 @@ impl Scenario {
             LoadModel::Closed { users, .. } => users,
             LoadModel::Open { .. } => 0,
         };
-        let mut depths = vec![None; self.components.len()];
-        let depth = (0..self.components.len())
-            .map(|c| self.call_depth(c as u32, &mut depths))
-            .max()
-            .unwrap_or(1);
+        let depth = self.deepest_call_chain();
         let entry = ENTRY_BYTES as u64;
         MemoryEstimate {
             base_bytes: histograms * HISTOGRAM_BYTES + cache_tables + users * entry,
@@ -92,21 +88,34 @@ impl Scenario {
         }
     }
 
-    /// Frames alive at once for a call into `component`: itself plus its deepest callee chain.
-    /// Calls are acyclic (validated), so the recursion ends; `memo` keeps it linear in the
-    /// number of calls however many paths the graph has.
-    fn call_depth(&self, component: u32, memo: &mut [Option<u64>]) -> u64 {
-        if let Some(d) = memo[component as usize] {
-            return d;
+    /// Frames alive at once for the deepest call chain: a component plus its deepest chain
+    /// of callees. Calls are acyclic (validated); computed without recursion (callees before
+    /// callers, by an explicit stack), so a chain of any length is fine, in time linear in
+    /// the number of calls.
+    fn deepest_call_chain(&self) -> u64 {
+        let edges: Vec<Vec<u32>> = self.components.iter().map(|c| c.callees()).collect();
+        // 0: not reached; u64::MAX: its callees are on the stack; else its depth.
+        const OPEN: u64 = u64::MAX;
+        let mut depth: Vec<u64> = vec![0; edges.len()];
+        let mut stack: Vec<usize> = Vec::new();
+        for root in 0..edges.len() {
+            stack.push(root);
+            while let Some(&v) = stack.last() {
+                if depth[v] == 0 {
+                    depth[v] = OPEN;
+                    let reached = |w: &&u32| depth.get(**w as usize) == Some(&0);
+                    stack.extend(edges[v].iter().filter(reached).map(|&w| w as usize));
+                    continue;
+                }
+                stack.pop();
+                if depth[v] == OPEN {
+                    // Callees done (a cycle, which validation refuses, would count as 0).
+                    let callee = |w: &u32| depth.get(*w as usize).copied().filter(|&d| d != OPEN);
+                    depth[v] = 1 + edges[v].iter().filter_map(callee).max().unwrap_or(0);
+                }
+            }
         }
-        let callees = self.components[component as usize].callees();
-        let depth = 1 + callees
-            .into_iter()
-            .map(|c| self.call_depth(c, memo))
-            .max()
-            .unwrap_or(0);
-        memo[component as usize] = Some(depth);
-        depth
+        depth.into_iter().max().unwrap_or(1)
     }
 }
 

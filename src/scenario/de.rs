@@ -6,6 +6,7 @@
 
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
+use crate::scenario::unique::StrictValue;
 use serde::de::{
     self, Deserialize, Deserializer, MapAccess, Visitor, value::MapAccessDeserializer,
 };
@@ -97,9 +98,15 @@ impl<'de> Visitor<'de> for ComponentVisitor {
 /// message suggests putting `kind` first.
 fn buffered<'de, A: MapAccess<'de>>(first: String, mut map: A) -> Result<RawComponent, A::Error> {
     let mut object = Map::new();
-    let value: Value = map.next_value()?;
+    let StrictValue(value) = map.next_value()?;
     object.insert(first, value);
-    while let Some((k, v)) = map.next_entry::<String, Value>()? {
+    while let Some(k) = map.next_key::<String>()? {
+        if object.contains_key(&k) {
+            return Err(de::Error::custom(format!(
+                "`{k}` is given twice (JSON would keep only the last): give each name once"
+            )));
+        }
+        let StrictValue(v) = map.next_value()?;
         object.insert(k, v);
     }
     let kind = match object.remove("kind") {

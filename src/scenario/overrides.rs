@@ -70,6 +70,20 @@ impl Override {
         let mut at = doc;
         let mut walked = Vec::new();
         for step in parents {
+            // The closest key at this level, for a misspelt step.
+            let near = match &*at {
+                Value::Object(map) => {
+                    crate::scenario::suggest::closest(step, map.keys().map(String::as_str)).map(
+                        |k| {
+                            [walked.join("."), k.to_string()]
+                                .join(".")
+                                .trim_start_matches('.')
+                                .to_string()
+                        },
+                    )
+                }
+                _ => None,
+            };
             walked.push(step.as_str());
             at = match at {
                 Value::Object(map) => map.get_mut(step.as_str()),
@@ -77,9 +91,10 @@ impl Override {
                 _ => None,
             }
             .ok_or_else(|| {
+                let hint = near.map_or(String::new(), |k| format!("; did you mean `{k}`?"));
                 fail(format!(
-                    "the scenario has nothing at `{}`; write out the enclosing object in the \
-                     file first",
+                    "the scenario has nothing at `{}`{hint} (a new field can only be the \
+                     last step of the path: write out the enclosing object in the file first)",
                     walked.join(".")
                 ))
             })?;
@@ -158,9 +173,13 @@ mod tests {
         let e = set(&mut doc, "workload.model.closed.users=5").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "--set workload.model.closed.users=5: the scenario has nothing at `workload.model`; \
-             write out the enclosing object in the file first"
+            "--set workload.model.closed.users=5: the scenario has nothing at `workload.model` \
+             (a new field can only be the last step of the path: write out the enclosing object \
+             in the file first)"
         );
+        let mut open = json!({"workload": {"model": {"open": {}}}});
+        let e = set(&mut open, "workload.modle.open.rate_per_s=5").unwrap_err();
+        assert!(e.problem.contains("did you mean `workload.model`?"), "{e}");
         let e = set(&mut doc, "faults[3]=1").unwrap_err();
         assert!(
             e.problem.contains("not an index of that list (0..0)"),

@@ -46,11 +46,16 @@ pub struct RawScenario {
     pub network: RawNetwork,
     /// Geographic regions by name, with the share of users living in each. Default: one
     /// region holding everything.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "super::unique::map",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub regions: BTreeMap<String, RawRegion>,
     /// Who sends requests, how often, and what they ask for.
     pub workload: RawWorkload,
     /// The architecture: named components (services, load balancers, caches, databases).
+    #[serde(deserialize_with = "super::unique::map")]
     pub components: BTreeMap<String, RawComponent>,
     /// Scheduled failures on the simulated clock.
     #[serde(default)]
@@ -92,7 +97,11 @@ pub struct RawSlos {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writes_lost: Option<f64>,
     /// The same objectives for single request classes.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "super::unique::map",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub classes: BTreeMap<String, RawSlos>,
 }
 
@@ -246,8 +255,22 @@ fn lan_link() -> RawLink {
 pub struct RawLinkOverride {
     /// The two component names.
     pub between: [String; 2],
-    #[serde(flatten)]
-    pub link: RawLink,
+    /// One of `ipc`, `lan`, `region`, `internet`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<LinkPreset>,
+    /// An explicit one-way latency distribution (instead of a preset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<RawDist>,
+}
+
+impl RawLinkOverride {
+    /// The link it sets (written inline, without a nested object).
+    pub fn link(&self) -> RawLink {
+        RawLink {
+            preset: self.preset,
+            latency_ms: self.latency_ms.clone(),
+        }
+    }
 }
 
 /// The users.
@@ -262,7 +285,7 @@ pub struct RawWorkload {
     /// The component every request enters by, unless its class names another.
     pub entry: String,
     /// Request classes by name. Default: one class called `default`.
-    #[serde(default)]
+    #[serde(deserialize_with = "super::unique::map", default)]
     pub classes: BTreeMap<String, RawClass>,
     /// A client gives up on an attempt after this long, in milliseconds.
     #[serde(default = "default_timeout_ms")]

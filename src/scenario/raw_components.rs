@@ -137,10 +137,11 @@ pub struct RawService {
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: u32,
     /// Steps per request class; the key `default` serves classes without their own handler.
+    #[serde(deserialize_with = "super::unique::map")]
     pub handlers: BTreeMap<String, Vec<RawStep>>,
     /// Connection pools towards databases, by database name. Without one, every call opens
     /// (and pays for) a new connection.
-    #[serde(default)]
+    #[serde(deserialize_with = "super::unique::map", default)]
     pub connection_pools: BTreeMap<String, RawPool>,
 }
 
@@ -184,7 +185,11 @@ pub struct RawLoadBalancer {
     pub backends: Vec<String>,
     /// Routing by request class (expansion): a class named here goes only to these
     /// services; the other classes go to `backends`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "super::unique::map",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub routes: BTreeMap<String, Vec<String>>,
     /// How a backend is chosen.
     #[serde(default)]
@@ -308,6 +313,7 @@ pub struct RawDatabase {
     /// Its machine; `machine.max_connections` is the database's connection cap.
     pub machine: RawMachine,
     /// Query cost per request class; the key `default` serves the others.
+    #[serde(deserialize_with = "super::unique::map")]
     pub queries: BTreeMap<String, RawQuery>,
     /// With `false`, reads scan instead of seeking: CPU and disk I/O multiply by
     /// `unindexed_factor`.
@@ -440,7 +446,11 @@ pub struct RawPartitions {
     pub add: Vec<RawReshard>,
     /// Keys placed by hand: key (a number, as a string) → shard. These keys ignore `by`, e.g.
     /// to give a celebrity's key a shard of its own.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "super::unique::map",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub pinned: BTreeMap<String, u32>,
 }
 

@@ -6,6 +6,7 @@ mod common;
 mod determinism;
 mod failures;
 mod golden;
+mod hostile_input;
 mod lessons;
 mod outputs;
 mod replications;

@@ -36,6 +36,12 @@ pub(super) const UNKNOWN: u32 = u32::MAX;
 pub(super) const MAX_LRU_KEYS: u64 = 50_000_000;
 /// Closed-model users are indices in events (u32); keep well inside.
 pub(super) const MAX_USERS: u64 = 100_000_000;
+/// Most components: each costs up to three latency histograms (792 KiB), so 1,000 bound the
+/// run to under a gigabyte of them; replicas, shards and users are counts, not components.
+pub(super) const MAX_COMPONENTS: usize = 1_000;
+/// Longest scenario name in bytes: output folders are named after it (`NAME-capacity`,
+/// `A-vs-B`, a hidden staging folder beside them) within a file system's 255 bytes.
+const MAX_NAME_BYTES: usize = 100;
 
 pub(super) struct Checker<'a> {
     pub(super) raw: &'a RawScenario,
@@ -45,11 +51,16 @@ pub(super) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
+    /// Records a problem once: a part checked for several classes (the `default` handler
+    /// compiled for each) reports the same mistake only once.
     pub(super) fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem {
+        let p = Problem {
             path: path.into(),
             message: message.into(),
-        });
+        };
+        if !self.problems.contains(&p) {
+            self.problems.push(p);
+        }
     }
 
     pub(super) fn positive(&mut self, path: &str, v: f64) -> f64 {
@@ -117,7 +128,10 @@ impl<'a> Checker<'a> {
         match self.names.binary_search(&name) {
             Ok(i) => i as u32,
             Err(_) => {
-                let h = hint(name, self.names.iter().copied());
+                let mut h = hint(name, self.names.iter().copied());
+                if h.is_empty() {
+                    h = format!("; the components are {}", listed(&self.names));
+                }
                 self.problem(path, format!("no component named `{name}`{h}"));
                 UNKNOWN
             }
@@ -145,6 +159,18 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// `a`, `b` and `c`, or the first eight and how many more.
+pub(super) fn listed(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    let quoted: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+    match names.len() {
+        0 => "none".into(),
+        1 => quoted[0].clone(),
+        n if n <= SHOWN => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+        n => format!("{} and {} more", quoted.join(", "), n - SHOWN),
+    }
+}
+
 /// Longest run: about 115 days of simulated time.
 const MAX_DURATION_S: f64 = 1e7;
 /// Most rows in timeseries.csv.
@@ -167,11 +193,23 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     };
     if raw.name.trim().is_empty() {
         c.problem("name", "must not be empty");
-    }
-    if raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
+    } else if raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
         c.problem(
             "name",
             "is used as a folder name: no slashes and no leading dot",
+        );
+    } else if raw.name.chars().any(char::is_control) {
+        c.problem(
+            "name",
+            "is used as a folder name: no control characters (tabs, line breaks, NUL)",
+        );
+    } else if raw.name.len() > MAX_NAME_BYTES {
+        c.problem(
+            "name",
+            format!(
+                "is used as a folder name: at most {MAX_NAME_BYTES} bytes, got {}",
+                raw.name.len()
+            ),
         );
     }
     let duration = c.positive("duration_s", raw.duration_s);
@@ -223,6 +261,18 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     c.at_least("max_events", raw.max_events, 1);
     if raw.components.is_empty() {
         c.problem("components", "needs at least one component");
+    }
+    if raw.components.len() > MAX_COMPONENTS {
+        // Everything else about them would take long to check and much memory to run.
+        c.problem(
+            "components",
+            format!(
+                "at most {MAX_COMPONENTS} components, got {}: give one component replicas \
+                 (\"replicas\": N) rather than N components",
+                raw.components.len()
+            ),
+        );
+        return Err(c.problems);
     }
     for name in raw.components.keys() {
         if name.is_empty()

@@ -4,53 +4,58 @@ use super::Checker;
 use crate::model::ComponentSpec;
 use crate::model::network::Network;
 
-/// Calls must form a DAG: a cycle would nest frames without end.
+/// Calls must form a DAG: a cycle would nest frames without end. An iterative depth-first
+/// search, O(components + calls), so a chain of any length cannot overflow the stack.
 pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
     let edges: Vec<Vec<u32>> = components.iter().map(ComponentSpec::callees).collect();
-    // 0 = unvisited, 1 = on the stack, 2 = done.
-    let mut state = vec![0u8; components.len()];
-    let mut stack: Vec<usize> = Vec::new();
-    fn visit(
-        v: usize,
-        edges: &[Vec<u32>],
-        state: &mut [u8],
-        stack: &mut Vec<usize>,
-    ) -> Option<Vec<usize>> {
-        state[v] = 1;
-        stack.push(v);
-        for &w in &edges[v] {
-            let w = w as usize;
-            if w >= state.len() {
+    if let Some(cycle) = find_cycle(&edges) {
+        let names: Vec<&str> = cycle.iter().map(|&i| components[i].name.as_str()).collect();
+        c.problem(
+            format!("components.{}", names[0]),
+            format!("calls go round in a cycle: {}", names.join(" → ")),
+        );
+    }
+}
+
+/// The first cycle found in a directed graph, as the nodes on it with the first repeated at
+/// the end; edges to nodes that do not exist are ignored.
+pub(crate) fn find_cycle(edges: &[Vec<u32>]) -> Option<Vec<usize>> {
+    const UNVISITED: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![UNVISITED; edges.len()];
+    // The path from the root: each node with the index of its next edge to follow.
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for root in 0..edges.len() {
+        if state[root] != UNVISITED {
+            continue;
+        }
+        state[root] = ON_PATH;
+        path.push((root, 0));
+        while let Some(&mut (v, ref mut next)) = path.last_mut() {
+            let Some(&w) = edges[v].get(*next) else {
+                state[v] = DONE;
+                path.pop();
                 continue;
-            }
-            if state[w] == 1 {
-                let from = stack.iter().position(|&x| x == w).unwrap_or(0);
-                let mut cycle = stack[from..].to_vec();
-                cycle.push(w);
-                return Some(cycle);
-            }
-            if state[w] == 0
-                && let Some(cycle) = visit(w, edges, state, stack)
-            {
-                return Some(cycle);
+            };
+            *next += 1;
+            let w = w as usize;
+            match state.get(w) {
+                Some(&ON_PATH) => {
+                    let from = path.iter().position(|&(x, _)| x == w).unwrap_or(0);
+                    let mut cycle: Vec<usize> = path[from..].iter().map(|&(x, _)| x).collect();
+                    cycle.push(w);
+                    return Some(cycle);
+                }
+                Some(&UNVISITED) => {
+                    state[w] = ON_PATH;
+                    path.push((w, 0));
+                }
+                _ => {}
             }
         }
-        stack.pop();
-        state[v] = 2;
-        None
     }
-    for v in 0..components.len() {
-        if state[v] == 0
-            && let Some(cycle) = visit(v, &edges, &mut state, &mut stack)
-        {
-            let names: Vec<&str> = cycle.iter().map(|&i| components[i].name.as_str()).collect();
-            c.problem(
-                format!("components.{}", names[0]),
-                format!("calls go round in a cycle: {}", names.join(" → ")),
-            );
-            return;
-        }
-    }
+    None
 }
 
 pub(super) fn network(c: &mut Checker) -> Network {
@@ -65,7 +70,7 @@ pub(super) fn network(c: &mut Checker) -> Network {
         let path = format!("network.links[{i}]");
         let a = c.component(&format!("{path}.between[0]"), &l.between[0]) as usize;
         let b = c.component(&format!("{path}.between[1]"), &l.between[1]) as usize;
-        links.push(c.link(&path, &l.link));
+        links.push(c.link(&path, &l.link()));
         let id = (links.len() - 1) as u16;
         if a < n && b < n {
             table[a * n + b] = id;
@@ -78,5 +83,27 @@ pub(super) fn network(c: &mut Checker) -> Network {
         table,
         n,
         regions,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_cycle;
+
+    #[test]
+    fn cycles_are_found_and_long_chains_do_not_overflow() {
+        assert_eq!(
+            find_cycle(&[vec![1], vec![2], vec![0]]),
+            Some(vec![0, 1, 2, 0])
+        );
+        assert_eq!(find_cycle(&[vec![1, 2], vec![2], vec![]]), None);
+        assert_eq!(find_cycle(&[vec![], vec![1]]), Some(vec![1, 1]));
+        // A million-long chain, then the same closed into a loop.
+        let n = 1_000_000;
+        let mut chain: Vec<Vec<u32>> = (0..n).map(|i| vec![i as u32 + 1]).collect();
+        chain[n - 1].clear();
+        assert_eq!(find_cycle(&chain), None);
+        chain[n - 1].push(0);
+        assert_eq!(find_cycle(&chain).map(|c| c.len()), Some(n + 1));
     }
 }
