@@ -83,6 +83,16 @@ pub struct Found {
 }
 
 impl Found {
+    /// Whether some load met every objective.
+    pub fn any_held(&self) -> bool {
+        self.probes.iter().any(|p| p.holds)
+    }
+
+    /// The smallest load tried.
+    pub fn smallest_tried(&self) -> Option<f64> {
+        self.probes.iter().map(|p| p.load).min_by(f64::total_cmp)
+    }
+
     /// The smallest load seen to fail (the search resolution is `fails_at − load`).
     pub fn fails_at(&self) -> Option<f64> {
         self.probes
@@ -94,13 +104,14 @@ impl Found {
 }
 
 /// Searches the largest load of `scenario` (with its own seed) meeting every one of `slos`,
-/// to within `precision` (0.02 = 2 %) of the load.
-/// A run that passes `memory_limit` bytes counts as not meeting them.
+/// to within `precision` (0.02 = 2 %) of the load. A run that passes `memory_limit` bytes
+/// counts as not meeting them. `on_probe` is told of each load evaluated (for progress).
 pub fn search(
     scenario: &Scenario,
     slos: &[Slo],
     precision: f64,
     memory_limit: Option<u64>,
+    on_probe: &(dyn Fn(Probe) + Sync),
 ) -> Found {
     let axis = Axis::of(scenario);
     let mut probes = Vec::new();
@@ -122,7 +133,9 @@ pub fn search(
             r.stop_reason == crate::StopReason::Completed.name()
                 && slo_verdicts(&r, slos).iter().all(|v| v.passed)
         };
-        probes.push(Probe { load, holds: ok });
+        let probe = Probe { load, holds: ok };
+        on_probe(probe);
+        probes.push(probe);
         ok
     };
     let start = axis.load(scenario).max(1.0);
@@ -200,7 +213,7 @@ mod tests {
             metric: SloMetric::ErrorRate,
             limit: 0.01,
         };
-        let found = search(&s, &[slo], 0.02, None);
+        let found = search(&s, &[slo], 0.02, None, &|_| {});
         assert!((900.0..1_020.0).contains(&found.load), "{found:?}");
         assert!(!found.unbounded);
         // Doubling from 100: 200, 400, 800 hold, 1,600 does not; then bisection.

@@ -1,6 +1,6 @@
 //! Drawing a `Chart` on any plotters backend: axes, shaded fault spans, lines and a legend.
 
-use super::{Chart, SpanKind, XAxis, YFormat, format_number};
+use super::{Chart, SpanKind, XAxis, YFormat, axis_labels, format_number};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::sync::OnceLock;
@@ -21,6 +21,8 @@ const PALETTE: [RGBColor; 7] = [
 ];
 const FAULT: RGBColor = RGBColor(200, 30, 30);
 const WARM_UP: RGBColor = RGBColor(110, 110, 110);
+const FAILOVER: RGBColor = RGBColor(230, 120, 0);
+const REBALANCE: RGBColor = RGBColor(120, 60, 170);
 
 /// Registers the embedded font with plotters once per process.
 pub(super) fn register_font() -> Result<(), String> {
@@ -93,9 +95,11 @@ fn y_range(c: &Chart) -> (f64, f64) {
     (lo, top.max(lo + 1e-9))
 }
 
-fn x_tick(axis: &XAxis, v: f64) -> String {
+/// An x tick label: on a linear axis in the axis' one unit (`linear`), on a log axis the
+/// load itself (1-2-5 ticks), on a category axis its name.
+fn x_tick(axis: &XAxis, v: f64, linear: &dyn Fn(f64) -> String) -> String {
     match axis {
-        XAxis::Linear => format_number(v),
+        XAxis::Linear => linear(v),
         XAxis::Log10 => format_number(10f64.powf(v)),
         XAxis::Categories(names) => {
             let i = v.round();
@@ -108,11 +112,35 @@ fn x_tick(axis: &XAxis, v: f64) -> String {
     }
 }
 
-fn y_tick(format: YFormat, v: f64) -> String {
+fn y_tick(format: YFormat, v: f64, number: &dyn Fn(f64) -> String) -> String {
     match format {
-        YFormat::Number => format_number(v),
+        YFormat::Number => number(v),
         YFormat::Percent => format!("{:.0}%", v * 100.0),
     }
+}
+
+/// A legend name in lines of at most `width` characters, broken after a space, a comma or
+/// an `=` where one is near (a name is never cut short).
+fn wrap(name: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut rest: Vec<char> = name.chars().collect();
+    while rest.len() > width {
+        let cut = rest[..width]
+            .iter()
+            .rposition(|c| matches!(c, ' ' | ',' | '=' | '-' | '/'))
+            .filter(|&i| i >= width / 2)
+            .map_or(width, |i| i + 1);
+        lines.push(
+            rest[..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
+        rest.drain(..cut);
+    }
+    lines.push(rest.into_iter().collect());
+    lines
 }
 
 /// Tick values for a log axis drawn from 10^lo to 10^hi: 1, 2 and 5 of each decade, or
@@ -180,35 +208,52 @@ fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
 /// Pixels to the right of the plot for the legend, so it never hides a line.
 const LEGEND_WIDTH: u32 = 200;
 
-/// One row per series: a short stroke in its colour and its name (cut to fit).
+/// Characters of a legend line.
+const LEGEND_CHARS: usize = 22;
+
+/// One entry per series: a short stroke in its colour and its whole name, wrapped over as
+/// many lines as it needs; then, if a point is ringed, what a ring means. Entries that do not
+/// fit the height are counted on the last line.
 fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     c: &Chart,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    const LINE: i32 = 17;
+    const GAP: i32 = 7;
     let style = (FAMILY, 14).into_font().color(&BLACK);
-    // As many rows as the height holds; the rest are counted on the last row.
-    let rows = ((area.dim_in_pixel().1 as usize).saturating_sub(80) / 24).max(2);
-    let shown = if c.series.len() > rows {
-        rows - 1
+    let bottom = area.dim_in_pixel().1 as i32 - 30;
+    let flags = !c.flag_label.is_empty() && c.series.iter().any(|s| s.flagged.contains(&true));
+    let flag_lines = if flags {
+        wrap(&c.flag_label, LEGEND_CHARS)
     } else {
-        c.series.len()
+        Vec::new()
     };
-    if shown < c.series.len() {
-        let y = 60 + 24 * shown as i32;
-        let more = format!("… and {} more", c.series.len() - shown);
-        area.draw(&Text::new(more, (6, y - 8), style.clone()))?;
-    }
-    for (i, s) in c.series.iter().enumerate().take(shown) {
+    let reserved = flag_lines.len() as i32 * LINE + GAP;
+    let mut y = 52;
+    for (i, s) in c.series.iter().enumerate() {
+        let lines = wrap(&s.name, LEGEND_CHARS);
+        let height = lines.len() as i32 * LINE + GAP;
+        if y + height + LINE > bottom - reserved && i + 1 < c.series.len() {
+            let more = format!("… and {} more", c.series.len() - i);
+            area.draw(&Text::new(more, (6, y), style.clone()))?;
+            y += LINE + GAP;
+            break;
+        }
         let colour = PALETTE[i % PALETTE.len()];
-        let y = 60 + 24 * i as i32;
-        area.draw(&PathElement::new([(6, y), (30, y)], colour.stroke_width(3)))?;
-        // Cut at the end: legend names are short, and the start says which is which.
-        let name = if s.name.chars().count() > 21 {
-            s.name.chars().take(20).chain(['…']).collect()
-        } else {
-            s.name.clone()
-        };
-        area.draw(&Text::new(name, (36, y - 8), style.clone()))?;
+        area.draw(&PathElement::new(
+            [(6, y + 8), (30, y + 8)],
+            colour.stroke_width(3),
+        ))?;
+        for (k, line) in lines.into_iter().enumerate() {
+            area.draw(&Text::new(line, (36, y + k as i32 * LINE), style.clone()))?;
+        }
+        y += height;
+    }
+    if flags {
+        area.draw(&Circle::new((18, y + 8), 7, FAULT.stroke_width(2)))?;
+        for (k, line) in flag_lines.into_iter().enumerate() {
+            area.draw(&Text::new(line, (36, y + k as i32 * LINE), style.clone()))?;
+        }
     }
     Ok(())
 }
@@ -254,8 +299,9 @@ fn draw_on<DB: DrawingBackend>(
         XAxis::Log10 => 0,
         XAxis::Linear => 10,
     };
-    let x_format = |v: &f64| x_tick(&c.x_axis, *v);
-    let y_format = |v: &f64| y_tick(c.y_format, *v);
+    let (x_numbers, y_numbers) = (axis_labels(x0, x1, 10), axis_labels(y0, y1, 8));
+    let x_format = |v: &f64| x_tick(&c.x_axis, *v, &x_numbers);
+    let y_format = |v: &f64| y_tick(c.y_format, *v, &y_numbers);
     chart
         .configure_mesh()
         .x_desc(c.x_label.as_str())
@@ -289,6 +335,8 @@ fn draw_on<DB: DrawingBackend>(
         let colour = match span.kind {
             SpanKind::Fault => FAULT,
             SpanKind::WarmUp => WARM_UP,
+            SpanKind::Failover => FAILOVER,
+            SpanKind::Rebalance => REBALANCE,
         };
         chart.draw_series(std::iter::once(Rectangle::new(
             [(from, y0), (to.max(from), y1)],
@@ -304,20 +352,25 @@ fn draw_on<DB: DrawingBackend>(
     }
     for (i, s) in c.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
-        let points: Vec<(f64, f64)> = s
+        let placed = |&(x, y): &(f64, f64)| (place(&c.x_axis, x), y);
+        // A NaN y is a gap: each stretch between gaps is its own line.
+        for stretch in s.points.split(|p| !(p.0.is_finite() && p.1.is_finite())) {
+            let points: Vec<(f64, f64)> = stretch.iter().map(placed).collect();
+            let points = thin(&points, MAX_POINTS_PER_LINE);
+            chart.draw_series(LineSeries::new(
+                points.iter().copied(),
+                colour.stroke_width(s.width),
+            ))?;
+            if s.dots {
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+            }
+        }
+        let rings = s
             .points
             .iter()
-            .filter(|p| p.0.is_finite() && p.1.is_finite())
-            .map(|&(x, y)| (place(&c.x_axis, x), y))
-            .collect();
-        let points = thin(&points, MAX_POINTS_PER_LINE);
-        chart.draw_series(LineSeries::new(
-            points.iter().copied(),
-            colour.stroke_width(2),
-        ))?;
-        if s.dots {
-            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
-        }
+            .zip(&s.flagged)
+            .filter(|(p, flagged)| **flagged && p.0.is_finite() && p.1.is_finite());
+        chart.draw_series(rings.map(|(p, _)| Circle::new(placed(p), 8, FAULT.stroke_width(2))))?;
         if let Some(bars) = &s.error_bars {
             let kept = s
                 .points
@@ -353,14 +406,47 @@ mod tests {
 
     #[test]
     fn log_axis_ticks_read_as_loads_and_categories_as_names() {
-        assert_eq!(x_tick(&XAxis::Log10, 5.0), "100k");
-        assert_eq!(x_tick(&XAxis::Log10, 2.0), "100");
+        let linear = |v: f64| format!("{v}");
+        assert_eq!(x_tick(&XAxis::Log10, 5.0, &linear), "100k");
+        assert_eq!(x_tick(&XAxis::Log10, 2.0, &linear), "100");
         let names = XAxis::Categories(vec!["a".into(), "b".into()]);
         assert_eq!(
-            (x_tick(&names, 1.0), x_tick(&names, 0.5)),
+            (x_tick(&names, 1.0, &linear), x_tick(&names, 0.5, &linear)),
             ("b".into(), "".into())
         );
-        assert_eq!(y_tick(YFormat::Percent, 0.85), "85%");
+        assert_eq!(y_tick(YFormat::Percent, 0.85, &linear), "85%");
+    }
+
+    /// One unit and one number of decimals along an axis: never `800` beside `1.2k`.
+    #[test]
+    fn an_axis_labels_every_tick_alike() {
+        let labels = |lo: f64, hi: f64, values: &[f64]| {
+            let f = axis_labels(lo, hi, 8);
+            values.iter().map(|&v| f(v)).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            labels(0.0, 1500.0, &[0.0, 800.0, 1200.0]),
+            ["0", "800", "1200"]
+        );
+        assert_eq!(
+            labels(0.0, 25_000.0, &[0.0, 5000.0, 25_000.0]),
+            ["0", "5k", "25k"]
+        );
+        assert_eq!(labels(0.0, 1.6, &[0.0, 0.2, 1.4]), ["0", "0.2", "1.4"]);
+        assert_eq!(labels(0.0, 3e6, &[5e5, 3e6]), ["0.5M", "3.0M"]);
+    }
+
+    /// Legend names wrap instead of being cut, breaking where a reader would.
+    #[test]
+    fn legend_names_wrap_whole() {
+        let name = "horizontal-scaling replicas=16, users=200000";
+        let lines = wrap(name, LEGEND_CHARS);
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= LEGEND_CHARS),
+            "{lines:?}"
+        );
+        assert_eq!(lines.concat().replace(' ', ""), name.replace(' ', ""));
+        assert_eq!(wrap("short", LEGEND_CHARS), ["short"]);
     }
 
     #[test]

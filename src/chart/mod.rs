@@ -37,13 +37,18 @@ pub enum YFormat {
     Percent,
 }
 
-/// One line.
+/// One line. A point whose y is NaN is a gap (no value there: nothing completed), not 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
+    /// Points to ring, with `flag_label` in the legend (a sweep point where more than 1 % of
+    /// requests failed, whose latency is that of the few that got through). Empty: none.
+    pub flagged: Vec<bool>,
     /// Draw a dot at every point (few points, e.g. a sweep).
     pub dots: bool,
+    /// Line width in pixels (2; wider for a line another may cover exactly).
+    pub width: u32,
     /// Half-widths of an error bar at each point (a 95 % interval over replications).
     pub error_bars: Option<Vec<f64>>,
 }
@@ -64,6 +69,10 @@ pub enum SpanKind {
     Fault,
     /// The warm-up, left out of the summary's figures (grey).
     WarmUp,
+    /// A database failover, from the primary's death to the promotion (orange).
+    Failover,
+    /// Shards added while their data moves (purple).
+    Rebalance,
 }
 
 /// A line chart.
@@ -79,6 +88,8 @@ pub struct Chart {
     pub x_limits: Option<(f64, f64)>,
     /// The top of the y axis; the data's maximum (plus headroom) when `None`.
     pub y_max: Option<f64>,
+    /// What a ringed point means, in the legend (when any series rings one).
+    pub flag_label: String,
     pub series: Vec<Series>,
     pub spans: Vec<Span>,
 }
@@ -93,6 +104,7 @@ impl Chart {
             y_format: YFormat::Number,
             x_limits: None,
             y_max: None,
+            flag_label: String::new(),
             series: Vec::new(),
             spans: Vec::new(),
         }
@@ -102,7 +114,9 @@ impl Chart {
         self.series.push(Series {
             name: name.into(),
             points,
+            flagged: Vec::new(),
             dots: false,
+            width: 2,
             error_bars: None,
         });
         self
@@ -150,6 +164,33 @@ pub fn png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
         .map_err(|e| chart.error(e))?;
     writer.finish().map_err(|e| chart.error(e))?;
     Ok(out)
+}
+
+/// Tick labels for an axis from `lo` to `hi` with about `ticks` ticks, all in one unit (k
+/// or M for the whole axis, never `900` beside `1.2k`) and with the same decimals.
+pub fn axis_labels(lo: f64, hi: f64, ticks: usize) -> impl Fn(f64) -> String {
+    let top = lo.abs().max(hi.abs());
+    let (scale, suffix) = if top >= 1e6 {
+        (1e6, "M")
+    } else if top >= 1e4 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    };
+    let step = ((hi - lo) / ticks.max(1) as f64 / scale).abs();
+    let decimals = if step > 0.0 && step.is_finite() {
+        (-step.log10().floor()).clamp(0.0, 4.0) as usize
+    } else {
+        0
+    };
+    move |v: f64| {
+        let x = v / scale;
+        // Zero reads 0 in any unit (and never -0).
+        if x.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
+            return "0".into();
+        }
+        format!("{x:.decimals$}{suffix}")
+    }
 }
 
 /// A tick label: thousands as k, millions as M, small values with the digits they need.

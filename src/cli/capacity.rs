@@ -5,7 +5,9 @@
 use crate::capacity::{self, Axis, Found};
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::OUTPUT_FILES;
-use crate::cli::{Failure, Format, SimArgs, exit, memory, output, parse_share, replicate};
+use crate::cli::{
+    Failure, Format, FormatArg, SimArgs, exit, memory, output, parse_share, replicate,
+};
 use crate::metrics::confidence::Interval;
 use crate::model::slo::{Slo, SloMetric};
 use crate::report::{self, round};
@@ -25,9 +27,12 @@ pub struct CapacityArgs {
     /// `throughput_rps_min>1000`. Repeatable. Default: the scenario's `slos`.
     #[arg(long, value_name = "OBJECTIVE")]
     pub slo: Vec<String>,
-    /// Independent searches (seeds seed, seed + 1, …) behind the interval.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=100))]
-    pub seeds: u32,
+    /// Independent searches, one per seed (seed, seed + 1, …), behind the interval.
+    #[arg(long, visible_alias = "seeds", value_name = "N", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(2..=100))]
+    pub replications: u32,
+    #[command(flatten)]
+    pub format: FormatArg,
     /// Stop bisecting once the bracket is this close, as a share of the load.
     #[arg(long, default_value = "2%")]
     pub precision: String,
@@ -86,9 +91,79 @@ fn parse_precision(text: &str) -> Result<f64, Failure> {
     parse_share(text, "--precision", 0.001, 0.5)
 }
 
+/// Version of the `capacity.json` layout.
+pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+
+/// An objective as data: the figure, its class (`null` for the whole run) and its bound.
+fn objective_json(s: &Slo) -> serde_json::Value {
+    let bound = if s.metric.is_floor() {
+        "at_least"
+    } else {
+        "at_most"
+    };
+    json!({"figure": s.metric.name(), "class": s.class, bound: s.limit})
+}
+
+/// `p99_ms ≤ 200`.
+fn objective_text(s: &Slo) -> String {
+    let figure = match &s.class {
+        Some(c) => format!("classes.{c}.{}", s.metric.name()),
+        None => s.metric.name().to_string(),
+    };
+    let sign = if s.metric.is_floor() { "≥" } else { "≤" };
+    format!("{figure} {sign} {}", s.limit)
+}
+
+/// The capacity found over the seeds: the interval of their loads, and how finely the
+/// search resolved each (the largest gap between a load that held and the next that
+/// failed), so the reported uncertainty is never finer than the search.
+struct Estimate {
+    interval: Interval,
+    /// Half of the coarsest search step: the least uncertainty the answer can claim.
+    resolution: f64,
+}
+
+impl Estimate {
+    fn of(found: &[Found]) -> Estimate {
+        let loads: Vec<f64> = found.iter().map(|f| f.load).collect();
+        let step = found
+            .iter()
+            .filter_map(|f| f.fails_at().map(|x| x - f.load))
+            .fold(0.0, f64::max);
+        Estimate {
+            interval: Interval::of(&loads),
+            resolution: step / 2.0,
+        }
+    }
+
+    /// The ± reported: the 95 % half-width, or half the search step if that is coarser.
+    fn half_width(&self) -> f64 {
+        self.interval.half_width_95.max(self.resolution)
+    }
+}
+
+/// `x` rounded to the digits that `uncertainty` leaves meaningful (two significant digits
+/// of it), with thousands separators.
+fn rounded(x: f64, uncertainty: f64) -> String {
+    let digits = if uncertainty > 0.0 && uncertainty.is_finite() {
+        (1 - uncertainty.log10().floor() as i32).max(0) as usize
+    } else {
+        0
+    };
+    let text = format!("{x:.digits$}");
+    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let whole = whole
+        .parse::<u64>()
+        .map_or(whole.to_string(), crate::report::sections::thousands);
+    if frac.is_empty() {
+        whole
+    } else {
+        format!("{whole}.{frac}")
+    }
+}
+
 pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
-    sim.output.no_markdown("capacity")?;
     let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
     if let Some(seed) = sim.seed {
         scenario.seed = seed;
@@ -109,7 +184,7 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         )));
     }
     let precision = parse_precision(&args.precision)?;
-    let n = args.seeds as usize;
+    let n = args.replications as usize;
     let threads = sim.threads_for(n);
     let per_run_limit = memory::limit_bytes(sim.max_memory_gb)?.map(|l| l / threads as u64);
     let out_dir = OutDir::prepare(
@@ -126,48 +201,134 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
             slos.len()
         );
     }
+    // About this many runs per seed: doubling a few times, then bisecting to the precision.
+    let per_seed = 4 + (1.0 / precision).log2().ceil() as u64;
+    let bar = output::progress_bar(
+        sim.output.quiet,
+        per_seed * n as u64,
+        "{bar:30} {pos}/{len} runs · {msg} · eta {eta}",
+    );
+    let on_probe = |p: crate::capacity::Probe| {
+        if let Some(bar) = &bar {
+            if bar.position() + 1 >= bar.length().unwrap_or(0) {
+                bar.inc_length(1);
+            }
+            bar.inc(1);
+            let verdict = if p.holds { "held" } else { "failed" };
+            bar.set_message(format!("{} {verdict}", load_text(axis, p.load)));
+        }
+    };
     let found = replicate::parallel_map(&copies, threads, |s| {
-        capacity::search(s, &slos, precision, per_run_limit)
+        capacity::search(s, &slos, precision, per_run_limit, &on_probe)
     });
-    let loads: Vec<f64> = found.iter().map(|f| f.load).collect();
-    let interval = Interval::of(&loads);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let runs: usize = found.iter().map(|f| f.probes.len()).sum();
+    let mut doc = json!({
+        "schema_version": CAPACITY_SCHEMA_VERSION,
+        "dsim_version": env!("CARGO_PKG_VERSION"),
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "seeds": n,
+        "axis": axis.name(),
+        "objectives": slos.iter().map(objective_json).collect::<Vec<_>>(),
+        "precision": precision,
+        "runs": runs,
+    });
+    if found.iter().any(|f| !f.any_held()) {
+        // Some seed found no load at all that holds: there is no capacity to report.
+        let smallest = found
+            .iter()
+            .filter(|f| !f.any_held())
+            .filter_map(Found::smallest_tried)
+            .min_by(f64::total_cmp)
+            .unwrap_or(1.0);
+        let at = crate::run_with_limit(
+            axis.with_load(&scenario, smallest),
+            per_run_limit,
+            &mut |_| {},
+        );
+        let verdicts = crate::report::check::slo_verdicts(&at, &slos);
+        let broken: Vec<serde_json::Value> = slos
+            .iter()
+            .zip(&verdicts)
+            .filter(|(_, v)| !v.passed)
+            .map(|(s, v)| json!({"objective": objective_json(s), "value": v.actual.is_finite().then_some(v.actual), "note": v.note}))
+            .collect();
+        doc["capacity"] = serde_json::Value::Null;
+        doc["no_load_meets"] = json!({"smallest_load_tried": round(smallest, 3), "broken": broken});
+        let mut message = format!(
+            "no load meets {} (at the smallest load tried, {} {}:",
+            slos.iter()
+                .map(objective_text)
+                .collect::<Vec<_>>()
+                .join(", "),
+            load_text(axis, smallest),
+            match axis {
+                Axis::Users => "users",
+                Axis::RatePerS => "requests/s",
+            }
+        );
+        for (s, v) in slos.iter().zip(&verdicts).filter(|(_, v)| !v.passed) {
+            message.push_str(&format!(" {} is {}", s.metric.name(), v.value()));
+        }
+        message.push_str(")\n");
+        let json_text = pretty(&doc);
+        let stdout = match args.format.format {
+            Format::Json => json_text.clone(),
+            _ if sim.output.quiet => String::new(),
+            _ => message.clone(),
+        };
+        output::deliver(
+            stdout,
+            out_dir,
+            &[
+                (OUTPUT_FILE, json_text),
+                (OUTPUT_FILES[0], at.to_json()),
+                (OUTPUT_FILES[1], report::csv::render(&at)),
+            ],
+            Mode::ReplaceSet,
+            sim.output.announce_files(args.format.format),
+        )?;
+        if args.format.format == Format::Json && !sim.output.quiet {
+            eprint!("{message}");
+        }
+        return Ok(exit::CHECK_FAILED);
+    }
+    let estimate = Estimate::of(&found);
+    let i = &estimate.interval;
+    let half = estimate.half_width();
     // The design at its capacity (first seed): what runs out there, and what it costs.
     let at = crate::run_with_limit(
-        axis.with_load(&scenario, interval.mean),
+        axis.with_load(&scenario, i.mean),
         per_run_limit,
         &mut |_| {},
     );
-    let doc = json!({
-        "scenario": scenario.name,
-        "seed": scenario.seed,
-        "axis": axis.name(),
-        "objectives": slos.iter().map(|s| format!("{} {} {}", s.metric.name(),
-            if s.metric.is_floor() { "≥" } else { "≤" }, s.limit)).collect::<Vec<_>>(),
-        "precision": precision,
-        "capacity": {
-            "mean": round(interval.mean, 3),
-            "ci95": round(interval.half_width_95, 3),
-            "min": round(interval.min, 3),
-            "max": round(interval.max, 3),
-            "per_seed": loads.iter().map(|l| round(*l, 3)).collect::<Vec<_>>(),
-            "fails_at_per_seed": found.iter().map(|f| f.fails_at().map(|x| round(x, 3))).collect::<Vec<_>>(),
-            "at_least": found.iter().any(|f| f.unbounded),
-        },
-        "runs": found.iter().map(|f| f.probes.len()).sum::<usize>(),
-        "at_capacity": {
-            "throughput_rps": at.throughput_rps,
-            "latency_ms": at.latency_ms,
-            "error_rate": at.error_rate,
-            "bottleneck": at.bottleneck,
-            "cost_per_hour": at.cost_per_hour,
-        },
+    doc["capacity"] = json!({
+        "mean": round(i.mean, 3),
+        "ci95": round(half, 3),
+        "low": round(i.mean - half, 3),
+        "high": round(i.mean + half, 3),
+        "seeds_ci95": round(i.half_width_95, 3),
+        "search_resolution": round(estimate.resolution, 3),
+        "per_seed": found.iter().map(|f| round(f.load, 3)).collect::<Vec<_>>(),
+        "fails_at_per_seed": found.iter().map(|f| f.fails_at().map(|x| round(x, 3))).collect::<Vec<_>>(),
+        "at_least": found.iter().any(|f| f.unbounded),
     });
-    let mut json_text = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    json_text.push('\n');
-    let stdout = match sim.output.format {
+    doc["at_capacity"] = json!({
+        "throughput_rps": at.throughput_rps,
+        "goodput_rps": at.goodput_rps,
+        "latency_ms": at.latency_ms,
+        "error_rate": at.error_rate,
+        "bottleneck": at.bottleneck,
+        "cost_per_hour": at.cost_per_hour,
+    });
+    let json_text = pretty(&doc);
+    let stdout = match args.format.format {
         Format::Json => json_text.clone(),
         _ if sim.output.quiet => String::new(),
-        _ => render(&scenario.name, axis, &slos, &interval, &found, &at),
+        _ => render(&scenario.name, axis, &slos, &estimate, &found, &at),
     };
     output::deliver(
         stdout,
@@ -178,31 +339,32 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
             (OUTPUT_FILES[1], report::csv::render(&at)),
         ],
         Mode::ReplaceSet,
-        sim.output.announce_files(),
+        sim.output.announce_files(args.format.format),
     )?;
     Ok(exit::OK)
+}
+
+/// A load as tried: whole users, or a rate with one decimal.
+fn load_text(axis: Axis, load: f64) -> String {
+    rounded(load, if axis == Axis::Users { 10.0 } else { 1.0 })
+}
+
+fn pretty(doc: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn render(
     name: &str,
     axis: Axis,
     slos: &[Slo],
-    i: &Interval,
+    estimate: &Estimate,
     found: &[Found],
     at: &report::Results,
 ) -> String {
     let mut out = String::new();
-    let objectives: Vec<String> = slos
-        .iter()
-        .map(|s| {
-            format!(
-                "{} {} {}",
-                s.metric.name(),
-                if s.metric.is_floor() { "≥" } else { "≤" },
-                s.limit
-            )
-        })
-        .collect();
+    let objectives: Vec<String> = slos.iter().map(objective_text).collect();
     let _ = writeln!(
         out,
         "capacity of {} · {} · {} seeds",
@@ -220,29 +382,41 @@ fn render(
     } else {
         ""
     };
+    let i = &estimate.interval;
+    let half = estimate.half_width();
     let _ = writeln!(
         out,
-        "capacity: {at_least}{:.0} {unit} ± {:.0} (95% CI over seeds: {:.0} to {:.0})",
-        i.mean, i.half_width_95, i.min, i.max
+        "capacity: {at_least}{} {unit} ± {} (95% interval {} to {})",
+        rounded(i.mean, half),
+        rounded(half, half),
+        rounded(i.mean - half, half),
+        rounded(i.mean + half, half)
     );
-    // The seeds' spread says nothing finer than the search's own steps.
-    let step = found
-        .iter()
-        .filter_map(|f| f.fails_at().map(|x| x - f.load))
-        .max_by(f64::total_cmp);
-    if let Some(step) = step {
+    if estimate.resolution >= i.half_width_95 {
         let _ = writeln!(
             out,
-            "each seed: the largest load that held; the next tried (≤ {step:.0} more) failed"
+            "± half the search's coarsest step ({}), wider than the seeds' spread: lower\n  \
+             --precision for a finer answer",
+            rounded(estimate.resolution * 2.0, half)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "± the seeds' 95% interval (Student t); each search resolved its load to {}",
+            rounded(estimate.resolution * 2.0, half)
         );
     }
     let _ = writeln!(
         out,
-        "one run at {:.0} (seed {}): {:.1} req/s · p99 {:.1} ms · errors {:.3}% · {:.2}/h",
-        i.mean,
+        "one run at {} (seed {}): {} req/s · goodput {} req/s · p99 {}\n  errors {:.3}% · \
+         {:.2}/h",
+        rounded(i.mean, half),
         at.seed,
-        at.throughput_rps,
-        at.latency_ms.p99,
+        report::sections::rate(at.throughput_rps),
+        report::sections::rate(at.goodput_rps),
+        at.latency_ms
+            .p99
+            .map_or(report::NO_LATENCY.to_string(), |p| format!("{p:.1} ms")),
         at.error_rate * 100.0,
         at.cost_per_hour
     );
@@ -251,7 +425,7 @@ fn render(
             let _ = writeln!(
                 out,
                 "bottleneck at capacity: {} ({} {:.0}%)",
-                b.component,
+                b.place(),
                 b.resource,
                 b.utilisation * 100.0
             );

@@ -10,7 +10,7 @@
 
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::OUTPUT_FILES;
-use crate::cli::{Failure, Format, SimArgs, exit, memory, outdir, output, parse_share};
+use crate::cli::{Failure, SimArgs, exit, memory, outdir, output, parse_share};
 use crate::report::{self, check};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,20 @@ pub struct CheckArgs {
     /// input too, as one test case in error.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+}
+
+/// What `dsim check` prints.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// A table for people.
+    Table,
+    /// The checks as JSON.
+    Json,
+    /// The checks as a Markdown table, for a CI comment.
+    Markdown,
 }
 
 /// `5%` or `0.05` as a fraction of at most 1; a bare number above 1 is refused, since `5`
@@ -176,11 +190,11 @@ fn checked(args: &CheckArgs) -> Result<u8, Failure> {
             check::render_junit(&results.scenario, &verdicts).as_bytes(),
         )?;
     }
-    let stdout = match sim.output.format {
-        Format::Markdown => check::render_markdown(&results.scenario, results.seed, &verdicts),
-        Format::Json => verdicts_json(&results, &verdicts),
-        Format::Table if sim.output.quiet => String::new(),
-        Format::Table => check::render_table(&results.scenario, &verdicts),
+    let stdout = match args.format {
+        CheckFormat::Markdown => check::render_markdown(&results.scenario, results.seed, &verdicts),
+        CheckFormat::Json => verdicts_json(&results, &verdicts),
+        CheckFormat::Table if sim.output.quiet => String::new(),
+        CheckFormat::Table => check::render_table(&results.scenario, &verdicts),
     };
     let [summary, timeseries] = OUTPUT_FILES;
     output::deliver(
@@ -191,7 +205,7 @@ fn checked(args: &CheckArgs) -> Result<u8, Failure> {
             (timeseries, report::csv::render(&results)),
         ],
         Mode::ReplaceSet,
-        sim.output.announce_files(),
+        args.format == CheckFormat::Table && !sim.output.quiet,
     )?;
     Ok(if verdicts.iter().all(|v| v.passed) {
         exit::OK

@@ -5,13 +5,14 @@
 //! one line per scenario against the first parameter.
 
 use crate::cli::output::{Mode, OutDir};
-use crate::cli::{Failure, SimArgs, exit, memory, output, sweep};
+use crate::cli::{ChartArgs, Failure, FormatArg, SimArgs, exit, memory, output, sweep};
 use crate::report::sweep::SweepSummary;
 use crate::scenario::overrides::Override;
 use serde_json::Value;
 use std::path::PathBuf;
 
 const OUTPUT_FILE: &str = "compare.json";
+const CSV_FILE: &str = "compare.csv";
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
@@ -29,11 +30,14 @@ pub struct CompareArgs {
     pub replications: u32,
     #[command(flatten)]
     pub sim: SimArgs,
+    #[command(flatten)]
+    pub format: FormatArg,
+    #[command(flatten)]
+    pub charts: ChartArgs,
 }
 
 pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
-    sim.output.no_markdown("compare")?;
     let params = args
         .params
         .iter()
@@ -104,7 +108,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     let out_dir = OutDir::prepare(
         &sim.output,
         PathBuf::from("output").join(folder),
-        &[OUTPUT_FILE, crate::cli::run::REPORT_FILE],
+        &[OUTPUT_FILE, CSV_FILE, crate::cli::run::REPORT_FILE],
     )?;
     let runs = sweep::run_replicated(
         &scenarios,
@@ -138,20 +142,24 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
     };
     let summary = SweepSummary::of(&title, seed, &paths, points);
     let json = summary.to_json();
-    let stdout = sim.output.stdout_text(&json, || {
+    let format = args.format.format;
+    let stdout = sim.output.stdout_text(format, &json, || {
         if params.is_empty() {
             crate::report::compare::render_table(&summary)
         } else {
             summary.render_table()
         }
     });
-    let mut files = vec![(OUTPUT_FILE.to_string(), json.into_bytes())];
+    let mut files = vec![
+        (OUTPUT_FILE.to_string(), json.into_bytes()),
+        (CSV_FILE.to_string(), summary.to_csv().into_bytes()),
+    ];
     if out_dir.is_some() {
         let x_param = (!params.is_empty()).then_some(1);
         files.extend(sweep::page_and_chart_files(
             &summary,
             x_param,
-            sim.output.no_charts,
+            args.charts.no_charts,
         )?);
     }
     output::deliver(
@@ -159,7 +167,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         out_dir,
         &files,
         Mode::ReplaceSet,
-        sim.output.announce_files(),
+        sim.output.announce_files(format),
     )?;
     Ok(exit::OK)
 }

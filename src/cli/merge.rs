@@ -3,7 +3,7 @@
 //! byte for byte. PATH is a slice file or a folder holding `sweep-shard-*.json` files.
 
 use crate::cli::output::OutDir;
-use crate::cli::{Failure, OutputArgs, exit, output, sweep};
+use crate::cli::{ChartArgs, Failure, FormatArg, OutputArgs, exit, output, sweep};
 use crate::report::shard::{SHARD_SCHEMA_VERSION, SweepShard, merge};
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,10 @@ pub struct MergeArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub format: FormatArg,
+    #[command(flatten)]
+    pub charts: ChartArgs,
 }
 
 /// The slice files a path names: itself, or a folder's `sweep-shard-*.json` in name order.
@@ -82,7 +86,6 @@ fn read_slice(file: &Path) -> Result<SweepShard, Failure> {
 }
 
 pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
-    args.output.no_markdown("merge")?;
     let mut slices = Vec::new();
     for path in &args.paths {
         for file in slice_files(path)? {
@@ -93,6 +96,12 @@ pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
     let summary = merge(&slices).map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
     let default_dir = PathBuf::from("output").join(format!("{}-sweep", summary.scenario));
     let out_dir = OutDir::prepare(&args.output, default_dir, &sweep::WHOLE_SWEEP_FILES)?;
-    sweep::deliver(&summary, out_dir, &args.output)?;
+    sweep::deliver(
+        &summary,
+        out_dir,
+        &args.output,
+        args.format.format,
+        args.charts.no_charts,
+    )?;
     Ok(exit::OK)
 }

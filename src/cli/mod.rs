@@ -58,15 +58,30 @@ pub enum Command {
     Capacity(capacity::CapacityArgs),
 }
 
-/// How `run` prints its result on stdout.
+/// What a command prints on stdout.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
-    /// A summary table for people.
+    /// A table for people.
     Table,
-    /// The summary JSON (same as summary.json); for `check`, the checks as JSON.
+    /// The JSON the command writes (summary.json, sweep.json, …).
     Json,
-    /// `check` only: the checks as Markdown, for a CI comment.
-    Markdown,
+}
+
+/// `--format` of the commands that print a table or their JSON.
+#[derive(Debug, clap::Args)]
+pub struct FormatArg {
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `--no-charts` of the commands that draw charts.
+#[derive(Debug, clap::Args)]
+pub struct ChartArgs {
+    /// Draw no charts (no SVG or PNG files; report.html keeps its tables): for scripts that
+    /// only read the JSON.
+    #[arg(long)]
+    pub no_charts: bool,
 }
 
 /// Options shared by the commands that simulate (`run`, `sweep`).
@@ -91,23 +106,17 @@ pub struct SimArgs {
     pub threads: Option<u16>,
 }
 
-/// Where results go and what is printed: every command that writes results (`merge` too).
+/// Where results go, and whether to print: every command that writes results.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// Output folder [default: output/<scenario name>/; output/<name>-sweep/ for sweeps and
-    /// merges; output/<A>-vs-<B>/ for comparisons].
+    /// Output folder [default: output/<scenario name>/; NAME-sweep, NAME-check,
+    /// NAME-capacity and A-vs-B for the other commands]. dsim replaces its results there
+    /// as one set and keeps files it did not write.
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Write no files.
     #[arg(long, conflicts_with = "out")]
     pub no_write: bool,
-    /// Draw no charts (no SVG or PNG files; report.html keeps its tables): for scripts that
-    /// only read the JSON.
-    #[arg(long)]
-    pub no_charts: bool,
-    /// What to print on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
     /// Print nothing but errors (with `--format json`, the JSON and errors).
     #[arg(long, short)]
     pub quiet: bool,
@@ -128,28 +137,22 @@ impl SimArgs {
 impl OutputArgs {
     /// What goes to stdout: the JSON when asked for (even with --quiet), else the table
     /// unless quiet.
-    pub fn stdout_text(&self, json: &str, table: impl FnOnce() -> String) -> String {
-        match self.format {
+    pub fn stdout_text(
+        &self,
+        format: Format,
+        json: &str,
+        table: impl FnOnce() -> String,
+    ) -> String {
+        match format {
             Format::Json => json.to_string(),
-            Format::Table | Format::Markdown if !self.quiet => table(),
-            Format::Table | Format::Markdown => String::new(),
+            Format::Table if !self.quiet => table(),
+            Format::Table => String::new(),
         }
-    }
-
-    /// Refuses `--format markdown` for the commands that have no Markdown output.
-    pub fn no_markdown(&self, command: &str) -> Result<(), Failure> {
-        if self.format == Format::Markdown {
-            return Err(Failure::BadInput(format!(
-                "error: --format markdown is for dsim check; dsim {command} prints table or json
-"
-            )));
-        }
-        Ok(())
     }
 
     /// Whether to add a "wrote …" line under the table.
-    pub fn announce_files(&self) -> bool {
-        self.format == Format::Table && !self.quiet
+    pub fn announce_files(&self, format: Format) -> bool {
+        format == Format::Table && !self.quiet
     }
 }
 
@@ -159,6 +162,10 @@ pub struct RunArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub sim: SimArgs,
+    #[command(flatten)]
+    pub format: FormatArg,
+    #[command(flatten)]
+    pub charts: ChartArgs,
     /// Run N independent replications (seeds seed, seed+1, …) in parallel and report every
     /// headline figure as mean ± 95% confidence interval (writes replications.json too).
     #[arg(long, value_name = "N", default_value_t = 1,

@@ -67,8 +67,11 @@ pub fn run(
     );
     let summary = ReplicationSummary::of(&runs, &seeds);
     let json = summary.to_json();
-    let mut stdout = sim.output.stdout_text(&json, || summary.render_table());
-    if out_dir.is_some() && sim.output.announce_files() {
+    let format = args.format.format;
+    let mut stdout = sim
+        .output
+        .stdout_text(format, &json, || summary.render_table());
+    if out_dir.is_some() && sim.output.announce_files(format) {
         stdout.push_str(&format!(
             "({summary_file}, {timeseries_file}, {REPORT_FILE} and the charts are those of \
              seed {})\n",
@@ -79,14 +82,14 @@ pub fn run(
     // plain run writes them.
     let mut files = vec![(OUTPUT_FILE.to_string(), json.into_bytes())];
     if out_dir.is_some() {
-        files.extend(run_files(&runs[0], scenario_text, sim.output.no_charts)?);
+        files.extend(run_files(&runs[0], scenario_text, args.charts.no_charts)?);
     }
     output::deliver(
         stdout,
         out_dir,
         &files,
         Mode::ReplaceSet,
-        sim.output.announce_files(),
+        sim.output.announce_files(format),
     )?;
     if !sim.output.quiet {
         // Thread time over wall time is the parallelism obtained; the speed-up over one

@@ -42,7 +42,6 @@ pub(super) fn run_files(
 
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
-    sim.output.no_markdown("run")?;
     let (mut scenario, scenario_text) = output::load_scenario_and_text(&args.file, &sim.set)?;
     if let Some(seed) = sim.seed {
         scenario.seed = seed;
@@ -100,11 +99,12 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         }
     }
     let json = results.to_json();
+    let format = args.format.format;
     let stdout = sim
         .output
-        .stdout_text(&json, || report::table::render(&results));
+        .stdout_text(format, &json, || report::table::render(&results));
     let files = match &out_dir {
-        Some(_) => run_files(&results, &scenario_text, sim.output.no_charts)?,
+        Some(_) => run_files(&results, &scenario_text, args.charts.no_charts)?,
         None => Vec::new(),
     };
     output::deliver(
@@ -112,7 +112,7 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         out_dir,
         &files,
         Mode::ReplaceSet,
-        sim.output.announce_files(),
+        sim.output.announce_files(format),
     )?;
     if !sim.output.quiet {
         if let Some(warning) = stop_warning(&results) {

@@ -7,7 +7,9 @@
 
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::REPORT_FILE;
-use crate::cli::{Failure, OutputArgs, SimArgs, exit, memory, output, replicate};
+use crate::cli::{
+    ChartArgs, Failure, Format, FormatArg, OutputArgs, SimArgs, exit, memory, output, replicate,
+};
 use crate::model::Scenario;
 use crate::report::Results;
 use crate::report::shard::{
@@ -44,6 +46,10 @@ pub struct SweepArgs {
     pub replications: u32,
     #[command(flatten)]
     pub sim: SimArgs,
+    #[command(flatten)]
+    pub format: FormatArg,
+    #[command(flatten)]
+    pub charts: ChartArgs,
 }
 
 /// `PATH=V1,V2,…` → the path and its values as `--set` texts.
@@ -126,7 +132,6 @@ pub(super) fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
 }
 
 pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
-    args.sim.output.no_markdown("sweep")?;
     let params = args
         .params
         .iter()
@@ -219,16 +224,24 @@ pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
                     .collect(),
             };
             let json = slice.to_json();
-            let stdout = sim.output.stdout_text(&json, || summary.render_table());
+            let stdout = sim
+                .output
+                .stdout_text(args.format.format, &json, || summary.render_table());
             output::deliver(
                 stdout,
                 out_dir,
                 &[(name, json)],
                 Mode::Add,
-                sim.output.announce_files(),
+                sim.output.announce_files(args.format.format),
             )?;
         }
-        _ => deliver(&summary, out_dir, &sim.output)?,
+        _ => deliver(
+            &summary,
+            out_dir,
+            &sim.output,
+            args.format.format,
+            args.charts.no_charts,
+        )?,
     }
     if !sim.output.quiet {
         let seeds = match args.replications {
@@ -297,23 +310,25 @@ pub(super) fn deliver(
     summary: &SweepSummary,
     out_dir: Option<OutDir>,
     how: &OutputArgs,
+    format: Format,
+    no_charts: bool,
 ) -> Result<(), Failure> {
     let json = summary.to_json();
-    let stdout = how.stdout_text(&json, || summary.render_table());
+    let stdout = how.stdout_text(format, &json, || summary.render_table());
     let [json_file, csv_file] = OUTPUT_FILES;
     let mut files = vec![
         (json_file.to_string(), json.into_bytes()),
         (csv_file.to_string(), summary.to_csv().into_bytes()),
     ];
     if out_dir.is_some() {
-        files.extend(page_and_chart_files(summary, Some(0), how.no_charts)?);
+        files.extend(page_and_chart_files(summary, Some(0), no_charts)?);
     }
     output::deliver(
         stdout,
         out_dir,
         &files,
         Mode::ReplaceSet,
-        how.announce_files(),
+        how.announce_files(format),
     )?;
     Ok(())
 }

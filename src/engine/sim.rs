@@ -165,6 +165,10 @@ pub struct RunMetrics {
     pub region_outcomes: Vec<OutcomeCounts>,
     /// Logical requests completed during the window, whenever they started (throughput).
     pub completed_in_window: u64,
+    /// Of those, the ones that took at most `Scenario::goodput_within` (goodput).
+    pub good_in_window: u64,
+    /// `Scenario::goodput_within`, read once.
+    pub good_within: SimTime,
     pub class_completed_in_window: Vec<u64>,
     /// Attempts after the first, of counted requests.
     pub retries: u64,
@@ -229,6 +233,10 @@ pub struct Simulation {
     pub breakers: Vec<Option<Breaker>>,
     /// No regions and no latency spike: messages take their link's latency only.
     pub plain_network: bool,
+    /// Queued frames to start, in order, while one is being started (`start_queued`).
+    pub(crate) queued_starts: Vec<u32>,
+    /// Whether `start_queued` is running (nested starts join its list instead of recursing).
+    pub(crate) starting_queued: bool,
 }
 
 impl Simulation {
@@ -261,6 +269,7 @@ impl Simulation {
                     scenario.network.regions.as_ref().map_or(0, |r| r.count())
                 ],
                 class_completed_in_window: vec![0; classes],
+                good_within: scenario.goodput_within(),
                 ..RunMetrics::default()
             },
             window,
@@ -275,6 +284,8 @@ impl Simulation {
             fixed_heap_bytes: 0,
             extra_latency: Vec::new(),
             cut_links: Vec::new(),
+            queued_starts: Vec::new(),
+            starting_queued: false,
             plain_network: scenario.network.regions.is_none()
                 && !scenario
                     .faults

@@ -14,11 +14,13 @@ pub struct IntervalRow {
     pub started: u64,
     /// Outcomes of logical requests that ended in this interval.
     pub ended: OutcomeCounts,
-    /// Latency of the requests completed in this interval (0 when none did).
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p99_ms: f64,
+    /// Of the completed ones, those within the goodput latency.
+    pub good: u64,
+    /// Latency of the requests completed in this interval (`None` when none did).
+    pub mean_ms: Option<f64>,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
     /// Per component, in component order.
     pub load: Vec<IntervalLoad>,
 }
@@ -26,9 +28,11 @@ pub struct IntervalRow {
 /// One component over one interval.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct IntervalLoad {
-    /// CPU utilisation for servers, share of the connection cap in use for load balancers
-    /// (0..1).
+    /// CPU utilisation for servers (the mean over machines), share of the connection cap
+    /// in use for load balancers (0..1).
     pub utilisation: f64,
+    /// The same on the busiest machine of the interval (the mean for one machine).
+    pub hottest_utilisation: f64,
     /// Calls waiting for a worker, time-averaged, per machine (as `mean_queue` in the
     /// summary).
     pub mean_queue: f64,
@@ -40,6 +44,7 @@ pub struct TimeSeries {
     pub rows: Vec<IntervalRow>,
     started: u64,
     ended: OutcomeCounts,
+    good: u64,
     latency: Latency,
     open_since: SimTime,
 }
@@ -50,11 +55,13 @@ impl TimeSeries {
         self.started += 1;
     }
 
+    /// A request ended; `good` says whether it took at most the goodput latency.
     #[inline]
-    pub fn on_end(&mut self, outcome: Outcome, latency: SimTime) {
+    pub fn on_end(&mut self, outcome: Outcome, latency: SimTime, good: bool) {
         self.ended.add(outcome);
         if outcome == Outcome::Completed {
             self.latency.record(latency);
+            self.good += u64::from(good);
         }
     }
 
@@ -65,19 +72,18 @@ impl TimeSeries {
 
     /// Closes the open interval at `now` with the components' loads and opens the next.
     pub fn close(&mut self, now: SimTime, load: Vec<IntervalLoad>) {
+        let empty = self.latency.is_empty();
+        let some = |x: f64| (!empty).then_some(x);
         self.rows.push(IntervalRow {
             start: self.open_since,
             end: now,
             started: self.started,
             ended: std::mem::take(&mut self.ended),
-            mean_ms: if self.latency.is_empty() {
-                0.0
-            } else {
-                self.latency.mean_ms()
-            },
-            p50_ms: self.latency.quantile_ms(0.5),
-            p90_ms: self.latency.quantile_ms(0.9),
-            p99_ms: self.latency.quantile_ms(0.99),
+            good: std::mem::take(&mut self.good),
+            mean_ms: some(self.latency.mean_ms()),
+            p50_ms: some(self.latency.quantile_ms(0.5)),
+            p90_ms: some(self.latency.quantile_ms(0.9)),
+            p99_ms: some(self.latency.quantile_ms(0.99)),
             load,
         });
         self.started = 0;
@@ -94,26 +100,27 @@ mod tests {
     fn intervals_reset_between_rows() {
         let mut ts = TimeSeries::default();
         ts.on_start();
-        ts.on_end(Outcome::Completed, SimTime::from_ms(10.0));
+        ts.on_end(Outcome::Completed, SimTime::from_ms(10.0), true);
         let load = |u| {
             vec![IntervalLoad {
                 utilisation: u,
+                hottest_utilisation: u,
                 mean_queue: 0.0,
             }]
         };
         ts.close(SimTime::from_secs(1.0), load(0.5));
-        ts.on_end(Outcome::TimedOut, SimTime::from_ms(10.0));
+        ts.on_end(Outcome::TimedOut, SimTime::from_ms(10.0), false);
         ts.close(SimTime::from_secs(2.0), load(0.25));
         assert_eq!(ts.rows.len(), 2);
         assert_eq!((ts.rows[0].started, ts.rows[0].ended.completed), (1, 1));
-        assert!((ts.rows[0].p50_ms - 10.0).abs() < 0.01);
+        assert!((ts.rows[0].p50_ms.unwrap_or(0.0) - 10.0).abs() < 0.01);
         assert_eq!(
             (
                 ts.rows[1].started,
                 ts.rows[1].ended.timed_out,
                 ts.rows[1].p50_ms
             ),
-            (0, 1, 0.0)
+            (0, 1, None)
         );
         assert_eq!(ts.rows[1].start, SimTime::from_secs(1.0));
     }

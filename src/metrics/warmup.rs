@@ -77,7 +77,7 @@ pub fn choose(rows: &[IntervalRow], end: SimTime) -> WarmupChoice {
             let completed: u64 = chunk.iter().map(|w| w.ended.completed).sum();
             let weighted: f64 = chunk
                 .iter()
-                .map(|w| w.mean_ms * w.ended.completed as f64)
+                .map(|w| w.mean_ms.unwrap_or(0.0) * w.ended.completed as f64)
                 .sum();
             (completed > 0).then(|| (chunk[0].start, weighted / completed as f64))
         })

@@ -196,9 +196,11 @@ impl Simulation {
         let latency = now - req.first_start;
         self.outstanding -= 1;
         self.metrics.in_system.add(now, -1);
-        self.metrics.timeseries.on_end(outcome, latency);
+        let good = latency <= self.metrics.good_within;
+        self.metrics.timeseries.on_end(outcome, latency, good);
         if outcome == Outcome::Completed && self.window.contains(now) {
             self.metrics.completed_in_window += 1;
+            self.metrics.good_in_window += u64::from(good);
             self.metrics.class_completed_in_window[usize::from(req.class)] += 1;
         }
         if req.counted {

@@ -268,6 +268,7 @@ impl Balancer {
         self.last_tick = now;
         IntervalLoad {
             utilisation,
+            hottest_utilisation: utilisation,
             mean_queue: 0.0,
         }
     }

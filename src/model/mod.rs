@@ -57,6 +57,17 @@ pub struct Scenario {
     pub slos: Vec<slo::Slo>,
 }
 
+impl Scenario {
+    /// The latency within which a completed request counts as good (goodput): the
+    /// scenario's overall p99 objective if it declares one, else the client timeout.
+    pub fn goodput_within(&self) -> SimTime {
+        self.slos
+            .iter()
+            .find(|s| s.class.is_none() && s.metric == slo::SloMetric::P99Ms)
+            .map_or(self.workload.timeout, |s| SimTime::from_ms(s.limit))
+    }
+}
+
 /// Where the measurement window starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Warmup {

@@ -131,9 +131,20 @@ pub struct Areas {
     pub disk: u128,
 }
 
+/// The busiest machine (replica) of a component for one resource over the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Hottest {
+    pub replica: u32,
+    pub utilisation: f64,
+}
+
 /// Means over the measurement window, filled when the window closes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WindowFigures {
+    /// The machine with the highest CPU, NIC and disk utilisation (each its own).
+    pub hottest_cpu: Hottest,
+    pub hottest_nic: Hottest,
+    pub hottest_disk: Hottest,
     pub cpu_utilisation: f64,
     pub worker_utilisation: f64,
     /// Per replica, like the peaks.
@@ -155,15 +166,20 @@ pub struct Server {
     pub rng: Stream,
     pub stats: ServerStats,
     window_start: Areas,
+    /// Per replica, at the window's start (for the hottest machine).
+    replica_window_start: Vec<Areas>,
     window_started_at: SimTime,
     pub window: WindowFigures,
     last_tick_cpu: u128,
+    /// Per replica, at the last interval's end.
+    last_tick_replica_cpu: Vec<u128>,
     last_tick_queued: u128,
     last_tick: SimTime,
 }
 
 impl Server {
     pub fn new(spec: ServerSpec, rng: Stream) -> Server {
+        let spec_replicas = spec.replicas as usize;
         let pool_sizes: Vec<u32> = spec.pools.iter().map(|&(_, size)| size).collect();
         let replicas = (0..spec.replicas)
             .map(|_| Replica::new(&pool_sizes, &spec.machine))
@@ -208,32 +224,48 @@ impl Server {
                 cache_misses: 0,
             },
             window_start: Areas::default(),
+            replica_window_start: vec![Areas::default(); spec_replicas],
             window_started_at: SimTime::ZERO,
             window: WindowFigures::default(),
             last_tick_cpu: 0,
+            last_tick_replica_cpu: vec![0; spec_replicas],
             last_tick_queued: 0,
             last_tick: SimTime::ZERO,
         }
     }
 
-    fn areas(&mut self, now: SimTime) -> Areas {
-        let mut a = Areas::default();
-        for r in &mut self.replicas {
-            a.cpu += r.cpu.area_at(now);
-            a.workers += r.workers.area_at(now);
-            a.queued += r.queued.area_at(now);
-            a.connections += r.conns.area_at(now);
-            // Full duplex: the busier direction is the NIC's utilisation.
-            let tx = r.nic_tx_busy.busy_until(now, r.nic_tx_free);
-            let rx = r.nic_rx_busy.busy_until(now, r.nic_rx_free);
-            a.nic += tx.max(rx);
-            a.disk += r.disk_busy.busy_until(now, r.disk_free);
-        }
-        a
+    /// Each replica's areas at `now`, and their sum.
+    fn areas(&mut self, now: SimTime) -> (Areas, Vec<Areas>) {
+        let mut sum = Areas::default();
+        let each: Vec<Areas> = self
+            .replicas
+            .iter_mut()
+            .map(|r| {
+                // Full duplex: the busier direction is the NIC's utilisation.
+                let tx = r.nic_tx_busy.busy_until(now, r.nic_tx_free);
+                let rx = r.nic_rx_busy.busy_until(now, r.nic_rx_free);
+                let a = Areas {
+                    cpu: r.cpu.area_at(now),
+                    workers: r.workers.area_at(now),
+                    queued: r.queued.area_at(now),
+                    connections: r.conns.area_at(now),
+                    nic: tx.max(rx),
+                    disk: r.disk_busy.busy_until(now, r.disk_free),
+                };
+                sum.cpu += a.cpu;
+                sum.workers += a.workers;
+                sum.queued += a.queued;
+                sum.connections += a.connections;
+                sum.nic += a.nic;
+                sum.disk += a.disk;
+                a
+            })
+            .collect();
+        (sum, each)
     }
 
     pub fn snapshot_window_start(&mut self, now: SimTime) {
-        self.window_start = self.areas(now);
+        (self.window_start, self.replica_window_start) = self.areas(now);
         self.window_started_at = now;
         for (m, r) in self.members.iter_mut().zip(&mut self.replicas) {
             m.cpu_area_at_start = r.cpu.area_at(now);
@@ -246,10 +278,27 @@ impl Server {
         for (m, r) in self.members.iter_mut().zip(&mut self.replicas) {
             m.cpu_utilisation = mean_between(m.cpu_area_at_start, r.cpu.area_at(now), span) / cores;
         }
-        let (a, b) = (self.window_start, self.areas(now));
+        let (b, each) = self.areas(now);
+        let a = self.window_start;
         let n = f64::from(self.spec.replicas);
         let per = |x: u128, y: u128, capacity: f64| mean_between(x, y, span) / capacity.max(1e-12);
+        let hottest = |area: fn(&Areas) -> u128, capacity: f64| {
+            let mut best = Hottest::default();
+            for (i, (start, end)) in self.replica_window_start.iter().zip(&each).enumerate() {
+                let u = per(area(start), area(end), capacity);
+                if u > best.utilisation {
+                    best = Hottest {
+                        replica: i as u32,
+                        utilisation: u,
+                    };
+                }
+            }
+            best
+        };
         self.window = WindowFigures {
+            hottest_cpu: hottest(|a| a.cpu, cores),
+            hottest_nic: hottest(|a| a.nic, 1.0),
+            hottest_disk: hottest(|a| a.disk, 1.0),
             cpu_utilisation: per(a.cpu, b.cpu, n * f64::from(self.spec.machine.cores)),
             worker_utilisation: per(a.workers, b.workers, n * f64::from(self.spec.workers)),
             mean_queue: per(a.queued, b.queued, n),
@@ -262,15 +311,25 @@ impl Server {
     /// CPU utilisation and mean queue per machine since the previous call.
     pub fn interval_load(&mut self, now: SimTime) -> IntervalLoad {
         let (mut cpu, mut queued) = (0u128, 0u128);
-        for r in &mut self.replicas {
-            cpu += r.cpu.area_at(now);
+        let cores = f64::from(self.spec.machine.cores).max(1e-12);
+        let span = now - self.last_tick;
+        let mut hottest: f64 = 0.0;
+        for (r, last) in self
+            .replicas
+            .iter_mut()
+            .zip(&mut self.last_tick_replica_cpu)
+        {
+            let area = r.cpu.area_at(now);
+            hottest = hottest.max(mean_between(*last, area, span) / cores);
+            *last = area;
+            cpu += area;
             queued += r.queued.area_at(now);
         }
         let machines = f64::from(self.spec.replicas).max(1.0);
         let capacity = machines * f64::from(self.spec.machine.cores);
-        let span = now - self.last_tick;
         let load = IntervalLoad {
             utilisation: mean_between(self.last_tick_cpu, cpu, span) / capacity.max(1e-12),
+            hottest_utilisation: hottest,
             mean_queue: mean_between(self.last_tick_queued, queued, span) / machines,
         };
         self.last_tick_cpu = cpu;

@@ -452,8 +452,28 @@ impl Simulation {
         };
         self.send_back(f, sent);
         if let Some(g) = next {
-            self.start_frame(g);
+            self.start_queued(g);
         }
+    }
+
+    /// Starts queued frame `g` on the worker a reply freed. A frame that answers at once (a
+    /// call its pool refuses) frees the worker for the next queued frame from inside its own
+    /// reply; those starts are taken in order by a loop here rather than by recursion, so a
+    /// long queue draining at one instant cannot overflow the stack.
+    fn start_queued(&mut self, g: u32) {
+        if self.starting_queued {
+            self.queued_starts.push(g);
+            return;
+        }
+        self.starting_queued = true;
+        self.start_frame(g);
+        let mut i = 0;
+        while let Some(&h) = self.queued_starts.get(i) {
+            self.start_frame(h);
+            i += 1;
+        }
+        self.queued_starts.clear();
+        self.starting_queued = false;
     }
 
     /// Schedules frame `f`'s answer to arrive at its caller, leaving its component at `at`.

@@ -17,9 +17,10 @@ pub struct NamedChart {
 
 const TIME: &str = "simulated time (s)";
 
-/// The charts of one run — latency, throughput, utilisation, and the queue when the run has
-/// a server — over the run's intervals; the drain after the end, in `timeseries.csv`, is
-/// left out.
+/// The charts of one run — latency, throughput, CPU utilisation, the balancers' connections
+/// (when it has balancers) and the queue (when it has a server) — over the run's intervals;
+/// the drain after the end, in `timeseries.csv`, is left out. An interval in which nothing
+/// completed is a gap in the latency lines.
 pub fn run_charts(r: &Results) -> Vec<NamedChart> {
     let spans = spans(r);
     let in_run = r
@@ -35,8 +36,11 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
         c
     };
 
-    let answered: Vec<&IntervalRow> = rows.iter().filter(|w| w.ended.completed > 0).collect();
-    let percentile = |f: fn(&IntervalRow) -> f64| answered.iter().map(|w| (x(w), f(w))).collect();
+    let percentile = |f: fn(&IntervalRow) -> Option<f64>| {
+        rows.iter()
+            .map(|w| (x(w), f(w).unwrap_or(f64::NAN)))
+            .collect()
+    };
     let latency = Chart::new(
         &format!(
             "Latency of completed requests per interval · {}",
@@ -63,7 +67,16 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
         rows.iter()
             .map(|w| (x(w), per_s(w, w.ended.completed)))
             .collect(),
+    )
+    .line(
+        &format!(
+            "goodput (≤ {} ms)",
+            crate::chart::format_number(r.goodput_within_ms)
+        ),
+        rows.iter().map(|w| (x(w), per_s(w, w.good))).collect(),
     );
+    // Goodput is drawn over throughput and often equals it: the wider line shows around it.
+    throughput.series[0].width = 5;
     type Count = fn(&IntervalRow) -> u64;
     let fixed: [(&str, Count); 3] = [
         ("timed out", |w| w.ended.timed_out),
@@ -94,25 +107,62 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
         }
     }
 
+    let load = |i: usize, hottest: bool| -> Vec<(f64, f64)> {
+        rows.iter()
+            .map(|w| {
+                let l = w.load.get(i).copied().unwrap_or_default();
+                (
+                    x(w),
+                    if hottest {
+                        l.hottest_utilisation
+                    } else {
+                        l.utilisation
+                    },
+                )
+            })
+            .collect()
+    };
+    let kind = |name: &str| r.components.get(name).map_or("", |c| c.kind.as_str());
     let mut utilisation = Chart::new(
-        &format!("Utilisation per component · {}", r.scenario),
+        &format!("CPU utilisation per component · {}", r.scenario),
         TIME,
-        "CPU; connections for balancers",
+        "CPU busy",
     );
     utilisation.y_format = YFormat::Percent;
-    let mut top: f64 = 1.0;
+    let mut connections = Chart::new(
+        &format!("Connections in use at each load balancer · {}", r.scenario),
+        TIME,
+        "share of the connection cap",
+    );
+    connections.y_format = YFormat::Percent;
     for (i, name) in r.component_order.iter().enumerate() {
-        if r.components.get(name).is_some_and(|c| c.kind == "dns") {
-            continue;
+        match kind(name) {
+            "dns" => {}
+            "load_balancer" => connections = connections.line(name, load(i, false)),
+            _ => {
+                let several = r
+                    .components
+                    .get(name)
+                    .is_some_and(|c| c.hottest_machine.is_some());
+                if several {
+                    // A database's hot shard hides in the mean: both are drawn.
+                    utilisation = utilisation
+                        .line(&format!("{name} (busiest machine)"), load(i, true))
+                        .line(&format!("{name} (mean of machines)"), load(i, false));
+                } else {
+                    utilisation = utilisation.line(name, load(i, false));
+                }
+            }
         }
-        let points: Vec<(f64, f64)> = rows
-            .iter()
-            .map(|w| (x(w), w.load.get(i).map_or(0.0, |l| l.utilisation)))
-            .collect();
-        top = points.iter().fold(top, |t, p| t.max(p.1));
-        utilisation = utilisation.line(name, points);
     }
-    utilisation.y_max = Some(top * 1.05);
+    for c in [&mut utilisation, &mut connections] {
+        let top = c
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.1))
+            .fold(1.0f64, f64::max);
+        c.y_max = Some(top * 1.05);
+    }
 
     let mut charts = vec![
         NamedChart {
@@ -128,6 +178,12 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
             chart: with_faults(utilisation),
         },
     ];
+    if connections.has_data() {
+        charts.push(NamedChart {
+            stem: "connections",
+            chart: with_faults(connections),
+        });
+    }
     if let Some(i) = queue_component(r) {
         let name = &r.component_order[i];
         let queue = Chart::new(
@@ -173,7 +229,9 @@ fn queue_component(r: &Results) -> Option<usize> {
         .and_then(|n| index(n))
 }
 
-/// The warm-up, then every fault from its start to its end (or to the run's end).
+/// The warm-up, every fault from its start to its end (or to the run's end), each database
+/// failover from the primary's death to the promotion, and each rebalancing while its data
+/// moves.
 fn spans(r: &Results) -> Vec<Span> {
     let warm_up = (r.warmup_s > 0.0).then(|| Span {
         from: 0.0,
@@ -183,15 +241,45 @@ fn spans(r: &Results) -> Vec<Span> {
     });
     let faults = r.failures.faults.iter().map(|f| Span {
         from: f.at_s,
-        to: f.until_s.unwrap_or(r.sim_time_s),
-        label: f.fault.clone(),
+        to: f.until_s.unwrap_or(r.sim_time_s).min(r.sim_time_s),
+        label: match f.until_s {
+            Some(_) => f.fault.clone(),
+            None => format!("{} (to the end)", f.fault),
+        },
         kind: SpanKind::Fault,
     });
-    warm_up.into_iter().chain(faults).collect()
+    let mut database_events = Vec::new();
+    for name in &r.component_order {
+        let Some(rep) = r.components.get(name).and_then(|c| c.replication.as_ref()) else {
+            continue;
+        };
+        for f in &rep.failovers {
+            database_events.push(Span {
+                from: f.crashed_at_s,
+                to: f.promoted_at_s.unwrap_or(r.sim_time_s),
+                label: format!("failover {name} shard {}", f.shard),
+                kind: SpanKind::Failover,
+            });
+        }
+        for m in &rep.rebalancing {
+            database_events.push(Span {
+                from: m.at_s,
+                to: m.until_s.min(r.sim_time_s),
+                label: format!("{name}: +{} shards, data moving", m.shards_added),
+                kind: SpanKind::Rebalance,
+            });
+        }
+    }
+    warm_up
+        .into_iter()
+        .chain(faults)
+        .chain(database_events)
+        .collect()
 }
 
-type Figure = fn(&SweepPoint) -> f64;
-type HalfWidth = fn(&PointIntervals) -> f64;
+/// A point's figure, `None` when it has none (no latency where nothing completed).
+type Figure = fn(&SweepPoint) -> Option<f64>;
+type HalfWidth = fn(&PointIntervals) -> Option<f64>;
 
 /// p99 latency, throughput, error rate and cost against the parameter `x_param` of a
 /// sweep, one line per combination of the other parameters (a comparison with `--param`
@@ -274,7 +362,7 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
         for (name, members) in &lines {
             let points = members
                 .iter()
-                .map(|&i| (x_of(i), f(&s.points[i])))
+                .map(|&i| (x_of(i), f(&s.points[i]).unwrap_or(f64::NAN)))
                 .collect();
             c = c.line(name, points);
             if let (Some(half), true) = (half, replicated)
@@ -282,7 +370,7 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
             {
                 let bars = members
                     .iter()
-                    .map(|&i| s.points[i].ci95.as_ref().map_or(0.0, half))
+                    .map(|&i| s.points[i].ci95.as_ref().and_then(half).unwrap_or(0.0))
                     .collect();
                 line.error_bars = Some(bars);
             }
@@ -295,22 +383,40 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
     let mut errors = chart(
         "Error rate",
         "requests that failed",
-        |p| p.error_rate,
-        Some(|c| c.error_rate),
+        |p| Some(p.error_rate),
+        Some(|c| Some(c.error_rate)),
     );
     errors.y_format = YFormat::Percent;
+    // A p99 where many requests failed is that of the few that got through: ringed.
+    let mut p99 = chart("p99 latency", "p99 (ms)", |p| p.p99_ms, Some(|c| c.p99_ms));
+    for (line, (_, members)) in p99.series.iter_mut().zip(&lines) {
+        line.flagged = members.iter().map(|&i| s.points[i].flagged()).collect();
+    }
+    p99.flag_label = format!(
+        "more than {:.0}% of requests failed: the p99 of those that completed",
+        crate::report::sweep::FLAG_ERROR_RATE * 100.0
+    );
     vec![
         NamedChart {
             stem: "p99",
-            chart: chart("p99 latency", "p99 (ms)", |p| p.p99_ms, Some(|c| c.p99_ms)),
+            chart: p99,
         },
         NamedChart {
             stem: "throughput",
             chart: chart(
                 "Throughput",
                 "completed per second",
-                |p| p.throughput_rps,
-                Some(|c| c.throughput_rps),
+                |p| Some(p.throughput_rps),
+                Some(|c| Some(c.throughput_rps)),
+            ),
+        },
+        NamedChart {
+            stem: "goodput",
+            chart: chart(
+                "Goodput",
+                "completed within the objective, per second",
+                |p| Some(p.goodput_rps),
+                Some(|c| Some(c.goodput_rps)),
             ),
         },
         NamedChart {
@@ -319,7 +425,7 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
         },
         NamedChart {
             stem: "cost",
-            chart: chart("Cost", "cost per hour", |p| p.cost_per_hour, None),
+            chart: chart("Cost", "cost per hour", |p| Some(p.cost_per_hour), None),
         },
     ]
 }
@@ -369,14 +475,20 @@ mod tests {
         assert_eq!(stems, ["latency", "throughput", "utilisation", "queue"]);
         let p99 = &charts[0].chart.series[2];
         assert_eq!(p99.name, "p99");
-        let expected: Vec<(f64, f64)> = r
+        // One point per interval of the run; an interval where nothing completed is a gap.
+        let expected: Vec<(f64, Option<f64>)> = r
             .timeseries
             .iter()
-            .filter(|w| w.start.as_secs() < r.sim_time_s && w.ended.completed > 0)
+            .filter(|w| w.start.as_secs() < r.sim_time_s)
             .map(|w| (w.end.as_secs(), w.p99_ms))
             .collect();
         assert!(expected.len() >= 5);
-        assert_eq!(p99.points, expected);
+        let drawn: Vec<(f64, Option<f64>)> = p99
+            .points
+            .iter()
+            .map(|&(x, y)| (x, (!y.is_nan()).then_some(y)))
+            .collect();
+        assert_eq!(drawn, expected);
         let cpu = &charts[2].chart.series[0];
         assert_eq!(cpu.points[2].1, r.timeseries[2].load[0].utilisation);
         let spans: Vec<(f64, f64, SpanKind)> = charts[1]

@@ -2,16 +2,126 @@
 //! with each one's change against the first. Pure: takes a `SweepSummary` whose one parameter
 //! is the scenario, and returns the terminal table.
 
-use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain};
+use crate::report::sweep::{FLAG_ERROR_RATE, PointIntervals, SweepPoint, SweepSummary, plain};
 use crate::report::table::fit;
 use std::fmt::Write;
 
-/// Width of the figure-name column and of each scenario's column.
-const NAME_WIDTH: usize = 16;
+/// Width of the figure-name column.
+const NAME_WIDTH: usize = 17;
+/// Most designs side by side in 80 columns.
+const SHOWN: usize = 3;
 
-/// The table: one row per figure, one column per scenario, and for every scenario after the
-/// first its change against the first in percent (`+64.6%`), marked `*` when it is 10 % or
-/// more. Columns that do not fit in 80 are dropped with a note (the JSON has them all).
+/// How a figure's change against the first design reads.
+#[derive(Clone, Copy, PartialEq)]
+enum Change {
+    /// Relative, in percent (`+64.6%`), marked `*` from 10 %.
+    Relative,
+    /// A share already in percent: the difference in percentage points (`+3.2 pp`), marked
+    /// `*` from 1 point.
+    Points,
+}
+
+type Figure = fn(&SweepPoint) -> Option<f64>;
+type HalfWidth = fn(&PointIntervals) -> Option<f64>;
+
+/// One row: label, figure, its half-width when replicated, decimals, how changes read, and
+/// whether it is a latency (marked `!` where more than 1 % of requests failed).
+struct Row {
+    label: &'static str,
+    figure: Figure,
+    half_width: Option<HalfWidth>,
+    decimals: usize,
+    change: Change,
+    latency: bool,
+}
+
+const ROWS: [Row; 10] = [
+    Row {
+        label: "throughput_rps",
+        figure: |p| Some(p.throughput_rps),
+        half_width: Some(|c| Some(c.throughput_rps)),
+        decimals: 1,
+        change: Change::Relative,
+        latency: false,
+    },
+    Row {
+        label: "goodput_rps",
+        figure: |p| Some(p.goodput_rps),
+        half_width: Some(|c| Some(c.goodput_rps)),
+        decimals: 1,
+        change: Change::Relative,
+        latency: false,
+    },
+    Row {
+        label: "p50_ms",
+        figure: |p| p.p50_ms,
+        half_width: Some(|c| c.p50_ms),
+        decimals: 2,
+        change: Change::Relative,
+        latency: true,
+    },
+    Row {
+        label: "p99_ms",
+        figure: |p| p.p99_ms,
+        half_width: Some(|c| c.p99_ms),
+        decimals: 2,
+        change: Change::Relative,
+        latency: true,
+    },
+    Row {
+        label: "error_rate_%",
+        figure: |p| Some(p.error_rate * 100.0),
+        half_width: Some(|c| Some(c.error_rate * 100.0)),
+        decimals: 3,
+        change: Change::Points,
+        latency: false,
+    },
+    Row {
+        label: "availability_%",
+        figure: |p| Some(p.availability * 100.0),
+        half_width: Some(|c| Some(c.availability * 100.0)),
+        decimals: 3,
+        change: Change::Points,
+        latency: false,
+    },
+    Row {
+        label: "writes_lost",
+        figure: |p| Some(p.writes_lost as f64),
+        half_width: None,
+        decimals: 0,
+        change: Change::Relative,
+        latency: false,
+    },
+    Row {
+        label: "cost_per_hour",
+        figure: |p| Some(p.cost_per_hour),
+        half_width: None,
+        decimals: 2,
+        change: Change::Relative,
+        latency: false,
+    },
+    Row {
+        label: "cost_per_1000_rps",
+        figure: |p| p.cost_per_1000_rps,
+        half_width: None,
+        decimals: 3,
+        change: Change::Relative,
+        latency: false,
+    },
+    Row {
+        label: "bottleneck_%",
+        figure: |p| Some(p.bottleneck_utilisation * 100.0),
+        half_width: None,
+        decimals: 0,
+        change: Change::Points,
+        latency: false,
+    },
+];
+
+/// The table: one row per figure, one column per design (numbered, with a legend of their
+/// full names below, so two designs never print alike), and for every design after the
+/// first its change against the first. Columns that do not fit in 80 are dropped with a
+/// note (the JSON and CSV have them all).
 pub fn render_table(s: &SweepSummary) -> String {
     let mut out = String::new();
     let names: Vec<String> = s
@@ -19,69 +129,30 @@ pub fn render_table(s: &SweepSummary) -> String {
         .iter()
         .map(|p| p.values.first().map_or(String::new(), plain))
         .collect();
-    let column = (80 - NAME_WIDTH) / names.len().clamp(1, 3) - 1;
-    let shown = names.len().min(3);
+    let shown = names.len().min(SHOWN);
+    let column = (80 - NAME_WIDTH) / shown.max(1) - 1;
     let seeds = match s.points.iter().find_map(|p| p.ci95.as_ref()) {
         Some(ci) => format!("means ± 95% over {} seeds from {}", ci.replications, s.seed),
         None => format!("seed {}", s.seed),
     };
     let _ = writeln!(
         out,
-        "comparison of {} scenarios · {seeds} · change against the first",
+        "comparison of {} designs · {seeds} · change against [1]",
         names.len(),
     );
     let _ = writeln!(out);
     let mut header = format!("{:<NAME_WIDTH$}", "figure");
-    for name in names.iter().take(shown) {
-        let _ = write!(header, " {:>column$}", fit(name, column));
+    for (i, name) in names.iter().take(shown).enumerate() {
+        let label = format!("[{}] {name}", i + 1);
+        let _ = write!(header, " {:>column$}", fit(&label, column));
     }
     let _ = writeln!(out, "{header}");
-    type Figure = fn(&SweepPoint) -> f64;
-    type HalfWidth = fn(&PointIntervals) -> f64;
-    let rows: [(&str, Figure, Option<HalfWidth>, usize); 8] = [
-        (
-            "throughput_rps",
-            |p| p.throughput_rps,
-            Some(|c| c.throughput_rps),
-            1,
-        ),
-        ("p50_ms", |p| p.p50_ms, Some(|c| c.p50_ms), 2),
-        ("p99_ms", |p| p.p99_ms, Some(|c| c.p99_ms), 2),
-        (
-            "error_rate_%",
-            |p| p.error_rate * 100.0,
-            Some(|c| c.error_rate * 100.0),
-            3,
-        ),
-        (
-            "availability_%",
-            |p| p.availability * 100.0,
-            Some(|c| c.availability * 100.0),
-            3,
-        ),
-        ("writes_lost", |p| p.writes_lost as f64, None, 0),
-        ("cost_per_hour", |p| p.cost_per_hour, None, 2),
-        (
-            "bottleneck_%",
-            |p| p.bottleneck_utilisation * 100.0,
-            None,
-            0,
-        ),
-    ];
-    for (label, figure, half_width, decimals) in rows {
-        let mut line = format!("{label:<NAME_WIDTH$}");
-        let base = s.points.first().map_or(0.0, figure);
+    let first = s.points.first();
+    for row in &ROWS {
+        let mut line = format!("{:<NAME_WIDTH$}", row.label);
+        let base = first.and_then(row.figure);
         for (i, p) in s.points.iter().take(shown).enumerate() {
-            let x = figure(p);
-            let spread = match (half_width, &p.ci95) {
-                (Some(h), Some(ci)) => format!("±{:.decimals$}", h(ci)),
-                _ => String::new(),
-            };
-            let cell = if i == 0 {
-                format!("{x:.decimals$}{spread}")
-            } else {
-                format!("{x:.decimals$}{spread} {}", change(base, x))
-            };
+            let cell = cell(row, p, base, i == 0);
             let _ = write!(line, " {:>column$}", fit(&cell, column));
         }
         let _ = writeln!(out, "{line}");
@@ -103,26 +174,76 @@ pub fn render_table(s: &SweepSummary) -> String {
         let _ = write!(line, " {:>column$}", fit(&p.bottleneck, column));
     }
     let _ = writeln!(out, "{line}");
+    let _ = writeln!(out);
+    for (i, name) in names.iter().enumerate() {
+        let _ = writeln!(out, "[{}] {name}", i + 1);
+    }
     if names.len() > shown {
         let _ = writeln!(
             out,
-            "({} more scenarios in compare.json; 80 columns show three)",
-            names.len() - shown
+            "(80 columns show [1] to [{shown}]; compare.json and compare.csv have all {})",
+            names.len()
         );
     }
+    let shown_points = &s.points[..shown];
+    if shown_points
+        .iter()
+        .any(|p| p.flagged() && p.p99_ms.is_some())
+    {
+        let _ = writeln!(
+            out,
+            "! more than {:.0}% of requests failed: the latency is that of the few that completed",
+            FLAG_ERROR_RATE * 100.0
+        );
+    }
+    if shown_points.iter().any(|p| p.p99_ms.is_none()) {
+        let _ = writeln!(out, "none: no request completed, so there is no latency");
+    }
+    let _ = writeln!(
+        out,
+        "changes: relative (*: 10% or more); percentages in points, pp (*: 1 point or more)"
+    );
     out
 }
 
-/// `(+64.6%)` against `base`, with a `*` from 10 % up; `(=)` when equal; `(new)` from zero.
-fn change(base: f64, x: f64) -> String {
+/// One cell: the figure (± when replicated, `none` when absent, `!` on a latency where many
+/// failed) and, after the first design, its change.
+fn cell(row: &Row, p: &SweepPoint, base: Option<f64>, first: bool) -> String {
+    let d = row.decimals;
+    let Some(x) = (row.figure)(p) else {
+        return "none".into();
+    };
+    let spread = match (row.half_width, &p.ci95) {
+        (Some(h), Some(ci)) => h(ci).map_or(String::new(), |h| format!("±{h:.d$}")),
+        _ => String::new(),
+    };
+    let mark = if row.latency && p.flagged() { "!" } else { "" };
+    let value = format!("{x:.d$}{spread}{mark}");
+    match (first, base) {
+        (true, _) => value,
+        (false, Some(b)) => format!("{value} {}", change(row.change, b, x)),
+        (false, None) => format!("{value} (new)"),
+    }
+}
+
+/// `(+64.6%)` or `(+3.2 pp)` against `base`, with a `*` when big; `(=)` when equal; `(new)`
+/// from a relative zero.
+fn change(how: Change, base: f64, x: f64) -> String {
     if x == base {
-        "(=)".to_string()
-    } else if base == 0.0 {
-        "(new)".to_string()
-    } else {
-        let pct = (x - base) / base.abs() * 100.0;
-        let mark = if pct.abs() >= 10.0 { "*" } else { "" };
-        format!("({pct:+.1}%{mark})")
+        return "(=)".to_string();
+    }
+    match how {
+        Change::Points => {
+            let d = x - base;
+            let mark = if d.abs() >= 1.0 { "*" } else { "" };
+            format!("({d:+.1} pp{mark})")
+        }
+        Change::Relative if base == 0.0 => "(new)".to_string(),
+        Change::Relative => {
+            let pct = (x - base) / base.abs() * 100.0;
+            let mark = if pct.abs() >= 10.0 { "*" } else { "" };
+            format!("({pct:+.1}%{mark})")
+        }
     }
 }
 
@@ -132,9 +253,12 @@ mod tests {
 
     #[test]
     fn changes_are_relative_to_the_first_and_big_ones_are_marked() {
-        assert_eq!(change(100.0, 164.6), "(+64.6%*)");
-        assert_eq!(change(100.0, 95.0), "(-5.0%)");
-        assert_eq!(change(2.0, 2.0), "(=)");
-        assert_eq!(change(0.0, 1.0), "(new)");
+        assert_eq!(change(Change::Relative, 100.0, 164.6), "(+64.6%*)");
+        assert_eq!(change(Change::Relative, 100.0, 95.0), "(-5.0%)");
+        assert_eq!(change(Change::Relative, 2.0, 2.0), "(=)");
+        assert_eq!(change(Change::Relative, 0.0, 1.0), "(new)");
+        // Shares change in points: 31 % → 100 % availability is +69 points, not +222 %.
+        assert_eq!(change(Change::Points, 31.0, 100.0), "(+69.0 pp*)");
+        assert_eq!(change(Change::Points, 0.2, 0.5), "(+0.3 pp)");
     }
 }

@@ -1,6 +1,7 @@
 //! `timeseries.csv`: one row per interval (and one for the drain after the run's end);
 //! columns fixed by the scenario so files diff well: totals, then every error reason, then
-//! each component's utilisation, then each component's mean queue.
+//! each component's utilisation, then each component's mean queue. The latency columns of
+//! an interval in which no request completed are empty, not 0.
 
 use crate::metrics::outcome::REJECT_REASONS;
 use crate::report::Results;
@@ -9,8 +10,8 @@ use std::fmt::Write;
 /// Renders the time series with a header row.
 pub fn render(r: &Results) -> String {
     let mut out = String::from(
-        "t_start_s,t_end_s,started,completed,throughput_rps,mean_ms,p50_ms,p90_ms,p99_ms,rejected,\
-         timed_out,failed",
+        "t_start_s,t_end_s,started,completed,throughput_rps,goodput_rps,mean_ms,p50_ms,p90_ms,\
+         p99_ms,rejected,timed_out,failed",
     );
     for reason in REJECT_REASONS {
         let _ = write!(out, ",rejected_{}", reason.name());
@@ -26,23 +27,22 @@ pub fn render(r: &Results) -> String {
     for row in &r.timeseries {
         let span = (row.end - row.start).as_secs();
         let e = &row.ended;
-        let throughput = if span > 0.0 {
-            e.completed as f64 / span
-        } else {
-            0.0
-        };
+        let per_s = |n: u64| if span > 0.0 { n as f64 / span } else { 0.0 };
+        // No request completed in the interval: its latency is absent (an empty field).
+        let ms = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.3}"));
         let _ = write!(
             out,
-            "{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{},{}",
+            "{},{},{},{},{:.3},{:.3},{},{},{},{},{},{},{}",
             row.start.as_secs(),
             row.end.as_secs(),
             row.started,
             e.completed,
-            throughput,
-            row.mean_ms,
-            row.p50_ms,
-            row.p90_ms,
-            row.p99_ms,
+            per_s(e.completed),
+            per_s(row.good),
+            ms(row.mean_ms),
+            ms(row.p50_ms),
+            ms(row.p90_ms),
+            ms(row.p99_ms),
             e.rejected(),
             e.timed_out,
             e.failed()

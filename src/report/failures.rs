@@ -83,7 +83,18 @@ pub struct ReplicationSummary {
     pub writes_lost: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failovers: Vec<FailoverSummary>,
+    /// Shards added during the run (`partitions.add`): when data started and stopped moving.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rebalancing: Vec<RebalanceSummary>,
     pub machines: Vec<MachineSummary>,
+}
+
+/// Shards added during the run, and the time their data took to move.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RebalanceSummary {
+    pub at_s: f64,
+    pub until_s: f64,
+    pub shards_added: u32,
 }
 
 /// One failover.
@@ -261,6 +272,15 @@ pub fn replication_summary(
                 promoted: f.promoted.map(|m| rs.member_name(m)),
                 writes_lost: f.writes_lost,
                 unfinished: f.unfinished.map(String::from),
+            })
+            .collect(),
+        rebalancing: rs
+            .reshards
+            .iter()
+            .map(|r| RebalanceSummary {
+                at_s: secs(r.at),
+                until_s: secs(r.at + r.move_for),
+                shards_added: r.added,
             })
             .collect(),
         machines,

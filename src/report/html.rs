@@ -4,8 +4,9 @@
 //! font is fetched). A few lines of script only mark, for tests and readers alike, how many
 //! charts the browser laid out. Pure: results, charts and scenario text in, HTML out.
 
-use crate::report::Results;
-use crate::report::sweep::{SweepSummary, plain, short};
+use crate::report::sections::{self, pct};
+use crate::report::sweep::{SweepPoint, SweepSummary, plain, short};
+use crate::report::{NO_LATENCY, Results};
 use std::fmt::Write;
 
 /// HTML-escapes text for element content and attribute values.
@@ -34,7 +35,7 @@ th, td { padding: 0.25rem 0.7rem; border-bottom: 1px solid #ddd; text-align: rig
 th:first-child, td:first-child { text-align: left; }
 thead th { border-bottom: 2px solid #999; }
 figure { margin: 0 0 1.5rem; } figure svg { max-width: 100%; height: auto; }
-.bad { color: #b00; font-weight: 600; }
+.bad { color: #b00; font-weight: 600; } .note { color: #555; font-size: 0.88rem; }
 pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.85rem; }
 ";
 
@@ -49,10 +50,6 @@ window.addEventListener('load', function () {
   document.body.setAttribute('data-charts-rendered', String(drawn));
 });
 ";
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
 
 fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
     out.push_str("<table><thead><tr>");
@@ -71,7 +68,8 @@ fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
 }
 
 /// The whole page. `charts` are (caption, SVG document) pairs; `scenario_json` is the
-/// scenario as run (after `--set`).
+/// scenario as run (after `--set`). Its tables are the terminal table's sections
+/// (`sections::of`), so the two tell the same story.
 pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> String {
     let mut out = open_page(&r.scenario);
     let _ = writeln!(
@@ -87,38 +85,22 @@ pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> 
         escape(&r.stop_reason),
         escape(&r.dsim_version)
     );
-    headline(&mut out, r);
-    if r.classes.len() > 1 {
-        out.push_str("<h2>Request classes</h2>\n");
-        let rows: Vec<Vec<String>> = r
-            .classes
-            .iter()
-            .map(|(name, c)| {
-                vec![
-                    name.clone(),
-                    c.requests.total.to_string(),
-                    pct(error_share(c.requests.total, c.requests.completed)),
-                    format!("{:.1}", c.throughput_rps),
-                    format!("{:.2}", c.latency_ms.p50),
-                    format!("{:.2}", c.latency_ms.p99),
-                ]
-            })
-            .collect();
-        table(
-            &mut out,
-            &[
-                "class",
-                "requests",
-                "errors",
-                "completed/s",
-                "p50 ms",
-                "p99 ms",
-            ],
-            &rows,
-        );
+    for s in sections::of(r) {
+        let _ = writeln!(out, "<h2>{}</h2>", escape(s.title));
+        for line in &s.lines {
+            let _ = writeln!(out, "<p>{}</p>", escape(line));
+        }
+        if let Some(g) = &s.grid {
+            table(
+                &mut out,
+                &g.head.iter().map(String::as_str).collect::<Vec<_>>(),
+                &g.rows,
+            );
+        }
+        for note in &s.notes {
+            let _ = writeln!(out, "<p class=\"note\">{}</p>", escape(note));
+        }
     }
-    components(&mut out, r);
-    faults(&mut out, r);
     chart_section(&mut out, charts);
     let _ = writeln!(
         out,
@@ -186,6 +168,12 @@ pub fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
         Some(h) => format!("{x:.digits$} ± {h:.digits$}"),
         None => format!("{x:.digits$}"),
     };
+    // No latency where nothing completed; marked where many requests failed.
+    let latency = |p: &SweepPoint, x: Option<f64>, half: Option<f64>| match x {
+        None => NO_LATENCY.to_string(),
+        Some(x) if p.flagged() => format!("{} !", with(x, half, 2)),
+        Some(x) => with(x, half, 2),
+    };
     let rows: Vec<Vec<String>> = s
         .points
         .iter()
@@ -194,8 +182,9 @@ pub fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
             let mut row: Vec<String> = p.values.iter().map(plain).collect();
             row.extend([
                 with(p.throughput_rps, ci.map(|c| c.throughput_rps), 1),
-                with(p.p50_ms, ci.map(|c| c.p50_ms), 2),
-                with(p.p99_ms, ci.map(|c| c.p99_ms), 2),
+                with(p.goodput_rps, ci.map(|c| c.goodput_rps), 1),
+                latency(p, p.p50_ms, ci.and_then(|c| c.p50_ms)),
+                latency(p, p.p99_ms, ci.and_then(|c| c.p99_ms)),
                 with(p.error_rate * 100.0, ci.map(|c| c.error_rate * 100.0), 3),
                 with(
                     p.availability * 100.0,
@@ -203,8 +192,10 @@ pub fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
                     3,
                 ),
                 format!("{:.2}", p.cost_per_hour),
+                p.cost_per_1000_rps
+                    .map_or("-".into(), |c| format!("{c:.3}")),
                 if p.stop_reason == crate::StopReason::Completed.name() {
-                    format!("{} {}", p.bottleneck, pct(p.bottleneck_utilisation))
+                    format!("{} {}", p.bottleneck, pct(p.bottleneck_utilisation, 1))
                 } else {
                     format!("stopped: {}", p.stop_reason)
                 },
@@ -214,145 +205,28 @@ pub fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
         .collect();
     let mut head: Vec<&str> = s.params.iter().map(|p| short(p)).collect();
     head.extend([
-        "completed/s",
+        "throughput/s",
+        "goodput/s",
         "p50 ms",
         "p99 ms",
         "errors %",
         "availability %",
         "cost/h",
+        "cost per 1,000/s",
         "bottleneck",
     ]);
     out.push_str("<h2>Points</h2>\n");
     table(&mut out, &head, &rows);
+    if s.points.iter().any(SweepPoint::flagged) {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">! more than {:.0}% of requests failed at this point: its latency \
+             is that of the few that completed</p>",
+            crate::report::sweep::FLAG_ERROR_RATE * 100.0
+        );
+    }
     chart_section(&mut out, charts);
     close_page(out)
-}
-
-fn error_share(total: u64, completed: u64) -> f64 {
-    if total > 0 {
-        (total - completed) as f64 / total as f64
-    } else {
-        0.0
-    }
-}
-
-fn headline(out: &mut String, r: &Results) {
-    let l = &r.latency_ms;
-    let mut rows = vec![
-        vec!["requests".into(), r.requests.total.to_string()],
-        vec!["completed".into(), r.requests.completed.to_string()],
-        vec!["error rate".into(), pct(r.error_rate)],
-        vec![
-            "throughput".into(),
-            format!("{:.1} completed/s", r.throughput_rps),
-        ],
-        vec![
-            "latency mean · p50 · p90".into(),
-            format!("{:.2} · {:.2} · {:.2} ms", l.mean, l.p50, l.p90),
-        ],
-        vec![
-            "latency p99 · p99.9 · max".into(),
-            format!("{:.2} · {:.2} · {:.2} ms", l.p99, l.p999, l.max),
-        ],
-        vec!["cost".into(), format!("{:.2} per hour", r.cost_per_hour)],
-        vec!["availability".into(), pct(r.failures.availability)],
-    ];
-    if let Some(b) = &r.bottleneck {
-        rows.push(vec![
-            "bottleneck".into(),
-            format!("{} {} at {}", b.component, b.resource, pct(b.utilisation)),
-        ]);
-    }
-    for (reason, n) in r.requests.rejected_by.iter().chain(&r.requests.failed_by) {
-        rows.push(vec![format!("errors: {reason}"), n.to_string()]);
-    }
-    if r.requests.timed_out > 0 {
-        rows.push(vec![
-            "errors: timed out".into(),
-            r.requests.timed_out.to_string(),
-        ]);
-    }
-    out.push_str("<h2>Summary</h2>\n");
-    table(out, &["figure", "value"], &rows);
-}
-
-fn components(out: &mut String, r: &Results) {
-    let rows: Vec<Vec<String>> = r
-        .component_order
-        .iter()
-        .filter_map(|name| r.components.get(name).map(|c| (name, c)))
-        .map(|(name, c)| {
-            vec![
-                name.clone(),
-                c.kind.clone(),
-                c.replicas.to_string(),
-                format!("{:.1}", c.throughput_rps),
-                pct(c.cpu_utilisation),
-                pct(c.worker_utilisation),
-                format!("{:.2}", c.mean_queue),
-                format!("{}/{}", c.peak_connections, c.max_connections),
-                format!("{:.2}", c.cost_per_hour),
-            ]
-        })
-        .collect();
-    out.push_str("<h2>Components</h2>\n");
-    table(
-        out,
-        &[
-            "component",
-            "kind",
-            "machines",
-            "answered/s",
-            "CPU",
-            "workers",
-            "mean queue",
-            "peak conns",
-            "cost/h",
-        ],
-        &rows,
-    );
-}
-
-fn faults(out: &mut String, r: &Results) {
-    let f = &r.failures;
-    if f.faults.is_empty() {
-        return;
-    }
-    let secs = |x: Option<f64>| x.map_or("—".into(), |s| format!("{s:.1} s"));
-    let rows: Vec<Vec<String>> = f
-        .faults
-        .iter()
-        .map(|e| {
-            vec![
-                e.fault.clone(),
-                format!("{:.1} s", e.at_s),
-                secs(e.until_s),
-                secs(e.errors_started_s),
-                pct(e.peak_error_rate),
-                e.time_to_recover_s
-                    .map_or("never".into(), |s| format!("{s:.1} s")),
-                e.requests_failed.to_string(),
-            ]
-        })
-        .collect();
-    let _ = writeln!(
-        out,
-        "<h2>Faults</h2>\n<p>writes lost: {} · stale reads: {}</p>",
-        f.writes_lost, f.stale_reads
-    );
-    table(
-        out,
-        &[
-            "fault",
-            "from",
-            "until",
-            "errors from",
-            "peak error rate",
-            "recovered after",
-            "requests failed",
-        ],
-        &rows,
-    );
 }
 
 /// An SVG document without its `<?xml …?>` line, to inline in HTML.

@@ -9,6 +9,7 @@ pub mod csv;
 pub mod failures;
 pub mod html;
 pub mod replications;
+pub mod sections;
 pub mod shard;
 pub mod sweep;
 pub mod table;
@@ -21,8 +22,10 @@ use crate::model::ComponentKind;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Version of the `summary.json` layout; bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the `summary.json` layout; bump on any incompatible change. 2: latency
+/// figures are `null` where no request completed, and the bottleneck is the busiest machine
+/// of a component of several (with `machine` and `mean_utilisation`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Rounds to `digits` decimals so summaries read cleanly (and stay byte-stable).
 pub(crate) fn round(x: f64, digits: i32) -> f64 {
@@ -33,30 +36,45 @@ pub(crate) fn round(x: f64, digits: i32) -> f64 {
     (x * p).round() / p
 }
 
-/// Latency percentiles in milliseconds.
+/// What the views print where no request completed, so there is no latency.
+pub const NO_LATENCY: &str = "no request completed";
+
+/// A latency figure with two decimals, or `absent` when there is none.
+pub fn ms(x: Option<f64>, absent: &str) -> String {
+    x.map_or_else(|| absent.to_string(), |v| format!("{v:.2}"))
+}
+
+/// Latency percentiles in milliseconds. With nothing measured (`count` 0) every figure is
+/// absent (`null` in JSON), never 0: no request took 0 ms.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LatencySummary {
     pub count: u64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub max: f64,
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+    pub p99: Option<f64>,
+    pub p999: Option<f64>,
+    pub max: Option<f64>,
 }
 
 impl LatencySummary {
     pub fn of(l: &Latency) -> LatencySummary {
-        let q = |x| round(l.quantile_ms(x), 3);
+        let some = |x: f64| (!l.is_empty()).then(|| round(x, 3));
+        let q = |x| some(l.quantile_ms(x));
         LatencySummary {
             count: l.count(),
-            mean: round(l.mean_ms(), 3),
+            mean: some(l.mean_ms()),
             p50: q(0.5),
             p90: q(0.9),
             p99: q(0.99),
             p999: q(0.999),
-            max: round(l.max_ms(), 3),
+            max: some(l.max_ms()),
         }
+    }
+
+    /// The figures in table order: mean, p50, p90, p99, p99.9, max.
+    pub fn figures(&self) -> [Option<f64>; 6] {
+        [self.mean, self.p50, self.p90, self.p99, self.p999, self.max]
     }
 }
 
@@ -156,6 +174,26 @@ pub struct ComponentSummary {
     /// Replicated or sharded databases only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication: Option<failures::ReplicationSummary>,
+    /// Components of more than one machine: the busiest machine for CPU, NIC and disk
+    /// (the figures above are means over the machines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hottest_machine: Option<HottestMachines>,
+}
+
+/// The busiest machine of a component, resource by resource (over the window).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HottestMachines {
+    pub cpu: MachineLoad,
+    pub nic: MachineLoad,
+    pub disk: MachineLoad,
+}
+
+/// One machine's utilisation of one resource.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MachineLoad {
+    /// `replica 3`, or for a replicated or sharded database `shard 2 machine 0`.
+    pub machine: String,
+    pub utilisation: f64,
 }
 
 impl ComponentSummary {
@@ -185,6 +223,7 @@ impl ComponentSummary {
             cache_hit_ratio: None,
             health_changes: Vec::new(),
             replication: None,
+            hottest_machine: None,
         }
     }
 }
@@ -197,12 +236,29 @@ pub struct HealthChangeSummary {
     pub healthy: bool,
 }
 
-/// The most utilised resource of the run.
+/// The most utilised resource of the run: on a component of several machines, its busiest
+/// machine (an average over a database's machines would hide the one hot shard).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Bottleneck {
     pub component: String,
+    /// The machine, for a component of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<String>,
     pub resource: String,
     pub utilisation: f64,
+    /// The component's mean over its machines, for a component of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mean_utilisation: Option<f64>,
+}
+
+impl Bottleneck {
+    /// `db shard 2 machine 0` or `api`.
+    pub fn place(&self) -> String {
+        match &self.machine {
+            Some(m) => format!("{} {m}", self.component),
+            None => self.component.clone(),
+        }
+    }
 }
 
 /// Little's law on this run: mean number in system L against λ·W.
@@ -297,6 +353,10 @@ pub struct Results {
     /// Requests completed during the measurement window, per second (whenever they started:
     /// in an overloaded run, requests started in the window may finish long after it).
     pub throughput_rps: f64,
+    /// Of those, the ones that took at most `goodput_within_ms`, per second.
+    pub goodput_rps: f64,
+    /// The scenario's overall p99 objective, else its client timeout.
+    pub goodput_within_ms: f64,
     pub error_rate: f64,
     pub latency_ms: LatencySummary,
     pub classes: BTreeMap<String, ClassSummary>,
@@ -364,20 +424,40 @@ impl Results {
             let connections =
                 summary.peak_connections as f64 / summary.max_connections.max(1) as f64;
             let memory = working_memory_share(spec, state);
-            for (resource, u, rank) in [
-                ("cpu", summary.cpu_utilisation, 1.0),
-                ("nic", summary.nic_utilisation, 1.0),
-                ("disk", summary.disk_utilisation, 1.0),
-                ("connections", connections, 1.0),
-                ("memory", memory, 1.0),
-                ("workers", summary.worker_utilisation, 0.99),
+            // Peaks (connections, memory) are already the busiest replica's.
+            let hot = summary.hottest_machine.as_ref();
+            let on_machine = |m: Option<&MachineLoad>, mean: f64| match m {
+                Some(m) => (m.utilisation, Some(m.machine.clone()), Some(round(mean, 4))),
+                None => (mean, None, None),
+            };
+            for (resource, (u, machine, mean), rank) in [
+                (
+                    "cpu",
+                    on_machine(hot.map(|h| &h.cpu), summary.cpu_utilisation),
+                    1.0,
+                ),
+                (
+                    "nic",
+                    on_machine(hot.map(|h| &h.nic), summary.nic_utilisation),
+                    1.0,
+                ),
+                (
+                    "disk",
+                    on_machine(hot.map(|h| &h.disk), summary.disk_utilisation),
+                    1.0,
+                ),
+                ("connections", (connections, None, None), 1.0),
+                ("memory", (memory, None, None), 1.0),
+                ("workers", (summary.worker_utilisation, None, None), 0.99),
             ] {
                 let score = u * rank;
                 if u > 0.0 && bottleneck.as_ref().is_none_or(|(_, best)| score > *best) {
                     let b = Bottleneck {
                         component: spec.name.clone(),
+                        machine,
                         resource: resource.into(),
                         utilisation: round(u, 4),
+                        mean_utilisation: mean,
                     };
                     bottleneck = Some((b, score));
                 }
@@ -421,6 +501,8 @@ impl Results {
             requests: RequestSummary::of(&m.outcomes),
             retries: m.retries,
             throughput_rps: per_s(m.completed_in_window),
+            goodput_rps: per_s(m.good_in_window),
+            goodput_within_ms: round(m.good_within.as_ms(), 6),
             error_rate: if m.outcomes.total > 0 {
                 round(m.outcomes.errors() as f64 / m.outcomes.total as f64, 6)
             } else {
@@ -518,6 +600,21 @@ fn component_summary(
                     .then(|| round(s.stats.cache_hits as f64 / lookups as f64, 4)),
                 health_changes: Vec::new(),
                 replication: None,
+                hottest_machine: (k.replicas > 1).then(|| {
+                    let name = |replica: u32| match &k.replication {
+                        Some(r) => r.member_name(replica),
+                        None => format!("replica {replica}"),
+                    };
+                    let load = |h: crate::model::server::Hottest| MachineLoad {
+                        machine: name(h.replica),
+                        utilisation: round(h.utilisation, 4),
+                    };
+                    HottestMachines {
+                        cpu: load(w.hottest_cpu),
+                        nic: load(w.hottest_nic),
+                        disk: load(w.hottest_disk),
+                    }
+                }),
             }
         }
         (Component::Balancer(b), ComponentKind::Balancer(k)) => ComponentSummary {

@@ -8,19 +8,42 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Version of the `replications.json` layout.
-pub const REPLICATIONS_SCHEMA_VERSION: u32 = 1;
+/// Version of the `replications.json` layout: 2 since figures may be `null` (a seed with no
+/// latency, a fault never recovered), counts are rates and failure figures are in.
+pub const REPLICATIONS_SCHEMA_VERSION: u32 = 2;
 
 /// One figure over all replications.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FigureSummary {
-    pub mean: f64,
+    /// `null` when a seed had no value (a latency where no request completed, a fault that
+    /// never recovered): a mean over the others would hide it.
+    pub mean: Option<f64>,
     /// Half-width of the 95% confidence interval: the figure is `mean ± ci95`.
-    pub ci95: f64,
-    pub min: f64,
-    pub max: f64,
-    /// One value per replication, in seed order.
-    pub values: Vec<f64>,
+    pub ci95: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// One value per replication, in seed order (`null` where it had none).
+    pub values: Vec<Option<f64>>,
+}
+
+impl FigureSummary {
+    fn of(values: Vec<Option<f64>>) -> FigureSummary {
+        let all: Option<Vec<f64>> = values.iter().copied().collect();
+        let i = all.as_deref().map(Interval::of);
+        FigureSummary {
+            mean: i.map(|i| round(i.mean, 6)),
+            ci95: i.map(|i| {
+                if i.half_width_95.is_finite() {
+                    round(i.half_width_95, 6)
+                } else {
+                    0.0
+                }
+            }),
+            min: i.map(|i| i.min),
+            max: i.map(|i| i.max),
+            values,
+        }
+    }
 }
 
 /// `replications.json`.
@@ -32,7 +55,8 @@ pub struct ReplicationSummary {
     pub replications: usize,
     pub seeds: Vec<u64>,
     pub method: String,
-    /// Figure name (a dotted path into summary.json) → its interval. In display order.
+    /// Figure name (a dotted path into summary.json, or `requests_per_s.*` for counts made
+    /// rates) → its interval. In display order.
     pub figures: Vec<(String, FigureSummary)>,
     /// Bottleneck component (resource) → how many replications named it.
     pub bottlenecks: BTreeMap<String, usize>,
@@ -45,6 +69,7 @@ pub struct ReplicationSummary {
 /// Headline figures: (name, JSON pointer into summary.json).
 const HEADLINES: [(&str, &str); 13] = [
     ("throughput_rps", "/throughput_rps"),
+    ("goodput_rps", "/goodput_rps"),
     ("error_rate", "/error_rate"),
     ("latency_ms.mean", "/latency_ms/mean"),
     ("latency_ms.p50", "/latency_ms/p50"),
@@ -52,12 +77,15 @@ const HEADLINES: [(&str, &str); 13] = [
     ("latency_ms.p99", "/latency_ms/p99"),
     ("latency_ms.p999", "/latency_ms/p999"),
     ("latency_ms.max", "/latency_ms/max"),
-    ("requests.total", "/requests/total"),
-    ("requests.completed", "/requests/completed"),
-    ("requests.rejected", "/requests/rejected"),
-    ("requests.timed_out", "/requests/timed_out"),
-    ("requests.failed", "/requests/failed"),
+    ("failures.availability", "/failures/availability"),
+    ("failures.writes_lost", "/failures/writes_lost"),
+    ("failures.stale_reads", "/failures/stale_reads"),
+    ("retries", "/retries"),
 ];
+
+/// Request counts, reported per second of each run's own window: with warm-ups chosen per
+/// seed the windows differ in length, and totals would not compare.
+const COUNTS: [&str; 5] = ["total", "completed", "rejected", "timed_out", "failed"];
 
 /// Per-component figures, named `components.NAME.FIELD`.
 const COMPONENT_FIGURES: [&str; 2] = ["cpu_utilisation", "worker_utilisation"];
@@ -69,57 +97,73 @@ impl ReplicationSummary {
             .iter()
             .map(|r| serde_json::to_value(r).unwrap_or_default())
             .collect();
-        let mut pointers: Vec<(String, String)> = HEADLINES
-            .iter()
-            .map(|(name, pointer)| (name.to_string(), pointer.to_string()))
-            .collect();
-        // A warm-up chosen per seed is a figure of its own.
+        let at = |pointer: &str| -> Vec<Option<f64>> {
+            values
+                .iter()
+                .map(|v| v.pointer(pointer).and_then(serde_json::Value::as_f64))
+                .collect()
+        };
+        let mut figures: Vec<(String, FigureSummary)> = Vec::new();
+        // A warm-up chosen per seed is a figure of its own, and so is the window it leaves.
         let warmup_method = runs[0].warmup_auto.as_ref().map(|a| a.method.clone());
         if warmup_method.is_some() {
-            pointers.insert(0, ("warmup_s".into(), "/warmup_s".into()));
+            figures.push(("warmup_s".into(), FigureSummary::of(at("/warmup_s"))));
+            figures.push(("measured_s".into(), FigureSummary::of(at("/measured_s"))));
+        }
+        for (name, pointer) in HEADLINES {
+            figures.push((name.to_string(), FigureSummary::of(at(pointer))));
+        }
+        for count in COUNTS {
+            let rates = runs
+                .iter()
+                .zip(at(&format!("/requests/{count}")))
+                .map(|(r, n)| {
+                    n.filter(|_| r.measured_s > 0.0)
+                        .map(|n| round(n / r.measured_s, 6))
+                })
+                .collect();
+            figures.push((format!("requests_per_s.{count}"), FigureSummary::of(rates)));
+        }
+        // Each fault's time to recover: 0 where it caused no errors, null where it never
+        // recovered.
+        for (k, fault) in runs[0].failures.faults.iter().enumerate() {
+            let recovery = runs
+                .iter()
+                .map(|r| {
+                    r.failures
+                        .faults
+                        .get(k)
+                        .and_then(|f| match f.errors_started_s {
+                            None => Some(0.0),
+                            Some(_) => f.time_to_recover_s,
+                        })
+                })
+                .collect();
+            figures.push((
+                format!("time_to_recover_s: {}", fault.fault),
+                FigureSummary::of(recovery),
+            ));
         }
         for component in &runs[0].component_order {
-            // A balancer has no CPU or workers of its own.
+            // A balancer or a DNS has no CPU or workers of its own.
             if runs[0]
                 .components
                 .get(component)
-                .is_some_and(|c| c.kind == "load_balancer")
+                .is_some_and(|c| matches!(c.kind.as_str(), "load_balancer" | "dns"))
             {
                 continue;
             }
             for field in COMPONENT_FIGURES {
-                pointers.push((
+                figures.push((
                     format!("components.{component}.{field}"),
-                    format!("/components/{component}/{field}"),
+                    FigureSummary::of(at(&format!("/components/{component}/{field}"))),
                 ));
             }
         }
-        let figures = pointers
-            .into_iter()
-            .map(|(name, pointer)| {
-                let xs: Vec<f64> = values
-                    .iter()
-                    .map(|v| v.pointer(&pointer).and_then(|x| x.as_f64()).unwrap_or(0.0))
-                    .collect();
-                let i = Interval::of(&xs);
-                let summary = FigureSummary {
-                    mean: round(i.mean, 6),
-                    ci95: if i.half_width_95.is_finite() {
-                        round(i.half_width_95, 6)
-                    } else {
-                        0.0
-                    },
-                    min: i.min,
-                    max: i.max,
-                    values: xs,
-                };
-                (name, summary)
-            })
-            .collect();
         let mut bottlenecks = BTreeMap::new();
         for r in runs {
             let key = r.bottleneck.as_ref().map_or("none".to_string(), |b| {
-                format!("{} ({})", b.component, b.resource)
+                format!("{} ({})", b.place(), b.resource)
             });
             *bottlenecks.entry(key).or_insert(0) += 1;
         }
@@ -176,15 +220,35 @@ impl ReplicationSummary {
             "figure", "mean", "± 95%", "min", "max"
         );
         for (name, f) in &self.figures {
-            let _ = writeln!(
-                out,
-                "{:<30} {:>11} {:>11} {:>11} {:>11}",
-                super::table::fit(&display_name(name), 30),
-                number(f.mean),
-                number(f.ci95),
-                number(f.min),
-                number(f.max)
-            );
+            let label = super::table::fit(&display_name(name), 30);
+            match (f.mean, f.ci95, f.min, f.max) {
+                (Some(mean), Some(ci), Some(min), Some(max)) => {
+                    let _ = writeln!(
+                        out,
+                        "{label:<30} {:>11} {:>11} {:>11} {:>11}",
+                        number(mean),
+                        number(ci),
+                        number(min),
+                        number(max)
+                    );
+                }
+                _ => {
+                    let missing = f.values.iter().filter(|v| v.is_none()).count();
+                    let why = if name.starts_with("time_to_recover_s") {
+                        "never recovered"
+                    } else {
+                        "none (no request completed)"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{label:<30} {}",
+                        super::table::fit(
+                            &format!("{why} in {missing} of {} seeds", f.values.len()),
+                            47
+                        )
+                    );
+                }
+            }
         }
         let _ = writeln!(out);
         let named: Vec<String> = self
@@ -245,13 +309,23 @@ mod tests {
         let seeds = [1, 2, 3, 4];
         let runs: Vec<Results> = seeds.iter().map(|&s| run(s)).collect();
         let r = ReplicationSummary::of(&runs, &seeds);
-        let (name, p99) = &r.figures[5];
+        let (name, p99) = &r.figures[6];
         assert_eq!(name, "latency_ms.p99");
-        let xs: Vec<f64> = runs.iter().map(|r| r.latency_ms.p99).collect();
-        assert_eq!(p99.values, xs);
+        let xs: Vec<f64> = runs.iter().filter_map(|r| r.latency_ms.p99).collect();
+        assert_eq!(p99.values, xs.iter().map(|&x| Some(x)).collect::<Vec<_>>());
         let i = Interval::of(&xs);
-        assert!((p99.mean - i.mean).abs() < 1e-6 && (p99.ci95 - i.half_width_95).abs() < 1e-6);
-        assert!(p99.ci95 > 0.0, "different seeds give different values");
+        let (mean, ci) = (p99.mean.unwrap_or(0.0), p99.ci95.unwrap_or(0.0));
+        assert!((mean - i.mean).abs() < 1e-6 && (ci - i.half_width_95).abs() < 1e-6);
+        assert!(ci > 0.0, "different seeds give different values");
+        // Counts come as rates of each run's own window.
+        let (name, total) = r
+            .figures
+            .iter()
+            .find(|(n, _)| n == "requests_per_s.total")
+            .expect("request rates");
+        assert_eq!(name, "requests_per_s.total");
+        let rate = runs[0].requests.total as f64 / runs[0].measured_s;
+        assert!((total.values[0].unwrap_or(0.0) - rate).abs() < 1e-3);
         let table = r.render_table();
         for line in table.lines() {
             assert!(line.chars().count() <= 80, "{line}");

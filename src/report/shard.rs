@@ -7,8 +7,8 @@ use crate::report::sweep::{SWEEP_SCHEMA_VERSION, SweepPoint, SweepSummary};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Version of the shard file layout.
-pub const SHARD_SCHEMA_VERSION: u32 = 1;
+/// Version of the shard file layout: 2 with sweep points of layout 2.
+pub const SHARD_SCHEMA_VERSION: u32 = 2;
 /// Most points a sweep may have (checked before a grid is built, and before a merge
 /// allocates anything from a slice file's counts); also the most slices.
 pub const MAX_POINTS: usize = 10_000;
@@ -264,10 +264,12 @@ mod tests {
         SweepPoint {
             values: vec![serde_json::Value::from(x)],
             throughput_rps: x as f64,
+            goodput_rps: x as f64,
             error_rate: 0.0,
-            p50_ms: 1.0,
-            p99_ms: 2.0,
+            p50_ms: Some(1.0),
+            p99_ms: Some(2.0),
             cost_per_hour: 1.0,
+            cost_per_1000_rps: None,
             bottleneck: "none".into(),
             bottleneck_utilisation: 0.0,
             stop_reason: "completed".into(),

@@ -7,8 +7,13 @@ use crate::report::{Results, round};
 use serde::Serialize;
 use std::fmt::Write;
 
-/// Version of the `sweep.json` layout.
-pub const SWEEP_SCHEMA_VERSION: u32 = 1;
+/// Version of the `sweep.json` layout: 2 since latency may be `null` (no request completed)
+/// and points carry goodput and the cost per 1,000 requests/s.
+pub const SWEEP_SCHEMA_VERSION: u32 = 2;
+
+/// Above this error rate a point's latency describes only the requests that got through:
+/// tables and charts mark it.
+pub const FLAG_ERROR_RATE: f64 = 0.01;
 
 /// One point of the grid and its headline figures.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -16,10 +21,17 @@ pub struct SweepPoint {
     /// The value of each swept parameter, in the order of `SweepSummary::params`.
     pub values: Vec<serde_json::Value>,
     pub throughput_rps: f64,
+    /// Completions within the scenario's p99 objective (else its timeout), per second.
+    pub goodput_rps: f64,
     pub error_rate: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
+    /// Latency of the requests that completed; `null` when none did (in some seed, when
+    /// replicated).
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
     pub cost_per_hour: f64,
+    /// `cost_per_hour` over thousands of completions per second; `null` when nothing
+    /// completed.
+    pub cost_per_1000_rps: Option<f64>,
     /// "component resource" of the busiest resource, or "none".
     pub bottleneck: String,
     pub bottleneck_utilisation: f64,
@@ -46,10 +58,19 @@ pub struct SweepPoint {
 pub struct PointIntervals {
     pub replications: usize,
     pub throughput_rps: f64,
+    pub goodput_rps: f64,
     pub error_rate: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
     pub availability: f64,
+}
+
+impl SweepPoint {
+    /// Whether so many requests failed that the latency describes only the few that got
+    /// through (more than `FLAG_ERROR_RATE`).
+    pub fn flagged(&self) -> bool {
+        self.error_rate > FLAG_ERROR_RATE
+    }
 }
 
 /// A run's (longest recovery, faults never recovered), when it had faults.
@@ -67,10 +88,15 @@ fn recovery(r: &Results) -> Option<(f64, u32)> {
     Some((longest, never))
 }
 
+fn per_1000_rps(cost_per_hour: f64, throughput_rps: f64) -> Option<f64> {
+    (throughput_rps > 0.0).then(|| round(cost_per_hour / (throughput_rps / 1000.0), 4))
+}
+
 impl SweepPoint {
     /// A grid point from its runs (one per seed, in seed order, at least one): with one run
     /// its figures; with more, their means, the most frequent bottleneck (the first seed's on
-    /// a tie) and the first stop reason that is not `completed`.
+    /// a tie) and the first stop reason that is not `completed`. A latency is absent if any
+    /// seed had none (a mean over the seeds that had one would hide the others).
     pub fn of(values: Vec<serde_json::Value>, runs: &[Results]) -> SweepPoint {
         let bottleneck = |r: &Results| {
             r.bottleneck
@@ -82,10 +108,12 @@ impl SweepPoint {
             return SweepPoint {
                 values,
                 throughput_rps: first.throughput_rps,
+                goodput_rps: first.goodput_rps,
                 error_rate: first.error_rate,
                 p50_ms: first.latency_ms.p50,
                 p99_ms: first.latency_ms.p99,
                 cost_per_hour: first.cost_per_hour,
+                cost_per_1000_rps: per_1000_rps(first.cost_per_hour, first.throughput_rps),
                 bottleneck: bottleneck(first),
                 bottleneck_utilisation: first.bottleneck.as_ref().map_or(0.0, |b| b.utilisation),
                 stop_reason: first.stop_reason.clone(),
@@ -100,6 +128,10 @@ impl SweepPoint {
             let xs: Vec<f64> = runs.iter().map(f).collect();
             Interval::of(&xs)
         };
+        let latency = |f: fn(&Results) -> Option<f64>| {
+            let xs: Option<Vec<f64>> = runs.iter().map(f).collect();
+            xs.map(|xs| Interval::of(&xs))
+        };
         let names: Vec<String> = runs.iter().map(bottleneck).collect();
         let mut busiest = (0, names[0].clone());
         for name in &names {
@@ -110,20 +142,24 @@ impl SweepPoint {
         }
         let busiest = busiest.1;
         let share_of_busiest = interval(|r| r.bottleneck.as_ref().map_or(0.0, |b| b.utilisation));
-        let (throughput, errors, p50, p99, availability) = (
+        let (throughput, goodput, errors, availability) = (
             interval(|r| r.throughput_rps),
+            interval(|r| r.goodput_rps),
             interval(|r| r.error_rate),
-            interval(|r| r.latency_ms.p50),
-            interval(|r| r.latency_ms.p99),
             interval(|r| r.failures.availability),
         );
+        let (p50, p99) = (latency(|r| r.latency_ms.p50), latency(|r| r.latency_ms.p99));
+        let mean = |i: &Option<Interval>| i.map(|i| round(i.mean, 3));
+        let half = |i: &Option<Interval>| i.map(|i| round(i.half_width_95, 3));
         SweepPoint {
             values,
             throughput_rps: round(throughput.mean, 3),
+            goodput_rps: round(goodput.mean, 3),
             error_rate: round(errors.mean, 6),
-            p50_ms: round(p50.mean, 3),
-            p99_ms: round(p99.mean, 3),
+            p50_ms: mean(&p50),
+            p99_ms: mean(&p99),
             cost_per_hour: first.cost_per_hour,
+            cost_per_1000_rps: per_1000_rps(first.cost_per_hour, throughput.mean),
             bottleneck: busiest,
             bottleneck_utilisation: round(share_of_busiest.mean, 4),
             stop_reason: runs
@@ -145,9 +181,10 @@ impl SweepPoint {
             ci95: Some(PointIntervals {
                 replications: runs.len(),
                 throughput_rps: round(throughput.half_width_95, 3),
+                goodput_rps: round(goodput.half_width_95, 3),
                 error_rate: round(errors.half_width_95, 6),
-                p50_ms: round(p50.half_width_95, 3),
-                p99_ms: round(p99.half_width_95, 3),
+                p50_ms: half(&p50),
+                p99_ms: half(&p99),
                 availability: round(availability.half_width_95, 6),
             }),
         }
@@ -196,19 +233,21 @@ impl SweepSummary {
     }
 
     /// `sweep.csv`: one row per point, the parameters first; with replications, each
-    /// figure's 95 % half-width at the end.
+    /// figure's 95 % half-width at the end. Absent figures (no latency when no request
+    /// completed) are empty fields.
     pub fn to_csv(&self) -> String {
         let replicated = self.points.iter().any(|p| p.ci95.is_some());
+        let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
         let mut out = self.params.join(",");
         out.push_str(
-            ",throughput_rps,error_rate,p50_ms,p99_ms,cost_per_hour,bottleneck,\
-             bottleneck_utilisation,stop_reason,availability,writes_lost,longest_recovery_s,\
-             unrecovered_faults",
+            ",throughput_rps,goodput_rps,error_rate,p50_ms,p99_ms,cost_per_hour,\
+             cost_per_1000_rps,bottleneck,bottleneck_utilisation,stop_reason,availability,\
+             writes_lost,longest_recovery_s,unrecovered_faults",
         );
         if replicated {
             out.push_str(
-                ",replications,throughput_rps_ci95,error_rate_ci95,p50_ms_ci95,p99_ms_ci95,\
-                 availability_ci95",
+                ",replications,throughput_rps_ci95,goodput_rps_ci95,error_rate_ci95,\
+                 p50_ms_ci95,p99_ms_ci95,availability_ci95",
             );
         }
         out.push('\n');
@@ -218,35 +257,37 @@ impl SweepSummary {
             }
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 p.throughput_rps,
+                p.goodput_rps,
                 p.error_rate,
-                p.p50_ms,
-                p.p99_ms,
+                opt(p.p50_ms),
+                opt(p.p99_ms),
                 p.cost_per_hour,
+                opt(p.cost_per_1000_rps),
                 csv_field(&p.bottleneck),
                 p.bottleneck_utilisation,
                 p.stop_reason,
                 p.availability,
                 p.writes_lost,
-                p.longest_recovery_s
-                    .map_or(String::new(), |s| s.to_string()),
+                opt(p.longest_recovery_s),
                 p.unrecovered_faults
                     .map_or(String::new(), |n| n.to_string())
             );
             if let Some(ci) = &p.ci95 {
                 let _ = write!(
                     out,
-                    ",{},{},{},{},{},{}",
+                    ",{},{},{},{},{},{},{}",
                     ci.replications,
                     ci.throughput_rps,
+                    ci.goodput_rps,
                     ci.error_rate,
-                    ci.p50_ms,
-                    ci.p99_ms,
+                    opt(ci.p50_ms),
+                    opt(ci.p99_ms),
                     ci.availability
                 );
             } else if replicated {
-                out.push_str(",1,,,,,");
+                out.push_str(",1,,,,,,");
             }
             out.push('\n');
         }
@@ -254,15 +295,15 @@ impl SweepSummary {
     }
 
     /// The terminal table, 80 columns: each parameter by its last path segment, then the
-    /// headline figures and the bottleneck (or, for a run that stopped early, why).
+    /// headline figures (`±` half-widths when replicated) and the bottleneck (or, for a run
+    /// that stopped early, why). Latency of a point where more than 1 % of requests failed
+    /// is marked `!`, and absent latency reads `none`, each explained under the table.
     pub fn render_table(&self) -> String {
-        const FIGURES: usize = 45; // "      ok/s   p50 ms   p99 ms   err %  cost/h "
-        const BOTTLENECK: usize = 16;
         let mut out = String::new();
         let points = self.points.len();
         let seeds = match self.points.iter().find_map(|p| p.ci95.as_ref()) {
             Some(ci) => format!(
-                "means of seeds {}…{}",
+                "means ± 95% of seeds {}…{}",
                 self.seed,
                 self.seed
                     .wrapping_add((ci.replications as u64).saturating_sub(1))
@@ -273,11 +314,20 @@ impl SweepSummary {
             " · sweep of {points} point{} · {seeds}",
             if points == 1 { "" } else { "s" },
         );
-        let room = 80usize.saturating_sub(tail.chars().count()).max(8);
+        let room = WIDTH.saturating_sub(tail.chars().count()).max(8);
         let _ = writeln!(out, "{}{tail}", fit(&self.scenario, room));
         let _ = writeln!(out);
-        // The parameters share what the figures and a readable bottleneck leave.
-        let budget = 80 - FIGURES - BOTTLENECK;
+        let columns = figure_columns(&self.points);
+        let mut figures: Vec<&FigureColumn> = columns.iter().collect();
+        // Fit: the parameters get at least a short column each, the bottleneck 12.
+        let params_min: usize = self.params.len() * 7;
+        let width = |cols: &[&FigureColumn]| cols.iter().map(|c| c.width + 1).sum::<usize>();
+        for optional in ["p50 ms", "cost/h"] {
+            if params_min + width(&figures) + 12 > WIDTH {
+                figures.retain(|c| c.head != optional);
+            }
+        }
+        let budget = WIDTH.saturating_sub(width(&figures) + 12);
         let share = (budget / self.params.len().max(1)).saturating_sub(1).max(3);
         let widths: Vec<usize> = self
             .params
@@ -299,18 +349,18 @@ impl SweepSummary {
         for (path, w) in self.params.iter().zip(&widths) {
             let _ = write!(header, "{:>w$} ", fit(short(path), *w));
         }
-        let room = 80usize
-            .saturating_sub(header.chars().count() + FIGURES)
-            .max(8);
-        let _ = writeln!(
-            out,
-            "{header}{:>10} {:>8} {:>8} {:>7} {:>7} bottleneck",
-            "ok/s", "p50 ms", "p99 ms", "err %", "cost/h"
-        );
-        for p in &self.points {
+        for c in &figures {
+            let _ = write!(header, "{:>w$} ", c.head, w = c.width);
+        }
+        let room = WIDTH.saturating_sub(header.chars().count()).max(8);
+        let _ = writeln!(out, "{header}bottleneck");
+        for (k, p) in self.points.iter().enumerate() {
             let mut line = String::new();
             for (v, w) in p.values.iter().zip(&widths) {
                 let _ = write!(line, "{:>w$} ", fit(&plain(v), *w));
+            }
+            for c in &figures {
+                let _ = write!(line, "{:>w$} ", c.cells[k], w = c.width);
             }
             let last = if p.stop_reason == "completed" {
                 let pct = format!(" {:.0}%", p.bottleneck_utilisation * 100.0);
@@ -319,17 +369,113 @@ impl SweepSummary {
             } else {
                 fit(&format!("stopped: {}", p.stop_reason), room)
             };
-            let _ = writeln!(
-                out,
-                "{line}{:>10.1} {:>8.2} {:>8.2} {:>7.3} {:>7.2} {last}",
-                p.throughput_rps,
-                p.p50_ms,
-                p.p99_ms,
-                p.error_rate * 100.0,
-                p.cost_per_hour
-            );
+            let _ = writeln!(out, "{line}{last}");
         }
+        notes_under(&mut out, &self.points, &figures);
         out
+    }
+}
+
+/// The table's width.
+const WIDTH: usize = 80;
+
+/// One figure column of the sweep table: its heading, its cells and their width.
+struct FigureColumn {
+    head: &'static str,
+    cells: Vec<String>,
+    width: usize,
+}
+
+/// `x` with `digits` decimals, and `±h` when replicated.
+fn with_spread(x: f64, h: Option<f64>, digits: usize) -> String {
+    match h {
+        Some(h) => format!("{x:.digits$}±{h:.digits$}"),
+        None => format!("{x:.digits$}"),
+    }
+}
+
+/// A latency cell: `none` when absent, `!` when the point lost more than 1 %.
+fn latency_cell(p: &SweepPoint, x: Option<f64>, h: Option<f64>) -> String {
+    match x {
+        None => "none".into(),
+        Some(x) => {
+            let mark = if p.flagged() { "!" } else { "" };
+            format!("{}{mark}", with_spread(x, h, 1))
+        }
+    }
+}
+
+fn figure_columns(points: &[SweepPoint]) -> Vec<FigureColumn> {
+    type Cell = fn(&SweepPoint) -> String;
+    let specs: [(&'static str, Cell); 6] = [
+        ("ok/s", |p| {
+            with_spread(
+                p.throughput_rps,
+                p.ci95.as_ref().map(|c| c.throughput_rps),
+                1,
+            )
+        }),
+        ("good/s", |p| {
+            with_spread(p.goodput_rps, p.ci95.as_ref().map(|c| c.goodput_rps), 1)
+        }),
+        ("p50 ms", |p| {
+            latency_cell(p, p.p50_ms, p.ci95.as_ref().and_then(|c| c.p50_ms))
+        }),
+        ("p99 ms", |p| {
+            latency_cell(p, p.p99_ms, p.ci95.as_ref().and_then(|c| c.p99_ms))
+        }),
+        ("err %", |p| {
+            with_spread(
+                p.error_rate * 100.0,
+                p.ci95.as_ref().map(|c| c.error_rate * 100.0),
+                2,
+            )
+        }),
+        ("cost/h", |p| format!("{:.2}", p.cost_per_hour)),
+    ];
+    specs
+        .iter()
+        .map(|&(head, cell)| {
+            let cells: Vec<String> = points.iter().map(cell).collect();
+            let width = cells
+                .iter()
+                .map(|c| c.chars().count())
+                .chain([head.chars().count()])
+                .max()
+                .unwrap_or(1);
+            FigureColumn { head, cells, width }
+        })
+        .collect()
+}
+
+/// The lines under a sweep table explaining its marks, when it has any.
+fn notes_under(out: &mut String, points: &[SweepPoint], figures: &[&FigureColumn]) {
+    let shown = |head: &str| figures.iter().any(|c| c.head == head);
+    if points
+        .iter()
+        .any(|p| p.flagged() && (p.p50_ms.is_some() || p.p99_ms.is_some()))
+    {
+        let _ = writeln!(
+            out,
+            "! more than 1% of requests failed: the latency is that of the few that completed"
+        );
+    }
+    if points
+        .iter()
+        .any(|p| p.p99_ms.is_none() || p.p50_ms.is_none())
+    {
+        let _ = writeln!(out, "none: no request completed, so there is no latency");
+    }
+    let hidden: Vec<&str> = ["p50 ms", "cost/h"]
+        .into_iter()
+        .filter(|h| !shown(h))
+        .collect();
+    if !hidden.is_empty() {
+        let _ = writeln!(
+            out,
+            "({} left out to fit 80 columns: see sweep.csv)",
+            hidden.join(" and ")
+        );
     }
 }
 

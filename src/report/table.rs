@@ -1,11 +1,9 @@
-//! The terminal summary: fits in 80 columns and ends by naming the bottleneck.
+//! The terminal summary: the run's sections (`sections`) laid out in 80 columns, ending by
+//! naming the bottleneck. report.html renders the same sections.
 
 use crate::report::Results;
+use crate::report::sections::{self, Grid, secs};
 use std::fmt::Write;
-
-fn pct(x: f64) -> String {
-    format!("{:.0}%", x * 100.0)
-}
 
 /// The table's width.
 const WIDTH: usize = 80;
@@ -26,37 +24,76 @@ pub(crate) fn fit(s: &str, n: usize) -> String {
     t
 }
 
-/// Seconds without trailing zeros: `60`, `0.5`, `18.082`.
-fn secs(x: f64) -> String {
-    let t = format!("{x:.3}");
-    t.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// `prefix` then `items` separated by `, `, wrapped at `WIDTH` with continuation lines
-/// indented under the first item.
-fn wrapped(out: &mut String, prefix: &str, items: &[String]) {
-    let indent = " ".repeat(prefix.chars().count());
-    let mut line = prefix.to_string();
-    let mut first = true;
-    for item in items {
-        let sep = if first { "" } else { ", " };
-        // The trailing comma of a broken line needs its column too.
-        if !first && line.chars().count() + sep.len() + item.chars().count() + 1 > WIDTH {
-            let _ = writeln!(out, "{},", line);
-            line = format!("{indent}{item}");
+/// `text` wrapped at `WIDTH`, continuation lines indented by two: between its ` · `
+/// separated items where it can (a label stays with its number), else between words.
+fn wrapped(out: &mut String, text: &str) {
+    let mut line = String::new();
+    let mut push = |line: &mut String, piece: &str, sep: &str| {
+        let len = line.chars().count();
+        if len > 2 && len + sep.len() + piece.chars().count() > WIDTH {
+            let _ = writeln!(out, "{}", line.trim_end());
+            *line = format!("  {piece}");
         } else {
-            line.push_str(sep);
-            line.push_str(item);
+            if len > 0 {
+                line.push_str(sep);
+            }
+            line.push_str(piece);
         }
-        first = false;
+    };
+    for item in text.split(" · ") {
+        let sep = if line.is_empty() { "" } else { " · " };
+        let len = item.chars().count();
+        // Whole on this line, or whole on the next: only an item longer than a line breaks.
+        if line.chars().count() + sep.len() + len <= WIDTH || len + 2 <= WIDTH {
+            push(&mut line, item, sep);
+            continue;
+        }
+        for (i, word) in item.split(' ').enumerate() {
+            push(&mut line, word, if i == 0 { sep } else { " " });
+        }
     }
     let _ = writeln!(out, "{line}");
+}
+
+/// A grid in 80 columns: every column as wide as its widest cell, the first (names) cut in
+/// the middle if the row would not fit, figures right-aligned.
+fn grid(out: &mut String, g: &Grid) {
+    let columns = g.head.len();
+    let mut widths: Vec<usize> = (0..columns)
+        .map(|i| {
+            g.rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .chain([&g.head[i]])
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let total = widths.iter().sum::<usize>() + columns.saturating_sub(1);
+    if total > WIDTH {
+        widths[0] = widths[0].saturating_sub(total - WIDTH).max(8);
+    }
+    let line = |cells: &[String]| {
+        let mut text = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i == 0 {
+                let _ = write!(text, "{:<w$}", fit(cell, *w));
+            } else {
+                let _ = write!(text, " {:>w$}", fit(cell, *w));
+            }
+        }
+        text.trim_end().to_string()
+    };
+    let _ = writeln!(out, "{}", line(&g.head));
+    for row in &g.rows {
+        let _ = writeln!(out, "{}", line(row));
+    }
 }
 
 /// Renders the summary table.
 pub fn render(r: &Results) -> String {
     let mut out = String::new();
-    let q = &r.requests;
     let how = r
         .warmup_auto
         .as_ref()
@@ -82,260 +119,22 @@ pub fn render(r: &Results) -> String {
             secs(r.sim_time_s)
         );
     }
-    let _ = writeln!(
-        out,
-        "requests {} · ok {} · rejected {} · timed out {} · failed {}",
-        q.total, q.completed, q.rejected, q.timed_out, q.failed
-    );
-    let _ = writeln!(
-        out,
-        "throughput {:.1} req/s · errors {:.3}% · retries {} · cost {:.2}/h",
-        r.throughput_rps,
-        r.error_rate * 100.0,
-        r.retries,
-        r.cost_per_hour
-    );
-    for (name, by) in [("rejected", &q.rejected_by), ("failed", &q.failed_by)] {
-        if !by.is_empty() {
-            let parts: Vec<String> = by.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            wrapped(&mut out, &format!("  {name}: "), &parts);
+    for (i, s) in sections::of(r).iter().enumerate() {
+        // The outcomes follow the heading line directly; every other section is set apart.
+        if i > 0 {
+            let _ = writeln!(out);
         }
-    }
-    let l = &r.latency_ms;
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "latency ms  {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "mean", "p50", "p90", "p99", "p99.9", "max"
-    );
-    let _ = writeln!(
-        out,
-        "{:<11} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-        "all", l.mean, l.p50, l.p90, l.p99, l.p999, l.max
-    );
-    if r.classes.len() > 1 {
-        for (name, c) in &r.classes {
-            let l = &c.latency_ms;
-            let _ = writeln!(
-                out,
-                "{:<11} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-                fit(name, 11),
-                l.mean,
-                l.p50,
-                l.p90,
-                l.p99,
-                l.p999,
-                l.max
-            );
+        for l in &s.lines {
+            wrapped(&mut out, l);
         }
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{:<16} {:<8} {:>4} {:>5} {:>7} {:>7} {:>8} {:>9}",
-        "component", "kind", "repl", "cpu", "workers", "queue", "peak con", "ok/s"
-    );
-    for name in &r.component_order {
-        let Some(c) = r.components.get(name) else {
-            continue;
-        };
-        // Balancers and DNS have no CPU, workers or queue of their own.
-        let is_balancer = c.kind == "load_balancer" || c.kind == "dns";
-        let kind = if c.kind == "load_balancer" {
-            "lb"
-        } else {
-            c.kind.as_str()
-        };
-        // A balancer has no CPU, workers or queue of its own: say so rather than print zeros.
-        let (cpu, workers, queue) = if is_balancer {
-            ("-".to_string(), "-".to_string(), "-".to_string())
-        } else {
-            (
-                pct(c.cpu_utilisation),
-                pct(c.worker_utilisation),
-                format!("{:.1}", c.mean_queue),
-            )
-        };
-        // DNS answers are not served requests: no ok/s for it.
-        let ok = if c.kind == "dns" {
-            "-".to_string()
-        } else {
-            format!("{:.1}", c.throughput_rps)
-        };
-        let _ = writeln!(
-            out,
-            "{:<16} {:<8} {:>4} {:>5} {:>7} {:>7} {:>8} {:>9}",
-            fit(name, 16),
-            kind,
-            c.replicas,
-            cpu,
-            workers,
-            queue,
-            c.peak_connections,
-            ok
-        );
-    }
-    render_failures(&mut out, r);
-    let _ = writeln!(out);
-    match &r.bottleneck {
-        Some(b) => {
-            // Below this, nothing is close enough to a limit to call it a bottleneck yet.
-            const NEAR_LIMIT: f64 = 0.5;
-            let note = if b.utilisation < NEAR_LIMIT {
-                "; nothing is near a limit"
-            } else {
-                ""
-            };
-            let rest = format!(" ({} {}{note})", b.resource, pct(b.utilisation));
-            let room = WIDTH - "bottleneck: ".len() - rest.chars().count();
-            let _ = writeln!(out, "bottleneck: {}{rest}", fit(&b.component, room));
+        if let Some(g) = &s.grid {
+            grid(&mut out, g);
         }
-        None => {
-            let _ = writeln!(out, "bottleneck: none (no load measured)");
+        for n in &s.notes {
+            wrapped(&mut out, n);
         }
     }
     out
-}
-
-/// Most machines of one database listed; the busiest are shown.
-const MAX_MACHINE_ROWS: usize = 8;
-
-/// Replicated databases, then faults and availability (only what the run had).
-fn render_failures(out: &mut String, r: &Results) {
-    for name in &r.component_order {
-        let Some(rep) = r.components.get(name).and_then(|c| c.replication.as_ref()) else {
-            continue;
-        };
-        let _ = writeln!(out);
-        let plural =
-            |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-        let layout = plural(u64::from(rep.shards), "shard", "shards");
-        let head = if rep.machines_per_shard == 1 {
-            format!(": {layout}")
-        } else {
-            format!(
-                ": {}, {layout} × {} · writes lost {} · stale reads {:.3}%",
-                rep.mode,
-                plural(u64::from(rep.machines_per_shard), "machine", "machines"),
-                rep.writes_lost,
-                rep.stale_read_ratio * 100.0
-            )
-        };
-        let room = WIDTH.saturating_sub(head.chars().count()).max(8);
-        let _ = writeln!(out, "{}{head}", fit(name, room));
-        if rep.conflicts > 0 {
-            let _ = writeln!(out, "  conflicting writes {}", rep.conflicts);
-        }
-        for f in &rep.failovers {
-            let line = match (&f.promoted, f.promoted_at_s) {
-                (Some(m), Some(at)) => {
-                    // The line names the shard already: keep `machine M` of the name.
-                    let m = m.find("machine").map_or(m.as_str(), |i| &m[i..]);
-                    format!(
-                        "  failover shard {}: died {} s, {} primary at {} s ({} s), {} lost",
-                        f.shard,
-                        secs(f.crashed_at_s),
-                        fit(m, 12),
-                        secs(at),
-                        secs(f.write_downtime_s),
-                        plural(f.writes_lost, "write", "writes")
-                    )
-                }
-                _ => format!(
-                    "  failover shard {}: died {} s; {}",
-                    f.shard,
-                    secs(f.crashed_at_s),
-                    fit(f.unfinished.as_deref().unwrap_or("unfinished"), 48)
-                ),
-            };
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = writeln!(
-            out,
-            "  {:<24} {:<8} {:>5} {:>9} {:>9}",
-            "machine", "role", "cpu", "ok/s", "p99 ms"
-        );
-        let mut rows: Vec<_> = rep.machines.iter().collect();
-        if rows.len() > MAX_MACHINE_ROWS {
-            rows.sort_by(|a, b| b.cpu_utilisation.total_cmp(&a.cpu_utilisation));
-        }
-        for m in rows.iter().take(MAX_MACHINE_ROWS) {
-            let p99 = m
-                .service_ms
-                .as_ref()
-                .map_or("-".to_string(), |l| format!("{:.2}", l.p99));
-            let _ = writeln!(
-                out,
-                "  {:<24} {:<8} {:>5} {:>9.1} {:>9}",
-                fit(&m.machine, 24),
-                m.role,
-                pct(m.cpu_utilisation),
-                m.throughput_rps,
-                p99
-            );
-        }
-        if rows.len() > MAX_MACHINE_ROWS {
-            let _ = writeln!(
-                out,
-                "  … {} more machines in summary.json",
-                rows.len() - MAX_MACHINE_ROWS
-            );
-        }
-    }
-    let breakers: Vec<String> = r
-        .classes
-        .iter()
-        .filter_map(|(name, c)| {
-            let b = c.circuit_breaker.as_ref()?;
-            Some(format!("{name} opened {}× refused {}", b.opened, b.refused))
-        })
-        .collect();
-    if !breakers.is_empty() {
-        let _ = writeln!(out);
-        wrapped(out, "circuit breakers: ", &breakers);
-    }
-    let f = &r.failures;
-    if !f.regions.is_empty() {
-        let parts: Vec<String> = f
-            .regions
-            .iter()
-            .map(|(name, a)| format!("{name} {:.3}%", a.availability * 100.0))
-            .collect();
-        let _ = writeln!(out);
-        wrapped(out, "availability by users' region: ", &parts);
-    }
-    if f.faults.is_empty() {
-        return;
-    }
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "{:<34} {:>5} {:>11} {:>5} {:>11} {:>8}",
-        "fault", "at s", "errors from", "peak", "recovered", "errors"
-    );
-    for e in &f.faults {
-        let opt = |x: Option<f64>| x.map_or("-".to_string(), secs);
-        let _ = writeln!(
-            out,
-            "{:<34} {:>5} {:>11} {:>5} {:>11} {:>8}",
-            fit(&e.fault, 34),
-            secs(e.at_s),
-            opt(e.errors_started_s),
-            pct(e.peak_error_rate),
-            match (e.errors_started_s, e.recovered_at_s) {
-                (None, _) => "no errors".to_string(),
-                (Some(_), None) => "never".to_string(),
-                (Some(_), Some(t)) => secs(t),
-            },
-            e.requests_failed
-        );
-    }
-    let _ = writeln!(
-        out,
-        "availability {:.3}% · recovered: error rate within {} point of before the fault",
-        f.availability * 100.0,
-        crate::report::failures::RECOVERY_MARGIN * 100.0
-    );
 }
 
 #[cfg(test)]
@@ -393,22 +192,13 @@ mod tests {
     }
 
     #[test]
-    fn long_reason_lists_wrap_under_the_first_item() {
-        let items: Vec<String> = ["connection_limit 1385462", "no_healthy_backend 799995"]
-            .into_iter()
-            .chain(["out_of_memory 12", "queue_full 1385474"])
-            .map(String::from)
-            .collect();
+    fn long_sentences_wrap_under_an_indent() {
         let mut out = String::new();
-        wrapped(&mut out, "  rejected: ", &items);
+        let items = "rejected: connection_limit 1,385,462, no_healthy_backend 799,995, \
+                     out_of_memory 12, queue_full 1,385,474";
+        wrapped(&mut out, items);
         assert_fits(&out);
         assert_eq!(out.lines().count(), 2, "{out}");
-        assert!(
-            out.lines()
-                .nth(1)
-                .unwrap()
-                .starts_with("            out_of_memory 12"),
-            "{out}"
-        );
+        assert!(out.lines().nth(1).unwrap().starts_with("  "), "{out}");
     }
 }

@@ -99,7 +99,7 @@ fn check_refuses_what_it_cannot_check() {
         ),
         (
             &["run", "--format", "markdown", "scenarios/01-local-dev.json"],
-            "--format markdown is for dsim check",
+            "invalid value 'markdown' for '--format <FORMAT>'",
         ),
     ];
     for (args, expected) in cases {

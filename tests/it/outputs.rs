@@ -101,8 +101,10 @@ fn interrupted(out: &Path, signal: &str, delay: Duration, args: &[&str]) -> Opti
         }
         std::thread::sleep(Duration::from_millis(2));
     }
+    // The run may have ended already; kill then says so, which is fine.
     let _ = std::process::Command::new("kill")
         .args([signal, &child.id().to_string()])
+        .stderr(std::process::Stdio::null())
         .status();
     child.wait().unwrap().code()
 }

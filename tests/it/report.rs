@@ -125,7 +125,7 @@ fn a_comparison_over_users_draws_one_line_per_design() {
             ])
             .arg(&out),
     );
-    for stem in ["p99", "throughput", "errors", "cost"] {
+    for stem in ["p99", "throughput", "goodput", "errors", "cost"] {
         let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
         assert!(
             svg.contains("vertical-scaling") && svg.contains("horizontal-scaling"),
@@ -137,8 +137,12 @@ fn a_comparison_over_users_draws_one_line_per_design() {
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(
         page.matches("<svg").count(),
-        4,
-        "report.html inlines the four charts"
+        5,
+        "report.html inlines the five charts"
+    );
+    assert!(
+        out.join("compare.csv").exists(),
+        "compare.csv beside compare.json"
     );
     assert!(page.contains("<h1>vertical-scaling vs horizontal-scaling</h1>"));
     assert!(
