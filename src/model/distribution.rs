@@ -12,6 +12,8 @@ use rand_distr::{Distribution, Exp1, Normal, StandardNormal};
 /// The largest duration parameter a scenario may give, in milliseconds (about 11.6 days):
 /// far beyond any request's life, and far inside what integer nanoseconds can hold.
 pub const MAX_MS: f64 = 1e9;
+/// A lognormal's largest standard deviation, as a multiple of its mean.
+pub const MAX_SPREAD: f64 = 1_000.0;
 
 /// A number as a user would write it: plain when of ordinary size, in exponent form when huge
 /// or tiny (so `1e300` is not printed as 301 digits).
@@ -114,6 +116,18 @@ impl Dist {
             RawDist::Lognormal { mean_ms, std_ms } => {
                 let mean = positive("mean_ms", mean_ms)? * 1e6;
                 let std = finite_non_negative("std_ms", std_ms)? * 1e6;
+                // A wider spread makes sigma infinite and every draw 0 or NaN.
+                if std > MAX_SPREAD * mean {
+                    return Err((
+                        "std_ms",
+                        format!(
+                            "must be at most {} × mean_ms ({}), got {}",
+                            show(MAX_SPREAD),
+                            show(MAX_SPREAD * mean / 1e6),
+                            show(std / 1e6)
+                        ),
+                    ));
+                }
                 // Moments of the lognormal: sigma² = ln(1 + (s/m)²), mu = ln m - sigma²/2.
                 let sigma2 = (1.0 + (std / mean).powi(2)).ln();
                 let mu = mean.ln() - sigma2 / 2.0;
@@ -166,7 +180,10 @@ impl Dist {
                 scale_ns * u.powf(-1.0 / shape)
             }
         };
-        SimTime::from_ns_f64(ns)
+        // A heavy tail (a Pareto of shape below 1, a wide lognormal) can draw more than
+        // integer nanoseconds hold: draws are capped at the largest duration a field may
+        // take, 10⁹ ms.
+        SimTime::from_ns_f64(ns.min(MAX_MS * 1e6))
     }
 
     /// The mean in nanoseconds (of the untruncated family for `Normal`), for capacity estimates

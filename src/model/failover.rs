@@ -233,14 +233,7 @@ impl Simulation {
         let factor = 1.0 + r.overhead;
         let moving = b & 1 == 0;
         for rep in replicas.iter_mut() {
-            rep.slowdown = if moving {
-                rep.slowdown * factor
-            } else {
-                rep.slowdown / factor
-            };
-            if (rep.slowdown - 1.0).abs() < 1e-9 {
-                rep.slowdown = 1.0;
-            }
+            rep.slow_down(factor, moving);
         }
         if moving {
             self.schedule(now + r.move_for, EventKind::Reshard, c, b | 1);

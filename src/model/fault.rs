@@ -114,16 +114,7 @@ impl Simulation {
             } => {
                 if let Component::Server(s) = &mut self.components[component as usize] {
                     for r in replicas {
-                        let rep = &mut s.replicas[r as usize];
-                        // Overlapping slow-downs compound, and each undoes only its own.
-                        rep.slowdown = if start {
-                            rep.slowdown * factor
-                        } else {
-                            rep.slowdown / factor
-                        };
-                        if (rep.slowdown - 1.0).abs() < 1e-9 {
-                            rep.slowdown = 1.0; // undo the rounding of multiply-then-divide
-                        }
+                        s.replicas[r as usize].slow_down(factor, start);
                     }
                 }
             }

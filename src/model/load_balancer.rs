@@ -46,14 +46,14 @@ impl HealthCheck {
     pub fn observe(&self, r: &mut CheckRecord, up: bool) -> Option<bool> {
         if up {
             r.failed_checks = 0;
-            r.passed_checks += 1;
+            r.passed_checks = r.passed_checks.saturating_add(1);
             if !r.healthy && r.passed_checks >= self.healthy_threshold {
                 r.healthy = true;
                 return Some(true);
             }
         } else {
             r.passed_checks = 0;
-            r.failed_checks += 1;
+            r.failed_checks = r.failed_checks.saturating_add(1);
             if r.healthy && r.failed_checks >= self.unhealthy_threshold {
                 r.healthy = false;
                 return Some(false);

@@ -98,14 +98,28 @@ pub struct Replica {
     pub nic_tx_busy: BusyTime,
     pub nic_rx_busy: BusyTime,
     pub disk_busy: BusyTime,
-    /// CPU work takes this many times longer (a `slow` fault); 1 normally.
+    /// CPU work takes this many times longer (a `slow` fault, data moving); 1 normally.
     pub slowdown: f64,
+    /// The factors in force, whose product is `slowdown`: recomputed from them when one
+    /// ends, so many overlapping ones cannot leave it stuck at infinity or zero.
+    slowdowns: Vec<f64>,
     /// Crash faults in force: overlapping ones (a crash inside an outage) keep it down until
     /// the last one ends.
     pub down: u32,
 }
 
 impl Replica {
+    /// A slow-down by `factor` starts (or ends): overlapping ones multiply, and each undoes
+    /// only its own.
+    pub fn slow_down(&mut self, factor: f64, start: bool) {
+        if start {
+            self.slowdowns.push(factor);
+        } else if let Some(i) = self.slowdowns.iter().position(|&f| f == factor) {
+            self.slowdowns.remove(i);
+        }
+        self.slowdown = self.slowdowns.iter().product();
+    }
+
     pub fn new(pool_sizes: &[u32], machine: &Machine) -> Replica {
         Replica {
             alive: true,
@@ -136,7 +150,7 @@ impl Replica {
     }
 
     fn take_memory(&mut self, m: &Machine, bytes: u64) -> Result<(), Refusal> {
-        if self.memory_bytes + bytes > m.ram_bytes {
+        if self.memory_bytes.saturating_add(bytes) > m.ram_bytes {
             return Err(Refusal::OutOfMemory);
         }
         self.memory_bytes += bytes;

@@ -11,8 +11,8 @@ use crate::model::server::{CachePolicy, MEMBER_HISTOGRAMS};
 use crate::model::workload::LoadModel;
 use crate::model::{ComponentKind, Scenario};
 
-/// Heap of one latency histogram (hdrhistogram, 3 significant digits over 1 ns .. 1 h).
-pub const HISTOGRAM_BYTES: u64 = 264 * 1024;
+/// Heap of one latency histogram (hdrhistogram, 3 significant digits over 1 ns .. 2⁵⁴ ns).
+pub const HISTOGRAM_BYTES: u64 = 368 * 1024;
 
 /// What a scenario will cost in simulator memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,31 @@ impl Scenario {
             })
             .sum();
         let histograms = 2 + classes + 3 * servers + replication;
+        // Every machine's state (and a replicated database's per-machine log filters).
+        let machines: u64 = self
+            .components
+            .iter()
+            .map(|c| match &c.kind {
+                ComponentKind::Server(s) => {
+                    let each = std::mem::size_of::<crate::model::machine::Replica>()
+                        + s.pools.len() * std::mem::size_of::<crate::model::database::Pool>();
+                    let log = if s.replication.is_some() {
+                        crate::model::replica_log::ReplicationState::BYTES_PER_MACHINE
+                    } else {
+                        0
+                    };
+                    u64::from(s.replicas) * (each as u64 + log)
+                }
+                ComponentKind::Balancer(_) | ComponentKind::Dns(_) => 0,
+            })
+            .sum();
+        // The time series: one row per interval, one entry per component in each.
+        let rows = (self.duration.as_secs() / self.interval.as_secs()).ceil() as u64 + 2;
+        let series = rows
+            * (std::mem::size_of::<crate::metrics::timeseries::IntervalRow>()
+                + self.components.len()
+                    * std::mem::size_of::<crate::metrics::timeseries::IntervalLoad>())
+                as u64;
         let cache_tables: u64 = self
             .components
             .iter()
@@ -80,7 +105,11 @@ impl Scenario {
         let depth = self.deepest_call_chain();
         let entry = ENTRY_BYTES as u64;
         MemoryEstimate {
-            base_bytes: histograms * HISTOGRAM_BYTES + cache_tables + users * entry,
+            base_bytes: histograms * HISTOGRAM_BYTES
+                + cache_tables
+                + machines
+                + series
+                + users * entry,
             per_request_bytes: std::mem::size_of::<Request>() as u64
                 + depth * std::mem::size_of::<Frame>() as u64
                 + 3 * entry,
@@ -143,7 +172,16 @@ mod tests {
         let e = s.memory_estimate();
         let entry = crate::engine::queue::ENTRY_BYTES as u64;
         let histograms = (2 + 1 + 3 * 2) * super::HISTOGRAM_BYTES;
-        assert_eq!(e.base_bytes, histograms + 2_000_000 * entry);
+        // Two machines: the service's and the database's (no pools).
+        let machines = 2 * std::mem::size_of::<crate::model::machine::Replica>();
+        // Three time-series rows (one interval, the drain, one spare) of three components.
+        let series = 3
+            * (std::mem::size_of::<crate::metrics::timeseries::IntervalRow>()
+                + 3 * std::mem::size_of::<crate::metrics::timeseries::IntervalLoad>());
+        assert_eq!(
+            e.base_bytes,
+            histograms + (machines + series) as u64 + 2_000_000 * entry
+        );
         let frame = std::mem::size_of::<crate::engine::sim::Frame>() as u64;
         let request = std::mem::size_of::<crate::engine::sim::Request>() as u64;
         assert_eq!(e.per_request_bytes, request + 3 * frame + 3 * entry);

@@ -123,6 +123,13 @@ pub struct ReplicationState {
 }
 
 impl ReplicationState {
+    /// Heap each machine of a replicated database takes before any write (its filter and
+    /// its per-replica entries), for the memory estimate.
+    pub const BYTES_PER_MACHINE: u64 = (FILTER * std::mem::size_of::<u32>()
+        + std::mem::size_of::<u64>()
+        + std::mem::size_of::<VecDeque<PendingWrite>>()
+        + std::mem::size_of::<SimTime>()) as u64;
+
     pub fn new(spec: &ReplicationSpec) -> ReplicationState {
         let n = (spec.shards * spec.members) as usize;
         let shards = spec.shards as usize;

@@ -199,3 +199,72 @@ fn messages_say_the_real_range_once_and_name_what_exists() {
         "name: is used as a folder name: no control characters",
     );
 }
+
+/// Values that wrapped, overflowed or turned to infinity once converted (issue 11): each is
+/// now refused with its range, all at once.
+#[test]
+fn values_that_would_overflow_once_converted_are_refused_with_their_range() {
+    let scenario = json!({"name": "x", "duration_s": 10,
+        "workload": {"model": {"open": {"rate_per_s": 10}}, "entry": "lb",
+            "classes": {"big": {"request_bytes": 10_000_000_000_000u64}},
+            "profile": {"steps": [{"at_s": 0, "level": 1}, {"at_s": 1e300, "level": 1}]}},
+        "components": {
+            "lb": {"kind": "load_balancer", "backends": ["api"], "weights": [1e300],
+                   "cost_per_hour": 1e308},
+            "api": {"kind": "service",
+                "machine": {"cores": 1, "memory_per_request_kb": 2e16, "cost_per_hour": 1e308},
+                "handlers": {"default": [{"cpu_ms": {"lognormal": {"mean_ms": 1e-160, "std_ms": 1}}},
+                                         {"disk_ios": 4_000_000_000u64}, {"call": "db"}]}},
+            "db": {"kind": "database", "machine": {"cores": 1}, "unindexed_factor": 1e300,
+                   "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}}}}}});
+    let dir = temp_dir("overflow");
+    let file = dir.join("s.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&scenario).unwrap()).unwrap();
+    let (code, stderr) = dsim_on(&["validate"], &file);
+    assert_eq!(code, Some(2), "{stderr}");
+    for expected in [
+        "workload.classes.big.request_bytes: must be from 0 to 1000000000000, got 10000000000000",
+        "workload.profile.steps[1].at_s: must be a number from 0 to 10000000, got 1e300",
+        "components.lb.weights[0]: must be between 1e-9 and 1000000000, got 1e300",
+        "components.lb.cost_per_hour: must be a number from 0 to 1000000, got 1e308",
+        "components.api.machine.memory_per_request_kb: must be a number from 0 to 1000000000, got 2e16",
+        "components.api.machine.cost_per_hour: must be a number from 0 to 1000000, got 1e308",
+        "cpu_ms.lognormal.std_ms: must be at most 1000 × mean_ms",
+        "components.api.handlers.default[1].disk_ios: must be from 0 to 100000, got 4000000000",
+        "components.db.unindexed_factor: must be a number from 1 to 10000, got 1e300",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+}
+
+/// Fifty overlapping ×10⁶ slow-downs pushed a machine's speed factor to infinity, where it
+/// stayed after they ended; now it is the product of those in force.
+#[test]
+fn a_machine_is_back_to_speed_after_any_number_of_overlapping_slow_downs() {
+    let slow: Vec<Value> = (0..60)
+        .map(|_| json!({"slow": {"component": "api", "factor": 1e6, "at_s": 2, "duration_s": 1}}))
+        .collect();
+    let scenario = json!({"name": "slow", "duration_s": 10, "warmup_s": 5,
+        "network": {"client_link": {"latency_ms": {"constant": {"ms": 0}}}},
+        // No arrivals while the machine is slow (work started then would take ~forever).
+        "workload": {"model": {"open": {"rate_per_s": 10}}, "entry": "api", "timeout_ms": 100,
+            "profile": {"steps": [{"at_s": 0, "level": 1}, {"at_s": 1.5, "level": 0},
+                                  {"at_s": 3.5, "level": 1}]}},
+        "components": {"api": {"kind": "service", "machine": {"cores": 1},
+            "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}},
+        "faults": slow});
+    let summary = crate::common::run_summary(&scenario, 1);
+    // Measured from 5 s, after every slow-down ended at 3 s: every request takes 1 ms.
+    assert!(
+        crate::common::num(&summary, "/requests/total") > 30.0,
+        "{summary:#}"
+    );
+    assert_eq!(summary["error_rate"], 0.0, "{summary:#}");
+    assert!(
+        crate::common::num(&summary, "/latency_ms/max") < 1.1,
+        "{summary:#}"
+    );
+}

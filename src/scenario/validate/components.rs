@@ -13,6 +13,16 @@ use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use std::collections::BTreeMap;
 
+/// Most memory a connection or a request may take, in KiB (about a terabyte).
+const MAX_MEMORY_KB: f64 = 1e9;
+/// Most a machine or a balancer may cost per hour (a fleet of 10,000 stays far from
+/// overflow when summed).
+const MAX_COST_PER_HOUR: f64 = 1e6;
+/// Most disk operations of one step or query, and the largest full-scan factor: their
+/// product stays a whole number of operations.
+const MAX_DISK_IOS: u32 = 100_000;
+const MAX_UNINDEXED_FACTOR: f64 = 10_000.0;
+
 fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
     let cores = c.at_least(&format!("{path}.cores"), u64::from(m.cores), 1) as u32;
     let speed = c.positive(&format!("{path}.cpu_speed"), m.cpu_speed);
@@ -26,13 +36,18 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
             format!("must be less than ram_gb ({ram}), got {base}"),
         );
     }
-    let per_conn = c.non_negative(
+    // Kilobytes to bytes: at most about a terabyte each, so sums of them stay exact.
+    let per_conn = c.number(
         &format!("{path}.memory_per_connection_kb"),
         m.memory_per_connection_kb,
+        0.0,
+        MAX_MEMORY_KB,
     );
-    let per_req = c.non_negative(
+    let per_req = c.number(
         &format!("{path}.memory_per_request_kb"),
         m.memory_per_request_kb,
+        0.0,
+        MAX_MEMORY_KB,
     );
     let nic = c.positive(&format!("{path}.nic_gbps"), m.nic_gbps);
     c.within(&format!("{path}.nic_gbps"), nic, 1e-6, 1e5);
@@ -43,7 +58,12 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
     ) as u32;
     let iops = c.positive(&format!("{path}.disk_iops"), m.disk_iops);
     c.within(&format!("{path}.disk_iops"), iops, 0.001, 1e9);
-    let cost = c.non_negative(&format!("{path}.cost_per_hour"), m.cost_per_hour);
+    let cost = c.number(
+        &format!("{path}.cost_per_hour"),
+        m.cost_per_hour,
+        0.0,
+        MAX_COST_PER_HOUR,
+    );
     Machine::new(
         cores,
         speed.max(0.001),
@@ -156,6 +176,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServerSpe
         if steps.is_empty() {
             c.problem(&hpath, "needs at least one step (cpu_ms, disk_ios or call)");
         }
+        c.at_most_items(&hpath, steps.len(), super::MAX_STEPS, "steps");
         let program = steps
             .iter()
             .enumerate()
@@ -164,7 +185,12 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServerSpe
                     c.dist(&format!("{hpath}[{i}].cpu_ms"), d)
                         .scaled(1.0 / machine.cpu_speed),
                 ),
-                RawStep::DiskIos(n) => Step::Disk(*n),
+                RawStep::DiskIos(n) => Step::Disk(c.count(
+                    &format!("{hpath}[{i}].disk_ios"),
+                    u64::from(*n),
+                    0,
+                    u64::from(MAX_DISK_IOS),
+                ) as u32),
                 RawStep::Call(target) => {
                     let id = c.component(&format!("{hpath}[{i}].call"), target);
                     not_dns(c, &format!("{hpath}[{i}].call"), target);
@@ -252,12 +278,12 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> ServerSpe
 
 fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> ServerSpec {
     let machine = machine(c, &format!("{path}.machine"), &d.machine);
-    if !(d.unindexed_factor.is_finite() && d.unindexed_factor >= 1.0) {
-        c.problem(
-            format!("{path}.unindexed_factor"),
-            format!("must be ≥ 1, got {}", d.unindexed_factor),
-        );
-    }
+    c.number(
+        &format!("{path}.unindexed_factor"),
+        d.unindexed_factor,
+        1.0,
+        MAX_UNINDEXED_FACTOR,
+    );
     let connect = c.dist(&format!("{path}.connect_ms"), &d.connect_ms);
     let queries = per_class(c, &format!("{path}.queries"), &d.queries, "query");
     let replication = replication(c, path, d, &queries, key_space);
@@ -276,12 +302,17 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Ser
                 let query = Query {
                     op: q.op,
                     cpu,
-                    disk_ios: q.disk_ios,
+                    disk_ios: c.count(
+                        &format!("{path}.queries.{key}.disk_ios"),
+                        u64::from(q.disk_ios),
+                        0,
+                        u64::from(MAX_DISK_IOS),
+                    ) as u32,
                 };
                 let mut program = query_program(
                     &query,
                     d.indexed,
-                    d.unindexed_factor.max(1.0),
+                    d.unindexed_factor.clamp(1.0, MAX_UNINDEXED_FACTOR),
                     machine.cpu_speed,
                 );
                 if replication.as_ref().is_some_and(|r| r.members > 1) {
@@ -368,6 +399,7 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
         }
         for (i, x) in w.iter().enumerate() {
             c.positive(&format!("{path}.weights[{i}]"), *x);
+            c.within(&format!("{path}.weights[{i}]"), *x, 1e-9, 1e9);
         }
     } else if b.policy == LbPolicy::Weighted {
         c.problem(
@@ -487,7 +519,12 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
             1,
         ) as u32,
         health_check,
-        cost_per_hour: c.non_negative(&format!("{path}.cost_per_hour"), b.cost_per_hour),
+        cost_per_hour: c.number(
+            &format!("{path}.cost_per_hour"),
+            b.cost_per_hour,
+            0.0,
+            MAX_COST_PER_HOUR,
+        ),
         groups,
         class_group,
     }

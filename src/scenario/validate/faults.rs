@@ -46,7 +46,7 @@ fn span(
     after_s: Option<(&str, f64)>,
 ) -> (SimTime, Option<SimTime>) {
     let at = c.non_negative(&format!("{path}.at_s"), at_s);
-    c.within(&format!("{path}.at_s"), at, 0.0, MAX_MS / 1e3);
+    c.within(&format!("{path}.at_s"), at, 0.0, super::MAX_DURATION_S);
     if at.is_finite() && at >= c.raw.duration_s && c.raw.duration_s > 0.0 {
         c.problem(
             format!("{path}.at_s"),

@@ -109,6 +109,38 @@ impl<'a> Checker<'a> {
         v
     }
 
+    /// Checks a whole number against `min..=max`; returns it clamped into the range (the
+    /// scenario is refused anyway when it was outside).
+    pub(super) fn count(&mut self, path: &str, v: u64, min: u64, max: u64) -> u64 {
+        if !(min..=max).contains(&v) {
+            self.problem(path, format!("must be from {min} to {max}, got {v}"));
+        }
+        v.clamp(min, max)
+    }
+
+    /// Checks a number against `min..=max` (finite): one message with the range.
+    pub(super) fn number(&mut self, path: &str, v: f64, min: f64, max: f64) -> f64 {
+        if !(v.is_finite() && (min..=max).contains(&v)) {
+            self.problem(
+                path,
+                format!(
+                    "must be a number from {} to {}, got {}",
+                    show(min),
+                    show(max),
+                    show(v)
+                ),
+            );
+        }
+        v.clamp(min, max)
+    }
+
+    /// Checks that a list has at most `max` items.
+    pub(super) fn at_most_items(&mut self, path: &str, len: usize, max: usize, what: &str) {
+        if len > max {
+            self.problem(path, format!("at most {max} {what}, got {len}"));
+        }
+    }
+
     pub(super) fn dist(&mut self, path: &str, raw: &RawDist) -> Dist {
         match Dist::from_raw(raw) {
             Ok(d) => d,
@@ -172,7 +204,19 @@ pub(super) fn listed(names: &[&str]) -> String {
 }
 
 /// Longest run: about 115 days of simulated time.
-const MAX_DURATION_S: f64 = 1e7;
+pub(super) const MAX_DURATION_S: f64 = 1e7;
+/// Most request classes (each has its histogram and its copy of every handler).
+pub(super) const MAX_CLASSES: usize = 100;
+/// Most regions (their latencies form a table of regions²).
+pub(super) const MAX_REGIONS: usize = 64;
+/// Most scheduled faults (overlapping slow-downs and spikes compound).
+pub(super) const MAX_FAULTS: usize = 1_000;
+/// Most steps in one handler.
+pub(super) const MAX_STEPS: usize = 1_000;
+/// Most link overrides in `network.links`.
+pub(super) const MAX_LINKS: usize = 10_000;
+/// Most cells of timeseries.csv (rows × components): its rows are kept in memory.
+const MAX_SERIES_CELLS: f64 = 5e6;
 /// Most rows in timeseries.csv.
 const MAX_INTERVALS: f64 = 1e6;
 
@@ -258,7 +302,39 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
             ),
         );
     }
+    let rows = duration / interval;
+    let cells = rows * (raw.components.len() as f64 + 1.0);
+    if interval >= 0.001 && rows <= MAX_INTERVALS && cells > MAX_SERIES_CELLS {
+        c.problem(
+            "interval_s",
+            format!(
+                "gives {:.0} rows × {} components of timeseries.csv, more than {MAX_SERIES_CELLS} \
+                 cells: use an interval_s of at least {}",
+                rows.ceil(),
+                raw.components.len(),
+                show(duration * (raw.components.len() as f64 + 1.0) / MAX_SERIES_CELLS)
+            ),
+        );
+    }
     c.at_least("max_events", raw.max_events, 1);
+    c.at_most_items("faults", raw.faults.len(), MAX_FAULTS, "faults");
+    c.at_most_items("regions", raw.regions.len(), MAX_REGIONS, "regions");
+    c.at_most_items(
+        "network.links",
+        raw.network.links.len(),
+        MAX_LINKS,
+        "link overrides",
+    );
+    c.at_most_items(
+        "workload.classes",
+        raw.workload.classes.len(),
+        MAX_CLASSES,
+        "request classes",
+    );
+    if raw.regions.len() > MAX_REGIONS || raw.workload.classes.len() > MAX_CLASSES {
+        // Tables over regions and per-class programs would be built from them.
+        return Err(c.problems);
+    }
     if raw.components.is_empty() {
         c.problem("components", "needs at least one component");
     }

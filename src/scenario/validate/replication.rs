@@ -33,11 +33,13 @@ pub(super) fn replication(
         None => 1,
     };
     let reshards = reshards(c, path, d);
-    let added: u32 = reshards.iter().map(|r| r.added).sum();
-    if shards + added > 1024 {
+    // Summed in u64: at most 1,024 adds of at most 1,024 shards each.
+    let added: u64 = reshards.iter().map(|r| u64::from(r.added)).sum();
+    let shards_u64 = u64::from(shards);
+    if shards_u64 + added > 1024 {
         c.problem(
             format!("{path}.partitions.add"),
-            format!("at most 1024 shards in all, got {}", shards + added),
+            format!("at most 1024 shards in all, got {}", shards_u64 + added),
         );
     }
     let (members, mode, lag, reads_from, failover) = match &d.replication {
@@ -120,7 +122,7 @@ pub(super) fn replication(
     };
     let pinned = pinned_keys(c, path, d, shards);
     Some(ReplicationSpec {
-        shards: (shards + added).min(1024),
+        shards: (shards_u64 + added).min(1024) as u32,
         initial_shards: shards,
         pinned,
         reshards,
@@ -226,7 +228,14 @@ fn reshards(c: &mut Checker, path: &str, d: &RawDatabase) -> Vec<Reshard> {
         return Vec::new();
     };
     let mut out: Vec<Reshard> = Vec::new();
-    for (i, r) in p.add.iter().enumerate() {
+    // Each adds at least one shard, and there are at most 1,024 in all.
+    c.at_most_items(
+        &format!("{path}.partitions.add"),
+        p.add.len(),
+        1024,
+        "additions",
+    );
+    for (i, r) in p.add.iter().enumerate().take(1024) {
         let rp = format!("{path}.partitions.add[{i}]");
         let at = c.non_negative(&format!("{rp}.at_s"), r.at_s);
         if at >= c.raw.duration_s {

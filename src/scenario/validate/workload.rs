@@ -1,6 +1,10 @@
 //! Validation of the workload: load model, profile, classes, timeout and retries.
 
-use super::{Checker, MAX_USERS};
+use super::{Checker, MAX_DURATION_S, MAX_USERS};
+
+/// Largest request or response, in bytes (a terabyte): its time on the slowest NIC still
+/// fits integer nanoseconds.
+const MAX_BYTES: u64 = 1_000_000_000_000;
 use crate::engine::time::SimTime;
 use crate::model::breaker::BreakerSpec;
 use crate::model::distribution::{MAX_MS, show};
@@ -119,8 +123,18 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             name,
             weight,
             entry,
-            request_bytes: class.request_bytes,
-            response_bytes: class.response_bytes,
+            request_bytes: c.count(
+                &format!("{path}.request_bytes"),
+                class.request_bytes,
+                0,
+                MAX_BYTES,
+            ),
+            response_bytes: c.count(
+                &format!("{path}.response_bytes"),
+                class.response_bytes,
+                0,
+                MAX_BYTES,
+            ),
             keys,
             breaker,
         });
@@ -183,7 +197,12 @@ fn profile(c: &mut Checker, raw: &RawProfile, closed: bool) -> Profile {
             }
             let mut out = Vec::new();
             for (i, s) in steps.iter().enumerate() {
-                let at = c.non_negative(&format!("{path}.steps[{i}].at_s"), s.at_s);
+                let at = c.number(
+                    &format!("{path}.steps[{i}].at_s"),
+                    s.at_s,
+                    0.0,
+                    MAX_DURATION_S,
+                );
                 if i == 0 && at != 0.0 {
                     c.problem(
                         format!("{path}.steps[0].at_s"),
@@ -211,8 +230,13 @@ fn profile(c: &mut Checker, raw: &RawProfile, closed: bool) -> Profile {
         } => {
             let from = level(c, format!("{path}.ramp.from"), *from);
             let to = level(c, format!("{path}.ramp.to"), *to);
-            let start = c.non_negative(&format!("{path}.ramp.start_s"), *start_s);
-            let end = c.non_negative(&format!("{path}.ramp.end_s"), *end_s);
+            let start = c.number(
+                &format!("{path}.ramp.start_s"),
+                *start_s,
+                0.0,
+                MAX_DURATION_S,
+            );
+            let end = c.number(&format!("{path}.ramp.end_s"), *end_s, 0.0, MAX_DURATION_S);
             if end <= start {
                 c.problem(
                     format!("{path}.ramp.end_s"),
@@ -234,8 +258,19 @@ fn profile(c: &mut Checker, raw: &RawProfile, closed: bool) -> Profile {
         } => {
             let base = level(c, format!("{path}.spike.base"), *base);
             let peak = level(c, format!("{path}.spike.peak"), *peak);
-            let start = c.non_negative(&format!("{path}.spike.start_s"), *start_s);
+            let start = c.number(
+                &format!("{path}.spike.start_s"),
+                *start_s,
+                0.0,
+                MAX_DURATION_S,
+            );
             let span = c.positive(&format!("{path}.spike.duration_s"), *duration_s);
+            c.within(
+                &format!("{path}.spike.duration_s"),
+                span,
+                1e-6,
+                MAX_DURATION_S,
+            );
             Profile::Spike {
                 base,
                 peak,
