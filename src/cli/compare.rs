@@ -71,10 +71,13 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
             labels.push((f, point));
         }
     }
-    // One seed for all: `--seed`, else the first scenario's.
+    // One seed for all: `--seed`, else the first scenario's; one goodput yardstick for all:
+    // the first's (its p99 objective, else its timeout).
     let seed = sim.seed.unwrap_or(scenarios[0].seed);
+    let good_within = scenarios[0].goodput_within();
     for s in &mut scenarios {
         s.seed = seed;
+        s.goodput_limit = Some(good_within);
     }
     let firsts: Vec<&crate::model::Scenario> = scenarios.iter().step_by(grid.len()).collect();
     let file_names: Vec<String> = firsts

@@ -55,16 +55,21 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// What `dsim check` holds a run to.
     pub slos: Vec<slo::Slo>,
+    /// Goodput's latency when set from outside (`dsim compare` holds every design to the
+    /// first's); else `goodput_within` derives it.
+    pub goodput_limit: Option<SimTime>,
 }
 
 impl Scenario {
     /// The latency within which a completed request counts as good (goodput): the
     /// scenario's overall p99 objective if it declares one, else the client timeout.
     pub fn goodput_within(&self) -> SimTime {
-        self.slos
-            .iter()
-            .find(|s| s.class.is_none() && s.metric == slo::SloMetric::P99Ms)
-            .map_or(self.workload.timeout, |s| SimTime::from_ms(s.limit))
+        self.goodput_limit.unwrap_or_else(|| {
+            self.slos
+                .iter()
+                .find(|s| s.class.is_none() && s.metric == slo::SloMetric::P99Ms)
+                .map_or(self.workload.timeout, |s| SimTime::from_ms(s.limit))
+        })
     }
 }
 

@@ -199,6 +199,14 @@ pub fn render_table(s: &SweepSummary) -> String {
     if shown_points.iter().any(|p| p.p99_ms.is_none()) {
         let _ = writeln!(out, "none: no request completed, so there is no latency");
     }
+    if let Some(p) = s.points.first() {
+        let _ = writeln!(
+            out,
+            "goodput: requests completed within {} ms, the first design's objective (or \
+             timeout), for every design",
+            crate::report::sections::secs(p.goodput_within_ms)
+        );
+    }
     let _ = writeln!(
         out,
         "changes: relative (*: 10% or more); percentages in points, pp (*: 1 point or more)"

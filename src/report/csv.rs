@@ -1,6 +1,7 @@
 //! `timeseries.csv`: one row per interval (and one for the drain after the run's end);
 //! columns fixed by the scenario so files diff well: totals, then every error reason, then
-//! each component's utilisation, then each component's mean queue. The latency columns of
+//! each component's utilisation (and its busiest machine's, for a component of several),
+//! then each component's mean queue. The latency columns of
 //! an interval in which no request completed are empty, not 0.
 
 use crate::metrics::outcome::REJECT_REASONS;
@@ -19,6 +20,21 @@ pub fn render(r: &Results) -> String {
     out.push_str(",failed_backend_down,failed_simulation_ended");
     for name in &r.component_order {
         let _ = write!(out, ",{name}_utilisation");
+    }
+    // Components of several machines: the busiest machine's too (a hot shard).
+    let several: Vec<usize> = r
+        .component_order
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            r.components
+                .get(*n)
+                .is_some_and(|c| c.hottest_machine.is_some())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    for &i in &several {
+        let _ = write!(out, ",{}_busiest_utilisation", r.component_order[i]);
     }
     for name in &r.component_order {
         let _ = write!(out, ",{name}_mean_queue");
@@ -57,6 +73,10 @@ pub fn render(r: &Results) -> String {
         );
         for l in &row.load {
             let _ = write!(out, ",{:.4}", l.utilisation);
+        }
+        for &i in &several {
+            let busiest = row.load.get(i).map_or(0.0, |l| l.hottest_utilisation);
+            let _ = write!(out, ",{busiest:.4}");
         }
         for l in &row.load {
             let _ = write!(out, ",{:.3}", l.mean_queue);

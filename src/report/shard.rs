@@ -265,6 +265,7 @@ mod tests {
             values: vec![serde_json::Value::from(x)],
             throughput_rps: x as f64,
             goodput_rps: x as f64,
+            goodput_within_ms: 1000.0,
             error_rate: 0.0,
             p50_ms: Some(1.0),
             p99_ms: Some(2.0),

@@ -23,6 +23,8 @@ pub struct SweepPoint {
     pub throughput_rps: f64,
     /// Completions within the scenario's p99 objective (else its timeout), per second.
     pub goodput_rps: f64,
+    /// That latency (for `dsim compare`, the first design's for every design).
+    pub goodput_within_ms: f64,
     pub error_rate: f64,
     /// Latency of the requests that completed; `null` when none did (in some seed, when
     /// replicated).
@@ -109,6 +111,7 @@ impl SweepPoint {
                 values,
                 throughput_rps: first.throughput_rps,
                 goodput_rps: first.goodput_rps,
+                goodput_within_ms: first.goodput_within_ms,
                 error_rate: first.error_rate,
                 p50_ms: first.latency_ms.p50,
                 p99_ms: first.latency_ms.p99,
@@ -155,6 +158,7 @@ impl SweepPoint {
             values,
             throughput_rps: round(throughput.mean, 3),
             goodput_rps: round(goodput.mean, 3),
+            goodput_within_ms: first.goodput_within_ms,
             error_rate: round(errors.mean, 6),
             p50_ms: mean(&p50),
             p99_ms: mean(&p99),
@@ -240,9 +244,9 @@ impl SweepSummary {
         let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
         let mut out = self.params.join(",");
         out.push_str(
-            ",throughput_rps,goodput_rps,error_rate,p50_ms,p99_ms,cost_per_hour,\
-             cost_per_1000_rps,bottleneck,bottleneck_utilisation,stop_reason,availability,\
-             writes_lost,longest_recovery_s,unrecovered_faults",
+            ",throughput_rps,goodput_rps,goodput_within_ms,error_rate,p50_ms,p99_ms,\
+             cost_per_hour,cost_per_1000_rps,bottleneck,bottleneck_utilisation,stop_reason,\
+             availability,writes_lost,longest_recovery_s,unrecovered_faults",
         );
         if replicated {
             out.push_str(
@@ -257,9 +261,10 @@ impl SweepSummary {
             }
             let _ = write!(
                 out,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 p.throughput_rps,
                 p.goodput_rps,
+                p.goodput_within_ms,
                 p.error_rate,
                 opt(p.p50_ms),
                 opt(p.p99_ms),
@@ -451,6 +456,15 @@ fn figure_columns(points: &[SweepPoint]) -> Vec<FigureColumn> {
 /// The lines under a sweep table explaining its marks, when it has any.
 fn notes_under(out: &mut String, points: &[SweepPoint], figures: &[&FigureColumn]) {
     let shown = |head: &str| figures.iter().any(|c| c.head == head);
+    let mut within: Vec<f64> = points.iter().map(|p| p.goodput_within_ms).collect();
+    within.dedup();
+    if let [ms] = within[..] {
+        let _ = writeln!(
+            out,
+            "good/s: requests completed within {} ms (the p99 objective, else the timeout)",
+            crate::report::sections::secs(ms)
+        );
+    }
     if points
         .iter()
         .any(|p| p.flagged() && (p.p50_ms.is_some() || p.p99_ms.is_some()))

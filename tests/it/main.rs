@@ -5,6 +5,7 @@ mod check;
 mod common;
 mod determinism;
 mod failures;
+mod figures;
 mod golden;
 mod hostile_input;
 mod lessons;

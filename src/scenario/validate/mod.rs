@@ -400,5 +400,6 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         components,
         faults,
         slos,
+        goodput_limit: None,
     })
 }

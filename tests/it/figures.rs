@@ -1,0 +1,263 @@
+//! Figures that cannot mislead (issue 11 §1): no latency where nothing completed, in every
+//! view; the latency of the few that got through flagged; the bottleneck is a component's
+//! busiest machine; the terminal table and report.html tell the same story.
+
+use crate::common::{dsim, run_ok, temp_dir};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn scenario(stem: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{stem}.json"))
+}
+
+/// Runs `stem` with `args` into a fresh folder: (stdout table, the folder).
+fn run_into(stem: &str, args: &[&str]) -> (String, PathBuf) {
+    let out = temp_dir("figures").join("out");
+    let done = run_ok(
+        dsim()
+            .args(["run", "--out"])
+            .arg(&out)
+            .args(args)
+            .arg(scenario(stem)),
+    );
+    (String::from_utf8(done.stdout).unwrap(), out)
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Issue 11: `--set workload.timeout_ms=1` on scenario 09 printed p50…max = 0.00.
+#[test]
+fn nothing_completed_means_no_latency_in_any_view() {
+    let (table, out) = run_into(
+        "09-horizontal-scaling",
+        &[
+            "--set",
+            "workload.timeout_ms=1",
+            "--set",
+            "duration_s=8",
+            "--set",
+            "warmup_s=2",
+        ],
+    );
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["requests"]["completed"], 0);
+    for figure in ["mean", "p50", "p90", "p99", "p999", "max"] {
+        assert!(
+            summary["latency_ms"][figure].is_null(),
+            "{figure}: {summary:#}"
+        );
+    }
+    assert_eq!(summary["goodput_rps"], 0.0);
+    let all = table.lines().find(|l| l.starts_with("all")).unwrap_or("");
+    assert!(
+        all.contains("no request completed") && !all.contains("0.00"),
+        "{table}"
+    );
+    // timeseries.csv: the latency columns of every row are empty.
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let p99 = head.iter().position(|h| *h == "p99_ms").unwrap();
+    for row in csv.lines().skip(1) {
+        assert_eq!(row.split(',').nth(p99), Some(""), "{row}");
+    }
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("no request completed"), "report.html");
+    // The gate: a latency objective fails and the JSON says null, not 0.
+    let check = dsim()
+        .args(["check", "--no-write", "--format", "json"])
+        .args([
+            "--set",
+            "workload.timeout_ms=1",
+            "--set",
+            "duration_s=8",
+            "--set",
+            "warmup_s=2",
+        ])
+        .arg(scenario("09-horizontal-scaling"))
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    let verdicts: Value = serde_json::from_slice(&check.stdout).unwrap();
+    let p99 = verdicts["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["figure"] == "p99_ms")
+        .unwrap();
+    assert!(p99["value"].is_null() && p99["passed"] == false, "{p99}");
+}
+
+/// Issue 11: a 2M-user sweep point plotted p99 = 0; and a compare chart showed one big
+/// machine's p99 flat at 976 ms while it refused 69 % of requests.
+#[test]
+fn sweeps_and_comparisons_say_when_latency_is_absent_or_of_the_few() {
+    let out = temp_dir("figures-sweep");
+    let table = run_ok(
+        dsim()
+            .args(["sweep", "--out"])
+            .arg(&out)
+            .args(["--param", "workload.timeout_ms=1,2000"])
+            .args(["--set", "duration_s=8", "--set", "warmup_s=2"])
+            .arg(scenario("09-horizontal-scaling")),
+    );
+    let table = String::from_utf8(table.stdout).unwrap();
+    let sweep = json(&out.join("sweep.json"));
+    assert!(sweep["points"][0]["p99_ms"].is_null(), "{sweep:#}");
+    assert!(sweep["points"][1]["p99_ms"].as_f64().is_some());
+    assert!(
+        table.contains(" none ") && table.contains("none: no request completed"),
+        "{table}"
+    );
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    assert!(
+        csv.lines().nth(1).unwrap().contains(",,"),
+        "empty p50/p99: {csv}"
+    );
+    // One big machine at 400,000 users refuses most requests: its p99 is flagged.
+    let cmp = temp_dir("figures-compare");
+    let done = run_ok(
+        dsim()
+            .args(["compare", "--out"])
+            .arg(&cmp)
+            .arg(scenario("08-vertical-scaling"))
+            .arg(scenario("09-horizontal-scaling"))
+            .args(["--set", "workload.model.closed.users=400000"])
+            .args(["--set", "duration_s=12", "--set", "warmup_s=4"]),
+    );
+    let table = String::from_utf8(done.stdout).unwrap();
+    let p99 = table
+        .lines()
+        .find(|l| l.starts_with("p99_ms"))
+        .unwrap_or("");
+    let first = p99.split_whitespace().nth(1).unwrap_or("");
+    assert!(first.ends_with('!'), "{table}");
+    assert!(
+        table.contains("! more than 1% of requests failed"),
+        "{table}"
+    );
+    let errors = table
+        .lines()
+        .find(|l| l.starts_with("error_rate_%"))
+        .unwrap_or("");
+    assert!(
+        errors.contains(" pp*)"),
+        "a share changes in points: {table}"
+    );
+    assert!(
+        table.contains("cost_per_1000_rps") && table.contains("goodput_rps"),
+        "{table}"
+    );
+    // With --param the p99 chart rings the flagged points and says why in its legend.
+    let knee = temp_dir("figures-knee");
+    run_ok(
+        dsim()
+            .args(["compare", "-q", "--out"])
+            .arg(&knee)
+            .arg(scenario("08-vertical-scaling"))
+            .arg(scenario("09-horizontal-scaling"))
+            .args(["--param", "workload.model.closed.users=20000,400000"])
+            .args(["--set", "duration_s=12", "--set", "warmup_s=4"]),
+    );
+    let svg = std::fs::read_to_string(knee.join("p99.svg")).unwrap();
+    // The legend (wrapped over lines) explains the rings.
+    assert!(svg.contains("more than 1% of"), "p99.svg legend");
+}
+
+/// Issue 11: scenario 14 named "db (cpu 50 %; nothing is near a limit)" while one shard ran
+/// at 83 %; with reads on the primary (13) the primary is the hot machine; while data moves
+/// (21) an old shard is.
+#[test]
+fn the_bottleneck_is_the_busiest_machine() {
+    let (table, out) = run_into("14-sharding-hot-key", &["--no-charts"]);
+    let b = &json(&out.join("summary.json"))["bottleneck"];
+    assert_eq!(
+        (&b["component"], &b["machine"]),
+        (&Value::from("db"), &Value::from("shard 1 machine 0"))
+    );
+    let (u, mean) = (
+        b["utilisation"].as_f64().unwrap(),
+        b["mean_utilisation"].as_f64().unwrap(),
+    );
+    assert!(
+        (0.78..0.88).contains(&u) && (0.45..0.55).contains(&mean),
+        "{b}"
+    );
+    assert!(
+        table.contains("bottleneck: db shard 1 machine 0 (cpu 83%; mean of its machines 50%)"),
+        "{table}"
+    );
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains(",db_busiest_utilisation"),
+        "{csv}"
+    );
+    let (_, out) = run_into(
+        "13-read-replicas",
+        &[
+            "--no-charts",
+            "--set",
+            "components.db.replication.reads_from=primary",
+        ],
+    );
+    let b = &json(&out.join("summary.json"))["bottleneck"];
+    assert_eq!(b["machine"], "machine 0", "the primary: {b}");
+    assert!(b["utilisation"].as_f64().unwrap() > 0.7, "{b}");
+    let (_, out) = run_into("21-adding-shards", &[]);
+    let b = &json(&out.join("summary.json"))["bottleneck"];
+    let machine = b["machine"].as_str().unwrap_or("");
+    assert!(
+        machine.starts_with("shard 0") || machine.starts_with("shard 1"),
+        "{b}"
+    );
+    // The utilisation chart draws the busiest machine beside the mean, and the time axis
+    // marks the rebalancing.
+    let svg = std::fs::read_to_string(out.join("utilisation.svg")).unwrap();
+    assert!(svg.contains("db (busiest machine)") && svg.contains("db (mean of machines)"));
+    assert!(
+        svg.contains("db: +2 shards, data moving"),
+        "rebalancing marked"
+    );
+}
+
+/// Issue 11: the table and report.html showed different sections (no cache hit ratio in the
+/// table, no per-machine database table or failover timeline in the page, …).
+#[test]
+fn the_table_and_the_report_tell_the_same_story() {
+    for (stem, phrases) in [
+        ("10-cache", &["cache hit ratio: cache "][..]),
+        (
+            "12-master-slave-failover",
+            &[
+                "failover of shard 0: primary died 30 s, noticed 35 s, machine 1 primary at 38 s",
+                "replication lag p50",
+                "retries 0",
+                "14.60%",
+            ][..],
+        ),
+        ("15-retry-storm", &["retries ", "slow api ×3"][..]),
+    ] {
+        let (table, out) = run_into(stem, &["--no-charts"]);
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+        for phrase in phrases {
+            assert!(
+                table.contains(phrase),
+                "{stem}: the table lacks `{phrase}`:\n{table}"
+            );
+            let html = phrase.replace('&', "&amp;");
+            assert!(page.contains(&html), "{stem}: report.html lacks `{phrase}`");
+        }
+        // Every line of the table's sections is in the page too.
+        for line in table
+            .lines()
+            .skip(1)
+            .filter(|l| l.starts_with("bottleneck"))
+        {
+            assert!(page.contains(line), "{stem}: `{line}`");
+        }
+    }
+}
