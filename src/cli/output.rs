@@ -11,11 +11,6 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
-/// Reads and validates `file`, turning every problem into a located message.
-pub fn load_scenario(file: &Path) -> Result<Scenario, Failure> {
-    load_scenario_with(file, &[])
-}
-
 /// Reads `file`, applies `--set` overrides, and validates the result. Problems in the file
 /// itself keep their line and column; once overrides are applied, problems are named by
 /// their JSON path (the changed document has no lines of its own).
@@ -190,6 +185,27 @@ pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
         }
     }
     print_stdout(&stdout)
+}
+
+/// Warns on stderr (unless `quiet`) about what in the scenario is valid but almost surely a
+/// slip (`scenario::lint`), located like errors — by path alone after `--set` (`sets`), whose
+/// changed document has no lines of the file's.
+pub fn warn_slips(file: &Path, text: &str, scenario: &Scenario, sets: &[String], quiet: bool) {
+    if quiet {
+        return;
+    }
+    for d in crate::scenario::lint::warnings(text, scenario) {
+        if sets.is_empty() {
+            eprintln!("warning: {}:{d}", file.display());
+        } else {
+            eprintln!(
+                "warning: {} with --set: {}: {}",
+                file.display(),
+                d.path,
+                d.message
+            );
+        }
+    }
 }
 
 /// Warns on stderr about runs that did not end normally (`max_events`, `drain_limit`), whose

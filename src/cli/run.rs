@@ -43,6 +43,13 @@ pub(super) fn run_files(
 pub fn run(args: &RunArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
     let (mut scenario, scenario_text) = output::load_scenario_and_text(&args.file, &sim.set)?;
+    output::warn_slips(
+        &args.file,
+        &scenario_text,
+        &scenario,
+        &sim.set,
+        sim.output.quiet,
+    );
     if let Some(seed) = sim.seed {
         scenario.seed = seed;
     }
@@ -64,18 +71,29 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
         PathBuf::from("output").join(&scenario.name),
         &[OUTPUT_FILES[0], OUTPUT_FILES[1], REPORT_FILE],
     )?;
+    // The bar moves in simulated milliseconds and reads in simulated seconds; indicatif's
+    // eta follows the recent rate, and so does the events/s shown.
     let bar = output::progress_bar(
         sim.output.quiet,
         scenario.duration.as_ms() as u64,
-        "{bar:30} {pos}/{len} sim ms · {msg} · eta {eta}",
+        "{bar:30} {msg} · eta {eta}",
     );
+    let end_s = scenario.duration.as_secs();
     let second_copy = args.check_determinism.then(|| scenario.clone());
     let started = Instant::now();
+    let mut last = (started, 0u64);
     let results = crate::run_with_limit(scenario, memory_limit, &mut |p| {
         if let Some(bar) = &bar {
             bar.set_position(p.now.as_ms().min(p.end.as_ms()) as u64);
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!("{:.1} M events/s", p.events as f64 / secs / 1e6));
+            let now = Instant::now();
+            let secs = now.duration_since(last.0).as_secs_f64().max(1e-9);
+            let rate = p.events.saturating_sub(last.1) as f64 / secs / 1e6;
+            last = (now, p.events);
+            bar.set_message(format!(
+                "{:.1}/{} s simulated · {rate:.1} M events/s",
+                p.now.as_secs().min(end_s),
+                crate::report::sections::secs(end_s)
+            ));
         }
     });
     let wall = started.elapsed();

@@ -5,6 +5,7 @@
 //! CLI hands it text.
 
 mod de;
+pub mod lint;
 pub mod locate;
 pub mod overrides;
 pub mod raw;
