@@ -302,12 +302,23 @@ fn components(r: &Results) -> Section {
         s.notes
             .push(format!("cache hit ratio: {}", caches.join(", ")));
     }
-    s.notes.push(
-        "cpu: mean over machines (the busiest machine's in brackets) · queue: mean calls \
-         waiting per machine · conns: most open at once on one machine / its cap · rps: \
-         calls answered successfully per second (throughput_rps) · lb: load balancer"
-            .into(),
-    );
+    // What the short headings mean, and the marks only where the table has them.
+    let mut legend = vec![
+        "queue: mean calls waiting per machine".to_string(),
+        "conns: most open at once on one machine / its cap".into(),
+        "rps: calls answered successfully per second (throughput_rps)".into(),
+    ];
+    let components = || r.component_order.iter().filter_map(|n| r.components.get(n));
+    if components().any(|c| c.hottest_machine.is_some()) {
+        legend.insert(
+            0,
+            "cpu: mean over machines (the busiest one's in brackets)".into(),
+        );
+    }
+    if components().any(|c| c.kind == "load_balancer") {
+        legend.push("lb: load balancer".into());
+    }
+    s.notes.push(legend.join(" · "));
     s
 }
 
@@ -523,15 +534,15 @@ fn bottleneck(r: &Results) -> Section {
     s.lines.push(match &r.bottleneck {
         Some(b) => {
             let mean = b.mean_utilisation.map_or(String::new(), |m| {
-                format!("; mean of its machines {}", pct(m, 0))
+                format!(", mean of its machines {}", pct(m, 0))
             });
             let near = if b.utilisation < NEAR_LIMIT {
-                "; nothing is near a limit"
+                " · nothing is near a limit"
             } else {
                 ""
             };
             format!(
-                "bottleneck: {} ({} {}{mean}{near})",
+                "bottleneck: {} ({} {}{mean}){near}",
                 b.place(),
                 b.resource,
                 pct(b.utilisation, 0)

@@ -185,7 +185,7 @@ fn the_bottleneck_is_the_busiest_machine() {
         "{b}"
     );
     assert!(
-        table.contains("bottleneck: db shard 1 machine 0 (cpu 83%; mean of its machines 50%)"),
+        table.contains("bottleneck: db shard 1 machine 0 (cpu 83%, mean of its machines 50%)"),
         "{table}"
     );
     let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
