@@ -230,71 +230,23 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         "dsim_version": env!("CARGO_PKG_VERSION"),
         "scenario": scenario.name,
         "seed": scenario.seed,
-        "seeds": n,
+        "replications": n,
         "axis": axis.name(),
         "objectives": slos.iter().map(objective_json).collect::<Vec<_>>(),
         "precision": precision,
         "runs": runs,
     });
-    if found.iter().any(|f| !f.any_held()) {
-        // Some seed found no load at all that holds: there is no capacity to report.
-        let smallest = found
-            .iter()
-            .filter(|f| !f.any_held())
-            .filter_map(Found::smallest_tried)
-            .min_by(f64::total_cmp)
-            .unwrap_or(1.0);
-        let at = crate::run_with_limit(
-            axis.with_load(&scenario, smallest),
-            per_run_limit,
-            &mut |_| {},
+    if found.iter().all(|f| !f.any_held()) {
+        let first = &copies[0];
+        let smallest = found[0].smallest_tried().unwrap_or(1.0);
+        return no_load_meets(args, doc, out_dir, first, &slos, smallest, per_run_limit);
+    }
+    let missed = found.iter().filter(|f| !f.any_held()).count();
+    if missed > 0 && !sim.output.quiet {
+        eprintln!(
+            "warning: {missed} of {n} seeds found no load meeting the objectives (down to the \
+             smallest tried); they count as 0 in the interval"
         );
-        let verdicts = crate::report::check::slo_verdicts(&at, &slos);
-        let broken: Vec<serde_json::Value> = slos
-            .iter()
-            .zip(&verdicts)
-            .filter(|(_, v)| !v.passed)
-            .map(|(s, v)| json!({"objective": objective_json(s), "value": v.actual.is_finite().then_some(v.actual), "note": v.note}))
-            .collect();
-        doc["capacity"] = serde_json::Value::Null;
-        doc["no_load_meets"] = json!({"smallest_load_tried": round(smallest, 3), "broken": broken});
-        let mut message = format!(
-            "no load meets {} (at the smallest load tried, {} {}:",
-            slos.iter()
-                .map(objective_text)
-                .collect::<Vec<_>>()
-                .join(", "),
-            load_text(axis, smallest),
-            match axis {
-                Axis::Users => "users",
-                Axis::RatePerS => "requests/s",
-            }
-        );
-        for (s, v) in slos.iter().zip(&verdicts).filter(|(_, v)| !v.passed) {
-            message.push_str(&format!(" {} is {}", s.metric.name(), v.value()));
-        }
-        message.push_str(")\n");
-        let json_text = pretty(&doc);
-        let stdout = match args.format.format {
-            Format::Json => json_text.clone(),
-            _ if sim.output.quiet => String::new(),
-            _ => message.clone(),
-        };
-        output::deliver(
-            stdout,
-            out_dir,
-            &[
-                (OUTPUT_FILE, json_text),
-                (OUTPUT_FILES[0], at.to_json()),
-                (OUTPUT_FILES[1], report::csv::render(&at)),
-            ],
-            Mode::ReplaceSet,
-            sim.output.announce_files(args.format.format),
-        )?;
-        if args.format.format == Format::Json && !sim.output.quiet {
-            eprint!("{message}");
-        }
-        return Ok(exit::CHECK_FAILED);
     }
     let estimate = Estimate::of(&found);
     let i = &estimate.interval;
@@ -308,7 +260,7 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     doc["capacity"] = json!({
         "mean": round(i.mean, 3),
         "ci95": round(half, 3),
-        "low": round(i.mean - half, 3),
+        "low": round((i.mean - half).max(0.0), 3),
         "high": round(i.mean + half, 3),
         "seeds_ci95": round(i.half_width_95, 3),
         "search_resolution": round(estimate.resolution, 3),
@@ -344,6 +296,80 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
+/// No seed found a load meeting the objectives: says which failed at the smallest load
+/// tried (the first seed's run there, also written as its summary) and exits 1.
+fn no_load_meets(
+    args: &CapacityArgs,
+    mut doc: serde_json::Value,
+    out_dir: Option<OutDir>,
+    scenario: &crate::model::Scenario,
+    slos: &[Slo],
+    smallest: f64,
+    limit: Option<u64>,
+) -> Result<u8, Failure> {
+    let axis = Axis::of(scenario);
+    let at_smallest = axis.with_load(scenario, smallest);
+    // As the search judged it: a load whose idle users do not fit was not run at all.
+    let fits = limit.is_none_or(|l| at_smallest.memory_estimate().base_bytes <= l);
+    let at = crate::run_with_limit(at_smallest, limit, &mut |_| {});
+    let mut verdicts = vec![crate::report::check::run_verdict(&at)];
+    verdicts.extend(crate::report::check::slo_verdicts(&at, slos));
+    let broken: Vec<String> = verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| v.message())
+        .collect();
+    let unit = match axis {
+        Axis::Users => "users",
+        Axis::RatePerS => "requests/s",
+    };
+    let why = if !fits {
+        "its idle users alone need more memory than a run may take".to_string()
+    } else if broken.is_empty() {
+        "it met them with this seed, but the search's run did not".to_string()
+    } else {
+        broken.join("; ")
+    };
+    doc["capacity"] = serde_json::Value::Null;
+    doc["no_load_meets"] = json!({
+        "smallest_load_tried": round(smallest, 3),
+        "seed": scenario.seed,
+        "broken": broken,
+        "fits_in_memory": fits,
+    });
+    let message = format!(
+        "no load meets {} — at the smallest load tried, {} {unit} (seed {}): {why}\n",
+        slos.iter()
+            .map(objective_text)
+            .collect::<Vec<_>>()
+            .join(", "),
+        load_text(axis, smallest),
+        scenario.seed
+    );
+    let json_text = pretty(&doc);
+    let sim = &args.sim;
+    let stdout = match args.format.format {
+        Format::Json => json_text.clone(),
+        _ if sim.output.quiet => String::new(),
+        _ => message.clone(),
+    };
+    output::deliver(
+        stdout,
+        out_dir,
+        &[
+            (OUTPUT_FILE, json_text),
+            (OUTPUT_FILES[0], at.to_json()),
+            (OUTPUT_FILES[1], report::csv::render(&at)),
+        ],
+        Mode::ReplaceSet,
+        sim.output.announce_files(args.format.format),
+    )?;
+    if args.format.format == Format::Json && !sim.output.quiet {
+        eprint!("{message}");
+    }
+    Ok(exit::CHECK_FAILED)
+}
+
 /// A load as tried: whole users, or a rate with one decimal.
 fn load_text(axis: Axis, load: f64) -> String {
     rounded(load, if axis == Axis::Users { 10.0 } else { 1.0 })
@@ -377,21 +403,26 @@ fn render(
         Axis::Users => "users",
         Axis::RatePerS => "requests/s",
     };
-    let at_least = if found.iter().any(|f| f.unbounded) {
-        "at least "
-    } else {
-        ""
-    };
     let i = &estimate.interval;
     let half = estimate.half_width();
-    let _ = writeln!(
-        out,
-        "capacity: {at_least}{} {unit} ± {} (95% interval {} to {})",
-        rounded(i.mean, half),
-        rounded(half, half),
-        rounded(i.mean - half, half),
-        rounded(i.mean + half, half)
-    );
+    if found.iter().any(|f| f.unbounded) {
+        // The search stopped at its limit with the objectives still met: a floor, no ±.
+        let _ = writeln!(
+            out,
+            "capacity: at least {} {unit} (the objectives still held at the largest load \
+             tried)",
+            rounded(i.min, half.max(1.0))
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "capacity: {} {unit} ± {} (95% interval {} to {})",
+            rounded(i.mean, half),
+            rounded(half, half),
+            rounded((i.mean - half).max(0.0), half),
+            rounded(i.mean + half, half)
+        );
+    }
     if estimate.resolution >= i.half_width_95 {
         let _ = writeln!(
             out,

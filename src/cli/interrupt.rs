@@ -1,7 +1,8 @@
 //! Interrupts: what SIGINT (Ctrl-C) and SIGTERM leave behind. Commands register the paths a
 //! half-done command would leave (a hidden staging folder, an output folder's new parents, a
-//! temporary file); on a signal, a thread of ours removes them and exits with 128 + the
-//! signal's number (130, 143). The swap of a finished set into place holds the same lock, so
+//! temporary file); on a signal, a thread of ours removes them, says what was written, and
+//! ends the process by the same signal (a shell sees 130 or 143, and a script's loop stops as
+//! it would for any program). The swap of a finished set into place holds the same lock, so
 //! a signal that arrives during it waits the microseconds it takes: either the previous set
 //! or the new one is in place, never a mix.
 
@@ -89,6 +90,22 @@ impl Pending {
     }
 }
 
+/// Prints `report` (a progress bar may hold the line: on a fresh one) and ends the process
+/// by `signal`. A stderr that blocks (a paused pager) cannot keep it alive: the message gets
+/// a tenth of a second.
+#[cfg(unix)]
+fn say_and_end(signal: i32, report: String) {
+    let (done, wait) = std::sync::mpsc::channel();
+    let _ = std::thread::Builder::new().spawn(move || {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "\n{report}");
+        let _ = done.send(());
+    });
+    let _ = wait.recv_timeout(std::time::Duration::from_millis(100));
+    let _ = signal_hook::low_level::emulate_default_handler(signal);
+    std::process::exit(128 + signal);
+}
+
 /// Starts the thread that handles SIGINT and SIGTERM (once per process; later calls do
 /// nothing). Without it a signal kills the process where it stands.
 pub fn install() {
@@ -105,11 +122,12 @@ pub fn install() {
                 .name("dsim-signals".into())
                 .spawn(move || {
                     if let Some(signal) = signals.forever().next() {
-                        let mut pending = lock();
-                        pending.clean_up();
-                        // A progress bar may hold the line: start a fresh one.
-                        eprintln!("\n{}", pending.report());
-                        std::process::exit(128 + signal);
+                        let report = {
+                            let mut pending = lock();
+                            pending.clean_up();
+                            pending.report()
+                        };
+                        say_and_end(signal, report);
                     }
                 });
         });

@@ -41,6 +41,9 @@ pub struct OutDir {
     target: PathBuf,
     parent: PathBuf,
     staging: PathBuf,
+    /// The staging folder, open and locked while this process lives: a staging folder whose
+    /// lock can be taken belongs to a process that is gone (`remove_abandoned`).
+    _alive: Option<std::fs::File>,
     /// Folders created for it (missing parents), outermost first.
     created: Vec<PathBuf>,
     done: bool,
@@ -87,24 +90,31 @@ impl OutDir {
             })?,
             _ => path.clone(),
         };
-        if target.exists() {
-            check_existing(&target, files)?;
-        }
         let name = target
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or_else(|| bad(format!("{} does not end in a folder name", path.display())))?
+            .ok_or_else(|| {
+                bad(format!(
+                    "{} is not a folder dsim can replace (the current folder, `..` or a name \
+                     that is not UTF-8): name a folder of its own, e.g. --out results",
+                    path.display()
+                ))
+            })?
             .to_string();
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        if target.exists() {
+            check_existing(&target, &parent, files)?;
+        }
+        // Registered as they are made, so an interrupt in between removes them.
+        let mut pending = interrupt::lock();
         let created = create_parents(&parent)
             .map_err(|e| bad(format!("cannot create folder {}: {e}", parent.display())))?;
-        remove_abandoned(&parent, &name);
-        let staging = parent.join(scratch_name(&name));
-        let mut pending = interrupt::lock();
         pending.add_created(&created);
+        remove_abandoned(&parent, &name, &target);
+        let staging = parent.join(scratch_name(&name));
         if let Err(e) = std::fs::create_dir(&staging) {
             for dir in created.iter().rev() {
                 let _ = std::fs::remove_dir(dir);
@@ -113,11 +123,15 @@ impl OutDir {
             return Err(bad(format!("cannot write in {}: {e}", parent.display())));
         }
         pending.add_scratch(&staging);
+        let alive = std::fs::File::open(&staging)
+            .ok()
+            .filter(|f| f.try_lock().is_ok());
         Ok(OutDir {
             path,
             target,
             parent,
             staging,
+            _alive: alive,
             created,
             done: false,
         })
@@ -155,9 +169,13 @@ impl OutDir {
         }
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_ref()).collect();
         // An advisory lock on the parent: two commands finishing at once take turns.
-        let lock = std::fs::File::open(&self.parent).ok();
-        if let Some(l) = &lock {
-            let _ = l.lock();
+        let lock = std::fs::File::open(&self.parent).and_then(|l| l.lock().map(|()| l));
+        if let Err(e) = &lock {
+            eprintln!(
+                "warning: cannot lock {} ({e}): a second dsim finishing in the same folder at \
+                 the same instant could race this one",
+                self.parent.display()
+            );
         }
         let mut pending = interrupt::lock();
         let swapped = if self.target.is_dir() {
@@ -179,7 +197,10 @@ impl OutDir {
         drop(pending);
         drop(lock);
         if swapped {
-            // The staging folder now holds the previous set.
+            // The staging folder now holds the previous set: whatever the new set did not
+            // take over and was not the previous command's results (a file that appeared
+            // meanwhile) moves across, then the rest goes.
+            rescue(&self.staging, &self.target, mode);
             let _ = std::fs::remove_dir_all(&self.staging);
             interrupt::lock().remove_scratch(&self.staging);
         }
@@ -189,15 +210,14 @@ impl OutDir {
     /// Adds to the staging folder what the folder keeps: every file this command does not
     /// write, except (when replacing the set) the previous set; then the new manifest.
     fn carry_over(&self, names: &[&str], mode: Mode) -> Result<(), String> {
-        let previous = previous_set(&self.target);
+        let dropped = dropped_names(&self.target, mode);
         let entries = std::fs::read_dir(&self.target)
             .map_err(|e| format!("cannot read {}: {e}", self.target.display()))?;
-        for entry in entries.filter_map(Result::ok) {
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", self.target.display()))?;
             let name = entry.file_name();
-            let Some(text) = name.to_str() else { continue };
-            let dropped = mode == Mode::ReplaceSet
-                && (text == MANIFEST || text == OLD_MANIFEST || previous.iter().any(|p| p == text));
-            if names.contains(&text) || dropped {
+            // By the name's bytes: a file of any name is kept.
+            if names.iter().any(|n| name == **n) || dropped.iter().any(|d| name == **d) {
                 continue;
             }
             keep(&entry.path(), &self.staging.join(&name))
@@ -231,9 +251,21 @@ impl Drop for OutDir {
 }
 
 /// Refuses an existing output folder that cannot be replaced as a set.
-fn check_existing(target: &Path, files: &[&str]) -> Result<(), Failure> {
+fn check_existing(target: &Path, parent: &Path, files: &[&str]) -> Result<(), Failure> {
     if !target.is_dir() {
         return Err(bad(format!("{} is a file, not a folder", target.display())));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+        if device(target) != device(parent) {
+            return Err(bad(format!(
+                "{} is a mount point: dsim swaps its output folder with a new one beside \
+                 it, which cannot cross file systems; write into a folder inside it",
+                target.display()
+            )));
+        }
     }
     for name in files {
         if target.join(name).is_dir() {
@@ -270,10 +302,12 @@ fn create_parents(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(missing)
 }
 
-/// Removes staging folders of `name` that a killed dsim left (its process is gone).
-fn remove_abandoned(parent: &Path, name: &str) {
-    let proc = Path::new("/proc");
-    if !proc.is_dir() {
+/// Removes the staging folders of `name` that a killed dsim left: those whose lock nobody
+/// holds (a live dsim, in any process namespace or on any host sharing the folder, holds its
+/// own). Only when the output folder exists: a dsim killed between the two renames of the
+/// fallback swap leaves the only copy of the previous set in one of them.
+fn remove_abandoned(parent: &Path, name: &str, target: &Path) {
+    if !target.is_dir() {
         return;
     }
     let prefix = format!(".{name}.dsim-");
@@ -282,29 +316,49 @@ fn remove_abandoned(parent: &Path, name: &str) {
     };
     for entry in entries.filter_map(Result::ok) {
         let file_name = entry.file_name();
-        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+        if !file_name.to_str().is_some_and(|n| n.starts_with(&prefix)) {
             continue;
-        };
-        let pid = rest.split('-').next().unwrap_or("");
-        if pid.parse::<u32>().is_ok() && !proc.join(pid).exists() {
+        }
+        let abandoned = std::fs::File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
+        if abandoned {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
 
-/// The names the folder's previous results were written under.
-fn previous_set(dir: &Path) -> Vec<String> {
-    [MANIFEST, OLD_MANIFEST]
-        .iter()
-        .filter_map(|m| std::fs::read_to_string(dir.join(m)).ok())
-        .flat_map(|text| {
+/// The names a new set does not keep from the folder: with `ReplaceSet`, the previous
+/// command's results (listed in its manifest) and the manifests themselves.
+fn dropped_names(dir: &Path, mode: Mode) -> Vec<String> {
+    if mode == Mode::Add {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = vec![MANIFEST.into(), OLD_MANIFEST.into()];
+    for manifest in [MANIFEST, OLD_MANIFEST] {
+        let text = std::fs::read_to_string(dir.join(manifest)).unwrap_or_default();
+        // Plain names only: a damaged manifest cannot reach outside the folder.
+        names.extend(
             text.lines()
-                // Plain names only: a damaged manifest cannot reach outside the folder.
                 .filter(|n| !n.is_empty() && !n.contains(['/', '\\']) && !n.starts_with('.'))
-                .map(String::from)
-                .collect::<Vec<_>>()
-        })
-        .collect()
+                .map(String::from),
+        );
+    }
+    names
+}
+
+/// After a swap, moves from the previous folder (`old`) into the new one what the new one
+/// lacks and the set did not drop: a file that appeared between the carry-over and the swap.
+fn rescue(old: &Path, new: &Path, mode: Mode) {
+    let dropped = dropped_names(old, mode);
+    let Ok(entries) = std::fs::read_dir(old) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let there = new.join(&name);
+        if !dropped.iter().any(|d| name == **d) && std::fs::symlink_metadata(&there).is_err() {
+            let _ = std::fs::rename(entry.path(), there);
+        }
+    }
 }
 
 fn write_manifest(dir: &Path, names: &[&str]) -> Result<(), String> {
@@ -367,7 +421,10 @@ fn swap(staging: &Path, target: &Path) -> std::io::Result<bool> {
         let _ = std::fs::rename(&old, target);
         return Err(e);
     }
-    std::fs::rename(&old, staging)?;
+    // The new set is in place; the previous one is cleaned up from wherever it is.
+    if std::fs::rename(&old, staging).is_err() {
+        let _ = std::fs::remove_dir_all(&old);
+    }
     Ok(true)
 }
 
@@ -383,6 +440,8 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     let mut pending = interrupt::lock();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
+    } else {
+        pending.add_delivered(path);
     }
     pending.remove_scratch(&temp);
     result.map_err(|e| {
@@ -450,6 +509,27 @@ mod tests {
         let out = root.join("a").join("b").join("out");
         drop(OutDir::prepare_at(out, &[]).unwrap());
         assert!(listing(&root).is_empty(), "{:?}", listing(&root));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A file whose name is not UTF-8 is the user's too: it stays.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_of_any_name_is_kept() {
+        use std::os::unix::ffi::OsStrExt;
+        let root = temp("bytes");
+        let out = root.join("out");
+        OutDir::prepare_at(out.clone(), &[])
+            .unwrap()
+            .commit(&[("a.json", "1")], Mode::ReplaceSet)
+            .unwrap();
+        let odd = out.join(std::ffi::OsStr::from_bytes(b"notes-\xff.txt"));
+        std::fs::write(&odd, "mine").unwrap();
+        OutDir::prepare_at(out.clone(), &[])
+            .unwrap()
+            .commit(&[("a.json", "2")], Mode::ReplaceSet)
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&odd).unwrap(), "mine");
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -119,7 +119,7 @@ pub fn run_verdict(r: &Results) -> Verdict {
     );
     if !completed {
         v.note = Some(format!(
-            "stopped by {} at {} s of simulated time after {} events; the figures cover only              that part",
+            "stopped by {} at {} s of simulated time after {} events; the figures cover only that part",
             r.stop_reason,
             num(r.sim_time_s),
             r.engine.events
@@ -298,24 +298,34 @@ pub fn incomparable(r: &Results, baseline: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let text = |v: &Value, key: &str| v.get(key).map(|x| x.to_string());
     let now = serde_json::to_value(r).unwrap_or_default();
-    let mut differs = |what: &str, key: &str| {
-        if let (Some(a), Some(b)) = (text(baseline, key), text(&now, key))
-            && a != b
+    // A figure missing on one side is a difference too (a baseline from an older dsim).
+    let differs =
+        |out: &mut Vec<String>, what: &str, key: &str| match (text(baseline, key), text(&now, key))
         {
-            out.push(format!("{what} {a} against {b} now"));
-        }
-    };
-    differs("scenario", "scenario");
-    differs("seed", "seed");
-    differs("load", "load");
-    // A warm-up chosen per run (MSER) may differ; its method is compared instead.
-    if baseline.get("warmup_auto").is_none() && r.warmup_auto.is_none() {
-        differs("warm-up (s)", "warmup_s");
+            (Some(a), Some(b)) if a != b => out.push(format!("{what} {a} against {b} now")),
+            (None, Some(_)) => out.push(format!("{what} absent from the baseline")),
+            _ => {}
+        };
+    differs(&mut out, "layout (schema_version)", "schema_version");
+    differs(&mut out, "scenario", "scenario");
+    differs(&mut out, "seed", "seed");
+    differs(&mut out, "load", "load");
+    // A warm-up chosen per run (MSER) may differ in length; how it was chosen may not.
+    let auto = |v: &Value| v.get("warmup_auto").is_some_and(|a| !a.is_null());
+    match (auto(baseline), r.warmup_auto.is_some()) {
+        (false, false) => differs(&mut out, "warm-up (s)", "warmup_s"),
+        (true, true) => {}
+        (was, _) => out.push(format!(
+            "warm-up {} in the baseline and {} now",
+            if was { "chosen by MSER" } else { "fixed" },
+            if was { "fixed" } else { "chosen by MSER" }
+        )),
     }
-    if baseline.get("stop_reason").and_then(Value::as_str) == Some("completed")
-        && r.stop_reason == "completed"
+    let whole = |reason: Option<&str>| matches!(reason, Some("completed" | "drain_limit"));
+    if whole(baseline.get("stop_reason").and_then(Value::as_str))
+        && whole(Some(r.stop_reason.as_str()))
     {
-        differs("simulated time (s)", "sim_time_s");
+        differs(&mut out, "simulated time (s)", "sim_time_s");
     }
     let classes = |v: &Value| {
         v.get("classes")

@@ -2,7 +2,7 @@
 //! with each one's change against the first. Pure: takes a `SweepSummary` whose one parameter
 //! is the scenario, and returns the terminal table.
 
-use crate::report::sweep::{FLAG_ERROR_RATE, PointIntervals, SweepPoint, SweepSummary, plain};
+use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain};
 use crate::report::table::fit;
 use std::fmt::Write;
 
@@ -152,8 +152,7 @@ pub fn render_table(s: &SweepSummary) -> String {
         let mut line = format!("{:<NAME_WIDTH$}", row.label);
         let base = first.and_then(row.figure);
         for (i, p) in s.points.iter().take(shown).enumerate() {
-            let cell = cell(row, p, base, i == 0);
-            let _ = write!(line, " {:>column$}", fit(&cell, column));
+            let _ = write!(line, " {:>column$}", cell(row, p, base, i == 0, column));
         }
         let _ = writeln!(out, "{line}");
     }
@@ -185,25 +184,13 @@ pub fn render_table(s: &SweepSummary) -> String {
             names.len()
         );
     }
-    let shown_points = &s.points[..shown];
-    if shown_points
-        .iter()
-        .any(|p| p.flagged() && p.p99_ms.is_some())
-    {
-        let _ = writeln!(
-            out,
-            "! more than {:.0}% of requests failed: the latency is that of the few that completed",
-            FLAG_ERROR_RATE * 100.0
-        );
-    }
-    if shown_points.iter().any(|p| p.p99_ms.is_none()) {
-        let _ = writeln!(out, "none: no request completed, so there is no latency");
+    for note in crate::report::sweep::latency_notes(&s.points[..shown]) {
+        let _ = writeln!(out, "{note}");
     }
     if let Some(p) = s.points.first() {
         let _ = writeln!(
             out,
-            "goodput: requests completed within {} ms, the first design's objective (or \
-             timeout), for every design",
+            "goodput: completed within {} ms (the first design's objective, or timeout)",
             crate::report::sections::secs(p.goodput_within_ms)
         );
     }
@@ -214,9 +201,10 @@ pub fn render_table(s: &SweepSummary) -> String {
     out
 }
 
-/// One cell: the figure (± when replicated, `none` when absent, `!` on a latency where many
-/// failed) and, after the first design, its change.
-fn cell(row: &Row, p: &SweepPoint, base: Option<f64>, first: bool) -> String {
+/// One cell of at most `width` characters: the figure (± when replicated, `none` when
+/// absent, `!` on a latency where many failed) and, after the first design, its change. A
+/// number is never cut: what does not fit is left out, the change first, then the ±.
+fn cell(row: &Row, p: &SweepPoint, base: Option<f64>, first: bool, width: usize) -> String {
     let d = row.decimals;
     let Some(x) = (row.figure)(p) else {
         return "none".into();
@@ -226,12 +214,26 @@ fn cell(row: &Row, p: &SweepPoint, base: Option<f64>, first: bool) -> String {
         _ => String::new(),
     };
     let mark = if row.latency && p.flagged() { "!" } else { "" };
-    let value = format!("{x:.d$}{spread}{mark}");
-    match (first, base) {
-        (true, _) => value,
-        (false, Some(b)) => format!("{value} {}", change(row.change, b, x)),
-        (false, None) => format!("{value} (new)"),
-    }
+    let delta = match (first, base) {
+        (true, _) => String::new(),
+        (false, Some(b)) => format!(" {}", change(row.change, b, x)),
+        (false, None) => " (new)".into(),
+    };
+    // Thousands separated, as in the run's table.
+    let number = |x: f64| match d {
+        0 if x >= 0.0 => crate::report::sections::thousands(x.round() as u64),
+        1 => crate::report::sections::rate(x),
+        _ => format!("{x:.d$}"),
+    };
+    let value = number(x);
+    [
+        format!("{value}{spread}{mark}{delta}"),
+        format!("{value}{spread}{mark}"),
+        format!("{value}{mark}"),
+    ]
+    .into_iter()
+    .find(|c| c.chars().count() <= width)
+    .unwrap_or(format!("{value}{mark}"))
 }
 
 /// `(+64.6%)` or `(+3.2 pp)` against `base`, with a `*` when big; `(=)` when equal; `(new)`

@@ -391,11 +391,16 @@ struct FigureColumn {
     width: usize,
 }
 
-/// `x` with `digits` decimals, and `±h` when replicated.
+/// `x` with `digits` decimals (a rate of one decimal with thousands separated), and `±h`
+/// when replicated.
 fn with_spread(x: f64, h: Option<f64>, digits: usize) -> String {
+    let number = |v: f64| match digits {
+        1 => crate::report::sections::rate(v),
+        _ => format!("{v:.digits$}"),
+    };
     match h {
-        Some(h) => format!("{x:.digits$}±{h:.digits$}"),
-        None => format!("{x:.digits$}"),
+        Some(h) => format!("{}±{}", number(x), number(h)),
+        None => number(x),
     }
 }
 
@@ -413,7 +418,7 @@ fn latency_cell(p: &SweepPoint, x: Option<f64>, h: Option<f64>) -> String {
 fn figure_columns(points: &[SweepPoint]) -> Vec<FigureColumn> {
     type Cell = fn(&SweepPoint) -> String;
     let specs: [(&'static str, Cell); 6] = [
-        ("ok/s", |p| {
+        ("rps", |p| {
             with_spread(
                 p.throughput_rps,
                 p.ci95.as_ref().map(|c| c.throughput_rps),
@@ -457,28 +462,21 @@ fn figure_columns(points: &[SweepPoint]) -> Vec<FigureColumn> {
 fn notes_under(out: &mut String, points: &[SweepPoint], figures: &[&FigureColumn]) {
     let shown = |head: &str| figures.iter().any(|c| c.head == head);
     let mut within: Vec<f64> = points.iter().map(|p| p.goodput_within_ms).collect();
+    within.sort_by(f64::total_cmp);
     within.dedup();
-    if let [ms] = within[..] {
-        let _ = writeln!(
-            out,
-            "good/s: requests completed within {} ms (the p99 objective, else the timeout)",
+    let good = match within[..] {
+        [ms] => format!(
+            "good/s: completed within {} ms (the p99 objective, else the timeout)",
             crate::report::sections::secs(ms)
-        );
-    }
-    if points
-        .iter()
-        .any(|p| p.flagged() && (p.p50_ms.is_some() || p.p99_ms.is_some()))
-    {
-        let _ = writeln!(
-            out,
-            "! more than 1% of requests failed: the latency is that of the few that completed"
-        );
-    }
-    if points
-        .iter()
-        .any(|p| p.p99_ms.is_none() || p.p50_ms.is_none())
-    {
-        let _ = writeln!(out, "none: no request completed, so there is no latency");
+        ),
+        _ => "good/s: completed within each point's p99 objective (else its timeout)".into(),
+    };
+    let _ = writeln!(
+        out,
+        "rps: requests completed per second (throughput_rps)\n{good}"
+    );
+    for note in latency_notes(points) {
+        let _ = writeln!(out, "{note}");
     }
     let hidden: Vec<&str> = ["p50 ms", "cost/h"]
         .into_iter()
@@ -491,6 +489,29 @@ fn notes_under(out: &mut String, points: &[SweepPoint], figures: &[&FigureColumn
             hidden.join(" and ")
         );
     }
+}
+
+/// What the marks on latency cells mean, for the points that have them: `!` (many failed)
+/// and `none` (nothing completed). Shared by sweep and compare tables.
+pub(crate) fn latency_notes(points: &[SweepPoint]) -> Vec<String> {
+    let mut notes = Vec::new();
+    if points
+        .iter()
+        .any(|p| p.flagged() && (p.p50_ms.is_some() || p.p99_ms.is_some()))
+    {
+        notes.push(format!(
+            "! more than {:.0}% of requests failed: the latency is that of the few that \
+             completed",
+            FLAG_ERROR_RATE * 100.0
+        ));
+    }
+    if points
+        .iter()
+        .any(|p| p.p99_ms.is_none() || p.p50_ms.is_none())
+    {
+        notes.push("none: no request completed, so there is no latency".into());
+    }
+    notes
 }
 
 /// The last segment of a dotted path: `workload.model.closed.users` → `users`.

@@ -261,3 +261,78 @@ fn the_table_and_the_report_tell_the_same_story() {
         }
     }
 }
+
+/// Issue 11: `dsim capacity` printed "0 users ± 0" for an objective no load meets, and "± 0"
+/// when every seed stopped on the same coarse step.
+#[test]
+fn capacity_says_when_no_load_meets_and_never_claims_a_false_precision() {
+    let station = serde_json::json!({
+        "name": "station", "duration_s": 20, "warmup_s": 2,
+        "network": {"client_link": {"latency_ms": {"constant": {"ms": 0}}}},
+        "workload": {"model": {"open": {"rate_per_s": 100}}, "entry": "api"},
+        "components": {"api": {"kind": "service", "machine": {"cores": 1},
+            "workers": 1, "queue_capacity": 100000,
+            "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}}});
+    let path = crate::common::write_scenario(&station);
+    let impossible = dsim()
+        .args([
+            "capacity",
+            "--no-write",
+            "--replications",
+            "2",
+            "--slo",
+            "p99_ms<0.001",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(impossible.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&impossible.stdout);
+    assert!(
+        text.starts_with("no load meets p99_ms ≤ 0.001 — at the smallest load tried"),
+        "{text}"
+    );
+    assert!(text.contains("p99_ms is "), "{text}");
+    let coarse = run_ok(
+        dsim()
+            .args([
+                "capacity",
+                "--no-write",
+                "--replications",
+                "2",
+                "--precision",
+                "50%",
+            ])
+            .args(["--slo", "p99_ms<20"])
+            .arg(&path),
+    );
+    let text = String::from_utf8(coarse.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("capacity: "))
+        .unwrap_or("");
+    assert!(line.contains(" ± ") && !line.contains("± 0 "), "{text}");
+    let json = run_ok(
+        dsim()
+            .args([
+                "capacity",
+                "--no-write",
+                "--format",
+                "json",
+                "--replications",
+                "2",
+            ])
+            .args(["--precision", "50%", "--slo", "p99_ms<20"])
+            .arg(&path),
+    );
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(
+        doc["objectives"][0],
+        serde_json::json!({"figure": "p99_ms", "class": null, "at_most": 20.0})
+    );
+    assert!(
+        doc["capacity"]["ci95"].as_f64().unwrap()
+            >= doc["capacity"]["search_resolution"].as_f64().unwrap()
+    );
+}

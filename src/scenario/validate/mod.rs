@@ -46,6 +46,8 @@ const MAX_NAME_BYTES: usize = 100;
 pub(super) struct Checker<'a> {
     pub(super) raw: &'a RawScenario,
     problems: Vec<Problem>,
+    /// The problems already recorded, to keep one of each in O(log n).
+    seen: std::collections::BTreeSet<(String, String)>,
     pub(super) names: Vec<&'a str>,
     pub(super) class_names: Vec<String>,
 }
@@ -58,7 +60,7 @@ impl<'a> Checker<'a> {
             path: path.into(),
             message: message.into(),
         };
-        if !self.problems.contains(&p) {
+        if self.seen.insert((p.path.clone(), p.message.clone())) {
             self.problems.push(p);
         }
     }
@@ -215,6 +217,33 @@ pub(super) const MAX_FAULTS: usize = 1_000;
 pub(super) const MAX_STEPS: usize = 1_000;
 /// Most link overrides in `network.links`.
 pub(super) const MAX_LINKS: usize = 10_000;
+/// Most steps of all handlers together, each counted once per request class it serves.
+const MAX_COMPILED_STEPS: usize = 1_000_000;
+
+/// The steps the services' handlers compile to: per class, the class's handler or `default`.
+fn compiled_steps(raw: &RawScenario) -> usize {
+    let classes: Vec<&str> = if raw.workload.classes.is_empty() {
+        vec!["default"]
+    } else {
+        raw.workload.classes.keys().map(String::as_str).collect()
+    };
+    raw.components
+        .values()
+        .map(|c| match c {
+            RawComponent::Service(s) => classes
+                .iter()
+                .map(|class| {
+                    s.handlers
+                        .get(*class)
+                        .or_else(|| s.handlers.get("default"))
+                        .map_or(0, Vec::len)
+                })
+                .sum(),
+            _ => classes.len() * 4,
+        })
+        .sum()
+}
+
 /// Most cells of timeseries.csv (rows × components): its rows are kept in memory.
 const MAX_SERIES_CELLS: f64 = 5e6;
 /// Most rows in timeseries.csv.
@@ -232,6 +261,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     let mut c = Checker {
         raw,
         problems: Vec::new(),
+        seen: std::collections::BTreeSet::new(),
         names,
         class_names,
     };
@@ -331,8 +361,24 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         MAX_CLASSES,
         "request classes",
     );
-    if raw.regions.len() > MAX_REGIONS || raw.workload.classes.len() > MAX_CLASSES {
-        // Tables over regions and per-class programs would be built from them.
+    let over = raw.regions.len() > MAX_REGIONS
+        || raw.workload.classes.len() > MAX_CLASSES
+        || raw.faults.len() > MAX_FAULTS
+        || raw.network.links.len() > MAX_LINKS;
+    if over {
+        // Too many to check one by one (or to build tables over): said once, and no more.
+        return Err(c.problems);
+    }
+    let steps = compiled_steps(raw);
+    if steps > MAX_COMPILED_STEPS {
+        c.problem(
+            "components",
+            format!(
+                "the handlers compile to {steps} steps (each class gets its own copy of its \
+                 handler, `default` included), at most {MAX_COMPILED_STEPS}: fewer classes, \
+                 components or steps"
+            ),
+        );
         return Err(c.problems);
     }
     if raw.components.is_empty() {
