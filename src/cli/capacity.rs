@@ -276,11 +276,26 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         "bottleneck": at.bottleneck,
         "cost_per_hour": at.cost_per_hour,
     });
-    let json_text = pretty(&doc);
+    let table = render(&scenario.name, axis, &slos, &estimate, &found, &at);
+    deliver(args, out_dir, &doc, table, &at)?;
+    Ok(exit::OK)
+}
+
+/// Prints the table (or the JSON) and writes capacity.json with the summary and time series
+/// of `at`, the run it describes.
+fn deliver(
+    args: &CapacityArgs,
+    out_dir: Option<OutDir>,
+    doc: &serde_json::Value,
+    table: String,
+    at: &report::Results,
+) -> Result<(), Failure> {
+    let json_text = pretty(doc);
+    let quiet = args.sim.output.quiet;
     let stdout = match args.format.format {
         Format::Json => json_text.clone(),
-        _ if sim.output.quiet => String::new(),
-        _ => render(&scenario.name, axis, &slos, &estimate, &found, &at),
+        _ if quiet => String::new(),
+        _ => table,
     };
     output::deliver(
         stdout,
@@ -288,12 +303,11 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         &[
             (OUTPUT_FILE, json_text),
             (OUTPUT_FILES[0], at.to_json()),
-            (OUTPUT_FILES[1], report::csv::render(&at)),
+            (OUTPUT_FILES[1], report::csv::render(at)),
         ],
         Mode::ReplaceSet,
-        sim.output.announce_files(args.format.format),
-    )?;
-    Ok(exit::OK)
+        args.sim.output.announce_files(args.format.format),
+    )
 }
 
 /// No seed found a load meeting the objectives: says which failed at the smallest load
@@ -346,25 +360,8 @@ fn no_load_meets(
         load_text(axis, smallest),
         scenario.seed
     );
-    let json_text = pretty(&doc);
-    let sim = &args.sim;
-    let stdout = match args.format.format {
-        Format::Json => json_text.clone(),
-        _ if sim.output.quiet => String::new(),
-        _ => message.clone(),
-    };
-    output::deliver(
-        stdout,
-        out_dir,
-        &[
-            (OUTPUT_FILE, json_text),
-            (OUTPUT_FILES[0], at.to_json()),
-            (OUTPUT_FILES[1], report::csv::render(&at)),
-        ],
-        Mode::ReplaceSet,
-        sim.output.announce_files(args.format.format),
-    )?;
-    if args.format.format == Format::Json && !sim.output.quiet {
+    deliver(args, out_dir, &doc, message.clone(), &at)?;
+    if args.format.format == Format::Json && !args.sim.output.quiet {
         eprint!("{message}");
     }
     Ok(exit::CHECK_FAILED)

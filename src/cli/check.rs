@@ -53,6 +53,39 @@ pub enum CheckFormat {
     Markdown,
 }
 
+/// A `dsim check … --junit FILE` whose arguments clap refused (exit 2) still gets its JUnit
+/// file, holding the usage error, when FILE can be told from the arguments.
+pub fn junit_for_usage_error(args: &[std::ffi::OsString], message: &str) {
+    let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+    let Some(at) = words.iter().position(|w| *w == "check") else {
+        return;
+    };
+    let rest = &words[at + 1..];
+    let path = rest
+        .iter()
+        .enumerate()
+        .find_map(|(i, w)| match w.strip_prefix("--junit") {
+            Some("") => rest.get(i + 1).copied(),
+            Some(value) => value.strip_prefix('='),
+            None => None,
+        });
+    if let Some(path) = path.map(Path::new)
+        && check_junit_path(path, &[]).is_ok()
+    {
+        let text = format!("error: {}", message.trim_start_matches("error: "));
+        // The suite is named by the scenario file, as for a check that ran, when one is given.
+        let suite = rest
+            .iter()
+            .rev()
+            .find(|w| w.ends_with(".json"))
+            .unwrap_or(&"dsim check");
+        let _ = outdir::write_file(
+            path,
+            crate::report::junit::render_junit_error(suite, &text).as_bytes(),
+        );
+    }
+}
+
 /// `5%` or `0.05` as a fraction of at most 1; a bare number above 1 is refused, since `5`
 /// would mean 500 %.
 fn parse_tolerance(text: &str) -> Result<f64, Failure> {
@@ -84,14 +117,27 @@ fn read_baseline(path: &Path) -> Result<Value, Failure> {
     Ok(doc)
 }
 
-/// Refuses a JUnit path that cannot be written before anything runs.
-fn check_junit_path(path: &Path) -> Result<(), Failure> {
+/// Refuses a JUnit path that cannot be written before anything runs, or that names one of
+/// the command's own inputs (the scenario, the baseline).
+fn check_junit_path(path: &Path, inputs: &[&Path]) -> Result<(), Failure> {
     let bad =
         |why: String| Failure::BadInput(format!("error: --junit {}: {why}\n", path.display()));
     if path.is_dir() {
         return Err(bad(
             "is a folder; give a file name such as report.xml".into()
         ));
+    }
+    let same = |input: &&&Path| {
+        matches!(
+            (std::fs::canonicalize(path), std::fs::canonicalize(input)),
+            (Ok(a), Ok(b)) if a == b
+        )
+    };
+    if let Some(input) = inputs.iter().find(same) {
+        return Err(bad(format!(
+            "is {}, an input of this check; give the report a file of its own",
+            input.display()
+        )));
     }
     if path.file_name().and_then(|n| n.to_str()).is_none() {
         return Err(bad("does not end in a file name".into()));
@@ -112,13 +158,18 @@ fn check_junit_path(path: &Path) -> Result<(), Failure> {
 
 pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
     if let Some(path) = &args.junit {
-        check_junit_path(path)?;
+        let mut inputs = vec![args.file.as_path()];
+        inputs.extend(args.baseline.as_deref());
+        check_junit_path(path, &inputs)?;
     }
     match checked(args) {
         Err(Failure::BadInput(text)) => {
             if let Some(path) = &args.junit {
                 let suite = args.file.display().to_string();
-                outdir::write_file(path, check::render_junit_error(&suite, &text).as_bytes())?;
+                outdir::write_file(
+                    path,
+                    crate::report::junit::render_junit_error(&suite, &text).as_bytes(),
+                )?;
             }
             Err(Failure::BadInput(text))
         }
@@ -185,9 +236,11 @@ fn checked(args: &CheckArgs) -> Result<u8, Failure> {
         verdicts.extend(regressions);
     }
     if let Some(path) = &args.junit {
+        // Named by the file, as on bad input: one suite in a CI's history either way.
+        let suite = args.file.display().to_string();
         outdir::write_file(
             path,
-            check::render_junit(&results.scenario, &verdicts).as_bytes(),
+            crate::report::junit::render_junit(&suite, &verdicts).as_bytes(),
         )?;
     }
     let stdout = match args.format {

@@ -212,9 +212,13 @@ impl From<anyhow::Error> for Failure {
 /// Parses `args` and runs the command; returns the process exit code.
 pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     interrupt::install();
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
+            if e.use_stderr() {
+                check::junit_for_usage_error(&args, &e.render().to_string());
+            }
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
                 exit::BAD_INPUT

@@ -1,8 +1,8 @@
 //! Latency histograms: hdrhistogram at 3 significant digits over 1 ns .. 2⁵⁴ ns (208 days,
 //! longer than any run with its drain), so every percentile is within 0.1% and recording
-//! costs a few nanoseconds with no allocation after the first. The 264 KiB of counts are allocated at the first record, so the many
-//! per-component histograms that a run never uses (pool waits without pools, a component
-//! nobody calls) cost a pointer each.
+//! costs a few nanoseconds with no allocation after the first. The counts (368 KiB) are
+//! allocated at the first record, so the many per-component histograms that a run never
+//! uses (pool waits without pools, a component nobody calls) cost a pointer each.
 
 use crate::engine::time::SimTime;
 use hdrhistogram::Histogram;

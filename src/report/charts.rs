@@ -29,19 +29,57 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
         .take_while(|w| w.start.as_secs() < r.sim_time_s)
         .count();
     let rows = &r.timeseries[..in_run];
-    let x = |row: &IntervalRow| row.end.as_secs();
-    let with_faults = |mut c: Chart| {
-        c.spans = spans.clone();
-        c.x_limits = Some((0.0, rows.last().map_or(r.sim_time_s, |w| w.end.as_secs())));
-        c
+    let with_faults = |stem: &'static str, mut chart: Chart| {
+        chart.spans = spans.clone();
+        chart.x_limits = Some((0.0, rows.last().map_or(r.sim_time_s, |w| w.end.as_secs())));
+        NamedChart { stem, chart }
     };
+    let (utilisation, connections) = load_charts(r, rows);
+    let mut charts = vec![
+        with_faults("latency", latency_chart(r, rows)),
+        with_faults("throughput", throughput_chart(r, rows)),
+        with_faults("utilisation", utilisation),
+    ];
+    if connections.has_data() {
+        charts.push(with_faults("connections", connections));
+    }
+    if let Some(i) = queue_component(r) {
+        let name = &r.component_order[i];
+        let queue = Chart::new(
+            &format!("Queue at {name} (the bottleneck) · {}", r.scenario),
+            TIME,
+            "calls waiting for a worker, per machine",
+        )
+        .line(
+            name,
+            rows.iter()
+                .map(|w| (x(w), w.load.get(i).map_or(0.0, |l| l.mean_queue)))
+                .collect(),
+        );
+        charts.push(with_faults("queue", queue));
+    }
+    charts
+}
 
+/// A row's place on the time axis: its end.
+fn x(row: &IntervalRow) -> f64 {
+    row.end.as_secs()
+}
+
+/// `n` over the row's length.
+fn per_s(w: &IntervalRow, n: u64) -> f64 {
+    let span = (w.end - w.start).as_secs();
+    if span > 0.0 { n as f64 / span } else { 0.0 }
+}
+
+/// p50, p90 and p99 per interval; NaN (a gap) where nothing completed.
+fn latency_chart(r: &Results, rows: &[IntervalRow]) -> Chart {
     let percentile = |f: fn(&IntervalRow) -> Option<f64>| {
         rows.iter()
             .map(|w| (x(w), f(w).unwrap_or(f64::NAN)))
             .collect()
     };
-    let latency = Chart::new(
+    Chart::new(
         &format!(
             "Latency of completed requests per interval · {}",
             r.scenario
@@ -51,12 +89,11 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
     )
     .line("p50", percentile(|w| w.p50_ms))
     .line("p90", percentile(|w| w.p90_ms))
-    .line("p99", percentile(|w| w.p99_ms));
+    .line("p99", percentile(|w| w.p99_ms))
+}
 
-    let per_s = |w: &IntervalRow, n: u64| {
-        let span = (w.end - w.start).as_secs();
-        if span > 0.0 { n as f64 / span } else { 0.0 }
-    };
+/// Completed and goodput per second, and each error reason that occurred.
+fn throughput_chart(r: &Results, rows: &[IntervalRow]) -> Chart {
     let mut throughput = Chart::new(
         &format!("Requests ended per second · {}", r.scenario),
         TIME,
@@ -106,7 +143,12 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
             throughput = throughput.line(&name, points);
         }
     }
+    throughput
+}
 
+/// The servers' CPU (busiest machine and mean for a component of several), and the
+/// balancers' connections as a share of their caps — on charts of their own.
+fn load_charts(r: &Results, rows: &[IntervalRow]) -> (Chart, Chart) {
     let load = |i: usize, hottest: bool| -> Vec<(f64, f64)> {
         rows.iter()
             .map(|w| {
@@ -122,7 +164,6 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
             })
             .collect()
     };
-    let kind = |name: &str| r.components.get(name).map_or("", |c| c.kind.as_str());
     let mut utilisation = Chart::new(
         &format!("CPU utilisation per component · {}", r.scenario),
         TIME,
@@ -136,23 +177,19 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
     );
     connections.y_format = YFormat::Percent;
     for (i, name) in r.component_order.iter().enumerate() {
-        match kind(name) {
+        let Some(c) = r.components.get(name) else {
+            continue;
+        };
+        match c.kind.as_str() {
             "dns" => {}
             "load_balancer" => connections = connections.line(name, load(i, false)),
-            _ => {
-                let several = r
-                    .components
-                    .get(name)
-                    .is_some_and(|c| c.hottest_machine.is_some());
-                if several {
-                    // A database's hot shard hides in the mean: both are drawn.
-                    utilisation = utilisation
-                        .line(&format!("{name} (busiest machine)"), load(i, true))
-                        .line(&format!("{name} (mean of machines)"), load(i, false));
-                } else {
-                    utilisation = utilisation.line(name, load(i, false));
-                }
+            _ if c.hottest_machine.is_some() => {
+                // A database's hot shard hides in the mean: both are drawn.
+                utilisation = utilisation
+                    .line(&format!("{name} (busiest machine)"), load(i, true))
+                    .line(&format!("{name} (mean of machines)"), load(i, false));
             }
+            _ => utilisation = utilisation.line(name, load(i, false)),
         }
     }
     for c in [&mut utilisation, &mut connections] {
@@ -163,46 +200,7 @@ pub fn run_charts(r: &Results) -> Vec<NamedChart> {
             .fold(1.0f64, f64::max);
         c.y_max = Some(top * 1.05);
     }
-
-    let mut charts = vec![
-        NamedChart {
-            stem: "latency",
-            chart: with_faults(latency),
-        },
-        NamedChart {
-            stem: "throughput",
-            chart: with_faults(throughput),
-        },
-        NamedChart {
-            stem: "utilisation",
-            chart: with_faults(utilisation),
-        },
-    ];
-    if connections.has_data() {
-        charts.push(NamedChart {
-            stem: "connections",
-            chart: with_faults(connections),
-        });
-    }
-    if let Some(i) = queue_component(r) {
-        let name = &r.component_order[i];
-        let queue = Chart::new(
-            &format!("Queue at {name} (the bottleneck) · {}", r.scenario),
-            TIME,
-            "calls waiting for a worker, per machine",
-        )
-        .line(
-            name,
-            rows.iter()
-                .map(|w| (x(w), w.load.get(i).map_or(0.0, |l| l.mean_queue)))
-                .collect(),
-        );
-        charts.push(NamedChart {
-            stem: "queue",
-            chart: with_faults(queue),
-        });
-    }
-    charts
+    (utilisation, connections)
 }
 
 /// The component whose queue the run's queue chart shows: the bottleneck when it has a

@@ -5,20 +5,23 @@
 pub mod charts;
 pub mod check;
 pub mod compare;
+pub mod component;
 pub mod csv;
 pub mod failures;
 pub mod html;
+pub mod junit;
 pub mod replications;
 pub mod sections;
 pub mod shard;
 pub mod sweep;
 pub mod table;
 
-use crate::engine::sim::{Component, Simulation, StopReason};
+use crate::engine::sim::{Simulation, StopReason};
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS, STATUS_COUNT};
 use crate::metrics::timeseries::IntervalRow;
-use crate::model::ComponentKind;
+pub use component::{ComponentSummary, HealthChangeSummary, HottestMachines, MachineLoad};
+use component::{component_summary, working_memory_share};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -137,103 +140,6 @@ pub struct ClassSummary {
 pub struct BreakerSummary {
     pub opened: u64,
     pub refused: u64,
-}
-
-/// One component.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ComponentSummary {
-    pub kind: String,
-    pub replicas: u32,
-    pub cost_per_hour: f64,
-    /// Calls answered successfully during the window, per second.
-    pub throughput_rps: f64,
-    pub cpu_utilisation: f64,
-    pub worker_utilisation: f64,
-    pub nic_utilisation: f64,
-    pub disk_utilisation: f64,
-    pub mean_queue: f64,
-    pub max_queue: u64,
-    /// Share of admitted calls that found every worker busy (Erlang C's P(wait) for M/M/c).
-    pub wait_probability: f64,
-    pub mean_connections: f64,
-    pub peak_connections: u64,
-    pub max_connections: u64,
-    pub peak_memory_gb: f64,
-    pub ram_gb: f64,
-    pub refused_by: BTreeMap<String, u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue_wait_ms: Option<LatencySummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_ms: Option<LatencySummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pool_wait_ms: Option<LatencySummary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cache_hit_ratio: Option<f64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub health_changes: Vec<HealthChangeSummary>,
-    /// Replicated or sharded databases only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replication: Option<failures::ReplicationSummary>,
-    /// Components of more than one machine: the busiest machine for CPU, NIC and disk
-    /// (the figures above are means over the machines).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hottest_machine: Option<HottestMachines>,
-}
-
-/// The busiest machine of a component, resource by resource (over the window).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct HottestMachines {
-    pub cpu: MachineLoad,
-    pub nic: MachineLoad,
-    pub disk: MachineLoad,
-}
-
-/// One machine's utilisation of one resource.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MachineLoad {
-    /// `replica 3`, or for a replicated or sharded database `shard 2 machine 0`.
-    pub machine: String,
-    pub utilisation: f64,
-}
-
-impl ComponentSummary {
-    /// A component with no machine of its own (a balancer, a DNS): every machine figure 0.
-    fn without_machine(kind: &str, cost_per_hour: f64, throughput_rps: f64) -> ComponentSummary {
-        ComponentSummary {
-            kind: kind.into(),
-            replicas: 1,
-            cost_per_hour: round(cost_per_hour, 4),
-            throughput_rps,
-            cpu_utilisation: 0.0,
-            worker_utilisation: 0.0,
-            nic_utilisation: 0.0,
-            disk_utilisation: 0.0,
-            mean_queue: 0.0,
-            max_queue: 0,
-            wait_probability: 0.0,
-            mean_connections: 0.0,
-            peak_connections: 0,
-            max_connections: 0,
-            peak_memory_gb: 0.0,
-            ram_gb: 0.0,
-            refused_by: BTreeMap::new(),
-            queue_wait_ms: None,
-            service_ms: None,
-            pool_wait_ms: None,
-            cache_hit_ratio: None,
-            health_changes: Vec::new(),
-            replication: None,
-            hottest_machine: None,
-        }
-    }
-}
-
-/// A backend taken out of or put back into rotation by health checks.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct HealthChangeSummary {
-    pub at_s: f64,
-    pub backend: String,
-    pub healthy: bool,
 }
 
 /// The most utilised resource of the run: on a component of several machines, its busiest
@@ -537,117 +443,5 @@ impl Results {
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');
         s
-    }
-}
-
-/// Peak share of the memory left for work (RAM less the machine's base memory) that
-/// connections and in-flight requests took: 1 means requests were refused `out_of_memory`.
-/// The base memory is left out so an idle machine does not rank as a bottleneck.
-fn working_memory_share(spec: &crate::model::ComponentSpec, state: &Component) -> f64 {
-    match (state, &spec.kind) {
-        (Component::Server(s), ComponentKind::Server(k)) => {
-            let m = &k.machine;
-            let room = m.ram_bytes.saturating_sub(m.base_bytes);
-            let used = s.peak_memory_bytes().saturating_sub(m.base_bytes);
-            if room > 0 {
-                used as f64 / room as f64
-            } else {
-                0.0
-            }
-        }
-        _ => 0.0,
-    }
-}
-
-fn component_summary(
-    spec: &crate::model::ComponentSpec,
-    state: &Component,
-    all: &[crate::model::ComponentSpec],
-    per_s: impl Fn(u64) -> f64,
-) -> ComponentSummary {
-    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-    match (state, &spec.kind) {
-        (Component::Server(s), ComponentKind::Server(k)) => {
-            let w = s.window;
-            let lookups = s.stats.cache_hits + s.stats.cache_misses;
-            let non_empty = |l: &Latency| (!l.is_empty()).then(|| LatencySummary::of(l));
-            ComponentSummary {
-                kind: k.role.name().to_string(),
-                replicas: k.replicas,
-                cost_per_hour: round(spec.cost_per_hour(), 4),
-                throughput_rps: per_s(s.stats.served),
-                cpu_utilisation: round(w.cpu_utilisation, 4),
-                worker_utilisation: round(w.worker_utilisation, 4),
-                nic_utilisation: round(w.nic_utilisation, 4),
-                disk_utilisation: round(w.disk_utilisation, 4),
-                mean_queue: round(w.mean_queue, 4),
-                max_queue: s.max_queue(),
-                wait_probability: if s.stats.admitted > 0 {
-                    round(s.stats.waited as f64 / s.stats.admitted as f64, 6)
-                } else {
-                    0.0
-                },
-                mean_connections: round(w.mean_connections, 4),
-                peak_connections: s.peak_connections(),
-                max_connections: u64::from(k.machine.max_connections),
-                peak_memory_gb: round(s.peak_memory_bytes() as f64 / GIB, 4),
-                ram_gb: round(k.machine.ram_bytes as f64 / GIB, 4),
-                refused_by: reasons(&s.stats.refused),
-                queue_wait_ms: non_empty(&s.stats.queue_wait),
-                service_ms: non_empty(&s.stats.service),
-                pool_wait_ms: non_empty(&s.stats.pool_wait),
-                cache_hit_ratio: (lookups > 0)
-                    .then(|| round(s.stats.cache_hits as f64 / lookups as f64, 4)),
-                health_changes: Vec::new(),
-                replication: None,
-                hottest_machine: (k.replicas > 1).then(|| {
-                    let name = |replica: u32| match &k.replication {
-                        Some(r) => r.member_name(replica),
-                        None => format!("replica {replica}"),
-                    };
-                    let load = |h: crate::model::server::Hottest| MachineLoad {
-                        machine: name(h.replica),
-                        utilisation: round(h.utilisation, 4),
-                    };
-                    HottestMachines {
-                        cpu: load(w.hottest_cpu),
-                        nic: load(w.hottest_nic),
-                        disk: load(w.hottest_disk),
-                    }
-                }),
-            }
-        }
-        (Component::Balancer(b), ComponentKind::Balancer(k)) => ComponentSummary {
-            mean_connections: round(b.mean_connections, 4),
-            peak_connections: b.conns.max(),
-            max_connections: u64::from(k.max_connections),
-            refused_by: reasons(&b.refused),
-            health_changes: b
-                .changes
-                .iter()
-                .map(|c| {
-                    let (comp, replica, _) = k.backends[c.backend];
-                    HealthChangeSummary {
-                        at_s: round(c.at.as_secs(), 6),
-                        backend: format!("{}[{}]", all[comp as usize].name, replica),
-                        healthy: c.healthy,
-                    }
-                })
-                .collect(),
-            ..ComponentSummary::without_machine("load_balancer", k.cost_per_hour, per_s(b.served))
-        },
-        (Component::Dns(d), ComponentKind::Dns(k)) => ComponentSummary {
-            health_changes: d
-                .changes
-                .iter()
-                .map(|c| HealthChangeSummary {
-                    at_s: round(c.at.as_secs(), 6),
-                    backend: all[k.targets[c.backend] as usize].name.clone(),
-                    healthy: c.healthy,
-                })
-                .collect(),
-            ..ComponentSummary::without_machine("dns", 0.0, per_s(d.answers.iter().sum()))
-        },
-        _ => unreachable!("component state and spec disagree"),
     }
 }

@@ -102,9 +102,7 @@ fn buffered<'de, A: MapAccess<'de>>(first: String, mut map: A) -> Result<RawComp
     object.insert(first, value);
     while let Some(k) = map.next_key::<String>()? {
         if object.contains_key(&k) {
-            return Err(de::Error::custom(format!(
-                "`{k}` is given twice (JSON would keep only the last): give each name once"
-            )));
+            return Err(crate::scenario::unique::twice(&k));
         }
         let StrictValue(v) = map.next_value()?;
         object.insert(k, v);

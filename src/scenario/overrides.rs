@@ -38,8 +38,13 @@ impl Override {
         if path.is_empty() {
             return Err(fail("the path before `=` is empty"));
         }
-        let value = serde_json::from_str(value.trim())
-            .unwrap_or_else(|_| Value::String(value.trim().to_string()));
+        let value = match serde_json::from_str::<Value>(value.trim()) {
+            // JSON, so read as the file is: a key given twice is refused, not dropped.
+            Ok(_) => serde_json::from_str::<super::unique::StrictValue>(value.trim())
+                .map(|v| v.0)
+                .map_err(|e| fail(&e.to_string()))?,
+            Err(_) => Value::String(value.trim().to_string()),
+        };
         Ok(Override {
             path: path.to_string(),
             value,
@@ -187,5 +192,7 @@ mod tests {
         );
         let e = set(&mut doc, "workload.entry.x=1").unwrap_err();
         assert!(e.problem.contains("is a single value"), "{e}");
+        let e = Override::parse(r#"workload.model={"open": {}, "open": {"rate_per_s": 1}}"#);
+        assert!(e.is_err_and(|e| e.problem.contains("`open` is given twice")));
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-fn twice<E: de::Error>(key: &str) -> E {
+pub(crate) fn twice<E: de::Error>(key: &str) -> E {
     E::custom(format!(
         "`{key}` is given twice (JSON would keep only the last): give each name once"
     ))

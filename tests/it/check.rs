@@ -350,6 +350,21 @@ fn junit_is_checked_first_written_on_bad_input_and_fails_a_run_cut_short() {
         xml.contains("errors=\"1\"") && xml.contains("<error type=\"bad_input\""),
         "{xml}"
     );
+    // A usage error clap catches (a missing value) still leaves the JUnit file.
+    let _ = std::fs::remove_file(&junit);
+    let usage = dsim()
+        .args(["check", "--junit"])
+        .arg(&junit)
+        .arg("--tolerance")
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_balanced_xml(&xml);
+    assert!(
+        xml.contains("errors=\"1\"") && xml.contains("--tolerance"),
+        "{xml}"
+    );
     // A JUnit path that cannot be written is refused before the run.
     let nowhere = dsim()
         .args(["check", "--junit"])

@@ -27,20 +27,20 @@ fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Scenario 09 with a 1 ms timeout, shortened: no request completes.
+const NOTHING_COMPLETES: [&str; 6] = [
+    "--set",
+    "workload.timeout_ms=1",
+    "--set",
+    "duration_s=8",
+    "--set",
+    "warmup_s=2",
+];
+
 /// Issue 11: `--set workload.timeout_ms=1` on scenario 09 printed p50…max = 0.00.
 #[test]
 fn nothing_completed_means_no_latency_in_any_view() {
-    let (table, out) = run_into(
-        "09-horizontal-scaling",
-        &[
-            "--set",
-            "workload.timeout_ms=1",
-            "--set",
-            "duration_s=8",
-            "--set",
-            "warmup_s=2",
-        ],
-    );
+    let (table, out) = run_into("09-horizontal-scaling", &NOTHING_COMPLETES);
     let summary = json(&out.join("summary.json"));
     assert_eq!(summary["requests"]["completed"], 0);
     for figure in ["mean", "p50", "p90", "p99", "p999", "max"] {
@@ -67,14 +67,7 @@ fn nothing_completed_means_no_latency_in_any_view() {
     // The gate: a latency objective fails and the JSON says null, not 0.
     let check = dsim()
         .args(["check", "--no-write", "--format", "json"])
-        .args([
-            "--set",
-            "workload.timeout_ms=1",
-            "--set",
-            "duration_s=8",
-            "--set",
-            "warmup_s=2",
-        ])
+        .args(NOTHING_COMPLETES)
         .arg(scenario("09-horizontal-scaling"))
         .output()
         .unwrap();

@@ -36,8 +36,9 @@ pub(super) const UNKNOWN: u32 = u32::MAX;
 pub(super) const MAX_LRU_KEYS: u64 = 50_000_000;
 /// Closed-model users are indices in events (u32); keep well inside.
 pub(super) const MAX_USERS: u64 = 100_000_000;
-/// Most components: each costs up to three latency histograms (792 KiB), so 1,000 bound the
-/// run to under a gigabyte of them; replicas, shards and users are counts, not components.
+/// Most components: each costs up to three latency histograms (1.1 MiB when all are used),
+/// so 1,000 bound the run to about a gigabyte of them; replicas, shards and users are
+/// counts, not components.
 pub(super) const MAX_COMPONENTS: usize = 1_000;
 /// Longest scenario name in bytes: output folders are named after it (`NAME-capacity`,
 /// `A-vs-B`, a hidden staging folder beside them) within a file system's 255 bytes.
