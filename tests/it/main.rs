@@ -18,4 +18,5 @@ mod sweep;
 mod theory;
 mod theory_distributed;
 mod timeseries;
+mod usability;
 mod warmup;
