@@ -1,6 +1,6 @@
 //! Drawing a `Chart` on any plotters backend: axes, shaded fault spans, lines and a legend.
 
-use super::{Chart, SpanKind, XAxis, YFormat, axis_labels, format_number};
+use super::{Chart, SpanKind, XAxis, YFormat, axis_labels};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::sync::OnceLock;
@@ -100,7 +100,7 @@ fn y_range(c: &Chart) -> (f64, f64) {
 fn x_tick(axis: &XAxis, v: f64, linear: &dyn Fn(f64) -> String) -> String {
     match axis {
         XAxis::Linear => linear(v),
-        XAxis::Log10 => format_number(10f64.powf(v)),
+        XAxis::Log10 => log_tick(10f64.powf(v)),
         XAxis::Categories(names) => {
             let i = v.round();
             if (v - i).abs() < 1e-6 && i >= 0.0 {
@@ -117,6 +117,23 @@ fn y_tick(format: YFormat, v: f64, number: &dyn Fn(f64) -> String) -> String {
         YFormat::Number => number(v),
         YFormat::Percent => format!("{:.0}%", v * 100.0),
     }
+}
+
+/// A 1-2-5 tick of a log axis: thousands as k from 1,000 and millions as M, so one axis
+/// never reads `5000` beside `10k`.
+fn log_tick(v: f64) -> String {
+    let (scaled, suffix) = if v >= 1e6 {
+        (v / 1e6, "M")
+    } else if v >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let text = format!("{scaled:.2}");
+    format!(
+        "{}{suffix}",
+        text.trim_end_matches('0').trim_end_matches('.')
+    )
 }
 
 /// A legend name in lines of at most `width` characters, broken after a space, a comma or
@@ -324,7 +341,7 @@ fn draw_on<DB: DrawingBackend>(
                 RGBColor(225, 225, 225),
             )))?;
             let (px, py) = chart.backend_coord(&(x, y0));
-            let label = format_number(tick);
+            let label = log_tick(tick);
             let half = (label.len() as i32 * 4).max(4);
             plot.draw(&Text::new(label, (px - half, py + 8), label_style.clone()))?;
         }
@@ -409,6 +426,10 @@ mod tests {
         let linear = |v: f64| format!("{v}");
         assert_eq!(x_tick(&XAxis::Log10, 5.0, &linear), "100k");
         assert_eq!(x_tick(&XAxis::Log10, 2.0, &linear), "100");
+        let ticks: Vec<String> = [2000.0, 5000.0, 10_000.0, 0.5, 2.5e6]
+            .map(log_tick)
+            .to_vec();
+        assert_eq!(ticks, ["2k", "5k", "10k", "0.5", "2.5M"]);
         let names = XAxis::Categories(vec!["a".into(), "b".into()]);
         assert_eq!(
             (x_tick(&names, 1.0, &linear), x_tick(&names, 0.5, &linear)),

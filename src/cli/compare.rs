@@ -150,7 +150,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
         if params.is_empty() {
             crate::report::compare::render_table(&summary)
         } else {
-            summary.render_table()
+            crate::report::compare::render_grid_table(&summary)
         }
     });
     let mut files = vec![

@@ -201,6 +201,32 @@ pub fn render_table(s: &SweepSummary) -> String {
     out
 }
 
+/// The table of `compare --param`: a sweep's table in which each design is its number
+/// (`[1]`, `[2]`, …), with a legend of their full names, so two never print alike however
+/// narrow the column.
+pub fn render_grid_table(s: &SweepSummary) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let mut numbered = s.clone();
+    for p in &mut numbered.points {
+        let name = p.values.first().map_or(String::new(), plain);
+        let k = match names.iter().position(|n| *n == name) {
+            Some(k) => k,
+            None => {
+                names.push(name);
+                names.len() - 1
+            }
+        };
+        if let Some(v) = p.values.first_mut() {
+            *v = serde_json::Value::String(format!("[{}]", k + 1));
+        }
+    }
+    let mut out = numbered.render_table();
+    for (k, name) in names.iter().enumerate() {
+        let _ = writeln!(out, "[{}] {name}", k + 1);
+    }
+    out
+}
+
 /// One cell of at most `width` characters: the figure (± when replicated, `none` when
 /// absent, `!` on a latency where many failed) and, after the first design, its change. A
 /// number is never cut: what does not fit is left out, the change first, then the ±.
