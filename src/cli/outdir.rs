@@ -195,12 +195,13 @@ impl OutDir {
         pending.add_delivered(&self.path);
         self.done = true;
         drop(pending);
-        drop(lock);
         if swapped {
             // The staging folder now holds the previous set: whatever the new set did not
             // take over and was not the previous command's results (a file that appeared
-            // meanwhile) moves across, then the rest goes.
+            // meanwhile) moves across — under the folder's lock, before another command can
+            // swap in its own set — then the rest goes.
             rescue(&self.staging, &self.target, mode);
+            drop(lock);
             let _ = std::fs::remove_dir_all(&self.staging);
             interrupt::lock().remove_scratch(&self.staging);
         }
