@@ -6,11 +6,11 @@
 //! batches and prints the median, fastest and slowest nanoseconds per operation.
 //! `cargo bench -- NAME` runs the benchmarks whose name contains NAME.
 
-use dsim::engine::event::{Event, EventKind};
 use dsim::engine::queue::EventQueue;
 use dsim::engine::rng::stream_for;
 use dsim::engine::time::SimTime;
 use dsim::metrics::histogram::Latency;
+use dsim::model::event::Event;
 use rand::RngExt;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -72,11 +72,11 @@ fn main() {
 /// events in the queue: the classic priority-queue benchmark for simulators.
 fn queue_hold(filter: &[String], pending: u32) {
     let mut rng = stream_for(1, "bench");
-    let mut q = EventQueue::new();
-    for i in 0..pending {
+    let mut q = EventQueue::<Event>::new();
+    for user in 0..pending {
         q.push(
             SimTime(rng.random_range(0..10_000_000_000)),
-            Event::new(EventKind::UserWake, i, 0),
+            Event::UserWake { user },
         );
     }
     bench(filter, &format!("queue_hold/{pending}"), || {

@@ -7,8 +7,8 @@
 //! latency, error rate and availability objectives do for a system that only gets busier.
 
 use crate::model::Scenario;
+use crate::model::client::workload::LoadModel;
 use crate::model::slo::Slo;
-use crate::model::workload::LoadModel;
 use crate::report::check::slo_verdicts;
 
 /// Most closed-model users a search will try (the engine's own limit is higher).

@@ -16,8 +16,8 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 
-pub use engine::sim::{Progress, StopReason};
 pub use model::Scenario;
+pub use model::sim::{Progress, StopReason};
 
 /// Simulates `scenario` to the end, reporting progress to `observer`.
 pub fn run(scenario: Scenario, observer: &mut dyn FnMut(Progress)) -> report::Results {
@@ -66,7 +66,7 @@ fn run_fixed(
     memory_limit: Option<u64>,
     observer: &mut dyn FnMut(Progress),
 ) -> report::Results {
-    let mut sim = engine::sim::Simulation::new(scenario);
+    let mut sim = model::sim::Simulation::new(scenario);
     sim.memory_limit = memory_limit;
     let stop = sim.run(observer);
     report::Results::from_simulation(&mut sim, stop)

@@ -16,7 +16,6 @@
 //! events pushed later for the current time have later sequence numbers and go behind them.
 //! Components only see `schedule`, so the structure can change freely.
 
-use super::event::Event;
 use super::time::SimTime;
 
 /// Buckets 1..=64 (bucket 0, the events due now, is kept apart).
@@ -27,22 +26,19 @@ const BUCKETS: usize = 64;
 const KEEP_CAPACITY: usize = 4096;
 
 #[derive(Debug, Clone, Copy)]
-struct Entry {
+struct Entry<E> {
     time: u64,
     seq: u64,
-    event: Event,
+    event: E,
 }
 
-/// Bytes one pending event takes in the queue.
-pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
-
-/// Pending events ordered by (time, insertion sequence).
-pub struct EventQueue {
+/// Pending events (of the model's event type `E`) ordered by (time, insertion sequence).
+pub struct EventQueue<E> {
     /// Events at exactly `last`, in insertion order from `due_head` on.
-    due: Vec<Entry>,
+    due: Vec<Entry<E>>,
     due_head: usize,
     /// `buckets[b - 1]` holds events whose time differs from `last` first at bit `b - 1`.
-    buckets: Vec<Vec<Entry>>,
+    buckets: Vec<Vec<Entry<E>>>,
     /// Bit `b - 1` is set when `buckets[b - 1]` is not empty.
     non_empty: u64,
     /// The time of the last refill: every pending time is at least this.
@@ -51,13 +47,16 @@ pub struct EventQueue {
     len: usize,
 }
 
-impl Default for EventQueue {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl EventQueue {
+impl<E: Copy> EventQueue<E> {
+    /// Bytes one pending event takes in the queue.
+    pub const ENTRY_BYTES: usize = std::mem::size_of::<Entry<E>>();
+
     pub fn new() -> Self {
         EventQueue {
             due: Vec::new(),
@@ -78,7 +77,7 @@ impl EventQueue {
 
     /// Schedules `event` at `at`. `at` must not be earlier than the last popped time.
     #[inline]
-    pub fn push(&mut self, at: SimTime, event: Event) {
+    pub fn push(&mut self, at: SimTime, event: E) {
         debug_assert!(at.0 >= self.last, "event scheduled in the past");
         let entry = Entry {
             time: at.0,
@@ -98,7 +97,7 @@ impl EventQueue {
 
     /// Removes and returns the earliest event.
     #[inline]
-    pub fn pop(&mut self) -> Option<(SimTime, Event)> {
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
         if self.due_head == self.due.len() {
             self.refill()?;
         }
@@ -156,7 +155,7 @@ impl EventQueue {
     /// Bytes of heap the queue holds (allocated capacity, not just pending events).
     pub fn heap_bytes(&self) -> u64 {
         let entries = self.due.capacity() + self.buckets.iter().map(Vec::capacity).sum::<usize>();
-        (entries * ENTRY_BYTES) as u64
+        (entries * Self::ENTRY_BYTES) as u64
     }
 
     pub fn is_empty(&self) -> bool {
@@ -167,23 +166,23 @@ impl EventQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::event::EventKind;
     use proptest::prelude::*;
 
-    fn ev(n: u32) -> Event {
-        Event::new(EventKind::SampleTick, n, 0)
+    /// A stand-in event: its number (the queue holds any `Copy` type).
+    fn ev(n: u32) -> u32 {
+        n
     }
 
     #[test]
     fn simultaneous_events_come_out_in_insertion_order() {
-        let mut q = EventQueue::new();
+        let mut q = EventQueue::<u32>::new();
         for n in 0..5 {
             q.push(SimTime(10), ev(n));
         }
         q.push(SimTime(5), ev(99));
-        assert_eq!(q.pop().map(|(t, e)| (t, e.a)), Some((SimTime(5), 99)));
+        assert_eq!(q.pop(), Some((SimTime(5), 99)));
         for n in 0..5 {
-            assert_eq!(q.pop().map(|(t, e)| (t, e.a)), Some((SimTime(10), n)));
+            assert_eq!(q.pop(), Some((SimTime(10), n)));
         }
         assert!(q.pop().is_none());
     }
@@ -192,7 +191,7 @@ mod tests {
         /// Against a sorted reference: interleaved pushes (never in the past) and pops.
         #[test]
         fn pops_in_time_then_insertion_order(ops in proptest::collection::vec((0u64..1_000_000, any::<bool>()), 1..400)) {
-            let mut q = EventQueue::new();
+            let mut q = EventQueue::<u32>::new();
             let mut reference: Vec<(u64, u64, u32)> = Vec::new();
             let mut now = 0u64;
             let mut seq = 0u64;
@@ -201,7 +200,7 @@ mod tests {
                     reference.sort();
                     let (t, _, n) = reference.remove(0);
                     let (qt, qe) = q.pop().unwrap();
-                    prop_assert_eq!((qt.0, qe.a), (t, n));
+                    prop_assert_eq!((qt.0, qe), (t, n));
                     now = t;
                 } else {
                     let at = now + delta % 3 * (delta / 3); // many ties, some far jumps
@@ -214,7 +213,7 @@ mod tests {
             reference.sort();
             for (t, _, n) in reference {
                 let (qt, qe) = q.pop().unwrap();
-                prop_assert_eq!((qt.0, qe.a), (t, n));
+                prop_assert_eq!((qt.0, qe), (t, n));
             }
             prop_assert!(q.is_empty());
         }

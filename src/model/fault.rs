@@ -3,12 +3,15 @@
 //! and the network between two regions cut. A fault starts at `at`
 //! and, if it has an `until`, ends then.
 //!
-//! What a crash does to the work on a machine is in `steps.rs`; what it does to a replicated
-//! database (failover) is in `failover.rs`.
+//! What a crash does to the work on a machine is in `compute/steps.rs`; what it does to a
+//! replicated database (failover) is in `data/failover.rs`. Faults reach components through
+//! `component.rs` like everything else.
 
-use crate::engine::event::EventKind;
-use crate::engine::sim::{Component, Simulation};
 use crate::engine::time::SimTime;
+use crate::model::component::split;
+use crate::model::event::Event;
+use crate::model::ids::ComponentId;
+use crate::model::sim::Simulation;
 use std::ops::Range;
 
 /// A validated fault.
@@ -24,114 +27,94 @@ pub struct Fault {
 /// What a fault does while it lasts.
 #[derive(Debug, Clone)]
 pub enum FaultKind {
-    /// These replicas of a server component stop (and restart, empty, at `until`).
+    /// These machines of a server component stop (and restart, empty, at `until`).
     Crash {
-        component: u32,
-        replicas: Range<u32>,
+        component: ComponentId,
+        machines: Range<u32>,
     },
-    /// Whole components stop at once (every replica of servers, and load balancers), and
+    /// Whole components stop at once (every machine of servers, and load balancers), and
     /// single machines (of databases spread over regions).
     Outage {
-        components: Vec<u32>,
-        machines: Vec<(u32, u32)>,
+        components: Vec<ComponentId>,
+        machines: Vec<(ComponentId, u32)>,
     },
     /// Messages between two regions wait until `until`.
     Partition { regions: (u16, u16) },
-    /// CPU work on these replicas takes `factor` times longer.
+    /// CPU work on these machines takes `factor` times longer.
     Slow {
-        component: u32,
-        replicas: Range<u32>,
+        component: ComponentId,
+        machines: Range<u32>,
         factor: f64,
     },
     /// Messages on a link take `extra` longer: between two components, or (None) between the
     /// users and the system.
     LatencySpike {
-        link: Option<(u32, u32)>,
+        link: Option<(ComponentId, ComponentId)>,
         extra: SimTime,
     },
 }
 
 impl Simulation {
-    /// Fault `index` starts (`phase` 0) or ends (`phase` 1).
-    pub(crate) fn fault(&mut self, index: u32, phase: u32) {
-        let fault = self.scenario.faults[index as usize].clone();
-        let start = phase == 0;
+    /// Fault `index` starts (`start`) or ends.
+    pub(crate) fn fault(&mut self, index: u32, start: bool) {
+        let ctx = &mut self.ctx;
+        let fault = ctx.scenario.faults[index as usize].clone();
         if start && let Some(until) = fault.until {
-            self.schedule(until, EventKind::Fault, index, 1);
+            ctx.schedule(until, Event::FaultEnd { fault: index });
         }
+        let comps = &mut self.components;
         match fault.kind {
             FaultKind::Crash {
                 component,
-                replicas,
+                machines,
             } => {
-                for r in replicas {
-                    if start {
-                        self.crash_replica(component, r);
-                    } else {
-                        self.recover_replica(component, r);
-                    }
+                for m in machines {
+                    let (me, mut others) = split(comps, component);
+                    me.crash(component, ctx, &mut others, m, start);
                 }
             }
             FaultKind::Outage {
                 components,
                 machines,
             } => {
-                for (c, r) in machines {
-                    if start {
-                        self.crash_replica(c, r);
-                    } else {
-                        self.recover_replica(c, r);
-                    }
+                for (c, m) in machines {
+                    let (me, mut others) = split(comps, c);
+                    me.crash(c, ctx, &mut others, m, start);
                 }
                 for c in components {
-                    match &self.components[c as usize] {
-                        Component::Server(s) => {
-                            for r in 0..s.replicas.len() as u32 {
-                                if start {
-                                    self.crash_replica(c, r);
-                                } else {
-                                    self.recover_replica(c, r);
-                                }
-                            }
-                        }
-                        Component::Balancer(_) => self.balancer_power(c, !start),
-                        Component::Dns(_) => {}
-                    }
+                    let (me, mut others) = split(comps, c);
+                    me.outage(c, ctx, &mut others, start);
                 }
             }
             FaultKind::Partition { regions: (a, b) } => {
                 let heal = fault.until.unwrap_or(SimTime::MAX);
+                let cut = &mut ctx.net.cut_links;
                 if start {
-                    self.cut_links.push((a, b, heal));
-                } else if let Some(i) = self.cut_links.iter().position(|&l| l == (a, b, heal)) {
-                    self.cut_links.remove(i);
+                    cut.push((a, b, heal));
+                } else if let Some(i) = cut.iter().position(|&l| l == (a, b, heal)) {
+                    cut.remove(i);
                 }
             }
             FaultKind::Slow {
                 component,
-                replicas,
+                machines,
                 factor,
-            } => {
-                if let Component::Server(s) = &mut self.components[component as usize] {
-                    for r in replicas {
-                        s.replicas[r as usize].slow_down(factor, start);
-                    }
-                }
-            }
+            } => comps[component.index()].slow_down(machines, factor, start),
             FaultKind::LatencySpike { link, extra } => {
-                let n = self.scenario.network.n;
-                if self.extra_latency.is_empty() {
-                    self.extra_latency = vec![SimTime::ZERO; n * n + 1];
+                let n = ctx.scenario.network.n;
+                let extra_latency = &mut ctx.net.extra_latency;
+                if extra_latency.is_empty() {
+                    *extra_latency = vec![SimTime::ZERO; n * n + 1];
                 }
                 let slots = match link {
                     Some((a, b)) if a != b => {
-                        vec![a as usize * n + b as usize, b as usize * n + a as usize]
+                        vec![a.index() * n + b.index(), b.index() * n + a.index()]
                     }
-                    Some((a, _)) => vec![a as usize * n + a as usize],
+                    Some((a, _)) => vec![a.index() * n + a.index()],
                     None => vec![n * n],
                 };
                 for i in slots {
-                    let e = &mut self.extra_latency[i];
+                    let e = &mut extra_latency[i];
                     *e = if start { *e + extra } else { e.since(extra) };
                 }
             }

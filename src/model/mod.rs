@@ -1,38 +1,39 @@
 //! The model: what a validated scenario says (specs with dense ids, engine units) and how each
-//! kind of component behaves (as `impl Simulation` blocks, one file per kind).
+//! kind of component behaves, grouped by family: `compute/` (machines, servers, services),
+//! `data/` (caches, databases, replication), `net/` (links, regions, balancers, DNS, health
+//! checks), `client/` (the users: workload, attempts, timeouts, breakers).
 //!
-//! Specs are built by `scenario::validate`; they never hold names on the hot path, only
-//! indices. Component names stay here for reports.
+//! The simulation (`sim.rs`) is a context (`context.rs`: clock, queue, requests, frames,
+//! network, liveness, metrics) plus a table of components; `component.rs` is the one door
+//! through which the simulation and the components reach a component, one exhaustive match
+//! per capability. Specs are built by `scenario::validate`; they never hold names on the hot
+//! path, only ids. Component names stay here for reports.
 
-pub mod breaker;
-pub mod cache;
 pub mod client;
-pub mod database;
+pub mod component;
+pub mod compute;
+pub mod context;
+pub mod data;
 pub mod distribution;
-pub mod dns;
-pub mod failover;
+pub mod event;
 pub mod fault;
-pub mod load_balancer;
-pub mod machine;
-pub mod memory;
-pub mod network;
-pub mod region;
-pub mod replica_log;
-pub mod replication;
-pub mod server;
+pub mod ids;
+pub mod net;
+pub mod request;
+pub mod sim;
 pub mod slo;
-pub mod steps;
-pub mod timeouts;
-pub mod workload;
 
-use crate::engine::rng::stream_for;
-use crate::engine::sim::Component;
+#[cfg(test)]
+mod conservation_tests;
+
 use crate::engine::time::SimTime;
-use dns::{Dns, DnsSpec};
-use load_balancer::{Balancer, BalancerSpec};
-use network::Network;
-use server::{Server, ServerSpec};
-use workload::Workload;
+use client::workload::Workload;
+use compute::service::ServiceSpec;
+use data::cache::CacheSpec;
+use data::database::DatabaseSpec;
+use net::dns::DnsSpec;
+use net::load_balancer::BalancerSpec;
+use net::network::Network;
 
 pub use fault::{Fault, FaultKind};
 
@@ -99,106 +100,12 @@ pub struct ComponentSpec {
     pub kind: ComponentKind,
 }
 
-/// What a component is.
+/// What a component is: one variant per kind (each kind's spec lives in its own module).
 #[derive(Debug, Clone)]
 pub enum ComponentKind {
-    Server(Box<ServerSpec>),
-    Balancer(BalancerSpec),
-    Dns(DnsSpec),
-}
-
-impl ComponentSpec {
-    /// The live state for a run with `seed`.
-    pub fn instantiate(&self, seed: u64) -> Component {
-        let rng = stream_for(seed, &self.name);
-        match &self.kind {
-            ComponentKind::Server(spec) => {
-                Component::Server(Box::new(Server::new(spec.as_ref().clone(), rng)))
-            }
-            ComponentKind::Balancer(spec) => {
-                Component::Balancer(Box::new(Balancer::new(spec.clone(), rng)))
-            }
-            ComponentKind::Dns(spec) => Component::Dns(Box::new(Dns::new(spec.clone()))),
-        }
-    }
-
-    /// The components this one calls, each once: a service's call steps in id order, a
-    /// balancer's backends in the order given.
-    pub fn callees(&self) -> Vec<u32> {
-        match &self.kind {
-            ComponentKind::Server(s) => {
-                let mut out: Vec<u32> = s
-                    .programs
-                    .iter()
-                    .flatten()
-                    .filter_map(|step| match step {
-                        server::Step::Call { target, .. } => Some(*target),
-                        _ => None,
-                    })
-                    .collect();
-                out.sort_unstable();
-                out.dedup();
-                out
-            }
-            ComponentKind::Balancer(b) => {
-                let mut out: Vec<u32> = b.backends.iter().map(|&(t, _, _)| t).collect();
-                out.dedup();
-                out
-            }
-            ComponentKind::Dns(d) => d.targets.clone(),
-        }
-    }
-
-    /// Price of the component per hour (all replicas).
-    pub fn cost_per_hour(&self) -> f64 {
-        match &self.kind {
-            ComponentKind::Server(s) => s.machine.cost_per_hour * f64::from(s.replicas),
-            ComponentKind::Balancer(b) => b.cost_per_hour,
-            ComponentKind::Dns(_) => 0.0,
-        }
-    }
-}
-
-impl Component {
-    pub fn snapshot_window_start(&mut self, now: SimTime) {
-        match self {
-            Component::Server(s) => s.snapshot_window_start(now),
-            Component::Balancer(b) => b.snapshot_window_start(now),
-            Component::Dns(_) => {}
-        }
-    }
-
-    pub fn snapshot_window_end(&mut self, now: SimTime) {
-        match self {
-            Component::Server(s) => s.snapshot_window_end(now),
-            Component::Balancer(b) => b.snapshot_window_end(now),
-            Component::Dns(_) => {}
-        }
-    }
-
-    /// Bytes of heap in queues that grow with load (waiting requests), for the memory guard.
-    pub fn queue_heap_bytes(&self) -> u64 {
-        match self {
-            Component::Server(s) => {
-                s.replicas
-                    .iter()
-                    .map(|r| {
-                        r.wait_queue.capacity() * std::mem::size_of::<u32>()
-                            + r.core_queue.capacity() * std::mem::size_of::<(u32, SimTime)>()
-                    })
-                    .sum::<usize>() as u64
-                    + s.replication.as_ref().map_or(0, |r| r.heap_bytes())
-            }
-            Component::Balancer(_) | Component::Dns(_) => 0,
-        }
-    }
-
-    /// Utilisation and queue since the previous call, for the time series.
-    pub fn interval_load(&mut self, now: SimTime) -> crate::metrics::timeseries::IntervalLoad {
-        match self {
-            Component::Server(s) => s.interval_load(now),
-            Component::Balancer(b) => b.interval_load(now),
-            Component::Dns(_) => Default::default(),
-        }
-    }
+    Service(Box<ServiceSpec>),
+    Cache(Box<CacheSpec>),
+    Database(Box<DatabaseSpec>),
+    Balancer(Box<BalancerSpec>),
+    Dns(Box<DnsSpec>),
 }

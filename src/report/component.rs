@@ -2,9 +2,11 @@
 //! workers, NIC, disk, queue, connections, memory, the busiest machine), read out of the
 //! simulation. Pure.
 
-use crate::engine::sim::Component;
 use crate::metrics::histogram::Latency;
-use crate::model::ComponentKind;
+use crate::model::component::Component;
+use crate::model::compute::server::{Hottest, Server};
+use crate::model::data::replication::ReplicationSpec;
+use crate::model::net::health::HealthChange;
 use crate::report::{LatencySummary, failures, reasons, round};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -109,19 +111,80 @@ pub struct HealthChangeSummary {
 /// Peak share of the memory left for work (RAM less the machine's base memory) that
 /// connections and in-flight requests took: 1 means requests were refused `out_of_memory`.
 /// The base memory is left out so an idle machine does not rank as a bottleneck.
-pub(super) fn working_memory_share(spec: &crate::model::ComponentSpec, state: &Component) -> f64 {
-    match (state, &spec.kind) {
-        (Component::Server(s), ComponentKind::Server(k)) => {
-            let m = &k.machine;
-            let room = m.ram_bytes.saturating_sub(m.base_bytes);
-            let used = s.peak_memory_bytes().saturating_sub(m.base_bytes);
-            if room > 0 {
-                used as f64 / room as f64
-            } else {
-                0.0
-            }
+pub(super) fn working_memory_share(state: &Component) -> f64 {
+    fn share<S>(s: &Server<S>) -> f64 {
+        let m = &s.spec.machine;
+        let room = m.ram_bytes.saturating_sub(m.base_bytes);
+        let used = s.peak_memory_bytes().saturating_sub(m.base_bytes);
+        if room > 0 {
+            used as f64 / room as f64
+        } else {
+            0.0
         }
-        _ => 0.0,
+    }
+    match state {
+        Component::Service(s) => share(&s.server),
+        Component::Cache(c) => share(&c.server),
+        Component::Database(d) => share(&d.server),
+        Component::Balancer(_) | Component::Dns(_) => 0.0,
+    }
+}
+
+/// The summary of a server of kind `kind`; `replication` names a database's machines.
+fn server_summary<S>(
+    kind: &str,
+    s: &Server<S>,
+    replication: Option<&ReplicationSpec>,
+    cost_per_hour: f64,
+    per_s: impl Fn(u64) -> f64,
+) -> ComponentSummary {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    let w = s.window;
+    let k = &s.spec;
+    let non_empty = |l: &Latency| (!l.is_empty()).then(|| LatencySummary::of(l));
+    ComponentSummary {
+        kind: kind.to_string(),
+        replicas: k.machine_count,
+        cost_per_hour: round(cost_per_hour, 4),
+        throughput_rps: per_s(s.stats.served),
+        cpu_utilisation: round(w.cpu_utilisation, 4),
+        worker_utilisation: round(w.worker_utilisation, 4),
+        nic_utilisation: round(w.nic_utilisation, 4),
+        disk_utilisation: round(w.disk_utilisation, 4),
+        mean_queue: round(w.mean_queue, 4),
+        max_queue: s.max_queue(),
+        wait_probability: if s.stats.admitted > 0 {
+            round(s.stats.waited as f64 / s.stats.admitted as f64, 6)
+        } else {
+            0.0
+        },
+        mean_connections: round(w.mean_connections, 4),
+        peak_connections: s.peak_connections(),
+        max_connections: u64::from(k.machine.max_connections),
+        peak_memory_gb: round(s.peak_memory_bytes() as f64 / GIB, 4),
+        ram_gb: round(k.machine.ram_bytes as f64 / GIB, 4),
+        refused_by: reasons(&s.stats.refused),
+        queue_wait_ms: non_empty(&s.stats.queue_wait),
+        service_ms: non_empty(&s.stats.service),
+        pool_wait_ms: non_empty(&s.stats.pool_wait),
+        cache_hit_ratio: None,
+        health_changes: Vec::new(),
+        replication: None,
+        hottest_machine: (k.machine_count > 1).then(|| {
+            let name = |machine: u32| match replication {
+                Some(r) => r.member_name(machine),
+                None => format!("replica {machine}"),
+            };
+            let load = |h: Hottest| MachineLoad {
+                machine: name(h.machine),
+                utilisation: round(h.utilisation, 4),
+            };
+            HottestMachines {
+                cpu: load(w.hottest_cpu),
+                nic: load(w.hottest_nic),
+                disk: load(w.hottest_disk),
+            }
+        }),
     }
 }
 
@@ -131,89 +194,47 @@ pub(super) fn component_summary(
     all: &[crate::model::ComponentSpec],
     per_s: impl Fn(u64) -> f64,
 ) -> ComponentSummary {
-    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-    match (state, &spec.kind) {
-        (Component::Server(s), ComponentKind::Server(k)) => {
-            let w = s.window;
-            let lookups = s.stats.cache_hits + s.stats.cache_misses;
-            let non_empty = |l: &Latency| (!l.is_empty()).then(|| LatencySummary::of(l));
+    let cost = spec.kind.cost_per_hour();
+    let kind = spec.kind.name();
+    let changes = |changes: &[HealthChange], name: &dyn Fn(usize) -> String| {
+        changes
+            .iter()
+            .map(|c| HealthChangeSummary {
+                at_s: round(c.at.as_secs(), 6),
+                backend: name(c.target),
+                healthy: c.healthy,
+            })
+            .collect()
+    };
+    match state {
+        Component::Service(s) => server_summary(kind, &s.server, None, cost, per_s),
+        Component::Cache(c) => {
+            let lookups = c.hits + c.misses;
             ComponentSummary {
-                kind: k.role.name().to_string(),
-                replicas: k.replicas,
-                cost_per_hour: round(spec.cost_per_hour(), 4),
-                throughput_rps: per_s(s.stats.served),
-                cpu_utilisation: round(w.cpu_utilisation, 4),
-                worker_utilisation: round(w.worker_utilisation, 4),
-                nic_utilisation: round(w.nic_utilisation, 4),
-                disk_utilisation: round(w.disk_utilisation, 4),
-                mean_queue: round(w.mean_queue, 4),
-                max_queue: s.max_queue(),
-                wait_probability: if s.stats.admitted > 0 {
-                    round(s.stats.waited as f64 / s.stats.admitted as f64, 6)
-                } else {
-                    0.0
-                },
-                mean_connections: round(w.mean_connections, 4),
-                peak_connections: s.peak_connections(),
-                max_connections: u64::from(k.machine.max_connections),
-                peak_memory_gb: round(s.peak_memory_bytes() as f64 / GIB, 4),
-                ram_gb: round(k.machine.ram_bytes as f64 / GIB, 4),
-                refused_by: reasons(&s.stats.refused),
-                queue_wait_ms: non_empty(&s.stats.queue_wait),
-                service_ms: non_empty(&s.stats.service),
-                pool_wait_ms: non_empty(&s.stats.pool_wait),
-                cache_hit_ratio: (lookups > 0)
-                    .then(|| round(s.stats.cache_hits as f64 / lookups as f64, 4)),
-                health_changes: Vec::new(),
-                replication: None,
-                hottest_machine: (k.replicas > 1).then(|| {
-                    let name = |replica: u32| match &k.replication {
-                        Some(r) => r.member_name(replica),
-                        None => format!("replica {replica}"),
-                    };
-                    let load = |h: crate::model::server::Hottest| MachineLoad {
-                        machine: name(h.replica),
-                        utilisation: round(h.utilisation, 4),
-                    };
-                    HottestMachines {
-                        cpu: load(w.hottest_cpu),
-                        nic: load(w.hottest_nic),
-                        disk: load(w.hottest_disk),
-                    }
-                }),
+                cache_hit_ratio: (lookups > 0).then(|| round(c.hits as f64 / lookups as f64, 4)),
+                ..server_summary(kind, &c.server, None, cost, per_s)
             }
         }
-        (Component::Balancer(b), ComponentKind::Balancer(k)) => ComponentSummary {
+        Component::Database(d) => {
+            let replication = d.replication.as_ref().map(|r| &r.spec);
+            server_summary(kind, &d.server, replication, cost, per_s)
+        }
+        Component::Balancer(b) => ComponentSummary {
             mean_connections: round(b.mean_connections, 4),
             peak_connections: b.conns.max(),
-            max_connections: u64::from(k.max_connections),
+            max_connections: u64::from(b.spec.max_connections),
             refused_by: reasons(&b.refused),
-            health_changes: b
-                .changes
-                .iter()
-                .map(|c| {
-                    let (comp, replica, _) = k.backends[c.backend];
-                    HealthChangeSummary {
-                        at_s: round(c.at.as_secs(), 6),
-                        backend: format!("{}[{}]", all[comp as usize].name, replica),
-                        healthy: c.healthy,
-                    }
-                })
-                .collect(),
-            ..ComponentSummary::without_machine("load_balancer", k.cost_per_hour, per_s(b.served))
+            health_changes: changes(&b.health.changes, &|i| {
+                let backend = b.spec.backends[i];
+                format!("{}[{}]", all[backend.target.index()].name, backend.machine)
+            }),
+            ..ComponentSummary::without_machine(kind, cost, per_s(b.served))
         },
-        (Component::Dns(d), ComponentKind::Dns(k)) => ComponentSummary {
-            health_changes: d
-                .changes
-                .iter()
-                .map(|c| HealthChangeSummary {
-                    at_s: round(c.at.as_secs(), 6),
-                    backend: all[k.targets[c.backend] as usize].name.clone(),
-                    healthy: c.healthy,
-                })
-                .collect(),
-            ..ComponentSummary::without_machine("dns", 0.0, per_s(d.answers.iter().sum()))
+        Component::Dns(d) => ComponentSummary {
+            health_changes: changes(&d.health.changes, &|i| {
+                all[d.spec.targets[i].index()].name.clone()
+            }),
+            ..ComponentSummary::without_machine(kind, cost, per_s(d.answers.iter().sum()))
         },
-        _ => unreachable!("component state and spec disagree"),
     }
 }

@@ -5,11 +5,12 @@
 //! Times read off the time series are interval boundaries, so they are exact to within the
 //! scenario's `interval_s`.
 
-use crate::engine::sim::{Component, Simulation};
 use crate::engine::time::SimTime;
 use crate::metrics::timeseries::IntervalRow;
-use crate::model::replication::Mode;
-use crate::model::{ComponentKind, Fault};
+use crate::model::Fault;
+use crate::model::component::Component;
+use crate::model::data::replication::Mode;
+use crate::model::sim::Simulation;
 use crate::report::{LatencySummary, round};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -194,22 +195,21 @@ pub fn replication_summary(
     i: usize,
     per_s: impl Fn(u64) -> f64,
 ) -> Option<ReplicationSummary> {
-    let (Component::Server(s), ComponentKind::Server(spec)) =
-        (&sim.components[i], &sim.scenario.components[i].kind)
-    else {
+    let Component::Database(d) = &sim.components[i] else {
         return None;
     };
-    let (rs, st) = (spec.replication.as_ref()?, s.replication.as_ref()?);
+    let rep = d.replication.as_ref()?;
+    let (rs, st) = (&rep.spec, &rep.state);
     let stats = &st.stats;
     let secs = |t: SimTime| round(t.as_secs(), 6);
-    let machines = s
+    let machines = rep
         .members
         .iter()
         .enumerate()
         .map(|(r, m)| {
             let r = r as u32;
-            let shard = rs.shard_of_replica(r);
-            let alive = s.replicas[r as usize].alive;
+            let shard = rs.shard_of_machine(r);
+            let alive = d.server.machines[r as usize].alive;
             let role = if !alive {
                 "down"
             } else if rs.mode == Mode::MultiPrimary || st.primary[shard as usize] == r % rs.members
@@ -262,13 +262,13 @@ pub fn replication_summary(
             .failovers
             .iter()
             .copied()
-            .chain(st.unfinished_failovers(rs, &s.replicas))
+            .chain(st.unfinished_failovers(rs, &d.server.machines))
             .map(|f| FailoverSummary {
                 shard: f.shard,
                 crashed_at_s: secs(f.crashed_at),
                 detected_at_s: secs(f.detected_at),
                 promoted_at_s: f.promoted_at.map(secs),
-                write_downtime_s: secs(f.promoted_at.unwrap_or(sim.now).since(f.crashed_at)),
+                write_downtime_s: secs(f.promoted_at.unwrap_or(sim.ctx.now).since(f.crashed_at)),
                 promoted: f.promoted.map(|m| rs.member_name(m)),
                 writes_lost: f.writes_lost,
                 unfinished: f.unfinished.map(String::from),
@@ -293,7 +293,7 @@ pub fn failures(
     rows: &[IntervalRow],
     replication: &BTreeMap<String, ReplicationSummary>,
 ) -> Failures {
-    let o = &sim.metrics.outcomes;
+    let o = &sim.ctx.metrics.outcomes;
     Failures {
         availability: if o.total > 0 {
             round(o.completed as f64 / o.total as f64, 6)
@@ -305,20 +305,21 @@ pub fn failures(
         faults: {
             // Rows of the measurement window (and the drain after it), as the rest of the
             // summary counts.
-            let start = rows.partition_point(|r| r.end <= sim.window.start);
+            let start = rows.partition_point(|r| r.end <= sim.ctx.window.start);
             let measured = &rows[start..];
-            let first = sim.scenario.faults.iter().map(|f| f.at).min();
-            sim.scenario
+            let first = sim.ctx.scenario.faults.iter().map(|f| f.at).min();
+            sim.ctx
+                .scenario
                 .faults
                 .iter()
                 .map(|f| fault_effect(f, measured, first.unwrap_or(f.at)))
                 .collect()
         },
-        regions: match &sim.scenario.network.regions {
+        regions: match &sim.ctx.scenario.network.regions {
             Some(r) => r
                 .names
                 .iter()
-                .zip(&sim.metrics.region_outcomes)
+                .zip(&sim.ctx.metrics.region_outcomes)
                 .map(|(name, o)| {
                     let a = RegionAvailability {
                         requests: o.total,

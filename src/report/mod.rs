@@ -16,10 +16,10 @@ pub mod shard;
 pub mod sweep;
 pub mod table;
 
-use crate::engine::sim::{Simulation, StopReason};
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS, STATUS_COUNT};
 use crate::metrics::timeseries::IntervalRow;
+use crate::model::sim::{Simulation, StopReason};
 pub use component::{ComponentSummary, HealthChangeSummary, HottestMachines, MachineLoad};
 use component::{component_summary, working_memory_share};
 use serde::Serialize;
@@ -218,12 +218,12 @@ pub enum LoadSummary {
 }
 
 impl LoadSummary {
-    pub fn of(model: &crate::model::workload::LoadModel) -> LoadSummary {
+    pub fn of(model: &crate::model::client::workload::LoadModel) -> LoadSummary {
         match *model {
-            crate::model::workload::LoadModel::Closed { users, .. } => {
+            crate::model::client::workload::LoadModel::Closed { users, .. } => {
                 LoadSummary::Closed { users }
             }
-            crate::model::workload::LoadModel::Open { rate_per_s } => LoadSummary::Open {
+            crate::model::client::workload::LoadModel::Open { rate_per_s } => LoadSummary::Open {
                 rate_per_s: round(rate_per_s, 6),
             },
         }
@@ -281,8 +281,8 @@ pub struct Results {
 impl Results {
     /// Reads the results out of a finished simulation.
     pub fn from_simulation(sim: &mut Simulation, stop: StopReason) -> Results {
-        let sc = &sim.scenario;
-        let measured = sim.window.span().as_secs();
+        let sc = &sim.ctx.scenario;
+        let measured = sim.ctx.window.span().as_secs();
         let per_s = |n: u64| {
             if measured > 0.0 {
                 round(n as f64 / measured, 3)
@@ -290,32 +290,32 @@ impl Results {
                 0.0
             }
         };
-        let m = &sim.metrics;
-        let classes = sc
-            .workload
-            .classes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let o = &m.class_outcomes[i];
-                let summary = ClassSummary {
-                    requests: RequestSummary::of(o),
-                    throughput_rps: per_s(m.class_completed_in_window[i]),
-                    latency_ms: LatencySummary::of(if m.class_latency.len() > 1 {
-                        &m.class_latency[i]
-                    } else {
-                        &m.latency
-                    }),
-                    circuit_breaker: sim.breakers.get(i).and_then(Option::as_ref).map(|b| {
-                        BreakerSummary {
-                            opened: b.opened,
-                            refused: b.refused,
-                        }
-                    }),
-                };
-                (c.name.clone(), summary)
-            })
-            .collect();
+        let m = &sim.ctx.metrics;
+        let classes =
+            sc.workload
+                .classes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let o = &m.class_outcomes[i];
+                    let summary = ClassSummary {
+                        requests: RequestSummary::of(o),
+                        throughput_rps: per_s(m.class_completed_in_window[i]),
+                        latency_ms: LatencySummary::of(if m.class_latency.len() > 1 {
+                            &m.class_latency[i]
+                        } else {
+                            &m.latency
+                        }),
+                        circuit_breaker: sim.client.breakers.get(i).and_then(Option::as_ref).map(
+                            |b| BreakerSummary {
+                                opened: b.opened,
+                                refused: b.refused,
+                            },
+                        ),
+                    };
+                    (c.name.clone(), summary)
+                })
+                .collect();
         let mut components = BTreeMap::new();
         let mut bottleneck: Option<(Bottleneck, f64)> = None;
         let mut replication = BTreeMap::new();
@@ -329,8 +329,8 @@ impl Results {
             // physical resource (CPU, NIC, disk, connections) is named instead.
             let connections =
                 summary.peak_connections as f64 / summary.max_connections.max(1) as f64;
-            let memory = working_memory_share(spec, state);
-            // Peaks (connections, memory) are already the busiest replica's.
+            let memory = working_memory_share(state);
+            // Peaks (connections, memory) are already the busiest machine's.
             let hot = summary.hottest_machine.as_ref();
             let on_machine = |m: Option<&MachineLoad>, mean: f64| match m {
                 Some(m) => (m.utilisation, Some(m.machine.clone()), Some(round(mean, 4))),
@@ -373,7 +373,7 @@ impl Results {
         let in_system = crate::metrics::time_weighted::mean_between(
             m.in_system_area_at_start,
             m.in_system_area_at_end,
-            sim.window.span(),
+            sim.ctx.window.span(),
         );
         let arrival = if measured > 0.0 {
             m.outcomes.total as f64 / measured
@@ -399,8 +399,8 @@ impl Results {
             seed: sc.seed,
             load: LoadSummary::of(&sc.workload.model),
             // The window as run: a `max_events` stop cuts it short.
-            sim_time_s: sim.window.end.as_secs(),
-            warmup_s: sim.window.start.as_secs(),
+            sim_time_s: sim.ctx.window.end.as_secs(),
+            warmup_s: sim.ctx.window.start.as_secs(),
             warmup_auto: None,
             measured_s: measured,
             stop_reason: stop.name().to_string(),
@@ -419,7 +419,10 @@ impl Results {
             components,
             // An empty window (stopped during warm-up) measured nothing to rank.
             bottleneck: bottleneck.filter(|_| measured > 0.0).map(|(b, _)| b),
-            cost_per_hour: round(sc.components.iter().map(|c| c.cost_per_hour()).sum(), 4),
+            cost_per_hour: round(
+                sc.components.iter().map(|c| c.kind.cost_per_hour()).sum(),
+                4,
+            ),
             failures: failures::failures(sim, &m.timeseries.rows, &replication),
             littles_law: LittlesLaw {
                 mean_in_system: round(in_system, 4),
@@ -429,8 +432,8 @@ impl Results {
             },
             engine: EngineSummary {
                 events: sim.events,
-                peak_requests: sim.requests.peak(),
-                peak_frames: sim.frames.peak(),
+                peak_requests: sim.ctx.requests.peak(),
+                peak_frames: sim.ctx.frames.peak(),
             },
             timeseries: m.timeseries.rows.clone(),
             component_order: sc.components.iter().map(|c| c.name.clone()).collect(),

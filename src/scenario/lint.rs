@@ -3,9 +3,7 @@
 //! the work a request needs (a unit mistake: milliseconds for seconds). They do not stop a
 //! run; `dsim validate` and `dsim run` print them, located like errors.
 
-use crate::model::ComponentKind;
-use crate::model::server::Step;
-use crate::model::workload::LoadModel;
+use crate::model::client::workload::LoadModel;
 use crate::model::{Scenario, distribution::show};
 use crate::scenario::{Diagnostic, locate};
 
@@ -47,22 +45,11 @@ pub fn warnings(text: &str, scenario: &Scenario) -> Vec<Diagnostic> {
         let think_ms = think.mean_ns() / 1e6;
         // The CPU work of the first class at its entry (its handler's steps, as written).
         let class = &w.classes[0];
-        let work_ms = match scenario
+        let work_ms = scenario
             .components
-            .get(class.entry as usize)
-            .map(|c| &c.kind)
-        {
-            Some(ComponentKind::Server(s)) => s.programs.first().map_or(0.0, |program| {
-                program
-                    .iter()
-                    .map(|step| match step {
-                        Step::Cpu(d) => d.mean_ns() / 1e6,
-                        _ => 0.0,
-                    })
-                    .sum()
-            }),
-            _ => 0.0,
-        };
+            .get(class.entry.index())
+            .and_then(|c| c.kind.program_cpu_ms(0))
+            .unwrap_or(0.0);
         if work_ms > 0.0 && think_ms < THINK_SHARE * work_ms {
             warn(
                 "workload.model.closed.think_time_ms",

@@ -5,10 +5,12 @@ use super::dns::{dns, health_check, not_dns};
 use super::replication::replication;
 use super::{Checker, MAX_LRU_KEYS};
 use crate::model::ComponentKind;
-use crate::model::database::{Query, query_program};
-use crate::model::load_balancer::BalancerSpec;
-use crate::model::machine::Machine;
-use crate::model::server::{CachePolicy, Role, ServerSpec, Step};
+use crate::model::compute::machine::MachineSpec;
+use crate::model::compute::server::{ServerSpec, Step};
+use crate::model::compute::service::ServiceSpec;
+use crate::model::data::cache::{CachePolicy, CacheSpec, CacheStep};
+use crate::model::data::database::{DatabaseSpec, DbStep, Query, query_program};
+use crate::model::net::load_balancer::{Backend, BalancerSpec};
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use std::collections::BTreeMap;
@@ -23,7 +25,7 @@ const MAX_COST_PER_HOUR: f64 = 1e6;
 const MAX_DISK_IOS: u32 = 100_000;
 const MAX_UNINDEXED_FACTOR: f64 = 10_000.0;
 
-fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
+fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
     let cores = c.at_least(&format!("{path}.cores"), u64::from(m.cores), 1) as u32;
     let speed = c.positive(&format!("{path}.cpu_speed"), m.cpu_speed);
     c.within(&format!("{path}.cpu_speed"), speed, 0.001, 1000.0);
@@ -64,7 +66,7 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> Machine {
         0.0,
         MAX_COST_PER_HOUR,
     );
-    Machine::new(
+    MachineSpec::new(
         cores,
         speed.max(0.001),
         ram,
@@ -124,17 +126,17 @@ pub(super) fn component(
 ) -> ComponentKind {
     let path = format!("components.{name}");
     match comp {
-        RawComponent::Service(s) => ComponentKind::Server(Box::new(service(c, &path, name, s))),
-        RawComponent::Cache(k) => ComponentKind::Server(Box::new(cache(c, &path, k, key_space))),
+        RawComponent::Service(s) => ComponentKind::Service(Box::new(service(c, &path, name, s))),
+        RawComponent::Cache(k) => ComponentKind::Cache(Box::new(cache(c, &path, k, key_space))),
         RawComponent::Database(d) => {
-            ComponentKind::Server(Box::new(database(c, &path, d, key_space)))
+            ComponentKind::Database(Box::new(database(c, &path, d, key_space)))
         }
-        RawComponent::LoadBalancer(b) => ComponentKind::Balancer(balancer(c, &path, b)),
-        RawComponent::Dns(d) => ComponentKind::Dns(dns(c, &path, d)),
+        RawComponent::LoadBalancer(b) => ComponentKind::Balancer(Box::new(balancer(c, &path, b))),
+        RawComponent::Dns(d) => ComponentKind::Dns(Box::new(dns(c, &path, d))),
     }
 }
 
-fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServerSpec {
+fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSpec {
     let machine = machine(c, &format!("{path}.machine"), &s.machine);
     let replicas = c.at_least(&format!("{path}.replicas"), u64::from(s.replicas), 1) as u32;
     if replicas > 10_000 {
@@ -205,20 +207,16 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServerSpe
         programs.push(program);
     }
     ServerSpec {
-        role: Role::Service,
         machine,
-        replicas,
+        machine_count: replicas,
         workers,
         queue_capacity: s.queue_capacity,
         programs,
         pools,
-        connect: None,
-        cache: None,
-        replication: None,
     }
 }
 
-fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> ServerSpec {
+fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec {
     let machine = machine(c, &format!("{path}.machine"), &k.machine);
     let lookup = c
         .dist(&format!("{path}.lookup_ms"), &k.lookup_ms)
@@ -255,28 +253,27 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> ServerSpe
     };
     let program = vec![
         Step::Cpu(lookup),
-        Step::CacheLookup,
+        Step::Own(CacheStep::Lookup),
         Step::Call {
             target: backing,
             pool: None,
         },
-        Step::CacheFill,
+        Step::Own(CacheStep::Fill),
     ];
-    ServerSpec {
-        role: Role::Cache,
-        machine,
-        replicas: 1,
-        workers: c.at_least(&format!("{path}.workers"), u64::from(k.workers), 1) as u32,
-        queue_capacity: k.queue_capacity,
-        programs: vec![program; c.class_names.len()],
-        pools: Vec::new(),
-        connect: None,
-        cache: Some(policy),
-        replication: None,
+    CacheSpec {
+        server: ServerSpec {
+            machine,
+            machine_count: 1,
+            workers: c.at_least(&format!("{path}.workers"), u64::from(k.workers), 1) as u32,
+            queue_capacity: k.queue_capacity,
+            programs: vec![program; c.class_names.len()],
+            pools: Vec::new(),
+        },
+        policy,
     }
 }
 
-fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> ServerSpec {
+fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> DatabaseSpec {
     let machine = machine(c, &format!("{path}.machine"), &d.machine);
     c.number(
         &format!("{path}.unindexed_factor"),
@@ -316,10 +313,10 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Ser
                     machine.cpu_speed,
                 );
                 if replication.as_ref().is_some_and(|r| r.members > 1) {
-                    program.push(match q.op {
-                        QueryOp::Write => Step::Replicate,
-                        QueryOp::Read => Step::ReadCheck,
-                    });
+                    program.push(Step::Own(match q.op {
+                        QueryOp::Write => DbStep::Replicate,
+                        QueryOp::Read => DbStep::ReadCheck,
+                    }));
                 }
                 program
             }
@@ -356,16 +353,16 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Ser
             ),
         );
     }
-    ServerSpec {
-        role: Role::Database,
-        workers: machine.max_connections,
-        machine,
-        replicas: replication.as_ref().map_or(1, |r| r.shards * r.members),
-        queue_capacity: 0,
-        programs,
-        pools: Vec::new(),
-        connect: Some(connect),
-        cache: None,
+    DatabaseSpec {
+        server: ServerSpec {
+            workers: machine.max_connections,
+            machine,
+            machine_count: replication.as_ref().map_or(1, |r| r.shards * r.members),
+            queue_capacity: 0,
+            programs,
+            pools: Vec::new(),
+        },
+        connect,
         replication,
     }
 }
@@ -410,6 +407,7 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
     // Every service named in `backends` or `routes`, once, with the backend indices of its
     // replicas.
     let mut backends = Vec::new();
+    let mut weights = Vec::new();
     let mut by_name: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
     let named = b
         .backends
@@ -459,7 +457,11 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
             None => 0,
         };
         let first = backends.len() as u32;
-        backends.extend((0..replicas).map(|r| (id, r, weight)));
+        backends.extend((0..replicas).map(|machine| Backend {
+            target: id,
+            machine,
+        }));
+        weights.extend((0..replicas).map(|_| weight));
         by_name.insert(name, (first..first + replicas).collect());
     }
     let group_of = |names: &[String]| -> Vec<u32> {
@@ -511,6 +513,7 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
         .map(|h| health_check(c, &format!("{path}.health_check"), h));
     BalancerSpec {
         backends,
+        weights,
         policy: b.policy,
         forward: c.dist(&format!("{path}.forward_ms"), &b.forward_ms),
         max_connections: c.at_least(

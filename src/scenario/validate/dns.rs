@@ -3,8 +3,8 @@
 use super::Checker;
 use crate::engine::time::SimTime;
 use crate::model::distribution::MAX_MS;
-use crate::model::dns::DnsSpec;
-use crate::model::load_balancer::HealthCheck;
+use crate::model::net::dns::DnsSpec;
+use crate::model::net::health::HealthCheck;
 use crate::scenario::raw::*;
 
 /// A health check at `path`.

@@ -3,23 +3,31 @@
 
 use super::Checker;
 use crate::engine::time::SimTime;
+use crate::model::component::Fleet;
 use crate::model::distribution::MAX_MS;
-use crate::model::region::Regions;
+use crate::model::ids::ComponentId;
+use crate::model::net::region::Regions;
 use crate::model::{ComponentKind, ComponentSpec, Fault, FaultKind};
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use std::ops::Range;
 
-/// The server component `name` (a problem if it is a load balancer or unknown).
+/// The machines of component `name` (a problem if it is a load balancer, a DNS or unknown).
 fn server<'s>(
     c: &mut Checker,
     components: &'s [ComponentSpec],
     path: &str,
     name: &str,
-) -> Option<(u32, &'s crate::model::server::ServerSpec)> {
+) -> Option<(ComponentId, Fleet<'s>)> {
     let id = c.component(&format!("{path}.component"), name);
-    match components.get(id as usize).map(|s| &s.kind) {
-        Some(ComponentKind::Server(s)) => Some((id, s)),
+    let kind = components.get(id.index()).map(|s| &s.kind);
+    if let Some(fleet) = kind.and_then(ComponentKind::fleet) {
+        return Some((id, fleet));
+    }
+    match kind {
+        Some(ComponentKind::Service(_) | ComponentKind::Cache(_) | ComponentKind::Database(_)) => {
+            unreachable!("servers have machines")
+        }
         Some(ComponentKind::Balancer(_)) => {
             c.problem(
                 format!("{path}.component"),
@@ -70,13 +78,13 @@ fn machine(
     c: &mut Checker,
     path: &str,
     name: &str,
-    s: &crate::model::server::ServerSpec,
+    s: Fleet,
     shard: u32,
     replica: u32,
 ) -> Option<Range<u32>> {
-    let (shards, members) = match &s.replication {
+    let (shards, members) = match s.replication {
         Some(r) => (r.shards, r.members),
-        None => (1, s.replicas),
+        None => (1, s.count),
     };
     if shard >= shards {
         let what = if shards == 1 {
@@ -150,11 +158,11 @@ pub(super) fn faults(
                 let Some((id, s)) = server(c, components, &path, component) else {
                     continue;
                 };
-                let Some(replicas) = machine(c, &path, component, s, *shard, *replica) else {
+                let Some(machines) = machine(c, &path, component, s, *shard, *replica) else {
                     continue;
                 };
-                let label = match &s.replication {
-                    Some(r) => format!("crash {component} {}", r.member_name(replicas.start)),
+                let label = match s.replication {
+                    Some(r) => format!("crash {component} {}", r.member_name(machines.start)),
                     None => format!("crash {component}[{replica}]"),
                 };
                 Fault {
@@ -163,7 +171,7 @@ pub(super) fn faults(
                     until,
                     kind: FaultKind::Crash {
                         component: id,
-                        replicas,
+                        machines,
                     },
                 }
             }
@@ -214,30 +222,25 @@ pub(super) fn faults(
                 let of = regions.map(|x| x.of_component.clone()).unwrap_or_default();
                 let mut in_region = Vec::new();
                 let mut machines = Vec::new();
-                for (id, spec) in components.iter().enumerate() {
-                    let id = id as u32;
-                    match &spec.kind {
-                        ComponentKind::Dns(_) => {}
-                        // A database spread over regions loses only its machines there.
-                        ComponentKind::Server(s)
-                            if s.replication
-                                .as_ref()
-                                .is_some_and(|rs| !rs.member_regions.is_empty()) =>
-                        {
-                            let rs = s
-                                .replication
-                                .as_ref()
-                                .map(|rs| (rs.members, &rs.member_regions));
-                            if let Some((members, regions_of)) = rs {
-                                machines.extend(
-                                    (0..s.replicas)
-                                        .filter(|m| regions_of[(m % members) as usize] == r)
-                                        .map(|m| (id, m)),
-                                );
-                            }
-                        }
-                        _ if of.get(id as usize) == Some(&r) => in_region.push(id),
-                        _ => {}
+                for (i, spec) in components.iter().enumerate() {
+                    let id = ComponentId::from_index(i);
+                    if matches!(spec.kind, ComponentKind::Dns(_)) {
+                        continue;
+                    }
+                    // A database spread over regions loses only its machines there.
+                    let spread = spec.kind.fleet().and_then(|f| {
+                        f.replication
+                            .filter(|rs| !rs.member_regions.is_empty())
+                            .map(|rs| (f.count, rs))
+                    });
+                    if let Some((count, rs)) = spread {
+                        machines.extend(
+                            (0..count)
+                                .filter(|m| rs.member_regions[(m % rs.members) as usize] == r)
+                                .map(|m| (id, m)),
+                        );
+                    } else if of.get(i) == Some(&r) {
+                        in_region.push(id);
                     }
                 }
                 Fault {
@@ -286,10 +289,10 @@ pub(super) fn faults(
                 let Some((id, s)) = server(c, components, &path, component) else {
                     continue;
                 };
-                let (replicas, which) = match replica {
+                let (machines, which) = match replica {
                     Some(r) => match machine(c, &path, component, s, *shard, *r) {
                         Some(range) => {
-                            let which = match &s.replication {
+                            let which = match s.replication {
                                 Some(rs) => format!("{component} {}", rs.member_name(range.start)),
                                 None => format!("{component}[{r}]"),
                             };
@@ -304,7 +307,7 @@ pub(super) fn faults(
                                 "`shard` picks the machine named by `replica`; give `replica` too",
                             );
                         }
-                        (0..s.replicas, component.clone())
+                        (0..s.count, component.clone())
                     }
                 };
                 Fault {
@@ -313,7 +316,7 @@ pub(super) fn faults(
                     until,
                     kind: FaultKind::Slow {
                         component: id,
-                        replicas,
+                        machines,
                         factor,
                     },
                 }

@@ -4,7 +4,8 @@
 
 use crate::engine::time::SimTime;
 use crate::model::distribution::{Dist, show};
-use crate::model::network::preset_dist;
+use crate::model::ids::ComponentId;
+use crate::model::net::network::preset_dist;
 use crate::model::{ComponentSpec, Scenario, Warmup};
 use components::component;
 use faults::faults;
@@ -30,7 +31,7 @@ pub struct Problem {
 }
 
 /// The id given to a reference that does not resolve (validation fails, so it is never run).
-pub(super) const UNKNOWN: u32 = u32::MAX;
+pub(super) const UNKNOWN: ComponentId = ComponentId::from_index(u32::MAX as usize);
 
 /// The largest LRU key space: its arrays take about 9 bytes per key.
 pub(super) const MAX_LRU_KEYS: u64 = 50_000_000;
@@ -159,9 +160,9 @@ impl<'a> Checker<'a> {
     }
 
     /// The id of component `name`, or `UNKNOWN` and a problem with a suggestion.
-    pub(super) fn component(&mut self, path: &str, name: &str) -> u32 {
+    pub(super) fn component(&mut self, path: &str, name: &str) -> ComponentId {
         match self.names.binary_search(&name) {
-            Ok(i) => i as u32,
+            Ok(i) => ComponentId::from_index(i),
             Err(_) => {
                 let mut h = hint(name, self.names.iter().copied());
                 if h.is_empty() {
@@ -173,8 +174,8 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub(super) fn kind_of(&self, id: u32) -> Option<&'a RawComponent> {
-        self.raw.components.values().nth(id as usize)
+    pub(super) fn kind_of(&self, id: ComponentId) -> Option<&'a RawComponent> {
+        self.raw.components.values().nth(id.index())
     }
 
     pub(super) fn link(&mut self, path: &str, link: &RawLink) -> Dist {
@@ -425,9 +426,9 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         })
         .collect();
     check_call_cycles(&mut c, &components);
-    let network = network(&mut c);
+    let mut network = network(&mut c);
     regions::dns_preferences(&mut components, network.regions.as_ref());
-    replication::member_latencies(&mut components, network.regions.as_ref());
+    replication::member_latencies(&mut components, network.regions.as_mut());
     let faults = faults(&mut c, &components, network.regions.as_ref());
     let slos = slos::slos(&mut c);
     if !c.problems.is_empty() {

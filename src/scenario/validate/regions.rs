@@ -3,7 +3,7 @@
 
 use super::Checker;
 use crate::model::distribution::Dist;
-use crate::model::region::Regions;
+use crate::model::net::region::Regions;
 use crate::model::{ComponentKind, ComponentSpec};
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
@@ -151,6 +151,8 @@ pub(super) fn regions(c: &mut Checker) -> Option<Regions> {
         names: names.into_iter().cloned().collect(),
         user_cdf: cdf,
         of_component,
+        // Filled once the databases are known (`replication::member_latencies`).
+        of_members: Vec::new(),
         latency,
     })
 }
@@ -178,7 +180,7 @@ pub(super) fn dns_preferences(components: &mut [ComponentSpec], regions: Option<
                     let mut order: Vec<u16> = (0..n).collect();
                     order.sort_by(|&x, &y| {
                         let d = |t: u16| {
-                            let target = dns.targets[usize::from(t)] as usize;
+                            let target = dns.targets[usize::from(t)].index();
                             r.mean_ns(
                                 user_region,
                                 r.of_component.get(target).copied().unwrap_or(0),

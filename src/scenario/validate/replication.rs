@@ -3,8 +3,10 @@
 
 use super::Checker;
 use crate::engine::time::SimTime;
+use crate::model::data::replication::{
+    Failover, MAX_MEMBERS, Mode, ReplicationSpec, Reshard, Route,
+};
 use crate::model::distribution::{Dist, MAX_MS};
-use crate::model::replication::{Failover, MAX_MEMBERS, Mode, ReplicationSpec, Reshard, Route};
 use crate::scenario::raw::*;
 
 /// The replication spec of database `d` at `path`, or None for a single machine.
@@ -192,23 +194,25 @@ fn member_regions(
     out
 }
 
-/// The latency between the machines of each replicated database's shards, now that the
-/// regions are known.
+/// The latency between the machines of each replicated database's shards, and the region
+/// of each of their machines, now that the regions are known.
 pub(super) fn member_latencies(
     components: &mut [crate::model::ComponentSpec],
-    regions: Option<&crate::model::region::Regions>,
+    regions: Option<&mut crate::model::net::region::Regions>,
 ) {
     let Some(regions) = regions else { return };
-    for spec in components.iter_mut() {
-        let crate::model::ComponentKind::Server(s) = &mut spec.kind else {
+    regions.of_members = vec![Vec::new(); components.len()];
+    for (i, spec) in components.iter_mut().enumerate() {
+        let crate::model::ComponentKind::Database(d) = &mut spec.kind else {
             continue;
         };
-        let Some(r) = s.replication.as_mut() else {
+        let Some(r) = d.replication.as_mut() else {
             continue;
         };
         if r.member_regions.is_empty() {
             continue;
         }
+        regions.of_members[i] = r.member_regions.clone();
         let n = r.members as usize;
         r.member_latency = (0..n * n)
             .map(|i| {

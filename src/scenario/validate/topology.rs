@@ -2,12 +2,21 @@
 
 use super::Checker;
 use crate::model::ComponentSpec;
-use crate::model::network::Network;
+use crate::model::net::network::Network;
 
 /// Calls must form a DAG: a cycle would nest frames without end. An iterative depth-first
 /// search, O(components + calls), so a chain of any length cannot overflow the stack.
 pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
-    let edges: Vec<Vec<u32>> = components.iter().map(ComponentSpec::callees).collect();
+    let edges: Vec<Vec<u32>> = components
+        .iter()
+        .map(|c| {
+            c.kind
+                .callees()
+                .iter()
+                .map(|id| id.index() as u32)
+                .collect()
+        })
+        .collect();
     if let Some(cycle) = find_cycle(&edges) {
         let names: Vec<&str> = cycle.iter().map(|&i| components[i].name.as_str()).collect();
         c.problem(
@@ -68,8 +77,12 @@ pub(super) fn network(c: &mut Checker) -> Network {
     let mut table = vec![0u16; n * n];
     for (i, l) in raw.links.iter().enumerate() {
         let path = format!("network.links[{i}]");
-        let a = c.component(&format!("{path}.between[0]"), &l.between[0]) as usize;
-        let b = c.component(&format!("{path}.between[1]"), &l.between[1]) as usize;
+        let a = c
+            .component(&format!("{path}.between[0]"), &l.between[0])
+            .index();
+        let b = c
+            .component(&format!("{path}.between[1]"), &l.between[1])
+            .index();
         links.push(c.link(&path, &l.link()));
         let id = (links.len() - 1) as u16;
         if a < n && b < n {

@@ -6,9 +6,9 @@ use super::{Checker, MAX_DURATION_S, MAX_USERS};
 /// fits integer nanoseconds.
 const MAX_BYTES: u64 = 1_000_000_000_000;
 use crate::engine::time::SimTime;
-use crate::model::breaker::BreakerSpec;
+use crate::model::client::breaker::BreakerSpec;
+use crate::model::client::workload::{Class, Keys, LoadModel, Profile, Retry, Workload};
 use crate::model::distribution::{MAX_MS, show};
-use crate::model::workload::{Class, Keys, LoadModel, Profile, Retry, Workload};
 use crate::scenario::raw::*;
 use rand_distr::Zipf;
 

@@ -1,20 +1,22 @@
-//! Machines: the hardware of one replica (cores, speed, memory, NIC, disk, connection cap,
+//! Machines: the hardware of one machine (cores, speed, memory, NIC, disk, connection cap,
 //! price) and its live state during a run (busy cores and workers, queues, memory in use).
 //!
-//! The rules for admitting a request (connection cap, memory) live here; what a request
-//! does once admitted is the server's business (`server.rs`).
+//! A service, cache or database runs on one or more machines of one `MachineSpec`. The rules
+//! for admitting a request (connection cap, memory) live here; what a request does once
+//! admitted is the server's business (`steps.rs`).
 
 use crate::engine::time::SimTime;
 use crate::metrics::time_weighted::{BusyTime, TimeWeighted};
-use crate::model::database::Pool;
+use crate::model::compute::pool::Pool;
+use crate::model::ids::FrameId;
 use std::collections::VecDeque;
 
 const KIB: f64 = 1024.0;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// One replica's hardware, in engine units.
+/// One machine's hardware, in engine units.
 #[derive(Debug, Clone)]
-pub struct Machine {
+pub struct MachineSpec {
     pub cores: u32,
     pub cpu_speed: f64,
     pub ram_bytes: u64,
@@ -29,7 +31,7 @@ pub struct Machine {
     pub cost_per_hour: f64,
 }
 
-impl Machine {
+impl MachineSpec {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         cores: u32,
@@ -42,8 +44,8 @@ impl Machine {
         max_connections: u32,
         disk_iops: f64,
         cost_per_hour: f64,
-    ) -> Machine {
-        Machine {
+    ) -> MachineSpec {
+        MachineSpec {
             cores,
             cpu_speed,
             ram_bytes: (ram_gb * GIB) as u64,
@@ -64,16 +66,16 @@ impl Machine {
     }
 }
 
-/// Why a replica refuses a request at the door.
+/// Why a machine refuses a request at the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     ConnectionLimit,
     OutOfMemory,
 }
 
-/// The live state of one replica.
+/// The live state of one machine.
 #[derive(Debug, Default)]
-pub struct Replica {
+pub struct Machine {
     pub alive: bool,
     /// Bumped at every crash: work that started before it is recognised as lost.
     pub epoch: u32,
@@ -81,14 +83,14 @@ pub struct Replica {
     pub memory_bytes: u64,
     pub busy_workers: u32,
     /// Frames admitted and waiting for a worker.
-    pub wait_queue: VecDeque<u32>,
+    pub wait_queue: VecDeque<FrameId>,
     pub busy_cores: u32,
     /// Frames holding a worker and waiting for a core, with their pending CPU time.
-    pub core_queue: VecDeque<(u32, SimTime)>,
+    pub core_queue: VecDeque<(FrameId, SimTime)>,
     pub nic_tx_free: SimTime,
     pub nic_rx_free: SimTime,
     pub disk_free: SimTime,
-    /// Connection pools of this replica towards databases (same order as the server's pools).
+    /// Connection pools of this machine towards databases (same order as the server's pools).
     pub pools: Vec<Pool>,
     pub cpu: TimeWeighted,
     pub workers: TimeWeighted,
@@ -108,7 +110,7 @@ pub struct Replica {
     pub down: u32,
 }
 
-impl Replica {
+impl Machine {
     /// A slow-down by `factor` starts (or ends): overlapping ones multiply, and each undoes
     /// only its own.
     pub fn slow_down(&mut self, factor: f64, start: bool) {
@@ -120,19 +122,19 @@ impl Replica {
         self.slowdown = self.slowdowns.iter().product();
     }
 
-    pub fn new(pool_sizes: &[u32], machine: &Machine) -> Replica {
-        Replica {
+    pub fn new(pool_sizes: &[u32], machine: &MachineSpec) -> Machine {
+        Machine {
             alive: true,
             pools: pool_sizes.iter().map(|&size| Pool::new(size)).collect(),
             memory_bytes: machine.base_bytes,
             memory_peak: machine.base_bytes,
             slowdown: 1.0,
-            ..Replica::default()
+            ..Machine::default()
         }
     }
 
     /// Opens a connection (socket memory and a slot under the cap).
-    pub fn open_connection(&mut self, m: &Machine, now: SimTime) -> Result<(), Refusal> {
+    pub fn open_connection(&mut self, m: &MachineSpec, now: SimTime) -> Result<(), Refusal> {
         if self.connections >= m.max_connections {
             return Err(Refusal::ConnectionLimit);
         }
@@ -143,13 +145,13 @@ impl Replica {
     }
 
     /// Closes a connection opened by `open_connection`.
-    pub fn close_connection(&mut self, m: &Machine, now: SimTime) {
+    pub fn close_connection(&mut self, m: &MachineSpec, now: SimTime) {
         self.memory_bytes = self.memory_bytes.saturating_sub(m.per_connection_bytes);
         self.connections = self.connections.saturating_sub(1);
         self.conns.set(now, u64::from(self.connections));
     }
 
-    fn take_memory(&mut self, m: &Machine, bytes: u64) -> Result<(), Refusal> {
+    fn take_memory(&mut self, m: &MachineSpec, bytes: u64) -> Result<(), Refusal> {
         if self.memory_bytes.saturating_add(bytes) > m.ram_bytes {
             return Err(Refusal::OutOfMemory);
         }
@@ -162,7 +164,7 @@ impl Replica {
     /// already open; takes its connection and memory.
     pub fn admit(
         &mut self,
-        m: &Machine,
+        m: &MachineSpec,
         new_connection: bool,
         now: SimTime,
     ) -> Result<(), Refusal> {
@@ -177,7 +179,7 @@ impl Replica {
     }
 
     /// Gives back what `admit` took.
-    pub fn release(&mut self, m: &Machine, new_connection: bool, now: SimTime) {
+    pub fn release(&mut self, m: &MachineSpec, new_connection: bool, now: SimTime) {
         self.memory_bytes = self.memory_bytes.saturating_sub(m.per_request_bytes);
         if new_connection {
             self.close_connection(m, now);
@@ -185,7 +187,7 @@ impl Replica {
     }
 
     /// Forgets all work after a crash: counters back to an idle machine.
-    pub fn wipe(&mut self, m: &Machine, now: SimTime) {
+    pub fn wipe(&mut self, m: &MachineSpec, now: SimTime) {
         self.connections = 0;
         self.conns.set(now, 0);
         self.memory_bytes = m.base_bytes;
@@ -200,7 +202,7 @@ impl Replica {
 
     /// Occupies the NIC's sending side for `bytes`; returns when the last byte has left.
     #[inline]
-    pub fn send(&mut self, m: &Machine, bytes: u64, now: SimTime) -> SimTime {
+    pub fn send(&mut self, m: &MachineSpec, bytes: u64, now: SimTime) -> SimTime {
         let start = self.nic_tx_free.max(now);
         let wire = m.wire_time(bytes);
         self.nic_tx_free = start + wire;
@@ -210,7 +212,7 @@ impl Replica {
 
     /// Occupies the NIC's receiving side for `bytes` arriving at `at`; returns when received.
     #[inline]
-    pub fn receive(&mut self, m: &Machine, bytes: u64, at: SimTime) -> SimTime {
+    pub fn receive(&mut self, m: &MachineSpec, bytes: u64, at: SimTime) -> SimTime {
         let start = self.nic_rx_free.max(at);
         let wire = m.wire_time(bytes);
         self.nic_rx_free = start + wire;
@@ -220,7 +222,7 @@ impl Replica {
 
     /// Queues `ios` disk operations; returns when they are done.
     #[inline]
-    pub fn disk(&mut self, m: &Machine, ios: u32, now: SimTime) -> SimTime {
+    pub fn disk(&mut self, m: &MachineSpec, ios: u32, now: SimTime) -> SimTime {
         let start = self.disk_free.max(now);
         let busy = SimTime(m.disk_io.0.saturating_mul(u64::from(ios)));
         self.disk_free = start + busy;
@@ -240,15 +242,15 @@ impl Replica {
 mod tests {
     use super::*;
 
-    fn small() -> Machine {
+    fn small() -> MachineSpec {
         // 1 GiB RAM, 0.5 GiB base, 256 KiB/request, 256 KiB/connection, 2 connections.
-        Machine::new(2, 1.0, 1.0, 0.5, 256.0, 256.0, 1.0, 2, 1000.0, 0.1)
+        MachineSpec::new(2, 1.0, 1.0, 0.5, 256.0, 256.0, 1.0, 2, 1000.0, 0.1)
     }
 
     #[test]
     fn connection_cap_refuses_the_one_too_many() {
         let m = small();
-        let mut r = Replica::new(&[], &m);
+        let mut r = Machine::new(&[], &m);
         assert!(r.admit(&m, true, SimTime(0)).is_ok());
         assert!(r.admit(&m, true, SimTime(0)).is_ok());
         assert_eq!(r.admit(&m, true, SimTime(0)), Err(Refusal::ConnectionLimit));
@@ -261,7 +263,7 @@ mod tests {
     fn memory_runs_out_before_connections_when_requests_are_fat() {
         let mut m = small();
         m.max_connections = 10_000;
-        let mut r = Replica::new(&[], &m);
+        let mut r = Machine::new(&[], &m);
         // 0.5 GiB free / 512 KiB per request = 1024 requests fit.
         for _ in 0..1024 {
             assert!(r.admit(&m, true, SimTime(0)).is_ok());
@@ -273,7 +275,7 @@ mod tests {
     #[test]
     fn nic_and_disk_are_fifo_servers() {
         let m = small(); // 1 Gbit/s: 8 ns per byte; 1000 iops: 1 ms per I/O
-        let mut r = Replica::new(&[], &m);
+        let mut r = Machine::new(&[], &m);
         assert_eq!(r.send(&m, 1000, SimTime(0)), SimTime(8_000));
         assert_eq!(
             r.send(&m, 1000, SimTime(0)),

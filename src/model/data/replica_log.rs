@@ -15,8 +15,11 @@
 use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
 use crate::metrics::histogram::Latency;
-use crate::model::machine::Replica;
-use crate::model::replication::{MAX_MEMBERS, Mode, NO_PRIMARY, ReplicationSpec, Route, Target};
+use crate::model::compute::machine::Machine;
+use crate::model::data::replication::{
+    MAX_MEMBERS, Mode, NO_PRIMARY, ReplicationSpec, Route, Target,
+};
+use crate::model::ids::FrameId;
 use crate::scenario::raw::ReadFrom;
 use rand::RngExt;
 use std::collections::VecDeque;
@@ -103,28 +106,28 @@ pub struct ReplicationState {
     committed: Vec<u64>,
     /// Per shard: ack times of sync writes not yet acknowledged (for the acknowledged prefix).
     unacked: Vec<VecDeque<SimTime>>,
-    /// Per replica: its position (the last write it has applied).
+    /// Per machine: its position (the last write it has applied).
     applied: Vec<u64>,
-    /// Per replica: writes from others not yet applied, in apply order.
+    /// Per machine: writes from others not yet applied, in apply order.
     pending: Vec<VecDeque<PendingWrite>>,
-    /// Per replica: `FILTER` counters of its pending writes by key bucket.
+    /// Per machine: `FILTER` counters of its pending writes by key bucket.
     filter: Vec<u32>,
-    /// Per replica: apply time of the last write queued (replicas apply in commit order).
+    /// Per machine: apply time of the last write queued (machines apply in commit order).
     last_apply: Vec<SimTime>,
     /// Per shard: a primary death being handled.
     failing: Vec<Option<Failing>>,
-    /// Per shard: the one detection or promotion event that is still valid: (due, replica
+    /// Per shard: the one detection or promotion event that is still valid: (due, machine
     /// for a detection). Events that do not match are stale and ignored.
     pub(crate) detect_due: Vec<Option<(SimTime, u32)>>,
     pub(crate) promote_due: Vec<Option<SimTime>>,
     /// Per shard: calls (child frames) held until a new primary is promoted.
-    pub held: Vec<VecDeque<u32>>,
+    pub held: Vec<VecDeque<FrameId>>,
     pub stats: ReplicationStats,
 }
 
 impl ReplicationState {
     /// Heap each machine of a replicated database takes before any write (its filter and
-    /// its per-replica entries), for the memory estimate.
+    /// its per-machine entries), for the memory estimate.
     pub const BYTES_PER_MACHINE: u64 = (FILTER * std::mem::size_of::<u32>()
         + std::mem::size_of::<u64>()
         + std::mem::size_of::<VecDeque<PendingWrite>>()
@@ -174,7 +177,7 @@ impl ReplicationState {
     pub fn route(
         &self,
         spec: &ReplicationSpec,
-        replicas: &[Replica],
+        machines: &[Machine],
         route: Route,
         key: u64,
         caller_region: u16,
@@ -182,7 +185,7 @@ impl ReplicationState {
     ) -> Target {
         self.route_in_shard(
             spec,
-            replicas,
+            machines,
             route,
             spec.shard_of(key, self.active_shards),
             caller_region,
@@ -195,7 +198,7 @@ impl ReplicationState {
     pub fn route_in_shard(
         &self,
         spec: &ReplicationSpec,
-        replicas: &[Replica],
+        machines: &[Machine],
         route: Route,
         shard: u32,
         caller_region: u16,
@@ -204,7 +207,7 @@ impl ReplicationState {
         let base = shard * spec.members;
         let primary = self.primary[shard as usize];
         let pick = |ok: &dyn Fn(u32) -> bool, rng: &mut Stream| -> Option<u32> {
-            let usable = |m: &u32| ok(*m) && replicas[(base + m) as usize].alive;
+            let usable = |m: &u32| ok(*m) && machines[(base + m) as usize].alive;
             let n = (0..spec.members).filter(usable).count() as u32;
             if n == 0 {
                 return None;
@@ -235,7 +238,7 @@ impl ReplicationState {
         if member == NO_PRIMARY {
             Target::NoPrimary(shard)
         } else {
-            Target::Replica(base + member)
+            Target::Machine(base + member)
         }
     }
 
@@ -244,7 +247,7 @@ impl ReplicationState {
         self.pending[q].push_back(w);
     }
 
-    /// Forgets writes replica `q` has applied by `now`, moving its position.
+    /// Forgets writes machine `q` has applied by `now`, moving its position.
     fn settle(&mut self, q: usize, now: SimTime) {
         while let Some(w) = self.pending[q].front().copied() {
             if w.apply > now {
@@ -256,7 +259,7 @@ impl ReplicationState {
         }
     }
 
-    /// Drops replica `q`'s pending writes that `keep` rejects; returns how many of them had
+    /// Drops machine `q`'s pending writes that `keep` rejects; returns how many of them had
     /// been acknowledged by `now`.
     fn drop_pending(
         &mut self,
@@ -280,7 +283,7 @@ impl ReplicationState {
         acked
     }
 
-    /// The first pending write to `key` on replica `q` acknowledged by `now`, if any.
+    /// The first pending write to `key` on machine `q` acknowledged by `now`, if any.
     #[inline]
     fn pending_write(&self, q: usize, key: u64, now: SimTime) -> Option<&PendingWrite> {
         if self.filter[q * FILTER + bucket(key)] == 0 {
@@ -291,14 +294,14 @@ impl ReplicationState {
             .find(|w| w.key == key && w.ack <= now)
     }
 
-    /// A write to `key` commits on replica `r` at `now`: every other live machine of its
+    /// A write to `key` commits on machine `r` at `now`: every other live machine of its
     /// shard will apply it after a lag. Returns when the client may be answered.
     #[allow(clippy::too_many_arguments)]
     /// Region pairs in `cut_links` (with the time each heals) hold the copy back until then.
     pub fn replicate(
         &mut self,
         spec: &ReplicationSpec,
-        replicas: &[Replica],
+        machines: &[Machine],
         r: u32,
         key: u64,
         now: SimTime,
@@ -306,7 +309,7 @@ impl ReplicationState {
         rng: &mut Stream,
         cut_links: &[(u16, u16, SimTime)],
     ) -> SimTime {
-        let shard = spec.shard_of_replica(r) as usize;
+        let shard = spec.shard_of_machine(r) as usize;
         let base = shard as u32 * spec.members;
         if counted {
             self.stats.writes += 1;
@@ -323,7 +326,7 @@ impl ReplicationState {
         let mut applies = [SimTime::MAX; MAX_MEMBERS];
         let mut n = 0;
         for q in base..base + spec.members {
-            if q == r || !replicas[q as usize].alive {
+            if q == r || !machines[q as usize].alive {
                 continue;
             }
             let qi = q as usize;
@@ -393,9 +396,9 @@ impl ReplicationState {
         ack
     }
 
-    /// A read of `key` on replica `r` at `now`: counts it if it is stale.
+    /// A read of `key` on machine `r` at `now`: counts it if it is stale.
     pub fn read(&mut self, spec: &ReplicationSpec, r: u32, key: u64, now: SimTime, counted: bool) {
-        let shard = spec.shard_of_replica(r);
+        let shard = spec.shard_of_machine(r);
         let is_primary = self.primary[shard as usize] == r % spec.members;
         if is_primary && spec.mode != Mode::MultiPrimary {
             return;
@@ -418,11 +421,11 @@ impl ReplicationState {
     pub fn crash(
         &mut self,
         spec: &ReplicationSpec,
-        replicas: &[Replica],
+        machines: &[Machine],
         r: u32,
         now: SimTime,
     ) -> bool {
-        let shard = spec.shard_of_replica(r) as usize;
+        let shard = spec.shard_of_machine(r) as usize;
         let base = shard as u32 * spec.members;
         let ri = r as usize;
         self.settle(ri, now);
@@ -436,7 +439,7 @@ impl ReplicationState {
                 let qi = q as usize;
                 self.settle(qi, now);
                 let missing = self.drop_pending(qi, now, |w| w.origin != r);
-                if replicas[qi].alive {
+                if machines[qi].alive {
                     lost = Some(lost.map_or(missing, |l| l.min(missing)));
                 }
             }
@@ -464,16 +467,16 @@ impl ReplicationState {
         true
     }
 
-    /// The detection scheduled for replica `r` fires at `now`. Returns true if the primary is
+    /// The detection scheduled for machine `r` fires at `now`. Returns true if the primary is
     /// still dead: the shard now has no primary until the promotion (`promote_due`).
     pub fn detect(
         &mut self,
         spec: &ReplicationSpec,
-        replicas: &[Replica],
+        machines: &[Machine],
         r: u32,
         now: SimTime,
     ) -> bool {
-        let shard = spec.shard_of_replica(r) as usize;
+        let shard = spec.shard_of_machine(r) as usize;
         if self.detect_due[shard] != Some((now, r)) {
             return false; // a stale event: the primary died again since
         }
@@ -481,7 +484,7 @@ impl ReplicationState {
         let Some(failover) = spec.failover else {
             return false;
         };
-        if replicas[r as usize].alive {
+        if machines[r as usize].alive {
             // Back before anyone noticed: it keeps its log and stays primary.
             self.failing[shard] = None;
             return false;
@@ -502,11 +505,11 @@ impl ReplicationState {
     }
 
     /// Replica `r` is back at `now`: it catches up from a live primary, if there is one.
-    pub fn recover(&mut self, spec: &ReplicationSpec, replicas: &[Replica], r: u32, now: SimTime) {
-        let shard = spec.shard_of_replica(r) as usize;
+    pub fn recover(&mut self, spec: &ReplicationSpec, machines: &[Machine], r: u32, now: SimTime) {
+        let shard = spec.shard_of_machine(r) as usize;
         let primary = self.primary[shard];
         let base = shard as u32 * spec.members;
-        if primary != NO_PRIMARY && replicas[(base + primary) as usize].alive {
+        if primary != NO_PRIMARY && machines[(base + primary) as usize].alive {
             self.applied[r as usize] = self.committed[shard];
             self.last_apply[r as usize] = now;
         }
@@ -518,10 +521,10 @@ impl ReplicationState {
     pub fn promote(
         &mut self,
         spec: &ReplicationSpec,
-        replicas: &[Replica],
+        machines: &[Machine],
         shard: u32,
         now: SimTime,
-    ) -> Option<VecDeque<u32>> {
+    ) -> Option<VecDeque<FrameId>> {
         let s = shard as usize;
         if self.promote_due[s] != Some(now) || self.primary[s] != NO_PRIMARY {
             return None;
@@ -529,7 +532,7 @@ impl ReplicationState {
         self.promote_due[s] = None;
         let base = shard * spec.members;
         let best = (base..base + spec.members)
-            .filter(|&q| replicas[q as usize].alive)
+            .filter(|&q| machines[q as usize].alive)
             .max_by_key(|&q| (self.applied[q as usize], std::cmp::Reverse(q)))?;
         let position = self.applied[best as usize];
         let failing = self.failing[s].take();
@@ -563,7 +566,7 @@ impl ReplicationState {
     pub fn unfinished_failovers(
         &self,
         spec: &ReplicationSpec,
-        replicas: &[Replica],
+        machines: &[Machine],
     ) -> Vec<FailoverRecord> {
         (0..self.failing.len())
             .filter_map(|s| {
@@ -571,7 +574,7 @@ impl ReplicationState {
                 let base = s as u32 * spec.members;
                 let primary = self.primary[s];
                 let unfinished = if primary != NO_PRIMARY {
-                    if replicas[(base + primary) as usize].alive {
+                    if machines[(base + primary) as usize].alive {
                         return None; // back before its death was noticed
                     }
                     "death not yet noticed when the run ended"

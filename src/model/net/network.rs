@@ -2,14 +2,15 @@
 //! components, from presets (same machine, LAN, region, internet) or explicit distributions.
 //!
 //! Lookups are by dense component index into a square table built once, so sending a message
-//! costs one array read and one draw. `Simulation::link_latency` and `user_latency` add what
+//! costs one array read and one draw. `Context::link_latency` and `user_latency` add what
 //! latency spikes, regions and cut links add, only when the scenario has any.
 
 use crate::engine::rng::Stream;
-use crate::engine::sim::Simulation;
 use crate::engine::time::SimTime;
+use crate::model::context::Context;
 use crate::model::distribution::Dist;
-use crate::model::region::Regions;
+use crate::model::ids::{ComponentId, RequestId};
+use crate::model::net::region::Regions;
 use crate::scenario::raw::{LinkPreset, RawDist};
 
 /// The distribution behind a preset; the figures are documented in docs/scenario-format.md.
@@ -48,8 +49,8 @@ pub struct Network {
 impl Network {
     /// One-way latency from component `from` to component `to`.
     #[inline]
-    pub fn latency(&self, from: u32, to: u32, rng: &mut Stream) -> SimTime {
-        let link = self.table[from as usize * self.n + to as usize];
+    pub fn latency(&self, from: ComponentId, to: ComponentId, rng: &mut Stream) -> SimTime {
+        let link = self.table[from.index() * self.n + to.index()];
         self.links[link as usize].sample(rng)
     }
 
@@ -60,63 +61,66 @@ impl Network {
     }
 }
 
-impl Simulation {
-    /// One-way latency of a message from replica `from_replica` of component `from` to
-    /// replica `to_replica` of component `to`.
+impl Context {
+    /// One-way latency of a message from machine `from_machine` of component `from` to
+    /// machine `to_machine` of component `to`.
     #[inline]
     pub fn link_latency(
         &mut self,
-        from: u32,
-        from_replica: u32,
-        to: u32,
-        to_replica: u32,
+        from: ComponentId,
+        from_machine: u32,
+        to: ComponentId,
+        to_machine: u32,
     ) -> SimTime {
-        let t = self
-            .scenario
-            .network
-            .latency(from, to, &mut self.network_rng);
-        if self.plain_network {
+        let t = self.scenario.network.latency(from, to, &mut self.net.rng);
+        if self.net.plain {
             return t;
         }
-        t + self.link_extra(from, from_replica, to, to_replica)
+        t + self.link_extra(from, from_machine, to, to_machine)
     }
 
     /// What latency spikes, regions and cut links add to a message between two machines.
     #[inline(never)]
-    fn link_extra(&mut self, from: u32, from_replica: u32, to: u32, to_replica: u32) -> SimTime {
+    fn link_extra(
+        &mut self,
+        from: ComponentId,
+        from_machine: u32,
+        to: ComponentId,
+        to_machine: u32,
+    ) -> SimTime {
         let mut t = SimTime::ZERO;
-        if !self.extra_latency.is_empty() {
-            t += self.extra_latency[from as usize * self.scenario.network.n + to as usize];
+        if !self.net.extra_latency.is_empty() {
+            t += self.net.extra_latency[from.index() * self.scenario.network.n + to.index()];
         }
         if self.scenario.network.regions.is_some() {
-            let a = self.machine_region(from, from_replica);
-            let b = self.machine_region(to, to_replica);
+            let a = self.machine_region(from, from_machine);
+            let b = self.machine_region(to, to_machine);
             t += self.region_hop(a, b);
         }
         t
     }
 
-    /// One-way latency between the user of request `slot` and replica `replica` of
-    /// component `c`.
+    /// One-way latency between the user of request `r` and machine `machine` of component
+    /// `c`.
     #[inline]
-    pub fn user_latency(&mut self, slot: u32, c: u32, replica: u32) -> SimTime {
-        let t = self.scenario.network.client_latency(&mut self.network_rng);
-        if self.plain_network {
+    pub fn user_latency(&mut self, r: RequestId, c: ComponentId, machine: u32) -> SimTime {
+        let t = self.scenario.network.client_latency(&mut self.net.rng);
+        if self.net.plain {
             return t;
         }
-        t + self.user_extra(slot, c, replica)
+        t + self.user_extra(r, c, machine)
     }
 
     /// What latency spikes, regions and cut links add between a user and a machine.
     #[inline(never)]
-    fn user_extra(&mut self, slot: u32, c: u32, replica: u32) -> SimTime {
-        let user = self.requests.get(slot).user;
+    fn user_extra(&mut self, r: RequestId, c: ComponentId, machine: u32) -> SimTime {
+        let user = self.requests.get(r).user;
         let mut t = SimTime::ZERO;
-        if let Some(extra) = self.extra_latency.last() {
+        if let Some(extra) = self.net.extra_latency.last() {
             t += *extra;
         }
         if self.scenario.network.regions.is_some() {
-            let (a, b) = (self.user_region(user), self.machine_region(c, replica));
+            let (a, b) = (self.user_region(user), self.machine_region(c, machine));
             t += self.region_hop(a, b);
         }
         t
@@ -147,8 +151,9 @@ mod tests {
             regions: None,
         };
         let mut rng = stream_for(0, "net");
-        assert_eq!(net.latency(0, 1, &mut rng), SimTime::from_ms(0.01));
-        assert_eq!(net.latency(1, 1, &mut rng), SimTime::from_ms(0.25));
+        let (a, b) = (ComponentId::from_index(0), ComponentId::from_index(1));
+        assert_eq!(net.latency(a, b, &mut rng), SimTime::from_ms(0.01));
+        assert_eq!(net.latency(b, b, &mut rng), SimTime::from_ms(0.25));
         assert_eq!(net.client_latency(&mut rng), SimTime::from_ms(40.0));
     }
 }

@@ -6,95 +6,81 @@
 //! With a pending event per attempt instead, an attempt that finished in 80 ms would leave its
 //! 30 s timeout in the queue: at 200,000 requests/s that is six million dead events.
 
-use crate::engine::event::EventKind;
-use crate::engine::sim::{RequestState, Simulation};
 use crate::engine::time::SimTime;
-
-/// "No slot" in a link.
-pub const NIL: u32 = u32::MAX;
+use crate::model::client::users::Client;
+use crate::model::context::Context;
+use crate::model::event::Event;
+use crate::model::ids::RequestId;
+use crate::model::request::RequestState;
 
 /// The FIFO of attempts waiting for their deadline.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct TimeoutList {
-    head: u32,
-    tail: u32,
+    head: Option<RequestId>,
+    tail: Option<RequestId>,
     /// When the one pending `ClientTimeout` event fires, if one is pending.
     armed: Option<SimTime>,
 }
 
-impl Default for TimeoutList {
-    fn default() -> Self {
-        TimeoutList {
-            head: NIL,
-            tail: NIL,
-            armed: None,
-        }
-    }
-}
-
-impl Simulation {
-    /// Starts the clock of attempt `slot`: it times out at `deadline` unless unlinked first.
-    pub(crate) fn arm_timeout(&mut self, slot: u32, deadline: SimTime) {
+impl Client {
+    /// Starts the clock of attempt `r`: it times out at `deadline` unless unlinked first.
+    pub(crate) fn arm_timeout(&mut self, ctx: &mut Context, r: RequestId, deadline: SimTime) {
         let tail = self.timeouts.tail;
-        let req = self.requests.get_mut(slot);
+        let req = ctx.requests.get_mut(r);
         req.deadline = deadline;
         req.timer_prev = tail;
-        req.timer_next = NIL;
-        if tail == NIL {
-            self.timeouts.head = slot;
-        } else {
-            self.requests.get_mut(tail).timer_next = slot;
+        req.timer_next = None;
+        match tail {
+            None => self.timeouts.head = Some(r),
+            Some(t) => ctx.requests.get_mut(t).timer_next = Some(r),
         }
-        self.timeouts.tail = slot;
+        self.timeouts.tail = Some(r);
         if self.timeouts.armed.is_none() {
             self.timeouts.armed = Some(deadline);
-            self.schedule(deadline, EventKind::ClientTimeout, 0, 0);
+            ctx.schedule(deadline, Event::ClientTimeout);
         }
     }
 
-    /// Stops the clock of attempt `slot` (it ended before its deadline).
-    pub(crate) fn disarm_timeout(&mut self, slot: u32) {
+    /// Stops the clock of attempt `r` (it ended before its deadline).
+    pub(crate) fn disarm_timeout(&mut self, ctx: &mut Context, r: RequestId) {
         let (prev, next) = {
-            let r = self.requests.get_mut(slot);
-            let links = (r.timer_prev, r.timer_next);
-            r.timer_prev = NIL;
-            r.timer_next = NIL;
+            let req = ctx.requests.get_mut(r);
+            let links = (req.timer_prev, req.timer_next);
+            req.timer_prev = None;
+            req.timer_next = None;
             links
         };
-        if prev == NIL {
-            self.timeouts.head = next;
-        } else {
-            self.requests.get_mut(prev).timer_next = next;
+        match prev {
+            None => self.timeouts.head = next,
+            Some(p) => ctx.requests.get_mut(p).timer_next = next,
         }
-        if next == NIL {
-            self.timeouts.tail = prev;
-        } else {
-            self.requests.get_mut(next).timer_prev = prev;
+        match next {
+            None => self.timeouts.tail = prev,
+            Some(n) => ctx.requests.get_mut(n).timer_prev = prev,
         }
     }
 
     /// The pending timeout event fired: time out every attempt whose deadline has come, then
     /// wait for the next deadline.
-    pub(crate) fn timeouts_due(&mut self) {
+    pub(crate) fn timeouts_due(&mut self, ctx: &mut Context) {
         self.timeouts.armed = None;
-        while self.timeouts.head != NIL {
-            let slot = self.timeouts.head;
-            let deadline = self.requests.get(slot).deadline;
-            if deadline > self.now {
+        while let Some(r) = self.timeouts.head {
+            let deadline = ctx.requests.get(r).deadline;
+            if deadline > ctx.now {
                 self.timeouts.armed = Some(deadline);
-                self.schedule(deadline, EventKind::ClientTimeout, 0, 0);
+                ctx.schedule(deadline, Event::ClientTimeout);
                 return;
             }
-            self.disarm_timeout(slot);
-            debug_assert_eq!(self.requests.get(slot).state, RequestState::InFlight);
-            self.client_timeout(slot);
+            self.disarm_timeout(ctx, r);
+            debug_assert_eq!(ctx.requests.get(r).state, RequestState::InFlight);
+            self.time_out(ctx, r);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::sim::Simulation;
+    use crate::model::sim::Simulation;
 
     fn run(service_ms: f64, timeout_ms: f64) -> (u64, u64, u64) {
         let text = format!(
@@ -107,8 +93,8 @@ mod tests {
         );
         let mut sim = Simulation::new(crate::scenario::load(&text).unwrap());
         sim.run(&mut |_| {});
-        let o = &sim.metrics.outcomes;
-        assert_eq!(sim.outstanding, 0);
+        let o = &sim.ctx.metrics.outcomes;
+        assert_eq!(sim.ctx.outstanding, 0);
         (o.total, o.completed, o.timed_out)
     }
 

@@ -4,7 +4,8 @@
 //! `replica_log.rs`; the simulation side in `failover.rs`.
 //!
 //! A database with `shards` shards of `members` machines each is one server with
-//! `shards × members` replicas; machine `m` of shard `s` is replica `s × members + m`.
+//! `shards × members` machines; machine `m` of shard `s` is machine `s × members + m`. Its
+//! *replicas* are the members of a shard other than the primary.
 
 use crate::engine::rng::hash_pair;
 use crate::engine::time::SimTime;
@@ -105,13 +106,13 @@ impl ReplicationSpec {
         s.min(n - 1) as u32
     }
 
-    /// Shard of replica `r`.
+    /// Shard of machine `r`.
     #[inline]
-    pub fn shard_of_replica(&self, r: u32) -> u32 {
+    pub fn shard_of_machine(&self, r: u32) -> u32 {
         r / self.members
     }
 
-    /// A name for replica `r`, for reports: `shard 0 machine 1` (`machine 1` when unsharded).
+    /// A name for machine `r`, for reports: `shard 0 machine 1` (`machine 1` when unsharded).
     pub fn member_name(&self, r: u32) -> String {
         let (s, m) = (r / self.members, r % self.members);
         if self.shards > 1 {
@@ -125,7 +126,7 @@ impl ReplicationSpec {
 /// Where a query goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
-    Replica(u32),
+    Machine(u32),
     /// The shard has no primary just now.
     NoPrimary(u32),
 }

@@ -1,11 +1,105 @@
-//! Caches: whether a lookup hits, by a fixed ratio or by a real LRU over request keys.
+//! Caches: a server whose program per class is "look the key up; on a miss, call the
+//! backing component and store the key". Whether a lookup hits is decided by a fixed ratio or
+//! by a real LRU over request keys.
 //!
 //! The LRU is a doubly linked list threaded through two arrays indexed by key, so a lookup
 //! is two array reads and a few writes: no hashing and no allocation per request. Its memory
 //! is proportional to the key space (validated to at most 50 million keys).
 
 use crate::engine::rng::Stream;
+use crate::model::compute::server::{Flow, Server, ServerKind, ServerSpec};
+use crate::model::context::Context;
+use crate::model::ids::FrameId;
+use crate::model::request::{Frame, Request};
 use rand::RngExt;
+
+/// A cache's own steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStep {
+    /// A hit skips to the end of the program.
+    Lookup,
+    /// Store the key fetched by the preceding call.
+    Fill,
+}
+
+/// How a cache decides hits.
+#[derive(Debug, Clone)]
+pub enum CachePolicy {
+    HitRatio(f64),
+    Lru { capacity: u64, key_count: u64 },
+}
+
+/// A cache as the scenario describes it.
+#[derive(Debug, Clone)]
+pub struct CacheSpec {
+    pub server: ServerSpec<CacheStep>,
+    pub policy: CachePolicy,
+}
+
+/// A cache's live state.
+#[derive(Debug)]
+pub struct Cache {
+    pub server: Server<CacheStep>,
+    pub state: CacheState,
+    /// Lookups of counted requests that hit and missed.
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl Cache {
+    pub fn new(spec: CacheSpec, rng: Stream) -> Cache {
+        let state = match spec.policy {
+            CachePolicy::HitRatio(r) => CacheState::HitRatio(r),
+            CachePolicy::Lru {
+                capacity,
+                key_count,
+            } => CacheState::Lru(Lru::new(capacity, key_count)),
+        };
+        Cache {
+            server: Server::new(spec.server, rng),
+            state,
+            hits: 0,
+            misses: 0,
+        }
+    }
+}
+
+impl ServerKind for Cache {
+    type Own = CacheStep;
+
+    #[inline]
+    fn server(&mut self) -> &mut Server<CacheStep> {
+        &mut self.server
+    }
+
+    fn own_step(
+        &mut self,
+        _: &mut Context,
+        _: FrameId,
+        fr: &Frame,
+        req: &Request,
+        step: CacheStep,
+        end: u16,
+    ) -> Flow {
+        match step {
+            CacheStep::Lookup => {
+                let hit = self.state.lookup(req.key, &mut self.server.rng);
+                if req.counted {
+                    if hit {
+                        self.hits += 1;
+                    } else {
+                        self.misses += 1;
+                    }
+                }
+                Flow::Next(if hit { end } else { fr.step + 1 })
+            }
+            CacheStep::Fill => {
+                self.state.fill(req.key);
+                Flow::Next(fr.step + 1)
+            }
+        }
+    }
+}
 
 const NONE: u32 = u32::MAX;
 

@@ -1,9 +1,10 @@
-//! Servers: the replicated machines behind services, caches and databases. A server runs
-//! each request class through a program of steps (CPU, disk, calls, cache lookups) on a
-//! replica with bounded workers, cores and queue.
+//! Servers: the machinery services, caches and databases share. A server runs each request
+//! class through a program of steps (CPU, disk, calls, and steps of the kind's own) on one of
+//! its machines, with bounded workers, cores and queue.
 //!
 //! This file holds the spec, the live state and the statistics; `steps.rs` moves requests
-//! through it.
+//! through it. What only one kind does (a cache's lookup, a database's replication) is that
+//! kind's, through [`ServerKind`]: `service.rs`, `data/cache.rs`, `data/database.rs`.
 
 use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
@@ -11,92 +12,119 @@ use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::STATUS_COUNT;
 use crate::metrics::time_weighted::mean_between;
 use crate::metrics::timeseries::IntervalLoad;
-use crate::model::cache::{CacheState, Lru};
+use crate::model::compute::machine::{Machine, MachineSpec};
+use crate::model::context::Context;
 use crate::model::distribution::Dist;
-use crate::model::machine::{Machine, Replica};
-use crate::model::replica_log::ReplicationState;
-use crate::model::replication::ReplicationSpec;
+use crate::model::ids::{ComponentId, FrameId};
+use crate::model::request::{Frame, Request};
 
-/// What role a server plays (for reports and defaults; behaviour is all in its program).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Service,
-    Cache,
-    Database,
-}
-
-impl Role {
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Service => "service",
-            Role::Cache => "cache",
-            Role::Database => "database",
-        }
-    }
-}
-
-/// One step of a program.
+/// One step of a program. `S` is the kind's own steps (none for a service).
 #[derive(Debug, Clone, Copy)]
-pub enum Step {
+pub enum Step<S> {
     /// CPU work, already divided by the machine's speed.
     Cpu(Dist),
     /// Random disk I/Os.
     Disk(u32),
     /// A synchronous call; `pool` is the index of this server's pool towards the target.
-    Call { target: u32, pool: Option<u16> },
-    /// Cache: a hit skips to the end of the program.
-    CacheLookup,
-    /// Cache: store the key fetched by the preceding call.
-    CacheFill,
-    /// Replicated database: copy the write to the shard's other machines (and, if sync,
-    /// wait for their acknowledgements).
-    Replicate,
-    /// Replicated database: note whether this read saw stale data.
-    ReadCheck,
+    Call {
+        target: ComponentId,
+        pool: Option<u16>,
+    },
+    /// A step only this kind of server has.
+    Own(S),
 }
 
-/// How a cache decides hits.
-#[derive(Debug, Clone)]
-pub enum CachePolicy {
-    HitRatio(f64),
-    Lru { capacity: u64, key_count: u64 },
+impl<S> Step<S> {
+    /// The CPU time this step takes on average, in milliseconds (0 for other steps).
+    pub fn cpu_ms(&self) -> f64 {
+        match self {
+            Step::Cpu(d) => d.mean_ns() / 1e6,
+            Step::Disk(_) | Step::Call { .. } | Step::Own(_) => 0.0,
+        }
+    }
+
+    /// The component this step calls, if it is a call.
+    pub fn callee(&self) -> Option<ComponentId> {
+        match self {
+            Step::Call { target, .. } => Some(*target),
+            Step::Cpu(_) | Step::Disk(_) | Step::Own(_) => None,
+        }
+    }
 }
 
-/// A server component as the scenario describes it.
+/// A server component as the scenario describes it; `S` is its kind's own steps.
 #[derive(Debug, Clone)]
-pub struct ServerSpec {
-    pub role: Role,
-    pub machine: Machine,
-    pub replicas: u32,
+pub struct ServerSpec<S> {
+    pub machine: MachineSpec,
+    /// How many machines (a service's `replicas`; a database's shards × machines per shard).
+    pub machine_count: u32,
     pub workers: u32,
     pub queue_capacity: u32,
     /// One program per request class.
-    pub programs: Vec<Vec<Step>>,
+    pub programs: Vec<Vec<Step<S>>>,
     /// Pools towards databases: (target component, size), indexed by `Step::Call::pool`.
-    pub pools: Vec<(u32, u32)>,
-    /// Databases: cost of opening a connection.
-    pub connect: Option<Dist>,
-    pub cache: Option<CachePolicy>,
-    /// Databases with replicas or shards.
-    pub replication: Option<ReplicationSpec>,
+    pub pools: Vec<(ComponentId, u32)>,
 }
 
-/// Databases with more machines than this keep only the mean service time per machine (a
-/// latency histogram takes about 270 KiB).
-pub const MEMBER_HISTOGRAMS: u32 = 64;
+impl<S> ServerSpec<S> {
+    /// The components this server calls, each once, in id order.
+    pub fn callees(&self) -> Vec<ComponentId> {
+        let mut out: Vec<ComponentId> = self
+            .programs
+            .iter()
+            .flatten()
+            .filter_map(Step::callee)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
 
-/// What one machine of a replicated or sharded database did.
-#[derive(Debug)]
-pub struct MemberStats {
-    /// Calls answered `Ok` during the window.
-    pub served: u64,
-    /// Service times of counted calls: their sum and number, and (small databases) their
-    /// distribution.
-    pub service_sum_ns: u128,
-    pub service_count: u64,
-    pub service: Option<Latency>,
-    cpu_area_at_start: u128,
-    pub cpu_utilisation: f64,
+    /// Price of all its machines per hour.
+    pub fn cost_per_hour(&self) -> f64 {
+        self.machine.cost_per_hour * f64::from(self.machine_count)
+    }
+}
+
+/// Where a frame goes after a step of the kind's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// On to this step (the program's length ends it).
+    Next(u16),
+    /// The step scheduled the frame's next event: stop here.
+    Wait,
+}
+
+/// What a kind of server adds to the shared machinery: its own steps, and what it does when
+/// a call is served or a machine crashes or comes back. Implemented by `Service`, `Cache` and
+/// `Database`; `steps.rs` is generic over it (static dispatch).
+pub trait ServerKind {
+    /// The kind's own steps (an empty enum for none).
+    type Own: Copy;
+
+    fn server(&mut self) -> &mut Server<Self::Own>;
+
+    /// Runs own step `step` of frame `f` (`fr`, for request `req`, whose program has `end`
+    /// steps).
+    fn own_step(
+        &mut self,
+        ctx: &mut Context,
+        f: FrameId,
+        fr: &Frame,
+        req: &Request,
+        step: Self::Own,
+        end: u16,
+    ) -> Flow;
+
+    /// A call took `took` on machine `machine` (a worker's time); `ok` if it was answered
+    /// `Ok` inside the window.
+    fn served(&mut self, _machine: u32, _took: SimTime, _counted: bool, _ok: bool) {}
+
+    /// Machine `machine` crashed (after the shared machinery failed its work).
+    fn machine_crashed(&mut self, _ctx: &mut Context, _me: ComponentId, _machine: u32) {}
+
+    /// Machine `machine` is back.
+    fn machine_recovered(&mut self, _ctx: &mut Context, _me: ComponentId, _machine: u32) {}
 }
 
 /// Counters and latencies of one server component.
@@ -116,11 +144,9 @@ pub struct ServerStats {
     pub waited: u64,
     /// Refusals by `Status::index()`.
     pub refused: [u64; STATUS_COUNT],
-    pub cache_hits: u64,
-    pub cache_misses: u64,
 }
 
-/// ∫ level dt of each resource of a component, summed over replicas.
+/// ∫ level dt of each resource of a component, summed over machines.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Areas {
     pub cpu: u128,
@@ -131,10 +157,10 @@ pub struct Areas {
     pub disk: u128,
 }
 
-/// The busiest machine (replica) of a component for one resource over the window.
+/// The busiest machine of a component for one resource over the window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Hottest {
-    pub replica: u32,
+    pub machine: u32,
     pub utilisation: f64,
 }
 
@@ -147,7 +173,7 @@ pub struct WindowFigures {
     pub hottest_disk: Hottest,
     pub cpu_utilisation: f64,
     pub worker_utilisation: f64,
-    /// Per replica, like the peaks.
+    /// Per machine, like the peaks.
     pub mean_queue: f64,
     pub mean_connections: f64,
     pub nic_utilisation: f64,
@@ -156,61 +182,37 @@ pub struct WindowFigures {
 
 /// A server's live state.
 #[derive(Debug)]
-pub struct Server {
-    pub spec: ServerSpec,
-    pub replicas: Vec<Replica>,
-    pub cache: Option<CacheState>,
-    pub replication: Option<ReplicationState>,
-    /// Per replica, for replicated or sharded databases only.
-    pub members: Vec<MemberStats>,
+pub struct Server<S> {
+    pub spec: ServerSpec<S>,
+    pub machines: Vec<Machine>,
     pub rng: Stream,
     pub stats: ServerStats,
     window_start: Areas,
-    /// Per replica, at the window's start (for the hottest machine).
-    replica_window_start: Vec<Areas>,
-    window_started_at: SimTime,
+    /// Per machine, at the window's start (for the hottest machine).
+    machine_window_start: Vec<Areas>,
+    pub(crate) window_started_at: SimTime,
     pub window: WindowFigures,
     last_tick_cpu: u128,
-    /// Per replica, at the last interval's end.
-    last_tick_replica_cpu: Vec<u128>,
+    /// Per machine, at the last interval's end.
+    last_tick_machine_cpu: Vec<u128>,
     last_tick_queued: u128,
     last_tick: SimTime,
+    /// Queued frames to start, in order, while one is being started (`steps::start_queued`).
+    pub(crate) queued_starts: Vec<FrameId>,
+    /// Whether `start_queued` is running (nested starts join its list instead of recursing).
+    pub(crate) starting_queued: bool,
 }
 
-impl Server {
-    pub fn new(spec: ServerSpec, rng: Stream) -> Server {
-        let spec_replicas = spec.replicas as usize;
+impl<S> Server<S> {
+    pub fn new(spec: ServerSpec<S>, rng: Stream) -> Server<S> {
+        let count = spec.machine_count as usize;
         let pool_sizes: Vec<u32> = spec.pools.iter().map(|&(_, size)| size).collect();
-        let replicas = (0..spec.replicas)
-            .map(|_| Replica::new(&pool_sizes, &spec.machine))
+        let machines = (0..spec.machine_count)
+            .map(|_| Machine::new(&pool_sizes, &spec.machine))
             .collect();
-        let cache = spec.cache.as_ref().map(|p| match *p {
-            CachePolicy::HitRatio(r) => CacheState::HitRatio(r),
-            CachePolicy::Lru {
-                capacity,
-                key_count,
-            } => CacheState::Lru(Lru::new(capacity, key_count)),
-        });
-        let replication = spec.replication.as_ref().map(ReplicationState::new);
-        let members = match &spec.replication {
-            Some(_) => (0..spec.replicas)
-                .map(|_| MemberStats {
-                    served: 0,
-                    service_sum_ns: 0,
-                    service_count: 0,
-                    service: (spec.replicas <= MEMBER_HISTOGRAMS).then(Latency::new),
-                    cpu_area_at_start: 0,
-                    cpu_utilisation: 0.0,
-                })
-                .collect(),
-            None => Vec::new(),
-        };
         Server {
             spec,
-            replicas,
-            cache,
-            replication,
-            members,
+            machines,
             rng,
             stats: ServerStats {
                 queue_wait: Latency::new(),
@@ -220,25 +222,25 @@ impl Server {
                 admitted: 0,
                 waited: 0,
                 refused: [0; STATUS_COUNT],
-                cache_hits: 0,
-                cache_misses: 0,
             },
             window_start: Areas::default(),
-            replica_window_start: vec![Areas::default(); spec_replicas],
+            machine_window_start: vec![Areas::default(); count],
             window_started_at: SimTime::ZERO,
             window: WindowFigures::default(),
             last_tick_cpu: 0,
-            last_tick_replica_cpu: vec![0; spec_replicas],
+            last_tick_machine_cpu: vec![0; count],
             last_tick_queued: 0,
             last_tick: SimTime::ZERO,
+            queued_starts: Vec::new(),
+            starting_queued: false,
         }
     }
 
-    /// Each replica's areas at `now`, and their sum.
+    /// Each machine's areas at `now`, and their sum.
     fn areas(&mut self, now: SimTime) -> (Areas, Vec<Areas>) {
         let mut sum = Areas::default();
         let each: Vec<Areas> = self
-            .replicas
+            .machines
             .iter_mut()
             .map(|r| {
                 // Full duplex: the busier direction is the NIC's utilisation.
@@ -265,30 +267,24 @@ impl Server {
     }
 
     pub fn snapshot_window_start(&mut self, now: SimTime) {
-        (self.window_start, self.replica_window_start) = self.areas(now);
+        (self.window_start, self.machine_window_start) = self.areas(now);
         self.window_started_at = now;
-        for (m, r) in self.members.iter_mut().zip(&mut self.replicas) {
-            m.cpu_area_at_start = r.cpu.area_at(now);
-        }
     }
 
     pub fn snapshot_window_end(&mut self, now: SimTime) {
         let span = now - self.window_started_at;
         let cores = f64::from(self.spec.machine.cores);
-        for (m, r) in self.members.iter_mut().zip(&mut self.replicas) {
-            m.cpu_utilisation = mean_between(m.cpu_area_at_start, r.cpu.area_at(now), span) / cores;
-        }
         let (b, each) = self.areas(now);
         let a = self.window_start;
-        let n = f64::from(self.spec.replicas);
+        let n = f64::from(self.spec.machine_count);
         let per = |x: u128, y: u128, capacity: f64| mean_between(x, y, span) / capacity.max(1e-12);
         let hottest = |area: fn(&Areas) -> u128, capacity: f64| {
             let mut best = Hottest::default();
-            for (i, (start, end)) in self.replica_window_start.iter().zip(&each).enumerate() {
+            for (i, (start, end)) in self.machine_window_start.iter().zip(&each).enumerate() {
                 let u = per(area(start), area(end), capacity);
                 if u > best.utilisation {
                     best = Hottest {
-                        replica: i as u32,
+                        machine: i as u32,
                         utilisation: u,
                     };
                 }
@@ -315,9 +311,9 @@ impl Server {
         let span = now - self.last_tick;
         let mut hottest: f64 = 0.0;
         for (r, last) in self
-            .replicas
+            .machines
             .iter_mut()
-            .zip(&mut self.last_tick_replica_cpu)
+            .zip(&mut self.last_tick_machine_cpu)
         {
             let area = r.cpu.area_at(now);
             hottest = hottest.max(mean_between(*last, area, span) / cores);
@@ -325,7 +321,7 @@ impl Server {
             cpu += area;
             queued += r.queued.area_at(now);
         }
-        let machines = f64::from(self.spec.replicas).max(1.0);
+        let machines = f64::from(self.spec.machine_count).max(1.0);
         let capacity = machines * f64::from(self.spec.machine.cores);
         let load = IntervalLoad {
             utilisation: mean_between(self.last_tick_cpu, cpu, span) / capacity.max(1e-12),
@@ -338,30 +334,43 @@ impl Server {
         load
     }
 
-    /// Highest peak of connections on any replica.
+    /// Highest peak of connections on any machine.
     pub fn peak_connections(&self) -> u64 {
-        self.replicas
+        self.machines
             .iter()
             .map(|r| r.conns.max())
             .max()
             .unwrap_or(0)
     }
 
-    /// Highest memory in use on any replica, in bytes.
+    /// Highest memory in use on any machine, in bytes.
     pub fn peak_memory_bytes(&self) -> u64 {
-        self.replicas
+        self.machines
             .iter()
             .map(|r| r.memory_peak)
             .max()
             .unwrap_or(0)
     }
 
-    /// Longest queue seen on any replica.
+    /// Longest queue seen on any machine.
     pub fn max_queue(&self) -> u64 {
-        self.replicas
+        self.machines
             .iter()
             .map(|r| r.queued.max())
             .max()
             .unwrap_or(0)
+    }
+}
+
+impl<S> Server<S> {
+    /// Bytes of heap in queues that grow with load (waiting requests), for the memory guard.
+    pub fn queue_heap_bytes(&self) -> u64 {
+        self.machines
+            .iter()
+            .map(|m| {
+                m.wait_queue.capacity() * std::mem::size_of::<FrameId>()
+                    + m.core_queue.capacity() * std::mem::size_of::<(FrameId, SimTime)>()
+            })
+            .sum::<usize>() as u64
     }
 }

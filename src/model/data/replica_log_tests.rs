@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::engine::rng::stream_for;
+use crate::model::compute::machine::{Machine, MachineSpec};
+use crate::model::data::replication::Failover;
 use crate::model::distribution::Dist;
-use crate::model::machine::Machine;
-use crate::model::replication::Failover;
 use crate::scenario::raw::{DuringFailover, Partitioning};
 
 fn spec(mode: Mode, members: u32, lag_ms: f64) -> ReplicationSpec {
@@ -31,23 +31,23 @@ fn spec(mode: Mode, members: u32, lag_ms: f64) -> ReplicationSpec {
     }
 }
 
-fn machines(n: u32) -> Vec<Replica> {
-    let m = Machine::new(1, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 10, 1000.0, 0.0);
-    (0..n).map(|_| Replica::new(&[], &m)).collect()
+fn machines(n: u32) -> Vec<Machine> {
+    let m = MachineSpec::new(1, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 10, 1000.0, 0.0);
+    (0..n).map(|_| Machine::new(&[], &m)).collect()
 }
 
 fn ms(x: f64) -> SimTime {
     SimTime::from_ms(x)
 }
 
-/// Crashes replica `r` at `at` and runs the failover to its end; returns the promotion.
+/// Crashes machine `r` at `at` and runs the failover to its end; returns the promotion.
 fn fail_over(
     st: &mut ReplicationState,
     s: &ReplicationSpec,
-    reps: &mut [Replica],
+    reps: &mut [Machine],
     r: u32,
     at: SimTime,
-) -> Option<VecDeque<u32>> {
+) -> Option<VecDeque<FrameId>> {
     reps[r as usize].alive = false;
     assert!(st.crash(s, reps, r, at));
     let (due, who) = st.detect_due[0].unwrap();
@@ -196,7 +196,7 @@ fn reads_to_replicas_skip_dead_ones_and_fall_back_to_the_primary() {
     let read = Route::Read(ReadFrom::Replicas);
     let mut seen = [0; 3];
     for k in 0..300 {
-        let Target::Replica(r) = st.route(&s, &reps, read, k, 0, &mut rng) else {
+        let Target::Machine(r) = st.route(&s, &reps, read, k, 0, &mut rng) else {
             panic!()
         };
         seen[r as usize] += 1;
@@ -207,6 +207,6 @@ fn reads_to_replicas_skip_dead_ones_and_fall_back_to_the_primary() {
     reps[2].alive = false;
     assert_eq!(
         st.route(&s, &reps, read, 1, 0, &mut rng),
-        Target::Replica(0)
+        Target::Machine(0)
     );
 }

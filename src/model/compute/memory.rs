@@ -5,11 +5,12 @@
 //! requests and call frames), not the simulated machines' RAM. The engine measures the same
 //! things while running (`Simulation::heap_bytes`) and stops when a limit is passed.
 
-use crate::engine::queue::ENTRY_BYTES;
-use crate::engine::sim::{Frame, Request};
-use crate::model::server::{CachePolicy, MEMBER_HISTOGRAMS};
-use crate::model::workload::LoadModel;
-use crate::model::{ComponentKind, Scenario};
+use crate::engine::queue::EventQueue;
+use crate::model::Scenario;
+use crate::model::client::workload::LoadModel;
+use crate::model::component::FixedHeap;
+use crate::model::event::Event;
+use crate::model::request::{Frame, Request};
 
 /// Heap of one latency histogram (hdrhistogram, 3 significant digits over 1 ns .. 2⁵⁴ ns).
 pub const HISTOGRAM_BYTES: u64 = 368 * 1024;
@@ -39,46 +40,17 @@ impl Scenario {
     /// Simulator memory this scenario needs (see [`MemoryEstimate`]).
     pub fn memory_estimate(&self) -> MemoryEstimate {
         let classes = self.workload.classes.len() as u64;
-        // Overall + per class + the time series; per server: queue wait, service, pool wait.
-        let servers = self
-            .components
-            .iter()
-            .filter(|c| matches!(c.kind, ComponentKind::Server(_)))
-            .count() as u64;
-        // Replicated databases: staleness and lag, and one per machine when they are few.
-        let replication: u64 = self
-            .components
-            .iter()
-            .map(|c| match &c.kind {
-                ComponentKind::Server(s) if s.replication.is_some() => {
-                    2 + if s.replicas <= MEMBER_HISTOGRAMS {
-                        u64::from(s.replicas)
-                    } else {
-                        0
-                    }
-                }
-                _ => 0,
-            })
-            .sum();
-        let histograms = 2 + classes + 3 * servers + replication;
-        // Every machine's state (and a replicated database's per-machine log filters).
-        let machines: u64 = self
-            .components
-            .iter()
-            .map(|c| match &c.kind {
-                ComponentKind::Server(s) => {
-                    let each = std::mem::size_of::<crate::model::machine::Replica>()
-                        + s.pools.len() * std::mem::size_of::<crate::model::database::Pool>();
-                    let log = if s.replication.is_some() {
-                        crate::model::replica_log::ReplicationState::BYTES_PER_MACHINE
-                    } else {
-                        0
-                    };
-                    u64::from(s.replicas) * (each as u64 + log)
-                }
-                ComponentKind::Balancer(_) | ComponentKind::Dns(_) => 0,
-            })
-            .sum();
+        let fixed = self.components.iter().map(|c| c.kind.fixed_heap()).fold(
+            FixedHeap::default(),
+            |a, b| FixedHeap {
+                histograms: a.histograms + b.histograms,
+                machine_bytes: a.machine_bytes + b.machine_bytes,
+                key_tables: a.key_tables + b.key_tables,
+            },
+        );
+        // Overall + per class + the time series; and each component's.
+        let histograms = 2 + classes + fixed.histograms;
+        let machines = fixed.machine_bytes;
         // The time series: one row per interval, one entry per component in each.
         let rows = (self.duration.as_secs() / self.interval.as_secs()).ceil() as u64 + 2;
         let series = rows
@@ -86,24 +58,13 @@ impl Scenario {
                 + self.components.len()
                     * std::mem::size_of::<crate::metrics::timeseries::IntervalLoad>())
                 as u64;
-        let cache_tables: u64 = self
-            .components
-            .iter()
-            .map(|c| match &c.kind {
-                ComponentKind::Server(s) => match s.cache {
-                    // prev, next (u32) and present (bool) per key.
-                    Some(CachePolicy::Lru { key_count, .. }) => key_count * 9,
-                    _ => 0,
-                },
-                ComponentKind::Balancer(_) | ComponentKind::Dns(_) => 0,
-            })
-            .sum();
+        let cache_tables = fixed.key_tables;
         let users = match self.workload.model {
             LoadModel::Closed { users, .. } => users,
             LoadModel::Open { .. } => 0,
         };
         let depth = self.deepest_call_chain();
-        let entry = ENTRY_BYTES as u64;
+        let entry = EventQueue::<Event>::ENTRY_BYTES as u64;
         MemoryEstimate {
             base_bytes: histograms * HISTOGRAM_BYTES
                 + cache_tables
@@ -122,7 +83,11 @@ impl Scenario {
     /// callers, by an explicit stack), so a chain of any length is fine, in time linear in
     /// the number of calls.
     fn deepest_call_chain(&self) -> u64 {
-        let edges: Vec<Vec<u32>> = self.components.iter().map(|c| c.callees()).collect();
+        let edges: Vec<Vec<usize>> = self
+            .components
+            .iter()
+            .map(|c| c.kind.callees().iter().map(|id| id.index()).collect())
+            .collect();
         // 0: not reached; u64::MAX: its callees are on the stack; else its depth.
         const OPEN: u64 = u64::MAX;
         let mut depth: Vec<u64> = vec![0; edges.len()];
@@ -132,14 +97,14 @@ impl Scenario {
             while let Some(&v) = stack.last() {
                 if depth[v] == 0 {
                     depth[v] = OPEN;
-                    let reached = |w: &&u32| depth.get(**w as usize) == Some(&0);
-                    stack.extend(edges[v].iter().filter(reached).map(|&w| w as usize));
+                    let reached = |w: &&usize| depth.get(**w) == Some(&0);
+                    stack.extend(edges[v].iter().filter(reached).copied());
                     continue;
                 }
                 stack.pop();
                 if depth[v] == OPEN {
                     // Callees done (a cycle, which validation refuses, would count as 0).
-                    let callee = |w: &u32| depth.get(*w as usize).copied().filter(|&d| d != OPEN);
+                    let callee = |w: &usize| depth.get(*w).copied().filter(|&d| d != OPEN);
                     depth[v] = 1 + edges[v].iter().filter_map(callee).max().unwrap_or(0);
                 }
             }
@@ -170,10 +135,11 @@ mod tests {
                 "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}}}}}}"#,
         );
         let e = s.memory_estimate();
-        let entry = crate::engine::queue::ENTRY_BYTES as u64;
+        let entry =
+            crate::engine::queue::EventQueue::<crate::model::event::Event>::ENTRY_BYTES as u64;
         let histograms = (2 + 1 + 3 * 2) * super::HISTOGRAM_BYTES;
         // Two machines: the service's and the database's (no pools).
-        let machines = 2 * std::mem::size_of::<crate::model::machine::Replica>();
+        let machines = 2 * std::mem::size_of::<crate::model::compute::machine::Machine>();
         // Three time-series rows (one interval, the drain, one spare) of three components.
         let series = 3
             * (std::mem::size_of::<crate::metrics::timeseries::IntervalRow>()
@@ -182,8 +148,8 @@ mod tests {
             e.base_bytes,
             histograms + (machines + series) as u64 + 2_000_000 * entry
         );
-        let frame = std::mem::size_of::<crate::engine::sim::Frame>() as u64;
-        let request = std::mem::size_of::<crate::engine::sim::Request>() as u64;
+        let frame = std::mem::size_of::<crate::model::request::Frame>() as u64;
+        let request = std::mem::size_of::<crate::model::request::Request>() as u64;
         assert_eq!(e.per_request_bytes, request + 3 * frame + 3 * entry);
         assert_eq!(e.all_users_waiting, 2_000_000);
         assert!(

@@ -6,8 +6,9 @@
 
 use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
-use crate::model::breaker::BreakerSpec;
+use crate::model::client::breaker::BreakerSpec;
 use crate::model::distribution::Dist;
+use crate::model::ids::ComponentId;
 use crate::scenario::raw::Jitter;
 use rand::RngExt;
 use rand_distr::{Distribution, Zipf};
@@ -121,7 +122,7 @@ impl Keys {
 pub struct Class {
     pub name: String,
     pub weight: f64,
-    pub entry: u32,
+    pub entry: ComponentId,
     pub request_bytes: u64,
     pub response_bytes: u64,
     pub keys: Keys,

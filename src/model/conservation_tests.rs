@@ -1,7 +1,7 @@
 //! Conservation over random small scenarios: whatever the limits, faults, timeouts and
 //! retries, every logical request ends in exactly one outcome and none is lost.
 
-use crate::engine::sim::Simulation;
+use crate::model::sim::Simulation;
 use crate::report::Results;
 use proptest::prelude::*;
 use serde_json::json;
@@ -82,7 +82,7 @@ proptest! {
         let model = crate::scenario::load(&text).expect("generated scenario is valid");
         let mut sim = Simulation::new(model);
         let stop = sim.run(&mut |_| {});
-        prop_assert_eq!(sim.outstanding, 0, "a logical request was never concluded");
+        prop_assert_eq!(sim.ctx.outstanding, 0, "a logical request was never concluded");
         let r = Results::from_simulation(&mut sim, stop);
         let q = &r.requests;
         prop_assert_eq!(q.total, q.completed + q.rejected + q.timed_out + q.failed);
@@ -117,11 +117,11 @@ fn max_events_stops_the_run_with_a_typed_reason() {
     let model = crate::scenario::load(&text.to_string()).unwrap();
     let mut sim = Simulation::new(model);
     let stop = sim.run(&mut |_| {});
-    assert_eq!(stop, crate::engine::sim::StopReason::MaxEvents);
+    assert_eq!(stop, crate::model::sim::StopReason::MaxEvents);
     assert_eq!(sim.events, 5_000);
     // Every request started appears as ended in some time-series row, the failures of the
     // stop included (they once fell after the last row).
-    let rows = &sim.metrics.timeseries.rows;
+    let rows = &sim.ctx.metrics.timeseries.rows;
     let started: u64 = rows.iter().map(|r| r.started).sum();
     let ended: u64 = rows.iter().map(|r| r.ended.total).sum();
     assert_eq!(started, ended);

@@ -4,11 +4,13 @@
 //! user lagging by its own fixed share of the TTL (derived from the seed and the user id, so
 //! no per-user state is kept).
 
-use crate::engine::event::EventKind;
 use crate::engine::rng::hash_pair;
-use crate::engine::sim::{Component, Simulation};
 use crate::engine::time::SimTime;
-use crate::model::load_balancer::{CheckRecord, HealthChange, HealthCheck};
+use crate::model::component::Others;
+use crate::model::context::Context;
+use crate::model::event::Event;
+use crate::model::ids::ComponentId;
+use crate::model::net::health::{HealthCheck, Observed};
 
 /// Salt that keeps the per-user TTL lag apart from other per-user hashes.
 const TTL_SALT: u64 = 0x2d35_8dcc_aa6c_78a5;
@@ -17,38 +19,21 @@ const TTL_SALT: u64 = 0x2d35_8dcc_aa6c_78a5;
 #[derive(Debug, Clone)]
 pub struct DnsSpec {
     /// Target components (entries of regions).
-    pub targets: Vec<u32>,
+    pub targets: Vec<ComponentId>,
     pub ttl: SimTime,
     pub health_check: HealthCheck,
     /// Per user region: target indices, nearest first.
     pub preference: Vec<Vec<u16>>,
 }
 
-/// What DNS believes about one target.
-#[derive(Debug, Clone, Default)]
-pub struct TargetHealth {
-    pub checks: CheckRecord,
-    /// (time, healthy) from the start: the target was healthy until the first change.
-    pub history: Vec<(SimTime, bool)>,
-}
-
-impl TargetHealth {
-    /// Whether DNS believed the target healthy at `t`.
-    #[inline]
-    fn healthy_at(&self, t: SimTime) -> bool {
-        match self.history.partition_point(|&(at, _)| at <= t) {
-            0 => true,
-            i => self.history[i - 1].1,
-        }
-    }
-}
-
 /// A DNS component's live state.
 #[derive(Debug)]
 pub struct Dns {
     pub spec: DnsSpec,
-    pub targets: Vec<TargetHealth>,
-    pub changes: Vec<HealthChange>,
+    /// What its health checks believe about each target.
+    pub health: Observed,
+    /// Per target: (time, healthy) of each change of belief; healthy until the first.
+    history: Vec<Vec<(SimTime, bool)>>,
     /// Answers given during the window, per target.
     pub answers: Vec<u64>,
 }
@@ -58,9 +43,19 @@ impl Dns {
         let n = spec.targets.len();
         Dns {
             spec,
-            targets: vec![TargetHealth::default(); n],
-            changes: Vec::new(),
+            health: Observed::new(n),
+            history: vec![Vec::new(); n],
             answers: vec![0; n],
+        }
+    }
+
+    /// Whether DNS believed target `t` healthy at `at`.
+    #[inline]
+    fn healthy_at(&self, t: usize, at: SimTime) -> bool {
+        let history = &self.history[t];
+        match history.partition_point(|&(when, _)| when <= at) {
+            0 => true,
+            i => history[i - 1].1,
         }
     }
 
@@ -76,59 +71,39 @@ impl Dns {
         order
             .iter()
             .map(|&t| usize::from(t))
-            .find(|&t| self.targets[t].healthy_at(seen))
+            .find(|&t| self.healthy_at(t, seen))
             .unwrap_or(usize::from(order[0]))
     }
-}
 
-impl Simulation {
-    /// DNS component `c` checks its targets and updates what it believes.
-    pub(crate) fn dns_health_check(&mut self, c: u32) {
-        let now = self.now;
-        let Component::Dns(dns) = &self.components[c as usize] else {
-            return;
-        };
-        let up: Vec<bool> = dns
+    /// Door: the component a user's request goes to now (counted as an answer in the
+    /// window).
+    pub fn answer(&mut self, ctx: &Context, user: u32) -> ComponentId {
+        let now = ctx.now;
+        let region = ctx.user_region(user);
+        let t = self.resolve(ctx.scenario.seed, user, region, now);
+        if ctx.window.contains(now) {
+            self.answers[t] += 1;
+        }
+        self.spec.targets[t]
+    }
+
+    /// DNS `me` checks its targets and updates what it believes.
+    pub fn health_check(&mut self, me: ComponentId, ctx: &mut Context, others: &Others) {
+        let now = ctx.now;
+        let up: Vec<bool> = self
             .spec
             .targets
             .iter()
-            .map(|&t| self.target_alive(t))
+            .map(|&t| others.peek(t).is_up(t, &ctx.live))
             .collect();
-        let Component::Dns(dns) = &mut self.components[c as usize] else {
-            return;
-        };
-        let hc = dns.spec.health_check.clone();
-        for (i, up) in up.into_iter().enumerate() {
-            let t = &mut dns.targets[i];
-            if let Some(healthy) = hc.observe(&mut t.checks, up) {
-                t.history.push((now, healthy));
-                dns.changes.push(HealthChange {
-                    at: now,
-                    backend: i,
-                    healthy,
-                });
-            }
-        }
-        if self.accepting || self.outstanding > 0 {
-            self.schedule(now + hc.interval, EventKind::HealthCheck, c, 0);
-        }
-    }
-
-    /// Whether component `t` can serve: a live replica, or a live balancer with a live backend.
-    pub(crate) fn target_alive(&self, t: u32) -> bool {
-        match &self.components[t as usize] {
-            Component::Server(s) => s.replicas.iter().any(|r| r.alive),
-            Component::Balancer(b) => {
-                b.alive
-                    && b.spec
-                        .backends
-                        .iter()
-                        .any(|&(s, r, _)| match &self.components[s as usize] {
-                            Component::Server(srv) => srv.replicas[r as usize].alive,
-                            _ => true,
-                        })
-            }
-            Component::Dns(_) => true,
+        let history = &mut self.history;
+        self.health
+            .check(&self.spec.health_check, now, &up, |t, healthy| {
+                history[t].push((now, healthy))
+            });
+        if ctx.still_running() {
+            let at = now + self.spec.health_check.interval;
+            ctx.schedule(at, Event::HealthCheck { component: me });
         }
     }
 }
@@ -139,7 +114,7 @@ mod tests {
 
     fn dns(ttl_s: f64) -> Dns {
         Dns::new(DnsSpec {
-            targets: vec![10, 11],
+            targets: vec![ComponentId::from_index(10), ComponentId::from_index(11)],
             ttl: SimTime::from_secs(ttl_s),
             health_check: HealthCheck {
                 interval: SimTime::from_secs(1.0),
@@ -161,9 +136,7 @@ mod tests {
     #[test]
     fn after_a_target_is_taken_out_users_move_within_the_ttl() {
         let mut d = dns(60.0);
-        d.targets[0]
-            .history
-            .push((SimTime::from_secs(100.0), false));
+        d.history[0].push((SimTime::from_secs(100.0), false));
         let moved_by = |t: f64| {
             (0..10_000)
                 .filter(|&u| d.resolve(1, u, 0, SimTime::from_secs(t)) == 1)

@@ -2,13 +2,14 @@
 //! region is derived from (seed, user id), so two million users cost no memory.
 //!
 //! The network adds the latency between two regions to every message whose ends are in
-//! different ones; `Simulation::link_latency` and `user_latency` apply it (and hold messages
+//! different ones; `Context::link_latency` and `user_latency` apply it (and hold messages
 //! across a cut link until it heals).
 
 use crate::engine::rng::{Stream, hash_pair};
-use crate::engine::sim::{Component, Simulation};
 use crate::engine::time::SimTime;
+use crate::model::context::Context;
 use crate::model::distribution::Dist;
+use crate::model::ids::ComponentId;
 
 /// Salt that keeps the user → region draw apart from other per-user hashes.
 const REGION_SALT: u64 = 0x7e61_0a5d_3c1b_9f27;
@@ -22,6 +23,10 @@ pub struct Regions {
     pub user_cdf: Vec<f64>,
     /// Per component: its region.
     pub of_component: Vec<u16>,
+    /// Per component: for a database spread over regions, the region of each machine of a
+    /// shard (primary first); empty for the rest (all their machines are in
+    /// `of_component`'s region).
+    pub of_members: Vec<Vec<u16>>,
     /// `latency[a * n + b]`: one-way latency between regions a and b (None on the diagonal).
     pub latency: Vec<Option<Dist>>,
 }
@@ -49,6 +54,15 @@ impl Regions {
         }
     }
 
+    /// The region of machine `machine` of component `c`.
+    #[inline]
+    pub fn of_machine(&self, c: ComponentId, machine: u32) -> u16 {
+        match self.of_members.get(c.index()) {
+            Some(members) if !members.is_empty() => members[machine as usize % members.len()],
+            _ => self.of_component[c.index()],
+        }
+    }
+
     /// Mean one-way latency between regions, in nanoseconds (for "nearest").
     pub fn mean_ns(&self, a: u16, b: u16) -> f64 {
         self.latency[usize::from(a) * self.count() + usize::from(b)]
@@ -57,7 +71,7 @@ impl Regions {
     }
 }
 
-impl Simulation {
+impl Context {
     /// Extra time a message from region `a` to region `b` takes now: the region link, and the
     /// wait for a cut link to heal.
     #[inline]
@@ -68,14 +82,14 @@ impl Simulation {
         let Some(regions) = self.scenario.network.regions.as_ref() else {
             return SimTime::ZERO;
         };
-        regions.between(a, b, &mut self.network_rng) + self.cut_wait(a, b)
+        regions.between(a, b, &mut self.net.rng) + self.cut_wait(a, b)
     }
 
     /// How long a message from region `a` to region `b` sent now waits for a cut link to heal.
     #[inline]
     pub(crate) fn cut_wait(&self, a: u16, b: u16) -> SimTime {
         let mut wait = SimTime::ZERO;
-        for &(x, y, heal) in &self.cut_links {
+        for &(x, y, heal) in &self.net.cut_links {
             if (x, y) == (a, b) || (x, y) == (b, a) {
                 wait = wait.max(heal.since(self.now));
             }
@@ -92,26 +106,14 @@ impl Simulation {
         }
     }
 
-    /// The region of component `c` (0 without regions).
+    /// The region of machine `machine` of component `c` (0 without regions): its component's,
+    /// unless it is a machine of a database spread over regions.
     #[inline]
-    pub(crate) fn component_region(&self, c: u32) -> u16 {
+    pub(crate) fn machine_region(&self, c: ComponentId, machine: u32) -> u16 {
         match &self.scenario.network.regions {
-            Some(r) => r.of_component[c as usize],
+            Some(r) => r.of_machine(c, machine),
             None => 0,
         }
-    }
-
-    /// The region of replica `replica` of component `c`: its component's, unless it is a
-    /// machine of a database spread over regions.
-    #[inline]
-    pub(crate) fn machine_region(&self, c: u32, replica: u32) -> u16 {
-        if let Component::Server(s) = &self.components[c as usize]
-            && let Some(rs) = &s.spec.replication
-            && !rs.member_regions.is_empty()
-        {
-            return rs.member_regions[(replica % rs.members) as usize];
-        }
-        self.component_region(c)
     }
 }
 
@@ -125,6 +127,7 @@ mod tests {
             names: vec!["eu".into(), "us".into()],
             user_cdf: vec![0.25, 1.0],
             of_component: vec![],
+            of_members: vec![],
             latency: vec![None; 4],
         };
         let n = 40_000;

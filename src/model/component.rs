@@ -1,0 +1,588 @@
+//! The one door per component: every kind of component, and every capability the simulation
+//! asks of one, as one exhaustive `match` each, with no wildcard arm. Adding a kind adds a
+//! variant to `Component` (and `ComponentKind`), and the compiler then lists every capability
+//! the new kind must answer.
+//!
+//! The behaviour itself lives in each kind's own module; this file only dispatches. A
+//! component reaches another only through the doors here (`Others`): asking where a call
+//! lands, opening or closing a pooled connection, asking whether it is up.
+
+use crate::engine::rng::stream_for;
+use crate::engine::time::SimTime;
+use crate::metrics::outcome::Status;
+use crate::metrics::timeseries::IntervalLoad;
+use crate::model::compute::machine::{MachineSpec, Refusal};
+use crate::model::compute::server::Server;
+use crate::model::compute::service::Service;
+use crate::model::compute::steps;
+use crate::model::context::{Context, Liveness};
+use crate::model::data::cache::{Cache, CachePolicy};
+use crate::model::data::database::Database;
+use crate::model::data::replica_log::ReplicationState;
+use crate::model::data::replication::ReplicationSpec;
+use crate::model::distribution::Dist;
+use crate::model::ids::{ComponentId, FrameId, RequestId};
+use crate::model::net::dns::Dns;
+use crate::model::net::load_balancer::Balancer;
+use crate::model::{ComponentKind, ComponentSpec};
+use std::ops::Range;
+
+/// A component's live state.
+#[derive(Debug)]
+pub enum Component {
+    Service(Box<Service>),
+    Cache(Box<Cache>),
+    Database(Box<Database>),
+    Balancer(Box<Balancer>),
+    Dns(Box<Dns>),
+}
+
+/// Who sends a call: a user, or machine `.1` of component `.0`.
+#[derive(Debug, Clone, Copy)]
+pub enum Caller {
+    User(u32),
+    Machine(ComponentId, u32),
+}
+
+/// Where a call to a component lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landing {
+    /// On any of this many machines: the caller spreads its calls (no balancer in between).
+    Spread(u32),
+    /// On this machine (the component chose).
+    Machine(u32),
+    /// Nowhere yet: this shard of a database has no primary.
+    NoPrimary(u32),
+}
+
+/// Every component but the one handling an event, reachable only through their doors.
+pub struct Others<'a> {
+    before: &'a mut [Component],
+    after: &'a mut [Component],
+    me: usize,
+}
+
+impl<'a> Others<'a> {
+    /// Every component (for the users, who are not one).
+    pub fn all(components: &'a mut [Component]) -> Others<'a> {
+        Others {
+            before: components,
+            after: &mut [],
+            me: usize::MAX,
+        }
+    }
+
+    /// Component `c`'s door. A component never calls itself (validated: calls are acyclic).
+    #[inline]
+    pub fn get(&mut self, c: ComponentId) -> &mut Component {
+        let i = c.index();
+        if i < self.me {
+            &mut self.before[i]
+        } else {
+            assert!(i != self.me, "a component reached itself through a door");
+            &mut self.after[i - self.me - 1]
+        }
+    }
+
+    /// Component `c`, to read.
+    #[inline]
+    pub fn peek(&self, c: ComponentId) -> &Component {
+        let i = c.index();
+        if i < self.me {
+            &self.before[i]
+        } else {
+            assert!(i != self.me, "a component reached itself through a door");
+            &self.after[i - self.me - 1]
+        }
+    }
+}
+
+/// Component `me` and the others.
+#[inline]
+pub fn split(components: &mut [Component], me: ComponentId) -> (&mut Component, Others<'_>) {
+    let (before, rest) = components.split_at_mut(me.index());
+    let (this, after) = rest
+        .split_first_mut()
+        .expect("a component id names a component");
+    let me = me.index();
+    (this, Others { before, after, me })
+}
+
+/// Only servers (services, caches, databases) run programs, hold machines that crash one by
+/// one, or are slowed down; only databases fail over or add shards; only balancers and DNS
+/// check health. Validation keeps every other pairing out, so an arm that would need one is a
+/// bug in the simulator.
+const NOT_A_SERVER: &str = "only services, caches and databases run programs on machines";
+const NOT_A_DATABASE: &str = "only databases take connections, shard and fail over";
+const NOT_CALLED: &str = "DNS is resolved by the users, never called";
+
+impl Component {
+    /// A call (frame `f`) reaches the component.
+    #[inline]
+    pub fn arrive(&mut self, ctx: &mut Context, others: &mut Others, f: FrameId) {
+        match self {
+            Component::Service(s) => steps::arrive(&mut **s, ctx, others, f),
+            Component::Cache(c) => steps::arrive(&mut **c, ctx, others, f),
+            Component::Database(d) => steps::arrive(&mut **d, ctx, others, f),
+            Component::Balancer(b) => b.arrive(ctx, f),
+            Component::Dns(_) => unreachable!("{NOT_CALLED}"),
+        }
+    }
+
+    /// The answer to child call `child` (sent by this component) came back.
+    #[inline]
+    pub fn answer_returned(&mut self, ctx: &mut Context, others: &mut Others, child: FrameId) {
+        match self {
+            Component::Service(s) => steps::answer_returned(&mut **s, ctx, others, child),
+            Component::Cache(c) => steps::answer_returned(&mut **c, ctx, others, child),
+            Component::Database(d) => steps::answer_returned(&mut **d, ctx, others, child),
+            Component::Balancer(b) => b.answer_returned(ctx, child),
+            Component::Dns(_) => unreachable!("{NOT_CALLED}"),
+        }
+    }
+
+    /// A CPU step of frame `f` ended.
+    #[inline]
+    pub fn cpu_done(&mut self, ctx: &mut Context, others: &mut Others, f: FrameId) {
+        match self {
+            Component::Service(s) => steps::cpu_done(&mut **s, ctx, others, f),
+            Component::Cache(c) => steps::cpu_done(&mut **c, ctx, others, f),
+            Component::Database(d) => steps::cpu_done(&mut **d, ctx, others, f),
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        }
+    }
+
+    /// A wait of frame `f` (disk, replication acks) ended.
+    #[inline]
+    pub fn wait_done(&mut self, ctx: &mut Context, others: &mut Others, f: FrameId) {
+        match self {
+            Component::Service(s) => steps::wait_done(&mut **s, ctx, others, f),
+            Component::Cache(c) => steps::wait_done(&mut **c, ctx, others, f),
+            Component::Database(d) => steps::wait_done(&mut **d, ctx, others, f),
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        }
+    }
+
+    /// Its periodic health check is due.
+    pub fn health_check(&mut self, me: ComponentId, ctx: &mut Context, others: &Others) {
+        match self {
+            Component::Balancer(b) => b.health_check(me, ctx),
+            Component::Dns(d) => d.health_check(me, ctx, others),
+            Component::Service(_) | Component::Cache(_) | Component::Database(_) => {
+                unreachable!("only balancers and DNS check health")
+            }
+        }
+    }
+
+    /// How often it checks health, if it does.
+    pub fn health_check_interval(&self) -> Option<SimTime> {
+        match self {
+            Component::Balancer(b) => b.spec.health_check.as_ref().map(|h| h.interval),
+            Component::Dns(d) => Some(d.spec.health_check.interval),
+            Component::Service(_) | Component::Cache(_) | Component::Database(_) => None,
+        }
+    }
+
+    /// Machine `machine` crashes (`start`) or comes back.
+    pub fn crash(
+        &mut self,
+        me: ComponentId,
+        ctx: &mut Context,
+        others: &mut Others,
+        machine: u32,
+        start: bool,
+    ) {
+        match self {
+            Component::Service(s) => crash_or_recover(&mut **s, me, ctx, others, machine, start),
+            Component::Cache(c) => crash_or_recover(&mut **c, me, ctx, others, machine, start),
+            Component::Database(d) => crash_or_recover(&mut **d, me, ctx, others, machine, start),
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        }
+    }
+
+    /// The whole component stops (`start`) or comes back.
+    pub fn outage(&mut self, me: ComponentId, ctx: &mut Context, others: &mut Others, start: bool) {
+        match self {
+            Component::Service(s) => steps::outage(&mut **s, me, ctx, others, start),
+            Component::Cache(c) => steps::outage(&mut **c, me, ctx, others, start),
+            Component::Database(d) => steps::outage(&mut **d, me, ctx, others, start),
+            Component::Balancer(b) => b.power(me, ctx, !start),
+            // A DNS cannot fail (validated): its targets do.
+            Component::Dns(_) => {}
+        }
+    }
+
+    /// CPU work on machines `machines` takes `factor` times longer (`start`), or no longer.
+    pub fn slow_down(&mut self, machines: Range<u32>, factor: f64, start: bool) {
+        let fleet = match self {
+            Component::Service(s) => &mut s.server.machines,
+            Component::Cache(c) => &mut c.server.machines,
+            Component::Database(d) => &mut d.server.machines,
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        };
+        for m in machines {
+            fleet[m as usize].slow_down(factor, start);
+        }
+    }
+
+    /// A database's failover step: the death of primary `machine` is noticed.
+    pub fn failure_detected(&mut self, me: ComponentId, ctx: &mut Context, machine: u32) {
+        self.database().failure_detected(ctx, me, machine);
+    }
+
+    /// A database's failover step: a new primary for `shard`.
+    pub fn promote(&mut self, me: ComponentId, ctx: &mut Context, shard: u32) {
+        self.database().promote(ctx, me, shard);
+    }
+
+    /// A database adds shards: data starts (`start`) or finishes moving.
+    pub fn reshard(&mut self, me: ComponentId, ctx: &mut Context, reshard: u32, start: bool) {
+        self.database().reshard(ctx, me, reshard, start);
+    }
+
+    fn database(&mut self) -> &mut Database {
+        match self {
+            Component::Database(d) => d,
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Balancer(_)
+            | Component::Dns(_) => unreachable!("{NOT_A_DATABASE}"),
+        }
+    }
+
+    // Doors: what another component (or the users) may ask of this one.
+
+    /// Door: where a call for request `r` from `caller` lands (`shard` for one call of a
+    /// scatter-gather).
+    #[inline]
+    pub fn land(
+        &mut self,
+        ctx: &Context,
+        r: RequestId,
+        caller: Caller,
+        shard: Option<u32>,
+    ) -> Landing {
+        match self {
+            Component::Service(s) => Landing::Spread(s.server.spec.machine_count),
+            Component::Cache(c) => Landing::Spread(c.server.spec.machine_count),
+            Component::Database(d) => d.land(ctx, r, caller, shard),
+            Component::Balancer(_) => Landing::Spread(1),
+            Component::Dns(_) => unreachable!("{NOT_CALLED}"),
+        }
+    }
+
+    /// Door: the shards a query of `class` fans out to, if it does.
+    #[inline]
+    pub fn fan_out(&self, class: usize) -> Option<u32> {
+        match self {
+            Component::Database(d) => d.fan_out(class),
+            Component::Service(_) | Component::Cache(_) | Component::Balancer(_) => None,
+            Component::Dns(_) => unreachable!("{NOT_CALLED}"),
+        }
+    }
+
+    /// Door: the cost of opening a connection here, if opening one costs anything.
+    #[inline]
+    pub fn connect_cost(&self) -> Option<Dist> {
+        match self {
+            Component::Database(d) => Some(d.connect),
+            Component::Service(_) | Component::Cache(_) | Component::Balancer(_) => None,
+            Component::Dns(_) => unreachable!("{NOT_CALLED}"),
+        }
+    }
+
+    /// Door: a caller's pool opens its `opened`-th connection here.
+    pub fn open_pooled(&mut self, now: SimTime, opened: u32) -> Result<(), Refusal> {
+        self.database().open_pooled(now, opened)
+    }
+
+    /// Door: a caller's machine that held `n` pooled connections here crashed.
+    pub fn close_pooled(&mut self, now: SimTime, n: u32) {
+        self.database().close_pooled(now, n);
+    }
+
+    /// Door: a call here was refused before it was sent (no connection could be opened).
+    pub fn count_refusal(&mut self, status: Status) {
+        self.database().count_refusal(status);
+    }
+
+    /// Door: call `f`, landing at `at` on `shard` that has no primary, waits or is refused.
+    pub fn hold_or_refuse(
+        &mut self,
+        me: ComponentId,
+        ctx: &mut Context,
+        f: FrameId,
+        shard: u32,
+        at: SimTime,
+    ) {
+        self.database().hold_or_refuse(me, ctx, f, shard, at);
+    }
+
+    /// Door (for the users): the component a DNS entry sends `user` to; None for the others,
+    /// which are called directly.
+    #[inline]
+    pub fn resolve(&mut self, ctx: &Context, user: u32) -> Option<ComponentId> {
+        match self {
+            Component::Dns(d) => Some(d.answer(ctx, user)),
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Balancer(_) => None,
+        }
+    }
+
+    /// Whether component `me` can serve, as health checks see it.
+    pub fn is_up(&self, me: ComponentId, live: &Liveness) -> bool {
+        match self {
+            Component::Service(_) | Component::Cache(_) | Component::Database(_) => live.any_up(me),
+            Component::Balancer(b) => b.is_up(live),
+            Component::Dns(_) => true,
+        }
+    }
+
+    /// Entries it needs in the liveness table: one per machine, or one for itself.
+    pub fn liveness_slots(&self) -> usize {
+        match self {
+            Component::Service(s) => s.server.machines.len(),
+            Component::Cache(c) => c.server.machines.len(),
+            Component::Database(d) => d.server.machines.len(),
+            Component::Balancer(_) | Component::Dns(_) => 1,
+        }
+    }
+
+    // Measurements.
+
+    pub fn snapshot_window_start(&mut self, now: SimTime) {
+        match self {
+            Component::Service(s) => s.server.snapshot_window_start(now),
+            Component::Cache(c) => c.server.snapshot_window_start(now),
+            Component::Database(d) => d.snapshot_window_start(now),
+            Component::Balancer(b) => b.snapshot_window_start(now),
+            Component::Dns(_) => {}
+        }
+    }
+
+    pub fn snapshot_window_end(&mut self, now: SimTime) {
+        match self {
+            Component::Service(s) => s.server.snapshot_window_end(now),
+            Component::Cache(c) => c.server.snapshot_window_end(now),
+            Component::Database(d) => d.snapshot_window_end(now),
+            Component::Balancer(b) => b.snapshot_window_end(now),
+            Component::Dns(_) => {}
+        }
+    }
+
+    /// Utilisation and queue since the previous call, for the time series.
+    pub fn interval_load(&mut self, now: SimTime) -> IntervalLoad {
+        match self {
+            Component::Service(s) => s.server.interval_load(now),
+            Component::Cache(c) => c.server.interval_load(now),
+            Component::Database(d) => d.server.interval_load(now),
+            Component::Balancer(b) => b.interval_load(now),
+            Component::Dns(_) => IntervalLoad::default(),
+        }
+    }
+
+    /// Bytes of heap in queues that grow with load (waiting requests), for the memory guard.
+    pub fn queue_heap_bytes(&self) -> u64 {
+        match self {
+            Component::Service(s) => s.server.queue_heap_bytes(),
+            Component::Cache(c) => c.server.queue_heap_bytes(),
+            Component::Database(d) => d.queue_heap_bytes(),
+            Component::Balancer(_) | Component::Dns(_) => 0,
+        }
+    }
+}
+
+fn crash_or_recover<K: crate::model::compute::server::ServerKind>(
+    k: &mut K,
+    me: ComponentId,
+    ctx: &mut Context,
+    others: &mut Others,
+    machine: u32,
+    start: bool,
+) {
+    if start {
+        steps::crash_machine(k, me, ctx, others, machine);
+    } else {
+        steps::recover_machine(k, me, ctx, machine);
+    }
+}
+
+/// The machines of a component, as the scenario describes them.
+#[derive(Debug, Clone, Copy)]
+pub struct Fleet<'a> {
+    pub machine: &'a MachineSpec,
+    pub count: u32,
+    pub workers: u32,
+    /// For a replicated or sharded database.
+    pub replication: Option<&'a ReplicationSpec>,
+}
+
+/// What a component's fixed state costs in simulator memory (`compute::memory`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FixedHeap {
+    /// Latency histograms it may fill.
+    pub histograms: u64,
+    /// Its machines' state and per-machine tables, in bytes.
+    pub machine_bytes: u64,
+    /// Tables sized by the key space (an LRU), in bytes.
+    pub key_tables: u64,
+}
+
+impl ComponentSpec {
+    /// The live state for a run with `seed`.
+    pub fn instantiate(&self, seed: u64) -> Component {
+        let rng = stream_for(seed, &self.name);
+        match &self.kind {
+            ComponentKind::Service(spec) => Component::Service(Box::new(Service {
+                server: Server::new(spec.as_ref().clone(), rng),
+            })),
+            ComponentKind::Cache(spec) => {
+                Component::Cache(Box::new(Cache::new(spec.as_ref().clone(), rng)))
+            }
+            ComponentKind::Database(spec) => {
+                Component::Database(Box::new(Database::new(spec.as_ref().clone(), rng)))
+            }
+            ComponentKind::Balancer(spec) => {
+                Component::Balancer(Box::new(Balancer::new(spec.as_ref().clone(), rng)))
+            }
+            ComponentKind::Dns(spec) => Component::Dns(Box::new(Dns::new(spec.as_ref().clone()))),
+        }
+    }
+}
+
+impl ComponentKind {
+    /// The name a scenario gives this kind (`"kind": …`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ComponentKind::Service(_) => "service",
+            ComponentKind::Cache(_) => "cache",
+            ComponentKind::Database(_) => "database",
+            ComponentKind::Balancer(_) => "load_balancer",
+            ComponentKind::Dns(_) => "dns",
+        }
+    }
+
+    /// The components this one calls, each once: a server's call steps in id order, a
+    /// balancer's backends in the order given, a DNS's targets.
+    pub fn callees(&self) -> Vec<ComponentId> {
+        match self {
+            ComponentKind::Service(s) => s.callees(),
+            ComponentKind::Cache(c) => c.server.callees(),
+            ComponentKind::Database(d) => d.server.callees(),
+            ComponentKind::Balancer(b) => b.callees(),
+            ComponentKind::Dns(d) => d.targets.clone(),
+        }
+    }
+
+    /// Price of the component per hour (all its machines).
+    pub fn cost_per_hour(&self) -> f64 {
+        match self {
+            ComponentKind::Service(s) => s.cost_per_hour(),
+            ComponentKind::Cache(c) => c.server.cost_per_hour(),
+            ComponentKind::Database(d) => d.server.cost_per_hour(),
+            ComponentKind::Balancer(b) => b.cost_per_hour,
+            ComponentKind::Dns(_) => 0.0,
+        }
+    }
+
+    /// Its machines, if it has any of its own.
+    pub fn fleet(&self) -> Option<Fleet<'_>> {
+        let (s, replication) = match self {
+            ComponentKind::Service(s) => (
+                Fleet {
+                    machine: &s.machine,
+                    count: s.machine_count,
+                    workers: s.workers,
+                    replication: None,
+                },
+                None,
+            ),
+            ComponentKind::Cache(c) => (
+                Fleet {
+                    machine: &c.server.machine,
+                    count: c.server.machine_count,
+                    workers: c.server.workers,
+                    replication: None,
+                },
+                None,
+            ),
+            ComponentKind::Database(d) => (
+                Fleet {
+                    machine: &d.server.machine,
+                    count: d.server.machine_count,
+                    workers: d.server.workers,
+                    replication: None,
+                },
+                d.replication.as_ref(),
+            ),
+            ComponentKind::Balancer(_) | ComponentKind::Dns(_) => return None,
+        };
+        Some(Fleet { replication, ..s })
+    }
+
+    /// The mean CPU time, in milliseconds, of the program this component runs for request
+    /// class `class` (as written, at the machine's speed); None if it runs no programs.
+    pub fn program_cpu_ms(&self, class: usize) -> Option<f64> {
+        fn sum<S>(programs: &[Vec<crate::model::compute::server::Step<S>>], class: usize) -> f64 {
+            programs
+                .get(class)
+                .map_or(0.0, |p| p.iter().map(|s| s.cpu_ms()).sum())
+        }
+        match self {
+            ComponentKind::Service(s) => Some(sum(&s.programs, class)),
+            ComponentKind::Cache(c) => Some(sum(&c.server.programs, class)),
+            ComponentKind::Database(d) => Some(sum(&d.server.programs, class)),
+            ComponentKind::Balancer(_) | ComponentKind::Dns(_) => None,
+        }
+    }
+
+    /// What its fixed state costs in simulator memory.
+    pub fn fixed_heap(&self) -> FixedHeap {
+        use crate::model::compute::machine::Machine;
+        use crate::model::compute::pool::Pool;
+        use crate::model::data::database::MEMBER_HISTOGRAMS;
+        // Every server keeps queue-wait, service and pool-wait histograms, and each machine
+        // its state and pools.
+        let server = |count: u32, pools: usize| FixedHeap {
+            histograms: 3,
+            machine_bytes: u64::from(count)
+                * (std::mem::size_of::<Machine>() + pools * std::mem::size_of::<Pool>()) as u64,
+            key_tables: 0,
+        };
+        match self {
+            ComponentKind::Service(s) => server(s.machine_count, s.pools.len()),
+            ComponentKind::Cache(c) => FixedHeap {
+                // prev, next (u32) and present (bool) per key.
+                key_tables: match c.policy {
+                    CachePolicy::Lru { key_count, .. } => key_count * 9,
+                    CachePolicy::HitRatio(_) => 0,
+                },
+                ..server(c.server.machine_count, c.server.pools.len())
+            },
+            ComponentKind::Database(d) => {
+                let count = d.server.machine_count;
+                let base = server(count, d.server.pools.len());
+                match &d.replication {
+                    // Staleness and lag, one per machine when they are few, and each
+                    // machine's log filter.
+                    Some(_) => FixedHeap {
+                        histograms: base.histograms
+                            + 2
+                            + if count <= MEMBER_HISTOGRAMS {
+                                u64::from(count)
+                            } else {
+                                0
+                            },
+                        machine_bytes: base.machine_bytes
+                            + u64::from(count) * ReplicationState::BYTES_PER_MACHINE,
+                        key_tables: 0,
+                    },
+                    None => base,
+                }
+            }
+            ComponentKind::Balancer(_) | ComponentKind::Dns(_) => FixedHeap::default(),
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! How a request moves through a server: admission at the door, waiting for a worker,
+//! running its program step by step (CPU on a core, disk, calls through pools, the kind's own
+//! steps), answering, and what a crash does to all of it.
+//!
+//! Every function is generic over the kind of server (`ServerKind`: service, cache,
+//! database), so each kind gets its own copy with static dispatch. Every path ends in `reply`,
+//! which gives back what admission took and sends the answer. Another component is reached
+//! only through its door (`Others`).
+
+use crate::engine::time::SimTime;
+use crate::metrics::outcome::Status;
+use crate::model::component::{Caller, Landing, Others};
+use crate::model::compute::machine::Refusal;
+use crate::model::compute::server::{Flow, ServerKind, Step};
+use crate::model::context::Context;
+use crate::model::event::Event;
+use crate::model::ids::{ComponentId, FrameId};
+use crate::model::request::Frame;
+use rand::RngExt;
+
+pub(crate) fn refusal_status(r: Refusal) -> Status {
+    match r {
+        Refusal::ConnectionLimit => Status::ConnectionLimit,
+        Refusal::OutOfMemory => Status::OutOfMemory,
+    }
+}
+
+/// A call reaches one of the server's machines: it passes the machine's receiving NIC (a
+/// FIFO server: a message that finds it busy finishes arriving later), then is admitted and
+/// given a worker, queued, or refused.
+pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    let now = ctx.now;
+    let fr = *ctx.frames.get(f);
+    if !fr.received {
+        let bytes = ctx.class_of(fr.request).request_bytes;
+        ctx.frames.get_mut(f).received = true;
+        let srv = k.server();
+        let m = &mut srv.machines[fr.machine as usize];
+        if m.alive {
+            let done = m.receive(&srv.spec.machine, bytes, now);
+            if done > now {
+                ctx.schedule(done, Event::FrameArrive { frame: f });
+                return;
+            }
+        }
+    }
+    let counted = ctx.requests.get(fr.request).counted;
+    let srv = k.server();
+    let (workers, capacity) = (srv.spec.workers, srv.spec.queue_capacity as usize);
+    let m = &mut srv.machines[fr.machine as usize];
+    if !m.alive {
+        return reply(k, ctx, others, f, Status::BackendDown);
+    }
+    if let Err(refusal) = m.admit(&srv.spec.machine, fr.fresh_connection, now) {
+        let status = refusal_status(refusal);
+        if counted {
+            srv.stats.refused[status.index()] += 1;
+        }
+        return reply(k, ctx, others, f, status);
+    }
+    let epoch = m.epoch;
+    if m.busy_workers < workers {
+        if counted {
+            srv.stats.admitted += 1;
+        }
+        mark_admitted(ctx, f, epoch);
+        start_frame(k, ctx, others, f);
+    } else if m.wait_queue.len() < capacity {
+        m.wait_queue.push_back(f);
+        m.note_queue(now);
+        if counted {
+            srv.stats.admitted += 1;
+            srv.stats.waited += 1;
+        }
+        mark_admitted(ctx, f, epoch);
+    } else {
+        m.release(&srv.spec.machine, fr.fresh_connection, now);
+        if counted {
+            srv.stats.refused[Status::QueueFull.index()] += 1;
+        }
+        reply(k, ctx, others, f, Status::QueueFull);
+    }
+}
+
+fn mark_admitted(ctx: &mut Context, f: FrameId, epoch: u32) {
+    let now = ctx.now;
+    let fr = ctx.frames.get_mut(f);
+    fr.admitted = true;
+    fr.epoch = epoch;
+    fr.arrived = now;
+}
+
+/// Gives frame `f` a worker and starts its program.
+fn start_frame<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    let now = ctx.now;
+    let fr = ctx.frames.get_mut(f);
+    fr.has_worker = true;
+    fr.started = now;
+    fr.step = 0;
+    let fr = *fr;
+    let counted = ctx.requests.get(fr.request).counted;
+    let srv = k.server();
+    let m = &mut srv.machines[fr.machine as usize];
+    m.busy_workers += 1;
+    m.workers.set(now, u64::from(m.busy_workers));
+    if counted {
+        srv.stats.queue_wait.record(now - fr.arrived);
+    }
+    run_steps(k, ctx, others, f);
+}
+
+/// Runs steps of frame `f` until one has to wait (or the program ends).
+fn run_steps<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    let now = ctx.now;
+    loop {
+        let fr = *ctx.frames.get(f);
+        let req = *ctx.requests.get(fr.request);
+        let srv = k.server();
+        let program = &srv.spec.programs[usize::from(req.class)];
+        let end = program.len() as u16;
+        let Some(&step) = program.get(usize::from(fr.step)) else {
+            return reply(k, ctx, others, f, Status::Ok);
+        };
+        let m = &mut srv.machines[fr.machine as usize];
+        match step {
+            Step::Cpu(d) => {
+                let mut work = d.sample(&mut srv.rng);
+                if m.slowdown != 1.0 {
+                    work = SimTime::from_ns_f64(work.0 as f64 * m.slowdown);
+                }
+                if m.busy_cores < srv.spec.machine.cores {
+                    m.busy_cores += 1;
+                    m.cpu.set(now, u64::from(m.busy_cores));
+                    ctx.schedule(now + work, Event::CpuDone { frame: f });
+                } else {
+                    m.core_queue.push_back((f, work));
+                    m.note_queue(now);
+                }
+                return;
+            }
+            Step::Disk(ios) => {
+                let done = m.disk(&srv.spec.machine, ios, now);
+                ctx.schedule(done, Event::WaitDone { frame: f });
+                return;
+            }
+            Step::Call { target, pool } => return call(k, ctx, others, f, target, pool),
+            Step::Own(own) => match k.own_step(ctx, f, &fr, &req, own, end) {
+                Flow::Next(next) => ctx.frames.get_mut(f).step = next,
+                Flow::Wait => return,
+            },
+        }
+    }
+}
+
+/// A CPU step ended: free the core (or hand it to the next waiter) and go on.
+pub(crate) fn cpu_done<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    f: FrameId,
+) {
+    let now = ctx.now;
+    let fr = *ctx.frames.get(f);
+    let m = &mut k.server().machines[fr.machine as usize];
+    if fr.epoch != m.epoch {
+        return reply(k, ctx, others, f, Status::BackendDown);
+    }
+    if let Some((next, work)) = m.core_queue.pop_front() {
+        m.note_queue(now);
+        ctx.schedule(now + work, Event::CpuDone { frame: next });
+    } else {
+        m.busy_cores -= 1;
+        m.cpu.set(now, u64::from(m.busy_cores));
+    }
+    ctx.frames.get_mut(f).step += 1;
+    run_steps(k, ctx, others, f);
+}
+
+/// A disk step (or a sync write's wait for acknowledgements) ended.
+pub(crate) fn wait_done<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    f: FrameId,
+) {
+    let fr = *ctx.frames.get(f);
+    if fr.epoch != k.server().machines[fr.machine as usize].epoch {
+        return reply(k, ctx, others, f, Status::BackendDown);
+    }
+    ctx.frames.get_mut(f).step += 1;
+    run_steps(k, ctx, others, f);
+}
+
+/// A call step: through a pool (take an idle connection, open one, or wait) or direct.
+fn call<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    f: FrameId,
+    target: ComponentId,
+    pool: Option<u16>,
+) {
+    let Some(p) = pool else {
+        return send_call(k, ctx, others, f, target, None, true, true);
+    };
+    let now = ctx.now;
+    let fr = *ctx.frames.get(f);
+    let counted = ctx.requests.get(fr.request).counted;
+    let srv = k.server();
+    let pl = &mut srv.machines[fr.machine as usize].pools[usize::from(p)];
+    if pl.take_idle() {
+        if counted {
+            srv.stats.pool_wait.record(SimTime::ZERO);
+        }
+        return send_call(k, ctx, others, f, target, pool, false, false);
+    }
+    if !pl.can_grow() {
+        pl.waiters.push_back((f, now));
+        return;
+    }
+    let opened = pl.opened;
+    match others.get(target).open_pooled(now, opened) {
+        Ok(()) => {
+            pl.grow();
+            if counted {
+                srv.stats.pool_wait.record(SimTime::ZERO);
+            }
+            send_call(k, ctx, others, f, target, pool, false, true);
+        }
+        Err(_) if opened > 0 => pl.waiters.push_back((f, now)),
+        Err(refusal) => {
+            let status = refusal_status(refusal);
+            if counted {
+                others.get(target).count_refusal(status);
+            }
+            reply(k, ctx, others, f, status);
+        }
+    }
+}
+
+/// Sends a child call from frame `f` to `target` (one per shard if the target fans this
+/// class's queries out); `connect` adds the target's connection set-up, if it has one.
+///
+/// Through a pool, a scatter holds one pooled connection until its last shard has answered
+/// (as a proxy would); without one, every call opens its own.
+#[allow(clippy::too_many_arguments)]
+fn send_call<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    f: FrameId,
+    target: ComponentId,
+    pool: Option<u16>,
+    fresh: bool,
+    connect: bool,
+) {
+    let class = usize::from(ctx.requests.get(ctx.frames.get(f).request).class);
+    let Some(shards) = others.get(target).fan_out(class) else {
+        return send_one(k, ctx, others, f, target, None, pool, fresh, connect);
+    };
+    ctx.frames.get_mut(f).pending_children = shards as u16;
+    for s in 0..shards {
+        // Every call names the pool; only the last one back gives the connection back.
+        let (fresh, connect) = if s == 0 || pool.is_none() {
+            (fresh, connect)
+        } else {
+            (false, false)
+        };
+        send_one(k, ctx, others, f, target, Some(s), pool, fresh, connect);
+    }
+}
+
+/// Sends one child call (to `shard`, for a scatter-gather) from frame `f` to `target`.
+#[allow(clippy::too_many_arguments)]
+fn send_one<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    f: FrameId,
+    target: ComponentId,
+    shard: Option<u32>,
+    pool: Option<u16>,
+    fresh: bool,
+    connect: bool,
+) {
+    let now = ctx.now;
+    let fr = *ctx.frames.get(f);
+    let bytes = ctx.class_of(fr.request).request_bytes;
+    let caller = Caller::Machine(fr.component, fr.machine);
+    let landing = others.get(target).land(ctx, fr.request, caller, shard);
+    let srv = k.server();
+    let mut at = srv.machines[fr.machine as usize].send(&srv.spec.machine, bytes, now);
+    let machine = match landing {
+        Landing::Machine(m) => m,
+        // No balancer in between: the caller spreads its calls at random.
+        Landing::Spread(n) if n > 1 => srv.rng.random_range(0..n),
+        Landing::Spread(_) | Landing::NoPrimary(_) => 0,
+    };
+    let latency = ctx.link_latency(fr.component, fr.machine, target, machine);
+    at += latency;
+    if connect && let Some(d) = others.get(target).connect_cost() {
+        // TCP handshake round trip plus the server's connection set-up; a cut link is
+        // waited for once.
+        let (a, b) = (
+            ctx.machine_region(fr.component, fr.machine),
+            ctx.machine_region(target, machine),
+        );
+        let base = latency - ctx.cut_wait(a, b);
+        at += base + base + d.sample(&mut ctx.net.rng);
+    }
+    let child = ctx.frames.insert(Frame {
+        request: fr.request,
+        parent: Some(f),
+        component: target,
+        machine,
+        pool,
+        fresh_connection: fresh,
+        ..Frame::default()
+    });
+    if let Landing::NoPrimary(shard) = landing {
+        return others
+            .get(target)
+            .hold_or_refuse(target, ctx, child, shard, at);
+    }
+    ctx.schedule(at, Event::FrameArrive { frame: child });
+}
+
+/// The answer of child call `child` reached this server: it passes the receiving NIC of the
+/// caller's machine, then the caller goes on.
+pub(crate) fn answer_returned<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    child: FrameId,
+) {
+    let now = ctx.now;
+    let c = *ctx.frames.get(child);
+    let p = c.parent.expect("an answer returns to its caller");
+    if !c.answer_received {
+        let parent = *ctx.frames.get(p);
+        let bytes = if c.status == Status::Ok {
+            ctx.class_of(c.request).response_bytes
+        } else {
+            0
+        };
+        ctx.frames.get_mut(child).answer_received = true;
+        let srv = k.server();
+        let m = &mut srv.machines[parent.machine as usize];
+        let done = if m.alive {
+            m.receive(&srv.spec.machine, bytes, now)
+        } else {
+            now
+        };
+        if done > now {
+            ctx.schedule(done, Event::FrameReturn { frame: child });
+            return;
+        }
+    }
+    ctx.frames.remove(child);
+    child_returned(k, ctx, others, p, &c);
+}
+
+/// A child call of frame `p` answered: give back its pooled connection and go on.
+fn child_returned<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    p: FrameId,
+    child: &Frame,
+) {
+    let now = ctx.now;
+    let fr = *ctx.frames.get(p);
+    let srv = k.server();
+    let m = &mut srv.machines[fr.machine as usize];
+    // After a crash the machine's pools were reset: nothing to give back. A scatter's calls
+    // share one pooled connection, given back with the last answer.
+    let same_life = fr.epoch == m.epoch;
+    let last = fr.pending_children <= 1;
+    if same_life
+        && last
+        && let Some(pool) = child.pool
+    {
+        let pl = &mut m.pools[usize::from(pool)];
+        pl.in_use -= 1;
+        if let Some((waiter, since)) = pl.waiters.pop_front() {
+            pl.in_use += 1;
+            let waiter_request = ctx.frames.get(waiter).request;
+            if ctx.requests.get(waiter_request).counted {
+                srv.stats.pool_wait.record(now - since);
+            }
+            let target = srv.spec.pools[usize::from(pool)].0;
+            send_call(k, ctx, others, waiter, target, child.pool, false, false);
+        }
+    }
+    // A scatter-gather goes on when its last shard has answered; its status is the first
+    // failure among them.
+    let mut status = child.status;
+    if fr.pending_children > 0 {
+        let pf = ctx.frames.get_mut(p);
+        pf.pending_children -= 1;
+        if pf.status == Status::Ok {
+            pf.status = child.status;
+        }
+        if pf.pending_children > 0 {
+            return;
+        }
+        status = std::mem::take(&mut pf.status);
+    }
+    if !same_life {
+        return reply(k, ctx, others, p, Status::BackendDown);
+    }
+    if status != Status::Ok {
+        return reply(k, ctx, others, p, status);
+    }
+    ctx.frames.get_mut(p).step += 1;
+    run_steps(k, ctx, others, p);
+}
+
+/// Frame `f` is done at its server with `status`: free its resources, start the next queued
+/// frame, and send the answer back.
+pub(crate) fn reply<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    f: FrameId,
+    status: Status,
+) {
+    let now = ctx.now;
+    ctx.frames.get_mut(f).status = status;
+    let fr = *ctx.frames.get(f);
+    let req = *ctx.requests.get(fr.request);
+    let bytes = if status == Status::Ok {
+        ctx.scenario.workload.classes[usize::from(req.class)].response_bytes
+    } else {
+        0
+    };
+    let ok_in_window = status == Status::Ok && ctx.window.contains(now);
+    let srv = k.server();
+    let m = &mut srv.machines[fr.machine as usize];
+    let mut next = None;
+    let mut served = None;
+    if fr.admitted && fr.epoch == m.epoch {
+        m.release(&srv.spec.machine, fr.fresh_connection, now);
+        if fr.has_worker {
+            m.busy_workers -= 1;
+            m.workers.set(now, u64::from(m.busy_workers));
+            if req.counted {
+                srv.stats.service.record(now - fr.started);
+            }
+            if ok_in_window {
+                srv.stats.served += 1;
+            }
+            served = Some(now - fr.started);
+            next = m.wait_queue.pop_front();
+            if next.is_some() {
+                m.note_queue(now);
+            }
+        }
+    }
+    let sent = if m.alive {
+        m.send(&srv.spec.machine, bytes, now)
+    } else {
+        now
+    };
+    if let Some(took) = served {
+        k.served(fr.machine, took, req.counted, ok_in_window);
+    }
+    ctx.send_back(f, sent);
+    if let Some(g) = next {
+        start_queued(k, ctx, others, g);
+    }
+}
+
+/// Starts queued frame `g` on the worker a reply freed. A frame that answers at once (a call
+/// its pool refuses) frees the worker for the next queued frame from inside its own reply;
+/// those starts are taken in order by a loop here rather than by recursion, so a long queue
+/// draining at one instant cannot overflow the stack.
+fn start_queued<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, g: FrameId) {
+    if k.server().starting_queued {
+        k.server().queued_starts.push(g);
+        return;
+    }
+    k.server().starting_queued = true;
+    start_frame(k, ctx, others, g);
+    let mut i = 0;
+    while let Some(&h) = k.server().queued_starts.get(i) {
+        start_frame(k, ctx, others, h);
+        i += 1;
+    }
+    let srv = k.server();
+    srv.queued_starts.clear();
+    srv.starting_queued = false;
+}
+
+/// Machine `r` of server `me` crashes: queued work fails now, work in progress fails when its
+/// next event finds the epoch changed, and its pooled connections close.
+pub(crate) fn crash_machine<K: ServerKind>(
+    k: &mut K,
+    me: ComponentId,
+    ctx: &mut Context,
+    others: &mut Others,
+    r: u32,
+) {
+    let now = ctx.now;
+    let srv = k.server();
+    let m = &mut srv.machines[r as usize];
+    m.down += 1;
+    if m.down > 1 {
+        return;
+    }
+    m.alive = false;
+    ctx.live.set(me, r, false);
+    m.epoch = m.epoch.wrapping_add(1);
+    let mut lost: Vec<FrameId> = m.wait_queue.iter().copied().collect();
+    lost.extend(m.core_queue.iter().map(|&(g, _)| g));
+    let mut closed = Vec::new();
+    for (pool, &(target, _)) in m.pools.iter_mut().zip(&srv.spec.pools) {
+        lost.extend(pool.waiters.iter().map(|&(g, _)| g));
+        closed.push((target, pool.reset()));
+    }
+    m.wipe(&srv.spec.machine, now);
+    for (target, n) in closed {
+        others.get(target).close_pooled(now, n);
+    }
+    for g in lost {
+        reply(k, ctx, others, g, Status::BackendDown);
+    }
+    k.machine_crashed(ctx, me, r);
+}
+
+/// Machine `r` of server `me` comes back, empty.
+pub(crate) fn recover_machine<K: ServerKind>(
+    k: &mut K,
+    me: ComponentId,
+    ctx: &mut Context,
+    r: u32,
+) {
+    let now = ctx.now;
+    let m = &mut k.server().machines[r as usize];
+    if m.down == 0 {
+        return;
+    }
+    m.down -= 1;
+    if m.down > 0 {
+        return;
+    }
+    m.alive = true;
+    ctx.live.set(me, r, true);
+    m.nic_tx_free = now;
+    m.nic_rx_free = now;
+    m.disk_free = now;
+    k.machine_recovered(ctx, me, r);
+}
+
+/// Every machine of server `me` stops (`start`) or comes back: a whole-component outage.
+pub(crate) fn outage<K: ServerKind>(
+    k: &mut K,
+    me: ComponentId,
+    ctx: &mut Context,
+    others: &mut Others,
+    start: bool,
+) {
+    for r in 0..k.server().machines.len() as u32 {
+        if start {
+            crash_machine(k, me, ctx, others, r);
+        } else {
+            recover_machine(k, me, ctx, r);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The context every handler works in: the clock, the event queue, the requests and call
+//! frames, the network's live state, the liveness table, and the run's measurements.
+//!
+//! A component's handlers touch only their own state and this context; another component is
+//! reached through its door (`component::Others`) or by an event. How messages cross the
+//! network is in `net/network.rs` and `net/region.rs` (`impl Context` blocks there).
+
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::Stream;
+use crate::engine::slab::Slab;
+use crate::engine::time::SimTime;
+use crate::metrics::histogram::Latency;
+use crate::metrics::outcome::OutcomeCounts;
+use crate::metrics::time_weighted::TimeWeighted;
+use crate::metrics::timeseries::TimeSeries;
+use crate::model::Scenario;
+use crate::model::client::workload::Class;
+use crate::model::event::Event;
+use crate::model::ids::{ComponentId, FrameId, RequestId};
+use crate::model::request::{Frame, Request};
+
+/// Run-wide measurements.
+#[derive(Debug, Default)]
+pub struct RunMetrics {
+    pub latency: Latency,
+    pub class_latency: Vec<Latency>,
+    pub outcomes: OutcomeCounts,
+    pub class_outcomes: Vec<OutcomeCounts>,
+    /// Per user region (empty without regions).
+    pub region_outcomes: Vec<OutcomeCounts>,
+    /// Logical requests completed during the window, whenever they started (throughput).
+    pub completed_in_window: u64,
+    /// Of those, the ones that took at most `Scenario::goodput_within` (goodput).
+    pub good_in_window: u64,
+    /// `Scenario::goodput_within`, read once.
+    pub good_within: SimTime,
+    pub class_completed_in_window: Vec<u64>,
+    /// Attempts after the first, of counted requests.
+    pub retries: u64,
+    /// Logical requests in the system (for Little's law).
+    pub in_system: TimeWeighted,
+    pub in_system_area_at_start: u128,
+    pub in_system_area_at_end: u128,
+    /// Σ (end − first start) over counted requests, any outcome.
+    pub sojourn_sum_ns: u128,
+    pub timeseries: TimeSeries,
+}
+
+/// Start and end of the measurement window.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: SimTime,
+    pub end: SimTime,
+}
+
+impl Window {
+    #[inline]
+    pub fn contains(&self, t: SimTime) -> bool {
+        t >= self.start && t < self.end
+    }
+
+    pub fn span(&self) -> SimTime {
+        self.end - self.start
+    }
+}
+
+/// What the network is doing now: its random stream, and the faults in force on it.
+#[derive(Debug)]
+pub struct NetState {
+    pub rng: Stream,
+    /// Extra one-way latency per link from latency-spike faults: `from * n + to`, and the
+    /// users' link last. Empty until the first spike.
+    pub extra_latency: Vec<SimTime>,
+    /// Region pairs whose link is cut (a partition fault), with the time it heals.
+    pub cut_links: Vec<(u16, u16, SimTime)>,
+    /// No regions and no latency spike: messages take their link's latency only.
+    pub plain: bool,
+}
+
+/// Which machines are up, as others may see it (a balancer's or DNS's health checks). Each
+/// component writes only its own entries, when its machines crash or come back; a balancer
+/// or a DNS has one entry for itself.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    up: Vec<Vec<bool>>,
+}
+
+impl Liveness {
+    /// Everything up: `slots[c]` entries for component `c`.
+    pub fn new(slots: impl Iterator<Item = usize>) -> Liveness {
+        Liveness {
+            up: slots.map(|n| vec![true; n]).collect(),
+        }
+    }
+
+    #[inline]
+    pub fn machine_up(&self, c: ComponentId, machine: u32) -> bool {
+        self.up[c.index()][machine as usize]
+    }
+
+    /// Whether any machine of `c` is up.
+    pub fn any_up(&self, c: ComponentId) -> bool {
+        self.up[c.index()].iter().any(|&u| u)
+    }
+
+    pub fn set(&mut self, c: ComponentId, machine: u32, up: bool) {
+        self.up[c.index()][machine as usize] = up;
+    }
+}
+
+/// Everything a handler may touch besides its own component.
+pub struct Context {
+    /// The validated scenario, read-only.
+    pub scenario: Scenario,
+    pub now: SimTime,
+    pub queue: EventQueue<Event>,
+    pub requests: Slab<Request>,
+    pub frames: Slab<Frame>,
+    pub net: NetState,
+    pub live: Liveness,
+    pub metrics: RunMetrics,
+    pub window: Window,
+    /// False once the run's duration is over: no new requests start.
+    pub accepting: bool,
+    /// Logical requests not yet concluded.
+    pub outstanding: u64,
+}
+
+impl Context {
+    /// Schedules `event` at absolute time `at`.
+    #[inline]
+    pub fn schedule(&mut self, at: SimTime, event: Event) {
+        self.queue.push(at, event);
+    }
+
+    /// The class of request `r`.
+    #[inline]
+    pub fn class_of(&self, r: RequestId) -> &Class {
+        &self.scenario.workload.classes[usize::from(self.requests.get(r).class)]
+    }
+
+    /// Whether periodic work (health checks) should go on: the run is still accepting
+    /// requests or draining them.
+    #[inline]
+    pub fn still_running(&self) -> bool {
+        self.accepting || self.outstanding > 0
+    }
+
+    /// Schedules frame `f`'s answer to arrive at its caller, leaving its component at `at`.
+    /// The caller's NIC receives it when it arrives (the caller's `answer_returned`).
+    pub fn send_back(&mut self, f: FrameId, at: SimTime) {
+        let fr = *self.frames.get(f);
+        let latency = match fr.parent {
+            None => self.user_latency(fr.request, fr.component, fr.machine),
+            Some(p) => {
+                let parent = *self.frames.get(p);
+                self.link_latency(fr.component, fr.machine, parent.component, parent.machine)
+            }
+        };
+        self.schedule(at + latency, Event::FrameReturn { frame: f });
+    }
+}

@@ -1,0 +1,57 @@
+//! Events: small `Copy` records naming what happens and to what. An event carries no heap
+//! data, only ids and indices; keeping it at 12 bytes keeps a queue entry at 32 bytes.
+
+use crate::model::ids::{ComponentId, FrameId, RequestId};
+
+/// What happens when an event fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A closed-loop user finishes thinking.
+    UserWake { user: u32 },
+    /// The next open-loop arrival.
+    OpenArrival,
+    /// A retry attempt starts.
+    RetryStart { request: RequestId },
+    /// The earliest client deadline may have come (`model::client::timeouts`).
+    ClientTimeout,
+    /// A call frame reaches its component (or its receiving NIC is done with it).
+    FrameArrive { frame: FrameId },
+    /// A CPU step of a frame ends.
+    CpuDone { frame: FrameId },
+    /// A frame's wait ends: a disk step, or a sync write's replication acks.
+    WaitDone { frame: FrameId },
+    /// A frame's answer reaches its caller (or the client).
+    FrameReturn { frame: FrameId },
+    /// A load balancer or DNS checks what it sends to.
+    HealthCheck { component: ComponentId },
+    /// Scheduled fault `fault` starts.
+    FaultStart { fault: u32 },
+    /// Scheduled fault `fault` ends.
+    FaultEnd { fault: u32 },
+    /// A replicated database notices that machine `machine` (a primary) is gone.
+    FailureDetected { db: ComponentId, machine: u32 },
+    /// A replicated database promotes a new primary in shard `shard`.
+    Promote { db: ComponentId, shard: u32 },
+    /// A database starts moving data for its `reshard`-th added shards.
+    ReshardStart { db: ComponentId, reshard: u32 },
+    /// The data of that reshard has moved.
+    ReshardDone { db: ComponentId, reshard: u32 },
+    /// A time-series interval ends.
+    SampleTick,
+    /// Warm-up is over: statistics start.
+    WindowStart,
+    /// The run's duration is over: no new requests; drain the rest.
+    WindowEnd,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn events_stay_small() {
+        assert!(std::mem::size_of::<super::Event>() <= 12);
+        assert_eq!(
+            crate::engine::queue::EventQueue::<super::Event>::ENTRY_BYTES,
+            32
+        );
+    }
+}

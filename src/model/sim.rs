@@ -1,0 +1,404 @@
+//! The simulation and its event loop.
+//!
+//! `Simulation` is a context (`context.rs`: clock, queue, requests, frames, network,
+//! liveness, metrics), the table of components, and the users (`client::users`). This file
+//! builds them, pops events, hands each to whoever it is for (through `component.rs`) and
+//! decides when the run is over; it holds no behaviour of any kind of component.
+
+use crate::engine::queue::EventQueue;
+use crate::engine::rng::stream_for;
+use crate::engine::slab::Slab;
+use crate::engine::time::SimTime;
+use crate::metrics::histogram::Latency;
+use crate::metrics::outcome::{FailReason, Outcome, OutcomeCounts};
+use crate::metrics::timeseries::IntervalLoad;
+use crate::model::Scenario;
+use crate::model::client::breaker::Breaker;
+use crate::model::client::users::Client;
+use crate::model::client::workload::LoadModel;
+use crate::model::component::{Component, Others, split};
+use crate::model::context::{Context, Liveness, NetState, RunMetrics, Window};
+use crate::model::event::Event;
+use crate::model::ids::ComponentId;
+use crate::model::request::RequestState;
+
+/// Why the loop stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// Every request started before the end finished.
+    Completed,
+    /// Some requests were still unfinished when the drain time after the end ran out.
+    DrainLimit,
+    /// The scenario's `max_events` was reached.
+    MaxEvents,
+    /// The simulator's own memory passed the limit it was given (`Simulation::memory_limit`).
+    MemoryLimit,
+}
+
+impl StopReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Completed => "completed",
+            StopReason::DrainLimit => "drain_limit",
+            StopReason::MaxEvents => "max_events",
+            StopReason::MemoryLimit => "memory_limit",
+        }
+    }
+}
+
+/// Progress reported to an observer (the CLI's progress bar) while running.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub now: SimTime,
+    pub end: SimTime,
+    pub events: u64,
+}
+
+/// Everything a run changes.
+pub struct Simulation {
+    pub ctx: Context,
+    /// In id order (`ComponentId`).
+    pub components: Vec<Component>,
+    pub client: Client,
+    pub events: u64,
+    pub drain_deadline: SimTime,
+    pub stop: Option<StopReason>,
+    /// Stop with `MemoryLimit` once `heap_bytes` passes this (checked every 65,536 events).
+    pub memory_limit: Option<u64>,
+    /// Heap that does not grow during the run (histograms, cache key tables).
+    fixed_heap_bytes: u64,
+}
+
+impl Simulation {
+    /// Builds the initial state: components, streams, and the first events.
+    pub fn new(scenario: Scenario) -> Simulation {
+        let seed = scenario.seed;
+        let components: Vec<Component> = scenario
+            .components
+            .iter()
+            .map(|c| c.instantiate(seed))
+            .collect();
+        let classes = scenario.workload.classes.len();
+        let window = Window {
+            start: scenario.warmup.fixed(),
+            end: scenario.duration,
+        };
+        let client_rng = stream_for(seed, "workload");
+        let net = NetState {
+            rng: stream_for(seed, "network"),
+            extra_latency: Vec::new(),
+            cut_links: Vec::new(),
+            plain: scenario.network.regions.is_none()
+                && !scenario
+                    .faults
+                    .iter()
+                    .any(|f| matches!(f.kind, crate::model::FaultKind::LatencySpike { .. })),
+        };
+        let breakers = if scenario
+            .workload
+            .classes
+            .iter()
+            .any(|c| c.breaker.is_some())
+        {
+            scenario
+                .workload
+                .classes
+                .iter()
+                .map(|c| c.breaker.clone().map(Breaker::new))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let metrics = RunMetrics {
+            class_latency: (0..classes).map(|_| Latency::new()).collect(),
+            class_outcomes: vec![OutcomeCounts::default(); classes],
+            region_outcomes: vec![
+                OutcomeCounts::default();
+                scenario.network.regions.as_ref().map_or(0, |r| r.count())
+            ],
+            class_completed_in_window: vec![0; classes],
+            good_within: scenario.goodput_within(),
+            ..RunMetrics::default()
+        };
+        let live = Liveness::new(components.iter().map(Component::liveness_slots));
+        let mut sim = Simulation {
+            ctx: Context {
+                now: SimTime::ZERO,
+                queue: EventQueue::new(),
+                requests: Slab::new(),
+                frames: Slab::new(),
+                net,
+                live,
+                metrics,
+                window,
+                accepting: true,
+                outstanding: 0,
+                scenario,
+            },
+            components,
+            client: Client::new(client_rng, breakers),
+            events: 0,
+            drain_deadline: SimTime::MAX,
+            stop: None,
+            memory_limit: None,
+            fixed_heap_bytes: 0,
+        };
+        let estimate = sim.ctx.scenario.memory_estimate();
+        let idle_users = estimate.all_users_waiting * EventQueue::<Event>::ENTRY_BYTES as u64;
+        sim.fixed_heap_bytes = estimate.base_bytes.saturating_sub(idle_users);
+        sim.schedule_initial_events();
+        sim
+    }
+
+    fn schedule_initial_events(&mut self) {
+        let ctx = &mut self.ctx;
+        match ctx.scenario.workload.model.clone() {
+            LoadModel::Closed { users, think } => {
+                for user in 0..users {
+                    let first = think.sample(&mut self.client.rng);
+                    ctx.schedule(first, Event::UserWake { user: user as u32 });
+                }
+            }
+            LoadModel::Open { .. } => ctx.schedule(SimTime::ZERO, Event::OpenArrival),
+        }
+        for (i, c) in self.components.iter().enumerate() {
+            if let Some(interval) = c.health_check_interval() {
+                let component = ComponentId::from_index(i);
+                ctx.schedule(interval, Event::HealthCheck { component });
+            }
+        }
+        for (i, fault) in ctx.scenario.faults.iter().enumerate() {
+            ctx.queue
+                .push(fault.at, Event::FaultStart { fault: i as u32 });
+        }
+        for (i, c) in ctx.scenario.components.iter().enumerate() {
+            let Some(rs) = c.kind.fleet().and_then(|f| f.replication) else {
+                continue;
+            };
+            for (k, r) in rs.reshards.iter().enumerate() {
+                let db = ComponentId::from_index(i);
+                let reshard = k as u32;
+                ctx.queue.push(r.at, Event::ReshardStart { db, reshard });
+            }
+        }
+        ctx.schedule(ctx.window.start, Event::WindowStart);
+        ctx.schedule(ctx.window.end, Event::WindowEnd);
+        let first_tick = ctx.scenario.interval.min(ctx.window.end);
+        ctx.schedule(first_tick, Event::SampleTick);
+    }
+
+    /// Bytes of heap the run holds now: the parts that grow with load (pending events,
+    /// requests, call frames, waiting lines), measured, plus the fixed parts, estimated.
+    pub fn heap_bytes(&self) -> u64 {
+        self.fixed_heap_bytes
+            + self.ctx.queue.heap_bytes()
+            + self.ctx.requests.heap_bytes()
+            + self.ctx.frames.heap_bytes()
+            + self
+                .components
+                .iter()
+                .map(Component::queue_heap_bytes)
+                .sum::<u64>()
+    }
+
+    /// Runs to the end, calling `observer` every 65,536 events.
+    pub fn run(&mut self, observer: &mut dyn FnMut(Progress)) -> StopReason {
+        let max_events = self.ctx.scenario.max_events;
+        while let Some((t, ev)) = self.ctx.queue.pop() {
+            if t > self.drain_deadline {
+                self.ctx.now = self.drain_deadline;
+                self.stop = Some(StopReason::DrainLimit);
+                break;
+            }
+            self.ctx.now = t;
+            self.events += 1;
+            self.dispatch(ev);
+            if !self.ctx.accepting && self.ctx.outstanding == 0 {
+                self.stop = Some(StopReason::Completed);
+                break;
+            }
+            if self.events >= max_events {
+                self.stop = Some(StopReason::MaxEvents);
+                break;
+            }
+            if self.events & 0xFFFF == 0 {
+                if self
+                    .memory_limit
+                    .is_some_and(|limit| self.heap_bytes() > limit)
+                {
+                    self.stop = Some(StopReason::MemoryLimit);
+                    break;
+                }
+                observer(Progress {
+                    now: self.ctx.now,
+                    end: self.ctx.window.end,
+                    events: self.events,
+                });
+            }
+        }
+        if self.ctx.accepting {
+            // Stopped early (max_events, memory_limit): the window is cut short, so every
+            // figure describes the time actually simulated. Stopped even before the warm-up
+            // ended: the window is empty and every figure is zero.
+            if self.ctx.now < self.ctx.window.start {
+                self.ctx.window.start = self.ctx.now;
+                self.start_window();
+            }
+            self.ctx.window.end = self.ctx.now;
+            self.end_window();
+        }
+        self.fail_unfinished();
+        self.close_drain_row();
+        observer(Progress {
+            now: self.ctx.now,
+            end: self.ctx.window.end,
+            events: self.events,
+        });
+        *self.stop.get_or_insert(StopReason::Completed)
+    }
+
+    /// Hands event `ev` to whoever it is for.
+    #[inline]
+    fn dispatch(&mut self, ev: Event) {
+        let ctx = &mut self.ctx;
+        let comps = &mut self.components;
+        match ev {
+            Event::UserWake { user } => self.client.user_wake(ctx, &mut Others::all(comps), user),
+            Event::OpenArrival => self.client.open_arrival(ctx, &mut Others::all(comps)),
+            Event::RetryStart { request } => {
+                self.client
+                    .start_attempt(ctx, &mut Others::all(comps), request)
+            }
+            Event::ClientTimeout => self.client.timeouts_due(ctx),
+            Event::FrameArrive { frame } => {
+                let (me, mut others) = split(comps, ctx.frames.get(frame).component);
+                me.arrive(ctx, &mut others, frame);
+            }
+            Event::CpuDone { frame } => {
+                let (me, mut others) = split(comps, ctx.frames.get(frame).component);
+                me.cpu_done(ctx, &mut others, frame);
+            }
+            Event::WaitDone { frame } => {
+                let (me, mut others) = split(comps, ctx.frames.get(frame).component);
+                me.wait_done(ctx, &mut others, frame);
+            }
+            Event::FrameReturn { frame } => {
+                let child = *ctx.frames.get(frame);
+                match child.parent {
+                    None => {
+                        ctx.frames.remove(frame);
+                        self.client.receive(ctx, child.request, child.status);
+                    }
+                    Some(p) => {
+                        let (me, mut others) = split(comps, ctx.frames.get(p).component);
+                        me.answer_returned(ctx, &mut others, frame);
+                    }
+                }
+            }
+            Event::HealthCheck { component } => {
+                let (me, others) = split(comps, component);
+                me.health_check(component, ctx, &others);
+            }
+            Event::FaultStart { fault } => self.fault(fault, true),
+            Event::FaultEnd { fault } => self.fault(fault, false),
+            Event::FailureDetected { db, machine } => {
+                comps[db.index()].failure_detected(db, ctx, machine)
+            }
+            Event::Promote { db, shard } => comps[db.index()].promote(db, ctx, shard),
+            Event::ReshardStart { db, reshard } => {
+                comps[db.index()].reshard(db, ctx, reshard, true)
+            }
+            Event::ReshardDone { db, reshard } => {
+                comps[db.index()].reshard(db, ctx, reshard, false)
+            }
+            Event::SampleTick => self.sample_tick(),
+            Event::WindowStart => self.start_window(),
+            Event::WindowEnd => self.end_window(),
+        }
+    }
+
+    fn start_window(&mut self) {
+        let now = self.ctx.now;
+        self.ctx.metrics.in_system_area_at_start = self.ctx.metrics.in_system.area_at(now);
+        for c in &mut self.components {
+            c.snapshot_window_start(now);
+        }
+    }
+
+    fn end_window(&mut self) {
+        let ctx = &mut self.ctx;
+        if !ctx.accepting {
+            return;
+        }
+        let now = ctx.now;
+        ctx.accepting = false;
+        ctx.metrics.in_system_area_at_end = ctx.metrics.in_system.area_at(now);
+        for c in &mut self.components {
+            c.snapshot_window_end(now);
+        }
+        if ctx
+            .metrics
+            .timeseries
+            .rows
+            .last()
+            .is_none_or(|r| r.end < now)
+        {
+            let load = self.interval_load();
+            self.ctx.metrics.timeseries.close(now, load);
+        }
+        let w = &self.ctx.scenario.workload;
+        self.drain_deadline = now + w.retry.worst_case(w.timeout) + SimTime::from_secs(1.0);
+    }
+
+    fn sample_tick(&mut self) {
+        if !self.ctx.accepting {
+            return;
+        }
+        let now = self.ctx.now;
+        let load = self.interval_load();
+        self.ctx.metrics.timeseries.close(now, load);
+        let next = (now + self.ctx.scenario.interval).min(self.ctx.window.end);
+        if next > now && next < self.ctx.window.end {
+            self.ctx.schedule(next, Event::SampleTick);
+        }
+    }
+
+    /// Closes one last time-series row for the drain after the window, so that every
+    /// request's end appears in some row.
+    fn close_drain_row(&mut self) {
+        let ts = &self.ctx.metrics.timeseries;
+        let closed_until = ts.rows.last().map(|r| r.end);
+        // Also a zero-length row when requests ended at the closing instant (the failures
+        // of a run stopped by max_events, concluded right after its window closed).
+        if closed_until.is_some_and(|end| self.ctx.now > end || ts.has_pending()) {
+            let load = self.interval_load();
+            let now = self.ctx.now;
+            self.ctx.metrics.timeseries.close(now, load);
+        }
+    }
+
+    fn interval_load(&mut self) -> Vec<IntervalLoad> {
+        let now = self.ctx.now;
+        self.components
+            .iter_mut()
+            .map(|c| c.interval_load(now))
+            .collect()
+    }
+
+    /// Concludes every logical request still open when the run stops.
+    fn fail_unfinished(&mut self) {
+        let ids: Vec<_> = self.ctx.requests.ids().collect();
+        for r in ids {
+            let state = self.ctx.requests.get(r).state;
+            if matches!(state, RequestState::InFlight | RequestState::Backoff) {
+                let req = *self.ctx.requests.get(r);
+                self.ctx.requests.get_mut(r).state = RequestState::Abandoned;
+                self.client.conclude(
+                    &mut self.ctx,
+                    &req,
+                    Outcome::Failed(FailReason::SimulationEnded),
+                );
+            }
+        }
+    }
+}
