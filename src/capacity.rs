@@ -130,7 +130,7 @@ pub fn search(
         let fits = memory_limit.is_none_or(|limit| s.memory_estimate().base_bytes <= limit);
         let ok = fits && {
             let r = crate::run_with_limit(s, memory_limit, &mut |_| {});
-            r.stop_reason == crate::StopReason::Completed.name()
+            r.stop_reason == crate::StopReason::Completed
                 && slo_verdicts(&r, slos).iter().all(|v| v.passed)
         };
         let probe = Probe { load, holds: ok };

@@ -43,7 +43,7 @@ pub fn run_with_limit(
     pilot.warmup = model::Warmup::Fixed(engine::time::SimTime::ZERO);
     let first = run_fixed(pilot, memory_limit, observer);
     let cut_short = [StopReason::MaxEvents, StopReason::MemoryLimit];
-    if cut_short.iter().any(|s| first.stop_reason == s.name()) {
+    if cut_short.contains(&first.stop_reason) {
         return first;
     }
     let choice = metrics::warmup::choose(&first.timeseries, scenario.duration);

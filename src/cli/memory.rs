@@ -81,7 +81,7 @@ pub fn refuse_if_stopped<'a>(
 ) -> Result<(), Failure> {
     let stopped = runs
         .into_iter()
-        .find(|r| r.stop_reason == crate::StopReason::MemoryLimit.name());
+        .find(|r| r.stop_reason == crate::StopReason::MemoryLimit);
     match stopped {
         Some(r) => Err(exceeded(r, limit)),
         None => Ok(()),

@@ -216,7 +216,7 @@ pub fn warn_unfinished<'a>(
 ) {
     let cut: Vec<String> = runs
         .into_iter()
-        .filter(|(_, r)| r.stop_reason != crate::StopReason::Completed.name())
+        .filter(|(_, r)| r.stop_reason != crate::StopReason::Completed)
         .map(|(label, r)| format!("{label} ({})", r.stop_reason))
         .collect();
     if !quiet && !cut.is_empty() {

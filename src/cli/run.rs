@@ -158,14 +158,14 @@ pub fn run(args: &RunArgs) -> Result<u8, Failure> {
 
 /// What a run that did not end normally should tell the user.
 fn stop_warning(r: &report::Results) -> Option<String> {
-    match r.stop_reason.as_str() {
-        "max_events" => Some(format!(
+    match r.stop_reason {
+        crate::StopReason::MaxEvents => Some(format!(
             "warning: stopped at {:.3} s of simulated time after {} events (the scenario's \
              max_events); the figures cover only the time simulated. Raise max_events to \
              run the whole scenario.",
             r.sim_time_s, r.engine.events
         )),
-        "drain_limit" => Some(format!(
+        crate::StopReason::DrainLimit => Some(format!(
             "warning: {} requests were still unfinished when the drain after the run ran \
              out; they are counted as failed (simulation_ended).",
             r.requests
@@ -174,7 +174,8 @@ fn stop_warning(r: &report::Results) -> Option<String> {
                 .copied()
                 .unwrap_or(0)
         )),
-        _ => None,
+        // A run stopped by its memory limit is an error of its own (exit 2).
+        crate::StopReason::Completed | crate::StopReason::MemoryLimit => None,
     }
 }
 

@@ -126,7 +126,7 @@ fn max_events_stops_the_run_with_a_typed_reason() {
     let ended: u64 = rows.iter().map(|r| r.ended.total).sum();
     assert_eq!(started, ended);
     let r = Results::from_simulation(&mut sim, stop);
-    assert_eq!(r.stop_reason, "max_events");
+    assert_eq!(r.stop_reason, crate::StopReason::MaxEvents);
     let q = &r.requests;
     assert!(q.failed_by.get("simulation_ended").copied().unwrap_or(0) > 0);
     assert_eq!(q.total, q.completed + q.rejected + q.timed_out + q.failed);

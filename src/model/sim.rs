@@ -22,8 +22,9 @@ use crate::model::event::Event;
 use crate::model::ids::ComponentId;
 use crate::model::request::RequestState;
 
-/// Why the loop stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why the loop stopped; in JSON, its name (`completed`, `drain_limit`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// Every request started before the end finished.
     Completed,
@@ -33,6 +34,12 @@ pub enum StopReason {
     MaxEvents,
     /// The simulator's own memory passed the limit it was given (`Simulation::memory_limit`).
     MemoryLimit,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl StopReason {

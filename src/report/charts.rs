@@ -6,8 +6,8 @@
 use crate::chart::{Chart, Span, SpanKind, XAxis, YFormat};
 use crate::metrics::outcome::REJECT_REASONS;
 use crate::metrics::timeseries::IntervalRow;
-use crate::report::Results;
 use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain, short};
+use crate::report::{ComponentSummary, Results};
 
 /// A chart and the file stem it is written under (`latency` → latency.svg, latency.png).
 pub struct NamedChart {
@@ -180,16 +180,23 @@ fn load_charts(r: &Results, rows: &[IntervalRow]) -> (Chart, Chart) {
         let Some(c) = r.components.get(name) else {
             continue;
         };
-        match c.kind.as_str() {
-            "dns" => {}
-            "load_balancer" => connections = connections.line(name, load(i, false)),
-            _ if c.hottest_machine.is_some() => {
-                // A database's hot shard hides in the mean: both are drawn.
-                utilisation = utilisation
-                    .line(&format!("{name} (busiest machine)"), load(i, true))
-                    .line(&format!("{name} (mean of machines)"), load(i, false));
+        match c {
+            ComponentSummary::Dns(_) => {}
+            ComponentSummary::LoadBalancer(_) => {
+                connections = connections.line(name, load(i, false))
             }
-            _ => utilisation = utilisation.line(name, load(i, false)),
+            ComponentSummary::Service(s)
+            | ComponentSummary::Cache(s)
+            | ComponentSummary::Database(s) => {
+                utilisation = if s.hottest_machine.is_some() {
+                    // A database's hot shard hides in the mean: both are drawn.
+                    utilisation
+                        .line(&format!("{name} (busiest machine)"), load(i, true))
+                        .line(&format!("{name} (mean of machines)"), load(i, false))
+                } else {
+                    utilisation.line(name, load(i, false))
+                }
+            }
         }
     }
     for c in [&mut utilisation, &mut connections] {
@@ -207,24 +214,17 @@ fn load_charts(r: &Results, rows: &[IntervalRow]) -> (Chart, Chart) {
 /// queue (a server), else the server whose queue was longest on average.
 fn queue_component(r: &Results) -> Option<usize> {
     let index = |name: &str| r.component_order.iter().position(|n| n == name);
-    let is_server = |name: &str| {
-        r.components
-            .get(name)
-            .is_some_and(|c| !matches!(c.kind.as_str(), "load_balancer" | "dns"))
-    };
+    let server = |name: &str| r.components.get(name).and_then(|c| c.server());
     if let Some(b) = &r.bottleneck
-        && is_server(&b.component)
+        && server(&b.component).is_some()
     {
         return index(&b.component);
     }
     r.component_order
         .iter()
-        .filter(|n| is_server(n))
-        .max_by(|a, b| {
-            let q = |n: &String| r.components.get(n).map_or(0.0, |c| c.mean_queue);
-            q(a).total_cmp(&q(b))
-        })
-        .and_then(|n| index(n))
+        .filter_map(|n| Some((n, server(n)?.mean_queue)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .and_then(|(n, _)| index(n))
 }
 
 /// The warm-up, every fault from its start to its end (or to the run's end), each database
@@ -248,7 +248,11 @@ fn spans(r: &Results) -> Vec<Span> {
     });
     let mut database_events = Vec::new();
     for name in &r.component_order {
-        let Some(rep) = r.components.get(name).and_then(|c| c.replication.as_ref()) else {
+        let Some(rep) = r
+            .components
+            .get(name)
+            .and_then(|c| c.server()?.replication.as_ref())
+        else {
             continue;
         };
         for f in &rep.failovers {

@@ -114,8 +114,10 @@ impl Verdict {
 /// The verdict on the run itself: whole, or cut short (which fails the gate: the figures
 /// would cover only part of the scenario).
 pub fn run_verdict(r: &Results) -> Verdict {
-    let completed = r.stop_reason == crate::StopReason::Completed.name()
-        || r.stop_reason == crate::StopReason::DrainLimit.name();
+    let completed = matches!(
+        r.stop_reason,
+        crate::StopReason::Completed | crate::StopReason::DrainLimit
+    );
     let mut v = Verdict::new(
         CheckKind::Run,
         "run_completed".into(),
@@ -329,7 +331,7 @@ pub fn incomparable(r: &Results, baseline: &Value) -> Vec<String> {
     }
     let whole = |reason: Option<&str>| matches!(reason, Some("completed" | "drain_limit"));
     if whole(baseline.get("stop_reason").and_then(Value::as_str))
-        && whole(Some(r.stop_reason.as_str()))
+        && whole(Some(r.stop_reason.name()))
     {
         differs(&mut out, "simulated time (s)", "sim_time_s");
     }

@@ -11,10 +11,23 @@ use crate::report::{LatencySummary, failures, reasons, round};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// One component.
+/// One component: a section per kind, each with the figures that apply to it (a balancer
+/// has no CPU, a DNS no connections: those figures are absent, not 0). `kind` comes first in
+/// JSON, named as in the scenario.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ComponentSummary {
-    pub kind: String,
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ComponentSummary {
+    Service(ServerSummary),
+    Cache(ServerSummary),
+    Database(ServerSummary),
+    LoadBalancer(BalancerSummary),
+    Dns(DnsSummary),
+}
+
+/// A service, cache or database: what its machines did over the window.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServerSummary {
+    /// Machines (a database's: shards × machines per shard).
     pub replicas: u32,
     pub cost_per_hour: f64,
     /// Calls answered successfully during the window, per second.
@@ -39,10 +52,9 @@ pub struct ComponentSummary {
     pub service_ms: Option<LatencySummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_wait_ms: Option<LatencySummary>,
+    /// Caches only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_hit_ratio: Option<f64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub health_changes: Vec<HealthChangeSummary>,
     /// Replicated or sharded databases only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication: Option<failures::ReplicationSummary>,
@@ -50,6 +62,112 @@ pub struct ComponentSummary {
     /// (the figures above are means over the machines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hottest_machine: Option<HottestMachines>,
+}
+
+/// A load balancer: no machine of its own, only connections.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BalancerSummary {
+    pub cost_per_hour: f64,
+    /// Calls answered successfully during the window, per second.
+    pub throughput_rps: f64,
+    pub mean_connections: f64,
+    pub peak_connections: u64,
+    pub max_connections: u64,
+    pub refused_by: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub health_changes: Vec<HealthChangeSummary>,
+}
+
+/// A DNS: it answers users' lookups and checks its targets.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DnsSummary {
+    pub cost_per_hour: f64,
+    /// Lookups answered during the window, per second.
+    pub answers_per_s: f64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub health_changes: Vec<HealthChangeSummary>,
+}
+
+/// Connections at a component over the window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Connections {
+    pub mean: f64,
+    pub peak: u64,
+    pub cap: u64,
+}
+
+impl ComponentSummary {
+    /// The kind, as the scenario names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ComponentSummary::Service(_) => "service",
+            ComponentSummary::Cache(_) => "cache",
+            ComponentSummary::Database(_) => "database",
+            ComponentSummary::LoadBalancer(_) => "load_balancer",
+            ComponentSummary::Dns(_) => "dns",
+        }
+    }
+
+    /// The machine figures of a service, cache or database.
+    pub fn server(&self) -> Option<&ServerSummary> {
+        match self {
+            ComponentSummary::Service(s)
+            | ComponentSummary::Cache(s)
+            | ComponentSummary::Database(s) => Some(s),
+            ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
+        }
+    }
+
+    pub fn cost_per_hour(&self) -> f64 {
+        match self {
+            ComponentSummary::Service(s)
+            | ComponentSummary::Cache(s)
+            | ComponentSummary::Database(s) => s.cost_per_hour,
+            ComponentSummary::LoadBalancer(b) => b.cost_per_hour,
+            ComponentSummary::Dns(d) => d.cost_per_hour,
+        }
+    }
+
+    /// Calls answered successfully per second; a DNS answers lookups, not calls (None).
+    pub fn throughput_rps(&self) -> Option<f64> {
+        match self {
+            ComponentSummary::Service(s)
+            | ComponentSummary::Cache(s)
+            | ComponentSummary::Database(s) => Some(s.throughput_rps),
+            ComponentSummary::LoadBalancer(b) => Some(b.throughput_rps),
+            ComponentSummary::Dns(_) => None,
+        }
+    }
+
+    /// Connections in use and the cap (per machine for a server); None for a DNS.
+    pub fn connections(&self) -> Option<Connections> {
+        match self {
+            ComponentSummary::Service(s)
+            | ComponentSummary::Cache(s)
+            | ComponentSummary::Database(s) => Some(Connections {
+                mean: s.mean_connections,
+                peak: s.peak_connections,
+                cap: s.max_connections,
+            }),
+            ComponentSummary::LoadBalancer(b) => Some(Connections {
+                mean: b.mean_connections,
+                peak: b.peak_connections,
+                cap: b.max_connections,
+            }),
+            ComponentSummary::Dns(_) => None,
+        }
+    }
+
+    /// Health changes seen by a balancer's or a DNS's checks.
+    pub fn health_changes(&self) -> &[HealthChangeSummary] {
+        match self {
+            ComponentSummary::LoadBalancer(b) => &b.health_changes,
+            ComponentSummary::Dns(d) => &d.health_changes,
+            ComponentSummary::Service(_)
+            | ComponentSummary::Cache(_)
+            | ComponentSummary::Database(_) => &[],
+        }
+    }
 }
 
 /// The busiest machine of a component, resource by resource (over the window).
@@ -66,38 +184,6 @@ pub struct MachineLoad {
     /// `replica 3`, or for a replicated or sharded database `shard 2 machine 0`.
     pub machine: String,
     pub utilisation: f64,
-}
-
-impl ComponentSummary {
-    /// A component with no machine of its own (a balancer, a DNS): every machine figure 0.
-    fn without_machine(kind: &str, cost_per_hour: f64, throughput_rps: f64) -> ComponentSummary {
-        ComponentSummary {
-            kind: kind.into(),
-            replicas: 1,
-            cost_per_hour: round(cost_per_hour, 4),
-            throughput_rps,
-            cpu_utilisation: 0.0,
-            worker_utilisation: 0.0,
-            nic_utilisation: 0.0,
-            disk_utilisation: 0.0,
-            mean_queue: 0.0,
-            max_queue: 0,
-            wait_probability: 0.0,
-            mean_connections: 0.0,
-            peak_connections: 0,
-            max_connections: 0,
-            peak_memory_gb: 0.0,
-            ram_gb: 0.0,
-            refused_by: BTreeMap::new(),
-            queue_wait_ms: None,
-            service_ms: None,
-            pool_wait_ms: None,
-            cache_hit_ratio: None,
-            health_changes: Vec::new(),
-            replication: None,
-            hottest_machine: None,
-        }
-    }
 }
 
 /// A backend taken out of or put back into rotation by health checks.
@@ -130,20 +216,18 @@ pub(super) fn working_memory_share(state: &Component) -> f64 {
     }
 }
 
-/// The summary of a server of kind `kind`; `replication` names a database's machines.
+/// The summary of a server; `replication` names a database's machines.
 fn server_summary<S>(
-    kind: &str,
     s: &Server<S>,
     replication: Option<&ReplicationSpec>,
     cost_per_hour: f64,
     per_s: impl Fn(u64) -> f64,
-) -> ComponentSummary {
+) -> ServerSummary {
     const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
     let w = s.window;
     let k = &s.spec;
     let non_empty = |l: &Latency| (!l.is_empty()).then(|| LatencySummary::of(l));
-    ComponentSummary {
-        kind: kind.to_string(),
+    ServerSummary {
         replicas: k.machine_count,
         cost_per_hour: round(cost_per_hour, 4),
         throughput_rps: per_s(s.stats.served),
@@ -168,7 +252,6 @@ fn server_summary<S>(
         service_ms: non_empty(&s.stats.service),
         pool_wait_ms: non_empty(&s.stats.pool_wait),
         cache_hit_ratio: None,
-        health_changes: Vec::new(),
         replication: None,
         hottest_machine: (k.machine_count > 1).then(|| {
             let name = |machine: u32| match replication {
@@ -188,6 +271,7 @@ fn server_summary<S>(
     }
 }
 
+/// The summary of component `spec` (live state `state`; `all` names the others).
 pub(super) fn component_summary(
     spec: &crate::model::ComponentSpec,
     state: &Component,
@@ -195,7 +279,6 @@ pub(super) fn component_summary(
     per_s: impl Fn(u64) -> f64,
 ) -> ComponentSummary {
     let cost = spec.kind.cost_per_hour();
-    let kind = spec.kind.name();
     let changes = |changes: &[HealthChange], name: &dyn Fn(usize) -> String| {
         changes
             .iter()
@@ -207,19 +290,23 @@ pub(super) fn component_summary(
             .collect()
     };
     match state {
-        Component::Service(s) => server_summary(kind, &s.server, None, cost, per_s),
+        Component::Service(s) => {
+            ComponentSummary::Service(server_summary(&s.server, None, cost, per_s))
+        }
         Component::Cache(c) => {
             let lookups = c.hits + c.misses;
-            ComponentSummary {
+            ComponentSummary::Cache(ServerSummary {
                 cache_hit_ratio: (lookups > 0).then(|| round(c.hits as f64 / lookups as f64, 4)),
-                ..server_summary(kind, &c.server, None, cost, per_s)
-            }
+                ..server_summary(&c.server, None, cost, per_s)
+            })
         }
         Component::Database(d) => {
             let replication = d.replication.as_ref().map(|r| &r.spec);
-            server_summary(kind, &d.server, replication, cost, per_s)
+            ComponentSummary::Database(server_summary(&d.server, replication, cost, per_s))
         }
-        Component::Balancer(b) => ComponentSummary {
+        Component::Balancer(b) => ComponentSummary::LoadBalancer(BalancerSummary {
+            cost_per_hour: round(cost, 4),
+            throughput_rps: per_s(b.served),
             mean_connections: round(b.mean_connections, 4),
             peak_connections: b.conns.max(),
             max_connections: u64::from(b.spec.max_connections),
@@ -228,13 +315,13 @@ pub(super) fn component_summary(
                 let backend = b.spec.backends[i];
                 format!("{}[{}]", all[backend.target.index()].name, backend.machine)
             }),
-            ..ComponentSummary::without_machine(kind, cost, per_s(b.served))
-        },
-        Component::Dns(d) => ComponentSummary {
+        }),
+        Component::Dns(d) => ComponentSummary::Dns(DnsSummary {
+            cost_per_hour: round(cost, 4),
+            answers_per_s: per_s(d.answers.iter().sum()),
             health_changes: changes(&d.health.changes, &|i| {
                 all[d.spec.targets[i].index()].name.clone()
             }),
-            ..ComponentSummary::without_machine(kind, cost, per_s(d.answers.iter().sum()))
-        },
+        }),
     }
 }

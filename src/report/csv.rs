@@ -5,7 +5,7 @@
 //! an interval in which no request completed are empty, not 0.
 
 use crate::metrics::outcome::REJECT_REASONS;
-use crate::report::Results;
+use crate::report::{ComponentSummary, Results};
 use std::fmt::Write;
 
 /// Renders the time series with a header row.
@@ -29,7 +29,8 @@ pub fn render(r: &Results) -> String {
         .filter(|(_, n)| {
             r.components
                 .get(*n)
-                .is_some_and(|c| c.hottest_machine.is_some())
+                .and_then(|c| c.server())
+                .is_some_and(|s| s.hottest_machine.is_some())
         })
         .map(|(i, _)| i)
         .collect();
@@ -40,6 +41,19 @@ pub fn render(r: &Results) -> String {
         let _ = write!(out, ",{name}_mean_queue");
     }
     out.push('\n');
+    let kinds: Vec<Option<Load>> = r
+        .component_order
+        .iter()
+        .map(|n| {
+            r.components.get(n).map(|c| match c {
+                ComponentSummary::Service(_)
+                | ComponentSummary::Cache(_)
+                | ComponentSummary::Database(_) => Load::Server,
+                ComponentSummary::LoadBalancer(_) => Load::Balancer,
+                ComponentSummary::Dns(_) => Load::Dns,
+            })
+        })
+        .collect();
     for row in &r.timeseries {
         let span = (row.end - row.start).as_secs();
         let e = &row.ended;
@@ -71,17 +85,39 @@ pub fn render(r: &Results) -> String {
             ",{},{}",
             e.failed_backend_down, e.failed_simulation_ended
         );
-        for l in &row.load {
-            let _ = write!(out, ",{:.4}", l.utilisation);
+        // A DNS has no utilisation, and only servers queue: those cells are empty.
+        for (l, kind) in row.load.iter().zip(&kinds) {
+            match kind {
+                Some(Load::Dns) => out.push(','),
+                Some(Load::Server | Load::Balancer) | None => {
+                    let _ = write!(out, ",{:.4}", l.utilisation);
+                }
+            }
         }
         for &i in &several {
             let busiest = row.load.get(i).map_or(0.0, |l| l.hottest_utilisation);
             let _ = write!(out, ",{busiest:.4}");
         }
-        for l in &row.load {
-            let _ = write!(out, ",{:.3}", l.mean_queue);
+        for (l, kind) in row.load.iter().zip(&kinds) {
+            match kind {
+                Some(Load::Server) | None => {
+                    let _ = write!(out, ",{:.3}", l.mean_queue);
+                }
+                Some(Load::Balancer | Load::Dns) => out.push(','),
+            }
         }
         out.push('\n');
     }
     out
+}
+
+/// What a component's load columns hold.
+#[derive(Clone, Copy)]
+enum Load {
+    /// CPU utilisation and a queue.
+    Server,
+    /// The share of its connection cap in use; no queue.
+    Balancer,
+    /// Neither.
+    Dns,
 }

@@ -82,7 +82,7 @@ pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> 
         r.warmup_auto
             .as_ref()
             .map_or(String::new(), |a| format!(", chosen by {}", a.method)),
-        escape(&r.stop_reason),
+        r.stop_reason,
         escape(&r.dsim_version)
     );
     for s in sections::of(r) {
@@ -194,7 +194,7 @@ pub fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
                 format!("{:.2}", p.cost_per_hour),
                 p.cost_per_1000_rps
                     .map_or("-".into(), |c| format!("{c:.3}")),
-                if p.stop_reason == crate::StopReason::Completed.name() {
+                if p.stop_reason == crate::StopReason::Completed {
                     format!("{} {}", p.bottleneck, pct(p.bottleneck_utilisation, 1))
                 } else {
                     format!("stopped: {}", p.stop_reason)

@@ -20,15 +20,21 @@ use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS, STATUS_COUNT};
 use crate::metrics::timeseries::IntervalRow;
 use crate::model::sim::{Simulation, StopReason};
-pub use component::{ComponentSummary, HealthChangeSummary, HottestMachines, MachineLoad};
+pub use component::{
+    BalancerSummary, ComponentSummary, Connections, DnsSummary, HealthChangeSummary,
+    HottestMachines, MachineLoad, ServerSummary,
+};
 use component::{component_summary, working_memory_share};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Version of the `summary.json` layout; bump on any incompatible change. 2: latency
 /// figures are `null` where no request completed, and the bottleneck is the busiest machine
-/// of a component of several (with `machine` and `mean_utilisation`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// of a component of several (with `machine` and `mean_utilisation`). 3: each component
+/// has the figures of its kind only: a load balancer no machine figures (`replicas`, CPU,
+/// workers, NIC, disk, queue, memory), a DNS no connections either and `answers_per_s`
+/// where it had `throughput_rps`.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Rounds to `digits` decimals so summaries read cleanly (and stay byte-stable).
 pub(crate) fn round(x: f64, digits: i32) -> f64 {
@@ -167,6 +173,49 @@ impl Bottleneck {
     }
 }
 
+/// The resources of one component that can be a bottleneck, with their utilisation (the
+/// busiest machine's, the machine, and the mean over machines, for a component of several)
+/// and the weight it is ranked by. Busy workers are often only waiting for something
+/// downstream, so on a tie a physical resource (CPU, NIC, disk, connections) is named
+/// instead. Peaks (connections, memory) are already the busiest machine's.
+#[allow(clippy::type_complexity)]
+fn busy_resources(
+    c: &ComponentSummary,
+    memory: f64,
+) -> Vec<(&'static str, (f64, Option<String>, Option<f64>), f64)> {
+    let connections = c
+        .connections()
+        .map_or(0.0, |k| k.peak as f64 / k.cap.max(1) as f64);
+    let Some(s) = c.server() else {
+        return vec![("connections", (connections, None, None), 1.0)];
+    };
+    let hot = s.hottest_machine.as_ref();
+    let on_machine = |m: Option<&MachineLoad>, mean: f64| match m {
+        Some(m) => (m.utilisation, Some(m.machine.clone()), Some(round(mean, 4))),
+        None => (mean, None, None),
+    };
+    vec![
+        (
+            "cpu",
+            on_machine(hot.map(|h| &h.cpu), s.cpu_utilisation),
+            1.0,
+        ),
+        (
+            "nic",
+            on_machine(hot.map(|h| &h.nic), s.nic_utilisation),
+            1.0,
+        ),
+        (
+            "disk",
+            on_machine(hot.map(|h| &h.disk), s.disk_utilisation),
+            1.0,
+        ),
+        ("connections", (connections, None, None), 1.0),
+        ("memory", (memory, None, None), 1.0),
+        ("workers", (s.worker_utilisation, None, None), 0.99),
+    ]
+}
+
 /// Little's law on this run: mean number in system L against λ·W.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LittlesLaw {
@@ -253,7 +302,7 @@ pub struct Results {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warmup_auto: Option<AutoWarmup>,
     pub measured_s: f64,
-    pub stop_reason: String,
+    pub stop_reason: StopReason,
     pub requests: RequestSummary,
     pub retries: u64,
     /// Requests completed during the measurement window, per second (whenever they started:
@@ -321,41 +370,14 @@ impl Results {
         let mut replication = BTreeMap::new();
         for (i, (spec, state)) in sc.components.iter().zip(&sim.components).enumerate() {
             let mut summary = component_summary(spec, state, &sc.components, per_s);
-            summary.replication = failures::replication_summary(sim, i, per_s);
-            if let Some(r) = &summary.replication {
-                replication.insert(spec.name.clone(), r.clone());
+            if let ComponentSummary::Database(d) = &mut summary {
+                d.replication = failures::replication_summary(sim, i, per_s);
+                if let Some(r) = &d.replication {
+                    replication.insert(spec.name.clone(), r.clone());
+                }
             }
-            // Busy workers are often only waiting for something downstream, so on a tie a
-            // physical resource (CPU, NIC, disk, connections) is named instead.
-            let connections =
-                summary.peak_connections as f64 / summary.max_connections.max(1) as f64;
             let memory = working_memory_share(state);
-            // Peaks (connections, memory) are already the busiest machine's.
-            let hot = summary.hottest_machine.as_ref();
-            let on_machine = |m: Option<&MachineLoad>, mean: f64| match m {
-                Some(m) => (m.utilisation, Some(m.machine.clone()), Some(round(mean, 4))),
-                None => (mean, None, None),
-            };
-            for (resource, (u, machine, mean), rank) in [
-                (
-                    "cpu",
-                    on_machine(hot.map(|h| &h.cpu), summary.cpu_utilisation),
-                    1.0,
-                ),
-                (
-                    "nic",
-                    on_machine(hot.map(|h| &h.nic), summary.nic_utilisation),
-                    1.0,
-                ),
-                (
-                    "disk",
-                    on_machine(hot.map(|h| &h.disk), summary.disk_utilisation),
-                    1.0,
-                ),
-                ("connections", (connections, None, None), 1.0),
-                ("memory", (memory, None, None), 1.0),
-                ("workers", (summary.worker_utilisation, None, None), 0.99),
-            ] {
+            for (resource, (u, machine, mean), rank) in busy_resources(&summary, memory) {
                 let score = u * rank;
                 if u > 0.0 && bottleneck.as_ref().is_none_or(|(_, best)| score > *best) {
                     let b = Bottleneck {
@@ -403,7 +425,7 @@ impl Results {
             warmup_s: sim.ctx.window.start.as_secs(),
             warmup_auto: None,
             measured_s: measured,
-            stop_reason: stop.name().to_string(),
+            stop_reason: stop,
             requests: RequestSummary::of(&m.outcomes),
             retries: m.retries,
             throughput_rps: per_s(m.completed_in_window),

@@ -149,7 +149,7 @@ impl ReplicationSummary {
             if runs[0]
                 .components
                 .get(component)
-                .is_some_and(|c| matches!(c.kind.as_str(), "load_balancer" | "dns"))
+                .is_some_and(|c| c.server().is_none())
             {
                 continue;
             }

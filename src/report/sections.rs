@@ -3,7 +3,7 @@
 //! Both render every section built here and nothing else, so the two views cannot drift.
 //! Pure: results in, sections out.
 
-use crate::report::{LatencySummary, NO_LATENCY, Results};
+use crate::report::{ComponentSummary, LatencySummary, NO_LATENCY, Results};
 
 /// One section of a run's report.
 #[derive(Debug, Clone, PartialEq)]
@@ -234,52 +234,44 @@ fn components(r: &Results) -> Section {
         let Some(c) = r.components.get(name) else {
             continue;
         };
-        // Balancers and DNS have no CPU, workers or queue of their own: `-`, not 0.
-        let server = !matches!(c.kind.as_str(), "load_balancer" | "dns");
-        let cpu = match (&c.hottest_machine, server) {
-            (Some(h), _) => format!(
+        // Balancers and DNS have no CPU, workers or queue of their own, and a DNS no
+        // connections: `-`, not 0.
+        let server = c.server();
+        let cpu = server.map_or("-".into(), |s| match &s.hottest_machine {
+            Some(h) => format!(
                 "{} ({} max)",
-                pct(c.cpu_utilisation, 0),
+                pct(s.cpu_utilisation, 0),
                 pct(h.cpu.utilisation, 0)
             ),
-            (None, true) => pct(c.cpu_utilisation, 0),
-            (None, false) => "-".into(),
-        };
-        let conns = match c.kind.as_str() {
-            "dns" => "-".into(),
-            _ => format!(
-                "{}/{}",
-                thousands(c.peak_connections),
-                thousands(c.max_connections)
-            ),
+            None => pct(s.cpu_utilisation, 0),
+        });
+        let conns = c.connections().map_or("-".into(), |k| {
+            format!("{}/{}", thousands(k.peak), thousands(k.cap))
+        });
+        let rps = match c {
+            ComponentSummary::Dns(d) => rate(d.answers_per_s),
+            ComponentSummary::Service(_)
+            | ComponentSummary::Cache(_)
+            | ComponentSummary::Database(_)
+            | ComponentSummary::LoadBalancer(_) => rate(c.throughput_rps().unwrap_or(0.0)),
         };
         rows.push(vec![
             name.clone(),
-            if c.kind == "load_balancer" {
-                "lb".into()
-            } else {
-                c.kind.clone()
+            match c {
+                ComponentSummary::LoadBalancer(_) => "lb".into(),
+                ComponentSummary::Service(_)
+                | ComponentSummary::Cache(_)
+                | ComponentSummary::Database(_)
+                | ComponentSummary::Dns(_) => c.kind().to_string(),
             },
-            c.replicas.to_string(),
+            server.map_or("-".into(), |s| s.replicas.to_string()),
             cpu,
-            if server {
-                pct(c.worker_utilisation, 0)
-            } else {
-                "-".into()
-            },
-            if server {
-                format!("{:.1}", c.mean_queue)
-            } else {
-                "-".into()
-            },
+            server.map_or("-".into(), |s| pct(s.worker_utilisation, 0)),
+            server.map_or("-".into(), |s| format!("{:.1}", s.mean_queue)),
             conns,
-            if c.kind == "dns" {
-                "-".into()
-            } else {
-                rate(c.throughput_rps)
-            },
+            rps,
         ]);
-        if let Some(h) = c.cache_hit_ratio {
+        if let Some(h) = server.and_then(|s| s.cache_hit_ratio) {
             caches.push(format!("{name} {}", pct(h, 1)));
         }
     }
@@ -309,14 +301,17 @@ fn components(r: &Results) -> Section {
         "rps: calls answered successfully per second (throughput_rps)".into(),
     ];
     let components = || r.component_order.iter().filter_map(|n| r.components.get(n));
-    if components().any(|c| c.hottest_machine.is_some()) {
+    if components().any(|c| c.server().is_some_and(|s| s.hottest_machine.is_some())) {
         legend.insert(
             0,
             "cpu: mean over machines (the busiest one's in brackets)".into(),
         );
     }
-    if components().any(|c| c.kind == "load_balancer") {
+    if components().any(|c| matches!(c, ComponentSummary::LoadBalancer(_))) {
         legend.push("lb: load balancer".into());
+    }
+    if components().any(|c| matches!(c, ComponentSummary::Dns(_))) {
+        legend.push("a dns's rps: lookups it answered per second".into());
     }
     s.notes.push(legend.join(" · "));
     s
@@ -328,7 +323,11 @@ const MAX_MACHINE_ROWS: usize = 8;
 fn databases(r: &Results) -> Vec<Section> {
     let mut out = Vec::new();
     for name in &r.component_order {
-        let Some(rep) = r.components.get(name).and_then(|c| c.replication.as_ref()) else {
+        let Some(rep) = r
+            .components
+            .get(name)
+            .and_then(|c| c.server()?.replication.as_ref())
+        else {
             continue;
         };
         let mut s = Section::new("Database");

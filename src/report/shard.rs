@@ -273,7 +273,7 @@ mod tests {
             cost_per_1000_rps: None,
             bottleneck: "none".into(),
             bottleneck_utilisation: 0.0,
-            stop_reason: "completed".into(),
+            stop_reason: crate::StopReason::Completed,
             availability: 1.0,
             writes_lost: 0,
             longest_recovery_s: None,

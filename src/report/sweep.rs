@@ -37,7 +37,7 @@ pub struct SweepPoint {
     /// "component resource" of the busiest resource, or "none".
     pub bottleneck: String,
     pub bottleneck_utilisation: f64,
-    pub stop_reason: String,
+    pub stop_reason: crate::StopReason,
     /// Share of requests that completed (summary.json's `failures.availability`).
     pub availability: f64,
     /// Acknowledged writes lost in failovers.
@@ -119,7 +119,7 @@ impl SweepPoint {
                 cost_per_1000_rps: per_1000_rps(first.cost_per_hour, first.throughput_rps),
                 bottleneck: bottleneck(first),
                 bottleneck_utilisation: first.bottleneck.as_ref().map_or(0.0, |b| b.utilisation),
-                stop_reason: first.stop_reason.clone(),
+                stop_reason: first.stop_reason,
                 availability: first.failures.availability,
                 writes_lost: first.failures.writes_lost,
                 longest_recovery_s: recovery(first).map(|r| r.0),
@@ -168,9 +168,9 @@ impl SweepPoint {
             bottleneck_utilisation: round(share_of_busiest.mean, 4),
             stop_reason: runs
                 .iter()
-                .map(|r| r.stop_reason.clone())
-                .find(|s| s != crate::StopReason::Completed.name())
-                .unwrap_or_else(|| first.stop_reason.clone()),
+                .map(|r| r.stop_reason)
+                .find(|&s| s != crate::StopReason::Completed)
+                .unwrap_or(first.stop_reason),
             availability: round(availability.mean, 6),
             // The mean, rounded to a whole write.
             writes_lost: (runs.iter().map(|r| r.failures.writes_lost).sum::<u64>() as f64
@@ -367,7 +367,7 @@ impl SweepSummary {
             for c in &figures {
                 let _ = write!(line, "{:>w$} ", c.cells[k], w = c.width);
             }
-            let last = if p.stop_reason == "completed" {
+            let last = if p.stop_reason == crate::StopReason::Completed {
                 let pct = format!(" {:.0}%", p.bottleneck_utilisation * 100.0);
                 let name = room.saturating_sub(pct.chars().count()).max(3);
                 format!("{}{pct}", fit(&p.bottleneck, name))

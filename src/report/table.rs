@@ -111,7 +111,7 @@ pub fn render(r: &Results) -> String {
     } else {
         let _ = writeln!(out, "{}\n{tail}", fit(&r.scenario, WIDTH));
     }
-    if r.stop_reason == "max_events" {
+    if r.stop_reason == crate::StopReason::MaxEvents {
         let _ = writeln!(
             out,
             "stopped early by max_events: the figures cover {} s to {} s only",

@@ -329,3 +329,69 @@ fn capacity_says_when_no_load_meets_and_never_claims_a_false_precision() {
             >= doc["capacity"]["search_resolution"].as_f64().unwrap()
     );
 }
+
+/// Issue 12 §6: a balancer has no machine and a DNS no connections either; their sections
+/// leave those figures out (they used to read 0 % CPU), in summary.json, timeseries.csv and
+/// the table alike.
+#[test]
+fn figures_that_do_not_apply_are_absent_not_zero() {
+    let args = ["--set", "duration_s=90", "--no-charts"];
+    let (table, out) = run_into("17-two-regions-outage", &args);
+    let summary = json(&out.join("summary.json"));
+    let keys = |name: &str| -> Vec<String> {
+        let c = summary["components"][name].as_object().unwrap();
+        c.keys().cloned().collect()
+    };
+    assert_eq!(summary["schema_version"], 3);
+    assert_eq!(
+        keys("geo-dns"),
+        ["kind", "cost_per_hour", "answers_per_s", "health_changes"]
+    );
+    assert_eq!(
+        keys("lb-us"),
+        [
+            "kind",
+            "cost_per_hour",
+            "throughput_rps",
+            "mean_connections",
+            "peak_connections",
+            "max_connections",
+            "refused_by"
+        ]
+    );
+    let app = keys("app-us");
+    for figure in ["replicas", "cpu_utilisation", "mean_queue", "ram_gb"] {
+        assert!(app.contains(&figure.to_string()), "{app:?}");
+    }
+    // timeseries.csv: no utilisation for the DNS, no queue for the DNS or the balancers.
+    let csv = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap();
+    let empty = [
+        col("geo-dns_utilisation"),
+        col("geo-dns_mean_queue"),
+        col("lb-us_mean_queue"),
+    ];
+    let (lb, app) = (col("lb-us_utilisation"), col("app-us_mean_queue"));
+    for row in csv.lines().skip(1) {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert!(empty.iter().all(|&i| cells[i].is_empty()), "{row}");
+        assert!(cells[lb].parse::<f64>().is_ok() && cells[app].parse::<f64>().is_ok());
+    }
+    // The table: `-` where a figure does not apply, the DNS's answers in its rps column.
+    let dns = table.lines().find(|l| l.starts_with("geo-dns")).unwrap();
+    let cells: Vec<&str> = dns.split_whitespace().collect();
+    assert_eq!(
+        cells[..7],
+        ["geo-dns", "dns", "-", "-", "-", "-", "-"],
+        "{table}"
+    );
+    let answers = summary["components"]["geo-dns"]["answers_per_s"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        cells[7].replace(',', ""),
+        format!("{answers:.1}"),
+        "{table}"
+    );
+}
