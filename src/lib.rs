@@ -4,10 +4,13 @@
 //! and a workload; [`run`] replays it and returns [`report::Results`]: latency percentiles,
 //! throughput, utilisation, and how the system failed. Same scenario and seed ⇒ same bytes.
 //!
-//! Layers, dependencies pointing one way: `cli → scenario → engine ⇄ model → metrics →
-//! report`. Only `cli` touches files, the terminal or the wall clock.
+//! Layers: `cli` parses and prints; `scenario` reads and validates files into the model's
+//! specs; `model` simulates (over `engine`, a leaf: time, event queue, random streams,
+//! slabs); `metrics` measures; `report` turns results into summary.json, tables, CSV and
+//! charts; `study` plans, runs and combines many runs (replications, sweeps, comparisons,
+//! capacity). Only `cli` touches files, the terminal or the wall clock. ARCHITECTURE.md
+//! walks through it.
 
-pub mod capacity;
 pub mod chart;
 pub mod cli;
 pub mod engine;
@@ -15,6 +18,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod scenario;
+pub mod study;
 
 pub use model::Scenario;
 pub use model::sim::{Progress, StopReason};

@@ -2,17 +2,15 @@
 //! parallel (bracketing, then bisection), reported as a mean with a 95 % interval over the
 //! seeds, with the bottleneck and cost at that load.
 
-use crate::capacity::{self, Axis, Found};
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::OUTPUT_FILES;
-use crate::cli::{
-    Failure, Format, FormatArg, SimArgs, exit, memory, output, parse_share, replicate,
-};
-use crate::metrics::confidence::Interval;
+use crate::cli::{Failure, Format, FormatArg, SimArgs, exit, memory, output, parse_share};
 use crate::model::slo::{Slo, SloMetric};
+use crate::report::capacity::{load_text, objective_text};
 use crate::report::{self, round};
+use crate::study::capacity::{self, Axis, CAPACITY_SCHEMA_VERSION, Estimate, objective_json};
+use crate::study::runner;
 use serde_json::json;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 const OUTPUT_FILE: &str = "capacity.json";
@@ -91,77 +89,6 @@ fn parse_precision(text: &str) -> Result<f64, Failure> {
     parse_share(text, "--precision", 0.001, 0.5)
 }
 
-/// Version of the `capacity.json` layout.
-pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
-
-/// An objective as data: the figure, its class (`null` for the whole run) and its bound.
-fn objective_json(s: &Slo) -> serde_json::Value {
-    let bound = if s.metric.is_floor() {
-        "at_least"
-    } else {
-        "at_most"
-    };
-    json!({"figure": s.metric.name(), "class": s.class, bound: s.limit})
-}
-
-/// `p99_ms ≤ 200`.
-fn objective_text(s: &Slo) -> String {
-    let figure = match &s.class {
-        Some(c) => format!("classes.{c}.{}", s.metric.name()),
-        None => s.metric.name().to_string(),
-    };
-    let sign = if s.metric.is_floor() { "≥" } else { "≤" };
-    format!("{figure} {sign} {}", s.limit)
-}
-
-/// The capacity found over the seeds: the interval of their loads, and how finely the
-/// search resolved each (the largest gap between a load that held and the next that
-/// failed), so the reported uncertainty is never finer than the search.
-struct Estimate {
-    interval: Interval,
-    /// Half of the coarsest search step: the least uncertainty the answer can claim.
-    resolution: f64,
-}
-
-impl Estimate {
-    fn of(found: &[Found]) -> Estimate {
-        let loads: Vec<f64> = found.iter().map(|f| f.load).collect();
-        let step = found
-            .iter()
-            .filter_map(|f| f.fails_at().map(|x| x - f.load))
-            .fold(0.0, f64::max);
-        Estimate {
-            interval: Interval::of(&loads),
-            resolution: step / 2.0,
-        }
-    }
-
-    /// The ± reported: the 95 % half-width, or half the search step if that is coarser.
-    fn half_width(&self) -> f64 {
-        self.interval.half_width_95.max(self.resolution)
-    }
-}
-
-/// `x` rounded to the digits that `uncertainty` leaves meaningful (two significant digits
-/// of it), with thousands separators.
-fn rounded(x: f64, uncertainty: f64) -> String {
-    let digits = if uncertainty > 0.0 && uncertainty.is_finite() {
-        (1 - uncertainty.log10().floor() as i32).max(0) as usize
-    } else {
-        0
-    };
-    let text = format!("{x:.digits$}");
-    let (whole, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let whole = whole
-        .parse::<u64>()
-        .map_or(whole.to_string(), crate::report::sections::thousands);
-    if frac.is_empty() {
-        whole
-    } else {
-        format!("{whole}.{frac}")
-    }
-}
-
 pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
     let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
@@ -193,7 +120,7 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         &[OUTPUT_FILE, OUTPUT_FILES[0], OUTPUT_FILES[1]],
     )?;
     let axis = Axis::of(&scenario);
-    let (_, copies) = replicate::seeded_copies(&scenario, n);
+    let (_, copies) = runner::seeded_copies(&scenario, n);
     if !sim.output.quiet {
         eprintln!(
             "searching {} for the largest load meeting {} objective(s), {n} seeds on {threads} threads…",
@@ -208,7 +135,7 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         per_seed * n as u64,
         "{bar:30} {pos}/{len} runs · {msg} · eta {eta}",
     );
-    let on_probe = |p: crate::capacity::Probe| {
+    let on_probe = |p: capacity::Probe| {
         if let Some(bar) = &bar {
             if bar.position() + 1 >= bar.length().unwrap_or(0) {
                 bar.inc_length(1);
@@ -218,7 +145,7 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
             bar.set_message(format!("{} {verdict}", load_text(axis, p.load)));
         }
     };
-    let found = replicate::parallel_map(&copies, threads, |s| {
+    let found = runner::parallel_map(&copies, threads, |s| {
         capacity::search(s, &slos, precision, per_run_limit, &on_probe)
     });
     if let Some(bar) = bar {
@@ -276,7 +203,7 @@ pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         "bottleneck": at.bottleneck,
         "cost_per_hour": at.cost_per_hour,
     });
-    let table = render(&scenario.name, axis, &slos, &estimate, &found, &at);
+    let table = report::capacity::render_table(&scenario.name, axis, &slos, &estimate, &found, &at);
     deliver(args, out_dir, &doc, table, &at)?;
     Ok(exit::OK)
 }
@@ -367,102 +294,10 @@ fn no_load_meets(
     Ok(exit::CHECK_FAILED)
 }
 
-/// A load as tried: whole users, or a rate with one decimal.
-fn load_text(axis: Axis, load: f64) -> String {
-    rounded(load, if axis == Axis::Users { 10.0 } else { 1.0 })
-}
-
 fn pretty(doc: &serde_json::Value) -> String {
     let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
     text.push('\n');
     text
-}
-
-fn render(
-    name: &str,
-    axis: Axis,
-    slos: &[Slo],
-    estimate: &Estimate,
-    found: &[Found],
-    at: &report::Results,
-) -> String {
-    let mut out = String::new();
-    let objectives: Vec<String> = slos.iter().map(objective_text).collect();
-    let _ = writeln!(
-        out,
-        "capacity of {} · {} · {} seeds",
-        report::table::fit(name, 40),
-        axis.name(),
-        found.len()
-    );
-    let _ = writeln!(out, "objectives: {}", objectives.join(", "));
-    let unit = match axis {
-        Axis::Users => "users",
-        Axis::RatePerS => "requests/s",
-    };
-    let i = &estimate.interval;
-    let half = estimate.half_width();
-    if found.iter().any(|f| f.unbounded) {
-        // The search stopped at its limit with the objectives still met: a floor, no ±.
-        let _ = writeln!(
-            out,
-            "capacity: at least {} {unit} (the objectives still held at the largest load \
-             tried)",
-            rounded(i.min, half.max(1.0))
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "capacity: {} {unit} ± {} (95% interval {} to {})",
-            rounded(i.mean, half),
-            rounded(half, half),
-            rounded((i.mean - half).max(0.0), half),
-            rounded(i.mean + half, half)
-        );
-    }
-    if estimate.resolution >= i.half_width_95 {
-        let _ = writeln!(
-            out,
-            "± half the search's coarsest step ({}), wider than the seeds' spread: lower\n  \
-             --precision for a finer answer",
-            rounded(estimate.resolution * 2.0, half)
-        );
-    } else {
-        let _ = writeln!(
-            out,
-            "± the seeds' 95% interval (Student t); each search resolved its load to {}",
-            rounded(estimate.resolution * 2.0, half)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "one run at {} (seed {}): {} req/s · goodput {} req/s · p99 {}\n  errors {:.3}% · \
-         {:.2}/h",
-        rounded(i.mean, half),
-        at.seed,
-        report::sections::rate(at.throughput_rps),
-        report::sections::rate(at.goodput_rps),
-        at.latency_ms
-            .p99
-            .map_or(report::NO_LATENCY.to_string(), |p| format!("{p:.1} ms")),
-        at.error_rate * 100.0,
-        at.cost_per_hour
-    );
-    match &at.bottleneck {
-        Some(b) => {
-            let _ = writeln!(
-                out,
-                "bottleneck at capacity: {} ({} {:.0}%)",
-                b.place(),
-                b.resource,
-                b.utilisation * 100.0
-            );
-        }
-        None => {
-            let _ = writeln!(out, "bottleneck at capacity: none measured");
-        }
-    }
-    out
 }
 
 #[cfg(test)]

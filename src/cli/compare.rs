@@ -6,8 +6,8 @@
 
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::{ChartArgs, Failure, FormatArg, SimArgs, exit, memory, output, sweep};
-use crate::report::sweep::SweepSummary;
 use crate::scenario::overrides::Override;
+use crate::study::sweep::SweepSummary;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -51,7 +51,7 @@ pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
                 .into(),
         ));
     }
-    let grid = sweep::grid(&params);
+    let grid = crate::study::sweep::grid(&params);
     if grid.len() * args.files.len() > sweep::MAX_POINTS {
         return Err(Failure::BadInput(format!(
             "error: {} scenarios × {} values is more than {} runs: compare fewer\n",

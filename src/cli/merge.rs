@@ -4,7 +4,7 @@
 
 use crate::cli::output::OutDir;
 use crate::cli::{ChartArgs, Failure, FormatArg, OutputArgs, exit, output, sweep};
-use crate::report::shard::{SHARD_SCHEMA_VERSION, SweepShard, merge};
+use crate::study::shard::{SHARD_SCHEMA_VERSION, SweepShard, merge};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]

@@ -9,11 +9,9 @@ use crate::cli::run::{OUTPUT_FILES, REPORT_FILE, run_files};
 use crate::cli::{Failure, RunArgs, exit, memory, output};
 use crate::model::Scenario;
 use crate::report::Results;
-use crate::report::replications::ReplicationSummary;
-use indicatif::ProgressBar;
+use crate::study::replications::ReplicationSummary;
+use crate::study::runner;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The extra file a replicated run writes.
@@ -43,14 +41,22 @@ pub fn run(
         PathBuf::from("output").join(&scenario.name),
         &[summary_file, timeseries_file, REPORT_FILE, OUTPUT_FILE],
     )?;
-    let (seeds, copies) = seeded_copies(&scenario, n);
+    let (seeds, copies) = runner::seeded_copies(&scenario, n);
     let bar = output::progress_bar(
         sim.output.quiet,
         n as u64,
         "{bar:30} {pos}/{len} replications · eta {eta}",
     );
     let started = Instant::now();
-    let runs = run_parallel(&copies, threads, per_run_limit, bar.as_ref());
+    // Each run timed on its own thread: their sum over the wall time is the parallelism.
+    let runs = runner::parallel_map(&copies, threads, |s| {
+        let started = Instant::now();
+        let r = crate::run_with_limit(s.clone(), per_run_limit, &mut |_| {});
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+        (r, started.elapsed())
+    });
     let wall = started.elapsed();
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -103,68 +109,4 @@ pub fn run(
         );
     }
     Ok(exit::OK)
-}
-
-/// `scenario` once per seed `seed`, `seed + 1`, …: the seeds and the copies.
-pub fn seeded_copies(scenario: &Scenario, n: usize) -> (Vec<u64>, Vec<Scenario>) {
-    let seeds: Vec<u64> = (0..n as u64)
-        .map(|i| scenario.seed.wrapping_add(i))
-        .collect();
-    let copies = seeds
-        .iter()
-        .map(|&seed| Scenario {
-            seed,
-            ..scenario.clone()
-        })
-        .collect();
-    (seeds, copies)
-}
-
-/// `work` on every item, on `threads` threads; results in input order (so they do not depend
-/// on the threads when `work` is a pure function of its item).
-pub fn parallel_map<T: Sync, R: Send>(
-    items: &[T],
-    threads: usize,
-    work: impl Fn(&T) -> R + Sync,
-) -> Vec<R> {
-    let next = AtomicUsize::new(0);
-    let slots: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let r = work(item);
-                    if let Ok(mut slots) = slots.lock() {
-                        slots[i] = Some(r);
-                    }
-                }
-            });
-        }
-    });
-    slots
-        .into_inner()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|r| r.expect("every item was worked on"))
-        .collect()
-}
-
-/// Runs every scenario on `threads` threads (each run a pure function of its scenario);
-/// results in input order, each with its own wall time. Shared by replications and sweeps.
-pub fn run_parallel(
-    scenarios: &[Scenario],
-    threads: usize,
-    memory_limit: Option<u64>,
-    bar: Option<&ProgressBar>,
-) -> Vec<(Results, Duration)> {
-    parallel_map(scenarios, threads, |s| {
-        let started = Instant::now();
-        let r = crate::run_with_limit(s.clone(), memory_limit, &mut |_| {});
-        if let Some(bar) = bar {
-            bar.inc(1);
-        }
-        (r, started.elapsed())
-    })
 }

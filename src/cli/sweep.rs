@@ -8,21 +8,20 @@
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::REPORT_FILE;
 use crate::cli::{
-    ChartArgs, Failure, Format, FormatArg, OutputArgs, SimArgs, exit, memory, output, replicate,
+    ChartArgs, Failure, Format, FormatArg, OutputArgs, SimArgs, exit, memory, output,
 };
 use crate::model::Scenario;
 use crate::report::Results;
-use crate::report::shard::{
-    IndexedPoint, SHARD_SCHEMA_VERSION, ShardSpec, SweepShard, fingerprint,
-};
-use crate::report::sweep::SweepSummary;
 use crate::scenario::overrides::Override;
+use crate::study::runner;
+use crate::study::shard::{IndexedPoint, SHARD_SCHEMA_VERSION, ShardSpec, SweepShard, fingerprint};
+use crate::study::sweep::{SweepSummary, grid};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// Most points a sweep may have.
-pub(super) use crate::report::shard::MAX_POINTS;
+pub(super) use crate::study::shard::MAX_POINTS;
 const OUTPUT_FILES: [&str; 2] = ["sweep.json", "sweep.csv"];
 /// What a whole sweep (or a merge) writes besides its charts, checked before it runs.
 pub(super) const WHOLE_SWEEP_FILES: [&str; 3] = [OUTPUT_FILES[0], OUTPUT_FILES[1], REPORT_FILE];
@@ -114,21 +113,6 @@ pub(super) fn check_runs(points: usize, replications: u32) -> Result<(), Failure
         )));
     }
     Ok(())
-}
-
-/// Every combination, the first parameter varying slowest.
-pub(super) fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
-    params.iter().fold(vec![Vec::new()], |acc, (_, values)| {
-        acc.iter()
-            .flat_map(|prefix| {
-                values.iter().map(move |v| {
-                    let mut p = prefix.clone();
-                    p.push(v.clone());
-                    p
-                })
-            })
-            .collect()
-    })
 }
 
 pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
@@ -271,17 +255,19 @@ pub(super) fn run_replicated(
     let n = replications as usize;
     let copies: Vec<Scenario> = scenarios
         .iter()
-        .flat_map(|s| replicate::seeded_copies(s, n).1)
+        .flat_map(|s| runner::seeded_copies(s, n).1)
         .collect();
     let bar = output::progress_bar(
         quiet || copies.len() < 4,
         copies.len() as u64,
         "{bar:30} {pos}/{len} runs · eta {eta}",
     );
-    let runs: Vec<Results> = replicate::run_parallel(&copies, threads, per_run_limit, bar.as_ref())
-        .into_iter()
-        .map(|(r, _)| r)
-        .collect();
+    let tick = || {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    };
+    let runs: Vec<Results> = runner::run_parallel(&copies, threads, per_run_limit, &tick);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -2,6 +2,7 @@
 //! (versioned by `schema_version`); the renderers (`table`, `csv`) are pure functions from
 //! results to text. Nothing here writes files.
 
+pub mod capacity;
 pub mod charts;
 pub mod check;
 pub mod compare;
@@ -12,7 +13,6 @@ pub mod html;
 pub mod junit;
 pub mod replications;
 pub mod sections;
-pub mod shard;
 pub mod sweep;
 pub mod table;
 

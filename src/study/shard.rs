@@ -3,7 +3,7 @@
 //! sweep and puts the points back in grid order, giving the `SweepSummary` — hence the same
 //! sweep.json, sweep.csv and charts, byte for byte — that one unsharded run writes. Pure.
 
-use crate::report::sweep::{SWEEP_SCHEMA_VERSION, SweepPoint, SweepSummary};
+use crate::study::sweep::{SWEEP_SCHEMA_VERSION, SweepPoint, SweepSummary};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 

@@ -6,10 +6,12 @@
 //! The search assumes the objectives fail beyond some load and hold below it (monotone), as
 //! latency, error rate and availability objectives do for a system that only gets busier.
 
+use crate::metrics::confidence::Interval;
 use crate::model::Scenario;
 use crate::model::client::workload::LoadModel;
 use crate::model::slo::Slo;
 use crate::report::check::slo_verdicts;
+use serde_json::json;
 
 /// Most closed-model users a search will try (the engine's own limit is higher).
 pub const MAX_USERS: f64 = 20_000_000.0;
@@ -188,6 +190,47 @@ pub fn search(
         load: whole(lo),
         probes,
         unbounded: false,
+    }
+}
+
+/// Version of the `capacity.json` layout.
+pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+
+/// An objective as data: the figure, its class (`null` for the whole run) and its bound.
+pub fn objective_json(s: &Slo) -> serde_json::Value {
+    let bound = if s.metric.is_floor() {
+        "at_least"
+    } else {
+        "at_most"
+    };
+    json!({"figure": s.metric.name(), "class": s.class, bound: s.limit})
+}
+
+/// The capacity found over the seeds: the interval of their loads, and how finely the
+/// search resolved each (the largest gap between a load that held and the next that
+/// failed), so the reported uncertainty is never finer than the search.
+pub struct Estimate {
+    pub interval: Interval,
+    /// Half of the coarsest search step: the least uncertainty the answer can claim.
+    pub resolution: f64,
+}
+
+impl Estimate {
+    pub fn of(found: &[Found]) -> Estimate {
+        let loads: Vec<f64> = found.iter().map(|f| f.load).collect();
+        let step = found
+            .iter()
+            .filter_map(|f| f.fails_at().map(|x| x - f.load))
+            .fold(0.0, f64::max);
+        Estimate {
+            interval: Interval::of(&loads),
+            resolution: step / 2.0,
+        }
+    }
+
+    /// The ± reported: the 95 % half-width, or half the search step if that is coarser.
+    pub fn half_width(&self) -> f64 {
+        self.interval.half_width_95.max(self.resolution)
     }
 }
 
