@@ -1,7 +1,7 @@
 //! dsim: a deterministic discrete-event simulator for distributed-system designs.
 //!
 //! A scenario (JSON) describes machines, load balancers, services, caches, databases, faults
-//! and a workload; [`run`] replays it and returns [`report::Results`]: latency percentiles,
+//! and a workload; `run_with_limit` replays it and returns `report::Results`: latency percentiles,
 //! throughput, utilisation, and how the system failed. Same scenario and seed ⇒ same bytes.
 //!
 //! Layers: `cli` parses and prints; `scenario` reads and validates files into the model's
@@ -11,20 +11,27 @@
 //! capacity). Only `cli` touches files, the terminal or the wall clock. ARCHITECTURE.md
 //! walks through it.
 
-pub mod chart;
+// What other crates see: the binary's entry (`cli::main_with_args`, `cli::exit`) and the
+// simulation's building blocks (scenario → model → engine, metrics), which the benchmarks
+// use. Everything else is the crate's own: `pub(crate)`.
+#![warn(unreachable_pub)]
+
+pub(crate) mod chart;
 pub mod cli;
 pub mod engine;
 pub mod metrics;
 pub mod model;
-pub mod report;
+pub(crate) mod report;
 pub mod scenario;
-pub mod study;
+pub(crate) mod study;
 
 pub use model::Scenario;
 pub use model::sim::{Progress, StopReason};
 
-/// Simulates `scenario` to the end, reporting progress to `observer`.
-pub fn run(scenario: Scenario, observer: &mut dyn FnMut(Progress)) -> report::Results {
+/// Simulates `scenario` to the end, reporting progress to `observer` (the tests' shorthand
+/// for [`run_with_limit`] without a limit).
+#[cfg(test)]
+pub(crate) fn run(scenario: Scenario, observer: &mut dyn FnMut(Progress)) -> report::Results {
     run_with_limit(scenario, None, observer)
 }
 
@@ -35,7 +42,7 @@ pub fn run(scenario: Scenario, observer: &mut dyn FnMut(Progress)) -> report::Re
 /// per-interval latencies choose the warm-up (`metrics::warmup`, MSER), then the run itself
 /// with that warm-up. Both are deterministic, so the choice is too. A pilot cut short
 /// (`max_events`, memory) is returned as it is.
-pub fn run_with_limit(
+pub(crate) fn run_with_limit(
     scenario: Scenario,
     memory_limit: Option<u64>,
     observer: &mut dyn FnMut(Progress),

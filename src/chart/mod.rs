@@ -8,20 +8,20 @@ mod draw;
 use thiserror::Error;
 
 /// Pixel size of every chart.
-pub const WIDTH: u32 = 1000;
-pub const HEIGHT: u32 = 560;
+pub(crate) const WIDTH: u32 = 1000;
+pub(crate) const HEIGHT: u32 = 560;
 
 /// A chart that could not be drawn (a plotters or PNG encoder failure).
 #[derive(Debug, Error)]
 #[error("cannot draw the chart \"{title}\": {why}")]
-pub struct ChartError {
+pub(crate) struct ChartError {
     pub title: String,
     pub why: String,
 }
 
 /// How the x axis maps values.
 #[derive(Debug, Clone, PartialEq)]
-pub enum XAxis {
+pub(crate) enum XAxis {
     Linear,
     /// Decades: for loads from 20 to 2,000,000 users. Every x must be positive.
     Log10,
@@ -31,7 +31,7 @@ pub enum XAxis {
 
 /// How y tick labels read.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum YFormat {
+pub(crate) enum YFormat {
     Number,
     /// Values are shares (0..1) shown as percentages.
     Percent,
@@ -39,7 +39,7 @@ pub enum YFormat {
 
 /// One line. A point whose y is NaN is a gap (no value there: nothing completed), not 0.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Series {
+pub(crate) struct Series {
     pub name: String,
     pub points: Vec<(f64, f64)>,
     /// Points to ring, with `flag_label` in the legend (a sweep point where more than 1 % of
@@ -55,7 +55,7 @@ pub struct Series {
 
 /// A shaded stretch of the x axis with a label.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Span {
+pub(crate) struct Span {
     pub from: f64,
     pub to: f64,
     pub label: String,
@@ -64,7 +64,7 @@ pub struct Span {
 
 /// What a span marks, which sets its colour.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SpanKind {
+pub(crate) enum SpanKind {
     /// A fault while it was in force (red).
     Fault,
     /// The warm-up, left out of the summary's figures (grey).
@@ -77,7 +77,7 @@ pub enum SpanKind {
 
 /// A line chart.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Chart {
+pub(crate) struct Chart {
     pub title: String,
     pub x_label: String,
     pub y_label: String,
@@ -95,7 +95,7 @@ pub struct Chart {
 }
 
 impl Chart {
-    pub fn new(title: &str, x_label: &str, y_label: &str) -> Chart {
+    pub(crate) fn new(title: &str, x_label: &str, y_label: &str) -> Chart {
         Chart {
             title: title.into(),
             x_label: x_label.into(),
@@ -110,7 +110,7 @@ impl Chart {
         }
     }
 
-    pub fn line(mut self, name: &str, points: Vec<(f64, f64)>) -> Chart {
+    pub(crate) fn line(mut self, name: &str, points: Vec<(f64, f64)>) -> Chart {
         self.series.push(Series {
             name: name.into(),
             points,
@@ -123,7 +123,7 @@ impl Chart {
     }
 
     /// Whether any series has a point to draw.
-    pub fn has_data(&self) -> bool {
+    pub(crate) fn has_data(&self) -> bool {
         self.series.iter().any(|s| !s.points.is_empty())
     }
 
@@ -136,7 +136,7 @@ impl Chart {
 }
 
 /// The chart as a standalone SVG document.
-pub fn svg(chart: &Chart) -> Result<String, ChartError> {
+pub(crate) fn svg(chart: &Chart) -> Result<String, ChartError> {
     draw::register_font().map_err(|why| chart.error(why))?;
     let mut out = String::new();
     {
@@ -147,7 +147,7 @@ pub fn svg(chart: &Chart) -> Result<String, ChartError> {
 }
 
 /// The chart as PNG bytes (8-bit RGB).
-pub fn png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
+pub(crate) fn png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
     draw::register_font().map_err(|why| chart.error(why))?;
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
@@ -168,7 +168,7 @@ pub fn png(chart: &Chart) -> Result<Vec<u8>, ChartError> {
 
 /// Tick labels for an axis from `lo` to `hi` with about `ticks` ticks, all in one unit (k
 /// or M for the whole axis, never `900` beside `1.2k`) and with the same decimals.
-pub fn axis_labels(lo: f64, hi: f64, ticks: usize) -> impl Fn(f64) -> String {
+pub(crate) fn axis_labels(lo: f64, hi: f64, ticks: usize) -> impl Fn(f64) -> String {
     let top = lo.abs().max(hi.abs());
     let (scale, suffix) = if top >= 1e6 {
         (1e6, "M")
@@ -194,7 +194,7 @@ pub fn axis_labels(lo: f64, hi: f64, ticks: usize) -> impl Fn(f64) -> String {
 }
 
 /// A tick label: thousands as k, millions as M, small values with the digits they need.
-pub fn format_number(v: f64) -> String {
+pub(crate) fn format_number(v: f64) -> String {
     let a = v.abs();
     let trim = |s: String| {
         if s.contains('.') {

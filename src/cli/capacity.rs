@@ -89,7 +89,7 @@ fn parse_precision(text: &str) -> Result<f64, Failure> {
     parse_share(text, "--precision", 0.001, 0.5)
 }
 
-pub fn run(args: &CapacityArgs) -> Result<u8, Failure> {
+pub(super) fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
     let mut scenario = output::load_scenario_with(&args.file, &sim.set)?;
     if let Some(seed) = sim.seed {

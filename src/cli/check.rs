@@ -55,7 +55,7 @@ pub enum CheckFormat {
 
 /// A `dsim check … --junit FILE` whose arguments clap refused (exit 2) still gets its JUnit
 /// file, holding the usage error, when FILE can be told from the arguments.
-pub fn junit_for_usage_error(args: &[std::ffi::OsString], message: &str) {
+pub(super) fn junit_for_usage_error(args: &[std::ffi::OsString], message: &str) {
     let words: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
     let Some(at) = words.iter().position(|w| *w == "check") else {
         return;
@@ -156,7 +156,7 @@ fn check_junit_path(path: &Path, inputs: &[&Path]) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn run(args: &CheckArgs) -> Result<u8, Failure> {
+pub(super) fn run(args: &CheckArgs) -> Result<u8, Failure> {
     if let Some(path) = &args.junit {
         let mut inputs = vec![args.file.as_path()];
         inputs.extend(args.baseline.as_deref());

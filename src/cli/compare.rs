@@ -36,7 +36,7 @@ pub struct CompareArgs {
     pub charts: ChartArgs,
 }
 
-pub fn run(args: &CompareArgs) -> Result<u8, Failure> {
+pub(super) fn run(args: &CompareArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
     let params = args
         .params

@@ -2,16 +2,17 @@
 //! half-done command would leave (a hidden staging folder, an output folder's new parents, a
 //! temporary file); on a signal, a thread of ours removes them, says what was written, and
 //! ends the process by the same signal (a shell sees 130 or 143, and a script's loop stops as
-//! it would for any program). The swap of a finished set into place holds the same lock, so
-//! a signal that arrives during it waits the microseconds it takes: either the previous set
-//! or the new one is in place, never a mix.
+//! it would for any program). Writing a set and swapping it into place hold the same lock,
+//! so a signal that arrives meanwhile waits the milliseconds they take: either the previous
+//! set or the new one is in place, never a mix; and once the clean-up has started the lock is
+//! never given back, so nothing is created after it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// What an interrupt must clean up, and what this command has already put in place.
 #[derive(Default)]
-pub struct Pending {
+pub(super) struct Pending {
     /// Removed whole on an interrupt (staging folders, temporary files).
     scratch: Vec<PathBuf>,
     /// Folders this command created; removed on an interrupt if still empty (innermost
@@ -32,36 +33,36 @@ static PENDING: Mutex<Pending> = Mutex::new(Pending {
 
 /// The registry, locked. Holding it keeps an interrupt from cleaning up until it is dropped:
 /// hold it while swapping a set into place.
-pub fn lock() -> MutexGuard<'static, Pending> {
+pub(super) fn lock() -> MutexGuard<'static, Pending> {
     PENDING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Pending {
-    pub fn add_scratch(&mut self, path: &Path) {
+    pub(super) fn add_scratch(&mut self, path: &Path) {
         self.writes = true;
         self.scratch.push(path.to_path_buf());
     }
 
-    pub fn remove_scratch(&mut self, path: &Path) {
+    pub(super) fn remove_scratch(&mut self, path: &Path) {
         self.scratch.retain(|p| p != path);
     }
 
-    pub fn add_created(&mut self, dirs: &[PathBuf]) {
+    pub(super) fn add_created(&mut self, dirs: &[PathBuf]) {
         self.created.extend(dirs.iter().cloned());
     }
 
-    pub fn remove_created(&mut self, dirs: &[PathBuf]) {
+    pub(super) fn remove_created(&mut self, dirs: &[PathBuf]) {
         self.created.retain(|p| !dirs.contains(p));
     }
 
-    pub fn add_delivered(&mut self, dir: &Path) {
+    pub(super) fn add_delivered(&mut self, dir: &Path) {
         self.delivered.push(dir.to_path_buf());
     }
 
     /// Removes the scratch paths and the created folders that are empty.
-    pub fn clean_up(&mut self) {
+    pub(super) fn clean_up(&mut self) {
         for path in self.scratch.drain(..) {
             let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
         }
@@ -108,7 +109,7 @@ fn say_and_end(signal: i32, report: String) {
 
 /// Starts the thread that handles SIGINT and SIGTERM (once per process; later calls do
 /// nothing). Without it a signal kills the process where it stands.
-pub fn install() {
+pub(super) fn install() {
     #[cfg(unix)]
     {
         use std::sync::Once;
@@ -122,12 +123,14 @@ pub fn install() {
                 .name("dsim-signals".into())
                 .spawn(move || {
                     if let Some(signal) = signals.forever().next() {
-                        let report = {
-                            let mut pending = lock();
-                            pending.clean_up();
-                            pending.report()
-                        };
+                        // The registry stays locked until the process ends: the command,
+                        // still running meanwhile, cannot register (and so create) another
+                        // folder or file after this clean-up.
+                        let mut pending = lock();
+                        pending.clean_up();
+                        let report = pending.report();
                         say_and_end(signal, report);
+                        drop(pending);
                     }
                 });
         });

@@ -12,7 +12,7 @@ const SHOW_ESTIMATE_ABOVE: u64 = 256 * 1024 * 1024;
 
 /// The limit in bytes: `--max-memory-gb`, else 90% of the memory available now (Linux), else
 /// none.
-pub fn limit_bytes(max_memory_gb: Option<f64>) -> Result<Option<u64>, Failure> {
+pub(super) fn limit_bytes(max_memory_gb: Option<f64>) -> Result<Option<u64>, Failure> {
     match max_memory_gb {
         Some(gb) if gb.is_finite() && gb > 0.0 => Ok(Some((gb * 1024.0 * MIB) as u64)),
         Some(gb) => Err(Failure::BadInput(format!(
@@ -32,7 +32,11 @@ fn available_bytes() -> Option<u64> {
 
 /// Refuses a scenario whose unavoidable memory is over the limit; prints the estimate on
 /// stderr before a run that may be big.
-pub fn check_estimate(scenario: &Scenario, limit: Option<u64>, quiet: bool) -> Result<(), Failure> {
+pub(super) fn check_estimate(
+    scenario: &Scenario,
+    limit: Option<u64>,
+    quiet: bool,
+) -> Result<(), Failure> {
     let e = scenario.memory_estimate();
     let mib = |b: u64| b as f64 / MIB;
     if let Some(limit) = limit
@@ -60,7 +64,7 @@ pub fn check_estimate(scenario: &Scenario, limit: Option<u64>, quiet: bool) -> R
 }
 
 /// The error for a run stopped by its memory limit.
-pub fn exceeded(r: &Results, limit: Option<u64>) -> Failure {
+pub(super) fn exceeded(r: &Results, limit: Option<u64>) -> Failure {
     Failure::BadInput(format!(
         "error: the simulation outgrew its memory limit ({:.0} MiB) at {:.3} s of simulated \
          time, with {} requests in flight at the peak; nothing was written\n  the system is \
@@ -75,7 +79,7 @@ pub fn exceeded(r: &Results, limit: Option<u64>) -> Failure {
 
 /// Refuses results cut short by the memory limit with the error that explains the stop (the
 /// caller's output folder, dropped uncommitted, leaves nothing behind).
-pub fn refuse_if_stopped<'a>(
+pub(super) fn refuse_if_stopped<'a>(
     runs: impl IntoIterator<Item = &'a Results>,
     limit: Option<u64>,
 ) -> Result<(), Failure> {

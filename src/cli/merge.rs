@@ -85,7 +85,7 @@ fn read_slice(file: &Path) -> Result<SweepShard, Failure> {
     })
 }
 
-pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
+pub(super) fn run(args: &MergeArgs) -> Result<u8, Failure> {
     let mut slices = Vec::new();
     for path in &args.paths {
         for file in slice_files(path)? {

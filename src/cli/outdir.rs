@@ -25,7 +25,7 @@ const OLD_MANIFEST: &str = ".dsim-charts";
 
 /// How a command's files join the folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(super) enum Mode {
     /// The files are the folder's new results: the previous command's results go (those
     /// listed in `.dsim-files`), files dsim did not write stay.
     ReplaceSet,
@@ -34,7 +34,7 @@ pub enum Mode {
 }
 
 /// A command's output folder, prepared before its run.
-pub struct OutDir {
+pub(super) struct OutDir {
     /// Where the results go, as the user named it.
     pub path: PathBuf,
     /// `path` with a symbolic link at its end followed: the folder that is swapped.
@@ -67,7 +67,7 @@ fn scratch_name(name: &str) -> String {
 
 impl OutDir {
     /// `--out`, else `default`; `None` with `--no-write`. See `prepare_at`.
-    pub fn prepare(
+    pub(super) fn prepare(
         output: &crate::cli::OutputArgs,
         default: PathBuf,
         files: &[&str],
@@ -80,7 +80,7 @@ impl OutDir {
 
     /// Checks `path` and creates its staging folder (and missing parents). `files` are the
     /// names the command will write, refused where a folder stands.
-    pub fn prepare_at(path: PathBuf, files: &[&str]) -> Result<OutDir, Failure> {
+    pub(super) fn prepare_at(path: PathBuf, files: &[&str]) -> Result<OutDir, Failure> {
         let target = match std::fs::symlink_metadata(&path) {
             Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path).map_err(|e| {
                 bad(format!(
@@ -139,7 +139,7 @@ impl OutDir {
 
     /// Whether `file` (an existing file) lies in this output folder, where a command's
     /// results would replace it.
-    pub fn holds(&self, file: &Path) -> bool {
+    pub(super) fn holds(&self, file: &Path) -> bool {
         let (Ok(file), Ok(dir)) = (
             std::fs::canonicalize(file),
             std::fs::canonicalize(&self.target),
@@ -151,7 +151,7 @@ impl OutDir {
 
     /// Writes `files` and puts them in place (see the module's documentation). The error
     /// says what the folder holds afterwards.
-    pub fn commit<N: AsRef<str>, C: AsRef<[u8]>>(
+    pub(super) fn commit<N: AsRef<str>, C: AsRef<[u8]>>(
         mut self,
         files: &[(N, C)],
         mode: Mode,
@@ -162,11 +162,15 @@ impl OutDir {
                 "error: {what}\n  nothing was replaced: {shown} holds what it held before\n"
             ))
         };
+        // Under the interrupt lock: an interrupt removes the staging folder only when no file
+        // is being written into it.
+        let pending = interrupt::lock();
         for (name, contents) in files {
             let file = self.staging.join(name.as_ref());
             std::fs::write(&file, contents)
                 .map_err(|e| kept(format!("cannot write {}: {e}", file.display())))?;
         }
+        drop(pending);
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_ref()).collect();
         // An advisory lock on the parent: two commands finishing at once take turns.
         let lock = std::fs::File::open(&self.parent).and_then(|l| l.lock().map(|()| l));
@@ -431,14 +435,16 @@ fn swap(staging: &Path, target: &Path) -> std::io::Result<bool> {
 
 /// Writes one file whole or not at all: a temporary file beside it (removed on an
 /// interrupt), renamed over it.
-pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+pub(super) fn write_file(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
         Failure::BadInput(format!("error: {}: not a file name\n", path.display()))
     })?;
     let temp = path.with_file_name(scratch_name(name));
-    interrupt::lock().add_scratch(&temp);
-    let result = std::fs::write(&temp, contents).and_then(|()| std::fs::rename(&temp, path));
+    // Under the interrupt lock from registering the temporary file to renaming it: an
+    // interrupt waits, then finds either no file or the whole one.
     let mut pending = interrupt::lock();
+    pending.add_scratch(&temp);
+    let result = std::fs::write(&temp, contents).and_then(|()| std::fs::rename(&temp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     } else {

@@ -2,7 +2,7 @@
 //! folder's new set (`outdir`), stdout, progress bars and warnings.
 
 use crate::cli::Failure;
-pub use crate::cli::outdir::{Mode, OutDir};
+pub(super) use crate::cli::outdir::{Mode, OutDir};
 use crate::model::Scenario;
 use crate::scenario::overrides::{Override, apply_all};
 use crate::scenario::{self, ScenarioError};
@@ -14,13 +14,16 @@ use std::path::Path;
 /// Reads `file`, applies `--set` overrides, and validates the result. Problems in the file
 /// itself keep their line and column; once overrides are applied, problems are named by
 /// their JSON path (the changed document has no lines of its own).
-pub fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Failure> {
+pub(super) fn load_scenario_with(file: &Path, sets: &[String]) -> Result<Scenario, Failure> {
     load_scenario_and_text(file, sets).map(|(scenario, _)| scenario)
 }
 
 /// As `load_scenario_with`, also returning the scenario text as run (the file with the
 /// overrides applied), for report.html.
-pub fn load_scenario_and_text(file: &Path, sets: &[String]) -> Result<(Scenario, String), Failure> {
+pub(super) fn load_scenario_and_text(
+    file: &Path,
+    sets: &[String],
+) -> Result<(Scenario, String), Failure> {
     let text = read_text(file)?;
     if sets.is_empty() {
         let scenario = scenario::load(&text).map_err(|e| Failure::BadInput(describe(file, &e)))?;
@@ -57,7 +60,7 @@ pub fn load_scenario_and_text(file: &Path, sets: &[String]) -> Result<(Scenario,
     Ok((scenario, changed))
 }
 
-pub fn read_text(file: &Path) -> Result<String, Failure> {
+pub(super) fn read_text(file: &Path) -> Result<String, Failure> {
     let bad =
         |why: String| Failure::BadInput(format!("error: cannot read {}: {why}\n", file.display()));
     let meta = std::fs::metadata(file).map_err(|e| {
@@ -114,10 +117,10 @@ pub fn read_text(file: &Path) -> Result<String, Failure> {
 }
 
 /// The largest file dsim reads (a scenario, a baseline, a sweep slice).
-pub const MAX_INPUT_BYTES: u64 = 32 << 20;
+pub(super) const MAX_INPUT_BYTES: u64 = 32 << 20;
 
 /// `error: FILE:LINE:COL: PATH: MESSAGE` lines, then a count.
-pub fn describe(file: &Path, e: &ScenarioError) -> String {
+pub(super) fn describe(file: &Path, e: &ScenarioError) -> String {
     let mut out = String::new();
     let diagnostics = e.diagnostics();
     for d in &diagnostics {
@@ -131,7 +134,7 @@ pub fn describe(file: &Path, e: &ScenarioError) -> String {
 
 /// Writes `text` to stdout. A reader that has gone away (`dsim run … | head`) is not an error:
 /// what it wanted, it got.
-pub fn print_stdout(text: &str) -> Result<(), Failure> {
+pub(super) fn print_stdout(text: &str) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -144,7 +147,7 @@ pub fn print_stdout(text: &str) -> Result<(), Failure> {
 }
 
 /// A progress bar on stderr with `template`, only when stderr is a terminal and not `quiet`.
-pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Option<ProgressBar> {
+pub(super) fn progress_bar(quiet: bool, len: u64, template: &str) -> Option<ProgressBar> {
     if quiet || !std::io::stderr().is_terminal() {
         return None;
     }
@@ -159,7 +162,7 @@ pub fn progress_bar(quiet: bool, len: u64, template: &str) -> Option<ProgressBar
 /// Ends a command: puts `files` in the output folder (if any) as `mode` says, then prints
 /// `stdout`, followed when `announce` is set by a line naming what was written. Files come
 /// first: a reader that closes stdout early (`| head`) must not cost the results.
-pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
+pub(super) fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
     mut stdout: String,
     dir: Option<OutDir>,
     files: &[(N, C)],
@@ -190,7 +193,13 @@ pub fn deliver<N: AsRef<str>, C: AsRef<[u8]>>(
 /// Warns on stderr (unless `quiet`) about what in the scenario is valid but almost surely a
 /// slip (`scenario::lint`), located like errors — by path alone after `--set` (`sets`), whose
 /// changed document has no lines of the file's.
-pub fn warn_slips(file: &Path, text: &str, scenario: &Scenario, sets: &[String], quiet: bool) {
+pub(super) fn warn_slips(
+    file: &Path,
+    text: &str,
+    scenario: &Scenario,
+    sets: &[String],
+    quiet: bool,
+) {
     if quiet {
         return;
     }
@@ -210,7 +219,7 @@ pub fn warn_slips(file: &Path, text: &str, scenario: &Scenario, sets: &[String],
 
 /// Warns on stderr about runs that did not end normally (`max_events`, `drain_limit`), whose
 /// figures sit in a table next to complete ones.
-pub fn warn_unfinished<'a>(
+pub(super) fn warn_unfinished<'a>(
     quiet: bool,
     runs: impl IntoIterator<Item = (String, &'a crate::report::Results)>,
 ) {

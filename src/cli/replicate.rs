@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The extra file a replicated run writes.
-pub const OUTPUT_FILE: &str = "replications.json";
+pub(super) const OUTPUT_FILE: &str = "replications.json";
 
-pub fn run(
+pub(super) fn run(
     args: &RunArgs,
     mut scenario: Scenario,
     scenario_text: &str,

@@ -40,7 +40,7 @@ pub(super) fn run_files(
     Ok(files)
 }
 
-pub fn run(args: &RunArgs) -> Result<u8, Failure> {
+pub(super) fn run(args: &RunArgs) -> Result<u8, Failure> {
     let sim = &args.sim;
     let (mut scenario, scenario_text) = output::load_scenario_and_text(&args.file, &sim.set)?;
     output::warn_slips(

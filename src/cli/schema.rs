@@ -2,7 +2,7 @@
 
 use crate::cli::{Failure, exit, output};
 
-pub fn schema() -> Result<u8, Failure> {
+pub(super) fn schema() -> Result<u8, Failure> {
     let schema = crate::scenario::json_schema();
     let text = serde_json::to_string_pretty(&schema).map_err(anyhow::Error::from)?;
     output::print_stdout(&format!("{text}\n"))?;

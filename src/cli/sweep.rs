@@ -115,7 +115,7 @@ pub(super) fn check_runs(points: usize, replications: u32) -> Result<(), Failure
     Ok(())
 }
 
-pub fn run(args: &SweepArgs) -> Result<u8, Failure> {
+pub(super) fn run(args: &SweepArgs) -> Result<u8, Failure> {
     let params = args
         .params
         .iter()

@@ -4,7 +4,7 @@
 use crate::cli::{Failure, exit, output};
 use std::path::Path;
 
-pub fn validate(file: &Path) -> Result<u8, Failure> {
+pub(super) fn validate(file: &Path) -> Result<u8, Failure> {
     let (scenario, text) = output::load_scenario_and_text(file, &[])?;
     output::warn_slips(file, &text, &scenario, &[], false);
     let plural =

@@ -7,7 +7,7 @@ use crate::study::capacity::{Axis, Estimate, Found};
 use std::fmt::Write as _;
 
 /// `p99_ms ≤ 200`.
-pub fn objective_text(s: &Slo) -> String {
+pub(crate) fn objective_text(s: &Slo) -> String {
     let figure = match &s.class {
         Some(c) => format!("classes.{c}.{}", s.metric.name()),
         None => s.metric.name().to_string(),
@@ -17,13 +17,13 @@ pub fn objective_text(s: &Slo) -> String {
 }
 
 /// A load as tried: whole users, or a rate with one decimal.
-pub fn load_text(axis: Axis, load: f64) -> String {
+pub(crate) fn load_text(axis: Axis, load: f64) -> String {
     rounded(load, if axis == Axis::Users { 10.0 } else { 1.0 })
 }
 
 /// `x` rounded to the digits that `uncertainty` leaves meaningful (two significant digits
 /// of it), with thousands separators.
-pub fn rounded(x: f64, uncertainty: f64) -> String {
+pub(crate) fn rounded(x: f64, uncertainty: f64) -> String {
     let digits = if uncertainty > 0.0 && uncertainty.is_finite() {
         (1 - uncertainty.log10().floor() as i32).max(0) as usize
     } else {
@@ -41,7 +41,7 @@ pub fn rounded(x: f64, uncertainty: f64) -> String {
     }
 }
 
-pub fn render_table(
+pub(crate) fn render_table(
     name: &str,
     axis: Axis,
     slos: &[Slo],

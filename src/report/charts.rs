@@ -10,7 +10,7 @@ use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain, shor
 use crate::report::{ComponentSummary, Results};
 
 /// A chart and the file stem it is written under (`latency` → latency.svg, latency.png).
-pub struct NamedChart {
+pub(crate) struct NamedChart {
     pub stem: &'static str,
     pub chart: Chart,
 }
@@ -21,7 +21,7 @@ const TIME: &str = "simulated time (s)";
 /// (when it has balancers) and the queue (when it has a server) — over the run's intervals;
 /// the drain after the end, in `timeseries.csv`, is left out. An interval in which nothing
 /// completed is a gap in the latency lines.
-pub fn run_charts(r: &Results) -> Vec<NamedChart> {
+pub(crate) fn run_charts(r: &Results) -> Vec<NamedChart> {
     let spans = spans(r);
     let in_run = r
         .timeseries
@@ -287,7 +287,7 @@ type HalfWidth = fn(&PointIntervals) -> Option<f64>;
 /// sweep, one line per combination of the other parameters (a comparison with `--param`
 /// gets one line per scenario). A numeric axis spanning two decades or more is logarithmic;
 /// non-numeric values are placed evenly in grid order.
-pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
+pub(crate) fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
     let x_name = s.params.get(x_param).map_or("", |p| short(p)).to_string();
     let numbers: Option<Vec<f64>> = s
         .points
@@ -434,13 +434,13 @@ pub fn knee_charts(s: &SweepSummary, x_param: usize) -> Vec<NamedChart> {
 
 /// Drawn charts: each as `stem.svg` and `stem.png` files, and each SVG with its title, for
 /// inlining in report.html.
-pub struct Rendered {
+pub(crate) struct Rendered {
     pub files: Vec<(String, Vec<u8>)>,
     pub inline: Vec<(String, String)>,
 }
 
 /// Draws every chart as SVG and PNG.
-pub fn render(charts: &[NamedChart]) -> Result<Rendered, crate::chart::ChartError> {
+pub(crate) fn render(charts: &[NamedChart]) -> Result<Rendered, crate::chart::ChartError> {
     let mut out = Rendered {
         files: Vec::with_capacity(charts.len() * 2),
         inline: Vec::with_capacity(charts.len()),

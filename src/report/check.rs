@@ -9,12 +9,12 @@ use serde_json::Value;
 use std::fmt::Write;
 
 /// Error-rate regressions smaller than this (absolute) are noise, whatever the tolerance.
-pub const ERROR_RATE_SLACK: f64 = 0.0001;
+pub(crate) const ERROR_RATE_SLACK: f64 = 0.0001;
 
 /// What a check holds the run to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CheckKind {
+pub(crate) enum CheckKind {
     /// An objective of the scenario's `slos`.
     Slo,
     /// A headline figure against the baseline summary.
@@ -25,7 +25,7 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             CheckKind::Slo => "slo",
             CheckKind::Regression => "regression",
@@ -36,7 +36,7 @@ impl CheckKind {
 
 /// One check and how it went.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub kind: CheckKind,
     /// What was checked, e.g. `p99_ms` or `classes.write.p99_ms`.
     pub name: String,
@@ -74,7 +74,7 @@ impl Verdict {
     }
 
     /// `≤ 200` or `≥ 0.999`; `whole` for the run.
-    pub fn bound(&self) -> String {
+    pub(crate) fn bound(&self) -> String {
         match self.kind {
             CheckKind::Run => "whole".into(),
             _ => format!("{} {}", if self.floor { "≥" } else { "≤" }, num(self.limit)),
@@ -83,7 +83,7 @@ impl Verdict {
 
     /// The value as shown: a number, `none` when no request completed, `cut short`/`whole`
     /// for the run.
-    pub fn value(&self) -> String {
+    pub(crate) fn value(&self) -> String {
         match self.kind {
             CheckKind::Run if self.passed => "whole".into(),
             CheckKind::Run => "cut short".into(),
@@ -93,7 +93,7 @@ impl Verdict {
     }
 
     /// One sentence for a CI report: the value against the limit, and why it failed.
-    pub fn message(&self) -> String {
+    pub(crate) fn message(&self) -> String {
         let note = self
             .note
             .as_ref()
@@ -113,7 +113,7 @@ impl Verdict {
 
 /// The verdict on the run itself: whole, or cut short (which fails the gate: the figures
 /// would cover only part of the scenario).
-pub fn run_verdict(r: &Results) -> Verdict {
+pub(crate) fn run_verdict(r: &Results) -> Verdict {
     let completed = matches!(
         r.stop_reason,
         crate::StopReason::Completed | crate::StopReason::DrainLimit
@@ -161,7 +161,7 @@ fn latency_figure(l: &LatencySummary, m: SloMetric) -> f64 {
 }
 
 /// Each objective against the run's figures.
-pub fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
+pub(crate) fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
     slos.iter()
         .map(|slo| {
             let (name, latency, total, completed, throughput) = match &slo.class {
@@ -258,7 +258,7 @@ fn figure(v: &Value, dotted: &str) -> Option<f64> {
 
 /// Each headline figure against `baseline` (an earlier summary.json), allowing `tolerance`
 /// (0.05 = 5 %) of change for the worse. Errors say what is wrong with the baseline.
-pub fn regression_verdicts(
+pub(crate) fn regression_verdicts(
     r: &Results,
     baseline: &Value,
     tolerance: f64,
@@ -302,7 +302,7 @@ pub fn regression_verdicts(
 /// Why a baseline cannot judge this run: the figures that make two summaries comparable
 /// (the scenario, the seed, the measured window, the load and the request classes), each
 /// difference in a phrase. Empty when they match.
-pub fn incomparable(r: &Results, baseline: &Value) -> Vec<String> {
+pub(crate) fn incomparable(r: &Results, baseline: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let text = |v: &Value, key: &str| v.get(key).map(|x| x.to_string());
     let now = serde_json::to_value(r).unwrap_or_default();
@@ -353,7 +353,7 @@ pub fn incomparable(r: &Results, baseline: &Value) -> Vec<String> {
 }
 
 /// Why a baseline summary cannot serve as one at all, if it cannot.
-pub fn unusable_baseline(baseline: &Value) -> Option<String> {
+pub(crate) fn unusable_baseline(baseline: &Value) -> Option<String> {
     if baseline.get("schema_version").is_none() {
         return Some("is not a dsim summary.json (no schema_version)".into());
     }
@@ -366,7 +366,7 @@ pub fn unusable_baseline(baseline: &Value) -> Option<String> {
 }
 
 /// For people: one line per check, failures marked, and a verdict.
-pub fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
+pub(crate) fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "check of {}", crate::report::table::fit(scenario, 70));
     let _ = writeln!(
@@ -412,7 +412,7 @@ pub fn render_table(scenario: &str, verdicts: &[Verdict]) -> String {
 }
 
 /// For a CI comment: a Markdown table and a verdict line.
-pub fn render_markdown(scenario: &str, seed: u64, verdicts: &[Verdict]) -> String {
+pub(crate) fn render_markdown(scenario: &str, seed: u64, verdicts: &[Verdict]) -> String {
     let failed = verdicts.iter().filter(|v| !v.passed).count();
     let cell = |s: &str| s.replace('|', "\\|").replace(['\n', '\r'], " ");
     let mut out = String::new();

@@ -122,7 +122,7 @@ const ROWS: [Row; 10] = [
 /// full names below, so two designs never print alike), and for every design after the
 /// first its change against the first. Columns that do not fit in 80 are dropped with a
 /// note (the JSON and CSV have them all).
-pub fn render_table(s: &SweepSummary) -> String {
+pub(crate) fn render_table(s: &SweepSummary) -> String {
     let mut out = String::new();
     let names: Vec<String> = s
         .points
@@ -204,7 +204,7 @@ pub fn render_table(s: &SweepSummary) -> String {
 /// The table of `compare --param`: a sweep's table in which each design is its number
 /// (`[1]`, `[2]`, …), with a legend of their full names, so two never print alike however
 /// narrow the column.
-pub fn render_grid_table(s: &SweepSummary) -> String {
+pub(crate) fn render_grid_table(s: &SweepSummary) -> String {
     let mut names: Vec<String> = Vec::new();
     let mut numbered = s.clone();
     for p in &mut numbered.points {

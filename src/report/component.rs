@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// JSON, named as in the scenario.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ComponentSummary {
+pub(crate) enum ComponentSummary {
     Service(ServerSummary),
     Cache(ServerSummary),
     Database(ServerSummary),
@@ -26,7 +26,7 @@ pub enum ComponentSummary {
 
 /// A service, cache or database: what its machines did over the window.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ServerSummary {
+pub(crate) struct ServerSummary {
     /// Machines (a database's: shards × machines per shard).
     pub replicas: u32,
     pub cost_per_hour: f64,
@@ -66,7 +66,7 @@ pub struct ServerSummary {
 
 /// A load balancer: no machine of its own, only connections.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct BalancerSummary {
+pub(crate) struct BalancerSummary {
     pub cost_per_hour: f64,
     /// Calls answered successfully during the window, per second.
     pub throughput_rps: f64,
@@ -80,7 +80,7 @@ pub struct BalancerSummary {
 
 /// A DNS: it answers users' lookups and checks its targets.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct DnsSummary {
+pub(crate) struct DnsSummary {
     pub cost_per_hour: f64,
     /// Lookups answered during the window, per second.
     pub answers_per_s: f64,
@@ -90,7 +90,7 @@ pub struct DnsSummary {
 
 /// Connections at a component over the window.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Connections {
+pub(crate) struct Connections {
     pub mean: f64,
     pub peak: u64,
     pub cap: u64,
@@ -98,7 +98,7 @@ pub struct Connections {
 
 impl ComponentSummary {
     /// The kind, as the scenario names it.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             ComponentSummary::Service(_) => "service",
             ComponentSummary::Cache(_) => "cache",
@@ -109,7 +109,7 @@ impl ComponentSummary {
     }
 
     /// The machine figures of a service, cache or database.
-    pub fn server(&self) -> Option<&ServerSummary> {
+    pub(crate) fn server(&self) -> Option<&ServerSummary> {
         match self {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
@@ -118,18 +118,8 @@ impl ComponentSummary {
         }
     }
 
-    pub fn cost_per_hour(&self) -> f64 {
-        match self {
-            ComponentSummary::Service(s)
-            | ComponentSummary::Cache(s)
-            | ComponentSummary::Database(s) => s.cost_per_hour,
-            ComponentSummary::LoadBalancer(b) => b.cost_per_hour,
-            ComponentSummary::Dns(d) => d.cost_per_hour,
-        }
-    }
-
     /// Calls answered successfully per second; a DNS answers lookups, not calls (None).
-    pub fn throughput_rps(&self) -> Option<f64> {
+    pub(crate) fn throughput_rps(&self) -> Option<f64> {
         match self {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
@@ -140,7 +130,7 @@ impl ComponentSummary {
     }
 
     /// Connections in use and the cap (per machine for a server); None for a DNS.
-    pub fn connections(&self) -> Option<Connections> {
+    pub(crate) fn connections(&self) -> Option<Connections> {
         match self {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
@@ -157,22 +147,11 @@ impl ComponentSummary {
             ComponentSummary::Dns(_) => None,
         }
     }
-
-    /// Health changes seen by a balancer's or a DNS's checks.
-    pub fn health_changes(&self) -> &[HealthChangeSummary] {
-        match self {
-            ComponentSummary::LoadBalancer(b) => &b.health_changes,
-            ComponentSummary::Dns(d) => &d.health_changes,
-            ComponentSummary::Service(_)
-            | ComponentSummary::Cache(_)
-            | ComponentSummary::Database(_) => &[],
-        }
-    }
 }
 
 /// The busiest machine of a component, resource by resource (over the window).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct HottestMachines {
+pub(crate) struct HottestMachines {
     pub cpu: MachineLoad,
     pub nic: MachineLoad,
     pub disk: MachineLoad,
@@ -180,7 +159,7 @@ pub struct HottestMachines {
 
 /// One machine's utilisation of one resource.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MachineLoad {
+pub(crate) struct MachineLoad {
     /// `replica 3`, or for a replicated or sharded database `shard 2 machine 0`.
     pub machine: String,
     pub utilisation: f64,
@@ -188,7 +167,7 @@ pub struct MachineLoad {
 
 /// A backend taken out of or put back into rotation by health checks.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct HealthChangeSummary {
+pub(crate) struct HealthChangeSummary {
     pub at_s: f64,
     pub backend: String,
     pub healthy: bool,

@@ -9,7 +9,7 @@ use crate::report::{ComponentSummary, Results};
 use std::fmt::Write;
 
 /// Renders the time series with a header row.
-pub fn render(r: &Results) -> String {
+pub(crate) fn render(r: &Results) -> String {
     let mut out = String::from(
         "t_start_s,t_end_s,started,completed,throughput_rps,goodput_rps,mean_ms,p50_ms,p90_ms,\
          p99_ms,rejected,timed_out,failed",

@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 
 /// A fault's error rate is "back to normal" once it is at most this much above the error
 /// rate before the fault.
-pub const RECOVERY_MARGIN: f64 = 0.01;
+pub(crate) const RECOVERY_MARGIN: f64 = 0.01;
 
 /// The failure section of `summary.json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Failures {
+pub(crate) struct Failures {
     /// Share of measured requests that completed.
     pub availability: f64,
     /// Acknowledged writes lost by all databases.
@@ -36,7 +36,7 @@ pub struct Failures {
 
 /// How the users of one region fared.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RegionAvailability {
+pub(crate) struct RegionAvailability {
     pub requests: u64,
     pub completed: u64,
     pub availability: f64,
@@ -44,7 +44,7 @@ pub struct RegionAvailability {
 
 /// What one fault did to the users, read off the time series.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FaultEffect {
+pub(crate) struct FaultEffect {
     pub fault: String,
     pub at_s: f64,
     pub until_s: Option<f64>,
@@ -65,7 +65,7 @@ pub struct FaultEffect {
 
 /// A replicated or sharded database's section.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ReplicationSummary {
+pub(crate) struct ReplicationSummary {
     pub mode: String,
     pub shards: u32,
     pub machines_per_shard: u32,
@@ -92,7 +92,7 @@ pub struct ReplicationSummary {
 
 /// Shards added during the run, and the time their data took to move.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RebalanceSummary {
+pub(crate) struct RebalanceSummary {
     pub at_s: f64,
     pub until_s: f64,
     pub shards_added: u32,
@@ -100,7 +100,7 @@ pub struct RebalanceSummary {
 
 /// One failover.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FailoverSummary {
+pub(crate) struct FailoverSummary {
     pub shard: u32,
     pub crashed_at_s: f64,
     pub detected_at_s: f64,
@@ -118,7 +118,7 @@ pub struct FailoverSummary {
 
 /// One machine of a replicated or sharded database.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct MachineSummary {
+pub(crate) struct MachineSummary {
     pub machine: String,
     pub shard: u32,
     /// At the end of the run.
@@ -138,7 +138,11 @@ fn error_rate(row: &IntervalRow) -> Option<f64> {
 
 /// Reads a fault's effect off the time series `rows` (the measured ones): the baseline is
 /// the error rate before `first_fault`, the earliest fault of the run.
-pub fn fault_effect(fault: &Fault, rows: &[IntervalRow], first_fault: SimTime) -> FaultEffect {
+pub(crate) fn fault_effect(
+    fault: &Fault,
+    rows: &[IntervalRow],
+    first_fault: SimTime,
+) -> FaultEffect {
     let (before_total, before_errors) = rows
         .iter()
         .filter(|r| r.end <= first_fault)
@@ -190,7 +194,7 @@ pub fn fault_effect(fault: &Fault, rows: &[IntervalRow], first_fault: SimTime) -
 }
 
 /// The replication section of server component `i`, if it is replicated or sharded.
-pub fn replication_summary(
+pub(crate) fn replication_summary(
     sim: &Simulation,
     i: usize,
     per_s: impl Fn(u64) -> f64,
@@ -288,7 +292,7 @@ pub fn replication_summary(
 }
 
 /// The failure section, from the run's outcomes, faults and databases.
-pub fn failures(
+pub(crate) fn failures(
     sim: &Simulation,
     rows: &[IntervalRow],
     replication: &BTreeMap<String, ReplicationSummary>,

@@ -10,7 +10,7 @@ use crate::report::{NO_LATENCY, Results};
 use std::fmt::Write;
 
 /// HTML-escapes text for element content and attribute values.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -70,7 +70,7 @@ fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
 /// The whole page. `charts` are (caption, SVG document) pairs; `scenario_json` is the
 /// scenario as run (after `--set`). Its tables are the terminal table's sections
 /// (`sections::of`), so the two tell the same story.
-pub fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> String {
+pub(crate) fn render(r: &Results, charts: &[(String, String)], scenario_json: &str) -> String {
     let mut out = open_page(&r.scenario);
     let _ = writeln!(
         out,
@@ -146,7 +146,7 @@ fn close_page(mut out: String) -> String {
 }
 
 /// The page of a sweep or comparison: one row per point, then its charts.
-pub fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
+pub(crate) fn render_sweep(s: &SweepSummary, charts: &[(String, String)]) -> String {
     let mut out = open_page(&s.scenario);
     let replications = s
         .points

@@ -8,7 +8,7 @@ use std::fmt::Write;
 /// Text made safe for XML 1.0 content and attribute values: markup escaped, line breaks and
 /// tabs as character references (attributes would fold them), and the characters XML 1.0
 /// cannot hold at all (controls, U+FFFE, U+FFFF) written out as `\u{…}`.
-pub fn xml(s: &str) -> String {
+pub(crate) fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -31,7 +31,7 @@ pub fn xml(s: &str) -> String {
 
 /// For CI systems: JUnit XML, one test case per check, named by the figure alone so a test
 /// keeps its name when the baseline or the limit changes (they are in the message).
-pub fn render_junit(scenario: &str, verdicts: &[Verdict]) -> String {
+pub(crate) fn render_junit(scenario: &str, verdicts: &[Verdict]) -> String {
     let failed = verdicts.iter().filter(|v| !v.passed).count();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let counts = format!(
@@ -65,7 +65,7 @@ pub fn render_junit(scenario: &str, verdicts: &[Verdict]) -> String {
 
 /// JUnit for a check that could not run (bad input, exit 2): one test case in error, so a CI
 /// report shows why instead of a missing file.
-pub fn render_junit_error(suite: &str, message: &str) -> String {
+pub(crate) fn render_junit_error(suite: &str, message: &str) -> String {
     let first = message.lines().next().unwrap_or("bad input");
     let counts = "tests=\"1\" failures=\"0\" errors=\"1\"";
     format!(

@@ -2,28 +2,25 @@
 //! (versioned by `schema_version`); the renderers (`table`, `csv`) are pure functions from
 //! results to text. Nothing here writes files.
 
-pub mod capacity;
-pub mod charts;
-pub mod check;
-pub mod compare;
-pub mod component;
-pub mod csv;
-pub mod failures;
-pub mod html;
-pub mod junit;
-pub mod replications;
-pub mod sections;
-pub mod sweep;
-pub mod table;
+pub(crate) mod capacity;
+pub(crate) mod charts;
+pub(crate) mod check;
+pub(crate) mod compare;
+pub(crate) mod component;
+pub(crate) mod csv;
+pub(crate) mod failures;
+pub(crate) mod html;
+pub(crate) mod junit;
+pub(crate) mod replications;
+pub(crate) mod sections;
+pub(crate) mod sweep;
+pub(crate) mod table;
 
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS, STATUS_COUNT};
 use crate::metrics::timeseries::IntervalRow;
 use crate::model::sim::{Simulation, StopReason};
-pub use component::{
-    BalancerSummary, ComponentSummary, Connections, DnsSummary, HealthChangeSummary,
-    HottestMachines, MachineLoad, ServerSummary,
-};
+pub(crate) use component::{ComponentSummary, MachineLoad};
 use component::{component_summary, working_memory_share};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -34,7 +31,7 @@ use std::collections::BTreeMap;
 /// has the figures of its kind only: a load balancer no machine figures (`replicas`, CPU,
 /// workers, NIC, disk, queue, memory), a DNS no connections either and `answers_per_s`
 /// where it had `throughput_rps`.
-pub const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 3;
 
 /// Rounds to `digits` decimals so summaries read cleanly (and stay byte-stable).
 pub(crate) fn round(x: f64, digits: i32) -> f64 {
@@ -46,17 +43,12 @@ pub(crate) fn round(x: f64, digits: i32) -> f64 {
 }
 
 /// What the views print where no request completed, so there is no latency.
-pub const NO_LATENCY: &str = "no request completed";
-
-/// A latency figure with two decimals, or `absent` when there is none.
-pub fn ms(x: Option<f64>, absent: &str) -> String {
-    x.map_or_else(|| absent.to_string(), |v| format!("{v:.2}"))
-}
+pub(crate) const NO_LATENCY: &str = "no request completed";
 
 /// Latency percentiles in milliseconds. With nothing measured (`count` 0) every figure is
 /// absent (`null` in JSON), never 0: no request took 0 ms.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LatencySummary {
+pub(crate) struct LatencySummary {
     pub count: u64,
     pub mean: Option<f64>,
     pub p50: Option<f64>,
@@ -67,7 +59,7 @@ pub struct LatencySummary {
 }
 
 impl LatencySummary {
-    pub fn of(l: &Latency) -> LatencySummary {
+    pub(crate) fn of(l: &Latency) -> LatencySummary {
         let some = |x: f64| (!l.is_empty()).then(|| round(x, 3));
         let q = |x| some(l.quantile_ms(x));
         LatencySummary {
@@ -82,14 +74,14 @@ impl LatencySummary {
     }
 
     /// The figures in table order: mean, p50, p90, p99, p99.9, max.
-    pub fn figures(&self) -> [Option<f64>; 6] {
+    pub(crate) fn figures(&self) -> [Option<f64>; 6] {
         [self.mean, self.p50, self.p90, self.p99, self.p999, self.max]
     }
 }
 
 /// Outcome counts with reasons.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RequestSummary {
+pub(crate) struct RequestSummary {
     pub total: u64,
     pub completed: u64,
     pub rejected: u64,
@@ -100,7 +92,7 @@ pub struct RequestSummary {
 }
 
 impl RequestSummary {
-    pub fn of(c: &OutcomeCounts) -> RequestSummary {
+    pub(crate) fn of(c: &OutcomeCounts) -> RequestSummary {
         RequestSummary {
             total: c.total,
             completed: c.completed,
@@ -130,7 +122,7 @@ fn reasons(by: &[u64; STATUS_COUNT]) -> BTreeMap<String, u64> {
 
 /// One request class.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ClassSummary {
+pub(crate) struct ClassSummary {
     pub requests: RequestSummary,
     /// Completions during the measurement window per second.
     pub throughput_rps: f64,
@@ -143,7 +135,7 @@ pub struct ClassSummary {
 
 /// What a class's circuit breaker did.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct BreakerSummary {
+pub(crate) struct BreakerSummary {
     pub opened: u64,
     pub refused: u64,
 }
@@ -151,7 +143,7 @@ pub struct BreakerSummary {
 /// The most utilised resource of the run: on a component of several machines, its busiest
 /// machine (an average over a database's machines would hide the one hot shard).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Bottleneck {
+pub(crate) struct Bottleneck {
     pub component: String,
     /// The machine, for a component of several.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,7 +157,7 @@ pub struct Bottleneck {
 
 impl Bottleneck {
     /// `db shard 2 machine 0` or `api`.
-    pub fn place(&self) -> String {
+    pub(crate) fn place(&self) -> String {
         match &self.machine {
             Some(m) => format!("{} {m}", self.component),
             None => self.component.clone(),
@@ -218,7 +210,7 @@ fn busy_resources(
 
 /// Little's law on this run: mean number in system L against λ·W.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct LittlesLaw {
+pub(crate) struct LittlesLaw {
     pub mean_in_system: f64,
     pub arrival_rate_rps: f64,
     pub mean_time_in_system_s: f64,
@@ -228,7 +220,7 @@ pub struct LittlesLaw {
 
 /// The automatic warm-up: MSER on batch means of the latency of a pilot run.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AutoWarmup {
+pub(crate) struct AutoWarmup {
     /// "MSER-5" (batches of 5 intervals), or "MSER" (batches of 1, for runs under 50
     /// intervals).
     pub method: String,
@@ -239,7 +231,7 @@ pub struct AutoWarmup {
 }
 
 impl AutoWarmup {
-    pub fn of(
+    pub(crate) fn of(
         c: &crate::metrics::warmup::WarmupChoice,
         interval: crate::engine::time::SimTime,
     ) -> Self {
@@ -261,13 +253,13 @@ impl AutoWarmup {
 /// scenario, seed and window, makes two summaries comparable.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "model", rename_all = "snake_case")]
-pub enum LoadSummary {
+pub(crate) enum LoadSummary {
     Closed { users: u64 },
     Open { rate_per_s: f64 },
 }
 
 impl LoadSummary {
-    pub fn of(model: &crate::model::client::workload::LoadModel) -> LoadSummary {
+    pub(crate) fn of(model: &crate::model::client::workload::LoadModel) -> LoadSummary {
         match *model {
             crate::model::client::workload::LoadModel::Closed { users, .. } => {
                 LoadSummary::Closed { users }
@@ -281,7 +273,7 @@ impl LoadSummary {
 
 /// Engine counters (deterministic; wall-clock figures never go here).
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct EngineSummary {
+pub(crate) struct EngineSummary {
     pub events: u64,
     pub peak_requests: usize,
     pub peak_frames: usize,
@@ -289,7 +281,7 @@ pub struct EngineSummary {
 
 /// Everything a run reports; serialised as `summary.json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Results {
+pub(crate) struct Results {
     pub schema_version: u32,
     pub dsim_version: String,
     pub scenario: String,
@@ -329,7 +321,7 @@ pub struct Results {
 
 impl Results {
     /// Reads the results out of a finished simulation.
-    pub fn from_simulation(sim: &mut Simulation, stop: StopReason) -> Results {
+    pub(crate) fn from_simulation(sim: &mut Simulation, stop: StopReason) -> Results {
         let sc = &sim.ctx.scenario;
         let measured = sim.ctx.window.span().as_secs();
         let per_s = |n: u64| {
@@ -463,7 +455,7 @@ impl Results {
     }
 
     /// `summary.json`: pretty, with a trailing newline.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self)
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         s.push('\n');

@@ -1,12 +1,12 @@
 //! Replications side by side: the terminal table of a `ReplicationSummary` (combined in
 //! `study::replications`). Pure: a summary in, text out.
 
-pub use crate::study::replications::{FigureSummary, ReplicationSummary};
+pub(crate) use crate::study::replications::ReplicationSummary;
 use std::fmt::Write;
 
 impl ReplicationSummary {
     /// The terminal table (80 columns).
-    pub fn render_table(&self) -> String {
+    pub(crate) fn render_table(&self) -> String {
         let mut out = String::new();
         let seeds = match (self.seeds.first(), self.seeds.last()) {
             (Some(a), Some(b)) => format!("seeds {a}..{b}"),

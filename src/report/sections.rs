@@ -7,7 +7,7 @@ use crate::report::{ComponentSummary, LatencySummary, NO_LATENCY, Results};
 
 /// One section of a run's report.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Section {
+pub(crate) struct Section {
     pub title: &'static str,
     /// Sentences before the grid.
     pub lines: Vec<String>,
@@ -19,7 +19,7 @@ pub struct Section {
 /// A table of cells: a heading per column, the first column left-aligned (names), the rest
 /// right-aligned (figures).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Grid {
+pub(crate) struct Grid {
     pub head: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
@@ -36,7 +36,7 @@ impl Section {
 }
 
 /// `1,234,567`.
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -49,18 +49,18 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// A share as a percentage with `digits` decimals.
-pub fn pct(x: f64, digits: usize) -> String {
+pub(crate) fn pct(x: f64, digits: usize) -> String {
     format!("{:.digits$}%", x * 100.0)
 }
 
 /// Seconds without trailing zeros: `60`, `0.5`, `18.082`.
-pub fn secs(x: f64) -> String {
+pub(crate) fn secs(x: f64) -> String {
     let t = format!("{x:.3}");
     t.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A rate per second with one decimal and thousands separators: `19,746.9`.
-pub fn rate(x: f64) -> String {
+pub(crate) fn rate(x: f64) -> String {
     let text = format!("{x:.1}");
     match text.split_once('.') {
         Some((whole, tenth)) if !whole.starts_with('-') => match whole.parse::<u64>() {
@@ -72,7 +72,7 @@ pub fn rate(x: f64) -> String {
 }
 
 /// Every section of a run's report, in order; sections with nothing to say are left out.
-pub fn of(r: &Results) -> Vec<Section> {
+pub(crate) fn of(r: &Results) -> Vec<Section> {
     let mut out = vec![outcomes(r), latency(r)];
     out.extend(classes(r));
     out.push(components(r));

@@ -2,14 +2,14 @@
 //! `study::sweep`). Pure: a summary in, text out.
 
 use crate::report::table::fit;
-pub use crate::study::sweep::{FLAG_ERROR_RATE, PointIntervals, SweepPoint, SweepSummary};
+pub(crate) use crate::study::sweep::{FLAG_ERROR_RATE, PointIntervals, SweepPoint, SweepSummary};
 use std::fmt::Write;
 
 impl SweepSummary {
     /// `sweep.csv`: one row per point, the parameters first; with replications, each
     /// figure's 95 % half-width at the end. Absent figures (no latency when no request
     /// completed) are empty fields.
-    pub fn to_csv(&self) -> String {
+    pub(crate) fn to_csv(&self) -> String {
         let replicated = self.points.iter().any(|p| p.ci95.is_some());
         let opt = |x: Option<f64>| x.map_or(String::new(), |v| v.to_string());
         let mut out = self.params.join(",");
@@ -73,7 +73,7 @@ impl SweepSummary {
     /// headline figures (`±` half-widths when replicated) and the bottleneck (or, for a run
     /// that stopped early, why). Latency of a point where more than 1 % of requests failed
     /// is marked `!`, and absent latency reads `none`, each explained under the table.
-    pub fn render_table(&self) -> String {
+    pub(crate) fn render_table(&self) -> String {
         let mut out = String::new();
         let points = self.points.len();
         let seeds = match self.points.iter().find_map(|p| p.ci95.as_ref()) {

@@ -92,7 +92,7 @@ fn grid(out: &mut String, g: &Grid) {
 }
 
 /// Renders the summary table.
-pub fn render(r: &Results) -> String {
+pub(crate) fn render(r: &Results) -> String {
     let mut out = String::new();
     let how = r
         .warmup_auto

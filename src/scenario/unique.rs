@@ -18,7 +18,7 @@ pub(crate) fn twice<E: de::Error>(key: &str) -> E {
 }
 
 /// A map with string keys, refusing a key given twice (at that key's position).
-pub fn map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
+pub(super) fn map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
 where
     D: Deserializer<'de>,
     V: Deserialize<'de>,
@@ -45,7 +45,7 @@ where
 }
 
 /// Any JSON value, refusing a key given twice in any object within it.
-pub struct StrictValue(pub Value);
+pub(super) struct StrictValue(pub Value);
 
 impl<'de> Deserialize<'de> for StrictValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -14,26 +14,26 @@ use crate::report::check::slo_verdicts;
 use serde_json::json;
 
 /// Most closed-model users a search will try (the engine's own limit is higher).
-pub const MAX_USERS: f64 = 20_000_000.0;
+pub(crate) const MAX_USERS: f64 = 20_000_000.0;
 /// Most open-model arrivals per second a search will try.
-pub const MAX_RATE: f64 = 1e8;
+pub(crate) const MAX_RATE: f64 = 1e8;
 
 /// Which load a search moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Axis {
+pub(crate) enum Axis {
     Users,
     RatePerS,
 }
 
 impl Axis {
-    pub fn of(s: &Scenario) -> Axis {
+    pub(crate) fn of(s: &Scenario) -> Axis {
         match s.workload.model {
             LoadModel::Closed { .. } => Axis::Users,
             LoadModel::Open { .. } => Axis::RatePerS,
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Axis::Users => "users",
             Axis::RatePerS => "rate_per_s",
@@ -41,7 +41,7 @@ impl Axis {
     }
 
     /// The scenario's own load on this axis.
-    pub fn load(self, s: &Scenario) -> f64 {
+    pub(crate) fn load(self, s: &Scenario) -> f64 {
         match s.workload.model {
             LoadModel::Closed { users, .. } => users as f64,
             LoadModel::Open { rate_per_s } => rate_per_s,
@@ -49,7 +49,7 @@ impl Axis {
     }
 
     /// `s` with its load set to `load` (users rounded to a whole number, at least 1).
-    pub fn with_load(self, s: &Scenario, load: f64) -> Scenario {
+    pub(crate) fn with_load(self, s: &Scenario, load: f64) -> Scenario {
         let mut s = s.clone();
         match &mut s.workload.model {
             LoadModel::Closed { users, .. } => *users = load.round().max(1.0) as u64,
@@ -68,14 +68,14 @@ impl Axis {
 
 /// One evaluated load.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Probe {
+pub(crate) struct Probe {
     pub load: f64,
     pub holds: bool,
 }
 
 /// The outcome of one search.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Found {
+pub(crate) struct Found {
     /// The largest load seen to meet every objective (0 if even the smallest tried did not).
     pub load: f64,
     /// Every load evaluated, in order.
@@ -86,17 +86,17 @@ pub struct Found {
 
 impl Found {
     /// Whether some load met every objective.
-    pub fn any_held(&self) -> bool {
+    pub(crate) fn any_held(&self) -> bool {
         self.probes.iter().any(|p| p.holds)
     }
 
     /// The smallest load tried.
-    pub fn smallest_tried(&self) -> Option<f64> {
+    pub(crate) fn smallest_tried(&self) -> Option<f64> {
         self.probes.iter().map(|p| p.load).min_by(f64::total_cmp)
     }
 
     /// The smallest load seen to fail (the search resolution is `fails_at − load`).
-    pub fn fails_at(&self) -> Option<f64> {
+    pub(crate) fn fails_at(&self) -> Option<f64> {
         self.probes
             .iter()
             .filter(|p| !p.holds && p.load > self.load)
@@ -108,7 +108,7 @@ impl Found {
 /// Searches the largest load of `scenario` (with its own seed) meeting every one of `slos`,
 /// to within `precision` (0.02 = 2 %) of the load. A run that passes `memory_limit` bytes
 /// counts as not meeting them. `on_probe` is told of each load evaluated (for progress).
-pub fn search(
+pub(crate) fn search(
     scenario: &Scenario,
     slos: &[Slo],
     precision: f64,
@@ -194,10 +194,10 @@ pub fn search(
 }
 
 /// Version of the `capacity.json` layout.
-pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+pub(crate) const CAPACITY_SCHEMA_VERSION: u32 = 1;
 
 /// An objective as data: the figure, its class (`null` for the whole run) and its bound.
-pub fn objective_json(s: &Slo) -> serde_json::Value {
+pub(crate) fn objective_json(s: &Slo) -> serde_json::Value {
     let bound = if s.metric.is_floor() {
         "at_least"
     } else {
@@ -209,14 +209,14 @@ pub fn objective_json(s: &Slo) -> serde_json::Value {
 /// The capacity found over the seeds: the interval of their loads, and how finely the
 /// search resolved each (the largest gap between a load that held and the next that
 /// failed), so the reported uncertainty is never finer than the search.
-pub struct Estimate {
+pub(crate) struct Estimate {
     pub interval: Interval,
     /// Half of the coarsest search step: the least uncertainty the answer can claim.
     pub resolution: f64,
 }
 
 impl Estimate {
-    pub fn of(found: &[Found]) -> Estimate {
+    pub(crate) fn of(found: &[Found]) -> Estimate {
         let loads: Vec<f64> = found.iter().map(|f| f.load).collect();
         let step = found
             .iter()
@@ -229,7 +229,7 @@ impl Estimate {
     }
 
     /// The ± reported: the 95 % half-width, or half the search step if that is coarser.
-    pub fn half_width(&self) -> f64 {
+    pub(crate) fn half_width(&self) -> f64 {
         self.interval.half_width_95.max(self.resolution)
     }
 }

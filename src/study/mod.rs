@@ -5,8 +5,8 @@
 //! threads): the command line parses and prints (`cli/`), the renderers turn the combined
 //! results into text (`report/replications.rs`, `sweep.rs`, `compare.rs`, `capacity.rs`).
 
-pub mod capacity;
-pub mod replications;
-pub mod runner;
-pub mod shard;
-pub mod sweep;
+pub(crate) mod capacity;
+pub(crate) mod replications;
+pub(crate) mod runner;
+pub(crate) mod shard;
+pub(crate) mod sweep;

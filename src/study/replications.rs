@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 
 /// Version of the `replications.json` layout: 2 since figures may be `null` (a seed with no
 /// latency, a fault never recovered), counts are rates and failure figures are in.
-pub const REPLICATIONS_SCHEMA_VERSION: u32 = 2;
+pub(crate) const REPLICATIONS_SCHEMA_VERSION: u32 = 2;
 
 /// One figure over all replications.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct FigureSummary {
+pub(crate) struct FigureSummary {
     /// `null` when a seed had no value (a latency where no request completed, a fault that
     /// never recovered): a mean over the others would hide it.
     pub mean: Option<f64>,
@@ -47,7 +47,7 @@ impl FigureSummary {
 
 /// `replications.json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ReplicationSummary {
+pub(crate) struct ReplicationSummary {
     pub schema_version: u32,
     pub dsim_version: String,
     pub scenario: String,
@@ -91,7 +91,7 @@ const COMPONENT_FIGURES: [&str; 2] = ["cpu_utilisation", "worker_utilisation"];
 
 impl ReplicationSummary {
     /// Summarises `runs` (at least one), which used `seeds` in that order.
-    pub fn of(runs: &[Results], seeds: &[u64]) -> ReplicationSummary {
+    pub(crate) fn of(runs: &[Results], seeds: &[u64]) -> ReplicationSummary {
         let values: Vec<serde_json::Value> = runs
             .iter()
             .map(|r| serde_json::to_value(r).unwrap_or_default())
@@ -183,7 +183,7 @@ impl ReplicationSummary {
 
     /// `replications.json`: pretty, with a trailing newline; figures as an object in display
     /// order.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut v = serde_json::to_value(self).unwrap_or_default();
         let figures: serde_json::Map<String, serde_json::Value> = self
             .figures

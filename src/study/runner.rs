@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `scenario` once per seed `seed`, `seed + 1`, …: the seeds and the copies.
-pub fn seeded_copies(scenario: &Scenario, n: usize) -> (Vec<u64>, Vec<Scenario>) {
+pub(crate) fn seeded_copies(scenario: &Scenario, n: usize) -> (Vec<u64>, Vec<Scenario>) {
     let seeds: Vec<u64> = (0..n as u64)
         .map(|i| scenario.seed.wrapping_add(i))
         .collect();
@@ -24,7 +24,7 @@ pub fn seeded_copies(scenario: &Scenario, n: usize) -> (Vec<u64>, Vec<Scenario>)
 
 /// `work` on every item, on `threads` threads; results in input order (so they do not depend
 /// on the threads when `work` is a pure function of its item).
-pub fn parallel_map<T: Sync, R: Send>(
+pub(crate) fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     threads: usize,
     work: impl Fn(&T) -> R + Sync,
@@ -56,7 +56,7 @@ pub fn parallel_map<T: Sync, R: Send>(
 /// Runs every scenario on `threads` threads (each run a pure function of its scenario);
 /// results in input order. `done` is told of each finished run (a progress bar), from the
 /// thread that ran it. Shared by replications, sweeps and comparisons.
-pub fn run_parallel(
+pub(crate) fn run_parallel(
     scenarios: &[Scenario],
     threads: usize,
     memory_limit: Option<u64>,

@@ -8,21 +8,21 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Version of the shard file layout: 2 with sweep points of layout 2.
-pub const SHARD_SCHEMA_VERSION: u32 = 2;
+pub(crate) const SHARD_SCHEMA_VERSION: u32 = 2;
 /// Most points a sweep may have (checked before a grid is built, and before a merge
 /// allocates anything from a slice file's counts); also the most slices.
-pub const MAX_POINTS: usize = 10_000;
+pub(crate) const MAX_POINTS: usize = 10_000;
 
 /// `--shard I/N`: slice `index` (1-based) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ShardSpec {
+pub(crate) struct ShardSpec {
     pub index: u32,
     pub count: u32,
 }
 
 impl ShardSpec {
     /// Parses `I/N` with 1 ≤ I ≤ N.
-    pub fn parse(text: &str) -> Result<ShardSpec, String> {
+    pub(crate) fn parse(text: &str) -> Result<ShardSpec, String> {
         let (i, n) = text
             .split_once('/')
             .ok_or_else(|| format!("--shard takes I/N, e.g. 2/8 (slice 2 of 8), got `{text}`"))?;
@@ -44,26 +44,26 @@ impl ShardSpec {
 
     /// Whether grid point `point` (0-based, grid order) belongs to this slice. Slices take
     /// every N-th point, so each gets small and large loads alike.
-    pub fn owns(self, point: usize) -> bool {
+    pub(crate) fn owns(self, point: usize) -> bool {
         point % self.count as usize == (self.index - 1) as usize
     }
 
     /// The slice's file name: `sweep-shard-2-of-8.json`.
-    pub fn file_name(self) -> String {
+    pub(crate) fn file_name(self) -> String {
         format!("sweep-shard-{}-of-{}.json", self.index, self.count)
     }
 }
 
 /// One grid point of a slice, with its place in the whole grid.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct IndexedPoint {
+pub(crate) struct IndexedPoint {
     pub index: usize,
     pub point: SweepPoint,
 }
 
 /// A slice file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SweepShard {
+pub(crate) struct SweepShard {
     pub schema_version: u32,
     pub dsim_version: String,
     /// Fingerprint of the whole sweep (scenario text, `--set`s, swept values, seed, dsim
@@ -79,7 +79,7 @@ pub struct SweepShard {
 }
 
 impl SweepShard {
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
@@ -88,7 +88,7 @@ impl SweepShard {
 
 /// FNV-1a (64 bit) of `parts`, each followed by a separator, as 16 hex digits: stable
 /// across machines and versions of Rust, unlike `std`'s hasher.
-pub fn fingerprint(parts: &[&str]) -> String {
+pub(crate) fn fingerprint(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for b in part.bytes().chain([0xff]) {
@@ -101,7 +101,7 @@ pub fn fingerprint(parts: &[&str]) -> String {
 
 /// Why slices do not make one sweep.
 #[derive(Debug, Error, PartialEq)]
-pub enum MergeError {
+pub(crate) enum MergeError {
     #[error("no slices given: pass the folders or sweep-shard-*.json files of a sharded sweep")]
     Empty,
     #[error(
@@ -154,7 +154,7 @@ fn list(numbers: &[u32]) -> String {
 
 /// Checks that `slices` (each with the file it came from) are every slice of one sweep, once,
 /// each with exactly its points, and returns the sweep in grid order.
-pub fn merge(slices: &[(String, SweepShard)]) -> Result<SweepSummary, MergeError> {
+pub(crate) fn merge(slices: &[(String, SweepShard)]) -> Result<SweepSummary, MergeError> {
     let (first_file, first) = slices.first().ok_or(MergeError::Empty)?;
     // Counts come from files: check them before allocating by them.
     for (file, s) in slices {

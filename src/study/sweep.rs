@@ -9,15 +9,15 @@ use serde::Serialize;
 
 /// Version of the `sweep.json` layout: 2 since latency may be `null` (no request completed)
 /// and points carry goodput and the cost per 1,000 requests/s.
-pub const SWEEP_SCHEMA_VERSION: u32 = 2;
+pub(crate) const SWEEP_SCHEMA_VERSION: u32 = 2;
 
 /// Above this error rate a point's latency describes only the requests that got through:
 /// tables and charts mark it.
-pub const FLAG_ERROR_RATE: f64 = 0.01;
+pub(crate) const FLAG_ERROR_RATE: f64 = 0.01;
 
 /// One point of the grid and its headline figures.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct SweepPoint {
+pub(crate) struct SweepPoint {
     /// The value of each swept parameter, in the order of `SweepSummary::params`.
     pub values: Vec<serde_json::Value>,
     pub throughput_rps: f64,
@@ -57,7 +57,7 @@ pub struct SweepPoint {
 
 /// 95 % half-widths of a point's figures over its replications (Student t).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
-pub struct PointIntervals {
+pub(crate) struct PointIntervals {
     pub replications: usize,
     pub throughput_rps: f64,
     pub goodput_rps: f64,
@@ -70,7 +70,7 @@ pub struct PointIntervals {
 impl SweepPoint {
     /// Whether so many requests failed that the latency describes only the few that got
     /// through (more than `FLAG_ERROR_RATE`).
-    pub fn flagged(&self) -> bool {
+    pub(crate) fn flagged(&self) -> bool {
         self.error_rate > FLAG_ERROR_RATE
     }
 }
@@ -99,7 +99,7 @@ impl SweepPoint {
     /// its figures; with more, their means, the most frequent bottleneck (the first seed's on
     /// a tie) and the first stop reason that is not `completed`. A latency is absent if any
     /// seed had none (a mean over the seeds that had one would hide the others).
-    pub fn of(values: Vec<serde_json::Value>, runs: &[Results]) -> SweepPoint {
+    pub(crate) fn of(values: Vec<serde_json::Value>, runs: &[Results]) -> SweepPoint {
         let bottleneck = |r: &Results| {
             r.bottleneck
                 .as_ref()
@@ -197,7 +197,7 @@ impl SweepPoint {
 
 /// `sweep.json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct SweepSummary {
+pub(crate) struct SweepSummary {
     pub schema_version: u32,
     pub dsim_version: String,
     pub scenario: String,
@@ -210,7 +210,7 @@ pub struct SweepSummary {
 impl SweepSummary {
     /// `params` are the swept paths; `points` pair each grid point's values with its runs
     /// (one per seed).
-    pub fn of(
+    pub(crate) fn of(
         scenario: &str,
         seed: u64,
         params: &[String],
@@ -230,7 +230,7 @@ impl SweepSummary {
         }
     }
 
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
         s.push('\n');
         s
@@ -238,7 +238,7 @@ impl SweepSummary {
 }
 
 /// Every combination of the swept values, the first parameter varying slowest.
-pub fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
+pub(crate) fn grid(params: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
     params.iter().fold(vec![Vec::new()], |acc, (_, values)| {
         acc.iter()
             .flat_map(|prefix| {
