@@ -6,7 +6,7 @@ fn main() -> ExitCode {
     match std::panic::catch_unwind(|| dsim::cli::main_with_args(std::env::args_os())) {
         Ok(code) => code,
         Err(_) => {
-            eprintln!("error: internal error (a dsim bug, please report it with the scenario)");
+            eprint!("{}", dsim::cli::message::internal(""));
             ExitCode::from(dsim::cli::exit::INTERNAL)
         }
     }

@@ -2,6 +2,7 @@
 //! parallel (bracketing, then bisection), reported as a mean with a 95 % interval over the
 //! seeds, with the bottleneck and cost at that load.
 
+use crate::cli::message;
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::run::OUTPUT_FILES;
 use crate::cli::{Failure, Format, FormatArg, SimArgs, exit, memory, output, parse_share};
@@ -53,8 +54,8 @@ const METRICS: [SloMetric; 10] = [
 fn parse_slo(text: &str) -> Result<Slo, Failure> {
     let bad = |why: String| {
         let names: Vec<&str> = METRICS.iter().map(|m| m.name()).collect();
-        Failure::BadInput(format!(
-            "error: --slo `{text}`: {why} (write e.g. p99_ms<200 or availability>0.999; figures: {})\n",
+        Failure::bad(format!(
+            "--slo `{text}`: {why} (write e.g. p99_ms<200 or availability>0.999; figures: {})",
             names.join(", ")
         ))
     };
@@ -104,9 +105,9 @@ pub(super) fn run(args: &CapacityArgs) -> Result<u8, Failure> {
             .collect::<Result<_, _>>()?
     };
     if slos.is_empty() {
-        return Err(Failure::BadInput(format!(
-            "error: {}: no objective to search for: give --slo p99_ms<200 (repeatable) or add \
-             \"slos\" to the scenario\n",
+        return Err(Failure::bad(format!(
+            "{}: no objective to search for: give --slo p99_ms<200 (repeatable) or add \
+             \"slos\" to the scenario",
             args.file.display()
         )));
     }
@@ -170,10 +171,10 @@ pub(super) fn run(args: &CapacityArgs) -> Result<u8, Failure> {
     }
     let missed = found.iter().filter(|f| !f.any_held()).count();
     if missed > 0 && !sim.output.quiet {
-        eprintln!(
-            "warning: {missed} of {n} seeds found no load meeting the objectives (down to the \
-             smallest tried); they count as 0 in the interval"
-        );
+        message::warn(format_args!(
+            "{missed} of {n} seeds found no load meeting the objectives (down to the smallest \
+             tried); they count as 0 in the interval"
+        ));
     }
     let estimate = Estimate::of(&found);
     let i = &estimate.interval;

@@ -72,7 +72,7 @@ pub(super) fn junit_for_usage_error(args: &[std::ffi::OsString], message: &str) 
     if let Some(path) = path.map(Path::new)
         && check_junit_path(path, &[]).is_ok()
     {
-        let text = format!("error: {}", message.trim_start_matches("error: "));
+        let text = crate::cli::message::error(crate::cli::message::what(message));
         // The suite is named by the scenario file, as for a check that ran, when one is given.
         let suite = rest
             .iter()
@@ -91,9 +91,9 @@ pub(super) fn junit_for_usage_error(args: &[std::ffi::OsString], message: &str) 
 fn parse_tolerance(text: &str) -> Result<f64, Failure> {
     let t = text.trim();
     if !t.ends_with('%') && t.parse::<f64>().is_ok_and(|x| x > 1.0) {
-        return Err(Failure::BadInput(format!(
-            "error: --tolerance {t} would allow {}% worse; write {t}% for {t} percent, or a \
-             fraction of at most 1 such as 0.05\n",
+        return Err(Failure::bad(format!(
+            "--tolerance {t} would allow {}% worse; write {t}% for {t} percent, or a \
+             fraction of at most 1 such as 0.05",
             t.parse::<f64>().map_or(0.0, |x| x * 100.0)
         )));
     }
@@ -103,14 +103,14 @@ fn parse_tolerance(text: &str) -> Result<f64, Failure> {
 fn read_baseline(path: &Path) -> Result<Value, Failure> {
     let text = output::read_text(path)?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| {
-        Failure::BadInput(format!(
-            "error: --baseline {}: not JSON ({e}); give a summary.json written by dsim run\n",
+        Failure::bad(format!(
+            "--baseline {}: not JSON ({e}); give a summary.json written by dsim run",
             path.display()
         ))
     })?;
     if let Some(why) = check::unusable_baseline(&doc) {
-        return Err(Failure::BadInput(format!(
-            "error: --baseline {}: {why}; give a summary.json of a whole dsim run\n",
+        return Err(Failure::bad(format!(
+            "--baseline {}: {why}; give a summary.json of a whole dsim run",
             path.display()
         )));
     }
@@ -120,8 +120,7 @@ fn read_baseline(path: &Path) -> Result<Value, Failure> {
 /// Refuses a JUnit path that cannot be written before anything runs, or that names one of
 /// the command's own inputs (the scenario, the baseline).
 fn check_junit_path(path: &Path, inputs: &[&Path]) -> Result<(), Failure> {
-    let bad =
-        |why: String| Failure::BadInput(format!("error: --junit {}: {why}\n", path.display()));
+    let bad = |why: String| Failure::bad(format!("--junit {}: {why}", path.display()));
     if path.is_dir() {
         return Err(bad(
             "is a folder; give a file name such as report.xml".into()
@@ -186,9 +185,9 @@ fn checked(args: &CheckArgs) -> Result<u8, Failure> {
     let tolerance = parse_tolerance(&args.tolerance)?;
     let baseline = args.baseline.as_deref().map(read_baseline).transpose()?;
     if scenario.slos.is_empty() && baseline.is_none() {
-        return Err(Failure::BadInput(format!(
-            "error: {}: nothing to check: add \"slos\" to the scenario (e.g. \"slos\": \
-             {{\"p99_ms\": 200, \"error_rate\": 0.001}}) or give --baseline summary.json\n",
+        return Err(Failure::bad(format!(
+            "{}: nothing to check: add \"slos\" to the scenario (e.g. \"slos\": \
+             {{\"p99_ms\": 200, \"error_rate\": 0.001}}) or give --baseline summary.json",
             args.file.display()
         )));
     }
@@ -202,10 +201,10 @@ fn checked(args: &CheckArgs) -> Result<u8, Failure> {
     if let (Some(dir), Some(path)) = (&out_dir, &args.baseline)
         && dir.holds(path)
     {
-        return Err(Failure::BadInput(format!(
-            "error: --baseline {} is in the output folder {}, where this check's results \
+        return Err(Failure::bad(format!(
+            "--baseline {} is in the output folder {}, where this check's results \
              would replace it\n  keep baselines elsewhere (e.g. baselines/), or give --out DIR \
-             or --no-write\n",
+             or --no-write",
             path.display(),
             dir.path.display()
         )));
@@ -215,10 +214,10 @@ fn checked(args: &CheckArgs) -> Result<u8, Failure> {
     if let (Some(base), Some(path)) = (&baseline, &args.baseline) {
         let differences = check::incomparable(&results, base);
         if !differences.is_empty() && !args.allow_different_baseline {
-            return Err(Failure::BadInput(format!(
-                "error: --baseline {} is not comparable with this run: {}\n  give a baseline \
+            return Err(Failure::bad(format!(
+                "--baseline {} is not comparable with this run: {}\n  give a baseline \
                  of the same scenario and settings, or --allow-different-baseline if the \
-                 comparison is meant\n",
+                 comparison is meant",
                 path.display(),
                 differences.join("; ")
             )));
@@ -228,8 +227,8 @@ fn checked(args: &CheckArgs) -> Result<u8, Failure> {
     verdicts.extend(check::slo_verdicts(&results, &slos));
     if let (Some(base), Some(path)) = (&baseline, &args.baseline) {
         let regressions = check::regression_verdicts(&results, base, tolerance).map_err(|e| {
-            Failure::BadInput(format!(
-                "error: --baseline {}: {e}; give a summary.json written by dsim run\n",
+            Failure::bad(format!(
+                "--baseline {}: {e}; give a summary.json written by dsim run",
                 path.display()
             ))
         })?;

@@ -45,16 +45,15 @@ pub(super) fn run(args: &CompareArgs) -> Result<u8, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     sweep::check_params(&params, sim)?;
     if params.iter().any(|(path, _)| path == "seed") {
-        return Err(Failure::BadInput(
-            "error: dsim compare runs every design on the same seeds (common random \
-             numbers), so it cannot sweep seed: use --replications N for N seeds\n"
-                .into(),
+        return Err(Failure::bad(
+            "dsim compare runs every design on the same seeds (common random numbers), so it \
+             cannot sweep seed: use --replications N for N seeds",
         ));
     }
     let grid = crate::study::sweep::grid(&params);
     if grid.len() * args.files.len() > sweep::MAX_POINTS {
-        return Err(Failure::BadInput(format!(
-            "error: {} scenarios × {} values is more than {} runs: compare fewer\n",
+        return Err(Failure::bad(format!(
+            "{} scenarios × {} values is more than {} runs: compare fewer",
             args.files.len(),
             grid.len(),
             sweep::MAX_POINTS

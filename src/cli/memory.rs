@@ -15,8 +15,8 @@ const SHOW_ESTIMATE_ABOVE: u64 = 256 * 1024 * 1024;
 pub(super) fn limit_bytes(max_memory_gb: Option<f64>) -> Result<Option<u64>, Failure> {
     match max_memory_gb {
         Some(gb) if gb.is_finite() && gb > 0.0 => Ok(Some((gb * 1024.0 * MIB) as u64)),
-        Some(gb) => Err(Failure::BadInput(format!(
-            "error: --max-memory-gb must be a number > 0, got {gb}\n"
+        Some(gb) => Err(Failure::bad(format!(
+            "--max-memory-gb must be a number > 0, got {gb}"
         ))),
         None => Ok(available_bytes().map(|b| b / 10 * 9)),
     }
@@ -42,10 +42,10 @@ pub(super) fn check_estimate(
     if let Some(limit) = limit
         && e.base_bytes > limit
     {
-        return Err(Failure::BadInput(format!(
-            "error: this scenario needs at least {:.0} MiB of memory to simulate, more than the \
+        return Err(Failure::bad(format!(
+            "this scenario needs at least {:.0} MiB of memory to simulate, more than the \
              {:.0} MiB allowed\n  fewer users or smaller caches, or --max-memory-gb if the \
-             machine has more to give\n",
+             machine has more to give",
             mib(e.base_bytes),
             mib(limit)
         )));
@@ -65,12 +65,12 @@ pub(super) fn check_estimate(
 
 /// The error for a run stopped by its memory limit.
 pub(super) fn exceeded(r: &Results, limit: Option<u64>) -> Failure {
-    Failure::BadInput(format!(
-        "error: the simulation outgrew its memory limit ({:.0} MiB) at {:.3} s of simulated \
+    Failure::bad(format!(
+        "the simulation outgrew its memory limit ({:.0} MiB) at {:.3} s of simulated \
          time, with {} requests in flight at the peak; nothing was written\n  the system is \
          probably overloaded and its queues grow without bound: add a client timeout \
          (workload.timeout_ms) or bounded queues (queue_capacity), shorten duration_s, or \
-         raise --max-memory-gb\n",
+         raise --max-memory-gb",
         limit.unwrap_or(0) as f64 / MIB,
         r.sim_time_s,
         r.engine.peak_requests

@@ -23,21 +23,17 @@ pub struct MergeArgs {
 /// The slice files a path names: itself, or a folder's `sweep-shard-*.json` in name order.
 fn slice_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
     if !path.exists() {
-        return Err(Failure::BadInput(format!(
-            "error: {} does not exist: pass the folders (or files) where dsim sweep … \
-             --shard I/N wrote its sweep-shard-*.json slices\n",
+        return Err(Failure::bad(format!(
+            "{} does not exist: pass the folders (or files) where dsim sweep … \
+             --shard I/N wrote its sweep-shard-*.json slices",
             path.display()
         )));
     }
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|e| {
-        Failure::BadInput(format!(
-            "error: cannot read folder {}: {e}\n",
-            path.display()
-        ))
-    })?;
+    let entries = std::fs::read_dir(path)
+        .map_err(|e| Failure::bad(format!("cannot read folder {}: {e}", path.display())))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -49,8 +45,8 @@ fn slice_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(Failure::BadInput(format!(
-            "error: {} holds no sweep-shard-*.json files (written by dsim sweep … --shard I/N)\n",
+        return Err(Failure::bad(format!(
+            "{} holds no sweep-shard-*.json files (written by dsim sweep … --shard I/N)",
             path.display()
         )));
     }
@@ -67,17 +63,17 @@ fn read_slice(file: &Path) -> Result<SweepShard, Failure> {
     if let Ok(v) = serde_json::from_str::<Version>(&text)
         && v.schema_version != SHARD_SCHEMA_VERSION
     {
-        return Err(Failure::BadInput(format!(
-            "error: {} has slice layout version {}; this dsim reads version \
-             {SHARD_SCHEMA_VERSION}: merge with the dsim that wrote it\n",
+        return Err(Failure::bad(format!(
+            "{} has slice layout version {}; this dsim reads version \
+             {SHARD_SCHEMA_VERSION}: merge with the dsim that wrote it",
             file.display(),
             v.schema_version
         )));
     }
     serde_json::from_str(&text).map_err(|e| {
-        Failure::BadInput(format!(
-            "error: {}:{}:{}: not a sweep slice: {e}\n  slices are the \
-             sweep-shard-I-of-N.json files that dsim sweep --shard writes\n",
+        Failure::bad(format!(
+            "{}:{}:{}: not a sweep slice: {e}\n  slices are the \
+             sweep-shard-I-of-N.json files that dsim sweep --shard writes",
             file.display(),
             e.line(),
             e.column()
@@ -93,7 +89,7 @@ pub(super) fn run(args: &MergeArgs) -> Result<u8, Failure> {
             slices.push((file.display().to_string(), slice));
         }
     }
-    let summary = merge(&slices).map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+    let summary = merge(&slices).map_err(Failure::bad)?;
     let default_dir = PathBuf::from("output").join(format!("{}-sweep", summary.scenario));
     let out_dir = OutDir::prepare(&args.output, default_dir, &sweep::WHOLE_SWEEP_FILES)?;
     sweep::deliver(

@@ -11,6 +11,7 @@ mod compare;
 mod interrupt;
 mod memory;
 mod merge;
+pub mod message;
 mod outdir;
 mod output;
 mod replicate;
@@ -190,8 +191,8 @@ pub(crate) fn parse_share(text: &str, option: &str, min: f64, max: f64) -> Resul
     };
     match value {
         Ok(v) if v.is_finite() && (min..=max).contains(&v) => Ok(v),
-        _ => Err(Failure::BadInput(format!(
-            "error: {option} takes a share such as 5% or 0.05 ({}% to {}%), got `{text}`\n",
+        _ => Err(Failure::bad(format!(
+            "{option} takes a share such as 5% or 0.05 ({}% to {}%), got `{text}`",
             min * 100.0,
             max * 100.0
         ))),
@@ -200,11 +201,18 @@ pub(crate) fn parse_share(text: &str, option: &str, min: f64, max: f64) -> Resul
 
 /// An error on its way to an exit code.
 #[derive(Debug)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Bad input or usage: exit 2. The text is complete and printed as is.
     BadInput(String),
     /// Our fault: exit 3.
     Internal(anyhow::Error),
+}
+
+impl Failure {
+    /// Bad input: `what` went wrong (and its hint lines); exit 2.
+    pub(crate) fn bad(what: impl std::fmt::Display) -> Failure {
+        Failure::BadInput(message::error(what))
+    }
 }
 
 impl From<anyhow::Error> for Failure {
@@ -248,7 +256,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Exi
             ExitCode::from(exit::BAD_INPUT)
         }
         Err(Failure::Internal(e)) => {
-            eprintln!("error: internal error (a dsim bug, please report it): {e:#}");
+            eprint!("{}", message::internal(format_args!(": {e:#}")));
             ExitCode::from(exit::INTERNAL)
         }
     }

@@ -50,8 +50,8 @@ pub(super) struct OutDir {
 }
 
 fn bad(what: String) -> Failure {
-    Failure::BadInput(format!(
-        "error: {what}\n  choose another folder with --out DIR, or --no-write\n"
+    Failure::bad(format!(
+        "{what}\n  choose another folder with --out DIR, or --no-write"
     ))
 }
 
@@ -158,8 +158,8 @@ impl OutDir {
     ) -> Result<(), Failure> {
         let shown = self.path.display().to_string();
         let kept = |what: String| {
-            Failure::BadInput(format!(
-                "error: {what}\n  nothing was replaced: {shown} holds what it held before\n"
+            Failure::bad(format!(
+                "{what}\n  nothing was replaced: {shown} holds what it held before"
             ))
         };
         // Under the interrupt lock: an interrupt removes the staging folder only when no file
@@ -175,11 +175,11 @@ impl OutDir {
         // An advisory lock on the parent: two commands finishing at once take turns.
         let lock = std::fs::File::open(&self.parent).and_then(|l| l.lock().map(|()| l));
         if let Err(e) = &lock {
-            eprintln!(
-                "warning: cannot lock {} ({e}): a second dsim finishing in the same folder at \
-                 the same instant could race this one",
+            crate::cli::message::warn(format_args!(
+                "cannot lock {} ({e}): a second dsim finishing in the same folder at the same \
+                 instant could race this one",
                 self.parent.display()
-            );
+            ));
         }
         let mut pending = interrupt::lock();
         let swapped = if self.target.is_dir() {
@@ -436,9 +436,10 @@ fn swap(staging: &Path, target: &Path) -> std::io::Result<bool> {
 /// Writes one file whole or not at all: a temporary file beside it (removed on an
 /// interrupt), renamed over it.
 pub(super) fn write_file(path: &Path, contents: &[u8]) -> Result<(), Failure> {
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
-        Failure::BadInput(format!("error: {}: not a file name\n", path.display()))
-    })?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Failure::bad(format!("{}: not a file name", path.display())))?;
     let temp = path.with_file_name(scratch_name(name));
     // Under the interrupt lock from registering the temporary file to renaming it: an
     // interrupt waits, then finds either no file or the whole one.
@@ -452,8 +453,8 @@ pub(super) fn write_file(path: &Path, contents: &[u8]) -> Result<(), Failure> {
     }
     pending.remove_scratch(&temp);
     result.map_err(|e| {
-        Failure::BadInput(format!(
-            "error: cannot write {}: {e}\n  it holds what it held before\n",
+        Failure::bad(format!(
+            "cannot write {}: {e}\n  it holds what it held before",
             path.display()
         ))
     })

@@ -2,6 +2,7 @@
 //! folder's new set (`outdir`), stdout, progress bars and warnings.
 
 use crate::cli::Failure;
+use crate::cli::message;
 pub(super) use crate::cli::outdir::{Mode, OutDir};
 use crate::model::Scenario;
 use crate::scenario::overrides::{Override, apply_all};
@@ -36,9 +37,9 @@ pub(super) fn load_scenario_and_text(
         .iter()
         .map(|s| Override::parse(s))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+        .map_err(Failure::bad)?;
     let changed = apply_all(&text, &overrides)
-        .map_err(|e| Failure::BadInput(format!("error: {}: {e}\n", file.display())))?;
+        .map_err(|e| Failure::bad(format!("{}: {e}", file.display())))?;
     let scenario = scenario::load(&changed).map_err(|e| {
         let mut out = String::new();
         for d in e.diagnostics() {
@@ -47,13 +48,12 @@ pub(super) fn load_scenario_and_text(
             } else {
                 format!("{}: ", d.path)
             };
-            let _ = writeln!(
-                out,
-                "error: {} with --set {}: {place}{}",
+            out.push_str(&message::error(format_args!(
+                "{} with --set {}: {place}{}",
                 file.display(),
                 sets.join(" --set "),
                 d.message
-            );
+            )));
         }
         Failure::BadInput(out)
     })?;
@@ -61,8 +61,7 @@ pub(super) fn load_scenario_and_text(
 }
 
 pub(super) fn read_text(file: &Path) -> Result<String, Failure> {
-    let bad =
-        |why: String| Failure::BadInput(format!("error: cannot read {}: {why}\n", file.display()));
+    let bad = |why: String| Failure::bad(format!("cannot read {}: {why}", file.display()));
     let meta = std::fs::metadata(file).map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::NotFound => " (no such file; scenarios/ holds the examples)",
@@ -107,9 +106,9 @@ pub(super) fn read_text(file: &Path) -> Result<String, Failure> {
                 .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1)
             + 1;
-        Failure::BadInput(format!(
-            "error: {}:{line}:{column}: not UTF-8 text: byte {at} (0x{:02x}) starts no UTF-8 \
-             character; save the file as UTF-8\n",
+        Failure::bad(format!(
+            "{}:{line}:{column}: not UTF-8 text: byte {at} (0x{:02x}) starts no UTF-8 \
+             character; save the file as UTF-8",
             file.display(),
             e.as_bytes()[at]
         ))
@@ -124,7 +123,7 @@ pub(super) fn describe(file: &Path, e: &ScenarioError) -> String {
     let mut out = String::new();
     let diagnostics = e.diagnostics();
     for d in &diagnostics {
-        let _ = writeln!(out, "error: {}:{d}", file.display());
+        out.push_str(&message::error(format_args!("{}:{d}", file.display())));
     }
     if diagnostics.len() > 1 {
         let _ = writeln!(out, "{} problems in {}", diagnostics.len(), file.display());
@@ -140,9 +139,7 @@ pub(super) fn print_stdout(text: &str) -> Result<(), Failure> {
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Failure::BadInput(format!(
-            "error: cannot write to stdout: {e}\n"
-        ))),
+        Err(e) => Err(Failure::bad(format!("cannot write to stdout: {e}"))),
     }
 }
 
@@ -205,14 +202,14 @@ pub(super) fn warn_slips(
     }
     for d in crate::scenario::lint::warnings(text, scenario) {
         if sets.is_empty() {
-            eprintln!("warning: {}:{d}", file.display());
+            message::warn(format_args!("{}:{d}", file.display()));
         } else {
-            eprintln!(
-                "warning: {} with --set: {}: {}",
+            message::warn(format_args!(
+                "{} with --set: {}: {}",
                 file.display(),
                 d.path,
                 d.message
-            );
+            ));
         }
     }
 }
@@ -229,10 +226,10 @@ pub(super) fn warn_unfinished<'a>(
         .map(|(label, r)| format!("{label} ({})", r.stop_reason))
         .collect();
     if !quiet && !cut.is_empty() {
-        eprintln!(
-            "warning: these runs did not end normally; their figures cover only what was \
-             simulated: {}",
+        message::warn(format_args!(
+            "these runs did not end normally; their figures cover only what was simulated: \
+             {}",
             cut.join(", ")
-        );
+        ));
     }
 }

@@ -1,5 +1,6 @@
 //! `dsim run FILE`: simulate, print the summary, write summary.json and timeseries.csv.
 
+use crate::cli::message;
 use crate::cli::output::{Mode, OutDir};
 use crate::cli::{Failure, RunArgs, exit, memory, output, replicate};
 use crate::report;
@@ -57,10 +58,9 @@ pub(super) fn run(args: &RunArgs) -> Result<u8, Failure> {
     let memory_limit = memory::limit_bytes(sim.max_memory_gb)?;
     if args.replications > 1 {
         if args.check_determinism {
-            return Err(Failure::BadInput(
-                "error: --check-determinism runs one scenario twice; it does not combine \
-                 with --replications (whose results are already independent of threads)\n"
-                    .into(),
+            return Err(Failure::bad(
+                "--check-determinism runs one scenario twice; it does not combine with \
+                 --replications (whose results are already independent of threads)",
             ));
         }
         return replicate::run(args, scenario, &scenario_text, memory_limit);
@@ -104,9 +104,12 @@ pub(super) fn run(args: &RunArgs) -> Result<u8, Failure> {
     if let Some(copy) = second_copy {
         let again = crate::run_with_limit(copy, memory_limit, &mut |_| {});
         if let Some(difference) = first_difference(&results, &again) {
-            eprintln!(
-                "error: two runs of the same scenario and seed differ ({difference}); this is \
-                 a dsim bug: please report it with the scenario\n  nothing was written"
+            eprint!(
+                "{}",
+                message::error(format_args!(
+                    "two runs of the same scenario and seed differ ({difference}); this is a \
+                     dsim bug: please report it with the scenario\n  nothing was written"
+                ))
             );
             return Ok(exit::CHECK_FAILED);
         }
@@ -134,7 +137,7 @@ pub(super) fn run(args: &RunArgs) -> Result<u8, Failure> {
     )?;
     if !sim.output.quiet {
         if let Some(warning) = stop_warning(&results) {
-            eprintln!("{warning}");
+            eprint!("{warning}");
         }
         // An automatic warm-up that cut something ran a pilot first: two passes.
         let passes = match &results.warmup_auto {
@@ -159,21 +162,21 @@ pub(super) fn run(args: &RunArgs) -> Result<u8, Failure> {
 /// What a run that did not end normally should tell the user.
 fn stop_warning(r: &report::Results) -> Option<String> {
     match r.stop_reason {
-        crate::StopReason::MaxEvents => Some(format!(
-            "warning: stopped at {:.3} s of simulated time after {} events (the scenario's \
+        crate::StopReason::MaxEvents => Some(message::warning(format_args!(
+            "stopped at {:.3} s of simulated time after {} events (the scenario's \
              max_events); the figures cover only the time simulated. Raise max_events to \
              run the whole scenario.",
             r.sim_time_s, r.engine.events
-        )),
-        crate::StopReason::DrainLimit => Some(format!(
-            "warning: {} requests were still unfinished when the drain after the run ran \
+        ))),
+        crate::StopReason::DrainLimit => Some(message::warning(format_args!(
+            "{} requests were still unfinished when the drain after the run ran \
              out; they are counted as failed (simulation_ended).",
             r.requests
                 .failed_by
                 .get("simulation_ended")
                 .copied()
                 .unwrap_or(0)
-        )),
+        ))),
         // A run stopped by its memory limit is an error of its own (exit 2).
         crate::StopReason::Completed | crate::StopReason::MemoryLimit => None,
     }

@@ -53,7 +53,7 @@ pub struct SweepArgs {
 
 /// `PATH=V1,V2,…` → the path and its values as `--set` texts.
 pub(super) fn parse_param(text: &str) -> Result<(String, Vec<String>), Failure> {
-    let bad = |why: &str| Failure::BadInput(format!("error: --param {text}: {why}\n"));
+    let bad = |why: &str| Failure::bad(format!("--param {text}: {why}"));
     let (path, values) = text
         .split_once('=')
         .ok_or_else(|| bad("expected PATH=V1,V2,…, e.g. workload.model.closed.users=20,2000"))?;
@@ -73,7 +73,7 @@ pub(super) fn parse_param(text: &str) -> Result<(String, Vec<String>), Failure> 
 /// Refuses grids that are too big (before building them) and paths that would be set twice,
 /// where a row would show one value and run another.
 pub(super) fn check_params(params: &[(String, Vec<String>)], sim: &SimArgs) -> Result<(), Failure> {
-    let bad = |why: String| Err(Failure::BadInput(format!("error: {why}\n")));
+    let bad = |why: String| Err(Failure::bad(why));
     let size = params
         .iter()
         .try_fold(1usize, |n, (_, values)| n.checked_mul(values.len()));
@@ -107,9 +107,9 @@ const MAX_RUNS: usize = 100_000;
 /// Refuses a grid whose runs, with their replications, would be too many.
 pub(super) fn check_runs(points: usize, replications: u32) -> Result<(), Failure> {
     if points.saturating_mul(replications as usize) > MAX_RUNS {
-        return Err(Failure::BadInput(format!(
-            "error: {points} points × {replications} replications is more than {MAX_RUNS} \
-             runs: sweep fewer values or fewer replications (or cut it with --shard I/N)\n"
+        return Err(Failure::bad(format!(
+            "{points} points × {replications} replications is more than {MAX_RUNS} \
+             runs: sweep fewer values or fewer replications (or cut it with --shard I/N)"
         )));
     }
     Ok(())
@@ -127,7 +127,7 @@ pub(super) fn run(args: &SweepArgs) -> Result<u8, Failure> {
         .as_deref()
         .map(ShardSpec::parse)
         .transpose()
-        .map_err(|e| Failure::BadInput(format!("error: {e}\n")))?;
+        .map_err(Failure::bad)?;
     let points = grid(&params);
     let sim = &args.sim;
     let mut scenarios = Vec::with_capacity(points.len());
