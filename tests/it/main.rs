@@ -1,6 +1,7 @@
 //! Integration tests: they drive the real `dsim` binary, as users and CI do.
 
 mod bad_input;
+mod bad_input_cases;
 mod check;
 mod common;
 mod determinism;
