@@ -461,47 +461,70 @@ mod tests {
     use super::*;
 
     /// The charts plot the run's own rows: the p99 line is the time series' p99 where
-    /// requests completed, the utilisation line is the interval utilisation, and the fault
-    /// and warm-up are the spans.
+    /// requests completed (a gap where none did), the utilisation line is the interval
+    /// utilisation, the balancer is on the connections chart, and the fault and the failover
+    /// are spans.
     #[test]
     fn run_charts_plot_the_time_series_and_mark_faults() {
-        let text = r#"{"name": "c", "duration_s": 6, "warmup_s": 1,
-            "workload": {"model": {"open": {"rate_per_s": 400}}, "entry": "api"},
-            "components": {"api": {"kind": "service", "machine": {"cores": 1},
-                "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}},
-            "faults": [{"slow": {"component": "api", "factor": 2, "at_s": 3,
-                        "duration_s": 1}}]}"#;
-        let r = crate::run(crate::scenario::load(text).expect("valid"), &mut |_| {});
+        let r = crate::report::fixtures::results();
         let charts = run_charts(&r);
         let stems: Vec<&str> = charts.iter().map(|c| c.stem).collect();
-        assert_eq!(stems, ["latency", "throughput", "utilisation", "queue"]);
+        assert_eq!(
+            stems,
+            [
+                "latency",
+                "throughput",
+                "utilisation",
+                "connections",
+                "queue"
+            ]
+        );
         let p99 = &charts[0].chart.series[2];
         assert_eq!(p99.name, "p99");
-        // One point per interval of the run; an interval where nothing completed is a gap.
         let expected: Vec<(f64, Option<f64>)> = r
             .timeseries
             .iter()
-            .filter(|w| w.start.as_secs() < r.sim_time_s)
             .map(|w| (w.end.as_secs(), w.p99_ms))
             .collect();
-        assert!(expected.len() >= 5);
         let drawn: Vec<(f64, Option<f64>)> = p99
             .points
             .iter()
             .map(|&(x, y)| (x, (!y.is_nan()).then_some(y)))
             .collect();
         assert_eq!(drawn, expected);
-        let cpu = &charts[2].chart.series[0];
-        assert_eq!(cpu.points[2].1, r.timeseries[2].load[0].utilisation);
+        assert!(
+            drawn[4].1.is_none(),
+            "nothing completed in the fifth interval"
+        );
+        // api is drawn as its busiest machine and its mean; the DNS is on no chart.
+        let utilisation = &charts[2].chart;
+        let names: Vec<&str> = utilisation.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "api (busiest machine)",
+                "api (mean of machines)",
+                "db (busiest machine)",
+                "db (mean of machines)"
+            ]
+        );
+        assert_eq!(
+            utilisation.series[1].points[2].1,
+            r.timeseries[2].load[0].utilisation
+        );
+        let connections = &charts[3].chart;
+        assert_eq!(connections.series.len(), 1);
+        assert_eq!(connections.series[0].name, "lb");
         let spans: Vec<(f64, f64, SpanKind)> = charts[1]
             .chart
             .spans
             .iter()
             .map(|s| (s.from, s.to, s.kind))
             .collect();
+        // The fault to the end of the run, and the database's failover (crash to promotion).
         assert_eq!(
             spans,
-            [(0.0, 1.0, SpanKind::WarmUp), (3.0, 4.0, SpanKind::Fault)]
+            [(4.0, 10.0, SpanKind::Fault), (4.0, 5.0, SpanKind::Failover)]
         );
     }
 }

@@ -16,6 +16,11 @@ pub(crate) mod sections;
 pub(crate) mod sweep;
 pub(crate) mod table;
 
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod snapshot_tests;
+
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::{OutcomeCounts, REJECT_REASONS, STATUS_COUNT};
 use crate::metrics::timeseries::IntervalRow;

@@ -148,33 +148,32 @@ mod tests {
         }
     }
 
-    /// A loaded run with long names, a huge seed, fractional times and several refusal
-    /// reasons still fits 80 columns, and names that differ only at the end stay apart.
+    /// Long names, a huge seed, fractional times and several refusal reasons still fit 80
+    /// columns, and names that differ only at the end stay apart.
     #[test]
-    fn fits_in_80_columns_and_names_the_bottleneck() {
-        let text = r#"{"name": "a-rather-long-scenario-name-for-the-table-header-that-goes-on",
-            "duration_s": 3.25, "warmup_s": 0.125, "seed": 18446744073709551615,
-            "workload": {"model": {"open": {"rate_per_s": 3000}}, "entry": "lb",
-                "timeout_ms": 50, "classes": {"a-very-long-class-name-one": {},
-                "a-very-long-class-name-two": {}}},
-            "components": {
-              "lb": {"kind": "load_balancer", "max_connections": 10, "backends": [
-                  "the-frontend-service-with-a-long-name-a", "the-frontend-service-with-a-long-name-b"]},
-              "the-frontend-service-with-a-long-name-a": {"kind": "service",
-                "machine": {"cores": 1}, "workers": 2, "queue_capacity": 3,
-                "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}},
-              "the-frontend-service-with-a-long-name-b": {"kind": "service",
-                "machine": {"cores": 1, "ram_gb": 1.0, "base_memory_gb": 0.999, "memory_per_request_kb": 300},
-                "workers": 8, "queue_capacity": 100,
-                "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 1}}}]}}}}"#;
-        let results = crate::run(crate::scenario::load(text).unwrap(), &mut |_| {});
-        let table = render(&results);
+    fn fits_in_80_columns_and_keeps_long_names_apart() {
+        let mut r = crate::report::fixtures::results();
+        r.scenario = "a-rather-long-scenario-name-for-the-table-header-that-goes-on".into();
+        r.seed = u64::MAX;
+        (r.sim_time_s, r.warmup_s) = (3.25, 0.125);
+        for (reason, n) in [("queue_full", 1_385_474), ("connection_limit", 1_385_462)] {
+            r.requests.rejected_by.insert(reason.into(), n);
+        }
+        let classes = std::mem::take(&mut r.classes);
+        for (k, (_, class)) in classes.into_iter().enumerate() {
+            r.classes
+                .insert(format!("a-very-long-class-name-{k}"), class);
+        }
+        let api = r.components.remove("api").expect("the fixture has an api");
+        r.component_order.clear();
+        for suffix in ["a", "b"] {
+            let name = format!("the-frontend-service-with-a-long-name-{suffix}");
+            r.components.insert(name.clone(), api.clone());
+            r.component_order.push(name);
+        }
+        r.component_order.push("lb".into());
+        let table = render(&r);
         assert_fits(&table);
-        // Ten connections for ~2,000 requests/s: the balancer's cap is what runs out.
-        assert!(
-            table.contains("bottleneck: lb (connections 100%)"),
-            "{table}"
-        );
         assert!(table.contains("queue_full"), "{table}");
         assert!(table.contains("connection_limit"), "{table}");
         let rows: Vec<&str> = table.lines().filter(|l| l.starts_with("the-fr")).collect();
