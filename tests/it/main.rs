@@ -5,6 +5,7 @@ mod bad_input_cases;
 mod check;
 mod common;
 mod determinism;
+mod docs_schema;
 mod failures;
 mod figures;
 mod golden;
