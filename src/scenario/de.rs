@@ -81,15 +81,20 @@ impl<'de> Visitor<'de> for ComponentVisitor {
             None => return Err(de::Error::custom(missing_kind())),
         }
         let kind: String = map.next_value()?;
-        let rest = MapAccessDeserializer::new(map);
-        match kind.as_str() {
-            "service" => RawService::deserialize(rest).map(RawComponent::Service),
-            "load_balancer" => RawLoadBalancer::deserialize(rest).map(RawComponent::LoadBalancer),
-            "cache" => RawCache::deserialize(rest).map(RawComponent::Cache),
-            "database" => RawDatabase::deserialize(rest).map(RawComponent::Database),
-            "dns" => RawDns::deserialize(rest).map(RawComponent::Dns),
-            other => Err(de::Error::custom(unknown_kind(other))),
-        }
+        of_kind(&kind, MapAccessDeserializer::new(map))
+    }
+}
+
+/// The one list of component kinds: the component of kind `kind`, read from `rest` (the
+/// object's other fields).
+fn of_kind<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<RawComponent, D::Error> {
+    match kind {
+        "service" => RawService::deserialize(rest).map(RawComponent::Service),
+        "load_balancer" => RawLoadBalancer::deserialize(rest).map(RawComponent::LoadBalancer),
+        "cache" => RawCache::deserialize(rest).map(RawComponent::Cache),
+        "database" => RawDatabase::deserialize(rest).map(RawComponent::Database),
+        "dns" => RawDns::deserialize(rest).map(RawComponent::Dns),
+        other => Err(de::Error::custom(unknown_kind(other))),
     }
 }
 
@@ -116,22 +121,37 @@ fn buffered<'de, A: MapAccess<'de>>(first: String, mut map: A) -> Result<RawComp
         }
         None => return Err(de::Error::custom(missing_kind())),
     };
-    match kind.as_str() {
-        "service" => variant(object).map(RawComponent::Service),
-        "load_balancer" => variant(object).map(RawComponent::LoadBalancer),
-        "cache" => variant(object).map(RawComponent::Cache),
-        "database" => variant(object).map(RawComponent::Database),
-        "dns" => variant(object).map(RawComponent::Dns),
-        other => Err(de::Error::custom(unknown_kind(other))),
+    if !COMPONENT_KINDS.contains(&kind.as_str()) {
+        return Err(de::Error::custom(unknown_kind(&kind)));
     }
-}
-
-fn variant<T: de::DeserializeOwned, E: de::Error>(object: Map<String, Value>) -> Result<T, E> {
-    serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
-        E::custom(format!(
-            "{}: {} (put \"kind\" first in the component for an exact line and column)",
-            e.path(),
-            e.inner()
+    let mut track = serde_path_to_error::Track::new();
+    let rest = serde_path_to_error::Deserializer::new(Value::Object(object), &mut track);
+    of_kind(&kind, rest).map_err(|e| {
+        de::Error::custom(format!(
+            "{}: {e} (put \"kind\" first in the component for an exact line and column)",
+            track.path()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind the messages list is one `of_kind` reads, and no other.
+    #[test]
+    fn the_listed_kinds_are_the_kinds_read() {
+        for kind in COMPONENT_KINDS {
+            let rest = serde_json::json!({});
+            let err = of_kind(kind, rest).err().map(|e| e.to_string());
+            assert!(
+                !err.as_deref()
+                    .unwrap_or("")
+                    .contains("unknown component kind"),
+                "{kind}: {err:?}"
+            );
+        }
+        let err = of_kind("queue", serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("unknown component kind `queue`"));
+    }
 }
