@@ -6,8 +6,9 @@
 use crate::chart::{Chart, Span, SpanKind, XAxis, YFormat};
 use crate::metrics::outcome::REJECT_REASONS;
 use crate::metrics::timeseries::IntervalRow;
+use crate::report::Results;
+use crate::report::component::LoadShown;
 use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain, short};
-use crate::report::{ComponentSummary, Results};
 
 /// A chart and the file stem it is written under (`latency` → latency.svg, latency.png).
 pub(crate) struct NamedChart {
@@ -180,15 +181,12 @@ fn load_charts(r: &Results, rows: &[IntervalRow]) -> (Chart, Chart) {
         let Some(c) = r.components.get(name) else {
             continue;
         };
-        match c {
-            ComponentSummary::Dns(_) => {}
-            ComponentSummary::LoadBalancer(_) => {
-                connections = connections.line(name, load(i, false))
-            }
-            ComponentSummary::Service(s)
-            | ComponentSummary::Cache(s)
-            | ComponentSummary::Database(s) => {
-                utilisation = if s.hottest_machine.is_some() {
+        match c.load_shown() {
+            LoadShown::Nothing => {}
+            LoadShown::ConnectionShare => connections = connections.line(name, load(i, false)),
+            LoadShown::CpuAndQueue => {
+                let several = c.server().is_some_and(|s| s.hottest_machine.is_some());
+                utilisation = if several {
                     // A database's hot shard hides in the mean: both are drawn.
                     utilisation
                         .line(&format!("{name} (busiest machine)"), load(i, true))

@@ -96,6 +96,17 @@ pub(crate) struct Connections {
     pub cap: u64,
 }
 
+/// What a component's per-interval load is (`timeseries.csv`, the charts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoadShown {
+    /// CPU utilisation (the mean over machines, and the busiest machine's) and a queue.
+    CpuAndQueue,
+    /// The share of its connection cap in use; no queue.
+    ConnectionShare,
+    /// Nothing: it has no machine and holds no connections.
+    Nothing,
+}
+
 impl ComponentSummary {
     /// The kind, as the scenario names it.
     pub(crate) fn kind(&self) -> &'static str {
@@ -105,6 +116,51 @@ impl ComponentSummary {
             ComponentSummary::Database(_) => "database",
             ComponentSummary::LoadBalancer(_) => "load_balancer",
             ComponentSummary::Dns(_) => "dns",
+        }
+    }
+
+    /// The kind, as the components table shows it.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            ComponentSummary::LoadBalancer(_) => "lb",
+            ComponentSummary::Service(_)
+            | ComponentSummary::Cache(_)
+            | ComponentSummary::Database(_)
+            | ComponentSummary::Dns(_) => self.kind(),
+        }
+    }
+
+    /// The components table's rate: calls answered successfully per second, or for a DNS
+    /// lookups answered.
+    pub(crate) fn rate_per_s(&self) -> f64 {
+        match self {
+            ComponentSummary::Dns(d) => d.answers_per_s,
+            ComponentSummary::Service(_)
+            | ComponentSummary::Cache(_)
+            | ComponentSummary::Database(_)
+            | ComponentSummary::LoadBalancer(_) => self.throughput_rps().unwrap_or(0.0),
+        }
+    }
+
+    /// The line the components table's legend gains when this kind is in it.
+    pub(crate) fn legend(&self) -> Option<&'static str> {
+        match self {
+            ComponentSummary::LoadBalancer(_) => Some("lb: load balancer"),
+            ComponentSummary::Dns(_) => Some("a dns's rps: lookups it answered per second"),
+            ComponentSummary::Service(_)
+            | ComponentSummary::Cache(_)
+            | ComponentSummary::Database(_) => None,
+        }
+    }
+
+    /// What its per-interval load is.
+    pub(crate) fn load_shown(&self) -> LoadShown {
+        match self {
+            ComponentSummary::Service(_)
+            | ComponentSummary::Cache(_)
+            | ComponentSummary::Database(_) => LoadShown::CpuAndQueue,
+            ComponentSummary::LoadBalancer(_) => LoadShown::ConnectionShare,
+            ComponentSummary::Dns(_) => LoadShown::Nothing,
         }
     }
 

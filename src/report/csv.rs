@@ -5,6 +5,7 @@
 //! an interval in which no request completed are empty, not 0.
 
 use crate::metrics::outcome::REJECT_REASONS;
+use crate::report::component::LoadShown;
 use crate::report::{ComponentSummary, Results};
 use std::fmt::Write;
 
@@ -41,18 +42,10 @@ pub(crate) fn render(r: &Results) -> String {
         let _ = write!(out, ",{name}_mean_queue");
     }
     out.push('\n');
-    let kinds: Vec<Option<Load>> = r
+    let kinds: Vec<Option<LoadShown>> = r
         .component_order
         .iter()
-        .map(|n| {
-            r.components.get(n).map(|c| match c {
-                ComponentSummary::Service(_)
-                | ComponentSummary::Cache(_)
-                | ComponentSummary::Database(_) => Load::Server,
-                ComponentSummary::LoadBalancer(_) => Load::Balancer,
-                ComponentSummary::Dns(_) => Load::Dns,
-            })
-        })
+        .map(|n| r.components.get(n).map(ComponentSummary::load_shown))
         .collect();
     for row in &r.timeseries {
         let span = (row.end - row.start).as_secs();
@@ -88,8 +81,8 @@ pub(crate) fn render(r: &Results) -> String {
         // A DNS has no utilisation, and only servers queue: those cells are empty.
         for (l, kind) in row.load.iter().zip(&kinds) {
             match kind {
-                Some(Load::Dns) => out.push(','),
-                Some(Load::Server | Load::Balancer) | None => {
+                Some(LoadShown::Nothing) => out.push(','),
+                Some(LoadShown::CpuAndQueue | LoadShown::ConnectionShare) | None => {
                     let _ = write!(out, ",{:.4}", l.utilisation);
                 }
             }
@@ -100,24 +93,13 @@ pub(crate) fn render(r: &Results) -> String {
         }
         for (l, kind) in row.load.iter().zip(&kinds) {
             match kind {
-                Some(Load::Server) | None => {
+                Some(LoadShown::CpuAndQueue) | None => {
                     let _ = write!(out, ",{:.3}", l.mean_queue);
                 }
-                Some(Load::Balancer | Load::Dns) => out.push(','),
+                Some(LoadShown::ConnectionShare | LoadShown::Nothing) => out.push(','),
             }
         }
         out.push('\n');
     }
     out
-}
-
-/// What a component's load columns hold.
-#[derive(Clone, Copy)]
-enum Load {
-    /// CPU utilisation and a queue.
-    Server,
-    /// The share of its connection cap in use; no queue.
-    Balancer,
-    /// Neither.
-    Dns,
 }

@@ -248,22 +248,10 @@ fn components(r: &Results) -> Section {
         let conns = c.connections().map_or("-".into(), |k| {
             format!("{}/{}", thousands(k.peak), thousands(k.cap))
         });
-        let rps = match c {
-            ComponentSummary::Dns(d) => rate(d.answers_per_s),
-            ComponentSummary::Service(_)
-            | ComponentSummary::Cache(_)
-            | ComponentSummary::Database(_)
-            | ComponentSummary::LoadBalancer(_) => rate(c.throughput_rps().unwrap_or(0.0)),
-        };
+        let rps = rate(c.rate_per_s());
         rows.push(vec![
             name.clone(),
-            match c {
-                ComponentSummary::LoadBalancer(_) => "lb".into(),
-                ComponentSummary::Service(_)
-                | ComponentSummary::Cache(_)
-                | ComponentSummary::Database(_)
-                | ComponentSummary::Dns(_) => c.kind().to_string(),
-            },
+            c.label().to_string(),
             server.map_or("-".into(), |s| s.replicas.to_string()),
             cpu,
             server.map_or("-".into(), |s| pct(s.worker_utilisation, 0)),
@@ -307,11 +295,10 @@ fn components(r: &Results) -> Section {
             "cpu: mean over machines (the busiest one's in brackets)".into(),
         );
     }
-    if components().any(|c| matches!(c, ComponentSummary::LoadBalancer(_))) {
-        legend.push("lb: load balancer".into());
-    }
-    if components().any(|c| matches!(c, ComponentSummary::Dns(_))) {
-        legend.push("a dns's rps: lookups it answered per second".into());
+    for line in components().filter_map(ComponentSummary::legend) {
+        if !legend.iter().any(|l| l == line) {
+            legend.push(line.to_string());
+        }
     }
     s.notes.push(legend.join(" · "));
     s
