@@ -68,6 +68,10 @@ pub struct Frame {
     pub has_worker: bool,
     pub arrived: SimTime,
     pub started: SimTime,
+    /// Wire time of the message now travelling to this frame's receiver (the call, then its
+    /// answer) at the NIC that sent it; zero for a user's call. The receiving NIC works on
+    /// the same bits while they arrive, so a message costs the slower NIC's time, not both.
+    pub wire: SimTime,
 }
 
 impl Default for Frame {
@@ -90,6 +94,7 @@ impl Default for Frame {
             has_worker: false,
             arrived: SimTime::ZERO,
             started: SimTime::ZERO,
+            wire: SimTime::ZERO,
         }
     }
 }
@@ -99,7 +104,7 @@ mod tests {
     #[test]
     fn records_stay_small() {
         // Two million requests in flight hold one of each per call on their path.
-        assert!(std::mem::size_of::<super::Frame>() <= 56);
+        assert!(std::mem::size_of::<super::Frame>() <= 64);
         assert!(std::mem::size_of::<super::Request>() <= 48);
     }
 }

@@ -226,7 +226,7 @@ fn the_table_and_the_report_tell_the_same_story() {
         (
             "12-master-slave-failover",
             &[
-                "failover of shard 0: primary died 30 s, noticed 35 s, machine 1 primary at 38 s",
+                "failover of shard 0: primary died 30 s, noticed 35 s, machine 2 primary at 38 s",
                 "replication lag p50",
                 "retries 0",
                 "14.60%",

@@ -12,6 +12,7 @@ mod golden;
 mod hostile_input;
 mod lessons;
 mod outputs;
+mod physics;
 mod replications;
 mod report;
 mod scenarios;

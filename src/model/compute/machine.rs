@@ -90,6 +90,10 @@ pub struct Machine {
     pub nic_tx_free: SimTime,
     pub nic_rx_free: SimTime,
     pub disk_free: SimTime,
+    /// Replies still leaving the NIC, in the order they leave: when each has left, and
+    /// whether its connection closes then. Until then the request keeps its memory and its
+    /// connection (`settle` gives them back).
+    leaving: VecDeque<(SimTime, bool)>,
     /// Connection pools of this machine towards databases (same order as the server's pools).
     pub pools: Vec<Pool>,
     pub cpu: TimeWeighted,
@@ -133,8 +137,23 @@ impl Machine {
         }
     }
 
+    /// Gives back the memory and connections of replies that have left the NIC by `now`, at
+    /// the times they left. Every change to connections or memory settles first, so the
+    /// levels are set in time order.
+    #[inline]
+    pub fn settle(&mut self, m: &MachineSpec, now: SimTime) {
+        while let Some(&(left, closes)) = self.leaving.front() {
+            if left > now {
+                break;
+            }
+            self.leaving.pop_front();
+            self.give_back(m, closes, left);
+        }
+    }
+
     /// Opens a connection (socket memory and a slot under the cap).
     pub fn open_connection(&mut self, m: &MachineSpec, now: SimTime) -> Result<(), Refusal> {
+        self.settle(m, now);
         if self.connections >= m.max_connections {
             return Err(Refusal::ConnectionLimit);
         }
@@ -146,6 +165,7 @@ impl Machine {
 
     /// Closes a connection opened by `open_connection`.
     pub fn close_connection(&mut self, m: &MachineSpec, now: SimTime) {
+        self.settle(m, now);
         self.memory_bytes = self.memory_bytes.saturating_sub(m.per_connection_bytes);
         self.connections = self.connections.saturating_sub(1);
         self.conns.set(now, u64::from(self.connections));
@@ -168,6 +188,7 @@ impl Machine {
         new_connection: bool,
         now: SimTime,
     ) -> Result<(), Refusal> {
+        self.settle(m, now);
         if new_connection {
             self.open_connection(m, now)?;
         }
@@ -178,16 +199,46 @@ impl Machine {
         })
     }
 
-    /// Gives back what `admit` took.
+    /// Gives back what `admit` took, now.
     pub fn release(&mut self, m: &MachineSpec, new_connection: bool, now: SimTime) {
+        self.settle(m, now);
+        self.give_back(m, new_connection, now);
+    }
+
+    /// Gives back what `admit` took once the reply has left the NIC at `left` (a reply
+    /// waiting behind others on a busy NIC still holds its connection and memory).
+    pub fn release_when_sent(
+        &mut self,
+        m: &MachineSpec,
+        new_connection: bool,
+        left: SimTime,
+        now: SimTime,
+    ) {
+        if left <= now {
+            return self.release(m, new_connection, now);
+        }
+        debug_assert!(self.leaving.back().is_none_or(|&(t, _)| t <= left));
+        self.leaving.push_back((left, new_connection));
+    }
+
+    /// Bytes of heap holding replies still leaving the NIC.
+    pub fn leaving_heap_bytes(&self) -> usize {
+        self.leaving.capacity() * std::mem::size_of::<(SimTime, bool)>()
+    }
+
+    fn give_back(&mut self, m: &MachineSpec, closes: bool, at: SimTime) {
         self.memory_bytes = self.memory_bytes.saturating_sub(m.per_request_bytes);
-        if new_connection {
-            self.close_connection(m, now);
+        if closes {
+            self.memory_bytes = self.memory_bytes.saturating_sub(m.per_connection_bytes);
+            self.connections = self.connections.saturating_sub(1);
+            self.conns.set(at, u64::from(self.connections));
         }
     }
 
     /// Forgets all work after a crash: counters back to an idle machine.
     pub fn wipe(&mut self, m: &MachineSpec, now: SimTime) {
+        self.settle(m, now);
+        self.leaving.clear();
         self.connections = 0;
         self.conns.set(now, 0);
         self.memory_bytes = m.base_bytes;
@@ -200,24 +251,39 @@ impl Machine {
         self.queued.set(now, 0);
     }
 
-    /// Occupies the NIC's sending side for `bytes`; returns when the last byte has left.
+    /// Occupies the NIC's sending side for `bytes`; returns when the last byte has left and
+    /// how long the bytes took on this wire.
     #[inline]
-    pub fn send(&mut self, m: &MachineSpec, bytes: u64, now: SimTime) -> SimTime {
+    pub fn send(&mut self, m: &MachineSpec, bytes: u64, now: SimTime) -> (SimTime, SimTime) {
         let start = self.nic_tx_free.max(now);
         let wire = m.wire_time(bytes);
         self.nic_tx_free = start + wire;
         self.nic_tx_busy.book(wire);
-        self.nic_tx_free
+        (self.nic_tx_free, wire)
     }
 
-    /// Occupies the NIC's receiving side for `bytes` arriving at `at`; returns when received.
+    /// Occupies the NIC's receiving side for `bytes` whose last bit arrives at `at`, sent by a
+    /// NIC that took `sent_wire` over them; returns when the message is received.
+    ///
+    /// The first bit arrived `sent_wire` earlier, and the receiver works on the bits as they
+    /// come (cut-through), so an idle receiver as fast as the sender is done at `at`: a
+    /// message costs size ÷ the slower bandwidth once, not once per NIC. A receiver busy with
+    /// other messages starts on this one when it is free (the bits wait in its buffer); it
+    /// is occupied for its own wire time only, and never done before the last bit is in.
     #[inline]
-    pub fn receive(&mut self, m: &MachineSpec, bytes: u64, at: SimTime) -> SimTime {
-        let start = self.nic_rx_free.max(at);
+    pub fn receive(
+        &mut self,
+        m: &MachineSpec,
+        bytes: u64,
+        at: SimTime,
+        sent_wire: SimTime,
+    ) -> SimTime {
+        let first_bit = at.since(sent_wire);
+        let start = self.nic_rx_free.max(first_bit);
         let wire = m.wire_time(bytes);
         self.nic_rx_free = start + wire;
         self.nic_rx_busy.book(wire);
-        self.nic_rx_free
+        self.nic_rx_free.max(at)
     }
 
     /// Queues `ios` disk operations; returns when they are done.
@@ -276,9 +342,12 @@ mod tests {
     fn nic_and_disk_are_fifo_servers() {
         let m = small(); // 1 Gbit/s: 8 ns per byte; 1000 iops: 1 ms per I/O
         let mut r = Machine::new(&[], &m);
-        assert_eq!(r.send(&m, 1000, SimTime(0)), SimTime(8_000));
         assert_eq!(
             r.send(&m, 1000, SimTime(0)),
+            (SimTime(8_000), SimTime(8_000))
+        );
+        assert_eq!(
+            r.send(&m, 1000, SimTime(0)).0,
             SimTime(16_000),
             "second message waits"
         );

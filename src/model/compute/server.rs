@@ -239,10 +239,12 @@ impl<S> Server<S> {
     /// Each machine's areas at `now`, and their sum.
     fn areas(&mut self, now: SimTime) -> (Areas, Vec<Areas>) {
         let mut sum = Areas::default();
+        let spec = &self.spec.machine;
         let each: Vec<Areas> = self
             .machines
             .iter_mut()
             .map(|r| {
+                r.settle(spec, now);
                 // Full duplex: the busier direction is the NIC's utilisation.
                 let tx = r.nic_tx_busy.busy_until(now, r.nic_tx_free);
                 let rx = r.nic_rx_busy.busy_until(now, r.nic_rx_free);
@@ -370,6 +372,7 @@ impl<S> Server<S> {
             .map(|m| {
                 m.wait_queue.capacity() * std::mem::size_of::<FrameId>()
                     + m.core_queue.capacity() * std::mem::size_of::<(FrameId, SimTime)>()
+                    + m.leaving_heap_bytes()
             })
             .sum::<usize>() as u64
     }

@@ -26,8 +26,8 @@ pub(crate) fn refusal_status(r: Refusal) -> Status {
 }
 
 /// A call reaches one of the server's machines: it passes the machine's receiving NIC (a
-/// FIFO server: a message that finds it busy finishes arriving later), then is admitted and
-/// given a worker, queued, or refused.
+/// FIFO server: a message that finds it busy finishes arriving later; see
+/// `Machine::receive`), then is admitted and given a worker, queued, or refused.
 pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
     let now = ctx.now;
     let fr = *ctx.frames.get(f);
@@ -37,7 +37,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         let srv = k.server();
         let m = &mut srv.machines[fr.machine as usize];
         if m.alive {
-            let done = m.receive(&srv.spec.machine, bytes, now);
+            let done = m.receive(&srv.spec.machine, bytes, now, fr.wire);
             if done > now {
                 ctx.schedule(done, Event::FrameArrive { frame: f });
                 return;
@@ -289,7 +289,7 @@ fn send_one<K: ServerKind>(
     let caller = Caller::Machine(fr.component, fr.machine);
     let landing = others.get(target).land(ctx, fr.request, caller, shard);
     let srv = k.server();
-    let mut at = srv.machines[fr.machine as usize].send(&srv.spec.machine, bytes, now);
+    let (mut at, wire) = srv.machines[fr.machine as usize].send(&srv.spec.machine, bytes, now);
     let machine = match landing {
         Landing::Machine(m) => m,
         // No balancer in between: the caller spreads its calls at random.
@@ -315,6 +315,7 @@ fn send_one<K: ServerKind>(
         machine,
         pool,
         fresh_connection: fresh,
+        wire,
         ..Frame::default()
     });
     if let Landing::NoPrimary(shard) = landing {
@@ -347,7 +348,7 @@ pub(crate) fn answer_returned<K: ServerKind>(
         let srv = k.server();
         let m = &mut srv.machines[parent.machine as usize];
         let done = if m.alive {
-            m.receive(&srv.spec.machine, bytes, now)
+            m.receive(&srv.spec.machine, bytes, now, c.wire)
         } else {
             now
         };
@@ -437,10 +438,16 @@ pub(crate) fn reply<K: ServerKind>(
     let ok_in_window = status == Status::Ok && ctx.window.contains(now);
     let srv = k.server();
     let m = &mut srv.machines[fr.machine as usize];
+    // The request holds its connection and memory until its answer has left the NIC.
+    let (sent, wire) = if m.alive {
+        m.send(&srv.spec.machine, bytes, now)
+    } else {
+        (now, SimTime::ZERO)
+    };
     let mut next = None;
     let mut served = None;
     if fr.admitted && fr.epoch == m.epoch {
-        m.release(&srv.spec.machine, fr.fresh_connection, now);
+        m.release_when_sent(&srv.spec.machine, fr.fresh_connection, sent, now);
         if fr.has_worker {
             m.busy_workers -= 1;
             m.workers.set(now, u64::from(m.busy_workers));
@@ -457,11 +464,7 @@ pub(crate) fn reply<K: ServerKind>(
             }
         }
     }
-    let sent = if m.alive {
-        m.send(&srv.spec.machine, bytes, now)
-    } else {
-        now
-    };
+    ctx.frames.get_mut(f).wire = wire;
     if let Some(took) = served {
         k.served(fr.machine, took, req.counted, ok_in_window);
     }

@@ -355,8 +355,18 @@ impl ReplicationState {
             if counted {
                 self.stats.lag.record(apply - now);
             }
-            // A sync write's acknowledgement travels back to the primary.
-            let acked = apply + far(to, from, rng);
+            // A sync write's acknowledgement travels back to the primary: across regions on
+            // their link, within one on the database's own.
+            let acked = match spec.mode {
+                Mode::Sync { .. } => {
+                    apply
+                        + match spec.member_latency.get(to * spec.members as usize + from) {
+                            Some(Some(d)) => d.sample(rng),
+                            _ => spec.local_link.sample(rng),
+                        }
+                }
+                _ => apply + far(to, from, rng),
+            };
             let w = PendingWrite {
                 apply,
                 commit: now,

@@ -28,6 +28,7 @@ fn spec(mode: Mode, members: u32, lag_ms: f64) -> ReplicationSpec {
         fan_out: vec![false, false],
         member_regions: vec![],
         member_latency: vec![],
+        local_link: Dist::Constant(SimTime::ZERO),
     }
 }
 

@@ -81,6 +81,9 @@ pub struct ReplicationSpec {
     /// `members × members`: the one-way latency between two machines of a shard in different
     /// regions (None within a region), added to the lag and to a sync write's acknowledgement.
     pub member_latency: Vec<Option<Dist>>,
+    /// One-way latency of the database's own link (between two of its machines in one
+    /// region): the trip a sync write's acknowledgement makes back to the primary there.
+    pub local_link: Dist,
 }
 
 impl ReplicationSpec {
@@ -152,6 +155,7 @@ mod tests {
             fan_out: vec![],
             member_regions: vec![],
             member_latency: vec![],
+            local_link: Dist::Constant(SimTime::ZERO),
         };
         assert_eq!(
             (s.shard_of(0, 4), s.shard_of(249, 4), s.shard_of(250, 4)),

@@ -182,6 +182,8 @@ impl Balancer {
             component: target,
             machine,
             backend: i as u32,
+            // No NIC of its own: the call goes on as the caller's NIC sent it.
+            wire: fr.wire,
             ..Frame::default()
         });
         ctx.schedule(at, Event::FrameArrive { frame: child });
@@ -204,6 +206,8 @@ impl Balancer {
             self.served += 1;
         }
         reply(ctx, p, c.status);
+        // The answer goes on as the backend's NIC sent it.
+        ctx.frames.get_mut(p).wire = c.wire;
     }
 
     /// The balancer `me` goes down (`up` false) or comes back: calls in flight through it
@@ -258,6 +262,8 @@ impl Balancer {
 
 /// The balancer's answer to call `f`: at once, no time of its own.
 fn reply(ctx: &mut Context, f: FrameId, status: Status) {
-    ctx.frames.get_mut(f).status = status;
+    let fr = ctx.frames.get_mut(f);
+    fr.status = status;
+    fr.wire = SimTime::ZERO;
     ctx.send_back(f, ctx.now);
 }

@@ -428,7 +428,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     check_call_cycles(&mut c, &components);
     let mut network = network(&mut c);
     regions::dns_preferences(&mut components, network.regions.as_ref());
-    replication::member_latencies(&mut components, network.regions.as_mut());
+    replication::member_latencies(&mut components, &mut network);
     let faults = faults(&mut c, &components, network.regions.as_ref());
     let slos = slos::slos(&mut c);
     if !c.problems.is_empty() {

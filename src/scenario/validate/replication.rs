@@ -140,8 +140,9 @@ pub(super) fn replication(
             .map(|q| q.is_some_and(|q| q.fan_out))
             .collect(),
         member_regions,
-        // Filled once the regions are known.
+        // Filled once the network and the regions are known.
         member_latency: Vec::new(),
+        local_link: crate::model::distribution::Dist::Constant(crate::engine::time::SimTime::ZERO),
     })
 }
 
@@ -195,12 +196,22 @@ fn member_regions(
 }
 
 /// The latency between the machines of each replicated database's shards, and the region
-/// of each of their machines, now that the regions are known.
+/// of each of their machines, now that the network and the regions are known.
 pub(super) fn member_latencies(
     components: &mut [crate::model::ComponentSpec],
-    regions: Option<&mut crate::model::net::region::Regions>,
+    network: &mut crate::model::net::network::Network,
 ) {
-    let Some(regions) = regions else { return };
+    for (i, spec) in components.iter_mut().enumerate() {
+        if let crate::model::ComponentKind::Database(d) = &mut spec.kind
+            && let Some(r) = d.replication.as_mut()
+        {
+            let link = network.table[i * network.n + i];
+            r.local_link = network.links[usize::from(link)].clone();
+        }
+    }
+    let Some(regions) = network.regions.as_mut() else {
+        return;
+    };
     regions.of_members = vec![Vec::new(); components.len()];
     for (i, spec) in components.iter_mut().enumerate() {
         let crate::model::ComponentKind::Database(d) = &mut spec.kind else {

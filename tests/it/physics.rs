@@ -1,0 +1,163 @@
+//! The machine between the queues: network cards, connections and replication, each against
+//! a figure worked out by hand in the test. Links are constant and one user is alone in the
+//! system unless a test says otherwise, so every latency is exact up to the histograms'
+//! resolution (three significant digits: 0.1 %).
+
+use crate::common::{num, run_summary};
+use serde_json::{Value, json};
+
+/// Asserts `got` equals the hand-worked `want` (ms) within the histograms' resolution.
+fn assert_ms(what: &str, got: f64, want: f64) {
+    assert!(
+        (got - want).abs() <= 0.002 * want + 0.001,
+        "{what}: simulated {got} ms, worked out by hand {want} ms"
+    );
+}
+
+/// One user with a 100 ms pause, links of zero latency (or as `links` says), a front
+/// service calling a back service; `request_bytes` and `response_bytes` for the one class.
+fn two_services(front_gbps: f64, back_gbps: f64, request: u64, response: u64) -> Value {
+    json!({
+        "name": "nic",
+        "duration_s": 10,
+        "warmup_s": 1,
+        "network": {
+            "client_link": {"latency_ms": {"constant": {"ms": 0}}},
+            "default_link": {"latency_ms": {"constant": {"ms": 0}}}
+        },
+        "workload": {
+            "model": {"closed": {"users": 1, "think_time_ms": {"constant": {"ms": 100}}}},
+            "entry": "front",
+            "classes": {"only": {"request_bytes": request, "response_bytes": response}}
+        },
+        "components": {
+            "front": {
+                "kind": "service",
+                "machine": {"cores": 1, "nic_gbps": front_gbps},
+                "handlers": {"default": [{"call": "back"}]}
+            },
+            "back": {
+                "kind": "service",
+                "machine": {"cores": 1, "nic_gbps": back_gbps},
+                "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}
+            }
+        }
+    })
+}
+
+/// A message crosses two network cards at once: the receiver works on the bits as the
+/// sender puts them on the wire, so it costs size ÷ the slower card, once.
+///
+/// 1,000,000 bytes at 1 Gbit/s take 8 ms; at 0.5 Gbit/s, 16 ms; at 10 Gbit/s, 0.8 ms.
+/// - The user's call reaches the front card from the internet (the users' own cards are not
+///   modelled): 8 ms. Front to back at 1 → 0.5 Gbit/s: max(8, 16) = 16 ms. 1 ms of CPU. The
+///   answers are empty. In all 8 + 16 + 1 = 25 ms (charging each card in turn gave 33).
+/// - Front to back at 1 → 10 Gbit/s: max(8, 0.8) = 8 ms: 8 + 8 + 1 = 17 ms (was 17.8).
+/// - Answers of 1,000,000 bytes instead, back at 0.5 Gbit/s: back to front max(16, 8) = 16,
+///   front to the user 8, 1 ms of CPU: 25 ms (was 33).
+#[test]
+fn a_message_costs_the_slower_network_card_once() {
+    let mean = |s: &Value| num(s, "/latency_ms/mean");
+    let slow_back = run_summary(&two_services(1.0, 0.5, 1_000_000, 0), 1);
+    assert_ms("call to a slower card", mean(&slow_back), 25.0);
+    let fast_back = run_summary(&two_services(1.0, 10.0, 1_000_000, 0), 1);
+    assert_ms("call to a faster card", mean(&fast_back), 17.0);
+    let answers = run_summary(&two_services(1.0, 0.5, 0, 1_000_000), 1);
+    assert_ms("answers from a slower card", mean(&answers), 25.0);
+}
+
+/// A server whose card cannot keep up: answers of 1,000,000 bytes at 1 Gbit/s take 8 ms
+/// each, so the card serves at most 125 answers/s, and 200 requests/s arrive (Poisson). An
+/// answer waiting for the card holds its request's connection, so the 50 connections fill
+/// with answers in line and the rest are refused at the door: an M/D/1/K queue at
+/// ρ = 200/125 = 1.6 with K = 50, whose blocking probability is 1 − 1/ρ to within 10⁻⁶ (the
+/// card is almost never idle), so 200 × 0.375 = 75 refusals/s and 125 answers/s.
+///
+/// Before connections were held, the card queued every answer: peak connections 2, no
+/// refusal, and answers waiting ever longer.
+#[test]
+fn an_answer_waiting_for_the_network_card_holds_its_connection() {
+    let scenario = json!({
+        "name": "nic-bound",
+        "duration_s": 200,
+        "warmup_s": 20,
+        "network": {
+            "client_link": {"latency_ms": {"constant": {"ms": 0}}},
+            "default_link": {"latency_ms": {"constant": {"ms": 0}}}
+        },
+        "workload": {
+            "model": {"open": {"rate_per_s": 200}},
+            "entry": "web",
+            "timeout_ms": 1e9,
+            "classes": {"only": {"request_bytes": 0, "response_bytes": 1_000_000}}
+        },
+        "components": {
+            "web": {
+                "kind": "service",
+                "machine": {"cores": 8, "nic_gbps": 1, "max_connections": 50},
+                "workers": 8,
+                "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 0.1}}}]}
+            }
+        }
+    });
+    let s = run_summary(&scenario, 1);
+    let web = &s["components"]["web"];
+    assert_eq!(web["peak_connections"], 50, "{web}");
+    // 180 s: 22,500 answers; Poisson arrivals give the refusals a standard deviation of
+    // about √(36,000 × 0.375 × 0.625) ≈ 92, so 2 % is over 7 of them.
+    let throughput = num(&s, "/throughput_rps");
+    assert!((throughput - 125.0).abs() <= 0.02 * 125.0, "{throughput}");
+    let refused = num(web, "/refused_by/connection_limit") / 180.0;
+    assert!(
+        (refused - 75.0).abs() <= 0.02 * 75.0,
+        "{refused} refusals/s"
+    );
+    assert!(
+        num(web, "/nic_utilisation") > 0.99,
+        "{}",
+        web["nic_utilisation"]
+    );
+}
+
+/// A sync write is answered when a replica has applied it and its acknowledgement is back
+/// at the primary. Within one region the acknowledgement travels on the database's own link:
+/// 5 ms of replication lag plus 1 ms back is 6 ms for a write whose own work is nothing;
+/// the acknowledgement used to travel for free (5 ms). An async write does not wait: 0 ms.
+#[test]
+fn a_sync_acknowledgement_travels_back_within_a_region() {
+    let scenario = |mode: &str| {
+        json!({
+            "name": "sync-ack",
+            "duration_s": 10,
+            "warmup_s": 1,
+            "network": {
+                "client_link": {"latency_ms": {"constant": {"ms": 0}}},
+                "default_link": {"latency_ms": {"constant": {"ms": 1}}},
+                "links": [{"between": ["app", "db"], "latency_ms": {"constant": {"ms": 0}}}]
+            },
+            "workload": {
+                "model": {"closed": {"users": 1, "think_time_ms": {"constant": {"ms": 100}}}},
+                "entry": "app",
+                "classes": {"write": {"request_bytes": 0, "response_bytes": 0}}
+            },
+            "components": {
+                "app": {"kind": "service", "machine": {"cores": 1}, "handlers": {"default": [{"call": "db"}]}},
+                "db": {
+                    "kind": "database",
+                    "machine": {"cores": 1},
+                    "connect_ms": {"constant": {"ms": 0}},
+                    "queries": {"write": {"op": "write", "cpu_ms": {"constant": {"ms": 0}}, "disk_ios": 0}},
+                    "replication": {
+                        "replicas": 1,
+                        "mode": mode,
+                        "lag_ms": {"constant": {"ms": 5}}
+                    }
+                }
+            }
+        })
+    };
+    let sync = run_summary(&scenario("sync"), 1);
+    assert_ms("sync write", num(&sync, "/latency_ms/mean"), 6.0);
+    let not_sync = run_summary(&scenario("async"), 1);
+    assert_ms("async write", num(&not_sync, "/latency_ms/mean"), 0.0);
+}
