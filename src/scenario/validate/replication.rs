@@ -206,7 +206,7 @@ pub(super) fn member_latencies(
             && let Some(r) = d.replication.as_mut()
         {
             let link = network.table[i * network.n + i];
-            r.local_link = network.links[usize::from(link)].clone();
+            r.local_link = network.links[usize::from(link)];
         }
     }
     let Some(regions) = network.regions.as_mut() else {
