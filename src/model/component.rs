@@ -152,6 +152,17 @@ impl Component {
         }
     }
 
+    /// A CPU step sharing machine `r`'s cores by time slices may have ended.
+    #[inline]
+    pub fn slice_done(&mut self, me: ComponentId, ctx: &mut Context, others: &mut Others, r: u32) {
+        match self {
+            Component::Service(s) => steps::slice_done(&mut **s, me, ctx, others, r),
+            Component::Cache(c) => steps::slice_done(&mut **c, me, ctx, others, r),
+            Component::Database(d) => steps::slice_done(&mut **d, me, ctx, others, r),
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        }
+    }
+
     /// A wait of frame `f` (disk, replication acks) ended.
     #[inline]
     pub fn wait_done(&mut self, ctx: &mut Context, others: &mut Others, f: FrameId) {

@@ -18,6 +18,11 @@ pub enum Event {
     FrameArrive { frame: FrameId },
     /// A CPU step of a frame ends.
     CpuDone { frame: FrameId },
+    /// The next CPU step sharing machine `machine`'s cores by time slices may be done.
+    SliceDone {
+        component: ComponentId,
+        machine: u32,
+    },
     /// A frame's wait ends: a disk step, or a sync write's replication acks.
     WaitDone { frame: FrameId },
     /// A frame's answer reaches its caller (or the client).

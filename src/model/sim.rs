@@ -285,6 +285,10 @@ impl Simulation {
                 let (me, mut others) = split(comps, ctx.frames.get(frame).component);
                 me.cpu_done(ctx, &mut others, frame);
             }
+            Event::SliceDone { component, machine } => {
+                let (me, mut others) = split(comps, component);
+                me.slice_done(component, ctx, &mut others, machine);
+            }
             Event::WaitDone { frame } => {
                 let (me, mut others) = split(comps, ctx.frames.get(frame).component);
                 me.wait_done(ctx, &mut others, frame);

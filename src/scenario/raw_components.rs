@@ -51,6 +51,23 @@ pub struct RawMachine {
     /// Price of one replica per hour, in any currency.
     #[serde(default)]
     pub cost_per_hour: f64,
+    /// How runnable workers share the cores: the operating system's time slices (threads),
+    /// or each CPU step run to its end in arrival order (an event loop).
+    #[serde(default)]
+    pub cpu_scheduling: CpuScheduling,
+}
+
+/// How a machine's cores are shared among workers that want to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CpuScheduling {
+    /// Every runnable worker progresses at once, each at cores ÷ runnable of a core
+    /// (processor sharing): threads on a real operating system.
+    #[default]
+    TimeSliced,
+    /// A CPU step holds its core until it is done; steps wait for a core first come, first
+    /// served: an event loop, or one worker per core.
+    RunToCompletion,
 }
 
 fn default_ram_gb() -> f64 {

@@ -19,6 +19,7 @@ mod scenarios;
 mod schema_check;
 mod sweep;
 mod theory;
+mod theory_cores;
 mod theory_distributed;
 mod timeseries;
 mod usability;

@@ -77,7 +77,7 @@ pub(crate) fn assert_matches(name: &str, runs: &[Value], pointer: &str, theory: 
 }
 
 /// Erlang C: probability that an arrival waits in an M/M/c queue with offered load `a` = λ/μ.
-fn erlang_c(c: u32, a: f64) -> f64 {
+pub(crate) fn erlang_c(c: u32, a: f64) -> f64 {
     let mut term = 1.0; // a^k / k!
     let mut sum = 1.0;
     for k in 1..c {

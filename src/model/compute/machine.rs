@@ -7,6 +7,7 @@
 
 use crate::engine::time::SimTime;
 use crate::metrics::time_weighted::{BusyTime, TimeWeighted};
+use crate::model::compute::cores::SharedCores;
 use crate::model::compute::pool::Pool;
 use crate::model::ids::FrameId;
 use std::collections::VecDeque;
@@ -29,6 +30,8 @@ pub struct MachineSpec {
     /// Time of one random disk I/O (1 / iops).
     pub disk_io: SimTime,
     pub cost_per_hour: f64,
+    /// Cores shared by time slices (true) or each step run to completion.
+    pub time_sliced: bool,
 }
 
 impl MachineSpec {
@@ -56,6 +59,7 @@ impl MachineSpec {
             max_connections,
             disk_io: SimTime::from_secs(1.0 / disk_iops),
             cost_per_hour,
+            time_sliced: true,
         }
     }
 
@@ -85,8 +89,11 @@ pub struct Machine {
     /// Frames admitted and waiting for a worker.
     pub wait_queue: VecDeque<FrameId>,
     pub busy_cores: u32,
-    /// Frames holding a worker and waiting for a core, with their pending CPU time.
+    /// Run to completion: frames holding a worker and waiting for a core, with their
+    /// pending CPU time.
     pub core_queue: VecDeque<(FrameId, SimTime)>,
+    /// Time-sliced: the CPU steps sharing the cores.
+    pub shared: SharedCores,
     pub nic_tx_free: SimTime,
     pub nic_rx_free: SimTime,
     pub disk_free: SimTime,
@@ -296,10 +303,12 @@ impl Machine {
         self.disk_free
     }
 
-    /// Total waiting (for a worker or a core), for the queue-length statistic.
+    /// Total waiting (for a worker or a core), for the queue-length statistic. Of steps
+    /// sharing the cores, those beyond the number of cores count as waiting for one.
     #[inline]
     pub fn note_queue(&mut self, now: SimTime) {
-        let n = self.wait_queue.len() + self.core_queue.len();
+        let sharing = self.shared.runnable().saturating_sub(self.busy_cores) as usize;
+        let n = self.wait_queue.len() + self.core_queue.len() + sharing;
         self.queued.set(now, n as u64);
     }
 }

@@ -1,10 +1,12 @@
 //! Compute: machines and the servers that run on them. A machine has cores, RAM, a NIC, a
-//! disk and a connection cap (`machine.rs`); a server runs request programs on its machines
+//! disk and a connection cap (`machine.rs`), cores shared by time slices or run to
+//! completion (`cores.rs`, `steps.rs`); a server runs request programs on its machines
 //! with workers and a queue (`server.rs`, `steps.rs`); connection pools are kept per machine
 //! (`pool.rs`); a service is a server with nothing of its own (`service.rs`). Caches and
 //! databases are servers too, with steps of their own (`model::data`). `memory.rs` estimates
 //! the simulator's own memory for a scenario.
 
+pub mod cores;
 pub mod machine;
 pub mod memory;
 pub mod pool;

@@ -10,7 +10,7 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::component::{Caller, Landing, Others};
-use crate::model::compute::machine::Refusal;
+use crate::model::compute::machine::{Machine, Refusal};
 use crate::model::compute::server::{Flow, ServerKind, Step};
 use crate::model::context::Context;
 use crate::model::event::Event;
@@ -128,7 +128,12 @@ fn run_steps<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f
                 if m.slowdown != 1.0 {
                     work = SimTime::from_ns_f64(work.0 as f64 * m.slowdown);
                 }
-                if m.busy_cores < srv.spec.machine.cores {
+                if srv.spec.machine.time_sliced {
+                    let cores = srv.spec.machine.cores;
+                    m.shared.advance(now, cores);
+                    m.shared.start(f, work);
+                    share_cores(ctx, m, cores, fr.component, fr.machine);
+                } else if m.busy_cores < srv.spec.machine.cores {
                     m.busy_cores += 1;
                     m.cpu.set(now, u64::from(m.busy_cores));
                     ctx.schedule(now + work, Event::CpuDone { frame: f });
@@ -174,6 +179,61 @@ pub(crate) fn cpu_done<K: ServerKind>(
     }
     ctx.frames.get_mut(f).step += 1;
     run_steps(k, ctx, others, f);
+}
+
+/// Time-sliced cores: the steps sharing machine `r`'s cores changed (after `advance`). Sets
+/// the busy cores and the queue, and makes sure an event is due when the next step ends.
+fn share_cores(ctx: &mut Context, m: &mut Machine, cores: u32, me: ComponentId, r: u32) {
+    let now = ctx.now;
+    let runnable = m.shared.runnable();
+    let busy = runnable.min(cores);
+    if busy != m.busy_cores {
+        m.busy_cores = busy;
+        m.cpu.set(now, u64::from(busy));
+    }
+    // Steps beyond the cores count as waiting for one; the level changes only past them.
+    if runnable >= cores {
+        m.note_queue(now);
+    }
+    let next = m.shared.next_end(now, cores);
+    if next != m.shared.due {
+        m.shared.due = next;
+        if let Some(at) = next {
+            ctx.schedule(
+                at,
+                Event::SliceDone {
+                    component: me,
+                    machine: r,
+                },
+            );
+        }
+    }
+}
+
+/// Time-sliced cores: the next step to end on machine `r` of server `me` may be done (an
+/// event whose time is no longer the one due is stale and does nothing).
+pub(crate) fn slice_done<K: ServerKind>(
+    k: &mut K,
+    me: ComponentId,
+    ctx: &mut Context,
+    others: &mut Others,
+    r: u32,
+) {
+    let now = ctx.now;
+    let srv = k.server();
+    let cores = srv.spec.machine.cores;
+    let m = &mut srv.machines[r as usize];
+    if m.shared.due != Some(now) {
+        return;
+    }
+    m.shared.due = None;
+    m.shared.advance(now, cores);
+    let done = m.shared.finished();
+    share_cores(ctx, m, cores, me, r);
+    if let Some(f) = done {
+        ctx.frames.get_mut(f).step += 1;
+        run_steps(k, ctx, others, f);
+    }
 }
 
 /// A disk step (or a sync write's wait for acknowledgements) ended.
@@ -516,6 +576,7 @@ pub(crate) fn crash_machine<K: ServerKind>(
     m.epoch = m.epoch.wrapping_add(1);
     let mut lost: Vec<FrameId> = m.wait_queue.iter().copied().collect();
     lost.extend(m.core_queue.iter().map(|&(g, _)| g));
+    lost.extend(m.shared.clear(now));
     let mut closed = Vec::new();
     for (pool, &(target, _)) in m.pools.iter_mut().zip(&srv.spec.pools) {
         lost.extend(pool.waiters.iter().map(|&(g, _)| g));

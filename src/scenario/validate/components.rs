@@ -66,7 +66,7 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
         0.0,
         MAX_COST_PER_HOUR,
     );
-    MachineSpec::new(
+    let mut spec = MachineSpec::new(
         cores,
         speed.max(0.001),
         ram,
@@ -77,7 +77,9 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
         conns,
         iops.max(1e-9),
         cost,
-    )
+    );
+    spec.time_sliced = m.cpu_scheduling == CpuScheduling::TimeSliced;
+    spec
 }
 
 /// For each class, the item of `map` named after it, else `default`, else a problem.
