@@ -72,6 +72,9 @@ pub struct Frame {
     /// answer) at the NIC that sent it; zero for a user's call. The receiving NIC works on
     /// the same bits while they arrive, so a message costs the slower NIC's time, not both.
     pub wire: SimTime,
+    /// Times the message now travelling to this frame's receiver was dropped by a full
+    /// receive buffer and sent again (TCP retransmission).
+    pub retransmits: u8,
 }
 
 impl Default for Frame {
@@ -95,6 +98,7 @@ impl Default for Frame {
             arrived: SimTime::ZERO,
             started: SimTime::ZERO,
             wire: SimTime::ZERO,
+            retransmits: 0,
         }
     }
 }

@@ -46,6 +46,9 @@ pub(crate) struct ServerSummary {
     pub peak_memory_gb: f64,
     pub ram_gb: f64,
     pub refused_by: BTreeMap<String, u64>,
+    /// Messages its full receive buffers dropped (each sent again after a TCP timeout).
+    #[serde(default)]
+    pub dropped_messages: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_wait_ms: Option<LatencySummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -283,6 +286,7 @@ fn server_summary<S>(
         peak_memory_gb: round(s.peak_memory_bytes() as f64 / GIB, 4),
         ram_gb: round(k.machine.ram_bytes as f64 / GIB, 4),
         refused_by: reasons(&s.stats.refused),
+        dropped_messages: s.stats.dropped,
         queue_wait_ms: non_empty(&s.stats.queue_wait),
         service_ms: non_empty(&s.stats.service),
         pool_wait_ms: non_empty(&s.stats.pool_wait),

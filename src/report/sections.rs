@@ -282,6 +282,20 @@ fn components(r: &Results) -> Section {
         s.notes
             .push(format!("cache hit ratio: {}", caches.join(", ")));
     }
+    let dropped: Vec<String> = r
+        .component_order
+        .iter()
+        .filter_map(|n| {
+            let d = r.components.get(n)?.server()?.dropped_messages;
+            (d > 0).then(|| format!("{n} {}", thousands(d)))
+        })
+        .collect();
+    if !dropped.is_empty() {
+        s.notes.push(format!(
+            "messages dropped by a full receive buffer (each sent again after a TCP timeout): {}",
+            dropped.join(", ")
+        ));
+    }
     // What the short headings mean, and the marks only where the table has them.
     let mut legend = vec![
         "queue: mean calls waiting per machine".to_string(),

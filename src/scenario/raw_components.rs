@@ -44,6 +44,11 @@ pub struct RawMachine {
     #[serde(default = "default_max_connections")]
     #[schemars(range(min = 1))]
     pub max_connections: u32,
+    /// Receive buffer of the network card and kernel, in KiB: a message arriving while more
+    /// than this waits to be received is dropped, and sent again after a TCP timeout.
+    #[serde(default = "default_rx_buffer_kb")]
+    #[schemars(range(min = 1, max = 1000000000))]
+    pub rx_buffer_kb: f64,
     /// Random disk reads/writes per second; each disk I/O step takes 1/iops on a FIFO disk.
     #[serde(default = "default_disk_iops")]
     #[schemars(range(min = 0.001, max = 1000000000))]
@@ -87,6 +92,9 @@ fn default_nic_gbps() -> f64 {
 }
 fn default_max_connections() -> u32 {
     10_000
+}
+fn default_rx_buffer_kb() -> f64 {
+    4096.0
 }
 fn default_disk_iops() -> f64 {
     10_000.0

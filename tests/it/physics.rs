@@ -161,3 +161,62 @@ fn a_sync_acknowledgement_travels_back_within_a_region() {
     let not_sync = run_summary(&scenario("async"), 1);
     assert_ms("async write", num(&not_sync, "/latency_ms/mean"), 0.0);
 }
+
+/// A search sent to two shards at once whose answers, 1,000,000 bytes each, reach the service's
+/// 1 Gbit/s card together (8 ms each on it; 0.8 ms on the shards' 10 Gbit/s cards). Every link
+/// takes 0 ms and each shard 1 ms of CPU, so both answers' last bits are in at 1.8 ms.
+/// - With the default 4 MiB receive buffer (33.5 ms of this card's time) the second waits
+///   behind the first: received at 1 + 8 + 8 = 17 ms; the service's own answer to the user
+///   takes 8 ms more on its card: 25 ms.
+/// - With a 64 KiB buffer (0.52 ms), the second finds 8 ms of bytes ahead of it and is dropped;
+///   TCP sends it again 200 ms later (Linux's minimum retransmission timeout): its last bit is
+///   in at 201.8 ms, the card starts on it as its first bit comes (201 ms) and has it at
+///   209 ms; with the answer to the user, 217 ms. One message dropped per search.
+#[test]
+fn a_full_receive_buffer_drops_a_message_and_tcp_sends_it_again() {
+    let scenario = |buffer_kb: Option<u64>| {
+        let mut app_machine = json!({"cores": 1, "nic_gbps": 1});
+        if let Some(kb) = buffer_kb {
+            app_machine["rx_buffer_kb"] = json!(kb);
+        }
+        json!({
+            "name": "drops",
+            "duration_s": 10,
+            "warmup_s": 1,
+            "network": {
+                "client_link": {"latency_ms": {"constant": {"ms": 0}}},
+                "default_link": {"latency_ms": {"constant": {"ms": 0}}}
+            },
+            "workload": {
+                "model": {"closed": {"users": 1, "think_time_ms": {"constant": {"ms": 100}}}},
+                "entry": "app",
+                "classes": {"search": {"request_bytes": 0, "response_bytes": 1_000_000}}
+            },
+            "components": {
+                "app": {"kind": "service", "machine": app_machine,
+                        "handlers": {"default": [{"call": "db"}]}},
+                "db": {
+                    "kind": "database",
+                    "machine": {"cores": 1, "nic_gbps": 10},
+                    "connect_ms": {"constant": {"ms": 0}},
+                    "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}, "disk_ios": 0,
+                                            "fan_out": true}},
+                    "partitions": {"count": 2}
+                }
+            }
+        })
+    };
+    let roomy = run_summary(&scenario(None), 1);
+    assert_ms("second answer waits", num(&roomy, "/latency_ms/mean"), 25.0);
+    assert_eq!(roomy["components"]["app"]["dropped_messages"], 0);
+    let tight = run_summary(&scenario(Some(64)), 1);
+    assert_ms(
+        "second answer resent",
+        num(&tight, "/latency_ms/mean"),
+        217.0,
+    );
+    assert_eq!(
+        tight["components"]["app"]["dropped_messages"], tight["latency_ms"]["count"],
+        "one drop per search"
+    );
+}

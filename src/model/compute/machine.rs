@@ -32,6 +32,9 @@ pub struct MachineSpec {
     pub cost_per_hour: f64,
     /// Cores shared by time slices (true) or each step run to completion.
     pub time_sliced: bool,
+    /// How long the receiving NIC takes to drain a full receive buffer: a message whose first
+    /// bit finds more than this ahead of it is dropped.
+    pub rx_buffer: SimTime,
 }
 
 impl MachineSpec {
@@ -60,6 +63,7 @@ impl MachineSpec {
             disk_io: SimTime::from_secs(1.0 / disk_iops),
             cost_per_hour,
             time_sliced: true,
+            rx_buffer: SimTime::MAX,
         }
     }
 
@@ -270,7 +274,9 @@ impl Machine {
     }
 
     /// Occupies the NIC's receiving side for `bytes` whose last bit arrives at `at`, sent by a
-    /// NIC that took `sent_wire` over them; returns when the message is received.
+    /// NIC that took `sent_wire` over them; returns when the message is received, or `None`
+    /// if its receive buffer was full when the first bit came (the message is dropped and
+    /// takes nothing).
     ///
     /// The first bit arrived `sent_wire` earlier, and the receiver works on the bits as they
     /// come (cut-through), so an idle receiver as fast as the sender is done at `at`: a
@@ -284,13 +290,16 @@ impl Machine {
         bytes: u64,
         at: SimTime,
         sent_wire: SimTime,
-    ) -> SimTime {
+    ) -> Option<SimTime> {
         let first_bit = at.since(sent_wire);
+        if self.nic_rx_free.since(first_bit) > m.rx_buffer {
+            return None;
+        }
         let start = self.nic_rx_free.max(first_bit);
         let wire = m.wire_time(bytes);
         self.nic_rx_free = start + wire;
         self.nic_rx_busy.book(wire);
-        self.nic_rx_free.max(at)
+        Some(self.nic_rx_free.max(at))
     }
 
     /// Queues `ios` disk operations; returns when they are done.

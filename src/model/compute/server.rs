@@ -144,6 +144,9 @@ pub struct ServerStats {
     pub waited: u64,
     /// Refusals by `Status::index()`.
     pub refused: [u64; STATUS_COUNT],
+    /// Messages (calls, and answers to this server's calls) its full receive buffers
+    /// dropped; each is sent again after a TCP timeout.
+    pub dropped: u64,
 }
 
 /// ∫ level dt of each resource of a component, summed over machines.
@@ -228,6 +231,7 @@ impl<S> Server<S> {
                 admitted: 0,
                 waited: 0,
                 refused: [0; STATUS_COUNT],
+                dropped: 0,
             },
             window_start: Areas::default(),
             machine_window_start: vec![Areas::default(); count],

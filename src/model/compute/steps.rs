@@ -15,8 +15,15 @@ use crate::model::compute::server::{Flow, ServerKind, Step};
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId};
-use crate::model::request::Frame;
+use crate::model::request::{Frame, RequestState};
 use rand::RngExt;
+
+/// TCP's retransmission timeout before the `k`-th resend (from 0) of a dropped message on an
+/// open connection: 200 ms (Linux's minimum RTO), doubling each time, at most 120 s.
+pub(crate) fn retransmission_timeout(k: u8) -> SimTime {
+    let ms = 200u64.saturating_mul(1u64 << k.min(20)).min(120_000);
+    SimTime(ms * 1_000_000)
+}
 
 pub(crate) fn refusal_status(r: Refusal) -> Status {
     match r {
@@ -25,57 +32,76 @@ pub(crate) fn refusal_status(r: Refusal) -> Status {
     }
 }
 
-/// A call reaches one of the server's machines: it passes the machine's receiving NIC (a
-/// FIFO server: a message that finds it busy finishes arriving later; see
-/// `Machine::receive`), then is admitted and given a worker, queued, or refused.
+/// A call reaches one of the server's machines, in three stages (an event may stop between
+/// them and come back):
+/// 1. At the door it takes memory and, on a new connection, one of the machine's connections,
+///    or is refused. A new connection's handshake carries no request, so a refused one costs
+///    the NIC nothing: a flood is turned away at the door, not queued on the wire.
+/// 2. Its bytes pass the receiving NIC (a FIFO server; see `Machine::receive`). A full
+///    receive buffer drops them, and TCP sends them again after a timeout.
+/// 3. It gets a worker, waits in the queue, or is refused because the queue is full.
 pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
     let now = ctx.now;
     let fr = *ctx.frames.get(f);
-    if !fr.received {
-        let bytes = ctx.class_of(fr.request).request_bytes;
-        ctx.frames.get_mut(f).received = true;
+    let req = *ctx.requests.get(fr.request);
+    if !fr.admitted {
         let srv = k.server();
         let m = &mut srv.machines[fr.machine as usize];
-        if m.alive {
-            let done = m.receive(&srv.spec.machine, bytes, now, fr.wire);
-            if done > now {
-                ctx.schedule(done, Event::FrameArrive { frame: f });
-                return;
-            }
+        if !m.alive {
+            return reply(k, ctx, others, f, Status::BackendDown);
         }
+        if let Err(refusal) = m.admit(&srv.spec.machine, fr.fresh_connection, now) {
+            let status = refusal_status(refusal);
+            if req.counted {
+                srv.stats.refused[status.index()] += 1;
+            }
+            return reply(k, ctx, others, f, status);
+        }
+        mark_admitted(ctx, f, m.epoch);
     }
-    let counted = ctx.requests.get(fr.request).counted;
+    let fr = *ctx.frames.get(f);
     let srv = k.server();
-    let (workers, capacity) = (srv.spec.workers, srv.spec.queue_capacity as usize);
     let m = &mut srv.machines[fr.machine as usize];
-    if !m.alive {
+    if !m.alive || fr.epoch != m.epoch {
         return reply(k, ctx, others, f, Status::BackendDown);
     }
-    if let Err(refusal) = m.admit(&srv.spec.machine, fr.fresh_connection, now) {
-        let status = refusal_status(refusal);
-        if counted {
-            srv.stats.refused[status.index()] += 1;
+    if !fr.received {
+        if fr.retransmits > 0 && fr.parent.is_none() && req.state == RequestState::Abandoned {
+            // The user gave up and closed the connection: its retransmissions stop.
+            return reply(k, ctx, others, f, Status::BackendDown);
         }
-        return reply(k, ctx, others, f, status);
+        let bytes = ctx.scenario.workload.classes[usize::from(req.class)].request_bytes;
+        let Some(done) = m.receive(&srv.spec.machine, bytes, now, fr.wire) else {
+            if req.counted {
+                srv.stats.dropped += 1;
+            }
+            let again = now + retransmission_timeout(fr.retransmits);
+            ctx.frames.get_mut(f).retransmits = fr.retransmits.saturating_add(1);
+            ctx.schedule(again, Event::FrameArrive { frame: f });
+            return;
+        };
+        ctx.frames.get_mut(f).received = true;
+        if done > now {
+            ctx.schedule(done, Event::FrameArrive { frame: f });
+            return;
+        }
     }
-    let epoch = m.epoch;
+    ctx.frames.get_mut(f).arrived = now;
+    let (workers, capacity) = (srv.spec.workers, srv.spec.queue_capacity as usize);
     if m.busy_workers < workers {
-        if counted {
+        if req.counted {
             srv.stats.admitted += 1;
         }
-        mark_admitted(ctx, f, epoch);
         start_frame(k, ctx, others, f);
     } else if m.wait_queue.len() < capacity {
         m.wait_queue.push_back(f);
         m.note_queue(now);
-        if counted {
+        if req.counted {
             srv.stats.admitted += 1;
             srv.stats.waited += 1;
         }
-        mark_admitted(ctx, f, epoch);
     } else {
-        m.release(&srv.spec.machine, fr.fresh_connection, now);
-        if counted {
+        if req.counted {
             srv.stats.refused[Status::QueueFull.index()] += 1;
         }
         reply(k, ctx, others, f, Status::QueueFull);
@@ -404,14 +430,23 @@ pub(crate) fn answer_returned<K: ServerKind>(
         } else {
             0
         };
-        ctx.frames.get_mut(child).answer_received = true;
         let srv = k.server();
         let m = &mut srv.machines[parent.machine as usize];
         let done = if m.alive {
-            m.receive(&srv.spec.machine, bytes, now, c.wire)
+            let Some(done) = m.receive(&srv.spec.machine, bytes, now, c.wire) else {
+                if ctx.requests.get(c.request).counted {
+                    srv.stats.dropped += 1;
+                }
+                let again = now + retransmission_timeout(c.retransmits);
+                ctx.frames.get_mut(child).retransmits = c.retransmits.saturating_add(1);
+                ctx.schedule(again, Event::FrameReturn { frame: child });
+                return;
+            };
+            done
         } else {
             now
         };
+        ctx.frames.get_mut(child).answer_received = true;
         if done > now {
             ctx.schedule(done, Event::FrameReturn { frame: child });
             return;
@@ -524,7 +559,9 @@ pub(crate) fn reply<K: ServerKind>(
             }
         }
     }
-    ctx.frames.get_mut(f).wire = wire;
+    let fm = ctx.frames.get_mut(f);
+    fm.wire = wire;
+    fm.retransmits = 0;
     if let Some(took) = served {
         k.served(fr.machine, took, req.counted, ok_in_window);
     }

@@ -58,6 +58,8 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
         u64::from(m.max_connections),
         1,
     ) as u32;
+    let rx_buffer_kb = c.positive(&format!("{path}.rx_buffer_kb"), m.rx_buffer_kb);
+    c.within(&format!("{path}.rx_buffer_kb"), rx_buffer_kb, 1.0, 1e9);
     let iops = c.positive(&format!("{path}.disk_iops"), m.disk_iops);
     c.within(&format!("{path}.disk_iops"), iops, 0.001, 1e9);
     let cost = c.number(
@@ -79,6 +81,7 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
         cost,
     );
     spec.time_sliced = m.cpu_scheduling == CpuScheduling::TimeSliced;
+    spec.rx_buffer = spec.wire_time((rx_buffer_kb.clamp(1.0, 1e9) * 1024.0) as u64);
     spec
 }
 
