@@ -350,6 +350,12 @@ pub struct RawDatabase {
     /// Time to open a new connection (handshake, auth, backend start).
     #[serde(default = "default_connect")]
     pub connect_ms: RawDist,
+    /// Size of the data the queries touch, in GiB (split evenly over the shards). With it the
+    /// machine's memory beyond `base_memory_gb` is a buffer pool holding that share of the
+    /// data, and only the rest of the disk I/Os go to disk. Default: every I/O goes to disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.000001, max = 1000000000))]
+    pub data_gb: Option<f64>,
     /// Copies of the data on other machines (read replicas, master-slave, master-master),
     /// and what happens when a primary dies. Default: one machine, no copies.
     #[serde(default, skip_serializing_if = "Option::is_none")]

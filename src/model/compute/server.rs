@@ -64,6 +64,9 @@ pub struct ServerSpec<S> {
     pub programs: Vec<Vec<Step<S>>>,
     /// Pools towards databases: (target component, size), indexed by `Step::Call::pool`.
     pub pools: Vec<(ComponentId, u32)>,
+    /// Share of disk I/Os served from memory instead (a database's buffer pool holding that
+    /// share of its data); 0 when every I/O goes to disk.
+    pub disk_in_memory: f64,
 }
 
 impl<S> ServerSpec<S> {

@@ -169,7 +169,16 @@ fn run_steps<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f
                 }
                 return;
             }
-            Step::Disk(ios) => {
+            Step::Disk(mut ios) => {
+                if srv.spec.disk_in_memory > 0.0 {
+                    // Each I/O finds its page in the buffer pool with this probability.
+                    let p = srv.spec.disk_in_memory;
+                    ios = (0..ios).filter(|_| srv.rng.random::<f64>() >= p).count() as u32;
+                    if ios == 0 {
+                        ctx.frames.get_mut(f).step += 1;
+                        continue;
+                    }
+                }
                 let done = m.disk(&srv.spec.machine, ios, now);
                 ctx.schedule(done, Event::WaitDone { frame: f });
                 return;

@@ -9,7 +9,7 @@
 use crate::engine::rng::Stream;
 use crate::model::compute::server::{Flow, Server, ServerKind, ServerSpec};
 use crate::model::context::Context;
-use crate::model::ids::FrameId;
+use crate::model::ids::{ComponentId, FrameId};
 use crate::model::request::{Frame, Request};
 use rand::RngExt;
 
@@ -97,6 +97,15 @@ impl ServerKind for Cache {
                 self.state.fill(req.key);
                 Flow::Next(fr.step + 1)
             }
+        }
+    }
+
+    /// Its keys lived in the crashed machine's memory: it comes back empty and warms up
+    /// again, its misses going to the backing component meanwhile. (A fixed hit ratio has no
+    /// keys to lose.)
+    fn machine_crashed(&mut self, _: &mut Context, _: ComponentId, _: u32) {
+        if let CacheState::Lru(lru) = &mut self.state {
+            lru.clear();
         }
     }
 }
@@ -215,6 +224,16 @@ impl Lru {
         self.len
     }
 
+    /// Forgets every key (the memory holding them is gone).
+    pub fn clear(&mut self) {
+        self.prev.fill(NONE);
+        self.next.fill(NONE);
+        self.present.fill(false);
+        self.head = NONE;
+        self.tail = NONE;
+        self.len = 0;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -223,6 +242,21 @@ impl Lru {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cleared_lru_has_no_key_and_fills_again() {
+        let mut lru = Lru::new(2, 10);
+        lru.insert(1);
+        lru.insert(2);
+        lru.clear();
+        assert!(lru.is_empty());
+        assert!(!lru.touch(1) && !lru.touch(2));
+        lru.insert(3);
+        lru.insert(4);
+        lru.insert(5);
+        assert_eq!(lru.len(), 2);
+        assert!(!lru.touch(3) && lru.touch(4) && lru.touch(5));
+    }
 
     #[test]
     fn lru_evicts_the_least_recently_used() {

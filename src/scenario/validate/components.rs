@@ -15,6 +15,8 @@ use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use std::collections::BTreeMap;
 
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
 /// Most memory a connection or a request may take, in KiB (about a terabyte).
 const MAX_MEMORY_KB: f64 = 1e9;
 /// Most a machine or a balancer may cost per hour (a fleet of 10,000 stays far from
@@ -218,6 +220,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
         queue_capacity: s.queue_capacity,
         programs,
         pools,
+        disk_in_memory: 0.0,
     }
 }
 
@@ -273,6 +276,7 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
             queue_capacity: k.queue_capacity,
             programs: vec![program; c.class_names.len()],
             pools: Vec::new(),
+            disk_in_memory: 0.0,
         },
         policy,
     }
@@ -358,6 +362,7 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Dat
             ),
         );
     }
+    let disk_in_memory = buffer_pool_share(c, path, d, &machine);
     DatabaseSpec {
         server: ServerSpec {
             workers: machine.max_connections,
@@ -366,9 +371,28 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Dat
             queue_capacity: 0,
             programs,
             pools: Vec::new(),
+            disk_in_memory,
         },
         connect,
         replication,
+    }
+}
+
+/// The share of a database's disk I/Os its buffer pool serves: the machine's memory beyond
+/// `base_memory_gb` holds that share of each machine's data (`data_gb` over the shards),
+/// queries touching the data uniformly. No `data_gb`: every I/O goes to disk.
+fn buffer_pool_share(c: &mut Checker, path: &str, d: &RawDatabase, m: &MachineSpec) -> f64 {
+    let Some(data_gb) = d.data_gb else {
+        return 0.0;
+    };
+    let data_gb = c.positive(&format!("{path}.data_gb"), data_gb);
+    let shards = d.partitions.as_ref().map_or(1, |p| p.count.max(1));
+    let per_machine = data_gb / f64::from(shards) * GIB;
+    let pool = m.ram_bytes.saturating_sub(m.base_bytes) as f64;
+    if per_machine > 0.0 {
+        (pool / per_machine).min(1.0)
+    } else {
+        1.0
     }
 }
 
