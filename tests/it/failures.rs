@@ -48,7 +48,13 @@ fn run_to_files_with(stem: &str, sets: &[&str]) -> (Value, Vec<String>, Vec<Vec<
     let rows = lines
         .map(|l| {
             l.split(',')
-                .map(|x| if x.is_empty() { f64::NAN } else { x.parse().unwrap() })
+                .map(|x| {
+                    if x.is_empty() {
+                        f64::NAN
+                    } else {
+                        x.parse().unwrap()
+                    }
+                })
                 .collect()
         })
         .collect();
@@ -519,6 +525,12 @@ fn a_crashed_cache_comes_back_empty_and_the_database_takes_the_surge() {
     let before = (15..20).map(|t| at(f64::from(t))).sum::<f64>() / 5.0;
     let surge = at(21.0);
     let later = (27..30).map(|t| at(f64::from(t))).sum::<f64>() / 3.0;
-    assert!(surge > 1.4 * before, "surge {surge} against {before} before");
-    assert!(later < surge && later > before, "cooling off: {later} between {before} and {surge}");
+    assert!(
+        surge > 1.4 * before,
+        "surge {surge} against {before} before"
+    );
+    assert!(
+        later < surge && later > before,
+        "cooling off: {later} between {before} and {surge}"
+    );
 }

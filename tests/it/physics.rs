@@ -266,5 +266,8 @@ fn a_database_serves_from_memory_the_share_of_its_data_that_fits() {
     assert_ms("all on disk", mean(None), 101.0);
     assert_ms("all in memory", mean(Some(15.0)), 1.0);
     let half = mean(Some(30.0));
-    assert!((half - 51.0).abs() <= 3.0, "half in memory: {half} ms, expected 51 ± 3");
+    assert!(
+        (half - 51.0).abs() <= 3.0,
+        "half in memory: {half} ms, expected 51 ± 3"
+    );
 }
