@@ -60,6 +60,9 @@ pub struct Frame {
     pub status: Status,
     /// The call opened a connection of its own at the callee (counts against its cap).
     pub fresh_connection: bool,
+    /// The call opens a new connection at the callee (pooled or not), whose set-up costs
+    /// the callee's CPU first.
+    pub connecting: bool,
     /// The call has passed the callee's receiving NIC.
     pub received: bool,
     /// The answer has passed the caller's receiving NIC.
@@ -91,6 +94,7 @@ impl Default for Frame {
             backend: 0,
             status: Status::Ok,
             fresh_connection: true,
+            connecting: false,
             received: false,
             answer_received: false,
             admitted: false,

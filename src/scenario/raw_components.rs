@@ -350,6 +350,10 @@ pub struct RawDatabase {
     /// Time to open a new connection (handshake, auth, backend start).
     #[serde(default = "default_connect")]
     pub connect_ms: RawDist,
+    /// CPU the database spends setting up a new connection (a backend process or thread,
+    /// authentication), before the connection's first query.
+    #[serde(default = "default_connect_cpu")]
+    pub connect_cpu_ms: RawDist,
     /// Size of the data the queries touch, in GiB (split evenly over the shards). With it the
     /// machine's memory beyond `base_memory_gb` is a buffer pool holding that share of the
     /// data, and only the rest of the disk I/Os go to disk. Default: every I/O goes to disk.
@@ -520,6 +524,9 @@ fn yes() -> bool {
 }
 fn default_unindexed_factor() -> f64 {
     20.0
+}
+fn default_connect_cpu() -> RawDist {
+    RawDist::Constant { ms: 1.0 }
 }
 fn default_connect() -> RawDist {
     RawDist::Constant { ms: 3.0 }

@@ -115,6 +115,7 @@ fn fan_out_scenario(shards: u32) -> Value {
                    "machine": {"cores": 64, "max_connections": 60_000,
                                "memory_per_connection_kb": 0, "memory_per_request_kb": 0},
                    "connect_ms": {"constant": {"ms": 0}},
+                   "connect_cpu_ms": {"constant": {"ms": 0}},
                    "queries": {"default": {"cpu_ms": exponential(10.0), "fan_out": shards > 1}},
                    "partitions": {"count": shards.max(2)}}
         }

@@ -62,6 +62,9 @@ pub struct ServerSpec<S> {
     pub queue_capacity: u32,
     /// One program per request class.
     pub programs: Vec<Vec<Step<S>>>,
+    /// The same programs for a call that opens its connection here, with the set-up's CPU
+    /// first; empty when opening one costs no CPU.
+    pub connect_programs: Vec<Vec<Step<S>>>,
     /// Pools towards databases: (target component, size), indexed by `Step::Call::pool`.
     pub pools: Vec<(ComponentId, u32)>,
     /// Share of disk I/Os served from memory instead (a database's buffer pool holding that

@@ -142,7 +142,12 @@ fn run_steps<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f
         let fr = *ctx.frames.get(f);
         let req = *ctx.requests.get(fr.request);
         let srv = k.server();
-        let program = &srv.spec.programs[usize::from(req.class)];
+        let programs = if fr.connecting && !srv.spec.connect_programs.is_empty() {
+            &srv.spec.connect_programs
+        } else {
+            &srv.spec.programs
+        };
+        let program = &programs[usize::from(req.class)];
         let end = program.len() as u16;
         let Some(&step) = program.get(usize::from(fr.step)) else {
             return reply(k, ctx, others, f, Status::Ok);
@@ -393,15 +398,17 @@ fn send_one<K: ServerKind>(
     };
     let latency = ctx.link_latency(fr.component, fr.machine, target, machine);
     at += latency;
+    let mut connecting = false;
     if connect && let Some(d) = others.get(target).connect_cost() {
         // TCP handshake round trip plus the server's connection set-up; a cut link is
-        // waited for once.
+        // waited for once. The set-up's CPU is the callee's (`connect_programs`).
         let (a, b) = (
             ctx.machine_region(fr.component, fr.machine),
             ctx.machine_region(target, machine),
         );
         let base = latency - ctx.cut_wait(a, b);
         at += base + base + d.sample(&mut ctx.net.rng);
+        connecting = true;
     }
     let child = ctx.frames.insert(Frame {
         request: fr.request,
@@ -410,6 +417,7 @@ fn send_one<K: ServerKind>(
         machine,
         pool,
         fresh_connection: fresh,
+        connecting,
         wire,
         ..Frame::default()
     });

@@ -219,6 +219,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
         workers,
         queue_capacity: s.queue_capacity,
         programs,
+        connect_programs: Vec::new(),
         pools,
         disk_in_memory: 0.0,
     }
@@ -259,12 +260,18 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
             }
         }
     };
+    let workers = c.at_least(&format!("{path}.workers"), u64::from(k.workers), 1) as u32;
+    // A read-through cache keeps its connections to a database open: one per worker.
+    let pools = match c.raw.components.get(&k.backing) {
+        Some(RawComponent::Database(_)) => vec![(backing, workers)],
+        _ => Vec::new(),
+    };
     let program = vec![
         Step::Cpu(lookup),
         Step::Own(CacheStep::Lookup),
         Step::Call {
             target: backing,
-            pool: None,
+            pool: (!pools.is_empty()).then_some(0),
         },
         Step::Own(CacheStep::Fill),
     ];
@@ -272,10 +279,11 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
         server: ServerSpec {
             machine,
             machine_count: 1,
-            workers: c.at_least(&format!("{path}.workers"), u64::from(k.workers), 1) as u32,
+            workers,
             queue_capacity: k.queue_capacity,
             programs: vec![program; c.class_names.len()],
-            pools: Vec::new(),
+            connect_programs: Vec::new(),
+            pools,
             disk_in_memory: 0.0,
         },
         policy,
@@ -294,7 +302,7 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Dat
     let queries = per_class(c, &format!("{path}.queries"), &d.queries, "query");
     let replication = replication(c, path, d, &queries, key_space);
     let names = c.class_names.clone();
-    let programs = names
+    let programs: Vec<Vec<Step<DbStep>>> = names
         .iter()
         .zip(queries)
         .map(|(class, q)| match q {
@@ -363,6 +371,16 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Dat
         );
     }
     let disk_in_memory = buffer_pool_share(c, path, d, &machine);
+    let connect_cpu = c.dist(&format!("{path}.connect_cpu_ms"), &d.connect_cpu_ms);
+    let connect_programs = if connect_cpu.mean_ns() > 0.0 {
+        let setup = Step::Cpu(connect_cpu.scaled(1.0 / machine.cpu_speed));
+        programs
+            .iter()
+            .map(|p| std::iter::once(setup).chain(p.iter().copied()).collect())
+            .collect()
+    } else {
+        Vec::new()
+    };
     DatabaseSpec {
         server: ServerSpec {
             workers: machine.max_connections,
@@ -370,6 +388,7 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Dat
             machine_count: replication.as_ref().map_or(1, |r| r.shards * r.members),
             queue_capacity: 0,
             programs,
+            connect_programs,
             pools: Vec::new(),
             disk_in_memory,
         },
