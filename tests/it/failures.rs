@@ -534,3 +534,53 @@ fn a_crashed_cache_comes_back_empty_and_the_database_takes_the_surge() {
         "cooling off: {later} between {before} and {surge}"
     );
 }
+
+/// Multi-primary notices a dead machine through the same detection delay as master-slave:
+/// until then it keeps sending that machine its share of the writes, which fail. Two
+/// primaries, 200 writes/s spread at random over the machines it believes alive, machine 0
+/// dies at 20 s: for the 10 s of the default detection half the writes (1,000) fail with
+/// `backend_down`, then none. With `failover.detection_ms` 2,000: 200. Poisson counts of
+/// that size vary by about √1,000 ≈ 32 and √200 ≈ 14, so 15 % and 30 % are over 4.5 of them.
+#[test]
+fn multi_primary_sends_writes_to_a_dead_machine_until_it_notices() {
+    let scenario = |failover: Option<Value>| {
+        let mut replication = json!({"replicas": 1, "mode": "multi_primary"});
+        if let Some(f) = failover {
+            replication["failover"] = f;
+        }
+        json!({
+            "name": "multi-primary-detection",
+            "duration_s": 60,
+            "warmup_s": 1,
+            "workload": {
+                "model": {"open": {"rate_per_s": 200}},
+                "entry": "app",
+                "timeout_ms": 60000,
+                "classes": {"write": {}}
+            },
+            "components": {
+                "app": {"kind": "service", "machine": {"cores": 8}, "workers": 1000,
+                        "handlers": {"default": [{"call": "db"}]},
+                        "connection_pools": {"db": {"size": 100}}},
+                "db": {"kind": "database", "machine": {"cores": 8},
+                       "queries": {"write": {"op": "write", "cpu_ms": {"constant": {"ms": 1}}}},
+                       "replication": replication}
+            },
+            "faults": [{"crash": {"component": "db", "replica": 0, "at_s": 20}}]
+        })
+    };
+    let failed = |s: &Value| num(s, "/requests/failed");
+    let default = failed(&run_summary(&scenario(None), 1));
+    assert!(
+        (default - 1000.0).abs() <= 150.0,
+        "{default} writes failed, expected 1,000"
+    );
+    let quick = failed(&run_summary(
+        &scenario(Some(json!({"detection_ms": 2000}))),
+        1,
+    ));
+    assert!(
+        (quick - 200.0).abs() <= 60.0,
+        "{quick} writes failed, expected 200"
+    );
+}

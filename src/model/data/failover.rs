@@ -9,7 +9,7 @@ use crate::metrics::outcome::Status;
 use crate::model::component::{Caller, Landing};
 use crate::model::context::Context;
 use crate::model::data::database::Database;
-use crate::model::data::replication::Target;
+use crate::model::data::replication::{Mode, Target};
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId, RequestId};
 use crate::scenario::raw::DuringFailover;
@@ -99,9 +99,17 @@ impl Database {
             return;
         };
         let (rs, st) = (&rep.spec, &mut rep.state);
-        if st.crash(rs, &self.server.machines, machine, ctx.now)
-            && let Some((due, _)) = st.detect_due[rs.shard_of_machine(machine) as usize]
-        {
+        if !st.crash(rs, &self.server.machines, machine, ctx.now) {
+            return;
+        }
+        let due = match rs.mode {
+            // Every machine is a primary: its own death is noticed after the detection delay.
+            Mode::MultiPrimary => rs.failover.map(|f| ctx.now + f.detection),
+            Mode::Async | Mode::Sync { .. } => {
+                st.detect_due[rs.shard_of_machine(machine) as usize].map(|(due, _)| due)
+            }
+        };
+        if let Some(due) = due {
             ctx.schedule(due, Event::FailureDetected { db: me, machine });
         }
     }

@@ -119,6 +119,10 @@ pub struct ReplicationState {
     /// Per shard: the one detection or promotion event that is still valid: (due, machine
     /// for a detection). Events that do not match are stale and ignored.
     pub(crate) detect_due: Vec<Option<(SimTime, u32)>>,
+    /// Multi-primary: per machine, when its death will be noticed, and whether it has been
+    /// (writes stop going to it only then).
+    notice_due: Vec<Option<SimTime>>,
+    noticed_down: Vec<bool>,
     pub(crate) promote_due: Vec<Option<SimTime>>,
     /// Per shard: calls (child frames) held until a new primary is promoted.
     pub held: Vec<VecDeque<FrameId>>,
@@ -147,6 +151,8 @@ impl ReplicationState {
             last_apply: vec![SimTime::ZERO; n],
             failing: vec![None; shards],
             detect_due: vec![None; shards],
+            notice_due: vec![None; n],
+            noticed_down: vec![false; n],
             promote_due: vec![None; shards],
             held: vec![VecDeque::new(); shards],
             stats: ReplicationStats {
@@ -206,8 +212,15 @@ impl ReplicationState {
     ) -> Target {
         let base = shard * spec.members;
         let primary = self.primary[shard as usize];
+        let noticed_down = &self.noticed_down;
+        // Multi-primary routes by what it has noticed: a dead machine keeps getting calls
+        // until its death is detected. The others see deaths at once.
+        let up = |q: usize| match spec.mode {
+            Mode::MultiPrimary => !noticed_down[q],
+            Mode::Async | Mode::Sync { .. } => machines[q].alive,
+        };
         let pick = |ok: &dyn Fn(u32) -> bool, rng: &mut Stream| -> Option<u32> {
-            let usable = |m: &u32| ok(*m) && machines[(base + m) as usize].alive;
+            let usable = |m: &u32| ok(*m) && up((base + m) as usize);
             let n = (0..spec.members).filter(usable).count() as u32;
             if n == 0 {
                 return None;
@@ -454,7 +467,13 @@ impl ReplicationState {
                 }
             }
             self.stats.writes_lost += lost.unwrap_or(0);
-            return false;
+            return match spec.failover {
+                Some(f) => {
+                    self.notice_due[ri] = Some(now + f.detection);
+                    true
+                }
+                None => false,
+            };
         }
         let Some(failover) = spec.failover else {
             return false;
@@ -487,6 +506,13 @@ impl ReplicationState {
         now: SimTime,
     ) -> bool {
         let shard = spec.shard_of_machine(r) as usize;
+        if spec.mode == Mode::MultiPrimary {
+            if self.notice_due[r as usize] == Some(now) {
+                self.notice_due[r as usize] = None;
+                self.noticed_down[r as usize] = !machines[r as usize].alive;
+            }
+            return false;
+        }
         if self.detect_due[shard] != Some((now, r)) {
             return false; // a stale event: the primary died again since
         }
@@ -516,6 +542,9 @@ impl ReplicationState {
 
     /// Replica `r` is back at `now`: it catches up from a live primary, if there is one.
     pub fn recover(&mut self, spec: &ReplicationSpec, machines: &[Machine], r: u32, now: SimTime) {
+        // Back before its death was noticed, or noticed back at once.
+        self.notice_due[r as usize] = None;
+        self.noticed_down[r as usize] = false;
         let shard = spec.shard_of_machine(r) as usize;
         let primary = self.primary[shard];
         let base = shard as u32 * spec.members;

@@ -184,8 +184,22 @@ fn multi_primary_counts_conflicts_and_loses_only_what_no_live_machine_has() {
     assert_eq!(st.stats.conflicts, 1);
     // Machine 1's writes at 20 and 21 ms reach the others at 30 and 31 ms.
     reps[1].alive = false;
-    assert!(!st.crash(&s, &reps, 1, ms(25.0)));
+    assert!(
+        st.crash(&s, &reps, 1, ms(25.0)),
+        "its death is to be noticed"
+    );
     assert_eq!(st.stats.writes_lost, 2);
+    // Until it is noticed (100 ms later) writes still go to it; after, never.
+    let writes_to_1 = |st: &ReplicationState, rng: &mut Stream| {
+        (0..300)
+            .filter(|&k| st.route(&s, &reps, Route::Write, k, 0, rng) == Target::Machine(1))
+            .count()
+    };
+    assert!(writes_to_1(&st, &mut rng) > 50);
+    assert!(!st.detect(&s, &reps, 1, ms(124.0)), "not due yet: stale");
+    assert!(writes_to_1(&st, &mut rng) > 50);
+    st.detect(&s, &reps, 1, ms(125.0));
+    assert_eq!(writes_to_1(&st, &mut rng), 0);
 }
 
 #[test]

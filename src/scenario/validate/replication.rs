@@ -83,10 +83,12 @@ pub(super) fn replication(
             let lag = c.dist(&format!("{rpath}.lag_ms"), &r.lag_ms);
             let failover = r.failover.as_ref().map(|f| {
                 let fpath = format!("{rpath}.failover");
-                if r.mode == ReplicationMode::MultiPrimary {
+                if r.mode == ReplicationMode::MultiPrimary
+                    && (f.promotion_ms != 5_000.0 || f.during != DuringFailover::Fail)
+                {
                     c.problem(
                         &fpath,
-                        "multi_primary has no failover: every machine already takes writes",
+                        "multi_primary promotes nobody (every machine already takes writes): give only `detection_ms`",
                     );
                 }
                 let mut ms = |field: &str, v: f64| {
@@ -99,6 +101,15 @@ pub(super) fn replication(
                     promotion: ms("promotion_ms", f.promotion_ms),
                     during: f.during,
                 }
+            });
+            // Multi-primary notices a dead machine as master-slave does (after
+            // `detection_ms`, 10 s by default), and sends it writes until then.
+            let failover = failover.or_else(|| {
+                (mode == Mode::MultiPrimary).then_some(Failover {
+                    detection: SimTime::from_ms(10_000.0),
+                    promotion: SimTime::ZERO,
+                    during: DuringFailover::Fail,
+                })
             });
             (replicas + 1, mode, lag, r.reads_from, failover)
         }
