@@ -73,6 +73,9 @@ pub(crate) struct BalancerSummary {
     pub cost_per_hour: f64,
     /// Calls answered successfully during the window, per second.
     pub throughput_rps: f64,
+    /// Busy share of its cores, and of its NIC's busier direction, over the window.
+    pub cpu_utilisation: f64,
+    pub nic_utilisation: f64,
     pub mean_connections: f64,
     pub peak_connections: u64,
     pub max_connections: u64,
@@ -346,6 +349,8 @@ pub(super) fn component_summary(
         Component::Balancer(b) => ComponentSummary::LoadBalancer(BalancerSummary {
             cost_per_hour: round(cost, 4),
             throughput_rps: per_s(b.served),
+            cpu_utilisation: round(b.cpu_utilisation, 4),
+            nic_utilisation: round(b.nic_utilisation, 4),
             mean_connections: round(b.mean_connections, 4),
             peak_connections: b.conns.max(),
             max_connections: u64::from(b.spec.max_connections),

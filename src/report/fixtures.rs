@@ -202,6 +202,8 @@ pub(crate) fn results() -> Results {
         ComponentSummary::LoadBalancer(BalancerSummary {
             cost_per_hour: 0.1,
             throughput_rps: 95.5,
+            cpu_utilisation: 0.0125,
+            nic_utilisation: 0.004,
             mean_connections: 8.25,
             peak_connections: 40,
             max_connections: 100_000,

@@ -184,7 +184,12 @@ fn busy_resources(
         .connections()
         .map_or(0.0, |k| k.peak as f64 / k.cap.max(1) as f64);
     let Some(s) = c.server() else {
-        return vec![("connections", (connections, None, None), 1.0)];
+        let mut out = vec![("connections", (connections, None, None), 1.0)];
+        if let ComponentSummary::LoadBalancer(b) = c {
+            out.push(("cpu", (b.cpu_utilisation, None, None), 1.0));
+            out.push(("nic", (b.nic_utilisation, None, None), 1.0));
+        }
+        return out;
     };
     let hot = s.hottest_machine.as_ref();
     let on_machine = |m: Option<&MachineLoad>, mean: f64| match m {

@@ -234,16 +234,22 @@ fn components(r: &Results) -> Section {
         let Some(c) = r.components.get(name) else {
             continue;
         };
-        // Balancers and DNS have no CPU, workers or queue of their own, and a DNS no
+        // Balancers have no workers or queue of their own, and a DNS no machine or
         // connections: `-`, not 0.
         let server = c.server();
-        let cpu = server.map_or("-".into(), |s| match &s.hottest_machine {
-            Some(h) => format!(
-                "{} ({} max)",
-                pct(s.cpu_utilisation, 0),
-                pct(h.cpu.utilisation, 0)
-            ),
-            None => pct(s.cpu_utilisation, 0),
+        let cpu = match c {
+            ComponentSummary::LoadBalancer(b) => Some(pct(b.cpu_utilisation, 0)),
+            _ => None,
+        };
+        let cpu = cpu.unwrap_or_else(|| {
+            server.map_or("-".into(), |s| match &s.hottest_machine {
+                Some(h) => format!(
+                    "{} ({} max)",
+                    pct(s.cpu_utilisation, 0),
+                    pct(h.cpu.utilisation, 0)
+                ),
+                None => pct(s.cpu_utilisation, 0),
+            })
         });
         let conns = c.connections().map_or("-".into(), |k| {
             format!("{}/{}", thousands(k.peak), thousands(k.cap))

@@ -222,9 +222,18 @@ pub struct RawLoadBalancer {
     /// For `weighted`: one weight per entry of `backends` (shared by its replicas).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Vec<f64>>,
-    /// Time to forward a request.
+    /// CPU time to forward a request, on one of its `cores` (an event-loop proxy: each
+    /// request's work runs to its end, first come first served).
     #[serde(default = "default_forward")]
     pub forward_ms: RawDist,
+    /// Cores of its machine.
+    #[serde(default = "default_lb_cores")]
+    #[schemars(range(min = 1))]
+    pub cores: u32,
+    /// Its network card's bandwidth in Gbit/s: requests and answers pass it both ways.
+    #[serde(default = "default_nic_gbps")]
+    #[schemars(range(min = 0.000001, max = 100000))]
+    pub nic_gbps: f64,
     /// Most requests in flight through the balancer; one more is rejected (`connection_limit`).
     #[serde(default = "default_lb_connections")]
     #[schemars(range(min = 1))]
@@ -239,6 +248,9 @@ pub struct RawLoadBalancer {
 
 fn default_forward() -> RawDist {
     RawDist::Constant { ms: 0.05 }
+}
+fn default_lb_cores() -> u32 {
+    4
 }
 fn default_lb_connections() -> u32 {
     100_000

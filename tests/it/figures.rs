@@ -373,6 +373,8 @@ fn figures_that_do_not_apply_are_absent_not_zero() {
             "kind",
             "cost_per_hour",
             "throughput_rps",
+            "cpu_utilisation",
+            "nic_utilisation",
             "mean_connections",
             "peak_connections",
             "max_connections",
@@ -406,6 +408,12 @@ fn figures_that_do_not_apply_are_absent_not_zero() {
         ["geo-dns", "dns", "-", "-", "-", "-", "-"],
         "{table}"
     );
+    // A balancer has CPU but no workers or queue.
+    let lb = table.lines().find(|l| l.starts_with("lb-us")).unwrap();
+    let cells_lb: Vec<&str> = lb.split_whitespace().collect();
+    assert_eq!(cells_lb[2], "-", "{table}");
+    assert!(cells_lb[3].ends_with('%'), "{table}");
+    assert_eq!(cells_lb[4..6], ["-", "-"], "{table}");
     let answers = summary["components"]["geo-dns"]["answers_per_s"]
         .as_f64()
         .unwrap();

@@ -327,3 +327,44 @@ fn a_pool_saves_the_database_the_cpu_of_opening_connections() {
         "a connection per query: {fresh}"
     );
 }
+
+/// A load balancer runs on a machine of its own and can be the bottleneck. One core, 0.1 ms
+/// of CPU per forwarded request (run to completion, first come first served), 8,000
+/// requests/s (Poisson) to a backend of 64 cores doing 1 ms each (no queue there): the
+/// balancer is an M/D/1 queue at ρ = 0.8, whose mean wait is ρ·S / (2 (1 − ρ)) = 0.2 ms
+/// (Pollaczek–Khinchine), so a request takes 0.2 + 0.1 + 1 = 1.3 ms, and its core is 80 %
+/// busy; the bottleneck line names it. Checked over replications as in `theory`.
+#[test]
+fn a_load_balancer_is_an_md1_queue_on_its_own_core() {
+    use crate::theory::{assert_matches, replicate};
+    let zero = json!({"latency_ms": {"constant": {"ms": 0}}});
+    let scenario = json!({
+        "name": "lb-md1",
+        "duration_s": 30,
+        "warmup_s": 3,
+        "network": {"client_link": zero, "default_link": zero},
+        "workload": {
+            "model": {"open": {"rate_per_s": 8000}},
+            "entry": "lb",
+            "timeout_ms": 1e9,
+            "classes": {"only": {"request_bytes": 0, "response_bytes": 0}}
+        },
+        "components": {
+            "lb": {"kind": "load_balancer", "backends": ["api"], "cores": 1,
+                   "forward_ms": {"constant": {"ms": 0.1}}},
+            "api": {"kind": "service",
+                    "machine": {"cores": 64, "memory_per_connection_kb": 0,
+                                "memory_per_request_kb": 0},
+                    "workers": 64, "queue_capacity": 100_000,
+                    "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}
+        }
+    });
+    let runs = replicate(&scenario);
+    assert_matches("M/D/1 at the balancer", &runs, "/latency_ms/mean", 1.3);
+    assert_matches("balancer CPU", &runs, "/components/lb/cpu_utilisation", 0.8);
+    assert_eq!(
+        runs[0]["bottleneck"]["component"], "lb",
+        "{}",
+        runs[0]["bottleneck"]
+    );
+}

@@ -1,12 +1,16 @@
 //! Load balancers: spread calls over the machines of backend services by a policy
 //! (`balance.rs`), refuse beyond their own connection cap, and (with health checks,
-//! `health.rs`) stop sending to dead backends only once enough checks have failed.
+//! `health.rs`) stop sending to dead backends only once enough checks have failed. A balancer
+//! runs on a machine of its own: each request costs CPU on its cores (run to completion, as an
+//! event-loop proxy), and requests and answers pass its NIC both ways, so it can be the
+//! bottleneck.
 
 use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::{STATUS_COUNT, Status};
 use crate::metrics::time_weighted::{TimeWeighted, mean_between};
 use crate::metrics::timeseries::IntervalLoad;
+use crate::model::compute::machine::{Machine, MachineSpec};
 use crate::model::context::Context;
 use crate::model::distribution::Dist;
 use crate::model::event::Event;
@@ -31,7 +35,10 @@ pub struct BalancerSpec {
     /// Per backend (1 each unless the scenario gives weights).
     pub weights: Vec<f64>,
     pub policy: LbPolicy,
+    /// CPU time per forwarded request.
     pub forward: Dist,
+    /// Its machine: only the cores and the NIC are used.
+    pub machine: MachineSpec,
     pub max_connections: u32,
     pub health_check: Option<HealthCheck>,
     pub cost_per_hour: f64,
@@ -75,9 +82,20 @@ pub struct Balancer {
     pub epoch: u32,
     /// Outages in force (overlapping ones keep it down until the last ends).
     down: u32,
+    /// When each core is next free (work runs to its end, first come first served).
+    core_free: Vec<SimTime>,
+    /// CPU time booked on the cores, in ns.
+    cpu_booked: u64,
+    /// Its NIC (the machine's other parts are unused).
+    nic: Machine,
     window_area: u128,
+    window_cpu: u128,
+    window_nic: u128,
     window_started: SimTime,
     pub mean_connections: f64,
+    /// Over the window: busy share of its cores, and of its NIC's busier direction.
+    pub cpu_utilisation: f64,
+    pub nic_utilisation: f64,
     last_tick_area: u128,
     last_tick: SimTime,
 }
@@ -86,6 +104,13 @@ impl Balancer {
     pub fn new(spec: BalancerSpec, rng: Stream) -> Balancer {
         let n = spec.backends.len();
         Balancer {
+            core_free: vec![SimTime::ZERO; spec.machine.cores as usize],
+            cpu_booked: 0,
+            nic: Machine::new(&[], &spec.machine),
+            window_cpu: 0,
+            window_nic: 0,
+            cpu_utilisation: 0.0,
+            nic_utilisation: 0.0,
             health: Observed::new(n),
             active: vec![0; n],
             sent: vec![0; n],
@@ -107,14 +132,49 @@ impl Balancer {
         }
     }
 
+    /// ∫ busy cores dt up to `now`: the work booked, less what lies beyond `now`.
+    fn cpu_area(&self, now: SimTime) -> u128 {
+        let ahead: u64 = self.core_free.iter().map(|&t| (t - now).0).sum();
+        u128::from(self.cpu_booked.saturating_sub(ahead))
+    }
+
+    /// ∫ busy dt of the NIC's busier direction up to `now`.
+    fn nic_area(&self, now: SimTime) -> u128 {
+        let m = &self.nic;
+        let tx = m.nic_tx_busy.busy_until(now, m.nic_tx_free);
+        let rx = m.nic_rx_busy.busy_until(now, m.nic_rx_free);
+        tx.max(rx)
+    }
+
     pub fn snapshot_window_start(&mut self, now: SimTime) {
         self.window_area = self.conns.area_at(now);
+        self.window_cpu = self.cpu_area(now);
+        self.window_nic = self.nic_area(now);
         self.window_started = now;
     }
 
     pub fn snapshot_window_end(&mut self, now: SimTime) {
+        let span = now - self.window_started;
         let area = self.conns.area_at(now);
-        self.mean_connections = mean_between(self.window_area, area, now - self.window_started);
+        self.mean_connections = mean_between(self.window_area, area, span);
+        let cores = f64::from(self.spec.machine.cores);
+        self.cpu_utilisation = mean_between(self.window_cpu, self.cpu_area(now), span) / cores;
+        self.nic_utilisation = mean_between(self.window_nic, self.nic_area(now), span);
+    }
+
+    /// Runs `work` on the core free first (after the work before it); returns when it ends.
+    fn compute(&mut self, now: SimTime, work: SimTime) -> SimTime {
+        let (core, free) = self
+            .core_free
+            .iter()
+            .copied()
+            .enumerate()
+            .min_by_key(|&(i, t)| (t, i))
+            .expect("a balancer has a core");
+        let done = free.max(now) + work;
+        self.core_free[core] = done;
+        self.cpu_booked = self.cpu_booked.saturating_add(work.0);
+        done
     }
 
     /// Mean share of the connection cap in use since the previous call (a balancer has
@@ -132,12 +192,29 @@ impl Balancer {
         }
     }
 
-    /// A call reaches the balancer: refuse it or forward it to a backend.
+    /// A call reaches the balancer: its NIC receives it, then it refuses it or forwards it to
+    /// a backend after its CPU work.
     pub fn arrive(&mut self, ctx: &mut Context, f: FrameId) {
         let now = ctx.now;
-        ctx.frames.get_mut(f).received = true;
         let fr = *ctx.frames.get(f);
         let req = *ctx.requests.get(fr.request);
+        let bytes = ctx.scenario.workload.classes[usize::from(req.class)].request_bytes;
+        if !fr.received {
+            ctx.frames.get_mut(f).received = true;
+            if self.alive {
+                let done = self
+                    .nic
+                    .receive(&self.spec.machine, bytes, now, fr.wire)
+                    .unwrap_or(now);
+                if done > now {
+                    ctx.schedule(done, Event::FrameArrive { frame: f });
+                    return;
+                }
+            }
+        }
+        if fr.admitted {
+            return self.forward(ctx, f, bytes);
+        }
         if !self.alive {
             return reply(ctx, f, Status::BackendDown);
         }
@@ -172,27 +249,66 @@ impl Balancer {
         self.conns.set(now, u64::from(self.connections));
         self.active[i] += 1;
         self.sent[i] += 1;
+        let work = self.spec.forward.sample(&mut self.rng);
+        let forwarded = self.compute(now, work);
+        let lf = ctx.frames.get_mut(f);
+        lf.epoch = self.epoch;
+        lf.backend = i as u32;
+        lf.admitted = true;
+        if forwarded > now {
+            ctx.schedule(forwarded, Event::FrameArrive { frame: f });
+            return;
+        }
+        self.forward(ctx, f, bytes);
+    }
+
+    /// Its CPU is done with call `f`: the NIC sends it to the backend chosen.
+    fn forward(&mut self, ctx: &mut Context, f: FrameId, bytes: u64) {
+        let now = ctx.now;
+        let fr = *ctx.frames.get(f);
+        if fr.epoch != self.epoch || !self.alive {
+            // The balancer went down meanwhile: the call died with it.
+            return reply(ctx, f, Status::BackendDown);
+        }
+        let i = fr.backend as usize;
         let Backend { target, machine } = self.spec.backends[i];
-        let mut at = now + self.spec.forward.sample(&mut self.rng);
-        at += ctx.link_latency(fr.component, 0, target, machine);
-        ctx.frames.get_mut(f).epoch = self.epoch;
+        let (sent, wire) = self.nic.send(&self.spec.machine, bytes, now);
+        let at = sent + ctx.link_latency(fr.component, 0, target, machine);
         let child = ctx.frames.insert(Frame {
             request: fr.request,
             parent: Some(f),
             component: target,
             machine,
             backend: i as u32,
-            // No NIC of its own: the call goes on as the caller's NIC sent it.
-            wire: fr.wire,
+            wire,
             ..Frame::default()
         });
         ctx.schedule(at, Event::FrameArrive { frame: child });
     }
 
-    /// The backend's answer to child call `child` came back: pass it on.
+    /// The backend's answer to child call `child` came back: its NIC receives it, and sends
+    /// it on.
     pub fn answer_returned(&mut self, ctx: &mut Context, child: FrameId) {
         let now = ctx.now;
         let c = *ctx.frames.get(child);
+        let bytes = if c.status == Status::Ok {
+            ctx.class_of(c.request).response_bytes
+        } else {
+            0
+        };
+        if !c.answer_received {
+            ctx.frames.get_mut(child).answer_received = true;
+            if self.alive {
+                let done = self
+                    .nic
+                    .receive(&self.spec.machine, bytes, now, c.wire)
+                    .unwrap_or(now);
+                if done > now {
+                    ctx.schedule(done, Event::FrameReturn { frame: child });
+                    return;
+                }
+            }
+        }
         ctx.frames.remove(child);
         let p = c.parent.expect("an answer returns to its caller");
         if ctx.frames.get(p).epoch != self.epoch {
@@ -205,9 +321,12 @@ impl Balancer {
         if c.status == Status::Ok && ctx.window.contains(now) {
             self.served += 1;
         }
-        reply(ctx, p, c.status);
-        // The answer goes on as the backend's NIC sent it.
-        ctx.frames.get_mut(p).wire = c.wire;
+        let (sent, wire) = if self.alive {
+            self.nic.send(&self.spec.machine, bytes, now)
+        } else {
+            (now, SimTime::ZERO)
+        };
+        answer(ctx, p, c.status, sent, wire);
     }
 
     /// The balancer `me` goes down (`up` false) or comes back: calls in flight through it
@@ -260,10 +379,15 @@ impl Balancer {
     }
 }
 
-/// The balancer's answer to call `f`: at once, no time of its own.
+/// The balancer's own answer to call `f` (a refusal): at once, with no bytes.
 fn reply(ctx: &mut Context, f: FrameId, status: Status) {
+    answer(ctx, f, status, ctx.now, SimTime::ZERO);
+}
+
+/// Sends the answer to call `f`, which leaves its NIC at `sent` after `wire` on the wire.
+fn answer(ctx: &mut Context, f: FrameId, status: Status, sent: SimTime, wire: SimTime) {
     let fr = ctx.frames.get_mut(f);
     fr.status = status;
-    fr.wire = SimTime::ZERO;
-    ctx.send_back(f, ctx.now);
+    fr.wire = wire;
+    ctx.send_back(f, sent);
 }

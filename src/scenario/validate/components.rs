@@ -559,11 +559,28 @@ fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
         .health_check
         .as_ref()
         .map(|h| health_check(c, &format!("{path}.health_check"), h));
+    let cores = c.at_least(&format!("{path}.cores"), u64::from(b.cores), 1) as u32;
+    let nic = c.positive(&format!("{path}.nic_gbps"), b.nic_gbps);
+    c.within(&format!("{path}.nic_gbps"), nic, 1e-6, 1e5);
+    // Only the cores and the NIC of its machine are used.
+    let machine = MachineSpec::new(
+        cores.clamp(1, 1 << 20),
+        1.0,
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        nic.max(1e-9),
+        u32::MAX,
+        1.0,
+        0.0,
+    );
     BalancerSpec {
         backends,
         weights,
         policy: b.policy,
         forward: c.dist(&format!("{path}.forward_ms"), &b.forward_ms),
+        machine,
         max_connections: c.at_least(
             &format!("{path}.max_connections"),
             u64::from(b.max_connections),
