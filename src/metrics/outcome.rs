@@ -17,19 +17,22 @@ pub enum Status {
     NoPrimary,
     /// The class's circuit breaker was open: the client did not send the attempt.
     CircuitOpen,
+    /// A caller had no local port left towards the callee (all open or in TIME_WAIT).
+    PortsExhausted,
 }
 
 /// How many statuses there are: the length of every per-status counter array.
-pub const STATUS_COUNT: usize = 8;
+pub const STATUS_COUNT: usize = 9;
 
 /// Reasons a request is refused at the door (it never got served).
-pub const REJECT_REASONS: [Status; 6] = [
+pub const REJECT_REASONS: [Status; 7] = [
     Status::QueueFull,
     Status::ConnectionLimit,
     Status::OutOfMemory,
     Status::NoHealthyBackend,
     Status::NoPrimary,
     Status::CircuitOpen,
+    Status::PortsExhausted,
 ];
 
 impl Status {
@@ -44,6 +47,7 @@ impl Status {
             Status::BackendDown => "backend_down",
             Status::NoPrimary => "no_primary",
             Status::CircuitOpen => "circuit_open",
+            Status::PortsExhausted => "ports_exhausted",
         }
     }
 

@@ -49,6 +49,15 @@ pub struct RawMachine {
     #[serde(default = "default_rx_buffer_kb")]
     #[schemars(range(min = 1, max = 1000000000))]
     pub rx_buffer_kb: f64,
+    /// Local ports for connections it opens to one destination (Linux's default range
+    /// 32768–60999): a connection holds one while open and for `time_wait_s` after closing.
+    #[serde(default = "default_ephemeral_ports")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub ephemeral_ports: u32,
+    /// How long a connection it closed keeps its port (TIME_WAIT), in seconds.
+    #[serde(default = "default_time_wait_s")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub time_wait_s: f64,
     /// Random disk reads/writes per second; each disk I/O step takes 1/iops on a FIFO disk.
     #[serde(default = "default_disk_iops")]
     #[schemars(range(min = 0.001, max = 1000000000))]
@@ -92,6 +101,12 @@ fn default_nic_gbps() -> f64 {
 }
 fn default_max_connections() -> u32 {
     10_000
+}
+fn default_ephemeral_ports() -> u32 {
+    28_232
+}
+fn default_time_wait_s() -> f64 {
+    60.0
 }
 fn default_rx_buffer_kb() -> f64 {
     4096.0

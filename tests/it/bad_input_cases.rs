@@ -67,7 +67,7 @@ fn cases() -> Vec<Case> {
                 "components.api.machine.corez",
                 "unknown field `corez`, expected one of `cores`, `cpu_speed`, `ram_gb`, \
                  `base_memory_gb`, `memory_per_connection_kb`, `memory_per_request_kb`, \
-                 `nic_gbps`, `max_connections`, `rx_buffer_kb`, `disk_iops`, `cost_per_hour`, `cpu_scheduling`; did you mean \
+                 `nic_gbps`, `max_connections`, `rx_buffer_kb`, `ephemeral_ports`, `time_wait_s`, `disk_iops`, `cost_per_hour`, `cpu_scheduling`; did you mean \
                  `cores`?",
             )],
         },

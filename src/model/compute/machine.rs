@@ -9,7 +9,7 @@ use crate::engine::time::SimTime;
 use crate::metrics::time_weighted::{BusyTime, TimeWeighted};
 use crate::model::compute::cores::SharedCores;
 use crate::model::compute::pool::Pool;
-use crate::model::ids::FrameId;
+use crate::model::ids::{ComponentId, FrameId};
 use std::collections::VecDeque;
 
 const KIB: f64 = 1024.0;
@@ -35,6 +35,9 @@ pub struct MachineSpec {
     /// How long the receiving NIC takes to drain a full receive buffer: a message whose first
     /// bit finds more than this ahead of it is dropped.
     pub rx_buffer: SimTime,
+    /// Local ports towards one destination, and how long a closed connection keeps one.
+    pub ephemeral_ports: u32,
+    pub time_wait: SimTime,
 }
 
 impl MachineSpec {
@@ -64,6 +67,8 @@ impl MachineSpec {
             cost_per_hour,
             time_sliced: true,
             rx_buffer: SimTime::MAX,
+            ephemeral_ports: u32::MAX,
+            time_wait: SimTime::ZERO,
         }
     }
 
@@ -72,6 +77,16 @@ impl MachineSpec {
     pub fn wire_time(&self, bytes: u64) -> SimTime {
         SimTime::from_ns_f64(bytes as f64 * self.nic_ns_per_byte)
     }
+}
+
+/// A machine's local ports towards one destination machine.
+#[derive(Debug)]
+struct PortsTo {
+    target: ComponentId,
+    machine: u32,
+    open: u32,
+    /// When each closed connection's port is free again, in order.
+    time_wait: VecDeque<SimTime>,
 }
 
 /// Why a machine refuses a request at the door.
@@ -105,6 +120,9 @@ pub struct Machine {
     /// whether its connection closes then. Until then the request keeps its memory and its
     /// connection (`settle` gives them back).
     leaving: VecDeque<(SimTime, bool)>,
+    /// Local ports in use towards each destination machine it has opened connections to
+    /// without a pool, found by a short linear search (a server calls few machines this way).
+    ports: Vec<PortsTo>,
     /// Connection pools of this machine towards databases (same order as the server's pools).
     pub pools: Vec<Pool>,
     pub cpu: TimeWeighted,
@@ -246,10 +264,70 @@ impl Machine {
         }
     }
 
+    /// Takes a local port for a new connection to machine `machine` of `target`, or `false`
+    /// if every one is open or in TIME_WAIT.
+    pub fn take_port(
+        &mut self,
+        m: &MachineSpec,
+        target: ComponentId,
+        machine: u32,
+        now: SimTime,
+    ) -> bool {
+        let p = self.ports_to(target, machine);
+        while p.time_wait.front().is_some_and(|&t| t <= now) {
+            p.time_wait.pop_front();
+        }
+        if p.open as usize + p.time_wait.len() >= m.ephemeral_ports as usize {
+            return false;
+        }
+        p.open += 1;
+        true
+    }
+
+    /// The connection to machine `machine` of `target` closed at `now`: its port waits out
+    /// TIME_WAIT.
+    pub fn close_port(&mut self, m: &MachineSpec, target: ComponentId, machine: u32, now: SimTime) {
+        let p = self.ports_to(target, machine);
+        p.open = p.open.saturating_sub(1);
+        if m.time_wait > SimTime::ZERO {
+            p.time_wait.push_back(now + m.time_wait);
+        }
+    }
+
+    fn ports_to(&mut self, target: ComponentId, machine: u32) -> &mut PortsTo {
+        let i = match self
+            .ports
+            .iter()
+            .position(|p| p.target == target && p.machine == machine)
+        {
+            Some(i) => i,
+            None => {
+                self.ports.push(PortsTo {
+                    target,
+                    machine,
+                    open: 0,
+                    time_wait: VecDeque::new(),
+                });
+                self.ports.len() - 1
+            }
+        };
+        &mut self.ports[i]
+    }
+
+    /// Bytes of heap holding ports in TIME_WAIT.
+    pub fn ports_heap_bytes(&self) -> usize {
+        self.ports
+            .iter()
+            .map(|p| p.time_wait.capacity() * std::mem::size_of::<SimTime>())
+            .sum()
+    }
+
     /// Forgets all work after a crash: counters back to an idle machine.
     pub fn wipe(&mut self, m: &MachineSpec, now: SimTime) {
         self.settle(m, now);
         self.leaving.clear();
+        // The kernel's sockets, TIME_WAIT included, go with it.
+        self.ports.clear();
         self.connections = 0;
         self.conns.set(now, 0);
         self.memory_bytes = m.base_bytes;

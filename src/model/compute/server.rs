@@ -390,6 +390,7 @@ impl<S> Server<S> {
                     + m.core_queue.capacity() * std::mem::size_of::<(FrameId, SimTime)>()
                     + m.leaving_heap_bytes()
                     + m.shared.heap_bytes()
+                    + m.ports_heap_bytes()
             })
             .sum::<usize>() as u64
     }

@@ -389,13 +389,38 @@ fn send_one<K: ServerKind>(
     let caller = Caller::Machine(fr.component, fr.machine);
     let landing = others.get(target).land(ctx, fr.request, caller, shard);
     let srv = k.server();
-    let (mut at, wire) = srv.machines[fr.machine as usize].send(&srv.spec.machine, bytes, now);
     let machine = match landing {
         Landing::Machine(m) => m,
         // No balancer in between: the caller spreads its calls at random.
         Landing::Spread(n) if n > 1 => srv.rng.random_range(0..n),
         Landing::Spread(_) | Landing::NoPrimary(_) => 0,
     };
+    // A connection of its own to a database (no pool) takes a local port; calls between
+    // services travel on kept-alive connections.
+    let opens_port = fresh && connect && others.get(target).connect_cost().is_some();
+    let srv = k.server();
+    let m = &mut srv.machines[fr.machine as usize];
+    if opens_port && !m.take_port(&srv.spec.machine, target, machine, now) {
+        // Every local port towards it is open or in TIME_WAIT: the connect fails at once.
+        if ctx.requests.get(fr.request).counted {
+            srv.stats.refused[Status::PortsExhausted.index()] += 1;
+        }
+        let child = ctx.frames.insert(Frame {
+            request: fr.request,
+            parent: Some(f),
+            component: target,
+            machine,
+            pool,
+            fresh_connection: false,
+            status: Status::PortsExhausted,
+            received: true,
+            answer_received: true,
+            ..Frame::default()
+        });
+        ctx.schedule(now, Event::FrameReturn { frame: child });
+        return;
+    }
+    let (mut at, wire) = m.send(&srv.spec.machine, bytes, now);
     let latency = ctx.link_latency(fr.component, fr.machine, target, machine);
     at += latency;
     let mut connecting = false;
@@ -488,6 +513,10 @@ fn child_returned<K: ServerKind>(
     // After a crash the machine's pools were reset: nothing to give back. A scatter's calls
     // share one pooled connection, given back with the last answer.
     let same_life = fr.epoch == m.epoch;
+    if same_life && child.fresh_connection && child.connecting {
+        // The caller closes its own connection: the port waits out TIME_WAIT.
+        m.close_port(&srv.spec.machine, child.component, child.machine, now);
+    }
     let last = fr.pending_children <= 1;
     if same_life
         && last

@@ -4,6 +4,7 @@
 use super::dns::{dns, health_check, not_dns};
 use super::replication::replication;
 use super::{Checker, MAX_LRU_KEYS};
+use crate::engine::time::SimTime;
 use crate::model::ComponentKind;
 use crate::model::compute::machine::MachineSpec;
 use crate::model::compute::server::{ServerSpec, Step};
@@ -84,6 +85,14 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
     );
     spec.time_sliced = m.cpu_scheduling == CpuScheduling::TimeSliced;
     spec.rx_buffer = spec.wire_time((rx_buffer_kb.clamp(1.0, 1e9) * 1024.0) as u64);
+    spec.ephemeral_ports = c.count(
+        &format!("{path}.ephemeral_ports"),
+        u64::from(m.ephemeral_ports),
+        1,
+        65_535,
+    ) as u32;
+    let time_wait = c.number(&format!("{path}.time_wait_s"), m.time_wait_s, 0.0, 3600.0);
+    spec.time_wait = SimTime::from_secs(time_wait);
     spec
 }
 
