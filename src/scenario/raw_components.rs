@@ -351,8 +351,24 @@ fn default_cache_workers() -> u32 {
 pub enum RawCachePolicy {
     /// Each lookup hits with this probability, whatever its key.
     HitRatio(f64),
-    /// Least-recently-used over request keys, holding at most `capacity_keys`.
-    Lru { capacity_keys: u64 },
+    /// Least-recently-used over request keys, holding at most `capacity_keys`, or as many
+    /// entries of `entry_kb` as `capacity_mb` holds. Its entries take the machine's memory.
+    Lru {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 1))]
+        capacity_keys: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schemars(range(min = 0.000001, max = 1000000000))]
+        capacity_mb: Option<f64>,
+        /// Memory one entry takes, in KiB.
+        #[serde(default = "default_entry_kb")]
+        #[schemars(range(min = 0, max = 1000000000))]
+        entry_kb: f64,
+    },
+}
+
+fn default_entry_kb() -> f64 {
+    1.0
 }
 
 /// A database server: connections, query costs, an index switch.

@@ -418,3 +418,45 @@ fn time_wait_caps_new_connections_to_one_destination() {
         refused
     );
 }
+
+/// A cache's entries take its machine's memory. An LRU of `capacity_mb` 512 with entries of
+/// 64 KiB holds 512 × 1024 / 64 = 8,192 keys; 20,000 keys drawn uniformly 200 times a second
+/// for 100 s fill it, so its machine's memory peaks at its 1 GiB base plus 512 MiB of entries
+/// (requests and connections are given no memory here): 1.5 GiB. The same cache on a
+/// machine with 1.25 GiB is refused: the entries would not fit.
+#[test]
+fn a_cache_s_entries_take_its_memory() {
+    let scenario = |ram_gb: f64| {
+        json!({
+            "name": "cache-memory",
+            "duration_s": 100,
+            "warmup_s": 10,
+            "workload": {
+                "model": {"open": {"rate_per_s": 200}},
+                "entry": "cache",
+                "classes": {"read": {"keys": {"uniform": {"count": 20_000}}}}
+            },
+            "components": {
+                "cache": {"kind": "cache", "backing": "db",
+                          "machine": {"cores": 1, "ram_gb": ram_gb, "base_memory_gb": 1,
+                                      "memory_per_connection_kb": 0, "memory_per_request_kb": 0},
+                          "policy": {"lru": {"capacity_mb": 512, "entry_kb": 64}}},
+                "db": {"kind": "database", "machine": {"cores": 8},
+                       "queries": {"default": {"cpu_ms": {"constant": {"ms": 0.1}}}}}
+            }
+        })
+    };
+    let s = run_summary(&scenario(16.0), 1);
+    assert_eq!(num(&s, "/components/cache/peak_memory_gb"), 1.5);
+    let out = crate::common::dsim()
+        .args(["run", "--no-write"])
+        .arg(crate::common::write_scenario(&scenario(1.25)))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("components.cache.policy.lru") && err.contains("raise ram_gb"),
+        "{err}"
+    );
+}

@@ -200,6 +200,13 @@ impl Machine {
         self.conns.set(now, u64::from(self.connections));
     }
 
+    /// Holds `bytes` more of memory for data the program keeps (a cache's entries), beyond
+    /// any request; admission sees less room from then on.
+    pub fn hold_memory(&mut self, bytes: u64) {
+        self.memory_bytes = self.memory_bytes.saturating_add(bytes);
+        self.memory_peak = self.memory_peak.max(self.memory_bytes);
+    }
+
     fn take_memory(&mut self, m: &MachineSpec, bytes: u64) -> Result<(), Refusal> {
         if self.memory_bytes.saturating_add(bytes) > m.ram_bytes {
             return Err(Refusal::OutOfMemory);

@@ -26,7 +26,12 @@ pub enum CacheStep {
 #[derive(Debug, Clone)]
 pub enum CachePolicy {
     HitRatio(f64),
-    Lru { capacity: u64, key_count: u64 },
+    Lru {
+        capacity: u64,
+        key_count: u64,
+        /// Memory one entry takes on the cache's machine.
+        entry_bytes: u64,
+    },
 }
 
 /// A cache as the scenario describes it.
@@ -41,6 +46,8 @@ pub struct CacheSpec {
 pub struct Cache {
     pub server: Server<CacheStep>,
     pub state: CacheState,
+    /// Memory one LRU entry takes on its machine.
+    pub entry_bytes: u64,
     /// Lookups of counted requests that hit and missed.
     pub hits: u64,
     pub misses: u64,
@@ -48,16 +55,22 @@ pub struct Cache {
 
 impl Cache {
     pub fn new(spec: CacheSpec, rng: Stream) -> Cache {
+        let mut entry = 0;
         let state = match spec.policy {
             CachePolicy::HitRatio(r) => CacheState::HitRatio(r),
             CachePolicy::Lru {
                 capacity,
                 key_count,
-            } => CacheState::Lru(Lru::new(capacity, key_count)),
+                entry_bytes,
+            } => {
+                entry = entry_bytes;
+                CacheState::Lru(Lru::new(capacity, key_count))
+            }
         };
         Cache {
             server: Server::new(spec.server, rng),
             state,
+            entry_bytes: entry,
             hits: 0,
             misses: 0,
         }
@@ -94,7 +107,13 @@ impl ServerKind for Cache {
                 Flow::Next(if hit { end } else { fr.step + 1 })
             }
             CacheStep::Fill => {
+                let before = self.state.entries();
                 self.state.fill(req.key);
+                if self.state.entries() > before {
+                    // A new entry (not one replacing an evicted one) takes memory.
+                    let m = &mut self.server.machines[fr.machine as usize];
+                    m.hold_memory(self.entry_bytes);
+                }
                 Flow::Next(fr.step + 1)
             }
         }
@@ -104,6 +123,7 @@ impl ServerKind for Cache {
     /// again, its misses going to the backing component meanwhile. (A fixed hit ratio has no
     /// keys to lose.)
     fn machine_crashed(&mut self, _: &mut Context, _: ComponentId, _: u32) {
+        // (The crash has reset the machine's memory to its base.)
         if let CacheState::Lru(lru) = &mut self.state {
             lru.clear();
         }
@@ -126,6 +146,14 @@ impl CacheState {
         match self {
             CacheState::HitRatio(p) => rng.random::<f64>() < *p,
             CacheState::Lru(lru) => lru.touch(key),
+        }
+    }
+
+    /// Entries held (none for a fixed ratio).
+    pub fn entries(&self) -> u32 {
+        match self {
+            CacheState::HitRatio(_) => 0,
+            CacheState::Lru(lru) => lru.len(),
         }
     }
 

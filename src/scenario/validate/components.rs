@@ -251,12 +251,49 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
             }
             CachePolicy::HitRatio(r)
         }
-        RawCachePolicy::Lru { capacity_keys } => {
-            c.at_least(
-                &format!("{path}.policy.lru.capacity_keys"),
-                capacity_keys,
-                1,
-            );
+        RawCachePolicy::Lru {
+            capacity_keys,
+            capacity_mb,
+            entry_kb,
+        } => {
+            let lpath = format!("{path}.policy.lru");
+            let entry_kb = c.number(&format!("{lpath}.entry_kb"), entry_kb, 0.0, MAX_MEMORY_KB);
+            let entry_bytes = (entry_kb * 1024.0) as u64;
+            let capacity_keys = match (capacity_keys, capacity_mb) {
+                (Some(keys), None) => c.at_least(&format!("{lpath}.capacity_keys"), keys, 1),
+                (None, Some(mb)) => {
+                    let mb = c.positive(&format!("{lpath}.capacity_mb"), mb);
+                    if entry_bytes == 0 {
+                        c.problem(
+                            format!("{lpath}.entry_kb"),
+                            "a capacity in MB needs entries of some size: give entry_kb > 0",
+                        );
+                        1
+                    } else {
+                        ((mb * 1024.0 * 1024.0) / entry_bytes as f64)
+                            .floor()
+                            .max(1.0) as u64
+                    }
+                }
+                (Some(_), Some(_)) | (None, None) => {
+                    c.problem(
+                        &lpath,
+                        "give the LRU's size once: capacity_keys or capacity_mb",
+                    );
+                    1
+                }
+            };
+            let free = machine.ram_bytes.saturating_sub(machine.base_bytes);
+            if capacity_keys.saturating_mul(entry_bytes) > free {
+                c.problem(
+                    &lpath,
+                    format!(
+                        "{capacity_keys} entries of {entry_kb} KiB need {:.3} GiB, more than the {:.3} GiB the machine has beyond base_memory_gb: raise ram_gb or shrink the cache",
+                        (capacity_keys.saturating_mul(entry_bytes)) as f64 / GIB,
+                        free as f64 / GIB
+                    ),
+                );
+            }
             if key_space > MAX_LRU_KEYS {
                 c.problem(
                     format!("{path}.policy.lru"),
@@ -266,6 +303,7 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
             CachePolicy::Lru {
                 capacity: capacity_keys,
                 key_count: key_space.min(MAX_LRU_KEYS),
+                entry_bytes,
             }
         }
     };
