@@ -200,8 +200,20 @@ pub enum RawStep {
     CpuMs(RawDist),
     /// Call another component and wait for its answer.
     Call(String),
+    /// Call `call`; if that fails (down, refused), call `fallback` instead (cache-aside).
+    CallWithFallback(RawFallbackCall),
     /// This many random disk I/Os on this machine's disk.
     DiskIos(u32),
+}
+
+/// A call with a second choice.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFallbackCall {
+    /// Called first.
+    pub call: String,
+    /// Called when the first call fails.
+    pub fallback: String,
 }
 
 /// A client-side pool of database connections, per replica of the calling service.

@@ -26,9 +26,12 @@ pub enum Step<S> {
     /// Random disk I/Os.
     Disk(u32),
     /// A synchronous call; `pool` is the index of this server's pool towards the target.
+    /// With a `fallback`, a call that fails is made again to it (cache-aside: a cache that is
+    /// down is bypassed to the database), through its pool.
     Call {
         target: ComponentId,
         pool: Option<u16>,
+        fallback: Option<(ComponentId, Option<u16>)>,
     },
     /// A step only this kind of server has.
     Own(S),
@@ -43,12 +46,15 @@ impl<S> Step<S> {
         }
     }
 
-    /// The component this step calls, if it is a call.
-    pub fn callee(&self) -> Option<ComponentId> {
-        match self {
-            Step::Call { target, .. } => Some(*target),
-            Step::Cpu(_) | Step::Disk(_) | Step::Own(_) => None,
-        }
+    /// The components this step may call: its target, and its fallback.
+    pub fn callees(&self) -> impl Iterator<Item = ComponentId> {
+        let (target, fallback) = match self {
+            Step::Call {
+                target, fallback, ..
+            } => (Some(*target), fallback.map(|(f, _)| f)),
+            Step::Cpu(_) | Step::Disk(_) | Step::Own(_) => (None, None),
+        };
+        target.into_iter().chain(fallback)
     }
 }
 
@@ -79,7 +85,7 @@ impl<S> ServerSpec<S> {
             .programs
             .iter()
             .flatten()
-            .filter_map(Step::callee)
+            .flat_map(Step::callees)
             .collect();
         out.sort_unstable();
         out.dedup();

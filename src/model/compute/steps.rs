@@ -188,7 +188,7 @@ fn run_steps<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f
                 ctx.schedule(done, Event::WaitDone { frame: f });
                 return;
             }
-            Step::Call { target, pool } => return call(k, ctx, others, f, target, pool),
+            Step::Call { target, pool, .. } => return call(k, ctx, others, f, target, pool),
             Step::Own(own) => match k.own_step(ctx, f, &fr, &req, own, end) {
                 Flow::Next(next) => ctx.frames.get_mut(f).step = next,
                 Flow::Wait => return,
@@ -552,6 +552,20 @@ fn child_returned<K: ServerKind>(
         return reply(k, ctx, others, p, Status::BackendDown);
     }
     if status != Status::Ok {
+        // A call with a fallback that failed is made again to the fallback.
+        let class = usize::from(ctx.requests.get(fr.request).class);
+        let step = k.server().spec.programs[class]
+            .get(usize::from(fr.step))
+            .copied();
+        if let Some(Step::Call {
+            target,
+            fallback: Some((fallback, pool)),
+            ..
+        }) = step
+            && child.component == target
+        {
+            return call(k, ctx, others, p, fallback, pool);
+        }
         return reply(k, ctx, others, p, status);
     }
     ctx.frames.get_mut(p).step += 1;

@@ -179,6 +179,16 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
         pools.push((id, size));
     }
     let handlers = per_class(c, &format!("{path}.handlers"), &s.handlers, "handler");
+    // A called component (not a DNS, not itself) and this service's pool towards it.
+    let callee = |c: &mut Checker, at: &str, target: &String| {
+        let id = c.component(at, target);
+        not_dns(c, at, target);
+        if target == name {
+            c.problem(at, "a service cannot call itself");
+        }
+        let pool = pools.iter().position(|&(t, _)| t == id).map(|p| p as u16);
+        (id, pool)
+    };
     let mut programs = Vec::new();
     for (class_name, handler) in c.class_names.clone().iter().zip(handlers) {
         let Some(steps) = handler else {
@@ -210,13 +220,28 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                     u64::from(MAX_DISK_IOS),
                 ) as u32),
                 RawStep::Call(target) => {
-                    let id = c.component(&format!("{hpath}[{i}].call"), target);
-                    not_dns(c, &format!("{hpath}[{i}].call"), target);
-                    if target == name {
-                        c.problem(format!("{hpath}[{i}].call"), "a service cannot call itself");
+                    let (target, pool) = callee(c, &format!("{hpath}[{i}].call"), target);
+                    Step::Call {
+                        target,
+                        pool,
+                        fallback: None,
                     }
-                    let pool = pools.iter().position(|&(t, _)| t == id).map(|p| p as u16);
-                    Step::Call { target: id, pool }
+                }
+                RawStep::CallWithFallback(f) => {
+                    let p = format!("{hpath}[{i}].call_with_fallback");
+                    let (target, pool) = callee(c, &format!("{p}.call"), &f.call);
+                    let fallback = callee(c, &format!("{p}.fallback"), &f.fallback);
+                    if f.call == f.fallback {
+                        c.problem(
+                            format!("{p}.fallback"),
+                            "the fallback must be another component than the first call",
+                        );
+                    }
+                    Step::Call {
+                        target,
+                        pool,
+                        fallback: Some(fallback),
+                    }
                 }
             })
             .collect();
@@ -319,6 +344,7 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
         Step::Call {
             target: backing,
             pool: (!pools.is_empty()).then_some(0),
+            fallback: None,
         },
         Step::Own(CacheStep::Fill),
     ];
