@@ -162,7 +162,8 @@ impl Balancer {
         self.nic_utilisation = mean_between(self.window_nic, self.nic_area(now), span);
     }
 
-    /// Runs `work` on the core free first (after the work before it); returns when it ends.
+    /// Runs `work`, ready at `now`, on the core free first (after the work booked before it);
+    /// returns when it ends.
     fn compute(&mut self, now: SimTime, work: SimTime) -> SimTime {
         let (core, free) = self
             .core_free
@@ -199,17 +200,17 @@ impl Balancer {
         let fr = *ctx.frames.get(f);
         let req = *ctx.requests.get(fr.request);
         let bytes = ctx.scenario.workload.classes[usize::from(req.class)].request_bytes;
+        // Its NIC takes the request in (FIFO, so in arrival order), then a core works on it
+        // (first come, first served): both are booked now, in that order, and one event
+        // comes back when the work is done. The choice of backend is made on arrival.
+        let mut received = now;
         if !fr.received {
             ctx.frames.get_mut(f).received = true;
             if self.alive {
-                let done = self
+                received = self
                     .nic
                     .receive(&self.spec.machine, bytes, now, fr.wire)
                     .unwrap_or(now);
-                if done > now {
-                    ctx.schedule(done, Event::FrameArrive { frame: f });
-                    return;
-                }
             }
         }
         if fr.admitted {
@@ -250,7 +251,7 @@ impl Balancer {
         self.active[i] += 1;
         self.sent[i] += 1;
         let work = self.spec.forward.sample(&mut self.rng);
-        let forwarded = self.compute(now, work);
+        let forwarded = self.compute(received, work);
         let lf = ctx.frames.get_mut(f);
         lf.epoch = self.epoch;
         lf.backend = i as u32;
