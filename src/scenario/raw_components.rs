@@ -496,19 +496,18 @@ pub struct RawFailover {
     #[serde(default = "default_detection_ms")]
     pub detection_ms: f64,
     /// Time to promote the most up-to-date live replica once the death is noticed.
-    #[serde(default = "default_promotion_ms")]
-    pub promotion_ms: f64,
+    /// Default 5,000 ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_ms: Option<f64>,
     /// What writes do between detection and promotion: `fail` (rejected `no_primary`) or
     /// `queue` (held until the new primary is up; the client's timeout still runs).
-    #[serde(default)]
-    pub during: DuringFailover,
+    /// Default `fail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub during: Option<DuringFailover>,
 }
 
 fn default_detection_ms() -> f64 {
     10_000.0
-}
-fn default_promotion_ms() -> f64 {
-    5_000.0
 }
 
 /// Writes while a shard has no primary.

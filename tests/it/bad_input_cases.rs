@@ -67,9 +67,40 @@ fn cases() -> Vec<Case> {
                 "components.api.machine.corez",
                 "unknown field `corez`, expected one of `cores`, `cpu_speed`, `ram_gb`, \
                  `base_memory_gb`, `memory_per_connection_kb`, `memory_per_request_kb`, \
-                 `nic_gbps`, `max_connections`, `rx_buffer_kb`, `ephemeral_ports`, `time_wait_s`, `disk_iops`, `cost_per_hour`, `cpu_scheduling`; did you mean \
+                 `nic_gbps`, `max_connections`, `rx_buffer_kb`, `ephemeral_ports`, \
+                 `time_wait_s`, `disk_iops`, `cost_per_hour`, `cpu_scheduling`; did you mean \
                  `cores`?",
             )],
+        },
+        Case {
+            name: "an unknown way of sharing cores names the two there are",
+            edits: vec![("components.api.machine.cpu_scheduling", json!("fair"))],
+            problems: vec![problem(
+                "components.api.machine.cpu_scheduling",
+                "unknown variant `fair`, expected `time_sliced` or `run_to_completion`",
+            )],
+        },
+        Case {
+            name: "ports beyond 65,535 and a failover multi-primary cannot use",
+            edits: vec![
+                ("components.api.machine.ephemeral_ports", json!(70_000)),
+                (
+                    "components.db.replication",
+                    json!({"replicas": 1, "mode": "multi_primary",
+                           "failover": {"detection_ms": 100, "promotion_ms": 100}}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.api.machine.ephemeral_ports",
+                    "must be from 1 to 65535, got 70000",
+                ),
+                problem_on(
+                    "components.db.replication.failover",
+                    "multi_primary promotes nobody",
+                    "\"failover\"",
+                ),
+            ],
         },
         Case {
             name: "an unknown kind suggests the closest",

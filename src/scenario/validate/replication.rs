@@ -84,11 +84,11 @@ pub(super) fn replication(
             let failover = r.failover.as_ref().map(|f| {
                 let fpath = format!("{rpath}.failover");
                 if r.mode == ReplicationMode::MultiPrimary
-                    && (f.promotion_ms != 5_000.0 || f.during != DuringFailover::Fail)
+                    && (f.promotion_ms.is_some() || f.during.is_some())
                 {
                     c.problem(
                         &fpath,
-                        "multi_primary promotes nobody (every machine already takes writes): give only `detection_ms`",
+                        "multi_primary promotes nobody (every machine already takes writes): give only `detection_ms`, drop `promotion_ms` and `during`",
                     );
                 }
                 let mut ms = |field: &str, v: f64| {
@@ -98,8 +98,8 @@ pub(super) fn replication(
                 };
                 Failover {
                     detection: ms("detection_ms", f.detection_ms),
-                    promotion: ms("promotion_ms", f.promotion_ms),
-                    during: f.during,
+                    promotion: ms("promotion_ms", f.promotion_ms.unwrap_or(5_000.0)),
+                    during: f.during.unwrap_or_default(),
                 }
             });
             // Multi-primary notices a dead machine as master-slave does (after
