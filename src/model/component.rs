@@ -236,6 +236,17 @@ impl Component {
         }
     }
 
+    /// A copy of a write is due on machine `machine` of this database: its disk does the work.
+    pub fn replica_apply(&mut self, ctx: &mut Context, machine: u32, ios: u16) {
+        match self {
+            Component::Database(d) => d.replica_apply(ctx, machine, ios),
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Balancer(_)
+            | Component::Dns(_) => unreachable!("{NOT_A_DATABASE}"),
+        }
+    }
+
     /// A database's failover step: the death of primary `machine` is noticed.
     pub fn failure_detected(&mut self, me: ComponentId, ctx: &mut Context, machine: u32) {
         self.database().failure_detected(ctx, me, machine);

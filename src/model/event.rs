@@ -33,6 +33,12 @@ pub enum Event {
     FaultStart { fault: u32 },
     /// Scheduled fault `fault` ends.
     FaultEnd { fault: u32 },
+    /// Machine `machine` of database `db` applies a copied write: `ios` disk operations.
+    ReplicaApply {
+        db: ComponentId,
+        machine: u32,
+        ios: u16,
+    },
     /// A replicated database notices that machine `machine` (a primary) is gone.
     FailureDetected { db: ComponentId, machine: u32 },
     /// A replicated database promotes a new primary in shard `shard`.

@@ -108,6 +108,22 @@ pub fn query_program(
 }
 
 impl Database {
+    /// The most disk operations a write of any class does (what a copy costs a replica).
+    pub(crate) fn write_ios(&self) -> u32 {
+        self.server
+            .spec
+            .programs
+            .iter()
+            .filter(|p| matches!(p.last(), Some(Step::Own(DbStep::Replicate))))
+            .flat_map(|p| p.iter())
+            .filter_map(|s| match s {
+                Step::Disk(n) => Some(*n),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn new(spec: DatabaseSpec, rng: Stream) -> Database {
         let count = spec.server.machine_count;
         let replication = spec.replication.map(|rs| Replicated {
@@ -224,6 +240,27 @@ impl ServerKind for Database {
                     &mut self.server.rng,
                     &ctx.net.cut_links,
                 );
+                // Each copy costs its machine the write's disk work when it applies it.
+                let class = usize::from(req.class);
+                let ios = self.server.spec.programs[class]
+                    .iter()
+                    .find_map(|s| match s {
+                        Step::Disk(n) => Some(*n),
+                        _ => None,
+                    })
+                    .unwrap_or(0);
+                if ios > 0 {
+                    for &(q, at) in &r.state.applies {
+                        ctx.schedule(
+                            at,
+                            Event::ReplicaApply {
+                                db: fr.component,
+                                machine: q,
+                                ios: ios.min(u32::from(u16::MAX)) as u16,
+                            },
+                        );
+                    }
+                }
                 if ack > now {
                     ctx.schedule(ack, Event::WaitDone { frame: f });
                     return Flow::Wait;

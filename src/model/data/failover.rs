@@ -114,15 +114,33 @@ impl Database {
         }
     }
 
-    /// Machine `machine` is back: it catches up from a live primary, and a shard whose last
-    /// promotion found no live machine can now promote it.
+    /// A copy of a write is due on machine `machine`: its disk does the write's work (a
+    /// machine that is down has lost the copy with its log).
+    pub(crate) fn replica_apply(&mut self, ctx: &mut Context, machine: u32, ios: u16) {
+        let srv = &mut self.server;
+        let m = &mut srv.machines[machine as usize];
+        if m.alive {
+            m.disk(&srv.spec.machine, u32::from(ios), ctx.now);
+        }
+    }
+
+    /// Machine `machine` is back: it catches up from a live primary (its disk doing the
+    /// missed writes' work at once), and a shard whose last promotion found no live machine
+    /// can now promote it.
     pub(crate) fn recovered(&mut self, ctx: &mut Context, me: ComponentId, machine: u32) {
         let now = ctx.now;
+        let write_ios = self.write_ios();
         let Some(rep) = self.replication.as_mut() else {
             return;
         };
         let (rs, st) = (&rep.spec, &mut rep.state);
-        st.recover(rs, &self.server.machines, machine, now);
+        let missed = st.recover(rs, &self.server.machines, machine, now);
+        if missed > 0 && write_ios > 0 {
+            let srv = &mut self.server;
+            let ios =
+                u32::try_from(missed.saturating_mul(u64::from(write_ios))).unwrap_or(u32::MAX);
+            srv.machines[machine as usize].disk(&srv.spec.machine, ios, now);
+        }
         let shard = rs.shard_of_machine(machine);
         if st.needs_promotion(shard)
             && let Some(f) = rs.failover

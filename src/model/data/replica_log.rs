@@ -123,6 +123,8 @@ pub struct ReplicationState {
     /// (writes stop going to it only then).
     notice_due: Vec<Option<SimTime>>,
     noticed_down: Vec<bool>,
+    /// The copies the last `replicate` sent: (machine, when it applies the write). Reused.
+    pub applies: Vec<(u32, SimTime)>,
     pub(crate) promote_due: Vec<Option<SimTime>>,
     /// Per shard: calls (child frames) held until a new primary is promoted.
     pub held: Vec<VecDeque<FrameId>>,
@@ -153,6 +155,7 @@ impl ReplicationState {
             detect_due: vec![None; shards],
             notice_due: vec![None; n],
             noticed_down: vec![false; n],
+            applies: Vec::new(),
             promote_due: vec![None; shards],
             held: vec![VecDeque::new(); shards],
             stats: ReplicationStats {
@@ -333,6 +336,7 @@ impl ReplicationState {
                 self.stats.conflicts += 1;
             }
         }
+        self.applies.clear();
         self.committed[shard] += 1;
         let seq = self.committed[shard];
         self.applied[r as usize] = seq;
@@ -389,6 +393,7 @@ impl ReplicationState {
                 origin: r,
             };
             self.push(qi, w);
+            self.applies.push((q, apply));
             applies[n] = acked;
             n += 1;
         }
@@ -541,7 +546,14 @@ impl ReplicationState {
     }
 
     /// Replica `r` is back at `now`: it catches up from a live primary, if there is one.
-    pub fn recover(&mut self, spec: &ReplicationSpec, machines: &[Machine], r: u32, now: SimTime) {
+    /// Machine `r` is back; returns how many writes it caught up on.
+    pub fn recover(
+        &mut self,
+        spec: &ReplicationSpec,
+        machines: &[Machine],
+        r: u32,
+        now: SimTime,
+    ) -> u64 {
         // Back before its death was noticed, or noticed back at once.
         self.notice_due[r as usize] = None;
         self.noticed_down[r as usize] = false;
@@ -549,9 +561,12 @@ impl ReplicationState {
         let primary = self.primary[shard];
         let base = shard as u32 * spec.members;
         if primary != NO_PRIMARY && machines[(base + primary) as usize].alive {
+            let missed = self.committed[shard].saturating_sub(self.applied[r as usize]);
             self.applied[r as usize] = self.committed[shard];
             self.last_apply[r as usize] = now;
+            return missed;
         }
+        0
     }
 
     /// The promotion of `shard` due at `now`: promotes the live machine with the highest
