@@ -111,3 +111,29 @@ fn a_dead_backend_gets_traffic_until_health_checks_notice() {
     );
     assert_eq!(down["backend"], "app[1]");
 }
+
+/// Scenario 20's description: without pools every query opens a connection of its own, and
+/// once server-2 is alone (after 30 s) it needs about 950 a second to the database while its
+/// ports, each held 60 s in TIME_WAIT, allow 470 a second: requests are refused
+/// `ports_exhausted` (none are with the pools).
+#[test]
+fn without_pools_a_lone_server_runs_out_of_ports_to_the_database() {
+    let pooled = run("20-state-in-shared-db");
+    assert_eq!(
+        pooled["requests"]["rejected_by"].get("ports_exhausted"),
+        None
+    );
+    let mut cmd = crate::common::dsim();
+    cmd.args(["run", "--format", "json", "--no-write"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/20-state-in-shared-db.json"
+        ))
+        .args(["--set", "components.server-1.connection_pools={}"])
+        .args(["--set", "components.server-2.connection_pools={}"]);
+    let s: Value = serde_json::from_slice(&crate::common::run_ok(&mut cmd).stdout).unwrap();
+    let refused = num(&s, "/requests/rejected_by/ports_exhausted");
+    let share = refused / num(&s, "/requests/total");
+    assert!((0.12..0.25).contains(&share), "{refused} refused: {share}");
+    assert!(num(&s, "/components/server-2/throughput_rps") < 480.0);
+}
