@@ -237,9 +237,9 @@ impl Component {
     }
 
     /// A copy of a write is due on machine `machine` of this database: its disk does the work.
-    pub fn replica_apply(&mut self, ctx: &mut Context, machine: u32, ios: u16) {
+    pub fn replica_apply(&mut self, ctx: &mut Context, machine: u16, epoch: u16, ios: u16) {
         match self {
-            Component::Database(d) => d.replica_apply(ctx, machine, ios),
+            Component::Database(d) => d.replica_apply(ctx, machine, epoch, ios),
             Component::Service(_)
             | Component::Cache(_)
             | Component::Balancer(_)

@@ -33,10 +33,12 @@ pub enum Event {
     FaultStart { fault: u32 },
     /// Scheduled fault `fault` ends.
     FaultEnd { fault: u32 },
-    /// Machine `machine` of database `db` applies a copied write: `ios` disk operations.
+    /// Machine `machine` of database `db` applies a copied write: `ios` disk operations, if
+    /// it has not crashed since (`epoch`, the low bits of its epoch when the copy was sent).
     ReplicaApply {
         db: ComponentId,
-        machine: u32,
+        machine: u16,
+        epoch: u16,
         ios: u16,
     },
     /// A replicated database notices that machine `machine` (a primary) is gone.

@@ -55,7 +55,9 @@ pub struct Frame {
     pub pool: Option<u16>,
     /// A scatter-gather call: child calls still out (0 or 1 for an ordinary call).
     pub pending_children: u16,
-    /// Load balancer: which backend this child frame went to.
+    /// Load balancer: which backend this child frame went to. A server's call to a database
+    /// on a connection of its own: the machine its local port is towards (`u32::MAX` when the
+    /// call took no port).
     pub backend: u32,
     pub status: Status,
     /// The call opened a connection of its own at the callee (counts against its cap).
@@ -91,7 +93,7 @@ impl Default for Frame {
             step: 0,
             pool: None,
             pending_children: 0,
-            backend: 0,
+            backend: u32::MAX,
             status: Status::Ok,
             fresh_connection: true,
             connecting: false,

@@ -312,9 +312,12 @@ impl Simulation {
             }
             Event::FaultStart { fault } => self.fault(fault, true),
             Event::FaultEnd { fault } => self.fault(fault, false),
-            Event::ReplicaApply { db, machine, ios } => {
-                comps[db.index()].replica_apply(ctx, machine, ios)
-            }
+            Event::ReplicaApply {
+                db,
+                machine,
+                epoch,
+                ios,
+            } => comps[db.index()].replica_apply(ctx, machine, epoch, ios),
             Event::FailureDetected { db, machine } => {
                 comps[db.index()].failure_detected(db, ctx, machine)
             }

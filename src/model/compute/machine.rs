@@ -202,7 +202,8 @@ impl Machine {
 
     /// Holds `bytes` more of memory for data the program keeps (a cache's entries), beyond
     /// any request; admission sees less room from then on.
-    pub fn hold_memory(&mut self, bytes: u64) {
+    pub fn hold_memory(&mut self, m: &MachineSpec, bytes: u64, now: SimTime) {
+        self.settle(m, now);
         self.memory_bytes = self.memory_bytes.saturating_add(bytes);
         self.memory_peak = self.memory_peak.max(self.memory_bytes);
     }

@@ -25,6 +25,9 @@ pub(crate) fn retransmission_timeout(k: u8) -> SimTime {
     SimTime(ms * 1_000_000)
 }
 
+/// `Frame::backend` of a server's call that took no local port.
+const NO_PORT: u32 = u32::MAX;
+
 pub(crate) fn refusal_status(r: Refusal) -> Status {
     match r {
         Refusal::ConnectionLimit => Status::ConnectionLimit,
@@ -66,8 +69,9 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         return reply(k, ctx, others, f, Status::BackendDown);
     }
     if !fr.received {
-        if fr.retransmits > 0 && fr.parent.is_none() && req.state == RequestState::Abandoned {
-            // The user gave up and closed the connection: its retransmissions stop.
+        if fr.retransmits > 0 && req.state == RequestState::Abandoned {
+            // The user gave up and closed its connection (and a proxy in between its own):
+            // the retransmissions of its request stop.
             return reply(k, ctx, others, f, Status::BackendDown);
         }
         let bytes = ctx.scenario.workload.classes[usize::from(req.class)].request_bytes;
@@ -177,8 +181,10 @@ fn run_steps<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f
             Step::Disk(mut ios) => {
                 if srv.spec.disk_in_memory > 0.0 {
                     // Each I/O finds its page in the buffer pool with this probability.
-                    let p = srv.spec.disk_in_memory;
-                    ios = (0..ios).filter(|_| srv.rng.random::<f64>() >= p).count() as u32;
+                    // The ones that go to disk are one binomial draw.
+                    let miss = (1.0 - srv.spec.disk_in_memory).clamp(0.0, 1.0);
+                    ios = rand_distr::Binomial::new(u64::from(ios), miss)
+                        .map_or(ios, |b| srv.rng.sample(b) as u32);
                     if ios == 0 {
                         ctx.frames.get_mut(f).step += 1;
                         continue;
@@ -333,7 +339,7 @@ fn call<K: ServerKind>(
             if counted {
                 others.get(target).count_refusal(status);
             }
-            reply(k, ctx, others, f, status);
+            call_failed(k, ctx, others, f, target, status)
         }
     }
 }
@@ -397,7 +403,11 @@ fn send_one<K: ServerKind>(
     };
     // A connection of its own to a database (no pool) takes a local port; calls between
     // services travel on kept-alive connections.
-    let opens_port = fresh && connect && others.get(target).connect_cost().is_some();
+    // A call held for a promotion (no primary) has no machine yet: it takes no port.
+    let opens_port = fresh
+        && connect
+        && others.get(target).connect_cost().is_some()
+        && !matches!(landing, Landing::NoPrimary(_));
     let srv = k.server();
     let m = &mut srv.machines[fr.machine as usize];
     if opens_port && !m.take_port(&srv.spec.machine, target, machine, now) {
@@ -444,6 +454,7 @@ fn send_one<K: ServerKind>(
         fresh_connection: fresh,
         connecting,
         wire,
+        backend: if opens_port { machine } else { NO_PORT },
         ..Frame::default()
     });
     if let Landing::NoPrimary(shard) = landing {
@@ -513,9 +524,9 @@ fn child_returned<K: ServerKind>(
     // After a crash the machine's pools were reset: nothing to give back. A scatter's calls
     // share one pooled connection, given back with the last answer.
     let same_life = fr.epoch == m.epoch;
-    if same_life && child.fresh_connection && child.connecting {
+    if same_life && child.backend != NO_PORT {
         // The caller closes its own connection: the port waits out TIME_WAIT.
-        m.close_port(&srv.spec.machine, child.component, child.machine, now);
+        m.close_port(&srv.spec.machine, child.component, child.backend, now);
     }
     let last = fr.pending_children <= 1;
     if same_life
@@ -552,24 +563,38 @@ fn child_returned<K: ServerKind>(
         return reply(k, ctx, others, p, Status::BackendDown);
     }
     if status != Status::Ok {
-        // A call with a fallback that failed is made again to the fallback.
-        let class = usize::from(ctx.requests.get(fr.request).class);
-        let step = k.server().spec.programs[class]
-            .get(usize::from(fr.step))
-            .copied();
-        if let Some(Step::Call {
-            target,
-            fallback: Some((fallback, pool)),
-            ..
-        }) = step
-            && child.component == target
-        {
-            return call(k, ctx, others, p, fallback, pool);
-        }
-        return reply(k, ctx, others, p, status);
+        return call_failed(k, ctx, others, p, child.component, status);
     }
     ctx.frames.get_mut(p).step += 1;
     run_steps(k, ctx, others, p);
+}
+
+/// The call of frame `p`'s current step to `target` failed with `status`: a step with a
+/// fallback makes the call again to it (once: the fallback's own failure is final);
+/// otherwise the frame answers `status`.
+fn call_failed<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    p: FrameId,
+    target: ComponentId,
+    status: Status,
+) {
+    let fr = *ctx.frames.get(p);
+    let class = usize::from(ctx.requests.get(fr.request).class);
+    let step = k.server().spec.programs[class]
+        .get(usize::from(fr.step))
+        .copied();
+    if let Some(Step::Call {
+        target: first,
+        fallback: Some((fallback, pool)),
+        ..
+    }) = step
+        && first == target
+    {
+        return call(k, ctx, others, p, fallback, pool);
+    }
+    reply(k, ctx, others, p, status)
 }
 
 /// Frame `f` is done at its server with `status`: free its resources, start the next queued

@@ -87,7 +87,7 @@ impl ServerKind for Cache {
 
     fn own_step(
         &mut self,
-        _: &mut Context,
+        ctx: &mut Context,
         _: FrameId,
         fr: &Frame,
         req: &Request,
@@ -111,8 +111,9 @@ impl ServerKind for Cache {
                 self.state.fill(req.key);
                 if self.state.entries() > before {
                     // A new entry (not one replacing an evicted one) takes memory.
-                    let m = &mut self.server.machines[fr.machine as usize];
-                    m.hold_memory(self.entry_bytes);
+                    let srv = &mut self.server;
+                    let m = &mut srv.machines[fr.machine as usize];
+                    m.hold_memory(&srv.spec.machine, self.entry_bytes, ctx.now);
                 }
                 Flow::Next(fr.step + 1)
             }

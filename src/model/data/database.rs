@@ -249,14 +249,21 @@ impl ServerKind for Database {
                         _ => None,
                     })
                     .unwrap_or(0);
-                if ios > 0 {
-                    for &(q, at) in &r.state.applies {
+                for &(q, at) in &r.state.applies {
+                    // Machines per database stay below 2¹⁶ (validated); a write of more than
+                    // 65,535 operations is booked in parts.
+                    let epoch = self.server.machines[q as usize].epoch as u16;
+                    let mut left = ios;
+                    while left > 0 {
+                        let part = left.min(u32::from(u16::MAX));
+                        left -= part;
                         ctx.schedule(
                             at,
                             Event::ReplicaApply {
                                 db: fr.component,
-                                machine: q,
-                                ios: ios.min(u32::from(u16::MAX)) as u16,
+                                machine: q as u16,
+                                epoch,
+                                ios: part as u16,
                             },
                         );
                     }

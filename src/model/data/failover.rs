@@ -115,11 +115,11 @@ impl Database {
     }
 
     /// A copy of a write is due on machine `machine`: its disk does the write's work (a
-    /// machine that is down has lost the copy with its log).
-    pub(crate) fn replica_apply(&mut self, ctx: &mut Context, machine: u32, ios: u16) {
+    /// machine that crashed since lost the copy with its log; its catch-up pays instead).
+    pub(crate) fn replica_apply(&mut self, ctx: &mut Context, machine: u16, epoch: u16, ios: u16) {
         let srv = &mut self.server;
-        let m = &mut srv.machines[machine as usize];
-        if m.alive {
+        let m = &mut srv.machines[usize::from(machine)];
+        if m.alive && m.epoch as u16 == epoch {
             m.disk(&srv.spec.machine, u32::from(ios), ctx.now);
         }
     }

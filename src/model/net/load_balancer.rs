@@ -200,19 +200,6 @@ impl Balancer {
         let fr = *ctx.frames.get(f);
         let req = *ctx.requests.get(fr.request);
         let bytes = ctx.scenario.workload.classes[usize::from(req.class)].request_bytes;
-        // Its NIC takes the request in (FIFO, so in arrival order), then a core works on it
-        // (first come, first served): both are booked now, in that order, and one event
-        // comes back when the work is done. The choice of backend is made on arrival.
-        let mut received = now;
-        if !fr.received {
-            ctx.frames.get_mut(f).received = true;
-            if self.alive {
-                received = self
-                    .nic
-                    .receive(&self.spec.machine, bytes, now, fr.wire)
-                    .unwrap_or(now);
-            }
-        }
         if fr.admitted {
             return self.forward(ctx, f, bytes);
         }
@@ -250,6 +237,15 @@ impl Balancer {
         self.conns.set(now, u64::from(self.connections));
         self.active[i] += 1;
         self.sent[i] += 1;
+        // Accepted: its NIC takes the request in (FIFO, so in arrival order), then a core
+        // works on it (first come, first served). Both are booked now, in that order, and
+        // one event comes back when the work is done. (A refused request costs neither: it
+        // is turned away at the handshake, as on a server.)
+        ctx.frames.get_mut(f).received = true;
+        let received = self
+            .nic
+            .receive(&self.spec.machine, bytes, now, fr.wire)
+            .unwrap_or(now);
         let work = self.spec.forward.sample(&mut self.rng);
         let forwarded = self.compute(received, work);
         let lf = ctx.frames.get_mut(f);
@@ -343,7 +339,16 @@ impl Balancer {
         }
         self.alive = self.down == 0;
         ctx.live.set(me, 0, self.alive);
-        if !up {
+        if up {
+            // Back empty: the work of calls that died with it is no longer booked.
+            let now = ctx.now;
+            for free in &mut self.core_free {
+                if *free > now {
+                    self.cpu_booked = self.cpu_booked.saturating_sub((*free - now).0);
+                    *free = now;
+                }
+            }
+        } else {
             self.epoch = self.epoch.wrapping_add(1);
             self.connections = 0;
             self.conns.set(ctx.now, 0);
