@@ -3,6 +3,7 @@
 //! system unless a test says otherwise, so every latency is exact up to the histograms'
 //! resolution (three significant digits: 0.1 %).
 
+use crate::common::zero_latency;
 use crate::common::{num, run_summary};
 use serde_json::{Value, json};
 
@@ -21,10 +22,7 @@ fn two_services(front_gbps: f64, back_gbps: f64, request: u64, response: u64) ->
         "name": "nic",
         "duration_s": 10,
         "warmup_s": 1,
-        "network": {
-            "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-            "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-        },
+        "network": zero_latency(),
         "workload": {
             "model": {"closed": {"users": 1, "think_time_ms": {"constant": {"ms": 100}}}},
             "entry": "front",
@@ -81,10 +79,7 @@ fn an_answer_waiting_for_the_network_card_holds_its_connection() {
         "name": "nic-bound",
         "duration_s": 200,
         "warmup_s": 20,
-        "network": {
-            "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-            "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-        },
+        "network": zero_latency(),
         "workload": {
             "model": {"open": {"rate_per_s": 200}},
             "entry": "web",
@@ -184,10 +179,7 @@ fn a_full_receive_buffer_drops_a_message_and_tcp_sends_it_again() {
             "name": "drops",
             "duration_s": 10,
             "warmup_s": 1,
-            "network": {
-                "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-                "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-            },
+            "network": zero_latency(),
             "workload": {
                 "model": {"closed": {"users": 1, "think_time_ms": {"constant": {"ms": 100}}}},
                 "entry": "app",
@@ -249,10 +241,7 @@ fn a_database_serves_from_memory_the_share_of_its_data_that_fits() {
             "name": "buffer-pool",
             "duration_s": 30,
             "warmup_s": 1,
-            "network": {
-                "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-                "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-            },
+            "network": zero_latency(),
             "workload": {
                 "model": {"closed": {"users": 1, "think_time_ms": {"constant": {"ms": 0}}}},
                 "entry": "app",
@@ -294,10 +283,7 @@ fn a_pool_saves_the_database_the_cpu_of_opening_connections() {
             "name": "pool",
             "duration_s": 100,
             "warmup_s": 10,
-            "network": {
-                "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-                "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-            },
+            "network": zero_latency(),
             "workload": {
                 "model": {"open": {"rate_per_s": 400}},
                 "entry": "app",
@@ -383,10 +369,7 @@ fn time_wait_caps_new_connections_to_one_destination() {
         "name": "ports",
         "duration_s": 150,
         "warmup_s": 90,
-        "network": {
-            "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-            "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-        },
+        "network": zero_latency(),
         "workload": {
             "model": {"open": {"rate_per_s": 1000}},
             "entry": "app",

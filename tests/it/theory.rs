@@ -7,6 +7,7 @@
 //! standard errors. Each test also requires the standard error itself to be small (under 2%
 //! of the value), so a noisy setup cannot pass by being vague.
 
+use crate::common::zero_latency;
 use crate::common::{num, run_summary};
 use serde_json::{Value, json};
 
@@ -25,10 +26,7 @@ fn station(
         "name": "theory",
         "duration_s": duration_s,
         "warmup_s": duration_s / 10.0,
-        "network": {
-            "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-            "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-        },
+        "network": zero_latency(),
         "workload": {
             "model": model,
             "entry": "station",

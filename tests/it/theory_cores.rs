@@ -11,6 +11,7 @@
 //!   Wq = λ E[S²] / (2 (1 − ρ)) with E[S²] = 0.9 × 1² + 0.1 × 20² = 40.9 ms², i.e. 18.59 ms,
 //!   then runs: 19.59 ms for the short, 38.59 ms for the long.
 
+use crate::common::zero_latency;
 use crate::theory::{assert_matches, erlang_c, exponential, open, replicate};
 use serde_json::{Value, json};
 
@@ -25,10 +26,7 @@ fn station(
         "name": "cores",
         "duration_s": 200,
         "warmup_s": 20,
-        "network": {
-            "client_link": {"latency_ms": {"constant": {"ms": 0}}},
-            "default_link": {"latency_ms": {"constant": {"ms": 0}}}
-        },
+        "network": zero_latency(),
         "workload": {
             "model": open(rate_per_s),
             "entry": "station",
