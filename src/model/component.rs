@@ -14,7 +14,7 @@ use crate::metrics::timeseries::IntervalLoad;
 use crate::model::compute::machine::{MachineSpec, Refusal};
 use crate::model::compute::server::Server;
 use crate::model::compute::service::Service;
-use crate::model::compute::steps;
+use crate::model::compute::{calls, steps};
 use crate::model::context::{Context, Liveness};
 use crate::model::data::cache::{Cache, CachePolicy};
 use crate::model::data::database::Database;
@@ -133,9 +133,9 @@ impl Component {
     #[inline]
     pub fn answer_returned(&mut self, ctx: &mut Context, others: &mut Others, child: FrameId) {
         match self {
-            Component::Service(s) => steps::answer_returned(&mut **s, ctx, others, child),
-            Component::Cache(c) => steps::answer_returned(&mut **c, ctx, others, child),
-            Component::Database(d) => steps::answer_returned(&mut **d, ctx, others, child),
+            Component::Service(s) => calls::answer_returned(&mut **s, ctx, others, child),
+            Component::Cache(c) => calls::answer_returned(&mut **c, ctx, others, child),
+            Component::Database(d) => calls::answer_returned(&mut **d, ctx, others, child),
             Component::Balancer(b) => b.answer_returned(ctx, child),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }

@@ -6,6 +6,7 @@
 //! databases are servers too, with steps of their own (`model::data`). `memory.rs` estimates
 //! the simulator's own memory for a scenario.
 
+pub mod calls;
 pub mod cores;
 pub mod machine;
 pub mod memory;
