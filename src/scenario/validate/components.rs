@@ -1,7 +1,8 @@
-//! Validation of components: machines, services, caches, databases and load balancers,
-//! compiled into the model's server and balancer specs (programs of steps, pools, backends).
+//! Validation of components: machines, services, caches and databases, compiled into the
+//! model's server specs (programs of steps, pools); each kind is dispatched here, load
+//! balancers to `balancer.rs`, DNS to `dns.rs`.
 
-use super::dns::{dns, health_check, not_dns};
+use super::dns::{dns, not_dns};
 use super::replication::replication;
 use super::{Checker, MAX_LRU_KEYS};
 use crate::engine::time::SimTime;
@@ -11,7 +12,6 @@ use crate::model::compute::server::{ServerSpec, Step};
 use crate::model::compute::service::ServiceSpec;
 use crate::model::data::cache::{CachePolicy, CacheSpec, CacheStep};
 use crate::model::data::database::{DatabaseSpec, DbStep, Query, query_program};
-use crate::model::net::load_balancer::{Backend, BalancerSpec};
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MAX_MEMORY_KB: f64 = 1e9;
 /// Most a machine or a balancer may cost per hour (a fleet of 10,000 stays far from
 /// overflow when summed).
-const MAX_COST_PER_HOUR: f64 = 1e6;
+pub(super) const MAX_COST_PER_HOUR: f64 = 1e6;
 /// Most disk operations of one step or query, and the largest full-scan factor: their
 /// product stays a whole number of operations.
 const MAX_DISK_IOS: u32 = 100_000;
@@ -147,7 +147,9 @@ pub(super) fn component(
         RawComponent::Database(d) => {
             ComponentKind::Database(Box::new(database(c, &path, d, key_space)))
         }
-        RawComponent::LoadBalancer(b) => ComponentKind::Balancer(Box::new(balancer(c, &path, b))),
+        RawComponent::LoadBalancer(b) => {
+            ComponentKind::Balancer(Box::new(super::balancer::balancer(c, &path, b)))
+        }
         RawComponent::Dns(d) => ComponentKind::Dns(Box::new(dns(c, &path, d))),
     }
 }
@@ -494,179 +496,5 @@ fn read_from_name(r: ReadFrom) -> &'static str {
         ReadFrom::Replicas => "replicas",
         ReadFrom::Any => "any",
         ReadFrom::Nearest => "nearest",
-    }
-}
-
-fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
-    if b.backends.is_empty() && b.routes.is_empty() {
-        c.problem(
-            format!("{path}.backends"),
-            "needs at least one backend service",
-        );
-    }
-    if let Some(w) = &b.weights {
-        if w.len() != b.backends.len() {
-            c.problem(
-                format!("{path}.weights"),
-                format!(
-                    "needs one weight per backend ({}), got {}",
-                    b.backends.len(),
-                    w.len()
-                ),
-            );
-        }
-        for (i, x) in w.iter().enumerate() {
-            c.positive(&format!("{path}.weights[{i}]"), *x);
-            c.within(&format!("{path}.weights[{i}]"), *x, 1e-9, 1e9);
-        }
-    } else if b.policy == LbPolicy::Weighted {
-        c.problem(
-            format!("{path}.weights"),
-            "policy `weighted` needs `weights`, one per backend",
-        );
-    }
-    // Every service named in `backends` or `routes`, once, with the backend indices of its
-    // replicas.
-    let mut backends = Vec::new();
-    let mut weights = Vec::new();
-    let mut by_name: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
-    let named = b
-        .backends
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (format!("{path}.backends[{i}]"), n, i));
-    let routed = b.routes.iter().flat_map(|(class, names)| {
-        names
-            .iter()
-            .enumerate()
-            .map(move |(i, n)| (format!("{path}.routes.{class}[{i}]"), n, usize::MAX))
-    });
-    for (p, name, i) in named.chain(routed).collect::<Vec<_>>() {
-        if by_name.contains_key(name.as_str()) {
-            continue;
-        }
-        let id = c.component(&p, name);
-        let weight = b
-            .weights
-            .as_ref()
-            .and_then(|w| w.get(i))
-            .copied()
-            .unwrap_or(1.0);
-        let replicas = match c.raw.components.get(name) {
-            Some(RawComponent::Service(s)) => s.replicas.max(1),
-            Some(RawComponent::Database(d))
-                if d.replication.is_some() || d.partitions.is_some() =>
-            {
-                c.problem(
-                    &p,
-                    format!("`{name}` is replicated or sharded and routes queries itself; call it from a service"),
-                );
-                0
-            }
-            Some(RawComponent::Cache(_) | RawComponent::Database(_)) => 1,
-            Some(RawComponent::LoadBalancer(_)) => {
-                c.problem(
-                    &p,
-                    format!("`{name}` is a load balancer; backends are services"),
-                );
-                0
-            }
-            Some(RawComponent::Dns(_)) => {
-                c.problem(&p, format!("`{name}` is a dns; backends are services"));
-                0
-            }
-            None => 0,
-        };
-        let first = backends.len() as u32;
-        backends.extend((0..replicas).map(|machine| Backend {
-            target: id,
-            machine,
-        }));
-        weights.extend((0..replicas).map(|_| weight));
-        by_name.insert(name, (first..first + replicas).collect());
-    }
-    let group_of = |names: &[String]| -> Vec<u32> {
-        names
-            .iter()
-            .flat_map(|n| by_name.get(n.as_str()).cloned().unwrap_or_default())
-            .collect()
-    };
-    let mut groups = vec![group_of(&b.backends)];
-    let mut class_group = Vec::new();
-    for class in &c.class_names.clone() {
-        let Some(names) = b.routes.get(class) else {
-            if b.backends.is_empty() {
-                c.problem(
-                    format!("{path}.routes"),
-                    format!("no route for request class `{class}` and no `backends` for the rest: add one"),
-                );
-            }
-            class_group.push(0);
-            continue;
-        };
-        if names.is_empty() {
-            c.problem(
-                format!("{path}.routes.{class}"),
-                "needs at least one backend service",
-            );
-        }
-        let group = group_of(names);
-        let g = groups.iter().position(|x| *x == group).unwrap_or_else(|| {
-            groups.push(group);
-            groups.len() - 1
-        });
-        class_group.push(g as u16);
-    }
-    for class in b.routes.keys() {
-        if !c.class_names.contains(class) {
-            let h = hint(class, c.class_names.iter().map(String::as_str));
-            c.problem(
-                format!("{path}.routes.{class}"),
-                format!(
-                    "no request class named `{class}`{h} (classes are declared in workload.classes)"
-                ),
-            );
-        }
-    }
-    let health_check = b
-        .health_check
-        .as_ref()
-        .map(|h| health_check(c, &format!("{path}.health_check"), h));
-    let cores = c.at_least(&format!("{path}.cores"), u64::from(b.cores), 1) as u32;
-    let nic = c.positive(&format!("{path}.nic_gbps"), b.nic_gbps);
-    c.within(&format!("{path}.nic_gbps"), nic, 1e-6, 1e5);
-    // Only the cores and the NIC of its machine are used.
-    let machine = MachineSpec::new(
-        cores.clamp(1, 1 << 20),
-        1.0,
-        1.0,
-        0.0,
-        0.0,
-        0.0,
-        nic.max(1e-9),
-        u32::MAX,
-        1.0,
-        0.0,
-    );
-    BalancerSpec {
-        backends,
-        weights,
-        policy: b.policy,
-        forward: c.dist(&format!("{path}.forward_ms"), &b.forward_ms),
-        machine,
-        max_connections: c.at_least(
-            &format!("{path}.max_connections"),
-            u64::from(b.max_connections),
-            1,
-        ) as u32,
-        health_check,
-        cost_per_hour: c.number(
-            &format!("{path}.cost_per_hour"),
-            b.cost_per_hour,
-            0.0,
-            MAX_COST_PER_HOUR,
-        ),
-        groups,
-        class_group,
     }
 }

@@ -12,6 +12,7 @@ use faults::faults;
 use topology::{check_call_cycles, network};
 use workload::workload;
 
+mod balancer;
 mod components;
 mod dns;
 mod faults;
