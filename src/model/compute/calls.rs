@@ -123,13 +123,15 @@ fn send_one<K: ServerKind>(
         Landing::Spread(n) if n > 1 => srv.rng.random_range(0..n),
         Landing::Spread(_) | Landing::NoPrimary(_) => 0,
     };
-    // A connection of its own to a database (no pool) takes a local port; calls between
-    // services travel on kept-alive connections.
-    // A call held for a promotion (no primary) has no machine yet: it takes no port.
-    let opens_port = fresh
-        && connect
-        && others.get(target).connect_cost().is_some()
-        && !matches!(landing, Landing::NoPrimary(_));
+    // Only a database's connections cost a set-up (services keep theirs alive).
+    let setup = if connect {
+        others.get(target).connect_cost()
+    } else {
+        None
+    };
+    // A connection of its own to a database (no pool) takes a local port; a call held for a
+    // promotion (no primary) has no machine yet and takes none.
+    let opens_port = fresh && setup.is_some() && !matches!(landing, Landing::NoPrimary(_));
     let srv = k.server();
     let m = &mut srv.machines[fr.machine as usize];
     if opens_port && !m.take_port(&srv.spec.machine, target, machine, now) {
@@ -155,8 +157,8 @@ fn send_one<K: ServerKind>(
     let (mut at, wire) = m.send(&srv.spec.machine, bytes, now);
     let latency = ctx.link_latency(fr.component, fr.machine, target, machine);
     at += latency;
-    let mut connecting = false;
-    if connect && let Some(d) = others.get(target).connect_cost() {
+    let connecting = setup.is_some();
+    if let Some(d) = setup {
         // TCP handshake round trip plus the server's connection set-up; a cut link is
         // waited for once. The set-up's CPU is the callee's (`connect_programs`).
         let (a, b) = (
@@ -165,7 +167,6 @@ fn send_one<K: ServerKind>(
         );
         let base = latency - ctx.cut_wait(a, b);
         at += base + base + d.sample(&mut ctx.net.rng);
-        connecting = true;
     }
     let child = ctx.frames.insert(Frame {
         request: fr.request,
