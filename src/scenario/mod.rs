@@ -10,6 +10,7 @@ pub mod locate;
 pub mod overrides;
 pub mod raw;
 mod raw_components;
+mod raw_database;
 pub mod suggest;
 mod unique;
 pub mod validate;

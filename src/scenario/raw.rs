@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub use super::raw_components::*;
+pub use super::raw_database::*;
 
 /// A whole scenario: an architecture, a workload and how long to simulate it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
