@@ -458,7 +458,7 @@ impl Default for RawRetry {
     }
 }
 
-fn one_u32() -> u32 {
+pub(super) fn one_u32() -> u32 {
     1
 }
 fn two() -> f64 {

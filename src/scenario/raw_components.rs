@@ -1,6 +1,6 @@
 //! The serde mirror of components, machines and faults (see `raw.rs` for the conventions).
 
-use super::raw::RawDist;
+use super::raw::{RawDist, one_u32};
 use super::raw_database::RawDatabase;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -8,9 +8,6 @@ use std::collections::BTreeMap;
 
 fn one() -> f64 {
     1.0
-}
-fn one_u32() -> u32 {
-    1
 }
 
 /// The hardware one replica runs on.

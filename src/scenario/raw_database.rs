@@ -1,15 +1,11 @@
 //! The serde mirror of a database: its queries, replication, failover and partitions (see
 //! `raw.rs` for the conventions).
 
-use super::raw::RawDist;
+use super::raw::{RawDist, one_u32};
 use super::raw_components::RawMachine;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-fn one_u32() -> u32 {
-    1
-}
 
 /// A database server: connections, query costs, an index switch.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -225,9 +225,11 @@ impl Machine {
         new_connection: bool,
         now: SimTime,
     ) -> Result<(), Refusal> {
-        self.settle(m, now);
         if new_connection {
+            // (It settles first.)
             self.open_connection(m, now)?;
+        } else {
+            self.settle(m, now);
         }
         self.take_memory(m, m.per_request_bytes).inspect_err(|_| {
             if new_connection {
