@@ -19,7 +19,7 @@ pub struct Id<T> {
 impl<T> Id<T> {
     /// The id of slot `slot` (not 0).
     #[inline]
-    pub fn from_slot(slot: NonZeroU32) -> Self {
+    pub const fn from_slot(slot: NonZeroU32) -> Self {
         Id {
             slot,
             _of: PhantomData,

@@ -14,7 +14,7 @@ use crate::metrics::timeseries::IntervalLoad;
 use crate::model::compute::machine::{MachineSpec, Refusal};
 use crate::model::compute::server::Server;
 use crate::model::compute::service::Service;
-use crate::model::compute::{calls, steps};
+use crate::model::compute::{background, calls, steps};
 use crate::model::context::{Context, Liveness};
 use crate::model::data::cache::{Cache, CachePolicy};
 use crate::model::data::database::Database;
@@ -152,6 +152,16 @@ impl Component {
         }
     }
 
+    /// Run to completion: the background job on machine `r` leaves its core.
+    pub fn background_done(&mut self, me: ComponentId, ctx: &mut Context, r: u32, epoch: u16) {
+        match self {
+            Component::Service(s) => background::core_done(&mut s.server, ctx, me, r, epoch),
+            Component::Cache(c) => background::core_done(&mut c.server, ctx, me, r, epoch),
+            Component::Database(d) => background::core_done(&mut d.server, ctx, me, r, epoch),
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        }
+    }
+
     /// A CPU step sharing machine `r`'s cores by time slices may have ended.
     #[inline]
     pub fn slice_done(&mut self, me: ComponentId, ctx: &mut Context, others: &mut Others, r: u32) {
@@ -236,10 +246,18 @@ impl Component {
         }
     }
 
-    /// A copy of a write is due on machine `machine` of this database: its disk does the work.
-    pub fn replica_apply(&mut self, ctx: &mut Context, machine: u16, epoch: u16, ios: u16) {
+    /// A copy of a write of class `class` reaches machine `machine` of this database: it
+    /// queues for the machine's applier.
+    pub fn replica_apply(
+        &mut self,
+        me: ComponentId,
+        ctx: &mut Context,
+        machine: u16,
+        epoch: u16,
+        class: u16,
+    ) {
         match self {
-            Component::Database(d) => d.replica_apply(ctx, machine, epoch, ios),
+            Component::Database(d) => d.replica_apply(ctx, me, machine, epoch, class),
             Component::Service(_)
             | Component::Cache(_)
             | Component::Balancer(_)

@@ -23,6 +23,13 @@ pub enum Event {
         component: ComponentId,
         machine: u32,
     },
+    /// Run to completion: the background job on machine `machine` of `component` leaves its
+    /// core, unless the machine crashed since (`epoch`, the low bits of its epoch).
+    BackgroundDone {
+        component: ComponentId,
+        machine: u32,
+        epoch: u16,
+    },
     /// A frame's wait ends: a disk step, or a sync write's replication acks.
     WaitDone { frame: FrameId },
     /// A frame's answer reaches its caller (or the client).
@@ -33,13 +40,13 @@ pub enum Event {
     FaultStart { fault: u32 },
     /// Scheduled fault `fault` ends.
     FaultEnd { fault: u32 },
-    /// Machine `machine` of database `db` applies a copied write: `ios` disk operations, if
-    /// it has not crashed since (`epoch`, the low bits of its epoch when the copy was sent).
+    /// A copied write of class `class` reaches machine `machine` of database `db`, to apply
+    /// if it has not crashed since (`epoch`, the low bits of its epoch when the copy was sent).
     ReplicaApply {
         db: ComponentId,
         machine: u16,
         epoch: u16,
-        ios: u16,
+        class: u16,
     },
     /// A replicated database notices that machine `machine` (a primary) is gone.
     FailureDetected { db: ComponentId, machine: u32 },

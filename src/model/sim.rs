@@ -316,8 +316,13 @@ impl Simulation {
                 db,
                 machine,
                 epoch,
-                ios,
-            } => comps[db.index()].replica_apply(ctx, machine, epoch, ios),
+                class,
+            } => comps[db.index()].replica_apply(db, ctx, machine, epoch, class),
+            Event::BackgroundDone {
+                component,
+                machine,
+                epoch,
+            } => comps[component.index()].background_done(component, ctx, machine, epoch),
             Event::FailureDetected { db, machine } => {
                 comps[db.index()].failure_detected(db, ctx, machine)
             }

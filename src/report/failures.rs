@@ -125,7 +125,8 @@ pub(crate) struct MachineSummary {
     pub role: String,
     pub throughput_rps: f64,
     pub cpu_utilisation: f64,
-    pub mean_service_ms: f64,
+    /// `None` (null) for a machine that served nothing in the window.
+    pub mean_service_ms: Option<f64>,
     /// Only for databases of at most 64 machines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_ms: Option<LatencySummary>,
@@ -228,11 +229,8 @@ pub(crate) fn replication_summary(
                 role: role.into(),
                 throughput_rps: per_s(m.served),
                 cpu_utilisation: round(m.cpu_utilisation, 4),
-                mean_service_ms: if m.service_count > 0 {
-                    round(m.service_sum_ns as f64 / m.service_count as f64 / 1e6, 3)
-                } else {
-                    0.0
-                },
+                mean_service_ms: (m.service_count > 0)
+                    .then(|| round(m.service_sum_ns as f64 / m.service_count as f64 / 1e6, 3)),
                 service_ms: m
                     .service
                     .as_ref()

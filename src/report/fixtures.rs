@@ -172,7 +172,7 @@ pub(crate) fn results() -> Results {
                 role: "down".into(),
                 throughput_rps: 40.0,
                 cpu_utilisation: 0.2,
-                mean_service_ms: 2.5,
+                mean_service_ms: Some(2.5),
                 service_ms: Some(latency(400, 2.5, 2.0, 9.0)),
             },
             MachineSummary {
@@ -181,7 +181,7 @@ pub(crate) fn results() -> Results {
                 role: "primary".into(),
                 throughput_rps: 55.5,
                 cpu_utilisation: 0.42,
-                mean_service_ms: 2.6,
+                mean_service_ms: Some(2.6),
                 service_ms: Some(latency(555, 2.6, 2.1, 9.5)),
             },
         ],

@@ -125,7 +125,9 @@ fn failover_downtime_is_detection_plus_promotion() {
         }
         if f[no_primary] > 0.0 {
             seen.1 += 1;
-            assert!(start >= 35.0 && end <= 38.0, "no_primary in {start}..{end}");
+            // A write refused just before the promotion reaches its client a network trip
+            // later, in the next interval at most.
+            assert!(start >= 35.0 && end <= 38.5, "no_primary in {start}..{end}");
         }
     }
     assert!(seen.0 >= 10 && seen.1 >= 6, "{seen:?}");
@@ -146,8 +148,10 @@ fn read_replicas_take_load_off_the_primary_but_serve_stale_reads() {
     assert!(num(&replicas, "/components/db/replication/staleness_ms/max") < 1000.0);
     assert_eq!(num(&primary, "/failures/stale_reads"), 0.0);
     let cpu = |r: &Value, i: usize| num(&machines(r, "db")[i], "/cpu_utilisation");
+    // Reading from the primary, a replica's cores only apply the writes: about 600 writes/s
+    // of 1 ms mean over 4 cores is 15 %.
     assert!(
-        cpu(&primary, 0) > 0.7 && cpu(&primary, 1) < 0.01,
+        cpu(&primary, 0) > 0.7 && (cpu(&primary, 1) - 0.15).abs() < 0.02,
         "primary does it all"
     );
     assert!(

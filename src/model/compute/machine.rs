@@ -11,6 +11,7 @@ use crate::model::compute::cores::SharedCores;
 use crate::model::compute::pool::Pool;
 use crate::model::ids::{ComponentId, FrameId};
 use std::collections::VecDeque;
+use std::num::NonZeroU32;
 
 const KIB: f64 = 1024.0;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -89,6 +90,59 @@ struct PortsTo {
     time_wait: VecDeque<SimTime>,
 }
 
+/// The id that stands in a machine's core queues for its own background job (no frame has
+/// it: the frame slab would need 2³² − 1 live frames).
+pub const BACKGROUND: FrameId = FrameId::from_slot(NonZeroU32::MAX);
+
+/// Work a machine does for itself, one job at a time, in order: each job's CPU on the
+/// machine's cores (competing with requests), then its disk I/Os. A replica applying copied
+/// writes is one: PostgreSQL replays its log in one startup process, MySQL in one SQL thread.
+#[derive(Debug, Default)]
+pub struct Background {
+    /// Jobs waiting: (CPU work, already scaled by the machine's speed; disk I/Os).
+    waiting: VecDeque<(SimTime, u32)>,
+    /// The disk I/Os of the job on the cores now, if one is.
+    running: Option<u32>,
+    /// The most jobs ever waiting at once.
+    pub peak_waiting: usize,
+}
+
+impl Background {
+    /// Queues a job.
+    pub fn push(&mut self, work: SimTime, ios: u32) {
+        self.waiting.push_back((work, ios));
+        self.peak_waiting = self.peak_waiting.max(self.waiting.len());
+    }
+
+    /// Whether a job is on the cores.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Takes the next job to run and marks it running (its disk I/Os kept for `finish`).
+    pub fn start_next(&mut self) -> Option<SimTime> {
+        let (work, ios) = self.waiting.pop_front()?;
+        self.running = Some(ios);
+        Some(work)
+    }
+
+    /// The running job's CPU is done: its disk I/Os.
+    pub fn finish(&mut self) -> u32 {
+        self.running.take().unwrap_or(0)
+    }
+
+    /// Forgets every job (a crash).
+    pub fn clear(&mut self) {
+        self.waiting.clear();
+        self.running = None;
+    }
+
+    /// Bytes of heap the waiting jobs take.
+    pub fn heap_bytes(&self) -> usize {
+        self.waiting.capacity() * std::mem::size_of::<(SimTime, u32)>()
+    }
+}
+
 /// Why a machine refuses a request at the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -141,6 +195,8 @@ pub struct Machine {
     /// Crash faults in force: overlapping ones (a crash inside an outage) keep it down until
     /// the last one ends.
     pub down: u32,
+    /// The machine's own work (a replica applying copies), competing for its cores and disk.
+    pub background: Background,
 }
 
 impl Machine {
@@ -347,6 +403,7 @@ impl Machine {
         self.cpu.set(now, 0);
         self.wait_queue.clear();
         self.core_queue.clear();
+        self.background.clear();
         self.queued.set(now, 0);
     }
 

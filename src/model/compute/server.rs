@@ -46,6 +46,14 @@ impl<S> Step<S> {
         }
     }
 
+    /// The random disk I/Os this step does (0 for other steps).
+    pub fn disk_ios(&self) -> u32 {
+        match self {
+            Step::Disk(n) => *n,
+            Step::Cpu(_) | Step::Call { .. } | Step::Own(_) => 0,
+        }
+    }
+
     /// The components this step may call: its target, and its fallback.
     pub fn callees(&self) -> impl Iterator<Item = ComponentId> {
         let (target, fallback) = match self {
@@ -397,6 +405,7 @@ impl<S> Server<S> {
                     + m.leaving_heap_bytes()
                     + m.shared.heap_bytes()
                     + m.ports_heap_bytes()
+                    + m.background.heap_bytes()
             })
             .sum::<usize>() as u64
     }

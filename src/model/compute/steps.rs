@@ -10,9 +10,9 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::component::Others;
-use crate::model::compute::calls;
-use crate::model::compute::machine::{Machine, Refusal};
+use crate::model::compute::machine::{BACKGROUND, Machine, Refusal};
 use crate::model::compute::server::{Flow, ServerKind, Step};
+use crate::model::compute::{background, calls};
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId};
@@ -215,26 +215,33 @@ pub(crate) fn cpu_done<K: ServerKind>(
     others: &mut Others,
     f: FrameId,
 ) {
-    let now = ctx.now;
     let fr = *ctx.frames.get(f);
     let m = &mut k.server().machines[fr.machine as usize];
     if fr.epoch != m.epoch {
         return reply(k, ctx, others, f, Status::BackendDown);
     }
-    if let Some((next, work)) = m.core_queue.pop_front() {
-        m.note_queue(now);
-        ctx.schedule(now + work, Event::CpuDone { frame: next });
-    } else {
-        m.busy_cores -= 1;
-        m.cpu.set(now, u64::from(m.busy_cores));
-    }
+    free_core(ctx, m, fr.component, fr.machine);
     ctx.frames.get_mut(f).step += 1;
     run_steps(k, ctx, others, f);
 }
 
+/// Run to completion: a step on machine `r` of server `me` leaves its core, to the next one
+/// waiting (a frame's or the background job's) or idle.
+pub(super) fn free_core(ctx: &mut Context, m: &mut Machine, me: ComponentId, r: u32) {
+    let now = ctx.now;
+    if let Some((next, work)) = m.core_queue.pop_front() {
+        m.note_queue(now);
+        let ev = background::core_event(next, m, me, r);
+        ctx.schedule(now + work, ev);
+    } else {
+        m.busy_cores -= 1;
+        m.cpu.set(now, u64::from(m.busy_cores));
+    }
+}
+
 /// Time-sliced cores: the steps sharing machine `r`'s cores changed (after `advance`). Sets
 /// the busy cores and the queue, and makes sure an event is due when the next step ends.
-fn share_cores(ctx: &mut Context, m: &mut Machine, cores: u32, me: ComponentId, r: u32) {
+pub(super) fn share_cores(ctx: &mut Context, m: &mut Machine, cores: u32, me: ComponentId, r: u32) {
     let now = ctx.now;
     let runnable = m.shared.runnable();
     let busy = runnable.min(cores);
@@ -281,6 +288,9 @@ pub(crate) fn slice_done<K: ServerKind>(
     m.shared.advance(now, cores);
     let done = m.shared.finished();
     share_cores(ctx, m, cores, me, r);
+    if done == Some(BACKGROUND) {
+        return background::cpu_finished(&srv.spec.machine, m, ctx, me, r);
+    }
     if let Some(f) = done {
         ctx.frames.get_mut(f).step += 1;
         run_steps(k, ctx, others, f);
@@ -404,6 +414,8 @@ pub(crate) fn crash_machine<K: ServerKind>(
     let mut lost: Vec<FrameId> = m.wait_queue.iter().copied().collect();
     lost.extend(m.core_queue.iter().map(|&(g, _)| g));
     lost.extend(m.shared.clear(now));
+    // The background job is not a request: it is simply gone (`wipe`).
+    lost.retain(|&g| g != BACKGROUND);
     let mut closed = Vec::new();
     for (pool, &(target, _)) in m.pools.iter_mut().zip(&srv.spec.pools) {
         lost.extend(pool.waiters.iter().map(|&(g, _)| g));

@@ -108,20 +108,36 @@ pub fn query_program(
 }
 
 impl Database {
-    /// The most disk operations a write of any class does (what a copy costs a replica).
-    pub(crate) fn write_ios(&self) -> u32 {
-        self.server
+    /// What the costliest write of any class costs a replica to apply, on average: CPU (at
+    /// the machine's speed) and disk operations (what a missed copy costs at catch-up).
+    pub(crate) fn write_cost(&self) -> (f64, u32) {
+        let writes = self
+            .server
             .spec
             .programs
             .iter()
-            .filter(|p| matches!(p.last(), Some(Step::Own(DbStep::Replicate))))
-            .flat_map(|p| p.iter())
-            .filter_map(|s| match s {
-                Step::Disk(n) => Some(*n),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0)
+            .filter(|p| matches!(p.last(), Some(Step::Own(DbStep::Replicate))));
+        let (mut cpu_ns, mut ios) = (0.0f64, 0u32);
+        for p in writes {
+            cpu_ns = cpu_ns.max(p.iter().map(|s| s.cpu_ms() * 1e6).sum());
+            ios = ios.max(p.iter().map(|s| s.disk_ios()).sum());
+        }
+        (cpu_ns, ios)
+    }
+
+    /// One copy of a write of class `class`, as a replica applies it: the write's CPU
+    /// (sampled) and its disk operations.
+    pub(crate) fn sample_apply(&mut self, class: u16) -> (SimTime, u32) {
+        let srv = &mut self.server;
+        let (mut work, mut ios) = (SimTime::ZERO, 0u32);
+        for s in &srv.spec.programs[usize::from(class)] {
+            match s {
+                Step::Cpu(d) => work += d.sample(&mut srv.rng),
+                Step::Disk(n) => ios = ios.saturating_add(*n),
+                Step::Call { .. } | Step::Own(_) => {}
+            }
+        }
+        (work, ios)
     }
 
     pub fn new(spec: DatabaseSpec, rng: Stream) -> Database {
@@ -240,33 +256,20 @@ impl ServerKind for Database {
                     &mut self.server.rng,
                     &ctx.net.cut_links,
                 );
-                // Each copy costs its machine the write's disk work when it applies it.
-                let class = usize::from(req.class);
-                let ios = self.server.spec.programs[class]
-                    .iter()
-                    .find_map(|s| match s {
-                        Step::Disk(n) => Some(*n),
-                        _ => None,
-                    })
-                    .unwrap_or(0);
+                // Each copy costs its machine the write's CPU and disk work when its applier
+                // gets to it.
                 for &(q, at) in &r.state.applies {
-                    // Machines per database stay below 2¹⁶ (validated); a write of more than
-                    // 65,535 operations is booked in parts.
+                    // Machines per database stay below 2¹⁶ (validated).
                     let epoch = self.server.machines[q as usize].epoch as u16;
-                    let mut left = ios;
-                    while left > 0 {
-                        let part = left.min(u32::from(u16::MAX));
-                        left -= part;
-                        ctx.schedule(
-                            at,
-                            Event::ReplicaApply {
-                                db: fr.component,
-                                machine: q as u16,
-                                epoch,
-                                ios: part as u16,
-                            },
-                        );
-                    }
+                    ctx.schedule(
+                        at,
+                        Event::ReplicaApply {
+                            db: fr.component,
+                            machine: q as u16,
+                            epoch,
+                            class: req.class,
+                        },
+                    );
                 }
                 if ack > now {
                     ctx.schedule(ack, Event::WaitDone { frame: f });

@@ -7,6 +7,7 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::component::{Caller, Landing};
+use crate::model::compute::background;
 use crate::model::context::Context;
 use crate::model::data::database::Database;
 use crate::model::data::replication::{Mode, Target};
@@ -114,13 +115,22 @@ impl Database {
         }
     }
 
-    /// A copy of a write is due on machine `machine`: its disk does the write's work (a
-    /// machine that crashed since lost the copy with its log; its catch-up pays instead).
-    pub(crate) fn replica_apply(&mut self, ctx: &mut Context, machine: u16, epoch: u16, ios: u16) {
-        let srv = &mut self.server;
-        let m = &mut srv.machines[usize::from(machine)];
+    /// A copy of a write of class `class` reaches machine `machine`: it queues for the
+    /// machine's applier, which spends the write's CPU on the machine's cores and then its
+    /// disk work (a machine that crashed since lost the copy with its log; its catch-up pays
+    /// instead).
+    pub(crate) fn replica_apply(
+        &mut self,
+        ctx: &mut Context,
+        me: ComponentId,
+        machine: u16,
+        epoch: u16,
+        class: u16,
+    ) {
+        let m = &self.server.machines[usize::from(machine)];
         if m.alive && m.epoch as u16 == epoch {
-            m.disk(&srv.spec.machine, u32::from(ios), ctx.now);
+            let (work, ios) = self.sample_apply(class);
+            background::queue(&mut self.server, ctx, me, u32::from(machine), work, ios);
         }
     }
 
@@ -129,17 +139,18 @@ impl Database {
     /// can now promote it.
     pub(crate) fn recovered(&mut self, ctx: &mut Context, me: ComponentId, machine: u32) {
         let now = ctx.now;
-        let write_ios = self.write_ios();
+        let (write_cpu_ns, write_ios) = self.write_cost();
         let Some(rep) = self.replication.as_mut() else {
             return;
         };
         let (rs, st) = (&rep.spec, &mut rep.state);
         let missed = st.recover(rs, &self.server.machines, machine, now);
-        if missed > 0 && write_ios > 0 {
-            let srv = &mut self.server;
+        if missed > 0 && (write_cpu_ns > 0.0 || write_ios > 0) {
+            // The missed writes, applied as one job: their mean CPU and their disk work.
+            let work = SimTime::from_ns_f64(write_cpu_ns * missed as f64);
             let ios =
                 u32::try_from(missed.saturating_mul(u64::from(write_ios))).unwrap_or(u32::MAX);
-            srv.machines[machine as usize].disk(&srv.spec.machine, ios, now);
+            background::queue(&mut self.server, ctx, me, machine, work, ios);
         }
         let shard = rs.shard_of_machine(machine);
         if st.needs_promotion(shard)
