@@ -24,7 +24,7 @@ pub enum Event {
         machine: u32,
     },
     /// Run to completion: the background job on machine `machine` of `component` leaves its
-    /// core, unless the machine crashed since (`epoch`, the low bits of its epoch).
+    /// core, unless the machine crashed since (`epoch`).
     BackgroundDone {
         component: ComponentId,
         machine: u32,
@@ -41,7 +41,7 @@ pub enum Event {
     /// Scheduled fault `fault` ends.
     FaultEnd { fault: u32 },
     /// A copied write of class `class` reaches machine `machine` of database `db`, to apply
-    /// if it has not crashed since (`epoch`, the low bits of its epoch when the copy was sent).
+    /// if it has not crashed since (`epoch`, its epoch when the copy was sent).
     ReplicaApply {
         db: ComponentId,
         machine: u16,

@@ -27,3 +27,22 @@ pub type FrameId = Id<Frame>;
 
 /// One attempt of a logical request.
 pub type RequestId = Id<Request>;
+
+/// One of a server machine's connection pools, by its place in `ServerSpec::pools`. Two
+/// bytes even as an `Option` (a frame carries one); a server has far fewer than 2¹⁶ − 1
+/// pools (one per database it calls, of at most 1,000 components).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolId(std::num::NonZeroU16);
+
+impl PoolId {
+    #[inline]
+    pub fn from_index(i: usize) -> PoolId {
+        let stored = u16::try_from(i + 1).unwrap_or(u16::MAX);
+        PoolId(std::num::NonZeroU16::new(stored).unwrap_or(std::num::NonZeroU16::MAX))
+    }
+
+    #[inline]
+    pub fn index(self) -> usize {
+        usize::from(self.0.get() - 1)
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
-use crate::model::ids::{ComponentId, FrameId, RequestId};
+use crate::model::ids::{ComponentId, FrameId, PoolId, RequestId};
 
 /// Where a logical request's current attempt stands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,11 +48,11 @@ pub struct Frame {
     /// Which of the component's machines serves it.
     pub machine: u32,
     /// The machine's epoch at admission; a crash bumps the machine's epoch.
-    pub epoch: u32,
+    pub epoch: u16,
     /// Next handler step.
     pub step: u16,
     /// Pool of the caller's machine this call's connection came from, if pooled.
-    pub pool: Option<u16>,
+    pub pool: Option<PoolId>,
     /// A scatter-gather call: child calls still out (0 or 1 for an ordinary call).
     pub pending_children: u16,
     /// Load balancer: which backend this child frame went to. A server's call to a database
@@ -80,6 +80,12 @@ pub struct Frame {
     /// Times the message now travelling to this frame's receiver was dropped by a full
     /// receive buffer and sent again (TCP retransmission).
     pub retransmits: u8,
+    /// Queries this call carries in one round trip (a `batch` step; 1 for any other call):
+    /// the callee runs its program that many times, and both messages are that many times
+    /// the class's size.
+    pub queries: u16,
+    /// Of them, the ones the callee has finished.
+    pub queries_done: u16,
 }
 
 impl Default for Frame {
@@ -90,6 +96,8 @@ impl Default for Frame {
             component: ComponentId::from_index(0),
             machine: 0,
             epoch: 0,
+            queries: 1,
+            queries_done: 0,
             step: 0,
             pool: None,
             pending_children: 0,

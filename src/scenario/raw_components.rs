@@ -202,6 +202,21 @@ pub enum RawStep {
     CallWithFallback(RawFallbackCall),
     /// This many random disk I/Os on this machine's disk.
     DiskIos(u32),
+    /// Send `queries` queries of the request's class to database `call` in one round trip on
+    /// one connection, and wait for all their answers.
+    Batch(RawBatch),
+}
+
+/// Several queries to one database in one round trip.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBatch {
+    /// The database.
+    pub call: String,
+    /// How many queries (each runs the class's query on the database, one after another on
+    /// one worker); the call and its answer are that many times the class's sizes.
+    #[schemars(range(min = 1, max = 1000))]
+    pub queries: u32,
 }
 
 /// A call with a second choice.

@@ -248,6 +248,32 @@ fn cases() -> Vec<Case> {
             )],
         },
         Case {
+            name: "a batch goes to a database, of 1 to 1,000 queries",
+            edits: vec![
+                (
+                    "components.api.handlers.default",
+                    json!([{"batch": {"call": "db", "queries": 0}},
+                           {"cpu_ms": {"constant": {"ms": 1}}}]),
+                ),
+                (
+                    "components.web",
+                    json!({"kind": "service", "machine": {"cores": 1},
+                    "handlers": {"default": [{"batch": {"call": "api", "queries": 2}}]}}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.api.handlers.default[0].batch.queries",
+                    "must be from 1 to 1000, got 0",
+                ),
+                problem(
+                    "components.web.handlers.default[0].batch.call",
+                    "`api` is not a database: a batch sends several queries to one database \
+                     in one round trip; use `call` for anything else",
+                ),
+            ],
+        },
+        Case {
             name: "a balancer's weights and price beyond their range",
             edits: vec![
                 ("workload.entry", json!("lb")),

@@ -539,3 +539,61 @@ fn a_replica_s_cores_apply_the_writes_it_copies_and_catch_up_the_ones_it_missed(
         }
     }
 }
+
+/// Several queries in one round trip (the N+1-queries fix). Links of 1 ms each way, a
+/// database query of 1 ms of CPU, a connection set-up of 1 ms of the database's CPU and no
+/// `connect_ms`, one request a second (nothing queues; every figure is constant):
+/// - five `call` steps through a pool: 5 × (1 + 1 + 1) = 15 ms;
+/// - one `batch` of five through a pool: 1 + 5 × 1 + 1 = 7 ms;
+/// - five calls on connections of their own: each adds the handshake's round trip and the
+///   set-up's CPU, 5 × (2 + 1 + 3) = 30 ms;
+/// - one batch on a connection of its own: 2 + 1 + 7 = 10 ms.
+#[test]
+fn a_batch_pays_one_round_trip_for_many_queries() {
+    let one_ms = json!({"latency_ms": {"constant": {"ms": 1}}});
+    let scenario = |steps: Value, pooled: bool| {
+        let mut app = json!({"kind": "service", "machine": {"cores": 8},
+                             "handlers": {"default": steps}});
+        if pooled {
+            app["connection_pools"] = json!({"db": {"size": 4}});
+        }
+        json!({
+            "name": "batch",
+            "duration_s": 60,
+            "warmup_s": 5,
+            "network": {"client_link": {"latency_ms": {"constant": {"ms": 0}}},
+                        "default_link": one_ms},
+            "workload": {
+                "model": {"open": {"rate_per_s": 1}},
+                "entry": "app",
+                "classes": {"read": {"request_bytes": 0, "response_bytes": 0}}
+            },
+            "components": {
+                "app": app,
+                "db": {
+                    "kind": "database",
+                    "machine": {"cores": 4},
+                    "connect_ms": {"constant": {"ms": 0}},
+                    "connect_cpu_ms": {"constant": {"ms": 1}},
+                    "queries": {"default": {"cpu_ms": {"constant": {"ms": 1}}, "disk_ios": 0}}
+                }
+            }
+        })
+    };
+    let five_calls = json!([{"call": "db"}, {"call": "db"}, {"call": "db"}, {"call": "db"},
+                            {"call": "db"}]);
+    let one_batch = json!([{"batch": {"call": "db", "queries": 5}}]);
+    for (steps, pooled, want) in [
+        (&five_calls, true, 15.0),
+        (&one_batch, true, 7.0),
+        (&five_calls, false, 30.0),
+        (&one_batch, false, 10.0),
+    ] {
+        let s = run_summary(&scenario(steps.clone(), pooled), 1);
+        assert_ms(
+            &format!("{steps} pooled {pooled}"),
+            num(&s, "/latency_ms/p50"),
+            want,
+        );
+    }
+}

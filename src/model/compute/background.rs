@@ -40,7 +40,7 @@ pub(super) fn core_event(
         Event::BackgroundDone {
             component: me,
             machine: r,
-            epoch: m.epoch as u16,
+            epoch: m.epoch,
         }
     } else {
         Event::CpuDone { frame: f }
@@ -104,7 +104,7 @@ pub(crate) fn core_done<S>(
 ) {
     let spec = &srv.spec.machine;
     let m = &mut srv.machines[r as usize];
-    if m.epoch as u16 != epoch || !m.background.is_running() {
+    if m.epoch != epoch || !m.background.is_running() {
         return;
     }
     super::steps::free_core(ctx, m, me, r);

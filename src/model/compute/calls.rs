@@ -12,7 +12,7 @@ use crate::model::compute::server::{ServerKind, Step};
 use crate::model::compute::steps::{refusal_status, reply, retransmission_timeout, run_steps};
 use crate::model::context::Context;
 use crate::model::event::Event;
-use crate::model::ids::{ComponentId, FrameId};
+use crate::model::ids::{ComponentId, FrameId, PoolId};
 use crate::model::request::Frame;
 use rand::RngExt;
 
@@ -26,7 +26,7 @@ pub(super) fn call<K: ServerKind>(
     others: &mut Others,
     f: FrameId,
     target: ComponentId,
-    pool: Option<u16>,
+    pool: Option<PoolId>,
 ) {
     let Some(p) = pool else {
         return send_call(k, ctx, others, f, target, None, true, true);
@@ -35,7 +35,7 @@ pub(super) fn call<K: ServerKind>(
     let fr = *ctx.frames.get(f);
     let counted = ctx.requests.get(fr.request).counted;
     let srv = k.server();
-    let pl = &mut srv.machines[fr.machine as usize].pools[usize::from(p)];
+    let pl = &mut srv.machines[fr.machine as usize].pools[p.index()];
     if pl.take_idle() {
         if counted {
             srv.stats.pool_wait.record(SimTime::ZERO);
@@ -78,7 +78,7 @@ fn send_call<K: ServerKind>(
     others: &mut Others,
     f: FrameId,
     target: ComponentId,
-    pool: Option<u16>,
+    pool: Option<PoolId>,
     fresh: bool,
     connect: bool,
 ) {
@@ -107,13 +107,14 @@ fn send_one<K: ServerKind>(
     f: FrameId,
     target: ComponentId,
     shard: Option<u32>,
-    pool: Option<u16>,
+    pool: Option<PoolId>,
     fresh: bool,
     connect: bool,
 ) {
     let now = ctx.now;
     let fr = *ctx.frames.get(f);
-    let bytes = ctx.class_of(fr.request).request_bytes;
+    let queries = queries_of(k, ctx, &fr, target);
+    let bytes = ctx.class_of(fr.request).request_bytes * u64::from(queries);
     let caller = Caller::Machine(fr.component, fr.machine);
     let landing = others.get(target).land(ctx, fr.request, caller, shard);
     let srv = k.server();
@@ -178,6 +179,7 @@ fn send_one<K: ServerKind>(
         connecting,
         wire,
         backend: if opens_port { machine } else { NO_PORT },
+        queries,
         ..Frame::default()
     });
     if let Landing::NoPrimary(shard) = landing {
@@ -186,6 +188,18 @@ fn send_one<K: ServerKind>(
             .hold_or_refuse(target, ctx, child, shard, at);
     }
     ctx.schedule(at, Event::FrameArrive { frame: child });
+}
+
+/// How many queries frame `fr`'s call to `target` carries: its step's batch (1 for a plain
+/// call, and for a fallback, which is another component than the step's own).
+fn queries_of<K: ServerKind>(k: &mut K, ctx: &Context, fr: &Frame, target: ComponentId) -> u16 {
+    let class = usize::from(ctx.requests.get(fr.request).class);
+    match k.server().spec.programs[class].get(usize::from(fr.step)) {
+        Some(&Step::Call {
+            target: t, queries, ..
+        }) if t == target => queries,
+        _ => 1,
+    }
 }
 
 /// The answer of child call `child` reached this server: it passes the receiving NIC of the
@@ -202,7 +216,7 @@ pub(crate) fn answer_returned<K: ServerKind>(
     if !c.answer_received {
         let parent = *ctx.frames.get(p);
         let bytes = if c.status == Status::Ok {
-            ctx.class_of(c.request).response_bytes
+            ctx.class_of(c.request).response_bytes * u64::from(c.queries)
         } else {
             0
         };
@@ -256,7 +270,7 @@ fn child_returned<K: ServerKind>(
         && last
         && let Some(pool) = child.pool
     {
-        let pl = &mut m.pools[usize::from(pool)];
+        let pl = &mut m.pools[pool.index()];
         pl.in_use -= 1;
         if let Some((waiter, since)) = pl.waiters.pop_front() {
             pl.in_use += 1;
@@ -264,7 +278,7 @@ fn child_returned<K: ServerKind>(
             if ctx.requests.get(waiter_request).counted {
                 srv.stats.pool_wait.record(now - since);
             }
-            let target = srv.spec.pools[usize::from(pool)].0;
+            let target = srv.spec.pools[pool.index()].0;
             send_call(k, ctx, others, waiter, target, child.pool, false, false);
         }
     }

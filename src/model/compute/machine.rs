@@ -154,8 +154,9 @@ pub enum Refusal {
 #[derive(Debug, Default)]
 pub struct Machine {
     pub alive: bool,
-    /// Bumped at every crash: work that started before it is recognised as lost.
-    pub epoch: u32,
+    /// Bumped at every crash: work that started before it is recognised as lost. Two bytes
+    /// are exact: a scenario has at most 1,000 faults, each crashing a machine once.
+    pub epoch: u16,
     pub connections: u32,
     pub memory_bytes: u64,
     pub busy_workers: u32,

@@ -15,7 +15,7 @@ use crate::metrics::timeseries::IntervalLoad;
 use crate::model::compute::machine::{Machine, MachineSpec};
 use crate::model::context::Context;
 use crate::model::distribution::Dist;
-use crate::model::ids::{ComponentId, FrameId};
+use crate::model::ids::{ComponentId, FrameId, PoolId};
 use crate::model::request::{Frame, Request};
 
 /// One step of a program. `S` is the kind's own steps (none for a service).
@@ -28,10 +28,13 @@ pub enum Step<S> {
     /// A synchronous call; `pool` is the index of this server's pool towards the target.
     /// With a `fallback`, a call that fails is made again to it (cache-aside: a cache that is
     /// down is bypassed to the database), through its pool.
+    /// `queries` is how many queries of the request's class go in one round trip (a
+    /// `batch` step; 1 otherwise).
     Call {
         target: ComponentId,
-        pool: Option<u16>,
-        fallback: Option<(ComponentId, Option<u16>)>,
+        pool: Option<PoolId>,
+        fallback: Option<(ComponentId, Option<PoolId>)>,
+        queries: u16,
     },
     /// A step only this kind of server has.
     Own(S),

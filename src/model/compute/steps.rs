@@ -110,7 +110,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
     }
 }
 
-fn mark_admitted(ctx: &mut Context, f: FrameId, epoch: u32) {
+fn mark_admitted(ctx: &mut Context, f: FrameId, epoch: u16) {
     let now = ctx.now;
     let fr = ctx.frames.get_mut(f);
     fr.admitted = true;
@@ -157,6 +157,14 @@ pub(super) fn run_steps<K: ServerKind>(
         let program = &programs[usize::from(req.class)];
         let end = program.len() as u16;
         let Some(&step) = program.get(usize::from(fr.step)) else {
+            if fr.queries_done + 1 < fr.queries {
+                // The next query of a batch, on the same worker and connection (set up once).
+                let fr = ctx.frames.get_mut(f);
+                fr.queries_done += 1;
+                fr.step = 0;
+                fr.connecting = false;
+                continue;
+            }
             return reply(k, ctx, others, f, Status::Ok);
         };
         let m = &mut srv.machines[fr.machine as usize];
@@ -326,7 +334,7 @@ pub(crate) fn reply<K: ServerKind>(
     let fr = *ctx.frames.get(f);
     let req = *ctx.requests.get(fr.request);
     let bytes = if status == Status::Ok {
-        ctx.scenario.workload.classes[usize::from(req.class)].response_bytes
+        ctx.scenario.workload.classes[usize::from(req.class)].response_bytes * u64::from(fr.queries)
     } else {
         0
     };

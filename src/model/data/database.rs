@@ -260,7 +260,7 @@ impl ServerKind for Database {
                 // gets to it.
                 for &(q, at) in &r.state.applies {
                     // Machines per database stay below 2¹⁶ (validated).
-                    let epoch = self.server.machines[q as usize].epoch as u16;
+                    let epoch = self.server.machines[q as usize].epoch;
                     ctx.schedule(
                         at,
                         Event::ReplicaApply {

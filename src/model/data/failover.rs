@@ -128,7 +128,7 @@ impl Database {
         class: u16,
     ) {
         let m = &self.server.machines[usize::from(machine)];
-        if m.alive && m.epoch as u16 == epoch {
+        if m.alive && m.epoch == epoch {
             let (work, ios) = self.sample_apply(class);
             background::queue(&mut self.server, ctx, me, u32::from(machine), work, ios);
         }

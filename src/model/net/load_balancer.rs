@@ -79,7 +79,7 @@ pub struct Balancer {
     /// False while the balancer is down (an outage); `epoch` counts its crashes so calls it
     /// forwarded before one are recognised when their answers come back.
     pub alive: bool,
-    pub epoch: u32,
+    pub epoch: u16,
     /// Outages in force (overlapping ones keep it down until the last ends).
     down: u32,
     /// When each core is next free (work runs to its end, first come first served).

@@ -12,6 +12,7 @@ use crate::model::compute::server::{ServerSpec, Step};
 use crate::model::compute::service::ServiceSpec;
 use crate::model::data::cache::{CachePolicy, CacheSpec, CacheStep};
 use crate::model::data::database::{DatabaseSpec, DbStep, Query, query_program};
+use crate::model::ids::PoolId;
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use std::collections::BTreeMap;
@@ -26,6 +27,8 @@ pub(super) const MAX_COST_PER_HOUR: f64 = 1e6;
 /// Most disk operations of one step or query, and the largest full-scan factor: their
 /// product stays a whole number of operations.
 const MAX_DISK_IOS: u32 = 100_000;
+/// Queries in one `batch` step.
+const MAX_BATCH: u64 = 1_000;
 const MAX_UNINDEXED_FACTOR: f64 = 10_000.0;
 
 fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
@@ -188,7 +191,10 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
         if target == name {
             c.problem(at, "a service cannot call itself");
         }
-        let pool = pools.iter().position(|&(t, _)| t == id).map(|p| p as u16);
+        let pool = pools
+            .iter()
+            .position(|&(t, _)| t == id)
+            .map(PoolId::from_index);
         (id, pool)
     };
     let mut programs = Vec::new();
@@ -204,7 +210,10 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
         };
         let hpath = format!("{path}.handlers.{key}");
         if steps.is_empty() {
-            c.problem(&hpath, "needs at least one step (cpu_ms, disk_ios or call)");
+            c.problem(
+                &hpath,
+                "needs at least one step (cpu_ms, disk_ios, call, call_with_fallback or batch)",
+            );
         }
         c.at_most_items(&hpath, steps.len(), super::MAX_STEPS, "steps");
         let program = steps
@@ -227,6 +236,33 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                         target,
                         pool,
                         fallback: None,
+                        queries: 1,
+                    }
+                }
+                RawStep::Batch(b) => {
+                    let p = format!("{hpath}[{i}].batch");
+                    let (target, pool) = callee(c, &format!("{p}.call"), &b.call);
+                    if c.raw
+                        .components
+                        .get(&b.call)
+                        .is_some_and(|t| !matches!(t, RawComponent::Database(_)))
+                    {
+                        c.problem(
+                            format!("{p}.call"),
+                            format!(
+                                "`{}` is not a database: a batch sends several queries to one \
+                                 database in one round trip; use `call` for anything else",
+                                b.call
+                            ),
+                        );
+                    }
+                    let queries =
+                        c.count(&format!("{p}.queries"), u64::from(b.queries), 1, MAX_BATCH);
+                    Step::Call {
+                        target,
+                        pool,
+                        fallback: None,
+                        queries: queries as u16,
                     }
                 }
                 RawStep::CallWithFallback(f) => {
@@ -243,6 +279,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                         target,
                         pool,
                         fallback: Some(fallback),
+                        queries: 1,
                     }
                 }
             })
@@ -345,8 +382,9 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
         Step::Own(CacheStep::Lookup),
         Step::Call {
             target: backing,
-            pool: (!pools.is_empty()).then_some(0),
+            pool: (!pools.is_empty()).then_some(PoolId::from_index(0)),
             fallback: None,
+            queries: 1,
         },
         Step::Own(CacheStep::Fill),
     ];
