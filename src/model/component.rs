@@ -152,6 +152,19 @@ impl Component {
         }
     }
 
+    /// A user's kept-alive connection to machine `r`, accepted at `epoch`, reached its idle
+    /// timeout: the machine closes it (unless it crashed since).
+    pub fn close_idle(&mut self, ctx: &mut Context, r: u32, epoch: u16) {
+        let now = ctx.now;
+        match self {
+            Component::Service(s) => s.server.close_idle(r, epoch, now),
+            Component::Cache(c) => c.server.close_idle(r, epoch, now),
+            Component::Database(d) => d.server.close_idle(r, epoch, now),
+            Component::Balancer(b) => b.close_idle(now, epoch),
+            Component::Dns(_) => unreachable!("{NOT_CALLED}"),
+        }
+    }
+
     /// Run to completion: the background job on machine `r` leaves its core.
     pub fn background_done(&mut self, me: ComponentId, ctx: &mut Context, r: u32, epoch: u16) {
         match self {

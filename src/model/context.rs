@@ -124,6 +124,31 @@ pub struct Context {
     pub accepting: bool,
     /// Logical requests not yet concluded.
     pub outstanding: u64,
+    /// Per closed-loop user, its kept-alive connection to the entry (empty unless
+    /// `workload.connections` is `keep_alive`). The entry writes it when it accepts or
+    /// refuses a new connection; the user reads it to send its next request on it.
+    pub kept: Vec<KeptConnection>,
+}
+
+/// A user's connection kept open at an entry machine.
+#[derive(Debug, Clone, Copy)]
+pub struct KeptConnection {
+    pub component: ComponentId,
+    pub machine: u32,
+    /// The machine's epoch when it accepted the connection (a crash since killed it).
+    pub epoch: u16,
+    pub open: bool,
+}
+
+impl Default for KeptConnection {
+    fn default() -> Self {
+        KeptConnection {
+            component: ComponentId::from_index(0),
+            machine: 0,
+            epoch: 0,
+            open: false,
+        }
+    }
 }
 
 impl Context {
@@ -131,6 +156,58 @@ impl Context {
     #[inline]
     pub fn schedule(&mut self, at: SimTime, event: Event) {
         self.queue.push(at, event);
+    }
+
+    /// Whether frame `fr`'s connection closes once it has been answered: a new one does,
+    /// except a user's kept alive (it stays open until its idle timeout).
+    #[inline]
+    pub fn closes_after(&self, fr: &Frame) -> bool {
+        fr.fresh_connection && (fr.parent.is_some() || self.kept.is_empty())
+    }
+
+    /// Entry machine `machine` of `component` (epoch `epoch`) accepted (`open`) or refused a
+    /// new connection from the user of root frame `fr`, when users keep theirs alive.
+    #[inline]
+    pub fn note_user_connection(
+        &mut self,
+        fr: &Frame,
+        component: ComponentId,
+        epoch: u16,
+        open: bool,
+    ) {
+        if fr.parent.is_some() || self.kept.is_empty() {
+            return;
+        }
+        let user = self.requests.get(fr.request).user as usize;
+        if let Some(k) = self.kept.get_mut(user) {
+            *k = KeptConnection {
+                component,
+                machine: fr.machine,
+                epoch,
+                open,
+            };
+        }
+    }
+
+    /// User `user`'s kept-alive connection has nothing to do for longer than the server
+    /// allows: the server closes it when the idle timeout has passed, from now.
+    pub fn idle_out(&mut self, user: u32) {
+        let (Some(k), Some(idle)) = (
+            self.kept.get_mut(user as usize),
+            self.scenario.workload.keep_alive,
+        ) else {
+            return;
+        };
+        if !k.open {
+            return;
+        }
+        k.open = false;
+        let ev = Event::IdleClose {
+            component: k.component,
+            machine: k.machine,
+            epoch: k.epoch,
+        };
+        self.schedule(self.now + idle, ev);
     }
 
     /// The class of request `r`.

@@ -30,6 +30,13 @@ pub enum Event {
         machine: u32,
         epoch: u16,
     },
+    /// The server closes a user's kept-alive connection to machine `machine` of `component`
+    /// after its idle timeout, unless the machine crashed since it was opened (`epoch`).
+    IdleClose {
+        component: ComponentId,
+        machine: u32,
+        epoch: u16,
+    },
     /// A frame's wait ends: a disk step, or a sync write's replication acks.
     WaitDone { frame: FrameId },
     /// A frame's answer reaches its caller (or the client).

@@ -17,7 +17,7 @@ use crate::model::client::breaker::Breaker;
 use crate::model::client::users::Client;
 use crate::model::client::workload::LoadModel;
 use crate::model::component::{Component, Others, split};
-use crate::model::context::{Context, Liveness, NetState, RunMetrics, Window};
+use crate::model::context::{Context, KeptConnection, Liveness, NetState, RunMetrics, Window};
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
 use crate::model::request::RequestState;
@@ -91,6 +91,10 @@ impl Simulation {
             end: scenario.duration,
         };
         let client_rng = stream_for(seed, "workload");
+        let keep_alive_users = match (&scenario.workload.model, scenario.workload.keep_alive) {
+            (LoadModel::Closed { users, .. }, Some(_)) => *users as usize,
+            _ => 0,
+        };
         let net = NetState {
             rng: stream_for(seed, "network"),
             extra_latency: Vec::new(),
@@ -140,6 +144,7 @@ impl Simulation {
                 window,
                 accepting: true,
                 outstanding: 0,
+                kept: vec![KeptConnection::default(); keep_alive_users],
                 scenario,
             },
             components,
@@ -318,6 +323,11 @@ impl Simulation {
                 epoch,
                 class,
             } => comps[db.index()].replica_apply(db, ctx, machine, epoch, class),
+            Event::IdleClose {
+                component,
+                machine,
+                epoch,
+            } => comps[component.index()].close_idle(ctx, machine, epoch),
             Event::BackgroundDone {
                 component,
                 machine,

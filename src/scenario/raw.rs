@@ -294,6 +294,30 @@ pub struct RawWorkload {
     /// Retries after a rejection, failure or timeout. Default: one attempt, no retry.
     #[serde(default)]
     pub retry: RawRetry,
+    /// How users connect to the entry: a new connection per request (default), or one kept
+    /// open between requests.
+    #[serde(default)]
+    pub connections: RawConnections,
+}
+
+/// How users connect to the entry.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawConnections {
+    /// Each attempt opens a connection (a TCP handshake's round trip first) and closes it
+    /// when answered.
+    #[default]
+    PerRequest,
+    /// A closed-loop user keeps its connection to one entry machine open between requests;
+    /// the server closes it after `idle_timeout_s` without a request (nginx: 75 s).
+    KeepAlive {
+        #[serde(default = "default_idle_timeout_s")]
+        idle_timeout_s: f64,
+    },
+}
+
+fn default_idle_timeout_s() -> f64 {
+    75.0
 }
 
 fn default_timeout_ms() -> f64 {

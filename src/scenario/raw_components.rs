@@ -181,6 +181,14 @@ pub struct RawService {
     /// (and pays for) a new connection.
     #[serde(deserialize_with = "super::unique::map", default)]
     pub connection_pools: BTreeMap<String, RawPool>,
+    /// CPU to accept a user's new connection, before its first request (the kernel's
+    /// accept is microseconds; a TLS handshake about a millisecond). Default 0.
+    #[serde(default = "zero_ms")]
+    pub accept_cpu_ms: RawDist,
+}
+
+pub(crate) fn zero_ms() -> RawDist {
+    RawDist::Constant { ms: 0.0 }
 }
 
 fn default_workers() -> u32 {
@@ -266,6 +274,10 @@ pub struct RawLoadBalancer {
     /// request's work runs to its end, first come first served).
     #[serde(default = "default_forward")]
     pub forward_ms: RawDist,
+    /// CPU to accept a user's new connection, on top of forwarding its first request (a
+    /// TLS handshake terminated here: about a millisecond). Default 0.
+    #[serde(default = "zero_ms")]
+    pub accept_cpu_ms: RawDist,
     /// Cores of its machine.
     #[serde(default = "default_lb_cores")]
     #[schemars(range(min = 1))]
@@ -274,7 +286,8 @@ pub struct RawLoadBalancer {
     #[serde(default = "default_nic_gbps")]
     #[schemars(range(min = 0.000001, max = 100000))]
     pub nic_gbps: f64,
-    /// Most requests in flight through the balancer; one more is rejected (`connection_limit`).
+    /// Most connections open through the balancer (one per request in flight, or per user
+    /// with `keep_alive`); one more is rejected (`connection_limit`).
     #[serde(default = "default_lb_connections")]
     #[schemars(range(min = 1))]
     pub max_connections: u32,

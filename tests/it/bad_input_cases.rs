@@ -248,6 +248,24 @@ fn cases() -> Vec<Case> {
             )],
         },
         Case {
+            name: "kept-alive connections need users who come back",
+            edits: vec![(
+                "workload.connections",
+                json!({"keep_alive": {"idle_timeout_s": 0}}),
+            )],
+            problems: vec![
+                problem(
+                    "workload.connections.keep_alive.idle_timeout_s",
+                    "must be a finite number > 0, got 0",
+                ),
+                problem(
+                    "workload.connections",
+                    "keep_alive needs a closed workload: each open-loop arrival is a new user \
+                     with one request; use per_request, or model the users as closed",
+                ),
+            ],
+        },
+        Case {
             name: "a batch goes to a database, of 1 to 1,000 queries",
             edits: vec![
                 (

@@ -348,8 +348,10 @@ fn a_partition_holds_messages_until_it_heals() {
         "everything arrives once the link heals"
     );
     let max = num(&patient, "/latency_ms/max");
+    // The 3 s cut, plus a request's ordinary worst: its connection's handshake and the
+    // request itself, each a round trip of up to a few hundred milliseconds.
     assert!(
-        (3000.0..3500.0).contains(&max),
+        (3000.0..4000.0).contains(&max),
         "held up to the 3 s cut: {max}"
     );
     // Users on the internet (2 × 40 ms), half of them across the ocean, and a call to the

@@ -126,18 +126,47 @@ impl Client {
             entry = target;
         }
         let landing = others.get(entry).land(ctx, r, Caller::User(user), None);
-        let machine = match landing {
+        let mut machine = match landing {
             Landing::Machine(m) => m,
             // No balancer in front: clients spread themselves (DNS round robin).
             Landing::Spread(n) if n > 1 => self.rng.random_range(0..n),
             Landing::Spread(_) | Landing::NoPrimary(_) => 0,
         };
-        let at = now + ctx.user_latency(r, entry, machine);
+        // A kept-alive connection to the entry is used again, on its machine; otherwise the
+        // attempt opens one: the TCP handshake's round trip comes before the request.
+        let mut kept = None;
+        if let Some(&c) = ctx.kept.get(user as usize)
+            && c.open
+        {
+            if c.component == entry {
+                machine = c.machine;
+                kept = Some(c.epoch);
+            } else {
+                // The entry changed (DNS moved the user): the old connection idles out.
+                ctx.idle_out(user);
+            }
+        }
+        let latency = ctx.user_latency(r, entry, machine);
+        let mut at = now + latency;
+        if kept.is_none() {
+            // SYN and SYN-ACK take the request's path there and back; a cut link is waited
+            // for once (by the first leg, when the request goes with the last).
+            let base = if ctx.net.plain {
+                latency
+            } else {
+                let (a, b) = (ctx.user_region(user), ctx.machine_region(entry, machine));
+                latency - ctx.cut_wait(a, b)
+            };
+            at += base + base;
+        }
         let frame = ctx.frames.insert(Frame {
             request: r,
             parent: None,
             component: entry,
             machine,
+            fresh_connection: kept.is_none(),
+            connecting: kept.is_none(),
+            epoch: kept.unwrap_or(0),
             ..Frame::default()
         });
         if let Landing::NoPrimary(shard) = landing {
@@ -167,7 +196,9 @@ impl Client {
         }
     }
 
-    /// Attempt `r` reached its deadline while in flight: the client gives up on it.
+    /// Attempt `r` reached its deadline while in flight: the client gives up on it (on a
+    /// kept-alive connection, it cancels the request and keeps the connection, as an HTTP/2
+    /// client resets a stream).
     pub(crate) fn time_out(&mut self, ctx: &mut Context, r: RequestId) {
         ctx.requests.get_mut(r).state = RequestState::Abandoned;
         self.resolve_attempt(ctx, r, Outcome::TimedOut);
@@ -232,8 +263,18 @@ impl Client {
         if ctx.accepting
             && let LoadModel::Closed { think, .. } = &ctx.scenario.workload.model
         {
-            let at = now + think.sample(&mut self.rng);
-            ctx.schedule(at, Event::UserWake { user: req.user });
+            let think = think.sample(&mut self.rng);
+            ctx.schedule(now + think, Event::UserWake { user: req.user });
+            // A kept-alive connection idle for longer than the server allows is closed by
+            // the server when that time has passed; the user opens a new one when it wakes.
+            if ctx
+                .scenario
+                .workload
+                .keep_alive
+                .is_some_and(|idle| think >= idle)
+            {
+                ctx.idle_out(req.user);
+            }
         }
     }
 }

@@ -173,6 +173,9 @@ pub struct Workload {
     pub cumulative_weights: Vec<f64>,
     pub timeout: SimTime,
     pub retry: Retry,
+    /// Keep-alive connections: how long the server keeps an idle one open; `None` when every
+    /// attempt opens its own.
+    pub keep_alive: Option<SimTime>,
 }
 
 impl Workload {

@@ -65,12 +65,18 @@ impl Scenario {
         };
         let depth = self.deepest_call_chain();
         let entry = EventQueue::<Event>::ENTRY_BYTES as u64;
+        // A kept-alive connection's record per user, and its idle-close event.
+        let per_user = if self.workload.keep_alive.is_some() {
+            entry * 2 + std::mem::size_of::<crate::model::context::KeptConnection>() as u64
+        } else {
+            entry
+        };
         MemoryEstimate {
             base_bytes: histograms * HISTOGRAM_BYTES
                 + cache_tables
                 + machines
                 + series
-                + users * entry,
+                + users * per_user,
             per_request_bytes: std::mem::size_of::<Request>() as u64
                 + depth * std::mem::size_of::<Frame>() as u64
                 + 3 * entry,

@@ -398,6 +398,15 @@ impl<S> Server<S> {
 }
 
 impl<S> Server<S> {
+    /// A user's kept-alive connection to machine `r`, accepted at `epoch`, reached its idle
+    /// timeout: the machine closes it, unless it crashed since (which closed it already).
+    pub fn close_idle(&mut self, r: u32, epoch: u16, now: SimTime) {
+        let m = &mut self.machines[r as usize];
+        if m.epoch == epoch && m.alive {
+            m.close_connection(&self.spec.machine, now);
+        }
+    }
+
     /// Bytes of heap in queues that grow with load (waiting requests), for the memory guard.
     pub fn queue_heap_bytes(&self) -> u64 {
         self.machines

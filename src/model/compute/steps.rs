@@ -51,12 +51,24 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         if !m.alive {
             return reply(k, ctx, others, f, Status::BackendDown);
         }
-        if let Err(refusal) = m.admit(&srv.spec.machine, fr.fresh_connection, now) {
+        let mut fresh = fr.fresh_connection;
+        if !fresh && fr.parent.is_none() && fr.epoch != m.epoch {
+            // A user's kept-alive connection died in a crash since: it connects again.
+            fresh = true;
+            ctx.frames.get_mut(f).fresh_connection = true;
+        }
+        if let Err(refusal) = m.admit(&srv.spec.machine, fresh, now) {
             let status = refusal_status(refusal);
             if req.counted {
                 srv.stats.refused[status.index()] += 1;
             }
+            if fresh {
+                ctx.note_user_connection(&fr, fr.component, m.epoch, false);
+            }
             return reply(k, ctx, others, f, status);
+        }
+        if fresh {
+            ctx.note_user_connection(&fr, fr.component, m.epoch, true);
         }
         mark_admitted(ctx, f, m.epoch);
     }
@@ -350,7 +362,8 @@ pub(crate) fn reply<K: ServerKind>(
     let mut next = None;
     let mut served = None;
     if fr.admitted && fr.epoch == m.epoch {
-        m.release_when_sent(&srv.spec.machine, fr.fresh_connection, sent, now);
+        let closes = ctx.closes_after(&fr);
+        m.release_when_sent(&srv.spec.machine, closes, sent, now);
         if fr.has_worker {
             m.busy_workers -= 1;
             m.workers.set(now, u64::from(m.busy_workers));

@@ -37,6 +37,8 @@ pub struct BalancerSpec {
     pub policy: LbPolicy,
     /// CPU time per forwarded request.
     pub forward: Dist,
+    /// CPU time to accept a user's new connection.
+    pub accept: Dist,
     /// Its machine: only the cores and the NIC are used.
     pub machine: MachineSpec,
     pub max_connections: u32,
@@ -206,10 +208,18 @@ impl Balancer {
         if !self.alive {
             return reply(ctx, f, Status::BackendDown);
         }
-        if self.connections >= self.spec.max_connections {
+        let mut fresh = fr.fresh_connection;
+        if !fresh && fr.parent.is_none() && fr.epoch != self.epoch {
+            // A user's kept-alive connection died when the balancer went down: it connects
+            // again.
+            fresh = true;
+            ctx.frames.get_mut(f).fresh_connection = true;
+        }
+        if fresh && self.connections >= self.spec.max_connections {
             if req.counted {
                 self.refused[Status::ConnectionLimit.index()] += 1;
             }
+            ctx.note_user_connection(&fr, fr.component, self.epoch, false);
             return reply(ctx, f, Status::ConnectionLimit);
         }
         let g = usize::from(self.spec.class_group[usize::from(req.class)]);
@@ -231,10 +241,16 @@ impl Balancer {
             if req.counted {
                 self.refused[Status::NoHealthyBackend.index()] += 1;
             }
+            if fresh {
+                ctx.note_user_connection(&fr, fr.component, self.epoch, false);
+            }
             return reply(ctx, f, Status::NoHealthyBackend);
         };
-        self.connections += 1;
-        self.conns.set(now, u64::from(self.connections));
+        if fresh {
+            self.connections += 1;
+            self.conns.set(now, u64::from(self.connections));
+            ctx.note_user_connection(&fr, fr.component, self.epoch, true);
+        }
         self.active[i] += 1;
         self.sent[i] += 1;
         // Accepted: its NIC takes the request in (FIFO, so in arrival order), then a core
@@ -246,7 +262,10 @@ impl Balancer {
             .nic
             .receive(&self.spec.machine, bytes, now, fr.wire)
             .unwrap_or(now);
-        let work = self.spec.forward.sample(&mut self.rng);
+        let mut work = self.spec.forward.sample(&mut self.rng);
+        if fresh && fr.parent.is_none() && self.spec.accept.mean_ns() > 0.0 {
+            work += self.spec.accept.sample(&mut self.rng);
+        }
         let forwarded = self.compute(received, work);
         let lf = ctx.frames.get_mut(f);
         lf.epoch = self.epoch;
@@ -312,8 +331,10 @@ impl Balancer {
             // Forwarded before the balancer went down: its connection died with it.
             return reply(ctx, p, Status::BackendDown);
         }
-        self.connections -= 1;
-        self.conns.set(now, u64::from(self.connections));
+        if ctx.closes_after(ctx.frames.get(p)) {
+            self.connections -= 1;
+            self.conns.set(now, u64::from(self.connections));
+        }
         self.active[c.backend as usize] -= 1;
         if c.status == Status::Ok && ctx.window.contains(now) {
             self.served += 1;
@@ -324,6 +345,14 @@ impl Balancer {
             (now, SimTime::ZERO)
         };
         answer(ctx, p, c.status, sent, wire);
+    }
+
+    /// A user's kept-alive connection, accepted at `epoch`, reached its idle timeout.
+    pub fn close_idle(&mut self, now: SimTime, epoch: u16) {
+        if epoch == self.epoch && self.alive && self.connections > 0 {
+            self.connections -= 1;
+            self.conns.set(now, u64::from(self.connections));
+        }
     }
 
     /// The balancer `me` goes down (`up` false) or comes back: calls in flight through it

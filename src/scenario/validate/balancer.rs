@@ -166,6 +166,7 @@ pub(super) fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> Bala
         weights,
         policy: b.policy,
         forward: c.dist(&format!("{path}.forward_ms"), &b.forward_ms),
+        accept: c.dist(&format!("{path}.accept_cpu_ms"), &b.accept_cpu_ms),
         machine,
         max_connections: c.at_least(
             &format!("{path}.max_connections"),

@@ -12,6 +12,7 @@ use crate::model::compute::server::{ServerSpec, Step};
 use crate::model::compute::service::ServiceSpec;
 use crate::model::data::cache::{CachePolicy, CacheSpec, CacheStep};
 use crate::model::data::database::{DatabaseSpec, DbStep, Query, query_program};
+use crate::model::distribution::Dist;
 use crate::model::ids::PoolId;
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
@@ -286,13 +287,15 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
             .collect();
         programs.push(program);
     }
+    let accept = c.dist(&format!("{path}.accept_cpu_ms"), &s.accept_cpu_ms);
+    let connect_programs = with_setup(&programs, accept, machine.cpu_speed);
     ServerSpec {
         machine,
         machine_count: replicas,
         workers,
         queue_capacity: s.queue_capacity,
         programs,
-        connect_programs: Vec::new(),
+        connect_programs,
         pools,
         disk_in_memory: 0.0,
     }
@@ -485,15 +488,7 @@ fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> Dat
     }
     let disk_in_memory = buffer_pool_share(c, path, d, &machine);
     let connect_cpu = c.dist(&format!("{path}.connect_cpu_ms"), &d.connect_cpu_ms);
-    let connect_programs = if connect_cpu.mean_ns() > 0.0 {
-        let setup = Step::Cpu(connect_cpu.scaled(1.0 / machine.cpu_speed));
-        programs
-            .iter()
-            .map(|p| std::iter::once(setup).chain(p.iter().copied()).collect())
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let connect_programs = with_setup(&programs, connect_cpu, machine.cpu_speed);
     DatabaseSpec {
         server: ServerSpec {
             workers: machine.max_connections,
@@ -535,4 +530,21 @@ fn read_from_name(r: ReadFrom) -> &'static str {
         ReadFrom::Any => "any",
         ReadFrom::Nearest => "nearest",
     }
+}
+
+/// The programs run by a call that opens its connection: each with the set-up's CPU first;
+/// none when the set-up costs nothing.
+fn with_setup<S: Copy>(
+    programs: &[Vec<Step<S>>],
+    setup: Dist,
+    cpu_speed: f64,
+) -> Vec<Vec<Step<S>>> {
+    if setup.mean_ns() <= 0.0 {
+        return Vec::new();
+    }
+    let setup = Step::Cpu(setup.scaled(1.0 / cpu_speed));
+    programs
+        .iter()
+        .map(|p| std::iter::once(setup).chain(p.iter().copied()).collect())
+        .collect()
 }

@@ -161,6 +161,22 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
     }
     let max = c.non_negative("workload.retry.max_backoff_ms", r.max_backoff_ms);
     let max = SimTime::from_ms(c.within("workload.retry.max_backoff_ms", max, 0.0, MAX_MS));
+    let keep_alive = match w.connections {
+        RawConnections::PerRequest => None,
+        RawConnections::KeepAlive { idle_timeout_s } => {
+            let path = "workload.connections.keep_alive.idle_timeout_s";
+            let s = c.positive(path, idle_timeout_s);
+            let s = c.within(path, s, 0.001, MAX_MS / 1000.0);
+            if matches!(w.model, RawLoadModel::Open { .. }) {
+                c.problem(
+                    "workload.connections",
+                    "keep_alive needs a closed workload: each open-loop arrival is a new user \
+                     with one request; use per_request, or model the users as closed",
+                );
+            }
+            Some(SimTime::from_secs(s))
+        }
+    };
     Workload {
         model,
         profile,
@@ -174,6 +190,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             max,
             jitter: r.jitter,
         },
+        keep_alive,
     }
 }
 
