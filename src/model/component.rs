@@ -165,6 +165,16 @@ impl Component {
         }
     }
 
+    /// A process killed for want of memory on machine `r` restarts.
+    pub fn restart(&mut self, me: ComponentId, ctx: &mut Context, r: u32, epoch: u16) {
+        match self {
+            Component::Service(s) => steps::restart(&mut **s, me, ctx, r, epoch),
+            Component::Cache(c) => steps::restart(&mut **c, me, ctx, r, epoch),
+            Component::Database(d) => steps::restart(&mut **d, me, ctx, r, epoch),
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        }
+    }
+
     /// Run to completion: the background job on machine `r` leaves its core.
     pub fn background_done(&mut self, me: ComponentId, ctx: &mut Context, r: u32, epoch: u16) {
         match self {

@@ -37,6 +37,13 @@ pub enum Event {
         machine: u32,
         epoch: u16,
     },
+    /// A process killed for want of memory on machine `machine` of `component` restarts,
+    /// unless the machine crashed again since (`epoch`).
+    Restart {
+        component: ComponentId,
+        machine: u32,
+        epoch: u16,
+    },
     /// A frame's wait ends: a disk step, or a sync write's replication acks.
     WaitDone { frame: FrameId },
     /// A frame's answer reaches its caller (or the client).

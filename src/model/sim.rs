@@ -323,6 +323,11 @@ impl Simulation {
                 epoch,
                 class,
             } => comps[db.index()].replica_apply(db, ctx, machine, epoch, class),
+            Event::Restart {
+                component,
+                machine,
+                epoch,
+            } => comps[component.index()].restart(component, ctx, machine, epoch),
             Event::IdleClose {
                 component,
                 machine,

@@ -49,6 +49,9 @@ pub(crate) struct ServerSummary {
     /// Messages its full receive buffers dropped (each sent again after a TCP timeout).
     #[serde(default)]
     pub dropped_messages: u64,
+    /// Processes killed for want of memory over the run; only with `out_of_memory: kill`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_kills: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_wait_ms: Option<LatencySummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -290,6 +293,7 @@ fn server_summary<S>(
         ram_gb: round(k.machine.ram_bytes as f64 / GIB, 4),
         refused_by: reasons(&s.stats.refused),
         dropped_messages: s.stats.dropped,
+        oom_kills: k.machine.oom_kill.then_some(s.stats.oom_kills),
         queue_wait_ms: non_empty(&s.stats.queue_wait),
         service_ms: non_empty(&s.stats.service),
         pool_wait_ms: non_empty(&s.stats.pool_wait),

@@ -72,6 +72,7 @@ fn server(replicas: u32, cpu: f64, rps: f64) -> ServerSummary {
         ram_gb: 16.0,
         refused_by: BTreeMap::new(),
         dropped_messages: 0,
+        oom_kills: None,
         queue_wait_ms: Some(latency(9_000, 1.2, 0.4, 9.5)),
         service_ms: Some(latency(9_000, 8.1, 7.0, 31.0)),
         pool_wait_ms: None,

@@ -302,6 +302,20 @@ fn components(r: &Results) -> Section {
             dropped.join(", ")
         ));
     }
+    let killed: Vec<String> = r
+        .component_order
+        .iter()
+        .filter_map(|n| {
+            let k = r.components.get(n)?.server()?.oom_kills?;
+            (k > 0).then(|| format!("{n} {}", thousands(k)))
+        })
+        .collect();
+    if !killed.is_empty() {
+        s.notes.push(format!(
+            "processes killed for want of memory (each restarted after restart_s): {}",
+            killed.join(", ")
+        ));
+    }
     // What the short headings mean, and the marks only where the table has them.
     let mut legend = vec![
         "queue: mean calls waiting per machine".to_string(),

@@ -67,6 +67,36 @@ pub struct RawMachine {
     /// or each CPU step run to its end in arrival order (an event loop).
     #[serde(default)]
     pub cpu_scheduling: CpuScheduling,
+    /// Swap space in GiB: memory beyond `ram_gb` goes there, and CPU work slows down with
+    /// the share of memory swapped out.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub swap_gb: f64,
+    /// When a request would take more memory than RAM and swap hold: the program refuses it
+    /// (`refuse`, `out_of_memory`), or nothing stops it and the kernel kills the process,
+    /// which restarts after `restart_s` (`kill`).
+    #[serde(default)]
+    pub out_of_memory: OutOfMemory,
+    /// Seconds a process killed for want of memory takes to come back (with `kill`).
+    #[serde(default = "default_restart_s")]
+    #[schemars(range(min = 0, max = 1000000))]
+    pub restart_s: f64,
+}
+
+fn default_restart_s() -> f64 {
+    10.0
+}
+
+/// What happens when memory runs out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutOfMemory {
+    /// The program refuses requests it has no memory for (`out_of_memory`).
+    #[default]
+    Refuse,
+    /// Nothing refuses: past RAM and swap the kernel's OOM killer kills the process; every
+    /// request on the machine is lost and it restarts after `restart_s`.
+    Kill,
 }
 
 /// How a machine's cores are shared among workers that want to run.

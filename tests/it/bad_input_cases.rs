@@ -68,8 +68,8 @@ fn cases() -> Vec<Case> {
                 "unknown field `corez`, expected one of `cores`, `cpu_speed`, `ram_gb`, \
                  `base_memory_gb`, `memory_per_connection_kb`, `memory_per_request_kb`, \
                  `nic_gbps`, `max_connections`, `rx_buffer_kb`, `ephemeral_ports`, \
-                 `time_wait_s`, `disk_iops`, `cost_per_hour`, `cpu_scheduling`; did you mean \
-                 `cores`?",
+                 `time_wait_s`, `disk_iops`, `cost_per_hour`, `cpu_scheduling`, `swap_gb`, \
+                 `out_of_memory`, `restart_s`; did you mean `cores`?",
             )],
         },
         Case {

@@ -709,3 +709,80 @@ fn kept_alive_connections_are_held_while_users_think() {
         "refused {refused} of {total}"
     );
 }
+
+/// Memory past RAM goes to swap, and CPU work slows with the share swapped out: 1 + 20 × that
+/// share (docs/scenario-format.md). 1,024 users who never think each hold a request of
+/// 1 MiB on a one-core server with 0.5 GiB of base memory and 1 GiB of RAM: 1.5 GiB in use,
+/// a third of it swapped, so 1 ms of CPU takes 1 + 20/3 = 7.667 ms and the server answers
+/// 1000 / 7.667 = 130.4 requests/s (1,000/s without swapping). The level of memory hardly
+/// moves (1,024 ± 1 requests), so the rate is exact to a fraction of a percent.
+#[test]
+fn a_swapping_machine_runs_its_cpu_work_slower() {
+    let scenario = json!({
+        "name": "swap",
+        "duration_s": 30,
+        "warmup_s": 5,
+        "network": zero_latency(),
+        "workload": {
+            "model": {"closed": {"users": 1024, "think_time_ms": {"constant": {"ms": 0}}}},
+            "entry": "app",
+            "timeout_ms": 1e9,
+            "classes": {"read": {"request_bytes": 0, "response_bytes": 0}}
+        },
+        "components": {
+            "app": {"kind": "service",
+                    "machine": {"cores": 1, "ram_gb": 1, "base_memory_gb": 0.5, "swap_gb": 1,
+                                "memory_per_connection_kb": 0, "memory_per_request_kb": 1024},
+                    "queue_capacity": 2000,
+                    "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}
+        }
+    });
+    let s = run_summary(&scenario, 1);
+    let rate = num(&s, "/throughput_rps");
+    assert!((rate - 130.43).abs() <= 0.005 * 130.43, "throughput {rate}");
+    assert_eq!(num(&s, "/components/app/peak_memory_gb"), 1.5);
+}
+
+/// With `out_of_memory: kill` nothing refuses a request, and when memory passes RAM and swap
+/// the kernel kills the process: every request on it fails, and it restarts after
+/// `restart_s`. 1,000 requests/s (Poisson) of 2 ms on one core, which answers 500/s: the
+/// backlog grows by 500 a second, and 512 requests of 1 MiB fill the 0.5 GiB left above the
+/// base in about 1.02 s. Killed then, back 10 s later, killed again 1.02 s after that: kills
+/// at about 1, 12, 23, 34, 45 and 56 s — six in a 60 s run (the arrival count's noise moves
+/// each fill by some 0.06 s). With `refuse` (the default) the same server is never killed:
+/// it turns the excess away and answers its 500 a second.
+#[test]
+fn a_process_that_runs_out_of_memory_is_killed_and_restarts() {
+    let scenario = |policy: &str| {
+        json!({
+            "name": "oom",
+            "duration_s": 60,
+            "warmup_s": 1,
+            "network": zero_latency(),
+            "workload": {
+                "model": {"open": {"rate_per_s": 1000}},
+                "entry": "app",
+                "timeout_ms": 1e9,
+                "classes": {"read": {"request_bytes": 0, "response_bytes": 0}}
+            },
+            "components": {
+                "app": {"kind": "service",
+                        "machine": {"cores": 1, "ram_gb": 1, "base_memory_gb": 0.5,
+                                    "memory_per_connection_kb": 0,
+                                    "memory_per_request_kb": 1024,
+                                    "out_of_memory": policy, "restart_s": 10,
+                                    "cpu_scheduling": "run_to_completion"},
+                        "workers": 1, "queue_capacity": 100000,
+                        "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 2}}}]}}
+            }
+        })
+    };
+    let killed = run_summary(&scenario("kill"), 1);
+    assert_eq!(num(&killed, "/components/app/oom_kills"), 6.0);
+    assert!(num(&killed, "/requests/failed_by/backend_down") > 5.0 * 512.0);
+    let refused = run_summary(&scenario("refuse"), 1);
+    assert!(refused["components"]["app"].get("oom_kills").is_none());
+    assert!(num(&refused, "/requests/rejected_by/out_of_memory") > 20_000.0);
+    let rate = num(&refused, "/throughput_rps");
+    assert!((rate - 500.0).abs() <= 5.0, "throughput {rate}");
+}

@@ -58,8 +58,9 @@ fn run_next(spec: &MachineSpec, m: &mut Machine, ctx: &mut Context, me: Componen
             }
             continue;
         }
-        if m.slowdown != 1.0 {
-            work = SimTime::from_ns_f64(work.0 as f64 * m.slowdown);
+        let factor = m.cpu_factor(spec);
+        if factor != 1.0 {
+            work = SimTime::from_ns_f64(work.0 as f64 * factor);
         }
         if spec.time_sliced {
             m.shared.advance(now, spec.cores);

@@ -14,6 +14,8 @@ use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
 const KIB: f64 = 1024.0;
+/// CPU slow-down per share of memory swapped out (`MachineSpec::swap_factor`).
+const SWAP_SLOWDOWN: f64 = 20.0;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// One machine's hardware, in engine units.
@@ -39,6 +41,13 @@ pub struct MachineSpec {
     /// Local ports towards one destination, and how long a closed connection keeps one.
     pub ephemeral_ports: u32,
     pub time_wait: SimTime,
+    /// Swap beyond `ram_bytes`: memory can reach RAM + swap, and CPU work slows with the
+    /// share swapped out (`swap_factor`).
+    pub swap_bytes: u64,
+    /// Past RAM + swap the process is killed (and restarts after `restart`) instead of
+    /// refusing the request.
+    pub oom_kill: bool,
+    pub restart: SimTime,
 }
 
 impl MachineSpec {
@@ -70,7 +79,28 @@ impl MachineSpec {
             rx_buffer: SimTime::MAX,
             ephemeral_ports: u32::MAX,
             time_wait: SimTime::ZERO,
+            swap_bytes: 0,
+            oom_kill: false,
+            restart: SimTime::ZERO,
         }
+    }
+
+    /// The most memory the machine can hold: RAM and swap.
+    #[inline]
+    pub fn memory_limit(&self) -> u64 {
+        self.ram_bytes.saturating_add(self.swap_bytes)
+    }
+
+    /// How many times longer CPU work takes with `used` bytes in use: 1 in RAM; beyond it,
+    /// 1 + 20 × the share of memory in use that is swapped out (a tenth swapped triples CPU
+    /// times, half makes them 11 times longer: every touch of a swapped page waits for the
+    /// disk).
+    #[inline]
+    pub fn swap_factor(&self, used: u64) -> f64 {
+        if used <= self.ram_bytes {
+            return 1.0;
+        }
+        1.0 + SWAP_SLOWDOWN * (used - self.ram_bytes) as f64 / used as f64
     }
 
     /// Serialisation time of `bytes` on this machine's NIC.
@@ -265,8 +295,10 @@ impl Machine {
         self.memory_peak = self.memory_peak.max(self.memory_bytes);
     }
 
+    /// Takes `bytes` of memory, or refuses past RAM and swap; with `oom_kill` nothing
+    /// refuses (the caller sees `over_limit` and kills the process).
     fn take_memory(&mut self, m: &MachineSpec, bytes: u64) -> Result<(), Refusal> {
-        if self.memory_bytes.saturating_add(bytes) > m.ram_bytes {
+        if !m.oom_kill && self.memory_bytes.saturating_add(bytes) > m.memory_limit() {
             return Err(Refusal::OutOfMemory);
         }
         self.memory_bytes += bytes;
@@ -293,6 +325,22 @@ impl Machine {
                 self.close_connection(m, now);
             }
         })
+    }
+
+    /// Memory in use is past RAM and swap: with `oom_kill`, the kernel kills the process.
+    #[inline]
+    pub fn over_limit(&self, m: &MachineSpec) -> bool {
+        self.memory_bytes > m.memory_limit()
+    }
+
+    /// How many times longer CPU work takes now: slow-down faults and swapping.
+    #[inline]
+    pub fn cpu_factor(&self, m: &MachineSpec) -> f64 {
+        if m.swap_bytes == 0 {
+            self.slowdown
+        } else {
+            self.slowdown * m.swap_factor(self.memory_bytes)
+        }
     }
 
     /// Gives back what `admit` took, now.

@@ -170,6 +170,8 @@ pub struct ServerStats {
     /// Messages (calls, and answers to this server's calls) its full receive buffers
     /// dropped; each is sent again after a TCP timeout.
     pub dropped: u64,
+    /// Processes killed for want of memory (`out_of_memory: kill`), over the whole run.
+    pub oom_kills: u64,
 }
 
 /// ∫ level dt of each resource of a component, summed over machines.
@@ -255,6 +257,7 @@ impl<S> Server<S> {
                 waited: 0,
                 refused: [0; STATUS_COUNT],
                 dropped: 0,
+                oom_kills: 0,
             },
             window_start: Areas::default(),
             machine_window_start: vec![Areas::default(); count],

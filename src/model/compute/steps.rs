@@ -67,6 +67,11 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             }
             return reply(k, ctx, others, f, status);
         }
+        if srv.spec.machine.oom_kill && m.over_limit(&srv.spec.machine) {
+            // Nothing refused it, and memory is past RAM and swap: the kernel kills the
+            // process, with every request on it.
+            return oom_kill(k, ctx, others, f);
+        }
         if fresh {
             ctx.note_user_connection(&fr, fr.component, m.epoch, true);
         }
@@ -183,8 +188,9 @@ pub(super) fn run_steps<K: ServerKind>(
         match step {
             Step::Cpu(d) => {
                 let mut work = d.sample(&mut srv.rng);
-                if m.slowdown != 1.0 {
-                    work = SimTime::from_ns_f64(work.0 as f64 * m.slowdown);
+                let factor = m.cpu_factor(&srv.spec.machine);
+                if factor != 1.0 {
+                    work = SimTime::from_ns_f64(work.0 as f64 * factor);
                 }
                 if srv.spec.machine.time_sliced {
                     let cores = srv.spec.machine.cores;
@@ -450,6 +456,40 @@ pub(crate) fn crash_machine<K: ServerKind>(
         reply(k, ctx, others, g, Status::BackendDown);
     }
     k.machine_crashed(ctx, me, r);
+}
+
+/// Frame `f`'s admission took machine memory past RAM and swap: the OOM killer kills the
+/// process (a crash: every request on it fails), and it restarts after `restart`.
+fn oom_kill<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    let fr = *ctx.frames.get(f);
+    let (me, r) = (fr.component, fr.machine);
+    let srv = k.server();
+    srv.stats.oom_kills += 1;
+    let restart = srv.spec.machine.restart;
+    crash_machine(k, me, ctx, others, r);
+    let epoch = k.server().machines[r as usize].epoch;
+    ctx.schedule(
+        ctx.now + restart,
+        Event::Restart {
+            component: me,
+            machine: r,
+            epoch,
+        },
+    );
+    reply(k, ctx, others, f, Status::BackendDown);
+}
+
+/// A process killed for want of memory on machine `r` of server `me` (at `epoch`) restarts.
+pub(crate) fn restart<K: ServerKind>(
+    k: &mut K,
+    me: ComponentId,
+    ctx: &mut Context,
+    r: u32,
+    epoch: u16,
+) {
+    if k.server().machines[r as usize].epoch == epoch {
+        recover_machine(k, me, ctx, r);
+    }
 }
 
 /// Machine `r` of server `me` comes back, empty.

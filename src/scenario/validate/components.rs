@@ -97,6 +97,11 @@ fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
     ) as u32;
     let time_wait = c.number(&format!("{path}.time_wait_s"), m.time_wait_s, 0.0, 3600.0);
     spec.time_wait = SimTime::from_secs(time_wait);
+    let swap = c.number(&format!("{path}.swap_gb"), m.swap_gb, 0.0, 1e6);
+    spec.swap_bytes = (swap * 1024.0 * 1024.0 * 1024.0) as u64;
+    spec.oom_kill = m.out_of_memory == OutOfMemory::Kill;
+    let restart = c.number(&format!("{path}.restart_s"), m.restart_s, 0.0, 1e6);
+    spec.restart = SimTime::from_secs(restart);
     spec
 }
 
