@@ -27,6 +27,11 @@ impl SimTime {
     /// Rounds a float nanosecond count; NaN and negatives become 0, overflow saturates.
     #[inline]
     pub fn from_ns_f64(ns: f64) -> SimTime {
+        if ns > 0.0 && ns < 4.5e15 {
+            // Below 2^52, ns + 0.5 is exact, so truncating it rounds ties up exactly as the
+            // general path below does; through i64, which x86 converts in one instruction.
+            return SimTime((ns + 0.5) as i64 as u64);
+        }
         if ns.is_nan() || ns <= 0.0 {
             SimTime(0)
         } else if ns >= u64::MAX as f64 {

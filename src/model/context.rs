@@ -225,6 +225,7 @@ impl Context {
 
     /// Schedules frame `f`'s answer to arrive at its caller, leaving its component at `at`.
     /// The caller's NIC receives it when it arrives (the caller's `answer_returned`).
+    #[inline]
     pub fn send_back(&mut self, f: FrameId, at: SimTime) {
         let fr = *self.frames.get(f);
         let latency = match fr.parent {

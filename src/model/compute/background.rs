@@ -30,6 +30,7 @@ pub(crate) fn queue<S>(
 }
 
 /// The event that ends a run-to-completion CPU step of `f` that got a core now.
+#[inline]
 pub(super) fn core_event(
     f: crate::model::ids::FrameId,
     m: &Machine,

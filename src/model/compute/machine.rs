@@ -268,6 +268,7 @@ impl Machine {
     }
 
     /// Opens a connection (socket memory and a slot under the cap).
+    #[inline]
     pub fn open_connection(&mut self, m: &MachineSpec, now: SimTime) -> Result<(), Refusal> {
         self.settle(m, now);
         if self.connections >= m.max_connections {
@@ -280,6 +281,7 @@ impl Machine {
     }
 
     /// Closes a connection opened by `open_connection`.
+    #[inline]
     pub fn close_connection(&mut self, m: &MachineSpec, now: SimTime) {
         self.settle(m, now);
         self.memory_bytes = self.memory_bytes.saturating_sub(m.per_connection_bytes);
@@ -297,6 +299,7 @@ impl Machine {
 
     /// Takes `bytes` of memory, or refuses past RAM and swap; with `oom_kill` nothing
     /// refuses (the caller sees `over_limit` and kills the process).
+    #[inline]
     fn take_memory(&mut self, m: &MachineSpec, bytes: u64) -> Result<(), Refusal> {
         if !m.oom_kill && self.memory_bytes.saturating_add(bytes) > m.memory_limit() {
             return Err(Refusal::OutOfMemory);
@@ -308,23 +311,25 @@ impl Machine {
 
     /// Admits a request arriving on a new connection (`new_connection`) or on a pooled one
     /// already open; takes its connection and memory.
+    #[inline]
     pub fn admit(
         &mut self,
         m: &MachineSpec,
         new_connection: bool,
         now: SimTime,
     ) -> Result<(), Refusal> {
-        if new_connection {
-            // (It settles first.)
-            self.open_connection(m, now)?;
-        } else {
-            self.settle(m, now);
+        self.settle(m, now);
+        if !new_connection {
+            return self.take_memory(m, m.per_request_bytes);
         }
-        self.take_memory(m, m.per_request_bytes).inspect_err(|_| {
-            if new_connection {
-                self.close_connection(m, now);
-            }
-        })
+        if self.connections >= m.max_connections {
+            return Err(Refusal::ConnectionLimit);
+        }
+        // The connection's memory and the request's at once: both fit, or neither is taken.
+        self.take_memory(m, m.per_connection_bytes + m.per_request_bytes)?;
+        self.connections += 1;
+        self.conns.set(now, u64::from(self.connections));
+        Ok(())
     }
 
     /// Memory in use is past RAM and swap: with `oom_kill`, the kernel kills the process.
@@ -344,6 +349,7 @@ impl Machine {
     }
 
     /// Gives back what `admit` took, now.
+    #[inline]
     pub fn release(&mut self, m: &MachineSpec, new_connection: bool, now: SimTime) {
         self.settle(m, now);
         self.give_back(m, new_connection, now);
@@ -351,6 +357,7 @@ impl Machine {
 
     /// Gives back what `admit` took once the reply has left the NIC at `left` (a reply
     /// waiting behind others on a busy NIC still holds its connection and memory).
+    #[inline]
     pub fn release_when_sent(
         &mut self,
         m: &MachineSpec,
@@ -370,6 +377,7 @@ impl Machine {
         self.leaving.capacity() * std::mem::size_of::<(SimTime, bool)>()
     }
 
+    #[inline]
     fn give_back(&mut self, m: &MachineSpec, closes: bool, at: SimTime) {
         self.memory_bytes = self.memory_bytes.saturating_sub(m.per_request_bytes);
         if closes {

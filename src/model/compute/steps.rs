@@ -253,6 +253,7 @@ pub(crate) fn cpu_done<K: ServerKind>(
 
 /// Run to completion: a step on machine `r` of server `me` leaves its core, to the next one
 /// waiting (a frame's or the background job's) or idle.
+#[inline(always)]
 pub(super) fn free_core(ctx: &mut Context, m: &mut Machine, me: ComponentId, r: u32) {
     let now = ctx.now;
     if let Some((next, work)) = m.core_queue.pop_front() {
