@@ -18,6 +18,7 @@ pub mod distribution;
 pub mod event;
 pub mod fault;
 pub mod ids;
+pub mod kind;
 pub mod net;
 pub mod request;
 pub mod sim;

@@ -13,6 +13,8 @@ mod hostile_input;
 mod lessons;
 mod outputs;
 mod physics;
+mod physics_connections;
+mod physics_memory;
 mod replications;
 mod report;
 mod scenarios;

@@ -56,6 +56,9 @@ impl Client {
             if let LoadModel::Closed { think, .. } = &w.model {
                 let at = ctx.now + think.sample(&mut self.rng);
                 ctx.schedule(at, Event::UserWake { user });
+                // A user the profile has made inactive lets its kept-alive connection idle
+                // out (closed the idle timeout from now).
+                ctx.idle_out(user);
             }
             return;
         }

@@ -8,8 +8,8 @@
 use crate::engine::queue::EventQueue;
 use crate::model::Scenario;
 use crate::model::client::workload::LoadModel;
-use crate::model::component::FixedHeap;
 use crate::model::event::Event;
+use crate::model::kind::FixedHeap;
 use crate::model::request::{Frame, Request};
 
 /// Heap of one latency histogram (hdrhistogram, 3 significant digits over 1 ns .. 2⁵⁴ ns).

@@ -3,9 +3,9 @@
 
 use super::Checker;
 use crate::engine::time::SimTime;
-use crate::model::component::Fleet;
 use crate::model::distribution::MAX_MS;
 use crate::model::ids::ComponentId;
+use crate::model::kind::Fleet;
 use crate::model::net::region::Regions;
 use crate::model::{ComponentKind, ComponentSpec, Fault, FaultKind};
 use crate::scenario::raw::*;
