@@ -227,12 +227,14 @@ impl Context {
     /// The caller's NIC receives it when it arrives (the caller's `answer_returned`).
     #[inline]
     pub fn send_back(&mut self, f: FrameId, at: SimTime) {
-        let fr = *self.frames.get(f);
+        let fr = self.frames.get(f);
+        let (request, component, machine) = (fr.request, fr.component, fr.machine);
         let latency = match fr.parent {
-            None => self.user_latency(fr.request, fr.component, fr.machine),
+            None => self.user_latency(request, component, machine),
             Some(p) => {
-                let parent = *self.frames.get(p);
-                self.link_latency(fr.component, fr.machine, parent.component, parent.machine)
+                let parent = self.frames.get(p);
+                let (to, to_machine) = (parent.component, parent.machine);
+                self.link_latency(component, machine, to, to_machine)
             }
         };
         self.schedule(at + latency, Event::FrameReturn { frame: f });

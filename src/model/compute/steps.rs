@@ -43,8 +43,13 @@ pub(crate) fn refusal_status(r: Refusal) -> Status {
 /// 3. It gets a worker, waits in the queue, or is refused because the queue is full.
 pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
     let now = ctx.now;
-    let fr = *ctx.frames.get(f);
-    let req = *ctx.requests.get(fr.request);
+    let mut fr = *ctx.frames.get(f);
+    let req = ctx.requests.get(fr.request);
+    let (counted, class, abandoned) = (
+        req.counted,
+        usize::from(req.class),
+        req.state == RequestState::Abandoned,
+    );
     if !fr.admitted {
         let srv = k.server();
         let m = &mut srv.machines[fr.machine as usize];
@@ -59,7 +64,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         }
         if let Err(refusal) = m.admit(&srv.spec.machine, fresh, now) {
             let status = refusal_status(refusal);
-            if req.counted {
+            if counted {
                 srv.stats.refused[status.index()] += 1;
             }
             if fresh {
@@ -76,22 +81,22 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             ctx.note_user_connection(&fr, fr.component, m.epoch, true);
         }
         mark_admitted(ctx, f, m.epoch);
+        (fr.admitted, fr.epoch, fr.arrived) = (true, m.epoch, now);
     }
-    let fr = *ctx.frames.get(f);
     let srv = k.server();
     let m = &mut srv.machines[fr.machine as usize];
     if !m.alive || fr.epoch != m.epoch {
         return reply(k, ctx, others, f, Status::BackendDown);
     }
     if !fr.received {
-        if fr.retransmits > 0 && req.state == RequestState::Abandoned {
+        if fr.retransmits > 0 && abandoned {
             // The user gave up and closed its connection (and a proxy in between its own):
             // the retransmissions of its request stop.
             return reply(k, ctx, others, f, Status::BackendDown);
         }
-        let bytes = ctx.scenario.workload.classes[usize::from(req.class)].request_bytes;
+        let bytes = ctx.scenario.workload.classes[class].request_bytes;
         let Some(done) = m.receive(&srv.spec.machine, bytes, now, fr.wire) else {
-            if req.counted {
+            if counted {
                 srv.stats.dropped += 1;
             }
             let again = now + retransmission_timeout(fr.retransmits);
@@ -108,19 +113,19 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
     ctx.frames.get_mut(f).arrived = now;
     let (workers, capacity) = (srv.spec.workers, srv.spec.queue_capacity as usize);
     if m.busy_workers < workers {
-        if req.counted {
+        if counted {
             srv.stats.admitted += 1;
         }
         start_frame(k, ctx, others, f);
     } else if m.wait_queue.len() < capacity {
         m.wait_queue.push_back(f);
         m.note_queue(now);
-        if req.counted {
+        if counted {
             srv.stats.admitted += 1;
             srv.stats.waited += 1;
         }
     } else {
-        if req.counted {
+        if counted {
             srv.stats.refused[Status::QueueFull.index()] += 1;
         }
         reply(k, ctx, others, f, Status::QueueFull);
@@ -142,14 +147,14 @@ fn start_frame<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others,
     fr.has_worker = true;
     fr.started = now;
     fr.step = 0;
-    let fr = *fr;
-    let counted = ctx.requests.get(fr.request).counted;
+    let (request, machine, arrived) = (fr.request, fr.machine, fr.arrived);
+    let counted = ctx.requests.get(request).counted;
     let srv = k.server();
-    let m = &mut srv.machines[fr.machine as usize];
+    let m = &mut srv.machines[machine as usize];
     m.busy_workers += 1;
     m.workers.set(now, u64::from(m.busy_workers));
     if counted {
-        srv.stats.queue_wait.record(now - fr.arrived);
+        srv.stats.queue_wait.record(now - arrived);
     }
     run_steps(k, ctx, others, f);
 }
@@ -349,11 +354,13 @@ pub(crate) fn reply<K: ServerKind>(
     status: Status,
 ) {
     let now = ctx.now;
-    ctx.frames.get_mut(f).status = status;
-    let fr = *ctx.frames.get(f);
-    let req = *ctx.requests.get(fr.request);
+    let fr = ctx.frames.get_mut(f);
+    fr.status = status;
+    let fr = *fr;
+    let req = ctx.requests.get(fr.request);
+    let (counted, class) = (req.counted, usize::from(req.class));
     let bytes = if status == Status::Ok {
-        ctx.scenario.workload.classes[usize::from(req.class)].response_bytes * u64::from(fr.queries)
+        ctx.scenario.workload.classes[class].response_bytes * u64::from(fr.queries)
     } else {
         0
     };
@@ -374,7 +381,7 @@ pub(crate) fn reply<K: ServerKind>(
         if fr.has_worker {
             m.busy_workers -= 1;
             m.workers.set(now, u64::from(m.busy_workers));
-            if req.counted {
+            if counted {
                 srv.stats.service.record(now - fr.started);
             }
             if ok_in_window {
@@ -391,7 +398,7 @@ pub(crate) fn reply<K: ServerKind>(
     fm.wire = wire;
     fm.retransmits = 0;
     if let Some(took) = served {
-        k.served(fr.machine, took, req.counted, ok_in_window);
+        k.served(fr.machine, took, counted, ok_in_window);
     }
     ctx.send_back(f, sent);
     if let Some(g) = next {
