@@ -27,9 +27,11 @@ impl SimTime {
     /// Rounds a float nanosecond count; NaN and negatives become 0, overflow saturates.
     #[inline]
     pub fn from_ns_f64(ns: f64) -> SimTime {
-        if ns > 0.0 && ns < 4.5e15 {
-            // Below 2^52, ns + 0.5 is exact, so truncating it rounds ties up exactly as the
-            // general path below does; through i64, which x86 converts in one instruction.
+        if (0.5..4.5e15).contains(&ns) {
+            // From 0.5 to 2^52, truncating ns + 0.5 rounds ties up exactly as the general
+            // path below does (the sum may round, but never across an integer); through
+            // i64, which x86 converts in one instruction. Below 0.5 the sum can round up to
+            // 1, so those take the general path.
             return SimTime((ns + 0.5) as i64 as u64);
         }
         if ns.is_nan() || ns <= 0.0 {
@@ -98,6 +100,9 @@ mod tests {
         assert_eq!(SimTime::from_ms(1.5), SimTime(1_500_000));
         assert_eq!(SimTime::from_secs(2.0), SimTime(2_000_000_000));
         assert_eq!(SimTime::from_ns_f64(0.4), SimTime(0));
+        assert_eq!(SimTime::from_ns_f64(0.49999999999999994), SimTime(0));
+        assert_eq!(SimTime::from_ns_f64(0.5), SimTime(1));
+        assert_eq!(SimTime::from_ns_f64(2.4999999999999996), SimTime(2));
         assert_eq!(SimTime::from_ns_f64(0.6), SimTime(1));
         assert_eq!(SimTime::from_ms(-3.0), SimTime(0));
         assert_eq!(SimTime::from_ns_f64(f64::NAN), SimTime(0));
@@ -107,11 +112,19 @@ mod tests {
     proptest::proptest! {
         /// The hand-rolled rounding agrees with `f64::round` everywhere it is used.
         #[test]
-        fn rounding_matches_f64_round(ns in 0.0f64..1e19, tie in 0u64..1_000_000) {
+        fn rounding_matches_f64_round(
+            ns in 0.0f64..1e19,
+            small in 0.0f64..2.0,
+            tie in 0u64..1_000_000,
+        ) {
             let expected = |x: f64| SimTime(x.round() as u64);
             proptest::prop_assert_eq!(SimTime::from_ns_f64(ns), expected(ns));
+            proptest::prop_assert_eq!(SimTime::from_ns_f64(small), expected(small));
             let half = tie as f64 + 0.5;
             proptest::prop_assert_eq!(SimTime::from_ns_f64(half), expected(half));
+            // The largest float below a half rounds down.
+            let below = f64::from_bits(half.to_bits() - 1);
+            proptest::prop_assert_eq!(SimTime::from_ns_f64(below), expected(below));
         }
     }
 

@@ -124,10 +124,14 @@ pub struct Context {
     pub accepting: bool,
     /// Logical requests not yet concluded.
     pub outstanding: u64,
-    /// Per closed-loop user, its kept-alive connection to the entry (empty unless
-    /// `workload.connections` is `keep_alive`). The entry writes it when it accepts or
+    /// Users' kept-alive connections (empty unless `workload.connections` is `keep_alive`):
+    /// per closed-loop user, one per entry its classes use (`kept_slots` of them, at
+    /// `user × kept_slots + kept_slot[class]`). The entry writes one when it accepts or
     /// refuses a new connection; the user reads it to send its next request on it.
     pub kept: Vec<KeptConnection>,
+    pub kept_slots: u32,
+    /// Per request class, which of a user's entries it goes to.
+    pub kept_slot: Vec<u16>,
 }
 
 /// A user's connection kept open at an entry machine.
@@ -165,8 +169,16 @@ impl Context {
         fr.fresh_connection && (fr.parent.is_some() || self.kept.is_empty())
     }
 
+    /// Where user `user`'s kept-alive connection for request class `class` is in `kept`.
+    #[inline]
+    pub fn kept_index(&self, user: u32, class: u16) -> usize {
+        user as usize * self.kept_slots as usize + usize::from(self.kept_slot[usize::from(class)])
+    }
+
     /// Entry machine `machine` of `component` (epoch `epoch`) accepted (`open`) or refused a
-    /// new connection from the user of root frame `fr`, when users keep theirs alive.
+    /// new connection from the user of root frame `fr`, when users keep theirs alive. A
+    /// connection it held there already (a retry that opened another while the first was
+    /// still being set up) is left to idle out.
     #[inline]
     pub fn note_user_connection(
         &mut self,
@@ -178,24 +190,33 @@ impl Context {
         if fr.parent.is_some() || self.kept.is_empty() {
             return;
         }
-        let user = self.requests.get(fr.request).user as usize;
-        if let Some(k) = self.kept.get_mut(user) {
-            *k = KeptConnection {
-                component,
-                machine: fr.machine,
-                epoch,
-                open,
-            };
+        let req = self.requests.get(fr.request);
+        let i = self.kept_index(req.user, req.class);
+        self.idle_out_slot(i);
+        self.kept[i] = KeptConnection {
+            component,
+            machine: fr.machine,
+            epoch,
+            open,
+        };
+    }
+
+    /// User `user`'s kept-alive connections have nothing to do for longer than the server
+    /// allows: the servers close them when the idle timeout has passed, from now.
+    pub fn idle_out(&mut self, user: u32) {
+        if self.kept.is_empty() {
+            return;
+        }
+        let first = user as usize * self.kept_slots as usize;
+        for i in first..first + self.kept_slots as usize {
+            self.idle_out_slot(i);
         }
     }
 
-    /// User `user`'s kept-alive connection has nothing to do for longer than the server
-    /// allows: the server closes it when the idle timeout has passed, from now.
-    pub fn idle_out(&mut self, user: u32) {
-        let (Some(k), Some(idle)) = (
-            self.kept.get_mut(user as usize),
-            self.scenario.workload.keep_alive,
-        ) else {
+    /// The connection in slot `i` of `kept`, if open, idles out from now.
+    pub fn idle_out_slot(&mut self, i: usize) {
+        let (Some(k), Some(idle)) = (self.kept.get_mut(i), self.scenario.workload.keep_alive)
+        else {
             return;
         };
         if !k.open {

@@ -95,6 +95,21 @@ impl Simulation {
             (LoadModel::Closed { users, .. }, Some(_)) => *users as usize,
             _ => 0,
         };
+        // A kept-alive connection per user and entry its classes use.
+        let mut entries: Vec<ComponentId> = Vec::new();
+        let kept_slot: Vec<u16> = scenario
+            .workload
+            .classes
+            .iter()
+            .map(|c| match entries.iter().position(|&e| e == c.entry) {
+                Some(i) => i as u16,
+                None => {
+                    entries.push(c.entry);
+                    (entries.len() - 1) as u16
+                }
+            })
+            .collect();
+        let kept_slots = entries.len() as u32;
         let net = NetState {
             rng: stream_for(seed, "network"),
             extra_latency: Vec::new(),
@@ -144,7 +159,9 @@ impl Simulation {
                 window,
                 accepting: true,
                 outstanding: 0,
-                kept: vec![KeptConnection::default(); keep_alive_users],
+                kept: vec![KeptConnection::default(); keep_alive_users * kept_slots as usize],
+                kept_slots,
+                kept_slot,
                 scenario,
             },
             components,

@@ -110,11 +110,15 @@ fn time_wait_caps_new_connections_to_one_destination() {
 /// - five calls on connections of their own: each adds the handshake's round trip and the
 ///   set-up's CPU, 5 × (2 + 1 + 3) = 30 ms;
 /// - one batch on a connection of its own: 2 + 1 + 7 = 10 ms.
+///
+/// The app spends 0.5 ms accepting each user's connection (its program then starts with that
+/// step), which adds 0.5 ms to each and must not change what the batch step is.
 #[test]
 fn a_batch_pays_one_round_trip_for_many_queries() {
     let one_ms = json!({"latency_ms": {"constant": {"ms": 1}}});
     let scenario = |steps: Value, pooled: bool| {
         let mut app = json!({"kind": "service", "machine": {"cores": 8},
+                             "accept_cpu_ms": {"constant": {"ms": 0.5}},
                              "handlers": {"default": steps}});
         if pooled {
             app["connection_pools"] = json!({"db": {"size": 4}});
@@ -146,10 +150,10 @@ fn a_batch_pays_one_round_trip_for_many_queries() {
                             {"call": "db"}]);
     let one_batch = json!([{"batch": {"call": "db", "queries": 5}}]);
     for (steps, pooled, want) in [
-        (&five_calls, true, 15.0),
-        (&one_batch, true, 7.0),
-        (&five_calls, false, 30.0),
-        (&one_batch, false, 10.0),
+        (&five_calls, true, 15.5),
+        (&one_batch, true, 7.5),
+        (&five_calls, false, 30.5),
+        (&one_batch, false, 10.5),
     ] {
         let s = run_summary(&scenario(steps.clone(), pooled), 1);
         assert_ms(
@@ -298,4 +302,62 @@ fn inactive_users_let_their_kept_connections_idle_out() {
     });
     let s = run_summary(&scenario, 1);
     assert_eq!(num(&s, "/components/app/mean_connections"), 0.0);
+}
+
+/// Kept-alive connections are one per user and entry, whatever happens to attempts. 10 users
+/// whose classes go to two services alternate between them: each service holds 10
+/// connections, not a new one per switch. And users whose attempts time out during a slow
+/// handshake (200 ms each way, a 300 ms timeout, three attempts) open a connection per
+/// attempt, but the one a newer attempt replaces idles out: the mean stays at most one per
+/// user (without that it grew to 120 in 30 s).
+#[test]
+fn kept_alive_connections_are_one_per_user_and_entry() {
+    let two_entries = json!({
+        "name": "keep-alive-entries",
+        "duration_s": 30,
+        "warmup_s": 5,
+        "network": zero_latency(),
+        "workload": {
+            "model": {"closed": {"users": 10,
+                                 "think_time_ms": {"exponential": {"mean_ms": 50}}}},
+            "entry": "api",
+            "connections": {"keep_alive": {}},
+            "classes": {"a": {"entry": "api"}, "b": {"entry": "static"}}
+        },
+        "components": {
+            "api": {"kind": "service", "machine": {"cores": 8},
+                    "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}},
+            "static": {"kind": "service", "machine": {"cores": 8},
+                       "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}
+        }
+    });
+    let s = run_summary(&two_entries, 1);
+    for c in ["api", "static"] {
+        assert_eq!(
+            num(&s, &format!("/components/{c}/peak_connections")),
+            10.0,
+            "{c}"
+        );
+    }
+    let slow_handshake = json!({
+        "name": "keep-alive-retries",
+        "duration_s": 30,
+        "warmup_s": 1,
+        "network": {"client_link": {"latency_ms": {"constant": {"ms": 200}}}},
+        "workload": {
+            "model": {"closed": {"users": 10,
+                                 "think_time_ms": {"constant": {"ms": 1500}}}},
+            "entry": "app",
+            "timeout_ms": 300,
+            "retry": {"max_attempts": 3},
+            "connections": {"keep_alive": {"idle_timeout_s": 1}}
+        },
+        "components": {
+            "app": {"kind": "service", "machine": {"cores": 8},
+                    "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}
+        }
+    });
+    let s = run_summary(&slow_handshake, 1);
+    let mean = num(&s, "/components/app/mean_connections");
+    assert!(mean <= 10.0, "mean connections {mean}");
 }

@@ -138,15 +138,15 @@ impl Client {
         // A kept-alive connection to the entry is used again, on its machine; otherwise the
         // attempt opens one: the TCP handshake's round trip comes before the request.
         let mut kept = None;
-        if let Some(&c) = ctx.kept.get(user as usize)
-            && c.open
-        {
-            if c.component == entry {
+        if !ctx.kept.is_empty() {
+            let i = ctx.kept_index(user, class as u16);
+            let c = ctx.kept[i];
+            if c.open && c.component != entry {
+                // The entry changed (DNS moved the user): the old connection idles out.
+                ctx.idle_out_slot(i);
+            } else if c.open {
                 machine = c.machine;
                 kept = Some(c.epoch);
-            } else {
-                // The entry changed (DNS moved the user): the old connection idles out.
-                ctx.idle_out(user);
             }
         }
         let latency = ctx.user_latency(r, entry, machine);

@@ -194,7 +194,7 @@ fn send_one<K: ServerKind>(
 /// call, and for a fallback, which is another component than the step's own).
 fn queries_of<K: ServerKind>(k: &mut K, ctx: &Context, fr: &Frame, target: ComponentId) -> u16 {
     let class = usize::from(ctx.requests.get(fr.request).class);
-    match k.server().spec.programs[class].get(usize::from(fr.step)) {
+    match k.server().program_of(fr, class).get(usize::from(fr.step)) {
         Some(&Step::Call {
             target: t, queries, ..
         }) if t == target => queries,
@@ -319,7 +319,9 @@ fn call_failed<K: ServerKind>(
 ) {
     let fr = *ctx.frames.get(p);
     let class = usize::from(ctx.requests.get(fr.request).class);
-    let step = k.server().spec.programs[class]
+    let step = k
+        .server()
+        .program_of(&fr, class)
         .get(usize::from(fr.step))
         .copied();
     if let Some(Step::Call {

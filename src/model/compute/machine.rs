@@ -120,6 +120,10 @@ struct PortsTo {
     time_wait: VecDeque<SimTime>,
 }
 
+/// Kills for want of memory after which a machine is not restarted any more (as systemd gives
+/// up on a unit that keeps failing); it also keeps `Machine::epoch` exact in two bytes.
+pub const MAX_OOM_RESTARTS: u32 = 1_000;
+
 /// The id that stands in a machine's core queues for its own background job (no frame has
 /// it: the frame slab would need 2³² − 1 live frames).
 pub const BACKGROUND: FrameId = FrameId::from_slot(NonZeroU32::MAX);
@@ -185,8 +189,11 @@ pub enum Refusal {
 pub struct Machine {
     pub alive: bool,
     /// Bumped at every crash: work that started before it is recognised as lost. Two bytes
-    /// are exact: a scenario has at most 1,000 faults, each crashing a machine once.
+    /// are exact: a scenario has at most 1,000 faults, each crashing a machine once, and a
+    /// machine is restarted after at most `MAX_OOM_RESTARTS` kills.
     pub epoch: u16,
+    /// Times the OOM killer has killed this machine's process.
+    pub oom_kills: u32,
     pub connections: u32,
     pub memory_bytes: u64,
     pub busy_workers: u32,

@@ -401,6 +401,18 @@ impl<S> Server<S> {
 }
 
 impl<S> Server<S> {
+    /// The program frame `fr` (of request class `class`) runs here: with the connection's
+    /// set-up first if its call opened the connection and that costs CPU.
+    #[inline]
+    pub fn program_of(&self, fr: &Frame, class: usize) -> &[Step<S>] {
+        let programs = if fr.connecting && !self.spec.connect_programs.is_empty() {
+            &self.spec.connect_programs
+        } else {
+            &self.spec.programs
+        };
+        &programs[class]
+    }
+
     /// A user's kept-alive connection to machine `r`, accepted at `epoch`, reached its idle
     /// timeout: the machine closes it, unless it crashed since (which closed it already).
     pub fn close_idle(&mut self, r: u32, epoch: u16, now: SimTime) {

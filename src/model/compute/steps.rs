@@ -10,7 +10,7 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::component::Others;
-use crate::model::compute::machine::{BACKGROUND, Machine, Refusal};
+use crate::model::compute::machine::{BACKGROUND, MAX_OOM_RESTARTS, Machine, Refusal};
 use crate::model::compute::server::{Flow, ServerKind, Step};
 use crate::model::compute::{background, calls};
 use crate::model::context::Context;
@@ -54,13 +54,19 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         let srv = k.server();
         let m = &mut srv.machines[fr.machine as usize];
         if !m.alive {
+            // A user's kept-alive connection to it is reset: the next attempt connects again.
+            ctx.note_user_connection(&fr, fr.component, m.epoch, false);
             return reply(k, ctx, others, f, Status::BackendDown);
         }
         let mut fresh = fr.fresh_connection;
         if !fresh && fr.parent.is_none() && fr.epoch != m.epoch {
-            // A user's kept-alive connection died in a crash since: it connects again.
+            // A user's kept-alive connection died in a crash since: it connects again (and
+            // is accepted again).
             fresh = true;
-            ctx.frames.get_mut(f).fresh_connection = true;
+            fr.connecting = true;
+            let fm = ctx.frames.get_mut(f);
+            fm.fresh_connection = true;
+            fm.connecting = true;
         }
         if let Err(refusal) = m.admit(&srv.spec.machine, fresh, now) {
             let status = refusal_status(refusal);
@@ -94,7 +100,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             // the retransmissions of its request stop.
             return reply(k, ctx, others, f, Status::BackendDown);
         }
-        let bytes = ctx.scenario.workload.classes[class].request_bytes;
+        let bytes = ctx.scenario.workload.classes[class].request_bytes * u64::from(fr.queries);
         let Some(done) = m.receive(&srv.spec.machine, bytes, now, fr.wire) else {
             if counted {
                 srv.stats.dropped += 1;
@@ -171,12 +177,7 @@ pub(super) fn run_steps<K: ServerKind>(
         let fr = *ctx.frames.get(f);
         let req = *ctx.requests.get(fr.request);
         let srv = k.server();
-        let programs = if fr.connecting && !srv.spec.connect_programs.is_empty() {
-            &srv.spec.connect_programs
-        } else {
-            &srv.spec.programs
-        };
-        let program = &programs[usize::from(req.class)];
+        let program = srv.program_of(&fr, usize::from(req.class));
         let end = program.len() as u16;
         let Some(&step) = program.get(usize::from(fr.step)) else {
             if fr.queries_done + 1 < fr.queries {
@@ -474,16 +475,21 @@ fn oom_kill<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f:
     let srv = k.server();
     srv.stats.oom_kills += 1;
     let restart = srv.spec.machine.restart;
+    let m = &mut srv.machines[r as usize];
+    m.oom_kills += 1;
+    let gives_up = m.oom_kills >= MAX_OOM_RESTARTS;
     crash_machine(k, me, ctx, others, r);
-    let epoch = k.server().machines[r as usize].epoch;
-    ctx.schedule(
-        ctx.now + restart,
-        Event::Restart {
-            component: me,
-            machine: r,
-            epoch,
-        },
-    );
+    if !gives_up {
+        let epoch = k.server().machines[r as usize].epoch;
+        ctx.schedule(
+            ctx.now + restart,
+            Event::Restart {
+                component: me,
+                machine: r,
+                epoch,
+            },
+        );
+    }
     reply(k, ctx, others, f, Status::BackendDown);
 }
 

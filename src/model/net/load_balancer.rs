@@ -206,6 +206,8 @@ impl Balancer {
             return self.forward(ctx, f, bytes);
         }
         if !self.alive {
+            // A user's kept-alive connection to it is reset: the next attempt connects again.
+            ctx.note_user_connection(&fr, fr.component, self.epoch, false);
             return reply(ctx, f, Status::BackendDown);
         }
         let mut fresh = fr.fresh_connection;
