@@ -3,6 +3,7 @@
 //! Both render every section built here and nothing else, so the two views cannot drift.
 //! Pure: results in, sections out.
 
+use crate::report::component::ServerSummary;
 use crate::report::{ComponentSummary, LatencySummary, NO_LATENCY, Results};
 
 /// One section of a run's report.
@@ -288,34 +289,18 @@ fn components(r: &Results) -> Section {
         s.notes
             .push(format!("cache hit ratio: {}", caches.join(", ")));
     }
-    let dropped: Vec<String> = r
-        .component_order
-        .iter()
-        .filter_map(|n| {
-            let d = r.components.get(n)?.server()?.dropped_messages;
-            (d > 0).then(|| format!("{n} {}", thousands(d)))
-        })
-        .collect();
-    if !dropped.is_empty() {
-        s.notes.push(format!(
-            "messages dropped by a full receive buffer (each sent again after a TCP timeout): {}",
-            dropped.join(", ")
-        ));
-    }
-    let killed: Vec<String> = r
-        .component_order
-        .iter()
-        .filter_map(|n| {
-            let k = r.components.get(n)?.server()?.oom_kills?;
-            (k > 0).then(|| format!("{n} {}", thousands(k)))
-        })
-        .collect();
-    if !killed.is_empty() {
-        s.notes.push(format!(
-            "processes killed for want of memory (each restarted after restart_s): {}",
-            killed.join(", ")
-        ));
-    }
+    count_note(
+        &mut s.notes,
+        r,
+        "messages dropped by a full receive buffer (each sent again after a TCP timeout)",
+        |c| Some(c.dropped_messages),
+    );
+    count_note(
+        &mut s.notes,
+        r,
+        "processes killed for want of memory (each restarted after restart_s)",
+        |c| c.oom_kills,
+    );
     // What the short headings mean, and the marks only where the table has them.
     let mut legend = vec![
         "queue: mean calls waiting per machine".to_string(),
@@ -340,6 +325,26 @@ fn components(r: &Results) -> Section {
 
 /// Most machines of one database listed; the busiest are shown.
 const MAX_MACHINE_ROWS: usize = 8;
+
+/// A note naming the servers whose count `of` is above zero, as `name count`, after `title`.
+fn count_note(
+    notes: &mut Vec<String>,
+    r: &Results,
+    title: &str,
+    of: impl Fn(&ServerSummary) -> Option<u64>,
+) {
+    let named: Vec<String> = r
+        .component_order
+        .iter()
+        .filter_map(|n| {
+            let count = of(r.components.get(n)?.server()?)?;
+            (count > 0).then(|| format!("{n} {}", thousands(count)))
+        })
+        .collect();
+    if !named.is_empty() {
+        notes.push(format!("{title}: {}", named.join(", ")));
+    }
+}
 
 fn databases(r: &Results) -> Vec<Section> {
     let mut out = Vec::new();
