@@ -113,7 +113,7 @@ fn a_dead_backend_gets_traffic_until_health_checks_notice() {
 }
 
 /// Scenario 20's description: without pools every query opens a connection of its own, and
-/// once server-2 is alone (after 30 s) it needs about 950 a second to the database while its
+/// once server-2 is alone (after 30 s) it needs about 920 a second to the database while its
 /// ports, each held 60 s in TIME_WAIT, allow 470 a second: requests are refused
 /// `ports_exhausted` (none are with the pools).
 #[test]
