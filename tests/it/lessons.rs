@@ -31,6 +31,27 @@ fn a_small_load_on_the_internet_costs_latency_not_capacity() {
     assert!(num(&twenty, "/latency_ms/p50") > 60.0);
 }
 
+/// Scenario 02's description: a new connection per request pays the handshake's ~80 ms
+/// round trip before the request's own (about 160 ms), and users who keep their connection
+/// pay one round trip (about 85 ms).
+#[test]
+fn a_new_connection_per_request_doubles_the_internet_round_trip() {
+    let per_request = run("02-internet-20-users");
+    let p50 = num(&per_request, "/latency_ms/p50");
+    assert!((140.0..180.0).contains(&p50), "per request: p50 {p50}");
+    let mut cmd = crate::common::dsim();
+    cmd.args(["run", "--format", "json", "--no-write"])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/02-internet-20-users.json"
+        ))
+        .args(["--set", r#"workload.connections={"keep_alive":{}}"#]);
+    let out = crate::common::run_ok(&mut cmd);
+    let kept: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p50 = num(&kept, "/latency_ms/p50");
+    assert!((70.0..100.0).contains(&p50), "kept alive: p50 {p50}");
+}
+
 #[test]
 fn one_server_breaks_somewhere_between_two_thousand_and_two_hundred_thousand_users() {
     let two_k = run("03-internet-2k-users");
