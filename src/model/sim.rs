@@ -96,20 +96,7 @@ impl Simulation {
             _ => 0,
         };
         // A kept-alive connection per user and entry its classes use.
-        let mut entries: Vec<ComponentId> = Vec::new();
-        let kept_slot: Vec<u16> = scenario
-            .workload
-            .classes
-            .iter()
-            .map(|c| match entries.iter().position(|&e| e == c.entry) {
-                Some(i) => i as u16,
-                None => {
-                    entries.push(c.entry);
-                    (entries.len() - 1) as u16
-                }
-            })
-            .collect();
-        let kept_slots = entries.len() as u32;
+        let (kept_slot, kept_slots) = scenario.workload.entry_slots();
         let net = NetState {
             rng: stream_for(seed, "network"),
             extra_latency: Vec::new(),

@@ -191,6 +191,24 @@ impl Workload {
         i.min(self.classes.len() - 1) as u16
     }
 
+    /// Per class, which of the distinct entries it goes to, and how many there are: a user
+    /// keeps one connection alive per entry.
+    pub fn entry_slots(&self) -> (Vec<u16>, u32) {
+        let mut entries: Vec<ComponentId> = Vec::new();
+        let slots = self
+            .classes
+            .iter()
+            .map(|c| match entries.iter().position(|&e| e == c.entry) {
+                Some(i) => i as u16,
+                None => {
+                    entries.push(c.entry);
+                    (entries.len() - 1) as u16
+                }
+            })
+            .collect();
+        (slots, entries.len() as u32)
+    }
+
     /// Users active at `t` in a closed model.
     pub fn active_users(&self, t: SimTime) -> u64 {
         match self.model {

@@ -7,7 +7,7 @@
 use crate::engine::time::SimTime;
 use crate::model::compute::machine::{BACKGROUND, Machine, MachineSpec};
 use crate::model::compute::server::Server;
-use crate::model::compute::steps::share_cores;
+use crate::model::compute::steps::occupy_cores;
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
@@ -51,7 +51,7 @@ pub(super) fn core_event(
 /// Puts the next waiting job on the cores; jobs with no CPU book their disk at once.
 fn run_next(spec: &MachineSpec, m: &mut Machine, ctx: &mut Context, me: ComponentId, r: u32) {
     let now = ctx.now;
-    while let Some(mut work) = m.background.start_next() {
+    while let Some(work) = m.background.start_next() {
         if work == SimTime::ZERO {
             let ios = m.background.finish();
             if ios > 0 {
@@ -59,23 +59,7 @@ fn run_next(spec: &MachineSpec, m: &mut Machine, ctx: &mut Context, me: Componen
             }
             continue;
         }
-        let factor = m.cpu_factor(spec);
-        if factor != 1.0 {
-            work = SimTime::from_ns_f64(work.0 as f64 * factor);
-        }
-        if spec.time_sliced {
-            m.shared.advance(now, spec.cores);
-            m.shared.start(BACKGROUND, work);
-            share_cores(ctx, m, spec.cores, me, r);
-        } else if m.busy_cores < spec.cores {
-            m.busy_cores += 1;
-            m.cpu.set(now, u64::from(m.busy_cores));
-            ctx.schedule(now + work, core_event(BACKGROUND, m, me, r));
-        } else {
-            m.core_queue.push_back((BACKGROUND, work));
-            m.note_queue(now);
-        }
-        return;
+        return occupy_cores(ctx, spec, m, me, r, BACKGROUND, work);
     }
 }
 

@@ -67,11 +67,9 @@ impl Scenario {
         let entry = EventQueue::<Event>::ENTRY_BYTES as u64;
         // A kept-alive connection's record per user, and its idle-close event.
         let per_user = if self.workload.keep_alive.is_some() {
-            let mut entries: Vec<_> = self.workload.classes.iter().map(|c| c.entry).collect();
-            entries.sort_unstable();
-            entries.dedup();
+            let entries = u64::from(self.workload.entry_slots().1);
             let record = std::mem::size_of::<crate::model::context::KeptConnection>() as u64;
-            entry * 2 + record * entries.len() as u64
+            entry * 2 + record * entries
         } else {
             entry
         };

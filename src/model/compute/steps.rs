@@ -10,7 +10,7 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::component::Others;
-use crate::model::compute::machine::{BACKGROUND, MAX_OOM_RESTARTS, Machine, Refusal};
+use crate::model::compute::machine::{BACKGROUND, MAX_OOM_RESTARTS, Machine, MachineSpec, Refusal};
 use crate::model::compute::server::{Flow, ServerKind, Step};
 use crate::model::compute::{background, calls};
 use crate::model::context::Context;
@@ -193,25 +193,9 @@ pub(super) fn run_steps<K: ServerKind>(
         let m = &mut srv.machines[fr.machine as usize];
         match step {
             Step::Cpu(d) => {
-                let mut work = d.sample(&mut srv.rng);
-                let factor = m.cpu_factor(&srv.spec.machine);
-                if factor != 1.0 {
-                    work = SimTime::from_ns_f64(work.0 as f64 * factor);
-                }
-                if srv.spec.machine.time_sliced {
-                    let cores = srv.spec.machine.cores;
-                    m.shared.advance(now, cores);
-                    m.shared.start(f, work);
-                    share_cores(ctx, m, cores, fr.component, fr.machine);
-                } else if m.busy_cores < srv.spec.machine.cores {
-                    m.busy_cores += 1;
-                    m.cpu.set(now, u64::from(m.busy_cores));
-                    ctx.schedule(now + work, Event::CpuDone { frame: f });
-                } else {
-                    m.core_queue.push_back((f, work));
-                    m.note_queue(now);
-                }
-                return;
+                let work = d.sample(&mut srv.rng);
+                let (me, r) = (fr.component, fr.machine);
+                return occupy_cores(ctx, &srv.spec.machine, m, me, r, f, work);
             }
             Step::Disk(mut ios) => {
                 if srv.spec.disk_in_memory > 0.0 {
@@ -237,6 +221,38 @@ pub(super) fn run_steps<K: ServerKind>(
                 Flow::Wait => return,
             },
         }
+    }
+}
+
+/// Work `work` of frame `f` (or of the machine's background job, `BACKGROUND`) on machine
+/// `r` of server `me` runs on its cores, slowed by faults and swapping: a share of them
+/// (time slices), a free core, or a place in the core queue (run to completion).
+#[inline(always)]
+pub(super) fn occupy_cores(
+    ctx: &mut Context,
+    spec: &MachineSpec,
+    m: &mut Machine,
+    me: ComponentId,
+    r: u32,
+    f: FrameId,
+    mut work: SimTime,
+) {
+    let now = ctx.now;
+    let factor = m.cpu_factor(spec);
+    if factor != 1.0 {
+        work = SimTime::from_ns_f64(work.0 as f64 * factor);
+    }
+    if spec.time_sliced {
+        m.shared.advance(now, spec.cores);
+        m.shared.start(f, work);
+        share_cores(ctx, m, spec.cores, me, r);
+    } else if m.busy_cores < spec.cores {
+        m.busy_cores += 1;
+        m.cpu.set(now, u64::from(m.busy_cores));
+        ctx.schedule(now + work, background::core_event(f, m, me, r));
+    } else {
+        m.core_queue.push_back((f, work));
+        m.note_queue(now);
     }
 }
 
