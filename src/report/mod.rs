@@ -36,7 +36,7 @@ use std::collections::BTreeMap;
 /// has the figures of its kind only: a load balancer no machine figures (`replicas`, CPU,
 /// workers, NIC, disk, queue, memory), a DNS no connections either and `answers_per_s`
 /// where it had `throughput_rps`.
-pub(crate) const SCHEMA_VERSION: u32 = 3;
+pub(crate) const SCHEMA_VERSION: u32 = 4;
 
 /// Rounds to `digits` decimals so summaries read cleanly (and stay byte-stable).
 pub(crate) fn round(x: f64, digits: i32) -> f64 {

@@ -365,7 +365,7 @@ fn figures_that_do_not_apply_are_absent_not_zero() {
         let c = summary["components"][name].as_object().unwrap();
         c.keys().cloned().collect()
     };
-    assert_eq!(summary["schema_version"], 3);
+    assert_eq!(summary["schema_version"], 4);
     assert_eq!(
         keys("geo-dns"),
         ["kind", "cost_per_hour", "answers_per_s", "health_changes"]
