@@ -566,6 +566,35 @@ mod tests {
     }
 
     #[test]
+    fn swapping_slows_the_cpu_by_the_share_swapped_out() {
+        let mut m = small(); // 1 GiB of RAM
+        m.swap_bytes = m.ram_bytes;
+        assert_eq!(m.memory_limit(), 2 * m.ram_bytes);
+        assert_eq!(m.swap_factor(m.ram_bytes), 1.0, "all in RAM");
+        // 1.5 GiB in use: a third swapped, 1 + 20/3.
+        let third = m.swap_factor(m.ram_bytes / 2 * 3);
+        assert!((third - (1.0 + 20.0 / 3.0)).abs() < 1e-12, "{third}");
+        // 2 GiB: half swapped, 11 times slower.
+        assert!((m.swap_factor(2 * m.ram_bytes) - 11.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn background_jobs_run_one_at_a_time_in_order() {
+        let mut b = Background::default();
+        b.push(SimTime(5), 1);
+        b.push(SimTime(7), 2);
+        assert_eq!(b.peak_waiting, 2);
+        assert!(!b.is_running());
+        assert_eq!(b.start_next(), Some(SimTime(5)));
+        assert!(b.is_running());
+        assert_eq!(b.finish(), 1, "its disk operations");
+        assert_eq!(b.start_next(), Some(SimTime(7)));
+        b.clear();
+        assert!(!b.is_running());
+        assert_eq!(b.start_next(), None, "a crash forgets every job");
+    }
+
+    #[test]
     fn nic_and_disk_are_fifo_servers() {
         let m = small(); // 1 Gbit/s: 8 ns per byte; 1000 iops: 1 ms per I/O
         let mut r = Machine::new(&[], &m);
