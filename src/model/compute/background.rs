@@ -2,15 +2,71 @@
 //! the same cores and disk as its requests (a replica applying the writes copied to it). Each
 //! job runs its CPU on the cores — a time slice among the requests' steps, or a core of its
 //! own in the run-to-completion queue — then books its disk I/Os. The job queue is
-//! `machine::Background`; the core queues hold it as the frame id `BACKGROUND`.
+//! `Background` (a field of each `Machine`); the core queues hold it as the frame id
+//! `BACKGROUND`.
 
 use crate::engine::time::SimTime;
-use crate::model::compute::machine::{BACKGROUND, Machine, MachineSpec};
+use crate::model::compute::machine::{Machine, MachineSpec};
 use crate::model::compute::server::Server;
 use crate::model::compute::steps::occupy_cores;
 use crate::model::context::Context;
 use crate::model::event::Event;
-use crate::model::ids::ComponentId;
+use crate::model::ids::{ComponentId, FrameId};
+use std::collections::VecDeque;
+use std::num::NonZeroU32;
+
+/// The id that stands in a machine's core queues for its own background job (no frame has
+/// it: the frame slab would need 2³² − 1 live frames).
+pub const BACKGROUND: FrameId = FrameId::from_slot(NonZeroU32::MAX);
+
+/// Work a machine does for itself, one job at a time, in order: each job's CPU on the
+/// machine's cores (competing with requests), then its disk I/Os. A replica applying copied
+/// writes is one: PostgreSQL replays its log in one startup process, MySQL in one SQL thread.
+#[derive(Debug, Default)]
+pub struct Background {
+    /// Jobs waiting: (CPU work, already scaled by the machine's speed; disk I/Os).
+    waiting: VecDeque<(SimTime, u32)>,
+    /// The disk I/Os of the job on the cores now, if one is.
+    running: Option<u32>,
+    /// The most jobs ever waiting at once.
+    pub peak_waiting: usize,
+}
+
+impl Background {
+    /// Queues a job.
+    pub fn push(&mut self, work: SimTime, ios: u32) {
+        self.waiting.push_back((work, ios));
+        self.peak_waiting = self.peak_waiting.max(self.waiting.len());
+    }
+
+    /// Whether a job is on the cores.
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Takes the next job to run and marks it running (its disk I/Os kept for `finish`).
+    pub fn start_next(&mut self) -> Option<SimTime> {
+        let (work, ios) = self.waiting.pop_front()?;
+        self.running = Some(ios);
+        Some(work)
+    }
+
+    /// The running job's CPU is done: its disk I/Os.
+    pub fn finish(&mut self) -> u32 {
+        self.running.take().unwrap_or(0)
+    }
+
+    /// Forgets every job (a crash).
+    pub fn clear(&mut self) {
+        self.waiting.clear();
+        self.running = None;
+    }
+
+    /// Bytes of heap the waiting jobs take.
+    pub fn heap_bytes(&self) -> usize {
+        self.waiting.capacity() * std::mem::size_of::<(SimTime, u32)>()
+    }
+}
 
 /// Queues a job of `work` CPU (at the machine's speed) and `ios` disk operations on machine
 /// `r` of server `me`, which must be alive; it starts now if no job is running.
@@ -31,12 +87,7 @@ pub(crate) fn queue<S>(
 
 /// The event that ends a run-to-completion CPU step of `f` that got a core now.
 #[inline]
-pub(super) fn core_event(
-    f: crate::model::ids::FrameId,
-    m: &Machine,
-    me: ComponentId,
-    r: u32,
-) -> Event {
+pub(super) fn core_event(f: FrameId, m: &Machine, me: ComponentId, r: u32) -> Event {
     if f == BACKGROUND {
         Event::BackgroundDone {
             component: me,
@@ -95,4 +146,25 @@ pub(crate) fn core_done<S>(
     }
     super::steps::free_core(ctx, m, me, r);
     cpu_finished(spec, m, ctx, me, r);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn background_jobs_run_one_at_a_time_in_order() {
+        let mut b = Background::default();
+        b.push(SimTime(5), 1);
+        b.push(SimTime(7), 2);
+        assert_eq!(b.peak_waiting, 2);
+        assert!(!b.is_running());
+        assert_eq!(b.start_next(), Some(SimTime(5)));
+        assert!(b.is_running());
+        assert_eq!(b.finish(), 1, "its disk operations");
+        assert_eq!(b.start_next(), Some(SimTime(7)));
+        b.clear();
+        assert!(!b.is_running());
+        assert_eq!(b.start_next(), None, "a crash forgets every job");
+    }
 }

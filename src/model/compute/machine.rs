@@ -7,11 +7,11 @@
 
 use crate::engine::time::SimTime;
 use crate::metrics::time_weighted::{BusyTime, TimeWeighted};
+use crate::model::compute::background::Background;
 use crate::model::compute::cores::SharedCores;
 use crate::model::compute::pool::Pool;
 use crate::model::ids::{ComponentId, FrameId};
 use std::collections::VecDeque;
-use std::num::NonZeroU32;
 
 const KIB: f64 = 1024.0;
 /// CPU slow-down per share of memory swapped out (`MachineSpec::swap_factor`).
@@ -123,59 +123,6 @@ struct PortsTo {
 /// Kills for want of memory after which a machine is not restarted any more (as systemd gives
 /// up on a unit that keeps failing); it also keeps `Machine::epoch` exact in two bytes.
 pub const MAX_OOM_RESTARTS: u32 = 1_000;
-
-/// The id that stands in a machine's core queues for its own background job (no frame has
-/// it: the frame slab would need 2³² − 1 live frames).
-pub const BACKGROUND: FrameId = FrameId::from_slot(NonZeroU32::MAX);
-
-/// Work a machine does for itself, one job at a time, in order: each job's CPU on the
-/// machine's cores (competing with requests), then its disk I/Os. A replica applying copied
-/// writes is one: PostgreSQL replays its log in one startup process, MySQL in one SQL thread.
-#[derive(Debug, Default)]
-pub struct Background {
-    /// Jobs waiting: (CPU work, already scaled by the machine's speed; disk I/Os).
-    waiting: VecDeque<(SimTime, u32)>,
-    /// The disk I/Os of the job on the cores now, if one is.
-    running: Option<u32>,
-    /// The most jobs ever waiting at once.
-    pub peak_waiting: usize,
-}
-
-impl Background {
-    /// Queues a job.
-    pub fn push(&mut self, work: SimTime, ios: u32) {
-        self.waiting.push_back((work, ios));
-        self.peak_waiting = self.peak_waiting.max(self.waiting.len());
-    }
-
-    /// Whether a job is on the cores.
-    pub fn is_running(&self) -> bool {
-        self.running.is_some()
-    }
-
-    /// Takes the next job to run and marks it running (its disk I/Os kept for `finish`).
-    pub fn start_next(&mut self) -> Option<SimTime> {
-        let (work, ios) = self.waiting.pop_front()?;
-        self.running = Some(ios);
-        Some(work)
-    }
-
-    /// The running job's CPU is done: its disk I/Os.
-    pub fn finish(&mut self) -> u32 {
-        self.running.take().unwrap_or(0)
-    }
-
-    /// Forgets every job (a crash).
-    pub fn clear(&mut self) {
-        self.waiting.clear();
-        self.running = None;
-    }
-
-    /// Bytes of heap the waiting jobs take.
-    pub fn heap_bytes(&self) -> usize {
-        self.waiting.capacity() * std::mem::size_of::<(SimTime, u32)>()
-    }
-}
 
 /// Why a machine refuses a request at the door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -576,22 +523,6 @@ mod tests {
         assert!((third - (1.0 + 20.0 / 3.0)).abs() < 1e-12, "{third}");
         // 2 GiB: half swapped, 11 times slower.
         assert!((m.swap_factor(2 * m.ram_bytes) - 11.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn background_jobs_run_one_at_a_time_in_order() {
-        let mut b = Background::default();
-        b.push(SimTime(5), 1);
-        b.push(SimTime(7), 2);
-        assert_eq!(b.peak_waiting, 2);
-        assert!(!b.is_running());
-        assert_eq!(b.start_next(), Some(SimTime(5)));
-        assert!(b.is_running());
-        assert_eq!(b.finish(), 1, "its disk operations");
-        assert_eq!(b.start_next(), Some(SimTime(7)));
-        b.clear();
-        assert!(!b.is_running());
-        assert_eq!(b.start_next(), None, "a crash forgets every job");
     }
 
     #[test]

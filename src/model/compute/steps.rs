@@ -10,7 +10,8 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::component::Others;
-use crate::model::compute::machine::{BACKGROUND, MAX_OOM_RESTARTS, Machine, MachineSpec, Refusal};
+use crate::model::compute::background::BACKGROUND;
+use crate::model::compute::machine::{MAX_OOM_RESTARTS, Machine, MachineSpec, Refusal};
 use crate::model::compute::server::{Flow, ServerKind, Step};
 use crate::model::compute::{background, calls};
 use crate::model::context::Context;
