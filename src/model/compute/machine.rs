@@ -225,10 +225,17 @@ impl Machine {
     #[inline]
     pub fn open_connection(&mut self, m: &MachineSpec, now: SimTime) -> Result<(), Refusal> {
         self.settle(m, now);
+        self.connect(m, 0, now)
+    }
+
+    /// Takes a slot under the cap and the connection's memory plus `more` bytes, all or
+    /// nothing (after `settle`).
+    #[inline]
+    fn connect(&mut self, m: &MachineSpec, more: u64, now: SimTime) -> Result<(), Refusal> {
         if self.connections >= m.max_connections {
             return Err(Refusal::ConnectionLimit);
         }
-        self.take_memory(m, m.per_connection_bytes)?;
+        self.take_memory(m, m.per_connection_bytes + more)?;
         self.connections += 1;
         self.conns.set(now, u64::from(self.connections));
         Ok(())
@@ -273,17 +280,12 @@ impl Machine {
         now: SimTime,
     ) -> Result<(), Refusal> {
         self.settle(m, now);
-        if !new_connection {
-            return self.take_memory(m, m.per_request_bytes);
+        if new_connection {
+            // The connection's memory and the request's at once: both fit, or neither is taken.
+            self.connect(m, m.per_request_bytes, now)
+        } else {
+            self.take_memory(m, m.per_request_bytes)
         }
-        if self.connections >= m.max_connections {
-            return Err(Refusal::ConnectionLimit);
-        }
-        // The connection's memory and the request's at once: both fit, or neither is taken.
-        self.take_memory(m, m.per_connection_bytes + m.per_request_bytes)?;
-        self.connections += 1;
-        self.conns.set(now, u64::from(self.connections));
-        Ok(())
     }
 
     /// Memory in use is past RAM and swap: with `oom_kill`, the kernel kills the process.
