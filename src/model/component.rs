@@ -10,7 +10,8 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::metrics::timeseries::IntervalLoad;
-use crate::model::compute::machine::Refusal;
+use crate::model::compute::host::Host;
+use crate::model::compute::machine::{Machine, MachineSpec, Refusal};
 use crate::model::compute::service::Service;
 use crate::model::compute::{background, calls, steps};
 use crate::model::context::{Context, Liveness};
@@ -152,9 +153,9 @@ impl Component {
     pub fn close_idle(&mut self, ctx: &mut Context, r: u32, epoch: u16) {
         let now = ctx.now;
         match self {
-            Component::Service(s) => s.server.close_idle(r, epoch, now),
-            Component::Cache(c) => c.server.close_idle(r, epoch, now),
-            Component::Database(d) => d.server.close_idle(r, epoch, now),
+            Component::Service(s) => s.server.close_idle(&mut ctx.hosts, r, epoch, now),
+            Component::Cache(c) => c.server.close_idle(&mut ctx.hosts, r, epoch, now),
+            Component::Database(d) => d.server.close_idle(&mut ctx.hosts, r, epoch, now),
             Component::Balancer(b) => b.close_idle(now, epoch),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -171,22 +172,32 @@ impl Component {
     }
 
     /// Run to completion: the background job on machine `r` leaves its core.
-    pub fn background_done(&mut self, me: ComponentId, ctx: &mut Context, r: u32, epoch: u16) {
+    pub fn background_done(&mut self, ctx: &mut Context, r: u32, epoch: u16) {
         match self {
-            Component::Service(s) => background::core_done(&mut s.server, ctx, me, r, epoch),
-            Component::Cache(c) => background::core_done(&mut c.server, ctx, me, r, epoch),
-            Component::Database(d) => background::core_done(&mut d.server, ctx, me, r, epoch),
+            Component::Service(s) => background::core_done(&mut s.server, ctx, r, epoch),
+            Component::Cache(c) => background::core_done(&mut c.server, ctx, r, epoch),
+            Component::Database(d) => background::core_done(&mut d.server, ctx, r, epoch),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
 
-    /// A CPU step sharing machine `r`'s cores by time slices may have ended.
-    #[inline]
-    pub fn slice_done(&mut self, me: ComponentId, ctx: &mut Context, others: &mut Others, r: u32) {
+    /// Time-sliced: the background job on machine `r` has had its share of the cores.
+    pub fn background_sliced(&mut self, ctx: &mut Context, r: u32) {
         match self {
-            Component::Service(s) => steps::slice_done(&mut **s, me, ctx, others, r),
-            Component::Cache(c) => steps::slice_done(&mut **c, me, ctx, others, r),
-            Component::Database(d) => steps::slice_done(&mut **d, me, ctx, others, r),
+            Component::Service(s) => background::cpu_finished(&mut s.server, ctx, r),
+            Component::Cache(c) => background::cpu_finished(&mut c.server, ctx, r),
+            Component::Database(d) => background::cpu_finished(&mut d.server, ctx, r),
+            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        }
+    }
+
+    /// Time-sliced: frame `f`'s CPU step has had its share of the cores.
+    #[inline]
+    pub fn slice_finished(&mut self, ctx: &mut Context, others: &mut Others, f: FrameId) {
+        match self {
+            Component::Service(s) => steps::slice_finished(&mut **s, ctx, others, f),
+            Component::Cache(c) => steps::slice_finished(&mut **c, ctx, others, f),
+            Component::Database(d) => steps::slice_finished(&mut **d, ctx, others, f),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -251,6 +262,17 @@ impl Component {
         }
     }
 
+    /// A server's machine spec and machines (to put them on hosts); none for a balancer or
+    /// a DNS.
+    pub fn server_machines(&mut self) -> Option<(&MachineSpec, &mut [Machine])> {
+        match self {
+            Component::Service(s) => Some((&s.server.spec.machine, &mut s.server.machines)),
+            Component::Cache(c) => Some((&c.server.spec.machine, &mut c.server.machines)),
+            Component::Database(d) => Some((&d.server.spec.machine, &mut d.server.machines)),
+            Component::Balancer(_) | Component::Dns(_) => None,
+        }
+    }
+
     /// CPU work on machines `machines` takes `factor` times longer (`start`), or no longer.
     pub fn slow_down(&mut self, machines: Range<u32>, factor: f64, start: bool) {
         let fleet = match self {
@@ -266,16 +288,9 @@ impl Component {
 
     /// A copy of a write of class `class` reaches machine `machine` of this database: it
     /// queues for the machine's applier.
-    pub fn replica_apply(
-        &mut self,
-        me: ComponentId,
-        ctx: &mut Context,
-        machine: u16,
-        epoch: u16,
-        class: u16,
-    ) {
+    pub fn replica_apply(&mut self, ctx: &mut Context, machine: u16, epoch: u16, class: u16) {
         match self {
-            Component::Database(d) => d.replica_apply(ctx, me, machine, epoch, class),
+            Component::Database(d) => d.replica_apply(ctx, machine, epoch, class),
             Component::Service(_)
             | Component::Cache(_)
             | Component::Balancer(_)
@@ -350,13 +365,18 @@ impl Component {
     }
 
     /// Door: a caller's pool opens its `opened`-th connection here.
-    pub fn open_pooled(&mut self, now: SimTime, opened: u32) -> Result<(), Refusal> {
-        self.database().open_pooled(now, opened)
+    pub fn open_pooled(
+        &mut self,
+        hosts: &mut [Host],
+        now: SimTime,
+        opened: u32,
+    ) -> Result<(), Refusal> {
+        self.database().open_pooled(hosts, now, opened)
     }
 
     /// Door: a caller's machine that held `n` pooled connections here crashed.
-    pub fn close_pooled(&mut self, now: SimTime, n: u32) {
-        self.database().close_pooled(now, n);
+    pub fn close_pooled(&mut self, hosts: &mut [Host], now: SimTime, n: u32) {
+        self.database().close_pooled(hosts, now, n);
     }
 
     /// Door: a call here was refused before it was sent (no connection could be opened).
@@ -410,34 +430,44 @@ impl Component {
 
     // Measurements.
 
-    pub fn snapshot_window_start(&mut self, now: SimTime) {
+    pub fn snapshot_window_start(&mut self, hosts: &mut [Host], now: SimTime) {
         match self {
-            Component::Service(s) => s.server.snapshot_window_start(now),
-            Component::Cache(c) => c.server.snapshot_window_start(now),
-            Component::Database(d) => d.snapshot_window_start(now),
+            Component::Service(s) => s.server.snapshot_window_start(hosts, now),
+            Component::Cache(c) => c.server.snapshot_window_start(hosts, now),
+            Component::Database(d) => d.snapshot_window_start(hosts, now),
             Component::Balancer(b) => b.snapshot_window_start(now),
             Component::Dns(_) => {}
         }
     }
 
-    pub fn snapshot_window_end(&mut self, now: SimTime) {
+    pub fn snapshot_window_end(&mut self, hosts: &mut [Host], now: SimTime) {
         match self {
-            Component::Service(s) => s.server.snapshot_window_end(now),
-            Component::Cache(c) => c.server.snapshot_window_end(now),
-            Component::Database(d) => d.snapshot_window_end(now),
+            Component::Service(s) => s.server.snapshot_window_end(hosts, now),
+            Component::Cache(c) => c.server.snapshot_window_end(hosts, now),
+            Component::Database(d) => d.snapshot_window_end(hosts, now),
             Component::Balancer(b) => b.snapshot_window_end(now),
             Component::Dns(_) => {}
         }
     }
 
     /// Utilisation and queue since the previous call, for the time series.
-    pub fn interval_load(&mut self, now: SimTime) -> IntervalLoad {
+    pub fn interval_load(&mut self, hosts: &mut [Host], now: SimTime) -> IntervalLoad {
         match self {
-            Component::Service(s) => s.server.interval_load(now),
-            Component::Cache(c) => c.server.interval_load(now),
-            Component::Database(d) => d.server.interval_load(now),
+            Component::Service(s) => s.server.interval_load(hosts, now),
+            Component::Cache(c) => c.server.interval_load(hosts, now),
+            Component::Database(d) => d.server.interval_load(hosts, now),
             Component::Balancer(b) => b.interval_load(now),
             Component::Dns(_) => IntervalLoad::default(),
+        }
+    }
+
+    /// The run is over: keeps its hosts' peaks (memory, queue) for the report.
+    pub fn record_peaks(&mut self, hosts: &[Host]) {
+        match self {
+            Component::Service(s) => s.server.record_peaks(hosts),
+            Component::Cache(c) => c.server.record_peaks(hosts),
+            Component::Database(d) => d.server.record_peaks(hosts),
+            Component::Balancer(_) | Component::Dns(_) => {}
         }
     }
 

@@ -15,6 +15,7 @@ use crate::metrics::time_weighted::TimeWeighted;
 use crate::metrics::timeseries::TimeSeries;
 use crate::model::Scenario;
 use crate::model::client::workload::Class;
+use crate::model::compute::host::Host;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId, RequestId};
 use crate::model::request::{Frame, Request};
@@ -117,6 +118,8 @@ pub struct Context {
     pub requests: Slab<Request>,
     pub frames: Slab<Frame>,
     pub net: NetState,
+    /// The physical machines: cores, memory, NIC and disk, shared by the processes on each.
+    pub hosts: Vec<Host>,
     pub live: Liveness,
     pub metrics: RunMetrics,
     pub window: Window,

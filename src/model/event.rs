@@ -18,11 +18,8 @@ pub enum Event {
     FrameArrive { frame: FrameId },
     /// A CPU step of a frame ends.
     CpuDone { frame: FrameId },
-    /// The next CPU step sharing machine `machine`'s cores by time slices may be done.
-    SliceDone {
-        component: ComponentId,
-        machine: u32,
-    },
+    /// The next CPU step sharing host `host`'s cores by time slices may be done.
+    SliceDone { host: u32 },
     /// Run to completion: the background job on machine `machine` of `component` leaves its
     /// core, unless the machine crashed since (`epoch`).
     BackgroundDone {

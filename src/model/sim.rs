@@ -17,6 +17,8 @@ use crate::model::client::breaker::Breaker;
 use crate::model::client::users::Client;
 use crate::model::client::workload::LoadModel;
 use crate::model::component::{Component, Others, split};
+use crate::model::compute::host::Host;
+use crate::model::compute::steps;
 use crate::model::context::{Context, KeptConnection, Liveness, NetState, RunMetrics, Window};
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
@@ -76,6 +78,23 @@ pub struct Simulation {
     fixed_heap_bytes: u64,
 }
 
+/// Puts every server machine on a host of its own, with its spec's hardware.
+fn place_on_hosts(components: &mut [Component]) -> Vec<Host> {
+    let mut hosts = Vec::new();
+    for (i, c) in components.iter_mut().enumerate() {
+        let Some((spec, machines)) = c.server_machines() else {
+            continue;
+        };
+        for (r, m) in machines.iter_mut().enumerate() {
+            let mut host = Host::new(spec.clone(), spec.time_sliced);
+            m.host = hosts.len() as u32;
+            m.slot = host.add_process(ComponentId::from_index(i), r as u32);
+            hosts.push(host);
+        }
+    }
+    hosts
+}
+
 impl Simulation {
     /// Builds the initial state: components, streams, and the first events.
     pub fn new(scenario: Scenario) -> Simulation {
@@ -133,6 +152,8 @@ impl Simulation {
             good_within: scenario.goodput_within(),
             ..RunMetrics::default()
         };
+        let mut components = components;
+        let hosts = place_on_hosts(&mut components);
         let live = Liveness::new(components.iter().map(Component::liveness_slots));
         let mut sim = Simulation {
             ctx: Context {
@@ -141,6 +162,7 @@ impl Simulation {
                 requests: Slab::new(),
                 frames: Slab::new(),
                 net,
+                hosts,
                 live,
                 metrics,
                 window,
@@ -210,6 +232,7 @@ impl Simulation {
             + self.ctx.queue.heap_bytes()
             + self.ctx.requests.heap_bytes()
             + self.ctx.frames.heap_bytes()
+            + self.ctx.hosts.iter().map(Host::heap_bytes).sum::<usize>() as u64
             + self
                 .components
                 .iter()
@@ -265,6 +288,9 @@ impl Simulation {
         }
         self.fail_unfinished();
         self.close_drain_row();
+        for c in &mut self.components {
+            c.record_peaks(&self.ctx.hosts);
+        }
         observer(Progress {
             now: self.ctx.now,
             end: self.ctx.window.end,
@@ -294,9 +320,17 @@ impl Simulation {
                 let (me, mut others) = split(comps, ctx.frames.get(frame).component);
                 me.cpu_done(ctx, &mut others, frame);
             }
-            Event::SliceDone { component, machine } => {
-                let (me, mut others) = split(comps, component);
-                me.slice_done(component, ctx, &mut others, machine);
+            Event::SliceDone { host } => {
+                let Some(f) = steps::slice_done(ctx, host) else {
+                    return;
+                };
+                match ctx.hosts[host as usize].background_owner(f) {
+                    Some((c, r)) => comps[c.index()].background_sliced(ctx, r),
+                    None => {
+                        let (me, mut others) = split(comps, ctx.frames.get(f).component);
+                        me.slice_finished(ctx, &mut others, f);
+                    }
+                }
             }
             Event::WaitDone { frame } => {
                 let (me, mut others) = split(comps, ctx.frames.get(frame).component);
@@ -326,7 +360,7 @@ impl Simulation {
                 machine,
                 epoch,
                 class,
-            } => comps[db.index()].replica_apply(db, ctx, machine, epoch, class),
+            } => comps[db.index()].replica_apply(ctx, machine, epoch, class),
             Event::Restart {
                 component,
                 machine,
@@ -341,7 +375,7 @@ impl Simulation {
                 component,
                 machine,
                 epoch,
-            } => comps[component.index()].background_done(component, ctx, machine, epoch),
+            } => comps[component.index()].background_done(ctx, machine, epoch),
             Event::FailureDetected { db, machine } => {
                 comps[db.index()].failure_detected(db, ctx, machine)
             }
@@ -362,7 +396,7 @@ impl Simulation {
         let now = self.ctx.now;
         self.ctx.metrics.in_system_area_at_start = self.ctx.metrics.in_system.area_at(now);
         for c in &mut self.components {
-            c.snapshot_window_start(now);
+            c.snapshot_window_start(&mut self.ctx.hosts, now);
         }
     }
 
@@ -375,7 +409,7 @@ impl Simulation {
         ctx.accepting = false;
         ctx.metrics.in_system_area_at_end = ctx.metrics.in_system.area_at(now);
         for c in &mut self.components {
-            c.snapshot_window_end(now);
+            c.snapshot_window_end(&mut ctx.hosts, now);
         }
         if ctx
             .metrics
@@ -420,9 +454,10 @@ impl Simulation {
 
     fn interval_load(&mut self) -> Vec<IntervalLoad> {
         let now = self.ctx.now;
+        let hosts = &mut self.ctx.hosts;
         self.components
             .iter_mut()
-            .map(|c| c.interval_load(now))
+            .map(|c| c.interval_load(hosts, now))
             .collect()
     }
 

@@ -2,22 +2,18 @@
 //! the same cores and disk as its requests (a replica applying the writes copied to it). Each
 //! job runs its CPU on the cores — a time slice among the requests' steps, or a core of its
 //! own in the run-to-completion queue — then books its disk I/Os. The job queue is
-//! `Background` (a field of each `Machine`); the core queues hold it as the frame id
-//! `BACKGROUND`.
+//! `Background` (a field of each `Machine`); the host's core queues hold it as the id
+//! `Host::background_id` of the machine's slot.
 
 use crate::engine::time::SimTime;
-use crate::model::compute::machine::{Machine, MachineSpec};
+use crate::model::compute::host::Host;
+use crate::model::compute::machine::Machine;
 use crate::model::compute::server::Server;
 use crate::model::compute::steps::occupy_cores;
 use crate::model::context::Context;
 use crate::model::event::Event;
-use crate::model::ids::{ComponentId, FrameId};
+use crate::model::ids::FrameId;
 use std::collections::VecDeque;
-use std::num::NonZeroU32;
-
-/// The id that stands in a machine's core queues for its own background job (no frame has
-/// it: the frame slab would need 2³² − 1 live frames).
-pub const BACKGROUND: FrameId = FrameId::from_slot(NonZeroU32::MAX);
 
 /// Work a machine does for itself, one job at a time, in order: each job's CPU on the
 /// machine's cores (competing with requests), then its disk I/Os. A replica applying copied
@@ -69,83 +65,67 @@ impl Background {
 }
 
 /// Queues a job of `work` CPU (at the machine's speed) and `ios` disk operations on machine
-/// `r` of server `me`, which must be alive; it starts now if no job is running.
-pub(crate) fn queue<S>(
-    srv: &mut Server<S>,
-    ctx: &mut Context,
-    me: ComponentId,
-    r: u32,
-    work: SimTime,
-    ios: u32,
-) {
+/// `r` of a server, which must be alive; it starts now if no job is running.
+pub(crate) fn queue<S>(srv: &mut Server<S>, ctx: &mut Context, r: u32, work: SimTime, ios: u32) {
     let m = &mut srv.machines[r as usize];
     m.background.push(work, ios);
     if !m.background.is_running() {
-        run_next(&srv.spec.machine, m, ctx, me, r);
+        run_next(m, ctx);
     }
 }
 
-/// The event that ends a run-to-completion CPU step of `f` that got a core now.
+/// The event that ends a run-to-completion CPU step of `f` on `host` that got a core now:
+/// a frame's, or a process's background job (whose end is stale if the host has crashed
+/// since).
 #[inline]
-pub(super) fn core_event(f: FrameId, m: &Machine, me: ComponentId, r: u32) -> Event {
-    if f == BACKGROUND {
-        Event::BackgroundDone {
-            component: me,
-            machine: r,
-            epoch: m.epoch,
-        }
-    } else {
-        Event::CpuDone { frame: f }
+pub(super) fn core_event(host: &Host, f: FrameId) -> Event {
+    match host.background_owner(f) {
+        Some((component, machine)) => Event::BackgroundDone {
+            component,
+            machine,
+            epoch: host.epoch,
+        },
+        None => Event::CpuDone { frame: f },
     }
 }
 
 /// Puts the next waiting job on the cores; jobs with no CPU book their disk at once.
-fn run_next(spec: &MachineSpec, m: &mut Machine, ctx: &mut Context, me: ComponentId, r: u32) {
+fn run_next(m: &mut Machine, ctx: &mut Context) {
     let now = ctx.now;
     while let Some(work) = m.background.start_next() {
         if work == SimTime::ZERO {
             let ios = m.background.finish();
             if ios > 0 {
-                m.disk(spec, ios, now);
+                ctx.hosts[m.host as usize].disk(ios, now);
             }
             continue;
         }
-        return occupy_cores(ctx, spec, m, me, r, BACKGROUND, work);
+        let id = Host::background_id(m.slot);
+        return occupy_cores(ctx, m, id, work);
     }
 }
 
-/// The running job's CPU is done (its core, or its share of the cores, is already given
-/// back): its disk I/Os, then the next job.
-pub(super) fn cpu_finished(
-    spec: &MachineSpec,
-    m: &mut Machine,
-    ctx: &mut Context,
-    me: ComponentId,
-    r: u32,
-) {
+/// The running job's CPU on machine `r` is done (its core, or its share of the cores, is
+/// already given back): its disk I/Os, then the next job.
+pub(crate) fn cpu_finished<S>(srv: &mut Server<S>, ctx: &mut Context, r: u32) {
+    let m = &mut srv.machines[r as usize];
     let ios = m.background.finish();
     if ios > 0 {
-        m.disk(spec, ios, ctx.now);
+        ctx.hosts[m.host as usize].disk(ios, ctx.now);
     }
-    run_next(spec, m, ctx, me, r);
+    run_next(m, ctx);
 }
 
-/// Run to completion: the background job's core time on machine `r` of server `me` is
-/// over, unless the machine has crashed since (`epoch`).
-pub(crate) fn core_done<S>(
-    srv: &mut Server<S>,
-    ctx: &mut Context,
-    me: ComponentId,
-    r: u32,
-    epoch: u16,
-) {
-    let spec = &srv.spec.machine;
-    let m = &mut srv.machines[r as usize];
-    if m.epoch != epoch || !m.background.is_running() {
+/// Run to completion: the background job's core time on machine `r` is over, unless its
+/// host has crashed since (`epoch`).
+pub(crate) fn core_done<S>(srv: &mut Server<S>, ctx: &mut Context, r: u32, epoch: u16) {
+    let m = &srv.machines[r as usize];
+    let h = m.host;
+    if ctx.hosts[h as usize].epoch != epoch || !m.background.is_running() {
         return;
     }
-    super::steps::free_core(ctx, m, me, r);
-    cpu_finished(spec, m, ctx, me, r);
+    super::steps::free_core(ctx, h);
+    cpu_finished(srv, ctx, r);
 }
 
 #[cfg(test)]

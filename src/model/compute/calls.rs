@@ -47,7 +47,7 @@ pub(super) fn call<K: ServerKind>(
         return;
     }
     let opened = pl.opened;
-    match others.get(target).open_pooled(now, opened) {
+    match others.get(target).open_pooled(&mut ctx.hosts, now, opened) {
         Ok(()) => {
             pl.grow();
             if counted {
@@ -155,7 +155,7 @@ fn send_one<K: ServerKind>(
         ctx.schedule(now, Event::FrameReturn { frame: child });
         return;
     }
-    let (mut at, wire) = m.send(&srv.spec.machine, bytes, now);
+    let (mut at, wire) = ctx.hosts[m.host as usize].send(bytes, now);
     let latency = ctx.link_latency(fr.component, fr.machine, target, machine);
     at += latency;
     let connecting = setup.is_some();
@@ -223,7 +223,7 @@ pub(crate) fn answer_returned<K: ServerKind>(
         let srv = k.server();
         let m = &mut srv.machines[parent.machine as usize];
         let done = if m.alive {
-            let Some(done) = m.receive(&srv.spec.machine, bytes, now, c.wire) else {
+            let Some(done) = ctx.hosts[m.host as usize].receive(bytes, now, c.wire) else {
                 if ctx.requests.get(c.request).counted {
                     srv.stats.dropped += 1;
                 }

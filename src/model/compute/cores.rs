@@ -93,6 +93,22 @@ impl SharedCores {
         steps.into_iter().map(|(_, f)| f).collect()
     }
 
+    /// Takes off the steps whose frames `gone` picks (a process on a shared host going
+    /// down) and returns them in start order; the others keep their progress (after
+    /// `advance`). The pending end event may now be early: it finds nothing finished and
+    /// sets the next one.
+    pub fn remove_where(&mut self, now: SimTime, gone: impl Fn(FrameId) -> bool) -> Vec<FrameId> {
+        let (mut out, kept): (Vec<_>, Vec<_>) =
+            self.steps.drain().partition(|&Reverse((_, _, f))| gone(f));
+        self.steps.extend(kept);
+        if self.steps.is_empty() {
+            self.due = None;
+            self.updated = now;
+        }
+        out.sort_unstable_by_key(|&Reverse((_, order, _))| order);
+        out.into_iter().map(|Reverse((_, _, f))| f).collect()
+    }
+
     /// Bytes of heap the runnable steps take.
     pub fn heap_bytes(&self) -> usize {
         self.steps.capacity() * std::mem::size_of::<Reverse<(u64, u64, FrameId)>>()

@@ -6,9 +6,9 @@
 //! admitted is the server's business (`steps.rs`).
 
 use crate::engine::time::SimTime;
-use crate::metrics::time_weighted::{BusyTime, TimeWeighted};
+use crate::metrics::time_weighted::TimeWeighted;
 use crate::model::compute::background::Background;
-use crate::model::compute::cores::SharedCores;
+use crate::model::compute::host::Host;
 use crate::model::compute::pool::Pool;
 use crate::model::ids::{ComponentId, FrameId};
 use std::collections::VecDeque;
@@ -131,9 +131,14 @@ pub enum Refusal {
     OutOfMemory,
 }
 
-/// The live state of one machine.
+/// The live state of one machine of a component: a process on a host (`host.rs`), with its
+/// workers, queue, connections, pools and ports. Its cores, memory, NIC and disk are the
+/// host's.
 #[derive(Debug, Default)]
 pub struct Machine {
+    /// Its host in `Context::hosts`, and its slot among the host's processes.
+    pub host: u32,
+    pub slot: u16,
     pub alive: bool,
     /// Bumped at every crash: work that started before it is recognised as lost. Two bytes
     /// are exact: a scenario has at most 1,000 faults, each crashing a machine once, and a
@@ -142,19 +147,9 @@ pub struct Machine {
     /// Times the OOM killer has killed this machine's process.
     pub oom_kills: u32,
     pub connections: u32,
-    pub memory_bytes: u64,
     pub busy_workers: u32,
     /// Frames admitted and waiting for a worker.
     pub wait_queue: VecDeque<FrameId>,
-    pub busy_cores: u32,
-    /// Run to completion: frames holding a worker and waiting for a core, with their
-    /// pending CPU time.
-    pub core_queue: VecDeque<(FrameId, SimTime)>,
-    /// Time-sliced: the CPU steps sharing the cores.
-    pub shared: SharedCores,
-    pub nic_tx_free: SimTime,
-    pub nic_rx_free: SimTime,
-    pub disk_free: SimTime,
     /// Replies still leaving the NIC, in the order they leave: when each has left, and
     /// whether its connection closes then. Until then the request keeps its memory and its
     /// connection (`settle` gives them back).
@@ -164,14 +159,10 @@ pub struct Machine {
     ports: Vec<PortsTo>,
     /// Connection pools of this machine towards databases (same order as the server's pools).
     pub pools: Vec<Pool>,
-    pub cpu: TimeWeighted,
+    /// Its wait queue's length as last told to the host (`note_queue`).
+    noted_waiting: usize,
     pub workers: TimeWeighted,
-    pub queued: TimeWeighted,
     pub conns: TimeWeighted,
-    pub memory_peak: u64,
-    pub nic_tx_busy: BusyTime,
-    pub nic_rx_busy: BusyTime,
-    pub disk_busy: BusyTime,
     /// CPU work takes this many times longer (a `slow` fault, data moving); 1 normally.
     pub slowdown: f64,
     /// The factors in force, whose product is `slowdown`: recomputed from them when one
@@ -196,12 +187,10 @@ impl Machine {
         self.slowdown = self.slowdowns.iter().product();
     }
 
-    pub fn new(pool_sizes: &[u32], machine: &MachineSpec) -> Machine {
+    pub fn new(pool_sizes: &[u32]) -> Machine {
         Machine {
             alive: true,
             pools: pool_sizes.iter().map(|&size| Pool::new(size)).collect(),
-            memory_bytes: machine.base_bytes,
-            memory_peak: machine.base_bytes,
             slowdown: 1.0,
             ..Machine::default()
         }
@@ -211,31 +200,44 @@ impl Machine {
     /// the times they left. Every change to connections or memory settles first, so the
     /// levels are set in time order.
     #[inline]
-    pub fn settle(&mut self, m: &MachineSpec, now: SimTime) {
+    pub fn settle(&mut self, m: &MachineSpec, host: &mut Host, now: SimTime) {
         while let Some(&(left, closes)) = self.leaving.front() {
             if left > now {
                 break;
             }
             self.leaving.pop_front();
-            self.give_back(m, closes, left);
+            self.give_back(m, host, closes, left);
         }
     }
 
     /// Opens a connection (socket memory and a slot under the cap).
     #[inline]
-    pub fn open_connection(&mut self, m: &MachineSpec, now: SimTime) -> Result<(), Refusal> {
-        self.settle(m, now);
-        self.connect(m, 0, now)
+    pub fn open_connection(
+        &mut self,
+        m: &MachineSpec,
+        host: &mut Host,
+        now: SimTime,
+    ) -> Result<(), Refusal> {
+        self.settle(m, host, now);
+        self.connect(m, host, 0, now)
     }
 
     /// Takes a slot under the cap and the connection's memory plus `more` bytes, all or
     /// nothing (after `settle`).
     #[inline]
-    fn connect(&mut self, m: &MachineSpec, more: u64, now: SimTime) -> Result<(), Refusal> {
+    fn connect(
+        &mut self,
+        m: &MachineSpec,
+        host: &mut Host,
+        more: u64,
+        now: SimTime,
+    ) -> Result<(), Refusal> {
         if self.connections >= m.max_connections {
             return Err(Refusal::ConnectionLimit);
         }
-        self.take_memory(m, m.per_connection_bytes + more)?;
+        if !host.take_memory(m.per_connection_bytes + more) {
+            return Err(Refusal::OutOfMemory);
+        }
         self.connections += 1;
         self.conns.set(now, u64::from(self.connections));
         Ok(())
@@ -243,31 +245,19 @@ impl Machine {
 
     /// Closes a connection opened by `open_connection`.
     #[inline]
-    pub fn close_connection(&mut self, m: &MachineSpec, now: SimTime) {
-        self.settle(m, now);
-        self.memory_bytes = self.memory_bytes.saturating_sub(m.per_connection_bytes);
+    pub fn close_connection(&mut self, m: &MachineSpec, host: &mut Host, now: SimTime) {
+        self.settle(m, host, now);
+        host.give_memory(m.per_connection_bytes);
         self.connections = self.connections.saturating_sub(1);
         self.conns.set(now, u64::from(self.connections));
     }
 
     /// Holds `bytes` more of memory for data the program keeps (a cache's entries), beyond
     /// any request; admission sees less room from then on.
-    pub fn hold_memory(&mut self, m: &MachineSpec, bytes: u64, now: SimTime) {
-        self.settle(m, now);
-        self.memory_bytes = self.memory_bytes.saturating_add(bytes);
-        self.memory_peak = self.memory_peak.max(self.memory_bytes);
-    }
-
-    /// Takes `bytes` of memory, or refuses past RAM and swap; with `oom_kill` nothing
-    /// refuses (the caller sees `over_limit` and kills the process).
-    #[inline]
-    fn take_memory(&mut self, m: &MachineSpec, bytes: u64) -> Result<(), Refusal> {
-        if !m.oom_kill && self.memory_bytes.saturating_add(bytes) > m.memory_limit() {
-            return Err(Refusal::OutOfMemory);
-        }
-        self.memory_bytes += bytes;
-        self.memory_peak = self.memory_peak.max(self.memory_bytes);
-        Ok(())
+    pub fn hold_memory(&mut self, m: &MachineSpec, host: &mut Host, bytes: u64, now: SimTime) {
+        self.settle(m, host, now);
+        host.memory_bytes = host.memory_bytes.saturating_add(bytes);
+        host.memory_peak = host.memory_peak.max(host.memory_bytes);
     }
 
     /// Admits a request arriving on a new connection (`new_connection`) or on a pooled one
@@ -276,39 +266,38 @@ impl Machine {
     pub fn admit(
         &mut self,
         m: &MachineSpec,
+        host: &mut Host,
         new_connection: bool,
         now: SimTime,
     ) -> Result<(), Refusal> {
-        self.settle(m, now);
+        self.settle(m, host, now);
         if new_connection {
             // The connection's memory and the request's at once: both fit, or neither is taken.
-            self.connect(m, m.per_request_bytes, now)
+            self.connect(m, host, m.per_request_bytes, now)
+        } else if host.take_memory(m.per_request_bytes) {
+            Ok(())
         } else {
-            self.take_memory(m, m.per_request_bytes)
+            Err(Refusal::OutOfMemory)
         }
     }
 
-    /// Memory in use is past RAM and swap: with `oom_kill`, the kernel kills the process.
+    /// How many times longer CPU work takes now: slow-down faults and the host's swapping.
     #[inline]
-    pub fn over_limit(&self, m: &MachineSpec) -> bool {
-        self.memory_bytes > m.memory_limit()
-    }
-
-    /// How many times longer CPU work takes now: slow-down faults and swapping.
-    #[inline]
-    pub fn cpu_factor(&self, m: &MachineSpec) -> f64 {
-        if m.swap_bytes == 0 {
-            self.slowdown
-        } else {
-            self.slowdown * m.swap_factor(self.memory_bytes)
-        }
+    pub fn cpu_factor(&self, host: &Host) -> f64 {
+        self.slowdown * host.swap_factor()
     }
 
     /// Gives back what `admit` took, now.
     #[inline]
-    pub fn release(&mut self, m: &MachineSpec, new_connection: bool, now: SimTime) {
-        self.settle(m, now);
-        self.give_back(m, new_connection, now);
+    pub fn release(
+        &mut self,
+        m: &MachineSpec,
+        host: &mut Host,
+        new_connection: bool,
+        now: SimTime,
+    ) {
+        self.settle(m, host, now);
+        self.give_back(m, host, new_connection, now);
     }
 
     /// Gives back what `admit` took once the reply has left the NIC at `left` (a reply
@@ -317,12 +306,13 @@ impl Machine {
     pub fn release_when_sent(
         &mut self,
         m: &MachineSpec,
+        host: &mut Host,
         new_connection: bool,
         left: SimTime,
         now: SimTime,
     ) {
         if left <= now {
-            return self.release(m, new_connection, now);
+            return self.release(m, host, new_connection, now);
         }
         debug_assert!(self.leaving.back().is_none_or(|&(t, _)| t <= left));
         self.leaving.push_back((left, new_connection));
@@ -334,10 +324,10 @@ impl Machine {
     }
 
     #[inline]
-    fn give_back(&mut self, m: &MachineSpec, closes: bool, at: SimTime) {
-        self.memory_bytes = self.memory_bytes.saturating_sub(m.per_request_bytes);
+    fn give_back(&mut self, m: &MachineSpec, host: &mut Host, closes: bool, at: SimTime) {
+        host.give_memory(m.per_request_bytes);
         if closes {
-            self.memory_bytes = self.memory_bytes.saturating_sub(m.per_connection_bytes);
+            host.give_memory(m.per_connection_bytes);
             self.connections = self.connections.saturating_sub(1);
             self.conns.set(at, u64::from(self.connections));
         }
@@ -401,82 +391,28 @@ impl Machine {
             .sum()
     }
 
-    /// Forgets all work after a crash: counters back to an idle machine.
-    pub fn wipe(&mut self, m: &MachineSpec, now: SimTime) {
-        self.settle(m, now);
+    /// Forgets all work after a crash: counters back to an idle process. (Its host's cores
+    /// and memory are the host's to wipe, `Host::process_down`.)
+    pub fn wipe(&mut self, now: SimTime) {
         self.leaving.clear();
         // The kernel's sockets, TIME_WAIT included, go with it.
         self.ports.clear();
         self.connections = 0;
         self.conns.set(now, 0);
-        self.memory_bytes = m.base_bytes;
         self.busy_workers = 0;
         self.workers.set(now, 0);
-        self.busy_cores = 0;
-        self.cpu.set(now, 0);
         self.wait_queue.clear();
-        self.core_queue.clear();
         self.background.clear();
-        self.queued.set(now, 0);
     }
 
-    /// Occupies the NIC's sending side for `bytes`; returns when the last byte has left and
-    /// how long the bytes took on this wire.
+    /// Its wait queue changed: tells the host, whose waiting level (for a worker or a core)
+    /// is the queue-length statistic.
     #[inline]
-    pub fn send(&mut self, m: &MachineSpec, bytes: u64, now: SimTime) -> (SimTime, SimTime) {
-        let start = self.nic_tx_free.max(now);
-        let wire = m.wire_time(bytes);
-        self.nic_tx_free = start + wire;
-        self.nic_tx_busy.book(wire);
-        (self.nic_tx_free, wire)
-    }
-
-    /// Occupies the NIC's receiving side for `bytes` whose last bit arrives at `at`, sent by a
-    /// NIC that took `sent_wire` over them; returns when the message is received, or `None`
-    /// if its receive buffer was full when the first bit came (the message is dropped and
-    /// takes nothing).
-    ///
-    /// The first bit arrived `sent_wire` earlier, and the receiver works on the bits as they
-    /// come (cut-through), so an idle receiver as fast as the sender is done at `at`: a
-    /// message costs size ÷ the slower bandwidth once, not once per NIC. A receiver busy with
-    /// other messages starts on this one when it is free (the bits wait in its buffer); it
-    /// is occupied for its own wire time only, and never done before the last bit is in.
-    #[inline]
-    pub fn receive(
-        &mut self,
-        m: &MachineSpec,
-        bytes: u64,
-        at: SimTime,
-        sent_wire: SimTime,
-    ) -> Option<SimTime> {
-        let first_bit = at.since(sent_wire);
-        if self.nic_rx_free.since(first_bit) > m.rx_buffer {
-            return None;
-        }
-        let start = self.nic_rx_free.max(first_bit);
-        let wire = m.wire_time(bytes);
-        self.nic_rx_free = start + wire;
-        self.nic_rx_busy.book(wire);
-        Some(self.nic_rx_free.max(at))
-    }
-
-    /// Queues `ios` disk operations; returns when they are done.
-    #[inline]
-    pub fn disk(&mut self, m: &MachineSpec, ios: u32, now: SimTime) -> SimTime {
-        let start = self.disk_free.max(now);
-        let busy = SimTime(m.disk_io.0.saturating_mul(u64::from(ios)));
-        self.disk_free = start + busy;
-        self.disk_busy.book(busy);
-        self.disk_free
-    }
-
-    /// Total waiting (for a worker or a core), for the queue-length statistic. Of steps
-    /// sharing the cores, those beyond the number of cores count as waiting for one.
-    #[inline]
-    pub fn note_queue(&mut self, now: SimTime) {
-        let sharing = self.shared.runnable().saturating_sub(self.busy_cores) as usize;
-        let n = self.wait_queue.len() + self.core_queue.len() + sharing;
-        self.queued.set(now, n as u64);
+    pub fn note_queue(&mut self, host: &mut Host, now: SimTime) {
+        let n = self.wait_queue.len();
+        host.waiting_for_workers = host.waiting_for_workers + n - self.noted_waiting;
+        self.noted_waiting = n;
+        host.note_queue(now);
     }
 }
 
@@ -492,12 +428,16 @@ mod tests {
     #[test]
     fn connection_cap_refuses_the_one_too_many() {
         let m = small();
-        let mut r = Machine::new(&[], &m);
-        assert!(r.admit(&m, true, SimTime(0)).is_ok());
-        assert!(r.admit(&m, true, SimTime(0)).is_ok());
-        assert_eq!(r.admit(&m, true, SimTime(0)), Err(Refusal::ConnectionLimit));
-        r.release(&m, true, SimTime(1));
-        assert!(r.admit(&m, true, SimTime(2)).is_ok());
+        let mut h = Host::new(m.clone(), false);
+        let mut r = Machine::new(&[]);
+        assert!(r.admit(&m, &mut h, true, SimTime(0)).is_ok());
+        assert!(r.admit(&m, &mut h, true, SimTime(0)).is_ok());
+        assert_eq!(
+            r.admit(&m, &mut h, true, SimTime(0)),
+            Err(Refusal::ConnectionLimit)
+        );
+        r.release(&m, &mut h, true, SimTime(1));
+        assert!(r.admit(&m, &mut h, true, SimTime(2)).is_ok());
         assert_eq!(r.conns.max(), 2);
     }
 
@@ -505,13 +445,39 @@ mod tests {
     fn memory_runs_out_before_connections_when_requests_are_fat() {
         let mut m = small();
         m.max_connections = 10_000;
-        let mut r = Machine::new(&[], &m);
+        let mut h = Host::new(m.clone(), false);
+        let mut r = Machine::new(&[]);
         // 0.5 GiB free / 512 KiB per request = 1024 requests fit.
         for _ in 0..1024 {
-            assert!(r.admit(&m, true, SimTime(0)).is_ok());
+            assert!(r.admit(&m, &mut h, true, SimTime(0)).is_ok());
         }
-        assert_eq!(r.admit(&m, true, SimTime(0)), Err(Refusal::OutOfMemory));
-        assert_eq!(r.memory_peak, m.ram_bytes);
+        assert_eq!(
+            r.admit(&m, &mut h, true, SimTime(0)),
+            Err(Refusal::OutOfMemory)
+        );
+        assert_eq!(h.memory_peak, m.ram_bytes);
+    }
+
+    /// Two processes on one host take from the same RAM: what one holds, the other cannot.
+    #[test]
+    fn processes_on_one_host_share_its_memory() {
+        let mut m = small();
+        m.max_connections = 10_000;
+        let mut h = Host::new(m.clone(), false);
+        let (mut a, mut b) = (Machine::new(&[]), Machine::new(&[]));
+        for _ in 0..1000 {
+            assert!(a.admit(&m, &mut h, true, SimTime(0)).is_ok());
+        }
+        // 24 of 512 KiB are left of the 1024 that fit.
+        for _ in 0..24 {
+            assert!(b.admit(&m, &mut h, true, SimTime(0)).is_ok());
+        }
+        assert_eq!(
+            b.admit(&m, &mut h, true, SimTime(0)),
+            Err(Refusal::OutOfMemory)
+        );
+        a.release(&m, &mut h, true, SimTime(1));
+        assert!(b.admit(&m, &mut h, true, SimTime(1)).is_ok());
     }
 
     #[test]
@@ -525,26 +491,5 @@ mod tests {
         assert!((third - (1.0 + 20.0 / 3.0)).abs() < 1e-12, "{third}");
         // 2 GiB: half swapped, 11 times slower.
         assert!((m.swap_factor(2 * m.ram_bytes) - 11.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn nic_and_disk_are_fifo_servers() {
-        let m = small(); // 1 Gbit/s: 8 ns per byte; 1000 iops: 1 ms per I/O
-        let mut r = Machine::new(&[], &m);
-        assert_eq!(
-            r.send(&m, 1000, SimTime(0)),
-            (SimTime(8_000), SimTime(8_000))
-        );
-        assert_eq!(
-            r.send(&m, 1000, SimTime(0)).0,
-            SimTime(16_000),
-            "second message waits"
-        );
-        assert_eq!(r.disk(&m, 2, SimTime(0)), SimTime(2_000_000));
-        assert_eq!(
-            r.disk(&m, 1, SimTime(5_000_000)),
-            SimTime(6_000_000),
-            "idle disk starts at once"
-        );
     }
 }

@@ -10,6 +10,7 @@
 pub mod background;
 pub mod calls;
 pub mod cores;
+pub mod host;
 pub mod machine;
 pub mod memory;
 pub mod pool;

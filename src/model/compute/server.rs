@@ -12,6 +12,7 @@ use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::STATUS_COUNT;
 use crate::metrics::time_weighted::mean_between;
 use crate::metrics::timeseries::IntervalLoad;
+use crate::model::compute::host::Host;
 use crate::model::compute::machine::{Machine, MachineSpec};
 use crate::model::context::Context;
 use crate::model::distribution::Dist;
@@ -225,6 +226,8 @@ pub struct Server<S> {
     last_tick_machine_cpu: Vec<u128>,
     last_tick_queued: u128,
     last_tick: SimTime,
+    /// Peak memory and queue of its machines' hosts, kept at the end (`record_peaks`).
+    peaks: (u64, u64),
     /// Queued frames to start, in order, while one is being started (`steps::start_queued`).
     pub(crate) queued_starts: Vec<FrameId>,
     /// Whether `start_queued` is running (nested starts join its list instead of recursing).
@@ -242,7 +245,7 @@ impl<S> Server<S> {
         let count = spec.machine_count as usize;
         let pool_sizes: Vec<u32> = spec.pools.iter().map(|&(_, size)| size).collect();
         let machines = (0..spec.machine_count)
-            .map(|_| Machine::new(&pool_sizes, &spec.machine))
+            .map(|_| Machine::new(&pool_sizes))
             .collect();
         Server {
             spec,
@@ -267,30 +270,30 @@ impl<S> Server<S> {
             last_tick_machine_cpu: vec![0; count],
             last_tick_queued: 0,
             last_tick: SimTime::ZERO,
+            peaks: (0, 0),
             queued_starts: Vec::new(),
             starting_queued: false,
         }
     }
 
-    /// Each machine's areas at `now`, and their sum.
-    fn areas(&mut self, now: SimTime) -> (Areas, Vec<Areas>) {
+    /// Each machine's areas at `now`, and their sum. Cores, queue, NIC and disk are its
+    /// host's.
+    fn areas(&mut self, hosts: &mut [Host], now: SimTime) -> (Areas, Vec<Areas>) {
         let mut sum = Areas::default();
         let spec = &self.spec.machine;
         let each: Vec<Areas> = self
             .machines
             .iter_mut()
             .map(|r| {
-                r.settle(spec, now);
-                // Full duplex: the busier direction is the NIC's utilisation.
-                let tx = r.nic_tx_busy.busy_until(now, r.nic_tx_free);
-                let rx = r.nic_rx_busy.busy_until(now, r.nic_rx_free);
+                let h = &mut hosts[r.host as usize];
+                r.settle(spec, h, now);
                 let a = Areas {
-                    cpu: r.cpu.area_at(now),
+                    cpu: h.cpu.area_at(now),
                     workers: r.workers.area_at(now),
-                    queued: r.queued.area_at(now),
+                    queued: h.queued.area_at(now),
                     connections: r.conns.area_at(now),
-                    nic: tx.max(rx),
-                    disk: r.disk_busy.busy_until(now, r.disk_free),
+                    nic: h.nic.busy_area(now),
+                    disk: h.disk_busy.busy_until(now, h.disk_free),
                 };
                 sum.cpu += a.cpu;
                 sum.workers += a.workers;
@@ -304,15 +307,15 @@ impl<S> Server<S> {
         (sum, each)
     }
 
-    pub fn snapshot_window_start(&mut self, now: SimTime) {
-        (self.window_start, self.machine_window_start) = self.areas(now);
+    pub fn snapshot_window_start(&mut self, hosts: &mut [Host], now: SimTime) {
+        (self.window_start, self.machine_window_start) = self.areas(hosts, now);
         self.window_started_at = now;
     }
 
-    pub fn snapshot_window_end(&mut self, now: SimTime) {
+    pub fn snapshot_window_end(&mut self, hosts: &mut [Host], now: SimTime) {
         let span = now - self.window_started_at;
         let cores = f64::from(self.spec.machine.cores);
-        let (b, each) = self.areas(now);
+        let (b, each) = self.areas(hosts, now);
         let a = self.window_start;
         let n = f64::from(self.spec.machine_count);
         let per = |x: u128, y: u128, capacity: f64| mean_between(x, y, span) / capacity.max(1e-12);
@@ -343,7 +346,7 @@ impl<S> Server<S> {
     }
 
     /// CPU utilisation and mean queue per machine since the previous call.
-    pub fn interval_load(&mut self, now: SimTime) -> IntervalLoad {
+    pub fn interval_load(&mut self, hosts: &mut [Host], now: SimTime) -> IntervalLoad {
         let (mut cpu, mut queued) = (0u128, 0u128);
         let cores = f64::from(self.spec.machine.cores).max(1e-12);
         let span = now - self.last_tick;
@@ -353,11 +356,12 @@ impl<S> Server<S> {
             .iter_mut()
             .zip(&mut self.last_tick_machine_cpu)
         {
-            let area = r.cpu.area_at(now);
+            let h = &mut hosts[r.host as usize];
+            let area = h.cpu.area_at(now);
             hottest = hottest.max(mean_between(*last, area, span) / cores);
             *last = area;
             cpu += area;
-            queued += r.queued.area_at(now);
+            queued += h.queued.area_at(now);
         }
         let machines = f64::from(self.spec.machine_count).max(1.0);
         let capacity = machines * f64::from(self.spec.machine.cores);
@@ -381,22 +385,22 @@ impl<S> Server<S> {
             .unwrap_or(0)
     }
 
-    /// Highest memory in use on any machine, in bytes.
+    /// Highest memory in use on any machine's host, in bytes (`record_peaks`).
     pub fn peak_memory_bytes(&self) -> u64 {
-        self.machines
-            .iter()
-            .map(|r| r.memory_peak)
-            .max()
-            .unwrap_or(0)
+        self.peaks.0
     }
 
-    /// Longest queue seen on any machine.
+    /// Longest queue seen on any machine's host (`record_peaks`).
     pub fn max_queue(&self) -> u64 {
-        self.machines
-            .iter()
-            .map(|r| r.queued.max())
-            .max()
-            .unwrap_or(0)
+        self.peaks.1
+    }
+
+    /// Keeps the peaks of its machines' hosts (memory, queue) for the report, at the end.
+    pub fn record_peaks(&mut self, hosts: &[Host]) {
+        let on = |r: &Machine| &hosts[r.host as usize];
+        let memory = self.machines.iter().map(|r| on(r).memory_peak).max();
+        let queue = self.machines.iter().map(|r| on(r).queued.max()).max();
+        self.peaks = (memory.unwrap_or(0), queue.unwrap_or(0));
     }
 }
 
@@ -415,10 +419,10 @@ impl<S> Server<S> {
 
     /// A user's kept-alive connection to machine `r`, accepted at `epoch`, reached its idle
     /// timeout: the machine closes it, unless it crashed since (which closed it already).
-    pub fn close_idle(&mut self, r: u32, epoch: u16, now: SimTime) {
+    pub fn close_idle(&mut self, hosts: &mut [Host], r: u32, epoch: u16, now: SimTime) {
         let m = &mut self.machines[r as usize];
         if m.epoch == epoch && m.alive {
-            m.close_connection(&self.spec.machine, now);
+            m.close_connection(&self.spec.machine, &mut hosts[m.host as usize], now);
         }
     }
 
@@ -428,9 +432,7 @@ impl<S> Server<S> {
             .iter()
             .map(|m| {
                 m.wait_queue.capacity() * std::mem::size_of::<FrameId>()
-                    + m.core_queue.capacity() * std::mem::size_of::<(FrameId, SimTime)>()
                     + m.leaving_heap_bytes()
-                    + m.shared.heap_bytes()
                     + m.ports_heap_bytes()
                     + m.background.heap_bytes()
             })

@@ -10,8 +10,7 @@
 use crate::engine::time::SimTime;
 use crate::metrics::outcome::Status;
 use crate::model::component::Others;
-use crate::model::compute::background::BACKGROUND;
-use crate::model::compute::machine::{MAX_OOM_RESTARTS, Machine, MachineSpec, Refusal};
+use crate::model::compute::machine::{MAX_OOM_RESTARTS, Machine, Refusal};
 use crate::model::compute::server::{Flow, ServerKind, Step};
 use crate::model::compute::{background, calls};
 use crate::model::context::Context;
@@ -54,6 +53,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
     if !fr.admitted {
         let srv = k.server();
         let m = &mut srv.machines[fr.machine as usize];
+        let h = m.host as usize;
         if !m.alive {
             // A user's kept-alive connection to it is reset: the next attempt connects again.
             ctx.note_user_connection(&fr, fr.component, m.epoch, false);
@@ -69,7 +69,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             fm.fresh_connection = true;
             fm.connecting = true;
         }
-        if let Err(refusal) = m.admit(&srv.spec.machine, fresh, now) {
+        if let Err(refusal) = m.admit(&srv.spec.machine, &mut ctx.hosts[h], fresh, now) {
             let status = refusal_status(refusal);
             if counted {
                 srv.stats.refused[status.index()] += 1;
@@ -79,7 +79,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             }
             return reply(k, ctx, others, f, status);
         }
-        if srv.spec.machine.oom_kill && m.over_limit(&srv.spec.machine) {
+        if ctx.hosts[h].spec.oom_kill && ctx.hosts[h].over_limit() {
             // Nothing refused it, and memory is past RAM and swap: the kernel kills the
             // process, with every request on it.
             return oom_kill(k, ctx, others, f);
@@ -102,7 +102,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             return reply(k, ctx, others, f, Status::BackendDown);
         }
         let bytes = ctx.scenario.workload.classes[class].request_bytes * u64::from(fr.queries);
-        let Some(done) = m.receive(&srv.spec.machine, bytes, now, fr.wire) else {
+        let Some(done) = ctx.hosts[m.host as usize].receive(bytes, now, fr.wire) else {
             if counted {
                 srv.stats.dropped += 1;
             }
@@ -126,7 +126,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         start_frame(k, ctx, others, f);
     } else if m.wait_queue.len() < capacity {
         m.wait_queue.push_back(f);
-        m.note_queue(now);
+        m.note_queue(&mut ctx.hosts[m.host as usize], now);
         if counted {
             srv.stats.admitted += 1;
             srv.stats.waited += 1;
@@ -195,8 +195,7 @@ pub(super) fn run_steps<K: ServerKind>(
         match step {
             Step::Cpu(d) => {
                 let work = d.sample(&mut srv.rng);
-                let (me, r) = (fr.component, fr.machine);
-                return occupy_cores(ctx, &srv.spec.machine, m, me, r, f, work);
+                return occupy_cores(ctx, m, f, work);
             }
             Step::Disk(mut ios) => {
                 if srv.spec.disk_in_memory > 0.0 {
@@ -210,7 +209,7 @@ pub(super) fn run_steps<K: ServerKind>(
                         continue;
                     }
                 }
-                let done = m.disk(&srv.spec.machine, ios, now);
+                let done = ctx.hosts[m.host as usize].disk(ios, now);
                 ctx.schedule(done, Event::WaitDone { frame: f });
                 return;
             }
@@ -225,35 +224,31 @@ pub(super) fn run_steps<K: ServerKind>(
     }
 }
 
-/// Work `work` of frame `f` (or of the machine's background job, `BACKGROUND`) on machine
-/// `r` of server `me` runs on its cores, slowed by faults and swapping: a share of them
+/// Work `work` of frame `f` (or of a process's background job, `Host::background_id`) of
+/// process `m` runs on its host's cores, slowed by faults and swapping: a share of them
 /// (time slices), a free core, or a place in the core queue (run to completion).
 #[inline(always)]
-pub(super) fn occupy_cores(
-    ctx: &mut Context,
-    spec: &MachineSpec,
-    m: &mut Machine,
-    me: ComponentId,
-    r: u32,
-    f: FrameId,
-    mut work: SimTime,
-) {
+pub(super) fn occupy_cores(ctx: &mut Context, m: &mut Machine, f: FrameId, mut work: SimTime) {
     let now = ctx.now;
-    let factor = m.cpu_factor(spec);
+    let h = m.host;
+    let host = &mut ctx.hosts[h as usize];
+    let factor = m.cpu_factor(host);
     if factor != 1.0 {
         work = SimTime::from_ns_f64(work.0 as f64 * factor);
     }
-    if spec.time_sliced {
-        m.shared.advance(now, spec.cores);
-        m.shared.start(f, work);
-        share_cores(ctx, m, spec.cores, me, r);
-    } else if m.busy_cores < spec.cores {
-        m.busy_cores += 1;
-        m.cpu.set(now, u64::from(m.busy_cores));
-        ctx.schedule(now + work, background::core_event(f, m, me, r));
+    let cores = host.spec.cores;
+    if host.time_sliced {
+        host.shared.advance(now, cores);
+        host.shared.start(f, work);
+        share_cores(ctx, h);
+    } else if host.busy_cores < cores {
+        host.busy_cores += 1;
+        host.cpu.set(now, u64::from(host.busy_cores));
+        let ev = background::core_event(host, f);
+        ctx.schedule(now + work, ev);
     } else {
-        m.core_queue.push_back((f, work));
-        m.note_queue(now);
+        host.core_queue.push_back((f, work));
+        host.note_queue(now);
     }
 }
 
@@ -265,86 +260,81 @@ pub(crate) fn cpu_done<K: ServerKind>(
     f: FrameId,
 ) {
     let fr = *ctx.frames.get(f);
-    let m = &mut k.server().machines[fr.machine as usize];
+    let m = &k.server().machines[fr.machine as usize];
     if fr.epoch != m.epoch {
         return reply(k, ctx, others, f, Status::BackendDown);
     }
-    free_core(ctx, m, fr.component, fr.machine);
+    free_core(ctx, m.host);
     ctx.frames.get_mut(f).step += 1;
     run_steps(k, ctx, others, f);
 }
 
-/// Run to completion: a step on machine `r` of server `me` leaves its core, to the next one
-/// waiting (a frame's or the background job's) or idle.
+/// Run to completion: a step on host `h` leaves its core, to the next one waiting (a
+/// frame's or a background job's, of any process on the host) or idle.
 #[inline(always)]
-pub(super) fn free_core(ctx: &mut Context, m: &mut Machine, me: ComponentId, r: u32) {
+pub(super) fn free_core(ctx: &mut Context, h: u32) {
     let now = ctx.now;
-    if let Some((next, work)) = m.core_queue.pop_front() {
-        m.note_queue(now);
-        let ev = background::core_event(next, m, me, r);
+    let host = &mut ctx.hosts[h as usize];
+    if let Some((next, work)) = host.core_queue.pop_front() {
+        host.note_queue(now);
+        let ev = background::core_event(host, next);
         ctx.schedule(now + work, ev);
     } else {
-        m.busy_cores -= 1;
-        m.cpu.set(now, u64::from(m.busy_cores));
+        host.busy_cores -= 1;
+        host.cpu.set(now, u64::from(host.busy_cores));
     }
 }
 
-/// Time-sliced cores: the steps sharing machine `r`'s cores changed (after `advance`). Sets
+/// Time-sliced cores: the steps sharing host `h`'s cores changed (after `advance`). Sets
 /// the busy cores and the queue, and makes sure an event is due when the next step ends.
-pub(super) fn share_cores(ctx: &mut Context, m: &mut Machine, cores: u32, me: ComponentId, r: u32) {
+pub(crate) fn share_cores(ctx: &mut Context, h: u32) {
     let now = ctx.now;
-    let runnable = m.shared.runnable();
+    let host = &mut ctx.hosts[h as usize];
+    let cores = host.spec.cores;
+    let runnable = host.shared.runnable();
     let busy = runnable.min(cores);
-    if busy != m.busy_cores {
-        m.busy_cores = busy;
-        m.cpu.set(now, u64::from(busy));
+    if busy != host.busy_cores {
+        host.busy_cores = busy;
+        host.cpu.set(now, u64::from(busy));
     }
     // Steps beyond the cores count as waiting for one; the level changes only past them.
     if runnable >= cores {
-        m.note_queue(now);
+        host.note_queue(now);
     }
-    let next = m.shared.next_end(now, cores);
-    if next != m.shared.due {
-        m.shared.due = next;
+    let next = host.shared.next_end(now, cores);
+    if next != host.shared.due {
+        host.shared.due = next;
         if let Some(at) = next {
-            ctx.schedule(
-                at,
-                Event::SliceDone {
-                    component: me,
-                    machine: r,
-                },
-            );
+            ctx.schedule(at, Event::SliceDone { host: h });
         }
     }
 }
 
-/// Time-sliced cores: the next step to end on machine `r` of server `me` may be done (an
-/// event whose time is no longer the one due is stale and does nothing).
-pub(crate) fn slice_done<K: ServerKind>(
+/// Time-sliced cores: the next step to end on host `h` may be done (an event whose time is
+/// no longer the one due is stale and does nothing). Returns the step that ended, whose
+/// owner goes on with it (`slice_finished`, `background::cpu_finished`).
+pub(crate) fn slice_done(ctx: &mut Context, h: u32) -> Option<FrameId> {
+    let now = ctx.now;
+    let host = &mut ctx.hosts[h as usize];
+    if host.shared.due != Some(now) {
+        return None;
+    }
+    host.shared.due = None;
+    host.shared.advance(now, host.spec.cores);
+    let done = host.shared.finished();
+    share_cores(ctx, h);
+    done
+}
+
+/// Time-sliced cores: frame `f`'s CPU step is done; it goes on.
+pub(crate) fn slice_finished<K: ServerKind>(
     k: &mut K,
-    me: ComponentId,
     ctx: &mut Context,
     others: &mut Others,
-    r: u32,
+    f: FrameId,
 ) {
-    let now = ctx.now;
-    let srv = k.server();
-    let cores = srv.spec.machine.cores;
-    let m = &mut srv.machines[r as usize];
-    if m.shared.due != Some(now) {
-        return;
-    }
-    m.shared.due = None;
-    m.shared.advance(now, cores);
-    let done = m.shared.finished();
-    share_cores(ctx, m, cores, me, r);
-    if done == Some(BACKGROUND) {
-        return background::cpu_finished(&srv.spec.machine, m, ctx, me, r);
-    }
-    if let Some(f) = done {
-        ctx.frames.get_mut(f).step += 1;
-        run_steps(k, ctx, others, f);
-    }
+    ctx.frames.get_mut(f).step += 1;
+    run_steps(k, ctx, others, f);
 }
 
 /// A disk step (or a sync write's wait for acknowledgements) ended.
@@ -385,9 +375,10 @@ pub(crate) fn reply<K: ServerKind>(
     let ok_in_window = status == Status::Ok && ctx.window.contains(now);
     let srv = k.server();
     let m = &mut srv.machines[fr.machine as usize];
+    let host = &mut ctx.hosts[m.host as usize];
     // The request holds its connection and memory until its answer has left the NIC.
     let (sent, wire) = if m.alive {
-        m.send(&srv.spec.machine, bytes, now)
+        host.send(bytes, now)
     } else {
         (now, SimTime::ZERO)
     };
@@ -395,7 +386,8 @@ pub(crate) fn reply<K: ServerKind>(
     let mut served = None;
     if fr.admitted && fr.epoch == m.epoch {
         let closes = ctx.closes_after(&fr);
-        m.release_when_sent(&srv.spec.machine, closes, sent, now);
+        let host = &mut ctx.hosts[m.host as usize];
+        m.release_when_sent(&srv.spec.machine, host, closes, sent, now);
         if fr.has_worker {
             m.busy_workers -= 1;
             m.workers.set(now, u64::from(m.busy_workers));
@@ -408,7 +400,7 @@ pub(crate) fn reply<K: ServerKind>(
             served = Some(now - fr.started);
             next = m.wait_queue.pop_front();
             if next.is_some() {
-                m.note_queue(now);
+                m.note_queue(host, now);
             }
         }
     }
@@ -465,18 +457,24 @@ pub(crate) fn crash_machine<K: ServerKind>(
     ctx.live.set(me, r, false);
     m.epoch = m.epoch.wrapping_add(1);
     let mut lost: Vec<FrameId> = m.wait_queue.iter().copied().collect();
-    lost.extend(m.core_queue.iter().map(|&(g, _)| g));
-    lost.extend(m.shared.clear(now));
-    // The background job is not a request: it is simply gone (`wipe`).
-    lost.retain(|&g| g != BACKGROUND);
+    let h = m.host;
+    let host = &mut ctx.hosts[h as usize];
+    m.settle(&srv.spec.machine, host, now);
+    // Its steps leave the cores (its background job is not a request: it is simply gone).
+    lost.extend(host.process_down(&ctx.frames, me, r, m.slot, now));
     let mut closed = Vec::new();
     for (pool, &(target, _)) in m.pools.iter_mut().zip(&srv.spec.pools) {
         lost.extend(pool.waiters.iter().map(|&(g, _)| g));
         closed.push((target, pool.reset()));
     }
-    m.wipe(&srv.spec.machine, now);
+    m.wipe(now);
+    m.note_queue(host, now);
+    if host.time_sliced && host.shared.runnable() > 0 {
+        // Other processes' steps share the cores it left.
+        share_cores(ctx, h);
+    }
     for (target, n) in closed {
-        others.get(target).close_pooled(now, n);
+        others.get(target).close_pooled(&mut ctx.hosts, now, n);
     }
     for g in lost {
         reply(k, ctx, others, g, Status::BackendDown);
@@ -541,9 +539,7 @@ pub(crate) fn recover_machine<K: ServerKind>(
     }
     m.alive = true;
     ctx.live.set(me, r, true);
-    m.nic_tx_free = now;
-    m.nic_rx_free = now;
-    m.disk_free = now;
+    ctx.hosts[m.host as usize].process_up(now);
     k.machine_recovered(ctx, me, r);
 }
 

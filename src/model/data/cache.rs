@@ -113,7 +113,8 @@ impl ServerKind for Cache {
                     // A new entry (not one replacing an evicted one) takes memory.
                     let srv = &mut self.server;
                     let m = &mut srv.machines[fr.machine as usize];
-                    m.hold_memory(&srv.spec.machine, self.entry_bytes, ctx.now);
+                    let host = &mut ctx.hosts[m.host as usize];
+                    m.hold_memory(&srv.spec.machine, host, self.entry_bytes, ctx.now);
                 }
                 Flow::Next(fr.step + 1)
             }

@@ -12,6 +12,7 @@ use crate::engine::time::SimTime;
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::Status;
 use crate::metrics::time_weighted::mean_between;
+use crate::model::compute::host::Host;
 use crate::model::compute::machine::Refusal;
 use crate::model::compute::server::{Flow, Server, ServerKind, ServerSpec, Step};
 use crate::model::context::Context;
@@ -165,18 +166,25 @@ impl Database {
 
     /// Door: a caller's pool opens its `opened`-th connection here (spread over the machines
     /// in turn).
-    pub fn open_pooled(&mut self, now: SimTime, opened: u32) -> Result<(), Refusal> {
+    pub fn open_pooled(
+        &mut self,
+        hosts: &mut [Host],
+        now: SimTime,
+        opened: u32,
+    ) -> Result<(), Refusal> {
         let srv = &mut self.server;
         let member = opened as usize % srv.machines.len();
-        srv.machines[member].open_connection(&srv.spec.machine, now)
+        let m = &mut srv.machines[member];
+        m.open_connection(&srv.spec.machine, &mut hosts[m.host as usize], now)
     }
 
     /// Door: a caller's machine crashed with `n` pooled connections open here.
-    pub fn close_pooled(&mut self, now: SimTime, n: u32) {
+    pub fn close_pooled(&mut self, hosts: &mut [Host], now: SimTime, n: u32) {
         let srv = &mut self.server;
         let members = srv.machines.len();
         for k in 0..n as usize {
-            srv.machines[k % members].close_connection(&srv.spec.machine, now);
+            let m = &mut srv.machines[k % members];
+            m.close_connection(&srv.spec.machine, &mut hosts[m.host as usize], now);
         }
     }
 
@@ -192,25 +200,25 @@ impl Database {
         (r.spec.fan_out.get(class) == Some(&true)).then_some(r.state.active_shards)
     }
 
-    pub fn snapshot_window_start(&mut self, now: SimTime) {
-        self.server.snapshot_window_start(now);
+    pub fn snapshot_window_start(&mut self, hosts: &mut [Host], now: SimTime) {
+        self.server.snapshot_window_start(hosts, now);
         if let Some(r) = &mut self.replication {
-            for (m, machine) in r.members.iter_mut().zip(&mut self.server.machines) {
-                m.cpu_area_at_start = machine.cpu.area_at(now);
+            for (m, machine) in r.members.iter_mut().zip(&self.server.machines) {
+                m.cpu_area_at_start = hosts[machine.host as usize].cpu.area_at(now);
             }
         }
     }
 
-    pub fn snapshot_window_end(&mut self, now: SimTime) {
+    pub fn snapshot_window_end(&mut self, hosts: &mut [Host], now: SimTime) {
         let span = now - self.server.window_started_at;
         if let Some(r) = &mut self.replication {
             let cores = f64::from(self.server.spec.machine.cores);
-            for (m, machine) in r.members.iter_mut().zip(&mut self.server.machines) {
-                m.cpu_utilisation =
-                    mean_between(m.cpu_area_at_start, machine.cpu.area_at(now), span) / cores;
+            for (m, machine) in r.members.iter_mut().zip(&self.server.machines) {
+                let area = hosts[machine.host as usize].cpu.area_at(now);
+                m.cpu_utilisation = mean_between(m.cpu_area_at_start, area, span) / cores;
             }
         }
-        self.server.snapshot_window_end(now);
+        self.server.snapshot_window_end(hosts, now);
     }
 
     /// Bytes of heap in queues that grow with load.

@@ -122,7 +122,6 @@ impl Database {
     pub(crate) fn replica_apply(
         &mut self,
         ctx: &mut Context,
-        me: ComponentId,
         machine: u16,
         epoch: u16,
         class: u16,
@@ -130,7 +129,7 @@ impl Database {
         let m = &self.server.machines[usize::from(machine)];
         if m.alive && m.epoch == epoch {
             let (work, ios) = self.sample_apply(class);
-            background::queue(&mut self.server, ctx, me, u32::from(machine), work, ios);
+            background::queue(&mut self.server, ctx, u32::from(machine), work, ios);
         }
     }
 
@@ -150,7 +149,7 @@ impl Database {
             let work = SimTime::from_ns_f64(write_cpu_ns * missed as f64);
             let ios =
                 u32::try_from(missed.saturating_mul(u64::from(write_ios))).unwrap_or(u32::MAX);
-            background::queue(&mut self.server, ctx, me, machine, work, ios);
+            background::queue(&mut self.server, ctx, machine, work, ios);
         }
         let shard = rs.shard_of_machine(machine);
         if st.needs_promotion(shard)

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::engine::rng::stream_for;
-use crate::model::compute::machine::{Machine, MachineSpec};
+use crate::model::compute::machine::Machine;
 use crate::model::data::replication::Failover;
 use crate::model::distribution::Dist;
 use crate::scenario::raw::{DuringFailover, Partitioning};
@@ -33,8 +33,7 @@ fn spec(mode: Mode, members: u32, lag_ms: f64) -> ReplicationSpec {
 }
 
 fn machines(n: u32) -> Vec<Machine> {
-    let m = MachineSpec::new(1, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 10, 1000.0, 0.0);
-    (0..n).map(|_| Machine::new(&[], &m)).collect()
+    (0..n).map(|_| Machine::new(&[])).collect()
 }
 
 fn ms(x: f64) -> SimTime {

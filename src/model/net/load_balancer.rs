@@ -10,7 +10,8 @@ use crate::engine::time::SimTime;
 use crate::metrics::outcome::{STATUS_COUNT, Status};
 use crate::metrics::time_weighted::{TimeWeighted, mean_between};
 use crate::metrics::timeseries::IntervalLoad;
-use crate::model::compute::machine::{Machine, MachineSpec};
+use crate::model::compute::host::Nic;
+use crate::model::compute::machine::MachineSpec;
 use crate::model::context::Context;
 use crate::model::distribution::Dist;
 use crate::model::event::Event;
@@ -89,7 +90,7 @@ pub struct Balancer {
     /// CPU time booked on the cores, in ns.
     cpu_booked: u64,
     /// Its NIC (the machine's other parts are unused).
-    nic: Machine,
+    nic: Nic,
     window_area: u128,
     window_cpu: u128,
     window_nic: u128,
@@ -108,7 +109,7 @@ impl Balancer {
         Balancer {
             core_free: vec![SimTime::ZERO; spec.machine.cores as usize],
             cpu_booked: 0,
-            nic: Machine::new(&[], &spec.machine),
+            nic: Nic::default(),
             window_cpu: 0,
             window_nic: 0,
             cpu_utilisation: 0.0,
@@ -142,10 +143,7 @@ impl Balancer {
 
     /// ∫ busy dt of the NIC's busier direction up to `now`.
     fn nic_area(&self, now: SimTime) -> u128 {
-        let m = &self.nic;
-        let tx = m.nic_tx_busy.busy_until(now, m.nic_tx_free);
-        let rx = m.nic_rx_busy.busy_until(now, m.nic_rx_free);
-        tx.max(rx)
+        self.nic.busy_area(now)
     }
 
     pub fn snapshot_window_start(&mut self, now: SimTime) {
