@@ -120,6 +120,11 @@ pub struct Context {
     pub net: NetState,
     /// The physical machines: cores, memory, NIC and disk, shared by the processes on each.
     pub hosts: Vec<Host>,
+    /// Per component, the host of its machine 0 (its machines' hosts follow in order);
+    /// `u32::MAX` for a balancer or a DNS.
+    pub first_host: Vec<u32>,
+    /// Whether any host runs more than one process (else no call is a loopback).
+    pub shared_hosts: bool,
     pub live: Liveness,
     pub metrics: RunMetrics,
     pub window: Window,
@@ -159,6 +164,19 @@ impl Default for KeptConnection {
 }
 
 impl Context {
+    /// Whether machine `machine` of `c` runs on host `h` (beside the caller).
+    #[inline]
+    pub fn on_host(&self, h: u32, c: ComponentId, machine: u32) -> bool {
+        self.shared_hosts && self.host_of(c, machine) == Some(h)
+    }
+
+    /// The host of machine `machine` of `c`, if it is a server's.
+    #[inline]
+    pub fn host_of(&self, c: ComponentId, machine: u32) -> Option<u32> {
+        let first = self.first_host[c.index()];
+        (first != u32::MAX).then(|| first + machine)
+    }
+
     /// Schedules `event` at absolute time `at`.
     #[inline]
     pub fn schedule(&mut self, at: SimTime, event: Event) {

@@ -9,6 +9,7 @@
 
 use crate::engine::time::SimTime;
 use crate::model::component::split;
+use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
 use crate::model::sim::Simulation;
@@ -54,6 +55,14 @@ pub enum FaultKind {
     },
 }
 
+/// What a crash of machine `m` of `c` takes down: its host, with every process on it.
+fn on_same_host(ctx: &Context, c: ComponentId, m: u32) -> Vec<(ComponentId, u32)> {
+    match ctx.host_of(c, m) {
+        Some(h) if ctx.shared_hosts => ctx.hosts[h as usize].processes.clone(),
+        _ => vec![(c, m)],
+    }
+}
+
 impl Simulation {
     /// Fault `index` starts (`start`) or ends.
     pub(crate) fn fault(&mut self, index: u32, start: bool) {
@@ -69,8 +78,10 @@ impl Simulation {
                 machines,
             } => {
                 for m in machines {
-                    let (me, mut others) = split(comps, component);
-                    me.crash(component, ctx, &mut others, m, start);
+                    for (c, r) in on_same_host(ctx, component, m) {
+                        let (me, mut others) = split(comps, c);
+                        me.crash(c, ctx, &mut others, r, start);
+                    }
                 }
             }
             FaultKind::Outage {
@@ -78,12 +89,21 @@ impl Simulation {
                 machines,
             } => {
                 for (c, m) in machines {
-                    let (me, mut others) = split(comps, c);
-                    me.crash(c, ctx, &mut others, m, start);
+                    for (c, r) in on_same_host(ctx, c, m) {
+                        let (me, mut others) = split(comps, c);
+                        me.crash(c, ctx, &mut others, r, start);
+                    }
                 }
                 for c in components {
                     let (me, mut others) = split(comps, c);
                     me.outage(c, ctx, &mut others, start);
+                    // A component on a shared host takes the host down, and the others on it.
+                    for (o, r) in on_same_host(ctx, c, 0) {
+                        if o != c {
+                            let (me, mut others) = split(comps, o);
+                            me.crash(o, ctx, &mut others, r, start);
+                        }
+                    }
                 }
             }
             FaultKind::Partition { regions: (a, b) } => {

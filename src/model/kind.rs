@@ -94,6 +94,16 @@ impl ComponentKind {
         }
     }
 
+    /// The spec of its machines, to change (a server's; none for a balancer or a DNS).
+    pub fn machine_mut(&mut self) -> Option<&mut MachineSpec> {
+        match self {
+            ComponentKind::Service(s) => Some(&mut s.machine),
+            ComponentKind::Cache(c) => Some(&mut c.server.machine),
+            ComponentKind::Database(d) => Some(&mut d.server.machine),
+            ComponentKind::Balancer(_) | ComponentKind::Dns(_) => None,
+        }
+    }
+
     /// Its machines, if it has any of its own.
     pub fn fleet(&self) -> Option<Fleet<'_>> {
         let (s, replication) = match self {

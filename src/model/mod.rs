@@ -54,6 +54,8 @@ pub struct Scenario {
     pub workload: Workload,
     /// Sorted by name; a component's id is its index here.
     pub components: Vec<ComponentSpec>,
+    /// Names of the shared hosts (`ComponentSpec::host` indexes them).
+    pub hosts: Vec<String>,
     pub faults: Vec<Fault>,
     /// What `dsim check` holds a run to.
     pub slos: Vec<slo::Slo>,
@@ -99,6 +101,9 @@ impl Warmup {
 pub struct ComponentSpec {
     pub name: String,
     pub kind: ComponentKind,
+    /// The shared host it runs on (an index into the scenario's `hosts`, by name), if it
+    /// does not have machines of its own.
+    pub host: Option<u16>,
 }
 
 /// What a component is: one variant per kind (each kind's spec lives in its own module).

@@ -78,21 +78,47 @@ pub struct Simulation {
     fixed_heap_bytes: u64,
 }
 
-/// Puts every server machine on a host of its own, with its spec's hardware.
-fn place_on_hosts(components: &mut [Component]) -> Vec<Host> {
-    let mut hosts = Vec::new();
+/// Puts every server machine on a host: the scenario's shared hosts first (in name order),
+/// then a host of its own for every other machine.
+fn place_on_hosts(scenario: &Scenario, components: &mut [Component]) -> Vec<Host> {
+    let shared = scenario
+        .components
+        .iter()
+        .filter_map(|c| c.host)
+        .max()
+        .map_or(0, |h| usize::from(h) + 1);
+    let mut hosts: Vec<Option<Host>> = (0..shared).map(|_| None).collect();
+    // Workers on each shared host: with no more than its cores, time slices change nothing.
+    let mut workers = vec![0u32; shared];
     for (i, c) in components.iter_mut().enumerate() {
-        let Some((spec, machines)) = c.server_machines() else {
+        let spec = &scenario.components[i];
+        let Some((machine, machines)) = c.server_machines() else {
             continue;
         };
         for (r, m) in machines.iter_mut().enumerate() {
-            let mut host = Host::new(spec.clone(), spec.time_sliced);
-            m.host = hosts.len() as u32;
+            let k = match spec.host {
+                Some(k) => usize::from(k),
+                None => {
+                    hosts.push(None);
+                    hosts.len() - 1
+                }
+            };
+            let host = hosts[k].get_or_insert_with(|| Host::new(machine.clone(), false));
+            m.host = k as u32;
             m.slot = host.add_process(ComponentId::from_index(i), r as u32);
-            hosts.push(host);
+            if let Some(f) = spec.kind.fleet() {
+                host.time_sliced = f.machine.time_sliced && f.workers > f.machine.cores;
+                if k < shared {
+                    workers[k] = workers[k].saturating_add(f.workers);
+                    host.time_sliced = f.machine.time_sliced && workers[k] > f.machine.cores;
+                }
+            }
         }
     }
     hosts
+        .into_iter()
+        .map(|h| h.expect("validation puts a component on every host"))
+        .collect()
 }
 
 impl Simulation {
@@ -153,7 +179,15 @@ impl Simulation {
             ..RunMetrics::default()
         };
         let mut components = components;
-        let hosts = place_on_hosts(&mut components);
+        let hosts = place_on_hosts(&scenario, &mut components);
+        let first_host = components
+            .iter_mut()
+            .map(|c| match c.server_machines() {
+                Some((_, machines)) => machines.first().map_or(u32::MAX, |m| m.host),
+                None => u32::MAX,
+            })
+            .collect();
+        let shared_hosts = hosts.iter().any(|h| h.processes.len() > 1);
         let live = Liveness::new(components.iter().map(Component::liveness_slots));
         let mut sim = Simulation {
             ctx: Context {
@@ -163,6 +197,8 @@ impl Simulation {
                 frames: Slab::new(),
                 net,
                 hosts,
+                first_host,
+                shared_hosts,
                 live,
                 metrics,
                 window,

@@ -58,6 +58,10 @@ pub(crate) struct ServerSummary {
     pub service_ms: Option<LatencySummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool_wait_ms: Option<LatencySummary>,
+    /// On a host it shares (`hosts`), its name: CPU, NIC, disk, queue and memory are then
+    /// the host's, the same for every component on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Caches only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_hit_ratio: Option<f64>,
@@ -183,6 +187,15 @@ impl ComponentSummary {
         }
     }
 
+    pub(crate) fn server_mut(&mut self) -> Option<&mut ServerSummary> {
+        match self {
+            ComponentSummary::Service(s)
+            | ComponentSummary::Cache(s)
+            | ComponentSummary::Database(s) => Some(s),
+            ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
+        }
+    }
+
     /// Calls answered successfully per second; a DNS answers lookups, not calls (None).
     pub(crate) fn throughput_rps(&self) -> Option<f64> {
         match self {
@@ -297,6 +310,7 @@ fn server_summary<S>(
         queue_wait_ms: non_empty(&s.stats.queue_wait),
         service_ms: non_empty(&s.stats.service),
         pool_wait_ms: non_empty(&s.stats.pool_wait),
+        host: None,
         cache_hit_ratio: None,
         replication: None,
         hottest_machine: (k.machine_count > 1).then(|| {

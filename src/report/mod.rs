@@ -372,6 +372,9 @@ impl Results {
         let mut replication = BTreeMap::new();
         for (i, (spec, state)) in sc.components.iter().zip(&sim.components).enumerate() {
             let mut summary = component_summary(spec, state, &sc.components, per_s);
+            if let (Some(h), Some(s)) = (spec.host, summary.server_mut()) {
+                s.host = Some(sc.hosts[usize::from(h)].clone());
+            }
             if let ComponentSummary::Database(d) = &mut summary {
                 d.replication = failures::replication_summary(sim, i, per_s);
                 if let Some(r) = &d.replication {

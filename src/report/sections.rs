@@ -5,6 +5,7 @@
 
 use crate::report::component::ServerSummary;
 use crate::report::{ComponentSummary, LatencySummary, NO_LATENCY, Results};
+use std::collections::BTreeMap;
 
 /// One section of a run's report.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,6 +302,23 @@ fn components(r: &Results) -> Section {
         "processes killed for want of memory (each restarted after restart_s)",
         |c| c.oom_kills,
     );
+    // Components sharing a host show the host's CPU, queue, NIC, disk and memory.
+    let mut hosts: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for name in &r.component_order {
+        if let Some(h) = r
+            .components
+            .get(name)
+            .and_then(|c| c.server()?.host.as_deref())
+        {
+            hosts.entry(h).or_default().push(name);
+        }
+    }
+    for (host, on) in hosts {
+        s.notes.push(format!(
+            "on host {host}: {} (cpu and queue are the host's, shared)",
+            on.join(", ")
+        ));
+    }
     // What the short headings mean, and the marks only where the table has them.
     let mut legend = vec![
         "queue: mean calls waiting per machine".to_string(),

@@ -53,6 +53,15 @@ pub struct RawScenario {
         skip_serializing_if = "BTreeMap::is_empty"
     )]
     pub regions: BTreeMap<String, RawRegion>,
+    /// Machines shared by several components, by name: a component giving `host` instead
+    /// of `machine` runs on one, competing with the others there for its cores, RAM, NIC
+    /// and disk (client, server and database on one laptop). Default: none.
+    #[serde(
+        deserialize_with = "super::unique::map",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub hosts: BTreeMap<String, RawMachine>,
     /// Who sends requests, how often, and what they ask for.
     pub workload: RawWorkload,
     /// The architecture: named components (services, load balancers, caches, databases).

@@ -192,7 +192,13 @@ pub struct RawService {
     /// Region it runs in (required when the scenario declares more than one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    pub machine: RawMachine,
+    /// Its hardware. Leave it out and give `host` to run it on a machine it shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<RawMachine>,
+    /// A machine from the scenario's `hosts` that it shares with the other components
+    /// naming it (their cores, RAM, NIC and disk), instead of a `machine` of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Identical machines; a load balancer spreads requests over them.
     #[serde(default = "one_u32")]
     #[schemars(range(min = 1, max = 10000))]
@@ -389,7 +395,13 @@ pub struct RawCache {
     /// Region it runs in (required when the scenario declares more than one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    pub machine: RawMachine,
+    /// Its hardware. Leave it out and give `host` to run it on a machine it shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<RawMachine>,
+    /// A machine from the scenario's `hosts` that it shares with the other components
+    /// naming it (their cores, RAM, NIC and disk), instead of a `machine` of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// CPU time of one lookup.
     #[serde(default = "default_lookup")]
     pub lookup_ms: RawDist,

@@ -14,8 +14,14 @@ pub struct RawDatabase {
     /// Region it runs in (required when the scenario declares more than one region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// Its machine; `machine.max_connections` is the database's connection cap.
-    pub machine: RawMachine,
+    /// Its machine; `machine.max_connections` is the database's connection cap. Leave it
+    /// out and give `host` to run it on a machine it shares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<RawMachine>,
+    /// A machine from the scenario's `hosts` that it shares with the other components
+    /// naming it (their cores, RAM, NIC and disk), instead of a `machine` of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// Query cost per request class; the key `default` serves the others.
     #[serde(deserialize_with = "super::unique::map")]
     pub queries: BTreeMap<String, RawQuery>,

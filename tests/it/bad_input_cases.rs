@@ -330,6 +330,74 @@ fn cases() -> Vec<Case> {
                 "is used as a folder name: no control characters",
             )],
         },
+        Case {
+            name: "a host the scenario does not declare says how to declare it",
+            edits: vec![
+                ("components.api.machine", Value::Null),
+                ("components.api.host", json!("laptop")),
+            ],
+            problems: vec![problem(
+                "components.api.host",
+                "no host named `laptop`; the scenario declares none: add \"hosts\": \
+                 {\"laptop\": {\"cores\": 4}}",
+            )],
+        },
+        Case {
+            name: "a machine and a host at once, a misspelt host, and neither",
+            edits: vec![
+                ("hosts.laptop", json!({"cores": 2})),
+                ("components.api.host", json!("laptop")),
+                ("components.db.machine", Value::Null),
+                ("components.db.host", json!("laptp")),
+            ],
+            problems: vec![
+                problem_on(
+                    "components.api",
+                    "give `machine` (hardware of its own) or `host` (a machine from `hosts` \
+                     it shares), not both",
+                    "\"api\"",
+                ),
+                problem(
+                    "components.db.host",
+                    "no host named `laptp`; did you mean `laptop`?",
+                ),
+            ],
+        },
+        Case {
+            name: "a component with no machine at all",
+            edits: vec![("components.db.machine", Value::Null)],
+            problems: vec![problem(
+                "components.db.machine",
+                "missing: give its hardware, e.g. \"machine\": {\"cores\": 4}, or a \
+                 `host` named in the scenario's `hosts`",
+            )],
+        },
+        Case {
+            name: "a shared host runs one machine per component, refuses kill, and is used",
+            edits: vec![
+                ("hosts.box", json!({"cores": 2, "out_of_memory": "kill"})),
+                ("hosts.spare", json!({"cores": 1})),
+                ("components.api.machine", Value::Null),
+                ("components.api.host", json!("box")),
+                ("components.api.replicas", json!(2)),
+                ("components.db.machine", Value::Null),
+                ("components.db.host", json!("box")),
+            ],
+            problems: vec![
+                problem(
+                    "components.api.host",
+                    "a component on a shared host runs one machine, and this one has 2",
+                ),
+                problem(
+                    "hosts.box.out_of_memory",
+                    "\"kill\" needs a machine of its own",
+                ),
+                problem(
+                    "hosts.spare",
+                    "no component runs on it: name it as a component's \"host\", or remove it",
+                ),
+            ],
+        },
     ]
 }
 

@@ -14,6 +14,7 @@ mod lessons;
 mod outputs;
 mod physics;
 mod physics_connections;
+mod physics_hosts;
 mod physics_memory;
 mod replications;
 mod report;

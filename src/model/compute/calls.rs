@@ -155,7 +155,13 @@ fn send_one<K: ServerKind>(
         ctx.schedule(now, Event::FrameReturn { frame: child });
         return;
     }
-    let (mut at, wire) = ctx.hosts[m.host as usize].send(bytes, now);
+    // Between processes of one host a message passes no NIC (the kernel copies it).
+    let loopback = ctx.on_host(m.host, target, machine);
+    let (mut at, wire) = if loopback {
+        (now, SimTime::ZERO)
+    } else {
+        ctx.hosts[m.host as usize].send(bytes, now)
+    };
     let latency = ctx.link_latency(fr.component, fr.machine, target, machine);
     at += latency;
     let connecting = setup.is_some();
@@ -180,6 +186,8 @@ fn send_one<K: ServerKind>(
         wire,
         backend: if opens_port { machine } else { NO_PORT },
         queries,
+        // Between processes of one host nothing is received on a NIC.
+        received: loopback,
         ..Frame::default()
     });
     if let Landing::NoPrimary(shard) = landing {

@@ -375,9 +375,15 @@ pub(crate) fn reply<K: ServerKind>(
     let ok_in_window = status == Status::Ok && ctx.window.contains(now);
     let srv = k.server();
     let m = &mut srv.machines[fr.machine as usize];
-    let host = &mut ctx.hosts[m.host as usize];
     // The request holds its connection and memory until its answer has left the NIC.
-    let (sent, wire) = if m.alive {
+    // An answer to a caller on the same host is a copy between processes: no NIC either way.
+    let loopback = ctx.shared_hosts
+        && fr.parent.is_some_and(|p| {
+            let caller = ctx.frames.get(p);
+            ctx.on_host(m.host, caller.component, caller.machine)
+        });
+    let host = &mut ctx.hosts[m.host as usize];
+    let (sent, wire) = if m.alive && !loopback {
         host.send(bytes, now)
     } else {
         (now, SimTime::ZERO)
@@ -405,6 +411,7 @@ pub(crate) fn reply<K: ServerKind>(
         }
     }
     let fm = ctx.frames.get_mut(f);
+    fm.answer_received = loopback;
     fm.wire = wire;
     fm.retransmits = 0;
     if let Some(took) = served {

@@ -3,6 +3,7 @@
 //! balancers to `balancer.rs`, DNS to `dns.rs`.
 
 use super::dns::{dns, not_dns};
+use super::hosts::server_machine;
 use super::replication::replication;
 use super::{Checker, MAX_LRU_KEYS};
 use crate::engine::time::SimTime;
@@ -32,7 +33,7 @@ const MAX_DISK_IOS: u32 = 100_000;
 const MAX_BATCH: u64 = 1_000;
 const MAX_UNINDEXED_FACTOR: f64 = 10_000.0;
 
-fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
+pub(super) fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
     let cores = c.at_least(&format!("{path}.cores"), u64::from(m.cores), 1) as u32;
     let speed = c.positive(&format!("{path}.cpu_speed"), m.cpu_speed);
     c.within(&format!("{path}.cpu_speed"), speed, 0.001, 1000.0);
@@ -164,7 +165,7 @@ pub(super) fn component(
 }
 
 fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSpec {
-    let machine = machine(c, &format!("{path}.machine"), &s.machine);
+    let machine = server_machine(c, path, s.machine.as_ref(), s.host.as_ref());
     let replicas = c.at_least(&format!("{path}.replicas"), u64::from(s.replicas), 1) as u32;
     if replicas > 10_000 {
         c.problem(
@@ -307,7 +308,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
 }
 
 fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec {
-    let machine = machine(c, &format!("{path}.machine"), &k.machine);
+    let machine = server_machine(c, path, k.machine.as_ref(), k.host.as_ref());
     let lookup = c
         .dist(&format!("{path}.lookup_ms"), &k.lookup_ms)
         .scaled(1.0 / machine.cpu_speed);
@@ -412,7 +413,7 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
 }
 
 fn database(c: &mut Checker, path: &str, d: &RawDatabase, key_space: u64) -> DatabaseSpec {
-    let machine = machine(c, &format!("{path}.machine"), &d.machine);
+    let machine = server_machine(c, path, d.machine.as_ref(), d.host.as_ref());
     c.number(
         &format!("{path}.unindexed_factor"),
         d.unindexed_factor,

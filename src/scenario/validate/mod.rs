@@ -16,6 +16,7 @@ mod balancer;
 mod components;
 mod dns;
 mod faults;
+mod hosts;
 mod regions;
 mod replication;
 mod slos;
@@ -53,6 +54,8 @@ pub(super) struct Checker<'a> {
     seen: std::collections::BTreeSet<(String, String)>,
     pub(super) names: Vec<&'a str>,
     pub(super) class_names: Vec<String>,
+    /// The machines of `hosts`, in name order, once checked.
+    pub(super) host_specs: Vec<crate::model::compute::machine::MachineSpec>,
 }
 
 impl<'a> Checker<'a> {
@@ -267,6 +270,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         seen: std::collections::BTreeSet::new(),
         names,
         class_names,
+        host_specs: Vec::new(),
     };
     if raw.name.trim().is_empty() {
         c.problem("name", "must not be empty");
@@ -418,16 +422,19 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         .map(|k| k.keys.count())
         .max()
         .unwrap_or(1);
+    c.host_specs = hosts::hosts(&mut c);
     let mut components: Vec<ComponentSpec> = raw
         .components
         .iter()
         .map(|(name, comp)| ComponentSpec {
             name: name.clone(),
             kind: component(&mut c, name, comp, key_space),
+            host: None,
         })
         .collect();
     check_call_cycles(&mut c, &components);
     let mut network = network(&mut c);
+    hosts::place(&mut c, &mut components, &mut network);
     regions::dns_preferences(&mut components, network.regions.as_ref());
     replication::member_latencies(&mut components, &mut network);
     let faults = faults(&mut c, &components, network.regions.as_ref());
@@ -447,6 +454,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         network,
         workload,
         components,
+        hosts: raw.hosts.keys().cloned().collect(),
         faults,
         slos,
         goodput_limit: None,
