@@ -2,7 +2,7 @@
 //! each interval, its latency percentiles, and each component's utilisation.
 
 use crate::engine::time::SimTime;
-use crate::metrics::histogram::Latency;
+use crate::metrics::histogram::{Latency, Recorded};
 use crate::metrics::outcome::{Outcome, OutcomeCounts};
 
 /// One closed interval.
@@ -72,18 +72,18 @@ impl TimeSeries {
 
     /// Closes the open interval at `now` with the components' loads and opens the next.
     pub fn close(&mut self, now: SimTime, load: Vec<IntervalLoad>) {
-        let empty = self.latency.is_empty();
-        let some = |x: f64| (!empty).then_some(x);
+        let r = self.latency.read();
+        let some = |f: &dyn Fn(&Recorded) -> f64| r.as_ref().map(f);
         self.rows.push(IntervalRow {
             start: self.open_since,
             end: now,
             started: self.started,
             ended: std::mem::take(&mut self.ended),
             good: std::mem::take(&mut self.good),
-            mean_ms: some(self.latency.mean_ms()),
-            p50_ms: some(self.latency.quantile_ms(0.5)),
-            p90_ms: some(self.latency.quantile_ms(0.9)),
-            p99_ms: some(self.latency.quantile_ms(0.99)),
+            mean_ms: some(&|r| r.mean_ms()),
+            p50_ms: some(&|r| r.quantile_ms(0.5)),
+            p90_ms: some(&|r| r.quantile_ms(0.9)),
+            p99_ms: some(&|r| r.quantile_ms(0.99)),
             load,
         });
         self.started = 0;

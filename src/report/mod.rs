@@ -65,16 +65,18 @@ pub(crate) struct LatencySummary {
 
 impl LatencySummary {
     pub(crate) fn of(l: &Latency) -> LatencySummary {
-        let some = |x: f64| (!l.is_empty()).then(|| round(x, 3));
-        let q = |x| some(l.quantile_ms(x));
+        let r = l.read();
+        let some = |f: &dyn Fn(&crate::metrics::histogram::Recorded) -> f64| {
+            r.as_ref().map(|r| round(f(r), 3))
+        };
         LatencySummary {
             count: l.count(),
-            mean: some(l.mean_ms()),
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            p999: q(0.999),
-            max: some(l.max_ms()),
+            mean: some(&|r| r.mean_ms()),
+            p50: some(&|r| r.quantile_ms(0.5)),
+            p90: some(&|r| r.quantile_ms(0.9)),
+            p99: some(&|r| r.quantile_ms(0.99)),
+            p999: some(&|r| r.quantile_ms(0.999)),
+            max: some(&|r| r.max_ms()),
         }
     }
 
