@@ -12,8 +12,10 @@
 //! scan and a move or two.
 //!
 //! Ties: all events with one time always share a bucket (a bucket index depends only on the
-//! time and `last`), so they reach bucket 0 together, where they are put in insertion order;
-//! events pushed later for the current time have later sequence numbers and go behind them.
+//! time and `last`, and `last` only moves within a bucket's range), and every bucket keeps its
+//! events in the order they came — pushes append, and spreading a bucket walks it in order —
+//! so events with one time stay in insertion order all the way to bucket 0, with no sequence
+//! number to store or sort by; events pushed later for the current time go behind them.
 //! Components only see `schedule`, so the structure can change freely.
 
 use super::time::SimTime;
@@ -28,7 +30,6 @@ const KEEP_CAPACITY: usize = 4096;
 #[derive(Debug, Clone, Copy)]
 struct Entry<E> {
     time: u64,
-    seq: u64,
     event: E,
 }
 
@@ -43,7 +44,6 @@ pub struct EventQueue<E> {
     non_empty: u64,
     /// The time of the last refill: every pending time is at least this.
     last: u64,
-    next_seq: u64,
     len: usize,
 }
 
@@ -64,7 +64,6 @@ impl<E: Copy> EventQueue<E> {
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             non_empty: 0,
             last: 0,
-            next_seq: 0,
             len: 0,
         }
     }
@@ -79,12 +78,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, at: SimTime, event: E) {
         debug_assert!(at.0 >= self.last, "event scheduled in the past");
-        let entry = Entry {
-            time: at.0,
-            seq: self.next_seq,
-            event,
-        };
-        self.next_seq += 1;
+        let entry = Entry { time: at.0, event };
         self.len += 1;
         match Self::bucket_of(self.last, at.0) {
             0 => self.due.push(entry),
@@ -141,9 +135,6 @@ impl<E: Copy> EventQueue<E> {
         // cost several entries each.
         if moved.capacity() <= KEEP_CAPACITY.max(self.len / 8) {
             self.buckets[i] = moved;
-        }
-        if self.due.len() > 1 {
-            self.due.sort_unstable_by_key(|e| e.seq);
         }
         Some(())
     }

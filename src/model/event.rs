@@ -82,7 +82,7 @@ mod tests {
         assert!(std::mem::size_of::<super::Event>() <= 12);
         assert_eq!(
             crate::engine::queue::EventQueue::<super::Event>::ENTRY_BYTES,
-            32
+            24
         );
     }
 }
