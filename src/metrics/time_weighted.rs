@@ -66,6 +66,12 @@ impl BusyTime {
         self.booked_ns = self.booked_ns.saturating_add(span.0);
     }
 
+    /// The work booked beyond `now` on a device free again at `free_at` will not be done
+    /// (it stopped): it is taken off.
+    pub fn cancel_beyond(&mut self, now: SimTime, free_at: SimTime) {
+        self.booked_ns = self.booked_ns.saturating_sub((free_at - now).0);
+    }
+
     /// ∫ busy dt from 0 to `now`, for a device that is free again at `free_at`.
     pub fn busy_until(&self, now: SimTime, free_at: SimTime) -> u128 {
         u128::from(self.booked_ns.saturating_sub((free_at - now).0))

@@ -266,6 +266,7 @@ pub(crate) fn results() -> Results {
             resource: "cpu".into(),
             utilisation: 0.71,
             mean_utilisation: Some(0.62),
+            host: None,
         }),
         cost_per_hour: 0.9,
         littles_law: LittlesLaw {

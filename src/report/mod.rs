@@ -160,14 +160,20 @@ pub(crate) struct Bottleneck {
     /// The component's mean over its machines, for a component of several.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean_utilisation: Option<f64>,
+    /// The shared host whose resource it is (cpu, nic, disk or memory of a component on a
+    /// host: every component there shows the same figure, and `component` is the first of
+    /// them by name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl Bottleneck {
-    /// `db shard 2 machine 0` or `api`.
+    /// `db shard 2 machine 0`, `api`, or `host laptop`.
     pub(crate) fn place(&self) -> String {
-        match &self.machine {
-            Some(m) => format!("{} {m}", self.component),
-            None => self.component.clone(),
+        match (&self.host, &self.machine) {
+            (Some(h), _) => format!("host {h}"),
+            (None, Some(m)) => format!("{} {m}", self.component),
+            (None, None) => self.component.clone(),
         }
     }
 }
@@ -384,15 +390,18 @@ impl Results {
                 }
             }
             let memory = working_memory_share(state);
+            let host = spec.host.map(|h| sc.hosts[usize::from(h)].clone());
             for (resource, (u, machine, mean), rank) in busy_resources(&summary, memory) {
                 let score = u * rank;
                 if u > 0.0 && bottleneck.as_ref().is_none_or(|(_, best)| score > *best) {
+                    let of_host = matches!(resource, "cpu" | "nic" | "disk" | "memory");
                     let b = Bottleneck {
                         component: spec.name.clone(),
                         machine,
                         resource: resource.into(),
                         utilisation: round(u, 4),
                         mean_utilisation: mean,
+                        host: host.clone().filter(|_| of_host),
                     };
                     bottleneck = Some((b, score));
                 }

@@ -315,7 +315,7 @@ fn components(r: &Results) -> Section {
     }
     for (host, on) in hosts {
         s.notes.push(format!(
-            "on host {host}: {} (cpu and queue are the host's, shared)",
+            "on host {host}: {} (cpu, queue, nic, disk and memory are the host's)",
             on.join(", ")
         ));
     }

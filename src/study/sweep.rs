@@ -101,9 +101,13 @@ impl SweepPoint {
     /// seed had none (a mean over the seeds that had one would hide the others).
     pub(crate) fn of(values: Vec<serde_json::Value>, runs: &[Results]) -> SweepPoint {
         let bottleneck = |r: &Results| {
-            r.bottleneck
-                .as_ref()
-                .map_or("none".into(), |b| format!("{} {}", b.component, b.resource))
+            r.bottleneck.as_ref().map_or("none".into(), |b| {
+                let on = b
+                    .host
+                    .as_ref()
+                    .map_or(b.component.clone(), |h| format!("host {h}"));
+                format!("{on} {}", b.resource)
+            })
         };
         let first = &runs[0];
         if runs.len() == 1 {

@@ -373,6 +373,47 @@ fn cases() -> Vec<Case> {
             )],
         },
         Case {
+            name: "the components of one host are in one region, and its caches fit it together",
+            edits: vec![
+                ("regions.us", json!({"users": 1})),
+                ("regions.eu", json!({"users": 1})),
+                (
+                    "network.region_links",
+                    json!([{"between": ["eu", "us"], "latency_ms": {"constant": {"ms": 50}}}]),
+                ),
+                (
+                    "hosts.box",
+                    json!({"cores": 2, "ram_gb": 1, "base_memory_gb": 0.5}),
+                ),
+                ("components.api.machine", Value::Null),
+                ("components.api.host", json!("box")),
+                ("components.api.region", json!("us")),
+                ("components.db.machine", Value::Null),
+                ("components.db.host", json!("box")),
+                ("components.db.region", json!("eu")),
+                (
+                    "components.c1",
+                    json!({"kind": "cache", "host": "box", "region": "us", "backing": "db",
+                           "policy": {"lru": {"capacity_mb": 300, "entry_kb": 1}}}),
+                ),
+                (
+                    "components.c2",
+                    json!({"kind": "cache", "host": "box", "region": "us", "backing": "db",
+                           "policy": {"lru": {"capacity_mb": 300, "entry_kb": 1}}}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.db.region",
+                    "on host `box` with `api` (region `us`), it cannot be in region `eu`",
+                ),
+                problem(
+                    "hosts.box",
+                    "its LRU caches need 0.586 GiB together, more than the 0.500 GiB it has",
+                ),
+            ],
+        },
+        Case {
             name: "a shared host runs one machine per component, refuses kill, and is used",
             edits: vec![
                 ("hosts.box", json!({"cores": 2, "out_of_memory": "kill"})),

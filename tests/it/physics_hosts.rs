@@ -94,6 +94,9 @@ fn components_on_one_host_share_its_cores() {
         0.5,
     );
     assert_eq!(shared[0]["components"]["api"]["host"], "laptop");
+    // The busiest resource is the host's core, named as the host's, not as one component's.
+    assert_eq!(shared[0]["bottleneck"]["host"], "laptop");
+    assert_eq!(shared[0]["bottleneck"]["resource"], "cpu");
     let apart = replicate(&api_and_db(false, one_core(), load, 10.0, 10.0));
     assert_matches("two machines", &apart, "/latency_ms/mean", 20.0 / 0.75);
     assert_matches("api cpu", &apart, "/components/api/cpu_utilisation", 0.25);

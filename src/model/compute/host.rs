@@ -172,9 +172,13 @@ impl Host {
         true
     }
 
+    /// Gives back `bytes`; what the OS and the programs hold at rest (`base_bytes`) stays.
     #[inline]
     pub fn give_memory(&mut self, bytes: u64) {
-        self.memory_bytes = self.memory_bytes.saturating_sub(bytes);
+        self.memory_bytes = self
+            .memory_bytes
+            .saturating_sub(bytes)
+            .max(self.spec.base_bytes);
     }
 
     /// Memory in use is past RAM and swap: with `oom_kill`, the kernel kills the process.
@@ -232,9 +236,11 @@ impl Host {
 
     /// The process `(me, r)` in `slot` goes down: takes its steps off the cores' queues and
     /// returns their frames (run-to-completion queue, then the shared steps in start order;
-    /// its background job is simply dropped). Steps running to completion keep their cores
-    /// until their ends, which find the epoch changed. When the last process is down the
-    /// host is wiped: cores idle, memory back to its base.
+    /// its background job is simply dropped). Only whole hosts go down: a crash is spread to
+    /// every process on the host (`fault.rs`) and the OOM killer is refused on a shared one,
+    /// so the processes go down one after another at one instant, and when the last is down
+    /// the host is wiped: cores idle (steps that ran to completion on them end later and find
+    /// the epoch changed), memory back to its base, NIC and disk stopped.
     pub fn process_down(
         &mut self,
         frames: &Slab<Frame>,
@@ -275,17 +281,21 @@ impl Host {
     }
 
     /// A process came back up.
-    pub fn process_up(&mut self, now: SimTime) {
-        if self.up == 0 {
-            self.nic.tx_free = now;
-            self.nic.rx_free = now;
-            self.disk_free = now;
-        }
+    pub fn process_up(&mut self) {
         self.up += 1;
     }
 
-    /// Forgets all work after a crash: an idle host.
+    /// Forgets all work after a crash: an idle host. What its NIC and disk had booked
+    /// beyond now is not done (nor counted as busy time).
     fn wipe(&mut self, now: SimTime) {
+        for (busy, free) in [
+            (&mut self.nic.tx_busy, &mut self.nic.tx_free),
+            (&mut self.nic.rx_busy, &mut self.nic.rx_free),
+            (&mut self.disk_busy, &mut self.disk_free),
+        ] {
+            busy.cancel_beyond(now, *free);
+            *free = (*free).min(now);
+        }
         self.epoch = self.epoch.wrapping_add(1);
         self.memory_bytes = self.spec.base_bytes;
         self.busy_cores = 0;
@@ -330,6 +340,23 @@ mod tests {
             SimTime(6_000_000),
             "idle disk starts at once"
         );
+    }
+
+    /// A crash stops the NIC and the disk: what they had booked beyond it is neither done nor
+    /// counted as busy time (a 10 ms disk job cut at 4 ms counts 4 ms).
+    #[test]
+    fn a_crash_stops_nic_and_disk_with_their_backlog() {
+        let m = small();
+        let mut h = Host::new(m.clone(), false);
+        let (a, frames) = (ComponentId::from_index(0), Slab::<Frame>::new());
+        h.add_process(a, 0);
+        h.disk(10, SimTime(0)); // busy until 10 ms
+        h.send(1_000_000, SimTime(0)); // 8 ms on the wire
+        let ms = |x: u64| SimTime(x * 1_000_000);
+        h.process_down(&frames, a, 0, 0, ms(4));
+        assert_eq!(h.disk_busy.busy_until(ms(20), h.disk_free), 4_000_000);
+        assert_eq!(h.nic.busy_area(ms(20)), 4_000_000);
+        assert_eq!(h.disk(1, ms(5)), ms(6), "the disk is free after the crash");
     }
 
     #[test]

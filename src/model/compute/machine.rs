@@ -245,10 +245,15 @@ impl Machine {
 
     /// Closes a connection opened by `open_connection`.
     #[inline]
+    /// One that a crash has closed already (a machine that is down, or has no connection
+    /// left open) gives nothing back.
     pub fn close_connection(&mut self, m: &MachineSpec, host: &mut Host, now: SimTime) {
+        if !self.alive || self.connections == 0 {
+            return;
+        }
         self.settle(m, host, now);
         host.give_memory(m.per_connection_bytes);
-        self.connections = self.connections.saturating_sub(1);
+        self.connections -= 1;
         self.conns.set(now, u64::from(self.connections));
     }
 
@@ -478,6 +483,30 @@ mod tests {
         );
         a.release(&m, &mut h, true, SimTime(1));
         assert!(b.admit(&m, &mut h, true, SimTime(1)).is_ok());
+    }
+
+    /// A crash closed every connection already: a caller's pool closing its connections
+    /// afterwards gives back no memory (the host would fall below its base), and nothing
+    /// gives back memory the OS holds.
+    #[test]
+    fn closing_connections_a_crash_closed_gives_nothing_back() {
+        let m = small();
+        let mut h = Host::new(m.clone(), false);
+        let mut db = Machine::new(&[]);
+        assert!(db.open_connection(&m, &mut h, SimTime(0)).is_ok());
+        let held = h.memory_bytes;
+        db.alive = false;
+        db.close_connection(&m, &mut h, SimTime(1));
+        assert_eq!(
+            h.memory_bytes, held,
+            "a machine that is down has nothing to close"
+        );
+        db.alive = true;
+        db.wipe(SimTime(2));
+        db.close_connection(&m, &mut h, SimTime(3));
+        assert_eq!(h.memory_bytes, held, "no connection left open");
+        h.give_memory(u64::MAX);
+        assert_eq!(h.memory_bytes, m.base_bytes);
     }
 
     #[test]

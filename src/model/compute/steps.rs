@@ -535,7 +535,6 @@ pub(crate) fn recover_machine<K: ServerKind>(
     ctx: &mut Context,
     r: u32,
 ) {
-    let now = ctx.now;
     let m = &mut k.server().machines[r as usize];
     if m.down == 0 {
         return;
@@ -546,7 +545,7 @@ pub(crate) fn recover_machine<K: ServerKind>(
     }
     m.alive = true;
     ctx.live.set(me, r, true);
-    ctx.hosts[m.host as usize].process_up(now);
+    ctx.hosts[m.host as usize].process_up();
     k.machine_recovered(ctx, me, r);
 }
 

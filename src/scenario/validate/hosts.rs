@@ -4,10 +4,11 @@
 
 use super::components::machine;
 use super::{Checker, listed};
-use crate::model::ComponentSpec;
 use crate::model::compute::machine::MachineSpec;
+use crate::model::data::cache::CachePolicy;
 use crate::model::distribution::Dist;
 use crate::model::net::network::{Network, preset_dist};
+use crate::model::{ComponentKind, ComponentSpec};
 use crate::scenario::raw::{LinkPreset, RawComponent, RawMachine};
 use crate::scenario::suggest::hint;
 
@@ -75,6 +76,15 @@ pub(super) fn server_machine(
     }
 }
 
+fn region_of(comp: &RawComponent) -> Option<&String> {
+    match comp {
+        RawComponent::Service(s) => s.region.as_ref(),
+        RawComponent::Cache(k) => k.region.as_ref(),
+        RawComponent::Database(d) => d.region.as_ref(),
+        RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
+    }
+}
+
 fn host_of(comp: &RawComponent) -> Option<&String> {
     match comp {
         RawComponent::Service(s) => s.host.as_ref(),
@@ -85,7 +95,8 @@ fn host_of(comp: &RawComponent) -> Option<&String> {
 }
 
 /// Puts each component naming a host on it (`ComponentSpec::host`) and holds the sharing to
-/// its rules: a component on a host runs one machine; the host is billed once, to the first
+/// its rules: a component on a host runs one machine; the components of a host are in one
+/// region; their LRU caches fit its memory together; the host is billed once, to the first
 /// component on it by name; the OOM killer's choice among several processes is not modelled;
 /// messages between processes on one host take the IPC preset unless a link says otherwise;
 /// and a host nobody runs on is a mistake.
@@ -118,6 +129,49 @@ pub(super) fn place(c: &mut Checker, components: &mut [ComponentSpec], network: 
                 "no component runs on it: name it as a component's \"host\", or remove it",
             );
             continue;
+        }
+        let names: Vec<&String> = raw.components.keys().collect();
+        let region = |i: usize| region_of(&raw.components[names[i]]);
+        if let Some(&other) = on.iter().find(|&&i| region(i) != region(on[0])) {
+            let show =
+                |r: Option<&String>| r.map_or("no region".to_string(), |r| format!("region `{r}`"));
+            c.problem(
+                format!("components.{}.region", names[other]),
+                format!(
+                    "on host `{host}` with `{}` ({}), it cannot be in {}: the components of one \
+                     host are in one region",
+                    names[on[0]],
+                    show(region(on[0])),
+                    show(region(other))
+                ),
+            );
+        }
+        let caches: u64 = on
+            .iter()
+            .filter_map(|&i| match &components[i].kind {
+                ComponentKind::Cache(k) => match k.policy {
+                    CachePolicy::Lru {
+                        capacity,
+                        entry_bytes,
+                        ..
+                    } => Some(capacity.saturating_mul(entry_bytes)),
+                    CachePolicy::HitRatio(_) => None,
+                },
+                _ => None,
+            })
+            .fold(0, u64::saturating_add);
+        let free = spec.ram_bytes.saturating_sub(spec.base_bytes);
+        if on.len() > 1 && caches > free {
+            const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+            c.problem(
+                format!("hosts.{host}"),
+                format!(
+                    "its LRU caches need {:.3} GiB together, more than the {:.3} GiB it has \
+                     beyond base_memory_gb: raise ram_gb or shrink the caches",
+                    caches as f64 / GIB,
+                    free as f64 / GIB
+                ),
+            );
         }
         if on.len() > 1 && spec.oom_kill {
             c.problem(
