@@ -79,7 +79,9 @@ pub struct Simulation {
 }
 
 /// Puts every server machine on a host: the scenario's shared hosts first (in name order),
-/// then a host of its own for every other machine.
+/// then a host of its own for every other machine. A host whose processes have no more
+/// workers in all than it has cores runs each step to completion: no step ever waits for a
+/// core, so that is the same as sharing them, with an event per step and no bookkeeping.
 fn place_on_hosts(scenario: &Scenario, components: &mut [Component]) -> Vec<Host> {
     let shared = scenario
         .components
@@ -88,36 +90,36 @@ fn place_on_hosts(scenario: &Scenario, components: &mut [Component]) -> Vec<Host
         .max()
         .map_or(0, |h| usize::from(h) + 1);
     let mut hosts: Vec<Option<Host>> = (0..shared).map(|_| None).collect();
-    // Workers on each shared host: with no more than its cores, time slices change nothing.
     let mut workers = vec![0u32; shared];
     for (i, c) in components.iter_mut().enumerate() {
         let spec = &scenario.components[i];
         let Some((machine, machines)) = c.server_machines() else {
             continue;
         };
+        let per_machine = spec.kind.fleet().map_or(0, |f| f.workers);
         for (r, m) in machines.iter_mut().enumerate() {
-            let k = match spec.host {
-                Some(k) => usize::from(k),
-                None => {
+            let k = spec.host.map_or_else(
+                || {
                     hosts.push(None);
+                    workers.push(0);
                     hosts.len() - 1
-                }
-            };
-            let host = hosts[k].get_or_insert_with(|| Host::new(machine.clone(), false));
+                },
+                usize::from,
+            );
+            let host = hosts[k].get_or_insert_with(|| Host::new(machine.clone()));
             m.host = k as u32;
             m.slot = host.add_process(ComponentId::from_index(i), r as u32);
-            if let Some(f) = spec.kind.fleet() {
-                host.time_sliced = f.machine.time_sliced && f.workers > f.machine.cores;
-                if k < shared {
-                    workers[k] = workers[k].saturating_add(f.workers);
-                    host.time_sliced = f.machine.time_sliced && workers[k] > f.machine.cores;
-                }
-            }
+            workers[k] = workers[k].saturating_add(per_machine);
         }
     }
     hosts
         .into_iter()
-        .map(|h| h.expect("validation puts a component on every host"))
+        .zip(workers)
+        .map(|(h, w)| {
+            let mut h = h.expect("validation puts a component on every host");
+            h.time_sliced &= w > h.spec.cores;
+            h
+        })
         .collect()
 }
 

@@ -116,12 +116,14 @@ pub struct Host {
 }
 
 impl Host {
-    pub fn new(spec: MachineSpec, time_sliced: bool) -> Host {
+    /// A host of `spec`'s hardware, time-sliced as it says (`place_on_hosts` may turn that
+    /// off where it changes nothing).
+    pub fn new(spec: MachineSpec) -> Host {
         Host {
+            time_sliced: spec.time_sliced,
             memory_bytes: spec.base_bytes,
             memory_peak: spec.base_bytes,
             spec,
-            time_sliced,
             epoch: 0,
             busy_cores: 0,
             core_queue: VecDeque::new(),
@@ -324,7 +326,7 @@ mod tests {
     #[test]
     fn nic_and_disk_are_fifo_servers() {
         let m = small();
-        let mut h = Host::new(m.clone(), false);
+        let mut h = Host::new(m.clone());
         assert_eq!(
             h.nic.send(&m, 1000, SimTime(0)),
             (SimTime(8_000), SimTime(8_000))
@@ -347,7 +349,7 @@ mod tests {
     #[test]
     fn a_crash_stops_nic_and_disk_with_their_backlog() {
         let m = small();
-        let mut h = Host::new(m.clone(), false);
+        let mut h = Host::new(m.clone());
         let (a, frames) = (ComponentId::from_index(0), Slab::<Frame>::new());
         h.add_process(a, 0);
         h.disk(10, SimTime(0)); // busy until 10 ms
@@ -361,7 +363,7 @@ mod tests {
 
     #[test]
     fn background_ids_name_their_process_and_no_frame() {
-        let mut h = Host::new(small(), true);
+        let mut h = Host::new(small());
         let a = ComponentId::from_index(3);
         let b = ComponentId::from_index(5);
         assert_eq!(h.add_process(a, 0), 0);
@@ -386,7 +388,7 @@ mod tests {
             component: b,
             ..Frame::default()
         });
-        let mut h = Host::new(small(), false);
+        let mut h = Host::new(small());
         h.add_process(a, 0);
         h.add_process(b, 0);
         h.core_queue.push_back((fa, SimTime(5)));

@@ -433,7 +433,7 @@ mod tests {
     #[test]
     fn connection_cap_refuses_the_one_too_many() {
         let m = small();
-        let mut h = Host::new(m.clone(), false);
+        let mut h = Host::new(m.clone());
         let mut r = Machine::new(&[]);
         assert!(r.admit(&m, &mut h, true, SimTime(0)).is_ok());
         assert!(r.admit(&m, &mut h, true, SimTime(0)).is_ok());
@@ -450,7 +450,7 @@ mod tests {
     fn memory_runs_out_before_connections_when_requests_are_fat() {
         let mut m = small();
         m.max_connections = 10_000;
-        let mut h = Host::new(m.clone(), false);
+        let mut h = Host::new(m.clone());
         let mut r = Machine::new(&[]);
         // 0.5 GiB free / 512 KiB per request = 1024 requests fit.
         for _ in 0..1024 {
@@ -468,7 +468,7 @@ mod tests {
     fn processes_on_one_host_share_its_memory() {
         let mut m = small();
         m.max_connections = 10_000;
-        let mut h = Host::new(m.clone(), false);
+        let mut h = Host::new(m.clone());
         let (mut a, mut b) = (Machine::new(&[]), Machine::new(&[]));
         for _ in 0..1000 {
             assert!(a.admit(&m, &mut h, true, SimTime(0)).is_ok());
@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn closing_connections_a_crash_closed_gives_nothing_back() {
         let m = small();
-        let mut h = Host::new(m.clone(), false);
+        let mut h = Host::new(m.clone());
         let mut db = Machine::new(&[]);
         assert!(db.open_connection(&m, &mut h, SimTime(0)).is_ok());
         let held = h.memory_bytes;

@@ -235,13 +235,7 @@ pub struct Server<S> {
 }
 
 impl<S> Server<S> {
-    pub fn new(mut spec: ServerSpec<S>, rng: Stream) -> Server<S> {
-        // With no more workers than cores no step ever waits for a core, so sharing them and
-        // running each step to completion are the same; the latter takes an event per step
-        // and no bookkeeping.
-        if spec.workers <= spec.machine.cores {
-            spec.machine.time_sliced = false;
-        }
+    pub fn new(spec: ServerSpec<S>, rng: Stream) -> Server<S> {
         let count = spec.machine_count as usize;
         let pool_sizes: Vec<u32> = spec.pools.iter().map(|&(_, size)| size).collect();
         let machines = (0..spec.machine_count)
