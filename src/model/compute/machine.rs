@@ -1,5 +1,7 @@
-//! Machines: the hardware of one machine (cores, speed, memory, NIC, disk, connection cap,
-//! price) and its live state during a run (busy cores and workers, queues, memory in use).
+//! Machines: the hardware of one machine (`MachineSpec`: cores, speed, memory, NIC, disk,
+//! connection cap, price) and one machine of a component during a run (`Machine`: a process
+//! with its workers, queue, connections, pools and ports, on a host that holds its cores,
+//! memory, NIC and disk — `host.rs`).
 //!
 //! A service, cache or database runs on one or more machines of one `MachineSpec`. The rules
 //! for admitting a request (connection cap, memory) live here; what a request does once
