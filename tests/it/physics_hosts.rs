@@ -103,6 +103,30 @@ fn components_on_one_host_share_its_cores() {
     assert!(apart[0]["components"]["api"].get("host").is_none());
 }
 
+/// The same on one core run to completion, with exponential steps of mean 10 ms: one FCFS
+/// station visited twice with the same exponential mean is product-form too (BCMP), so the
+/// mean is again 20 / (1 − 0.5) = 40 ms. A core the api's step leaves goes to whichever step
+/// waits first, the database's or the api's.
+#[test]
+fn components_on_one_host_queue_for_its_cores_run_to_completion() {
+    let load = json!({"model": open(25.0), "entry": "api", "timeout_ms": 1e9,
+                      "classes": {"dynamic": {"request_bytes": 0, "response_bytes": 0}}});
+    let mut machine = one_core();
+    machine["cpu_scheduling"] = json!("run_to_completion");
+    let mut s = api_and_db(true, machine, load, 10.0, 10.0);
+    let exp = json!({"exponential": {"mean_ms": 10}});
+    s["components"]["api"]["handlers"]["default"][0]["cpu_ms"] = exp.clone();
+    s["components"]["db"]["queries"]["default"]["cpu_ms"] = exp;
+    let runs = replicate(&s);
+    assert_matches("FCFS host", &runs, "/latency_ms/mean", 40.0);
+    assert_matches(
+        "FCFS host cpu",
+        &runs,
+        "/components/db/cpu_utilisation",
+        0.5,
+    );
+}
+
 /// One user at a time (a 1 s pause), 1 MB answers and NICs of 8 Mbit/s (1 MB/s), 1 ms of
 /// CPU at each: on separate machines the database's answer crosses its NIC and the api's
 /// (cut-through: 1 s once), then the api's answer crosses the api's NIC to the user (1 s):
