@@ -174,13 +174,15 @@ impl Host {
         true
     }
 
-    /// Gives back `bytes`; what the OS and the programs hold at rest (`base_bytes`) stays.
+    /// Gives back `bytes` it holds (never what the OS and the programs hold at rest,
+    /// `base_bytes`: the debug build checks it).
     #[inline]
     pub fn give_memory(&mut self, bytes: u64) {
-        self.memory_bytes = self
-            .memory_bytes
-            .saturating_sub(bytes)
-            .max(self.spec.base_bytes);
+        debug_assert!(
+            self.memory_bytes >= self.spec.base_bytes.saturating_add(bytes),
+            "memory given back that was not taken"
+        );
+        self.memory_bytes = self.memory_bytes.saturating_sub(bytes);
     }
 
     /// Memory in use is past RAM and swap: with `oom_kill`, the kernel kills the process.
