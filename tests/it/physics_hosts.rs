@@ -170,6 +170,15 @@ fn a_crash_takes_down_every_component_on_the_host() {
         s["warmup_s"] = json!(0);
         s["faults"] = json!([{"crash": {"component": "db", "at_s": 50, "recover_after_s": 10}}]);
         let r = run_summary(&s, 1);
+        let label = if shared {
+            "crash db[0] (host laptop)"
+        } else {
+            "crash db[0]"
+        };
+        assert_eq!(
+            r["failures"]["faults"][0]["fault"], label,
+            "the fault says what went down"
+        );
         let req = &r["classes"]["static"]["requests"];
         num(req, "/total") - num(req, "/completed")
     };

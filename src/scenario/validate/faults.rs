@@ -164,7 +164,7 @@ pub(super) fn faults(
                 let label = match s.replication {
                     Some(r) => format!("crash {component} {}", r.member_name(machines.start)),
                     None => format!("crash {component}[{replica}]"),
-                };
+                } + &on_host(c, component);
                 Fault {
                     label,
                     at,
@@ -195,7 +195,7 @@ pub(super) fn faults(
                     );
                 }
                 Fault {
-                    label: format!("outage {component}"),
+                    label: format!("outage {component}{}", on_host(c, component)),
                     at,
                     until,
                     kind: FaultKind::Outage {
@@ -354,4 +354,13 @@ pub(super) fn faults(
         out.push(fault);
     }
     out
+}
+
+/// ` (host NAME)` for a component on a shared host, whose crash is the host's; else nothing.
+fn on_host(c: &Checker, component: &str) -> String {
+    c.raw
+        .components
+        .get(component)
+        .and_then(super::hosts::host_of)
+        .map_or(String::new(), |h| format!(" (host {h})"))
 }

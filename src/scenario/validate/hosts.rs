@@ -85,7 +85,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
     }
 }
 
-fn host_of(comp: &RawComponent) -> Option<&String> {
+pub(super) fn host_of(comp: &RawComponent) -> Option<&String> {
     match comp {
         RawComponent::Service(s) => s.host.as_ref(),
         RawComponent::Cache(k) => k.host.as_ref(),
