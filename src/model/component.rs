@@ -275,11 +275,8 @@ impl Component {
 
     /// CPU work on machines `machines` takes `factor` times longer (`start`), or no longer.
     pub fn slow_down(&mut self, machines: Range<u32>, factor: f64, start: bool) {
-        let fleet = match self {
-            Component::Service(s) => &mut s.server.machines,
-            Component::Cache(c) => &mut c.server.machines,
-            Component::Database(d) => &mut d.server.machines,
-            Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
+        let Some((_, fleet)) = self.server_machines() else {
+            unreachable!("{NOT_A_SERVER}")
         };
         for m in machines {
             fleet[m as usize].slow_down(factor, start);

@@ -263,19 +263,12 @@ impl Host {
                 fr.component == me && fr.machine == r
             }
         };
-        let mut lost = Vec::new();
-        let alone = self.processes.len() == 1;
-        if alone {
-            lost.extend(self.core_queue.drain(..).map(|(g, _)| g));
-            lost.extend(self.shared.clear(now));
-        } else {
-            let (gone, kept): (VecDeque<_>, VecDeque<_>) =
-                self.core_queue.drain(..).partition(|&(g, _)| mine(g));
-            self.core_queue = kept;
-            lost.extend(gone.into_iter().map(|(g, _)| g));
-            self.shared.advance(now, self.spec.cores);
-            lost.extend(self.shared.remove_where(now, mine));
-        }
+        let (gone, kept): (VecDeque<_>, VecDeque<_>) =
+            self.core_queue.drain(..).partition(|&(g, _)| mine(g));
+        self.core_queue = kept;
+        let mut lost: Vec<FrameId> = gone.into_iter().map(|(g, _)| g).collect();
+        self.shared.advance(now, self.spec.cores);
+        lost.extend(self.shared.remove_where(now, mine));
         lost.retain(|&g| g != background);
         self.up = self.up.saturating_sub(1);
         if self.up == 0 {
