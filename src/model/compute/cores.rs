@@ -93,9 +93,9 @@ impl SharedCores {
         steps.into_iter().map(|(_, f)| f).collect()
     }
 
-    /// Takes off the steps whose frames `gone` picks (a process going down) and returns them in start order; the others keep their progress (after
-    /// `advance`). The pending end event may now be early: it finds nothing finished and
-    /// sets the next one.
+    /// Takes off the steps whose frames `gone` picks (a process going down) and returns them
+    /// in start order; the others keep their progress (after `advance`). The pending end event
+    /// may now be early: it finds nothing finished and sets the next one.
     pub fn remove_where(&mut self, now: SimTime, gone: impl Fn(FrameId) -> bool) -> Vec<FrameId> {
         let (mut out, kept): (Vec<_>, Vec<_>) =
             self.steps.drain().partition(|&Reverse((_, _, f))| gone(f));
