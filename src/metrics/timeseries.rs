@@ -36,6 +36,18 @@ pub struct IntervalLoad {
     /// Calls waiting for a worker, time-averaged, per machine (as `mean_queue` in the
     /// summary).
     pub mean_queue: f64,
+    /// A queue's messages; None for every other kind.
+    pub messages: Option<MessageLoad>,
+}
+
+/// A queue over one interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MessageLoad {
+    /// Messages held (waiting and being processed), time-averaged.
+    pub mean_depth: f64,
+    /// The oldest a message was in the interval: the longest any received had waited, or the
+    /// age of the oldest still waiting at its end; None when no message was there.
+    pub oldest_age_s: Option<f64>,
 }
 
 /// Accumulates the open interval and keeps the closed ones.
@@ -106,6 +118,7 @@ mod tests {
                 utilisation: u,
                 hottest_utilisation: u,
                 mean_queue: 0.0,
+                messages: None,
             }]
         };
         ts.close(SimTime::from_secs(1.0), load(0.5));

@@ -19,6 +19,7 @@ use crate::model::data::cache::Cache;
 use crate::model::data::database::Database;
 use crate::model::distribution::Dist;
 use crate::model::ids::{ComponentId, FrameId, RequestId};
+use crate::model::messaging::queue::Broker;
 use crate::model::net::dns::Dns;
 use crate::model::net::load_balancer::Balancer;
 use std::ops::Range;
@@ -31,6 +32,7 @@ pub enum Component {
     Database(Box<Database>),
     Balancer(Box<Balancer>),
     Dns(Box<Dns>),
+    Queue(Box<Broker>),
 }
 
 /// Who sends a call: a user, or machine `.1` of component `.0`.
@@ -110,6 +112,7 @@ pub fn split(components: &mut [Component], me: ComponentId) -> (&mut Component, 
 /// bug in the simulator.
 const NOT_A_SERVER: &str = "only services, caches and databases run programs on machines";
 const NOT_A_DATABASE: &str = "only databases take connections, shard and fail over";
+const NOT_A_QUEUE: &str = "only queues hold messages and pollers";
 const NOT_CALLED: &str = "DNS is resolved by the users, never called";
 
 impl Component {
@@ -120,6 +123,7 @@ impl Component {
             Component::Service(s) => steps::arrive(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::arrive(&mut **c, ctx, others, f),
             Component::Database(d) => steps::arrive(&mut **d, ctx, others, f),
+            Component::Queue(q) => queue_arrive(q, ctx, others, f),
             Component::Balancer(b) => b.arrive(ctx, f),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -133,6 +137,7 @@ impl Component {
             Component::Cache(c) => calls::answer_returned(&mut **c, ctx, others, child),
             Component::Database(d) => calls::answer_returned(&mut **d, ctx, others, child),
             Component::Balancer(b) => b.answer_returned(ctx, child),
+            Component::Queue(_) => unreachable!("a queue calls no one"),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
     }
@@ -144,6 +149,7 @@ impl Component {
             Component::Service(s) => steps::cpu_done(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::cpu_done(&mut **c, ctx, others, f),
             Component::Database(d) => steps::cpu_done(&mut **d, ctx, others, f),
+            Component::Queue(q) => queue_cpu_done(q, ctx, others, f),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -156,6 +162,7 @@ impl Component {
             Component::Service(s) => s.server.close_idle(&mut ctx.hosts, r, epoch, now),
             Component::Cache(c) => c.server.close_idle(&mut ctx.hosts, r, epoch, now),
             Component::Database(d) => d.server.close_idle(&mut ctx.hosts, r, epoch, now),
+            Component::Queue(q) => q.server.close_idle(&mut ctx.hosts, r, epoch, now),
             Component::Balancer(b) => b.close_idle(now, epoch),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -167,6 +174,7 @@ impl Component {
             Component::Service(s) => steps::restart(&mut **s, me, ctx, r, epoch),
             Component::Cache(c) => steps::restart(&mut **c, me, ctx, r, epoch),
             Component::Database(d) => steps::restart(&mut **d, me, ctx, r, epoch),
+            Component::Queue(q) => steps::restart(&mut **q, me, ctx, r, epoch),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -177,6 +185,7 @@ impl Component {
             Component::Service(s) => background::core_done(&mut s.server, ctx, r, epoch),
             Component::Cache(c) => background::core_done(&mut c.server, ctx, r, epoch),
             Component::Database(d) => background::core_done(&mut d.server, ctx, r, epoch),
+            Component::Queue(q) => background::core_done(&mut q.server, ctx, r, epoch),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -187,6 +196,7 @@ impl Component {
             Component::Service(s) => background::cpu_finished(&mut s.server, ctx, r),
             Component::Cache(c) => background::cpu_finished(&mut c.server, ctx, r),
             Component::Database(d) => background::cpu_finished(&mut d.server, ctx, r),
+            Component::Queue(q) => background::cpu_finished(&mut q.server, ctx, r),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -198,6 +208,7 @@ impl Component {
             Component::Service(s) => steps::slice_finished(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::slice_finished(&mut **c, ctx, others, f),
             Component::Database(d) => steps::slice_finished(&mut **d, ctx, others, f),
+            Component::Queue(q) => queue_slice_finished(q, ctx, others, f),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -209,6 +220,7 @@ impl Component {
             Component::Service(s) => steps::wait_done(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::wait_done(&mut **c, ctx, others, f),
             Component::Database(d) => steps::wait_done(&mut **d, ctx, others, f),
+            Component::Queue(q) => queue_wait_done(q, ctx, others, f),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -218,9 +230,10 @@ impl Component {
         match self {
             Component::Balancer(b) => b.health_check(me, ctx),
             Component::Dns(d) => d.health_check(me, ctx, others),
-            Component::Service(_) | Component::Cache(_) | Component::Database(_) => {
-                unreachable!("only balancers and DNS check health")
-            }
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Queue(_) => unreachable!("only balancers and DNS check health"),
         }
     }
 
@@ -229,7 +242,10 @@ impl Component {
         match self {
             Component::Balancer(b) => b.spec.health_check.as_ref().map(|h| h.interval),
             Component::Dns(d) => Some(d.spec.health_check.interval),
-            Component::Service(_) | Component::Cache(_) | Component::Database(_) => None,
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Queue(_) => None,
         }
     }
 
@@ -246,6 +262,7 @@ impl Component {
             Component::Service(s) => crash_or_recover(&mut **s, me, ctx, others, machine, start),
             Component::Cache(c) => crash_or_recover(&mut **c, me, ctx, others, machine, start),
             Component::Database(d) => crash_or_recover(&mut **d, me, ctx, others, machine, start),
+            Component::Queue(q) => crash_or_recover(&mut **q, me, ctx, others, machine, start),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -256,6 +273,7 @@ impl Component {
             Component::Service(s) => steps::outage(&mut **s, me, ctx, others, start),
             Component::Cache(c) => steps::outage(&mut **c, me, ctx, others, start),
             Component::Database(d) => steps::outage(&mut **d, me, ctx, others, start),
+            Component::Queue(q) => steps::outage(&mut **q, me, ctx, others, start),
             Component::Balancer(b) => b.power(me, ctx, !start),
             // A DNS cannot fail (validated): its targets do.
             Component::Dns(_) => {}
@@ -269,6 +287,7 @@ impl Component {
             Component::Service(s) => Some((&s.server.spec.machine, &mut s.server.machines)),
             Component::Cache(c) => Some((&c.server.spec.machine, &mut c.server.machines)),
             Component::Database(d) => Some((&d.server.spec.machine, &mut d.server.machines)),
+            Component::Queue(q) => Some((&q.server.spec.machine, &mut q.server.machines)),
             Component::Balancer(_) | Component::Dns(_) => None,
         }
     }
@@ -291,7 +310,8 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Balancer(_)
-            | Component::Dns(_) => unreachable!("{NOT_A_DATABASE}"),
+            | Component::Dns(_)
+            | Component::Queue(_) => unreachable!("{NOT_A_DATABASE}"),
         }
     }
 
@@ -316,7 +336,8 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Balancer(_)
-            | Component::Dns(_) => unreachable!("{NOT_A_DATABASE}"),
+            | Component::Dns(_)
+            | Component::Queue(_) => unreachable!("{NOT_A_DATABASE}"),
         }
     }
 
@@ -336,6 +357,7 @@ impl Component {
             Component::Service(s) => Landing::Spread(s.server.spec.machine_count),
             Component::Cache(c) => Landing::Spread(c.server.spec.machine_count),
             Component::Database(d) => d.land(ctx, r, caller, shard),
+            Component::Queue(_) => Landing::Machine(0),
             Component::Balancer(_) => Landing::Spread(1),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -346,7 +368,10 @@ impl Component {
     pub fn fan_out(&self, class: usize) -> Option<u32> {
         match self {
             Component::Database(d) => d.fan_out(class),
-            Component::Service(_) | Component::Cache(_) | Component::Balancer(_) => None,
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Balancer(_)
+            | Component::Queue(_) => None,
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
     }
@@ -356,7 +381,10 @@ impl Component {
     pub fn connect_cost(&self) -> Option<Dist> {
         match self {
             Component::Database(d) => Some(d.connect),
-            Component::Service(_) | Component::Cache(_) | Component::Balancer(_) => None,
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Balancer(_)
+            | Component::Queue(_) => None,
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
     }
@@ -402,14 +430,18 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Database(_)
-            | Component::Balancer(_) => None,
+            | Component::Balancer(_)
+            | Component::Queue(_) => None,
         }
     }
 
     /// Whether component `me` can serve, as health checks see it.
     pub fn is_up(&self, me: ComponentId, live: &Liveness) -> bool {
         match self {
-            Component::Service(_) | Component::Cache(_) | Component::Database(_) => live.any_up(me),
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Queue(_) => live.any_up(me),
             Component::Balancer(b) => b.is_up(live),
             Component::Dns(_) => true,
         }
@@ -421,8 +453,41 @@ impl Component {
             Component::Service(s) => s.server.machines.len(),
             Component::Cache(c) => c.server.machines.len(),
             Component::Database(d) => d.server.machines.len(),
+            Component::Queue(q) => q.server.machines.len(),
             Component::Balancer(_) | Component::Dns(_) => 1,
         }
+    }
+
+    /// The queue this is, to set up its pollers (None for every other kind).
+    pub fn as_queue(&mut self) -> Option<&mut Broker> {
+        match self {
+            Component::Queue(q) => Some(q),
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Balancer(_)
+            | Component::Dns(_) => None,
+        }
+    }
+
+    fn queue(&mut self) -> &mut Broker {
+        self.as_queue()
+            .unwrap_or_else(|| unreachable!("{NOT_A_QUEUE}"))
+    }
+
+    /// A queue's poller `poller` is due (`seq` names its timer).
+    pub fn poller_due(&mut self, ctx: &mut Context, poller: u32, seq: u32) {
+        self.queue().poller_due(ctx, poller, seq);
+    }
+
+    /// A queue's visibility timeout for the message in `slot` under `receipt` ends.
+    pub fn visibility_ends(&mut self, ctx: &mut Context, slot: u32, receipt: u32) {
+        self.queue().visibility_ends(ctx, slot, receipt);
+    }
+
+    /// A call of one of a queue's pollers answered.
+    pub fn op_returned(&mut self, ctx: &mut Context, f: FrameId) {
+        self.queue().op_returned(ctx, f);
     }
 
     // Measurements.
@@ -432,6 +497,10 @@ impl Component {
             Component::Service(s) => s.server.snapshot_window_start(hosts, now),
             Component::Cache(c) => c.server.snapshot_window_start(hosts, now),
             Component::Database(d) => d.snapshot_window_start(hosts, now),
+            Component::Queue(q) => {
+                q.server.snapshot_window_start(hosts, now);
+                q.snapshot_window_start(now);
+            }
             Component::Balancer(b) => b.snapshot_window_start(now),
             Component::Dns(_) => {}
         }
@@ -442,6 +511,10 @@ impl Component {
             Component::Service(s) => s.server.snapshot_window_end(hosts, now),
             Component::Cache(c) => c.server.snapshot_window_end(hosts, now),
             Component::Database(d) => d.snapshot_window_end(hosts, now),
+            Component::Queue(q) => {
+                q.server.snapshot_window_end(hosts, now);
+                q.snapshot_window_end(now);
+            }
             Component::Balancer(b) => b.snapshot_window_end(now),
             Component::Dns(_) => {}
         }
@@ -453,6 +526,7 @@ impl Component {
             Component::Service(s) => s.server.interval_load(hosts, now),
             Component::Cache(c) => c.server.interval_load(hosts, now),
             Component::Database(d) => d.server.interval_load(hosts, now),
+            Component::Queue(q) => q.interval_load(hosts, now),
             Component::Balancer(b) => b.interval_load(now),
             Component::Dns(_) => IntervalLoad::default(),
         }
@@ -464,6 +538,7 @@ impl Component {
             Component::Service(s) => s.server.record_peaks(hosts),
             Component::Cache(c) => c.server.record_peaks(hosts),
             Component::Database(d) => d.server.record_peaks(hosts),
+            Component::Queue(q) => q.server.record_peaks(hosts),
             Component::Balancer(_) | Component::Dns(_) => {}
         }
     }
@@ -474,9 +549,32 @@ impl Component {
             Component::Service(s) => s.server.queue_heap_bytes(),
             Component::Cache(c) => c.server.queue_heap_bytes(),
             Component::Database(d) => d.queue_heap_bytes(),
+            Component::Queue(q) => q.queue_heap_bytes(),
             Component::Balancer(_) | Component::Dns(_) => 0,
         }
     }
+}
+
+// A queue's copies of the server machinery stay out of line, so the hot doors above keep
+// the copies of the other kinds inlined where the simulation dispatches.
+#[inline(never)]
+fn queue_arrive(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    steps::arrive(q, ctx, others, f);
+}
+
+#[inline(never)]
+fn queue_cpu_done(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    steps::cpu_done(q, ctx, others, f);
+}
+
+#[inline(never)]
+fn queue_slice_finished(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    steps::slice_finished(q, ctx, others, f);
+}
+
+#[inline(never)]
+fn queue_wait_done(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    steps::wait_done(q, ctx, others, f);
 }
 
 fn crash_or_recover<K: crate::model::compute::server::ServerKind>(

@@ -18,6 +18,7 @@ use crate::model::client::workload::Class;
 use crate::model::compute::host::Host;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId, RequestId};
+use crate::model::messaging::{CARRIER, queue_of};
 use crate::model::request::{Frame, Request};
 
 /// Run-wide measurements.
@@ -125,6 +126,8 @@ pub struct Context {
     pub first_host: Vec<u32>,
     /// Whether any host runs more than one process (else no call is a loopback).
     pub shared_hosts: bool,
+    /// Where each queue poller runs (consumer service, machine), by global poller id.
+    pub poller_homes: Vec<(ComponentId, u32)>,
     pub live: Liveness,
     pub metrics: RunMetrics,
     pub window: Window,
@@ -212,6 +215,9 @@ impl Context {
             return;
         }
         let req = self.requests.get(fr.request);
+        if req.user == CARRIER {
+            return;
+        }
         let i = self.kept_index(req.user, req.class);
         self.idle_out_slot(i);
         self.kept[i] = KeptConnection {
@@ -265,6 +271,19 @@ impl Context {
         self.accepting || self.outstanding > 0
     }
 
+    /// How long the answer of a queue poller's call at `component`'s machine `machine` takes
+    /// back to the poller: none from its own service (a message it processed), the link's
+    /// from the broker.
+    fn carrier_latency(&mut self, r: RequestId, component: ComponentId, machine: u32) -> SimTime {
+        let (_, poller) = queue_of(self.requests.get(r));
+        let (home, home_machine) = self.poller_homes[poller as usize];
+        if home == component {
+            SimTime::ZERO
+        } else {
+            self.link_latency(component, machine, home, home_machine)
+        }
+    }
+
     /// Schedules frame `f`'s answer to arrive at its caller, leaving its component at `at`.
     /// The caller's NIC receives it when it arrives (the caller's `answer_returned`).
     #[inline]
@@ -272,6 +291,9 @@ impl Context {
         let fr = self.frames.get(f);
         let (request, component, machine) = (fr.request, fr.component, fr.machine);
         let latency = match fr.parent {
+            None if fr.answer_received && self.requests.get(request).user == CARRIER => {
+                self.carrier_latency(request, component, machine)
+            }
             None => self.user_latency(request, component, machine),
             Some(p) => {
                 let parent = self.frames.get(p);

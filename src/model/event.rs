@@ -67,6 +67,12 @@ pub enum Event {
     ReshardStart { db: ComponentId, reshard: u32 },
     /// The data of that reshard has moved.
     ReshardDone { db: ComponentId, reshard: u32 },
+    /// A queue's poller `poller` (its index in the queue) is due: its long poll has waited
+    /// long enough, or it polls again; stale unless `seq` is the poller's.
+    Poller { queue: u16, poller: u32, seq: u32 },
+    /// The visibility timeout of the message in `slot` of queue `queue`, received under
+    /// `receipt`, ends.
+    Visibility { queue: u16, slot: u32, receipt: u32 },
     /// A time-series interval ends.
     SampleTick,
     /// Warm-up is over: statistics start.

@@ -12,6 +12,7 @@ use crate::model::data::database::Database;
 use crate::model::data::replica_log::ReplicationState;
 use crate::model::data::replication::ReplicationSpec;
 use crate::model::ids::ComponentId;
+use crate::model::messaging::queue::Broker;
 use crate::model::net::dns::Dns;
 use crate::model::net::load_balancer::Balancer;
 use crate::model::{ComponentKind, ComponentSpec};
@@ -55,6 +56,13 @@ impl ComponentSpec {
                 Component::Balancer(Box::new(Balancer::new(spec.as_ref().clone(), rng)))
             }
             ComponentKind::Dns(spec) => Component::Dns(Box::new(Dns::new(spec.as_ref().clone()))),
+            // Its id and its pollers' first global id are set when the simulation is built.
+            ComponentKind::Queue(spec) => Component::Queue(Box::new(Broker::new(
+                spec.as_ref().clone(),
+                ComponentId::from_index(0),
+                0,
+                rng,
+            ))),
         }
     }
 }
@@ -68,6 +76,7 @@ impl ComponentKind {
             ComponentKind::Database(_) => "database",
             ComponentKind::Balancer(_) => "load_balancer",
             ComponentKind::Dns(_) => "dns",
+            ComponentKind::Queue(_) => "queue",
         }
     }
 
@@ -80,6 +89,8 @@ impl ComponentKind {
             ComponentKind::Database(d) => d.server.callees(),
             ComponentKind::Balancer(b) => b.callees(),
             ComponentKind::Dns(d) => d.targets.clone(),
+            // Its consumers pull; it calls no one.
+            ComponentKind::Queue(_) => Vec::new(),
         }
     }
 
@@ -91,6 +102,7 @@ impl ComponentKind {
             ComponentKind::Database(d) => d.server.cost_per_hour(),
             ComponentKind::Balancer(b) => b.cost_per_hour,
             ComponentKind::Dns(_) => 0.0,
+            ComponentKind::Queue(q) => q.server.cost_per_hour(),
         }
     }
 
@@ -100,6 +112,7 @@ impl ComponentKind {
             ComponentKind::Service(s) => Some(&mut s.machine),
             ComponentKind::Cache(c) => Some(&mut c.server.machine),
             ComponentKind::Database(d) => Some(&mut d.server.machine),
+            ComponentKind::Queue(q) => Some(&mut q.server.machine),
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => None,
         }
     }
@@ -134,6 +147,15 @@ impl ComponentKind {
                 },
                 d.replication.as_ref(),
             ),
+            ComponentKind::Queue(q) => (
+                Fleet {
+                    machine: &q.server.machine,
+                    count: q.server.machine_count,
+                    workers: q.server.workers,
+                    replication: None,
+                },
+                None,
+            ),
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => return None,
         };
         Some(Fleet { replication, ..s })
@@ -151,6 +173,7 @@ impl ComponentKind {
             ComponentKind::Service(s) => Some(sum(&s.programs, class)),
             ComponentKind::Cache(c) => Some(sum(&c.server.programs, class)),
             ComponentKind::Database(d) => Some(sum(&d.server.programs, class)),
+            ComponentKind::Queue(q) => Some(sum(&q.server.programs, class)),
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => None,
         }
     }
@@ -200,6 +223,19 @@ impl ComponentKind {
                 }
             }
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => FixedHeap::default(),
+            // Its end-to-end latency, and each poller's batch and list to delete.
+            ComponentKind::Queue(q) => {
+                let base = server(q.server.machine_count, 0);
+                let per_poller = 2
+                    * u64::from(q.consumers.iter().map(|c| c.batch).max().unwrap_or(1))
+                    * std::mem::size_of::<crate::model::messaging::store::Delivery>() as u64
+                    + std::mem::size_of::<crate::model::messaging::poller::Poller>() as u64;
+                FixedHeap {
+                    histograms: base.histograms + 1,
+                    machine_bytes: base.machine_bytes + u64::from(q.poller_count()) * per_poller,
+                    key_tables: 0,
+                }
+            }
         }
     }
 }

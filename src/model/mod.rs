@@ -1,7 +1,8 @@
 //! The model: what a validated scenario says (specs with dense ids, engine units) and how each
 //! kind of component behaves, grouped by family: `compute/` (machines, servers, services),
 //! `data/` (caches, databases, replication), `net/` (links, regions, balancers, DNS, health
-//! checks), `client/` (the users: workload, attempts, timeouts, breakers).
+//! checks), `client/` (the users: workload, attempts, timeouts, breakers), `messaging/`
+//! (queues: the broker, its consumers' pollers, the messages).
 //!
 //! The simulation (`sim.rs`) is a context (`context.rs`: clock, queue, requests, frames,
 //! network, liveness, metrics) plus a table of components; `component.rs` is the one door
@@ -19,6 +20,7 @@ pub mod event;
 pub mod fault;
 pub mod ids;
 pub mod kind;
+pub mod messaging;
 pub mod net;
 pub mod request;
 pub mod sim;
@@ -114,4 +116,5 @@ pub enum ComponentKind {
     Database(Box<DatabaseSpec>),
     Balancer(Box<BalancerSpec>),
     Dns(Box<DnsSpec>),
+    Queue(Box<messaging::queue::QueueSpec>),
 }

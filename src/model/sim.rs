@@ -22,6 +22,7 @@ use crate::model::compute::steps;
 use crate::model::context::{Context, KeptConnection, Liveness, NetState, RunMetrics, Window};
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
+use crate::model::messaging::{CARRIER, queue_of};
 use crate::model::request::RequestState;
 
 /// Why the loop stopped; in JSON, its name (`completed`, `drain_limit`, …).
@@ -190,6 +191,15 @@ impl Simulation {
             })
             .collect();
         let shared_hosts = hosts.iter().any(|h| h.processes.len() > 1);
+        // Every queue's pollers get global ids, in component order, and their homes.
+        let mut poller_homes = Vec::new();
+        for (i, c) in components.iter_mut().enumerate() {
+            if let Some(q) = c.as_queue() {
+                q.me = ComponentId::from_index(i);
+                q.first_poller = poller_homes.len() as u32;
+                poller_homes.extend(q.pollers.iter().map(|p| (p.consumer, p.machine)));
+            }
+        }
         let live = Liveness::new(components.iter().map(Component::liveness_slots));
         let mut sim = Simulation {
             ctx: Context {
@@ -201,6 +211,7 @@ impl Simulation {
                 hosts,
                 first_host,
                 shared_hosts,
+                poller_homes,
                 live,
                 metrics,
                 window,
@@ -255,6 +266,11 @@ impl Simulation {
                 let db = ComponentId::from_index(i);
                 let reshard = k as u32;
                 ctx.queue.push(r.at, Event::ReshardStart { db, reshard });
+            }
+        }
+        for c in &mut self.components {
+            if let Some(q) = c.as_queue() {
+                q.start_pollers(ctx);
             }
         }
         ctx.schedule(ctx.window.start, Event::WindowStart);
@@ -377,6 +393,12 @@ impl Simulation {
             Event::FrameReturn { frame } => {
                 let child = *ctx.frames.get(frame);
                 match child.parent {
+                    None if child.answer_received
+                        && ctx.requests.get(child.request).user == CARRIER =>
+                    {
+                        let (queue, _) = queue_of(ctx.requests.get(child.request));
+                        comps[queue.index()].op_returned(ctx, frame);
+                    }
                     None => {
                         ctx.frames.remove(frame);
                         self.client.receive(ctx, child.request, child.status);
@@ -424,6 +446,14 @@ impl Simulation {
             Event::ReshardDone { db, reshard } => {
                 comps[db.index()].reshard(db, ctx, reshard, false)
             }
+            Event::Poller { queue, poller, seq } => {
+                comps[usize::from(queue)].poller_due(ctx, poller, seq)
+            }
+            Event::Visibility {
+                queue,
+                slot,
+                receipt,
+            } => comps[usize::from(queue)].visibility_ends(ctx, slot, receipt),
             Event::SampleTick => self.sample_tick(),
             Event::WindowStart => self.start_window(),
             Event::WindowEnd => self.end_window(),

@@ -6,9 +6,9 @@
 use crate::chart::{Chart, Span, SpanKind, XAxis, YFormat};
 use crate::metrics::outcome::REJECT_REASONS;
 use crate::metrics::timeseries::IntervalRow;
-use crate::report::Results;
 use crate::report::component::LoadShown;
 use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain, short};
+use crate::report::{ComponentSummary, Results};
 
 /// A chart and the file stem it is written under (`latency` → latency.svg, latency.png).
 pub(crate) struct NamedChart {
@@ -59,10 +59,60 @@ pub(crate) fn run_charts(r: &Results) -> Vec<NamedChart> {
         );
         charts.push(with_faults("queue", queue));
     }
+    if let Some((depth, age)) = message_charts(r, rows) {
+        charts.push(with_faults("messages", depth));
+        charts.push(with_faults("message_age", age));
+    }
     charts
 }
 
 /// A row's place on the time axis: its end.
+/// For a run with queues: the messages each holds, and the age of its oldest waiting
+/// message (a gap where none waits), over time.
+fn message_charts(r: &Results, rows: &[IntervalRow]) -> Option<(Chart, Chart)> {
+    let queues: Vec<(usize, &String)> = r
+        .component_order
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(r.components.get(*n), Some(ComponentSummary::Queue(_))))
+        .collect();
+    if queues.is_empty() {
+        return None;
+    }
+    let mut depth = Chart::new(
+        &format!("Messages held in each queue · {}", r.scenario),
+        TIME,
+        "messages waiting or in process (mean)",
+    );
+    let mut age = Chart::new(
+        &format!("Age of the oldest waiting message · {}", r.scenario),
+        TIME,
+        "seconds",
+    );
+    for (i, name) in queues {
+        let load = |w: &IntervalRow| w.load.get(i).and_then(|l| l.messages);
+        depth = depth.line(
+            name,
+            rows.iter()
+                .map(|w| (x(w), load(w).map_or(0.0, |m| m.mean_depth)))
+                .collect(),
+        );
+        // NaN: no message waits (a gap, not an age of 0).
+        age = age.line(
+            name,
+            rows.iter()
+                .map(|w| {
+                    (
+                        x(w),
+                        load(w).and_then(|m| m.oldest_age_s).unwrap_or(f64::NAN),
+                    )
+                })
+                .collect(),
+        );
+    }
+    Some((depth, age))
+}
+
 fn x(row: &IntervalRow) -> f64 {
     row.end.as_secs()
 }

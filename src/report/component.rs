@@ -22,6 +22,15 @@ pub(crate) enum ComponentSummary {
     Database(ServerSummary),
     LoadBalancer(BalancerSummary),
     Dns(DnsSummary),
+    Queue(Box<QueueSummary>),
+}
+
+/// A queue: its broker's machine, and what became of the messages.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct QueueSummary {
+    #[serde(flatten)]
+    pub server: ServerSummary,
+    pub messages: super::messages::MessageSummary,
 }
 
 /// A service, cache or database: what its machines did over the window.
@@ -129,6 +138,7 @@ impl ComponentSummary {
             ComponentSummary::Database(_) => "database",
             ComponentSummary::LoadBalancer(_) => "load_balancer",
             ComponentSummary::Dns(_) => "dns",
+            ComponentSummary::Queue(_) => "queue",
         }
     }
 
@@ -139,7 +149,8 @@ impl ComponentSummary {
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
-            | ComponentSummary::Dns(_) => self.kind(),
+            | ComponentSummary::Dns(_)
+            | ComponentSummary::Queue(_) => self.kind(),
         }
     }
 
@@ -151,7 +162,8 @@ impl ComponentSummary {
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
-            | ComponentSummary::LoadBalancer(_) => self.throughput_rps().unwrap_or(0.0),
+            | ComponentSummary::LoadBalancer(_)
+            | ComponentSummary::Queue(_) => self.throughput_rps().unwrap_or(0.0),
         }
     }
 
@@ -160,6 +172,9 @@ impl ComponentSummary {
         match self {
             ComponentSummary::LoadBalancer(_) => Some("lb: load balancer"),
             ComponentSummary::Dns(_) => Some("a dns's rps: lookups it answered per second"),
+            ComponentSummary::Queue(_) => {
+                Some("a queue's rps: API calls (send, receive, delete) it answered per second")
+            }
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_) => None,
@@ -171,7 +186,8 @@ impl ComponentSummary {
         match self {
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
-            | ComponentSummary::Database(_) => LoadShown::CpuAndQueue,
+            | ComponentSummary::Database(_)
+            | ComponentSummary::Queue(_) => LoadShown::CpuAndQueue,
             ComponentSummary::LoadBalancer(_) => LoadShown::ConnectionShare,
             ComponentSummary::Dns(_) => LoadShown::Nothing,
         }
@@ -183,6 +199,7 @@ impl ComponentSummary {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s),
+            ComponentSummary::Queue(q) => Some(&q.server),
             ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
         }
     }
@@ -192,6 +209,7 @@ impl ComponentSummary {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s),
+            ComponentSummary::Queue(q) => Some(&mut q.server),
             ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
         }
     }
@@ -202,6 +220,7 @@ impl ComponentSummary {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s.throughput_rps),
+            ComponentSummary::Queue(q) => Some(q.server.throughput_rps),
             ComponentSummary::LoadBalancer(b) => Some(b.throughput_rps),
             ComponentSummary::Dns(_) => None,
         }
@@ -216,6 +235,11 @@ impl ComponentSummary {
                 mean: s.mean_connections,
                 peak: s.peak_connections,
                 cap: s.max_connections,
+            }),
+            ComponentSummary::Queue(q) => Some(Connections {
+                mean: q.server.mean_connections,
+                peak: q.server.peak_connections,
+                cap: q.server.max_connections,
             }),
             ComponentSummary::LoadBalancer(b) => Some(Connections {
                 mean: b.mean_connections,
@@ -269,6 +293,7 @@ pub(super) fn working_memory_share(state: &Component) -> f64 {
         Component::Service(s) => share(&s.server),
         Component::Cache(c) => share(&c.server),
         Component::Database(d) => share(&d.server),
+        Component::Queue(q) => share(&q.server),
         Component::Balancer(_) | Component::Dns(_) => 0.0,
     }
 }
@@ -378,6 +403,10 @@ pub(super) fn component_summary(
                 format!("{}[{}]", all[backend.target.index()].name, backend.machine)
             }),
         }),
+        Component::Queue(q) => ComponentSummary::Queue(Box::new(QueueSummary {
+            server: server_summary(&q.server, None, cost, &per_s),
+            messages: super::messages::summary(q, &per_s),
+        })),
         Component::Dns(d) => ComponentSummary::Dns(DnsSummary {
             cost_per_hour: round(cost, 4),
             answers_per_s: per_s(d.answers.iter().sum()),

@@ -41,6 +41,18 @@ pub(crate) fn render(r: &Results) -> String {
     for name in &r.component_order {
         let _ = write!(out, ",{name}_mean_queue");
     }
+    // Queues: their messages held and the age of the oldest waiting.
+    let queues: Vec<usize> = r
+        .component_order
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| matches!(r.components.get(*n), Some(ComponentSummary::Queue(_))))
+        .map(|(i, _)| i)
+        .collect();
+    for &i in &queues {
+        let name = &r.component_order[i];
+        let _ = write!(out, ",{name}_mean_depth,{name}_oldest_age_s");
+    }
     out.push('\n');
     let kinds: Vec<Option<LoadShown>> = r
         .component_order
@@ -97,6 +109,16 @@ pub(crate) fn render(r: &Results) -> String {
                     let _ = write!(out, ",{:.3}", l.mean_queue);
                 }
                 Some(LoadShown::ConnectionShare | LoadShown::Nothing) => out.push(','),
+            }
+        }
+        // No message waiting at the interval's end: its age is absent (an empty field).
+        for &i in &queues {
+            match row.load.get(i).and_then(|l| l.messages) {
+                Some(m) => {
+                    let age = m.oldest_age_s.map_or(String::new(), |a| format!("{a:.3}"));
+                    let _ = write!(out, ",{:.3},{age}", m.mean_depth);
+                }
+                None => out.push_str(",,"),
             }
         }
         out.push('\n');

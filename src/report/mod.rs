@@ -11,6 +11,8 @@ pub(crate) mod csv;
 pub(crate) mod failures;
 pub(crate) mod html;
 pub(crate) mod junit;
+pub(crate) mod messages;
+pub(crate) mod queue_sections;
 pub(crate) mod replications;
 pub(crate) mod sections;
 pub(crate) mod sweep;
@@ -355,6 +357,8 @@ impl Results {
                 .classes
                 .iter()
                 .enumerate()
+                // A class of weight 0 is a message class: users never send it.
+                .filter(|(_, c)| c.weight > 0.0)
                 .map(|(i, c)| {
                     let o = &m.class_outcomes[i];
                     let summary = ClassSummary {

@@ -27,7 +27,7 @@ pub(crate) struct Grid {
 }
 
 impl Section {
-    fn new(title: &'static str) -> Section {
+    pub(crate) fn new(title: &'static str) -> Section {
         Section {
             title,
             lines: Vec::new(),
@@ -78,6 +78,7 @@ pub(crate) fn of(r: &Results) -> Vec<Section> {
     let mut out = vec![outcomes(r), latency(r)];
     out.extend(classes(r));
     out.push(components(r));
+    out.extend(super::queue_sections::queues(r));
     out.extend(databases(r));
     out.extend(breakers(r));
     out.extend(regions(r));
@@ -129,7 +130,7 @@ fn rough(count: u64, q: f64) -> bool {
 }
 
 /// A row of latency cells; tail percentiles resting on too few samples are marked `~`.
-fn latency_cells(name: &str, l: &LatencySummary) -> Vec<String> {
+pub(crate) fn latency_cells(name: &str, l: &LatencySummary) -> Vec<String> {
     let mut row = vec![name.to_string()];
     if l.count == 0 {
         row.extend(std::iter::repeat_n("-".to_string(), 6));

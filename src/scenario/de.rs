@@ -94,6 +94,7 @@ fn of_kind<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<RawComponen
         "cache" => RawCache::deserialize(rest).map(RawComponent::Cache),
         "database" => RawDatabase::deserialize(rest).map(RawComponent::Database),
         "dns" => RawDns::deserialize(rest).map(RawComponent::Dns),
+        "queue" => RawQueue::deserialize(rest).map(RawComponent::Queue),
         other => Err(de::Error::custom(unknown_kind(other))),
     }
 }
@@ -151,7 +152,7 @@ mod tests {
                 "{kind}: {err:?}"
             );
         }
-        let err = of_kind("queue", serde_json::json!({})).unwrap_err();
-        assert!(err.to_string().contains("unknown component kind `queue`"));
+        let err = of_kind("topic", serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("unknown component kind `topic`"));
     }
 }

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 pub use super::raw_components::*;
 pub use super::raw_database::*;
+pub use super::raw_messaging::*;
 
 /// A whole scenario: an architecture, a workload and how long to simulate it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

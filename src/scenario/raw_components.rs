@@ -2,6 +2,7 @@
 
 use super::raw::{RawDist, one_u32};
 use super::raw_database::RawDatabase;
+use super::raw_messaging::{RawConsumes, RawQueue, RawSend};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -152,10 +153,18 @@ pub enum RawComponent {
     Cache(RawCache),
     Database(RawDatabase),
     Dns(RawDns),
+    Queue(RawQueue),
 }
 
 /// The kinds a component can have, in the order error messages list them.
-pub const COMPONENT_KINDS: [&str; 5] = ["service", "load_balancer", "cache", "database", "dns"];
+pub const COMPONENT_KINDS: [&str; 6] = [
+    "service",
+    "load_balancer",
+    "cache",
+    "database",
+    "dns",
+    "queue",
+];
 
 /// Geographic DNS: sends each user to the nearest healthy target (the entry of a region).
 /// It is a workload entry only; resolving costs no hop, but users cache answers for `ttl_s`.
@@ -221,6 +230,9 @@ pub struct RawService {
     /// accept is microseconds; a TLS handshake about a millisecond). Default 0.
     #[serde(default = "zero_ms")]
     pub accept_cpu_ms: RawDist,
+    /// Pull messages from a queue and process each with the handler of its class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumes: Option<RawConsumes>,
 }
 
 pub(crate) fn zero_ms() -> RawDist {
@@ -230,7 +242,7 @@ pub(crate) fn zero_ms() -> RawDist {
 fn default_workers() -> u32 {
     64
 }
-fn default_queue_capacity() -> u32 {
+pub(super) fn default_queue_capacity() -> u32 {
     1_000
 }
 
@@ -249,6 +261,9 @@ pub enum RawStep {
     /// Send `queries` queries of the request's class to database `call` in one round trip on
     /// one connection, and wait for all their answers.
     Batch(RawBatch),
+    /// Send a message to a queue and go on once the queue has accepted it; its consumers
+    /// process it later.
+    Send(RawSend),
 }
 
 /// Several queries to one database in one round trip.

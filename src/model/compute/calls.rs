@@ -12,7 +12,8 @@ use crate::model::compute::server::{ServerKind, Step};
 use crate::model::compute::steps::{refusal_status, reply, retransmission_timeout, run_steps};
 use crate::model::context::Context;
 use crate::model::event::Event;
-use crate::model::ids::{ComponentId, FrameId, PoolId};
+use crate::model::ids::{ComponentId, FrameId, PoolId, RequestId};
+use crate::model::messaging::{Op, carrier};
 use crate::model::request::Frame;
 use rand::RngExt;
 
@@ -66,6 +67,23 @@ pub(super) fn call<K: ServerKind>(
     }
 }
 
+/// A send step: frame `f` sends a message of class `class` to queue `queue` on a connection
+/// of its own, and goes on when the queue has accepted it. The call names a carrier of its
+/// own (the message's class and size, sent now), which goes when the answer is in.
+pub(super) fn send_message<K: ServerKind>(
+    k: &mut K,
+    ctx: &mut Context,
+    others: &mut Others,
+    f: FrameId,
+    queue: ComponentId,
+    class: u16,
+) {
+    let counted = ctx.requests.get(ctx.frames.get(f).request).counted;
+    let record = carrier(Op::Send, queue, 0, class, ctx.now, counted);
+    let request = ctx.requests.insert(record);
+    send_one(k, ctx, others, f, request, queue, None, None, true, false);
+}
+
 /// Sends a child call from frame `f` to `target` (one per shard if the target fans this
 /// class's queries out); `connect` adds the target's connection set-up, if it has one.
 ///
@@ -83,8 +101,11 @@ fn send_call<K: ServerKind>(
     connect: bool,
 ) {
     let class = usize::from(ctx.requests.get(ctx.frames.get(f).request).class);
+    let request = ctx.frames.get(f).request;
     let Some(shards) = others.get(target).fan_out(class) else {
-        return send_one(k, ctx, others, f, target, None, pool, fresh, connect);
+        return send_one(
+            k, ctx, others, f, request, target, None, pool, fresh, connect,
+        );
     };
     ctx.frames.get_mut(f).pending_children = shards as u16;
     for s in 0..shards {
@@ -94,17 +115,30 @@ fn send_call<K: ServerKind>(
         } else {
             (false, false)
         };
-        send_one(k, ctx, others, f, target, Some(s), pool, fresh, connect);
+        send_one(
+            k,
+            ctx,
+            others,
+            f,
+            request,
+            target,
+            Some(s),
+            pool,
+            fresh,
+            connect,
+        );
     }
 }
 
-/// Sends one child call (to `shard`, for a scatter-gather) from frame `f` to `target`.
+/// Sends one child call (to `shard`, for a scatter-gather) from frame `f` to `target`, on
+/// behalf of `request` (the frame's, or a message's carrier).
 #[allow(clippy::too_many_arguments)]
 fn send_one<K: ServerKind>(
     k: &mut K,
     ctx: &mut Context,
     others: &mut Others,
     f: FrameId,
+    request: RequestId,
     target: ComponentId,
     shard: Option<u32>,
     pool: Option<PoolId>,
@@ -114,9 +148,9 @@ fn send_one<K: ServerKind>(
     let now = ctx.now;
     let fr = *ctx.frames.get(f);
     let queries = queries_of(k, ctx, &fr, target);
-    let bytes = ctx.class_of(fr.request).request_bytes * u64::from(queries);
+    let bytes = ctx.class_of(request).request_bytes * u64::from(queries);
     let caller = Caller::Machine(fr.component, fr.machine);
-    let landing = others.get(target).land(ctx, fr.request, caller, shard);
+    let landing = others.get(target).land(ctx, request, caller, shard);
     let srv = k.server();
     let machine = match landing {
         Landing::Machine(m) => m,
@@ -176,7 +210,7 @@ fn send_one<K: ServerKind>(
         at += base + base + d.sample(&mut ctx.net.rng);
     }
     let child = ctx.frames.insert(Frame {
-        request: fr.request,
+        request,
         parent: Some(f),
         component: target,
         machine,
@@ -251,6 +285,10 @@ pub(crate) fn answer_returned<K: ServerKind>(
         }
     }
     ctx.frames.remove(child);
+    if c.request != ctx.frames.get(p).request {
+        // A sent message's carrier: the queue has answered.
+        ctx.requests.remove(c.request);
+    }
     child_returned(k, ctx, others, p, &c);
 }
 

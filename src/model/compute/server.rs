@@ -37,6 +37,9 @@ pub enum Step<S> {
         fallback: Option<(ComponentId, Option<PoolId>)>,
         queries: u16,
     },
+    /// Send a message of request class `class` to queue `queue`, and go on once the queue
+    /// has accepted it (the message's processing is the queue's consumers').
+    Send { queue: ComponentId, class: u16 },
     /// A step only this kind of server has.
     Own(S),
 }
@@ -46,7 +49,7 @@ impl<S> Step<S> {
     pub fn cpu_ms(&self) -> f64 {
         match self {
             Step::Cpu(d) => d.mean_ns() / 1e6,
-            Step::Disk(_) | Step::Call { .. } | Step::Own(_) => 0.0,
+            Step::Disk(_) | Step::Call { .. } | Step::Send { .. } | Step::Own(_) => 0.0,
         }
     }
 
@@ -54,7 +57,7 @@ impl<S> Step<S> {
     pub fn disk_ios(&self) -> u32 {
         match self {
             Step::Disk(n) => *n,
-            Step::Cpu(_) | Step::Call { .. } | Step::Own(_) => 0,
+            Step::Cpu(_) | Step::Call { .. } | Step::Send { .. } | Step::Own(_) => 0,
         }
     }
 
@@ -64,6 +67,7 @@ impl<S> Step<S> {
             Step::Call {
                 target, fallback, ..
             } => (Some(*target), fallback.map(|(f, _)| f)),
+            Step::Send { queue, .. } => (Some(*queue), None),
             Step::Cpu(_) | Step::Disk(_) | Step::Own(_) => (None, None),
         };
         target.into_iter().chain(fallback)
@@ -117,6 +121,8 @@ pub enum Flow {
     Next(u16),
     /// The step scheduled the frame's next event: stop here.
     Wait,
+    /// The call is answered now with this status (a queue refusing a send).
+    Answer(crate::metrics::outcome::Status),
 }
 
 /// What a kind of server adds to the shared machinery: its own steps, and what it does when
@@ -363,6 +369,7 @@ impl<S> Server<S> {
             utilisation: mean_between(self.last_tick_cpu, cpu, span) / capacity.max(1e-12),
             hottest_utilisation: hottest,
             mean_queue: mean_between(self.last_tick_queued, queued, span) / machines,
+            messages: None,
         };
         self.last_tick_cpu = cpu;
         self.last_tick_queued = queued;

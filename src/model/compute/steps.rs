@@ -16,6 +16,7 @@ use crate::model::compute::{background, calls};
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId};
+use crate::model::messaging::CARRIER;
 use crate::model::request::RequestState;
 use rand::RngExt;
 
@@ -60,7 +61,11 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             return reply(k, ctx, others, f, Status::BackendDown);
         }
         let mut fresh = fr.fresh_connection;
-        if !fresh && fr.parent.is_none() && fr.epoch != m.epoch {
+        if !fresh
+            && fr.parent.is_none()
+            && fr.epoch != m.epoch
+            && ctx.requests.get(fr.request).user != CARRIER
+        {
             // A user's kept-alive connection died in a crash since: it connects again (and
             // is accepted again).
             fresh = true;
@@ -216,9 +221,13 @@ pub(super) fn run_steps<K: ServerKind>(
             Step::Call { target, pool, .. } => {
                 return calls::call(k, ctx, others, f, target, pool);
             }
+            Step::Send { queue, class } => {
+                return calls::send_message(k, ctx, others, f, queue, class);
+            }
             Step::Own(own) => match k.own_step(ctx, f, &fr, &req, own, end) {
                 Flow::Next(next) => ctx.frames.get_mut(f).step = next,
                 Flow::Wait => return,
+                Flow::Answer(status) => return reply(k, ctx, others, f, status),
             },
         }
     }
@@ -377,11 +386,14 @@ pub(crate) fn reply<K: ServerKind>(
     let m = &mut srv.machines[fr.machine as usize];
     // The request holds its connection and memory until its answer has left the NIC.
     // An answer to a caller on the same host is a copy between processes: no NIC either way.
-    let loopback = ctx.shared_hosts
-        && fr.parent.is_some_and(|p| {
-            let caller = ctx.frames.get(p);
-            ctx.on_host(m.host, caller.component, caller.machine)
-        });
+    // A queue poller's call is marked as needing no NIC for its answer (a processed
+    // message's goes to the poller beside it; a receive's or a delete's carries no bytes).
+    let loopback = fr.answer_received
+        || (ctx.shared_hosts
+            && fr.parent.is_some_and(|p| {
+                let caller = ctx.frames.get(p);
+                ctx.on_host(m.host, caller.component, caller.machine)
+            }));
     let host = &mut ctx.hosts[m.host as usize];
     let (sent, wire) = if m.alive && !loopback {
         host.send(bytes, now)

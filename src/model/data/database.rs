@@ -135,7 +135,7 @@ impl Database {
             match s {
                 Step::Cpu(d) => work += d.sample(&mut srv.rng),
                 Step::Disk(n) => ios = ios.saturating_add(*n),
-                Step::Call { .. } | Step::Own(_) => {}
+                Step::Call { .. } | Step::Send { .. } | Step::Own(_) => {}
             }
         }
         (work, ios)

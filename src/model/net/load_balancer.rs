@@ -190,6 +190,7 @@ impl Balancer {
             utilisation,
             hottest_utilisation: utilisation,
             mean_queue: 0.0,
+            messages: None,
         }
     }
 

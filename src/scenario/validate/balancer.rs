@@ -88,6 +88,13 @@ pub(super) fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> Bala
                 c.problem(&p, format!("`{name}` is a dns; backends are services"));
                 0
             }
+            Some(RawComponent::Queue(_)) => {
+                c.problem(
+                    &p,
+                    format!("`{name}` is a queue; services send to it with a `send` step"),
+                );
+                0
+            }
             None => 0,
         };
         let first = backends.len() as u32;

@@ -161,6 +161,9 @@ pub(super) fn component(
             ComponentKind::Balancer(Box::new(super::balancer::balancer(c, &path, b)))
         }
         RawComponent::Dns(d) => ComponentKind::Dns(Box::new(dns(c, &path, d))),
+        RawComponent::Queue(q) => {
+            ComponentKind::Queue(Box::new(super::queue::queue(c, &path, name, q)))
+        }
     }
 }
 
@@ -195,6 +198,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
     let callee = |c: &mut Checker, at: &str, target: &String| {
         let id = c.component(at, target);
         not_dns(c, at, target);
+        super::queue::not_a_queue(c, at, target);
         if target == name {
             c.problem(at, "a service cannot call itself");
         }
@@ -219,7 +223,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
         if steps.is_empty() {
             c.problem(
                 &hpath,
-                "needs at least one step (cpu_ms, disk_ios, call, call_with_fallback or batch)",
+                "needs at least one step (cpu_ms, disk_ios, call, call_with_fallback, batch or send)",
             );
         }
         c.at_most_items(&hpath, steps.len(), super::MAX_STEPS, "steps");
@@ -272,6 +276,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                         queries: queries as u16,
                     }
                 }
+                RawStep::Send(s) => super::queue::send_step(c, &format!("{hpath}[{i}].send"), s),
                 RawStep::CallWithFallback(f) => {
                     let p = format!("{hpath}[{i}].call_with_fallback");
                     let (target, pool) = callee(c, &format!("{p}.call"), &f.call);
@@ -292,6 +297,9 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
             })
             .collect();
         programs.push(program);
+    }
+    if let Some(k) = &s.consumes {
+        super::queue::consumes(c, path, k);
     }
     let accept = c.dist(&format!("{path}.accept_cpu_ms"), &s.accept_cpu_ms);
     let connect_programs = with_setup(&programs, accept, machine.cpu_speed);

@@ -25,9 +25,12 @@ fn server<'s>(
         return Some((id, fleet));
     }
     match kind {
-        Some(ComponentKind::Service(_) | ComponentKind::Cache(_) | ComponentKind::Database(_)) => {
-            unreachable!("servers have machines")
-        }
+        Some(
+            ComponentKind::Service(_)
+            | ComponentKind::Cache(_)
+            | ComponentKind::Database(_)
+            | ComponentKind::Queue(_),
+        ) => unreachable!("servers have machines"),
         Some(ComponentKind::Balancer(_)) => {
             c.problem(
                 format!("{path}.component"),

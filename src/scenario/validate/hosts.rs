@@ -81,6 +81,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Service(s) => s.region.as_ref(),
         RawComponent::Cache(k) => k.region.as_ref(),
         RawComponent::Database(d) => d.region.as_ref(),
+        RawComponent::Queue(q) => q.region.as_ref(),
         RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
     }
 }
@@ -90,6 +91,7 @@ pub(super) fn host_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Service(s) => s.host.as_ref(),
         RawComponent::Cache(k) => k.host.as_ref(),
         RawComponent::Database(d) => d.host.as_ref(),
+        RawComponent::Queue(q) => q.host.as_ref(),
         RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
     }
 }

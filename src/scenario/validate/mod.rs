@@ -17,6 +17,7 @@ mod components;
 mod dns;
 mod faults;
 mod hosts;
+mod queue;
 mod regions;
 mod replication;
 mod slos;

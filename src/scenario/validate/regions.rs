@@ -21,6 +21,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
                 .and_then(|r| r.regions.as_ref())
                 .and_then(|names| names.first())
         }),
+        RawComponent::Queue(q) => q.region.as_ref(),
         RawComponent::Dns(_) => None,
     }
 }

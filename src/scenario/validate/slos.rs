@@ -61,6 +61,18 @@ pub(super) fn slos(c: &mut Checker) -> Vec<Slo> {
                 ),
             );
         }
+        let message_only = c
+            .raw
+            .workload
+            .classes
+            .get(class)
+            .is_some_and(|k| k.weight == 0.0);
+        if message_only {
+            c.problem(
+                &path,
+                format!("`{class}` has weight 0: users never send it, so it has no latency or errors of theirs to hold"),
+            );
+        }
         if !per.classes.is_empty() {
             c.problem(format!("{path}.classes"), "classes do not nest");
         }

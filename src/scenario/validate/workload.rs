@@ -60,7 +60,8 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
     let mut total = 0.0;
     for (name, class) in raw_classes {
         let path = format!("workload.classes.{name}");
-        let weight = c.positive(&format!("{path}.weight"), class.weight);
+        // 0: users never send it (a message class, sent by `send` steps only).
+        let weight = c.non_negative(&format!("{path}.weight"), class.weight);
         c.within(&format!("{path}.weight"), weight, 1e-9, 1e9);
         total += weight;
         cumulative_weights.push(total);
@@ -177,6 +178,12 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             Some(SimTime::from_secs(s))
         }
     };
+    if total <= 0.0 {
+        c.problem(
+            "workload.classes",
+            "no class has a weight above 0: users would send nothing; give one a weight",
+        );
+    }
     Workload {
         model,
         profile,

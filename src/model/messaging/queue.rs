@@ -1,0 +1,506 @@
+//! A message queue (`"kind": "queue"`, SQS- or RabbitMQ-like): a broker on a machine like any
+//! server, whose every API call (send, receive, delete) is a call that crosses the network,
+//! takes a connection's worth of memory and runs `request_cpu_ms` on the broker's cores.
+//!
+//! This file owns the broker's side: what a call does when its CPU is done (`QueueStep::Apply`:
+//! store a message, hand out a batch, delete what was processed), the visibility timeout,
+//! retention, the depth limit, a crash, and the queue's measurements. The consumers' side
+//! (pollers that receive, have their service process each message, and delete) is
+//! `poller.rs`; the messages themselves are `store.rs`.
+
+use crate::engine::rng::Stream;
+use crate::engine::time::SimTime;
+use crate::metrics::histogram::Latency;
+use crate::metrics::outcome::Status;
+use crate::metrics::time_weighted::TimeWeighted;
+use crate::metrics::timeseries::{IntervalLoad, MessageLoad};
+use crate::model::compute::host::Host;
+use crate::model::compute::server::{Flow, Server, ServerKind, ServerSpec};
+use crate::model::context::Context;
+use crate::model::event::Event;
+use crate::model::ids::{ComponentId, FrameId};
+use crate::model::messaging::poller::{Poller, PollerState};
+use crate::model::messaging::store::{Delivery, Store};
+use crate::model::messaging::{Op, queue_of};
+use crate::model::request::{Frame, Request};
+use std::collections::VecDeque;
+
+/// A broker's own step: what the call does once its CPU is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueStep {
+    Apply,
+}
+
+/// How a consumer asks for messages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Polling {
+    /// A receive answers at once, empty or not; an empty one is followed by the next after
+    /// `interval`.
+    Short { interval: SimTime },
+    /// A receive with nothing to give waits at the broker up to `wait` for a message.
+    Long { wait: SimTime },
+}
+
+/// A service that pulls from the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerSpec {
+    pub service: ComponentId,
+    /// The service's machines; each runs `concurrency` pollers.
+    pub machines: u32,
+    pub concurrency: u32,
+    /// Most messages one receive takes.
+    pub batch: u16,
+    pub polling: Polling,
+}
+
+/// A queue as the scenario describes it.
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    pub server: ServerSpec<QueueStep>,
+    /// Most messages held (visible and in flight); a send beyond is refused `queue_full`.
+    pub max_messages: u64,
+    /// A message not received for this long is dropped (`expired`).
+    pub retention: SimTime,
+    /// A received message not deleted within this is delivered again.
+    pub visibility_timeout: SimTime,
+    /// Received this many times without being deleted: to the dead-letter queue.
+    pub max_receives: u16,
+    /// Messages are written to disk (one I/O per send) and survive a crash.
+    pub persistent: bool,
+    /// Price per million API calls (send, receive, delete), in dollars.
+    pub cost_per_million_requests: f64,
+    pub consumers: Vec<ConsumerSpec>,
+}
+
+impl QueueSpec {
+    /// Pollers in all: every consumer machine's concurrency.
+    pub fn poller_count(&self) -> u32 {
+        self.consumers
+            .iter()
+            .map(|c| c.machines.saturating_mul(c.concurrency))
+            .sum()
+    }
+}
+
+/// A queue's counts over the measurement window.
+#[derive(Debug, Default, Clone)]
+pub struct QueueStats {
+    /// Sends accepted.
+    pub sent: u64,
+    /// Sends refused: the queue was full (or the broker's memory was).
+    pub refused: u64,
+    /// API calls: receive calls, the ones that returned nothing, deletes.
+    pub receives: u64,
+    pub empty_receives: u64,
+    pub deletes: u64,
+    /// Messages handed out by receives (first deliveries and redeliveries).
+    pub delivered: u64,
+    /// Messages processed for the first time, and processed again (duplicates).
+    pub processed: u64,
+    pub duplicates: u64,
+    /// Deliveries whose processing failed (the consumer was down or refused it).
+    pub failed_processing: u64,
+    /// Messages whose visibility timeout ended before they were deleted.
+    pub redelivered: u64,
+    pub dead_lettered: u64,
+    pub expired: u64,
+    pub lost: u64,
+}
+
+/// A queue's live state.
+#[derive(Debug)]
+pub struct Broker {
+    pub server: Server<QueueStep>,
+    pub me: ComponentId,
+    pub max_messages: u64,
+    pub retention: SimTime,
+    pub visibility_timeout: SimTime,
+    pub max_receives: u16,
+    pub persistent: bool,
+    pub cost_per_million_requests: f64,
+    pub store: Store,
+    pub pollers: Vec<Poller>,
+    /// The global id of `pollers[0]` (`Context::poller_homes`).
+    pub first_poller: u32,
+    /// Pollers whose long poll waits for a message, oldest first.
+    pub parked: VecDeque<u32>,
+    /// Messages held, over time.
+    pub depth: TimeWeighted,
+    depth_area_at_start: u128,
+    window_start: SimTime,
+    /// The depth's area at the previous time-series tick, and when.
+    tick_area: u128,
+    tick: SimTime,
+    /// The longest any message received since that tick had waited.
+    tick_oldest: Option<SimTime>,
+    /// Messages held, time-averaged over the window (set when it closes).
+    pub mean_depth: f64,
+    /// Sent to processed, of messages first processed in the window.
+    pub end_to_end: Latency,
+    pub stats: QueueStats,
+}
+
+impl Broker {
+    pub fn new(spec: QueueSpec, me: ComponentId, first_poller: u32, rng: Stream) -> Broker {
+        let pollers = spec
+            .consumers
+            .iter()
+            .flat_map(|c| {
+                (0..c.machines).flat_map(move |m| {
+                    (0..c.concurrency).map(move |_| Poller::new(c.service, m, c.batch, c.polling))
+                })
+            })
+            .collect();
+        Broker {
+            server: Server::new(spec.server, rng),
+            me,
+            max_messages: spec.max_messages,
+            retention: spec.retention,
+            visibility_timeout: spec.visibility_timeout,
+            max_receives: spec.max_receives,
+            persistent: spec.persistent,
+            cost_per_million_requests: spec.cost_per_million_requests,
+            store: Store::default(),
+            pollers,
+            first_poller,
+            parked: VecDeque::new(),
+            depth: TimeWeighted::default(),
+            depth_area_at_start: 0,
+            window_start: SimTime::ZERO,
+            tick_area: 0,
+            tick: SimTime::ZERO,
+            tick_oldest: None,
+            mean_depth: 0.0,
+            end_to_end: Latency::new(),
+            stats: QueueStats::default(),
+        }
+    }
+
+    #[inline]
+    fn note_depth(&mut self, now: SimTime) {
+        self.depth.set(now, self.store.depth());
+    }
+
+    /// Gives back the broker's memory for `bytes` of messages that left.
+    fn free_memory(&mut self, ctx: &mut Context, bytes: u64) {
+        if bytes > 0 {
+            let h = self.server.machines[0].host as usize;
+            ctx.hosts[h].give_memory(bytes);
+        }
+    }
+
+    /// Drops what retention no longer keeps.
+    fn expire(&mut self, ctx: &mut Context) {
+        let now = ctx.now;
+        if now.0 < self.retention.0 {
+            return;
+        }
+        let (bytes, n) = self.store.expire_before(now - self.retention);
+        if n > 0 || bytes > 0 {
+            if ctx.window.contains(now) {
+                self.stats.expired += n;
+            }
+            self.free_memory(ctx, bytes);
+            self.note_depth(now);
+        }
+    }
+
+    /// A send of class `class`, sent at `sent`, reaches the store.
+    fn accept(&mut self, ctx: &mut Context, fr: &Frame, req: &Request) -> Result<(), Status> {
+        let now = ctx.now;
+        self.expire(ctx);
+        let counted = ctx.window.contains(now);
+        if self.store.depth() >= self.max_messages {
+            self.stats.refused += u64::from(counted);
+            return Err(Status::QueueFull);
+        }
+        let bytes = ctx.scenario.workload.classes[usize::from(req.class)].request_bytes;
+        let host = &mut ctx.hosts[self.server.machines[fr.machine as usize].host as usize];
+        if !host.take_memory(bytes) {
+            self.stats.refused += u64::from(counted);
+            return Err(Status::OutOfMemory);
+        }
+        self.store.push(req.class, bytes, req.first_start);
+        self.stats.sent += u64::from(counted);
+        self.note_depth(now);
+        self.wake_parked(ctx);
+        Ok(())
+    }
+
+    /// Takes up to poller `p`'s batch of visible messages into its batch; each is invisible
+    /// until its visibility timeout. Their bytes leave the broker's NIC. Returns how many.
+    pub(super) fn hand_out(&mut self, ctx: &mut Context, p: u32) -> usize {
+        let now = ctx.now;
+        let counted = ctx.window.contains(now);
+        let poller = &mut self.pollers[p as usize];
+        poller.batch.clear();
+        poller.next = 0;
+        let mut bytes = 0;
+        while poller.batch.len() < usize::from(poller.batch_size) {
+            let Some((d, m)) = self.store.receive() else {
+                break;
+            };
+            poller.batch.push(d);
+            bytes += m.bytes;
+            let waited = now - m.sent.min(now);
+            self.tick_oldest = Some(self.tick_oldest.map_or(waited, |o| o.max(waited)));
+            let ev = Event::Visibility {
+                queue: self.me.index() as u16,
+                slot: d.slot,
+                receipt: d.receipt,
+            };
+            ctx.schedule(now + self.visibility_timeout, ev);
+        }
+        let n = poller.batch.len();
+        self.stats.delivered += if counted { n as u64 } else { 0 };
+        if bytes > 0 {
+            let h = self.server.machines[0].host as usize;
+            ctx.hosts[h].send(bytes, now);
+        }
+        n
+    }
+
+    /// Messages arrived: long polls waiting for them get them, oldest first.
+    fn wake_parked(&mut self, ctx: &mut Context) {
+        while self.store.visible() > 0 {
+            let Some(p) = self.parked.pop_front() else {
+                return;
+            };
+            self.hand_out(ctx, p);
+            let poller = &mut self.pollers[p as usize];
+            let f = poller.parked_frame.take();
+            poller.state = PollerState::Receiving;
+            if let Some(f) = f {
+                ctx.schedule(ctx.now, Event::WaitDone { frame: f });
+            }
+        }
+    }
+
+    /// A receive call of poller `p` (frame `f`) is served.
+    fn receive(&mut self, ctx: &mut Context, f: FrameId, p: u32, end: u16) -> Flow {
+        self.expire(ctx);
+        let counted = ctx.window.contains(ctx.now);
+        self.stats.receives += u64::from(counted);
+        if self.hand_out(ctx, p) > 0 {
+            return Flow::Next(end);
+        }
+        let poller = &mut self.pollers[p as usize];
+        match poller.polling {
+            Polling::Long { wait } if wait > SimTime::ZERO => {
+                poller.state = PollerState::Parked;
+                poller.parked_frame = Some(f);
+                poller.seq = poller.seq.wrapping_add(1);
+                self.parked.push_back(p);
+                let ev = Event::Poller {
+                    queue: self.me.index() as u16,
+                    poller: p,
+                    seq: poller.seq,
+                };
+                ctx.schedule(ctx.now + wait, ev);
+                Flow::Wait
+            }
+            _ => {
+                self.stats.empty_receives += u64::from(counted);
+                Flow::Next(end)
+            }
+        }
+    }
+
+    /// A long poll of poller `p` has waited its time: it answers empty.
+    pub(super) fn long_poll_expired(&mut self, ctx: &mut Context, p: u32) {
+        if let Some(i) = self.parked.iter().position(|&q| q == p) {
+            self.parked.remove(i);
+        }
+        let counted = ctx.window.contains(ctx.now);
+        self.stats.empty_receives += u64::from(counted);
+        let poller = &mut self.pollers[p as usize];
+        poller.batch.clear();
+        poller.next = 0;
+        poller.state = PollerState::Receiving;
+        if let Some(f) = poller.parked_frame.take() {
+            ctx.schedule(ctx.now, Event::WaitDone { frame: f });
+        }
+    }
+
+    /// A delete call of poller `p`: its processed messages leave the queue (those whose
+    /// receipt is still current; a message delivered again since stays).
+    fn delete(&mut self, ctx: &mut Context, p: u32) {
+        let counted = ctx.window.contains(ctx.now);
+        self.stats.deletes += u64::from(counted);
+        let mut freed = 0;
+        let done = std::mem::take(&mut self.pollers[p as usize].done);
+        for &d in &done {
+            freed += self.store.delete(d).unwrap_or(0);
+        }
+        let mut done = done;
+        done.clear();
+        self.pollers[p as usize].done = done;
+        self.free_memory(ctx, freed);
+        self.note_depth(ctx.now);
+    }
+
+    /// The visibility timeout of the delivery `(slot, receipt)` ended.
+    pub fn visibility_ends(&mut self, ctx: &mut Context, slot: u32, receipt: u32) {
+        let Some(d) = self.store.delivery(slot, receipt) else {
+            return;
+        };
+        let counted = ctx.window.contains(ctx.now);
+        let processed = self.store.get(slot).processed;
+        match self.store.visibility_ended(d, self.max_receives) {
+            None => {}
+            Some(Some(bytes)) => {
+                self.stats.dead_lettered += u64::from(counted && !processed);
+                self.free_memory(ctx, bytes);
+                self.note_depth(ctx.now);
+            }
+            Some(None) => {
+                self.stats.redelivered += u64::from(counted);
+                self.wake_parked(ctx);
+            }
+        }
+    }
+
+    /// Delivery `d` was processed (`ok`) or failed by the consumer.
+    pub(super) fn processing_done(&mut self, ctx: &mut Context, d: Delivery, ok: bool) {
+        let now = ctx.now;
+        let counted = ctx.window.contains(now);
+        if !ok {
+            self.stats.failed_processing += u64::from(counted);
+            return;
+        }
+        match self.store.processed(d) {
+            Some(m) => {
+                if counted {
+                    self.stats.processed += 1;
+                    self.end_to_end.record(now - m.sent);
+                }
+            }
+            None => self.stats.duplicates += u64::from(counted),
+        }
+    }
+
+    pub fn snapshot_window_start(&mut self, now: SimTime) {
+        self.note_depth(now);
+        self.depth_area_at_start = self.depth.area_at(now);
+        self.window_start = now;
+    }
+
+    pub fn snapshot_window_end(&mut self, now: SimTime) {
+        let area = self.depth.area_at(now) - self.depth_area_at_start;
+        let span = (now - self.window_start).0;
+        self.mean_depth = if span > 0 {
+            area as f64 / span as f64
+        } else {
+            0.0
+        };
+    }
+
+    /// The broker's load since the previous call, with its messages' depth and age.
+    pub fn interval_load(&mut self, hosts: &mut [Host], now: SimTime) -> IntervalLoad {
+        let mut load = self.server.interval_load(hosts, now);
+        let area = self.depth.area_at(now);
+        let span = (now - self.tick).0;
+        let mean_depth = if span > 0 {
+            (area - self.tick_area) as f64 / span as f64
+        } else {
+            self.store.depth() as f64
+        };
+        (self.tick, self.tick_area) = (now, area);
+        let oldest = match (self.tick_oldest.take(), self.oldest_age(now)) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        load.messages = Some(MessageLoad {
+            mean_depth,
+            oldest_age_s: oldest.map(SimTime::as_secs),
+        });
+        load
+    }
+
+    /// Age of the oldest visible message at `now`, if any is visible.
+    pub fn oldest_age(&self, now: SimTime) -> Option<SimTime> {
+        self.store.oldest_visible().map(|t| now - t.min(now))
+    }
+
+    pub fn queue_heap_bytes(&self) -> u64 {
+        self.server.queue_heap_bytes()
+            + self.store.heap_bytes()
+            + (self.parked.capacity() * 4) as u64
+    }
+}
+
+impl ServerKind for Broker {
+    type Own = QueueStep;
+
+    #[inline]
+    fn server(&mut self) -> &mut Server<QueueStep> {
+        &mut self.server
+    }
+
+    fn own_step(
+        &mut self,
+        ctx: &mut Context,
+        f: FrameId,
+        fr: &Frame,
+        req: &Request,
+        step: QueueStep,
+        end: u16,
+    ) -> Flow {
+        let QueueStep::Apply = step;
+        match Op::of(req) {
+            Some(Op::Send) => match self.accept(ctx, fr, req) {
+                Err(status) => Flow::Answer(status),
+                Ok(()) if self.persistent => {
+                    let h = self.server.machines[fr.machine as usize].host as usize;
+                    let done = ctx.hosts[h].disk(1, ctx.now);
+                    ctx.schedule(done, Event::WaitDone { frame: f });
+                    Flow::Wait
+                }
+                Ok(()) => Flow::Next(end),
+            },
+            Some(Op::Receive) => {
+                let p = queue_of(req).1 - self.first_poller;
+                self.receive(ctx, f, p, end)
+            }
+            Some(Op::Delete) => {
+                let p = queue_of(req).1 - self.first_poller;
+                self.delete(ctx, p);
+                Flow::Next(end)
+            }
+            Some(Op::Deliver) | None => {
+                unreachable!("only sends, receives and deletes reach a queue")
+            }
+        }
+    }
+
+    /// Its messages lived in the crashed broker's memory, unless they were persistent; long
+    /// polls waiting there fail.
+    fn machine_crashed(&mut self, ctx: &mut Context, _: ComponentId, _: u32) {
+        let now = ctx.now;
+        if !self.persistent {
+            // (The crash has reset the machine's memory: nothing to give back.)
+            let (_, n) = self.store.lose_all();
+            self.stats.lost += if ctx.window.contains(now) { n } else { 0 };
+            self.note_depth(now);
+        }
+        while let Some(p) = self.parked.pop_front() {
+            let poller = &mut self.pollers[p as usize];
+            poller.state = PollerState::Receiving;
+            poller.seq = poller.seq.wrapping_add(1);
+            if let Some(f) = poller.parked_frame.take() {
+                // Its epoch has changed: the wait ends in a failed answer.
+                ctx.schedule(now, Event::WaitDone { frame: f });
+            }
+        }
+    }
+
+    /// Persistent messages are read back into memory.
+    fn machine_recovered(&mut self, ctx: &mut Context, _: ComponentId, machine: u32) {
+        let bytes = self.store.bytes;
+        if bytes > 0 {
+            let h = self.server.machines[machine as usize].host as usize;
+            ctx.hosts[h].memory_bytes += bytes;
+            ctx.hosts[h].memory_peak = ctx.hosts[h].memory_peak.max(ctx.hosts[h].memory_bytes);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! A queue's messages in summary.json: rates over the window, what became of them, the depth
+//! and the end-to-end latency (sent to processed), beside its broker's machine figures. Pure.
+
+use crate::model::messaging::queue::Broker;
+use crate::report::{LatencySummary, round};
+use serde::Serialize;
+
+/// What a queue did with its messages.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct MessageSummary {
+    /// Over the window, per second: sends accepted, first processings, API calls (sends,
+    /// receives and deletes, as a provider bills them).
+    pub sent_per_s: f64,
+    pub processed_per_s: f64,
+    pub api_calls_per_s: f64,
+    /// The API calls' price per hour at that rate; absent without `cost_per_million_requests`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_cost_per_hour: Option<f64>,
+    /// Over the window, counts.
+    pub refused: u64,
+    pub receives: u64,
+    pub empty_receives: u64,
+    pub deletes: u64,
+    pub delivered: u64,
+    pub redelivered: u64,
+    pub duplicates: u64,
+    pub failed_processing: u64,
+    pub dead_lettered: u64,
+    pub expired: u64,
+    pub lost: u64,
+    /// Messages held (visible and in flight), time-averaged over the window, and the most
+    /// ever held.
+    pub mean_depth: f64,
+    pub peak_depth: u64,
+    /// Sent to first processed, of messages first processed in the window; absent when none
+    /// was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_to_end_ms: Option<LatencySummary>,
+    /// Over the whole run: every message accepted ends in one of these, or is still queued.
+    pub run: MessageFates,
+}
+
+/// What became of every message the queue accepted over the run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct MessageFates {
+    pub accepted: u64,
+    pub processed: u64,
+    pub dead_lettered: u64,
+    pub expired: u64,
+    pub lost: u64,
+    pub still_queued: u64,
+}
+
+pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary {
+    let s = &q.stats;
+    let f = q.store.fates;
+    let api = s.sent + s.receives + s.deletes;
+    let api_per_s = per_s(api);
+    MessageSummary {
+        sent_per_s: per_s(s.sent),
+        processed_per_s: per_s(s.processed),
+        api_calls_per_s: api_per_s,
+        api_cost_per_hour: (q.cost_per_million_requests > 0.0)
+            .then(|| round(api_per_s * 3600.0 * q.cost_per_million_requests / 1e6, 4)),
+        refused: s.refused,
+        receives: s.receives,
+        empty_receives: s.empty_receives,
+        deletes: s.deletes,
+        delivered: s.delivered,
+        redelivered: s.redelivered,
+        duplicates: s.duplicates,
+        failed_processing: s.failed_processing,
+        dead_lettered: s.dead_lettered,
+        expired: s.expired,
+        lost: s.lost,
+        mean_depth: round(q.mean_depth, 4),
+        peak_depth: q.depth.max(),
+        end_to_end_ms: (!q.end_to_end.is_empty()).then(|| LatencySummary::of(&q.end_to_end)),
+        run: MessageFates {
+            accepted: f.accepted,
+            processed: f.processed,
+            dead_lettered: f.dead_lettered,
+            expired: f.expired,
+            lost: f.lost,
+            still_queued: q.store.unprocessed_held(),
+        },
+    }
+}

@@ -1,0 +1,120 @@
+//! The scenario's raw form for asynchronous work: a `queue` component, a service's
+//! `consumes`, and a handler's `send` step (validated in `validate/queue.rs`).
+
+use super::raw::{RawDist, RawMachine, one_u32};
+use super::raw_components::default_queue_capacity;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A message sent to a queue.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSend {
+    /// The queue.
+    pub queue: String,
+    /// The message's class, one of `workload.classes` (give it `weight: 0` if users never
+    /// send it themselves): its `request_bytes` is the message's size, and the consumer runs its
+    /// handler for that class.
+    pub message: String,
+}
+
+/// How a service consumes a queue: `concurrency` loops per replica, each receiving up to
+/// `batch_size` messages, processing them one after another, deleting the processed ones.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConsumes {
+    /// The queue.
+    pub queue: String,
+    /// Receive loops per replica (each takes a worker while it processes a message).
+    #[serde(default = "one_u32")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub concurrency: u32,
+    /// Most messages one receive takes (SQS: 1 to 10).
+    #[serde(default = "one_u32")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub batch_size: u32,
+    /// `long`: a receive with nothing to give waits at the queue up to `wait_time_s`;
+    /// `short`: it answers at once, and the loop asks again after `poll_interval_ms`.
+    #[serde(default)]
+    pub polling: RawPolling,
+    /// Long polling: the longest a receive waits for a message (SQS: up to 20 s).
+    #[serde(default = "default_wait_time_s")]
+    pub wait_time_s: f64,
+    /// Short polling: the pause after an empty receive (0: ask again at once).
+    #[serde(default)]
+    pub poll_interval_ms: f64,
+}
+
+fn default_wait_time_s() -> f64 {
+    20.0
+}
+
+/// Short or long polling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPolling {
+    #[default]
+    Long,
+    Short,
+}
+
+/// A message queue (SQS-, RabbitMQ-like): a broker on a machine of its own. Services send
+/// messages to it (`send` steps) and pull them (`consumes`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawQueue {
+    /// Region it runs in (required when the scenario declares more than one region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The broker's hardware, or `host` to share one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<RawMachine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// API calls served at once (an event-driven broker holds many: long polls wait here).
+    #[serde(default = "default_queue_workers")]
+    #[schemars(range(min = 1))]
+    pub workers: u32,
+    /// API calls waiting for a worker; one more is refused `queue_full`.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: u32,
+    /// Broker CPU per API call (send, receive or delete).
+    #[serde(default = "default_request_cpu_ms")]
+    pub request_cpu_ms: RawDist,
+    /// Most messages held (visible and in flight); a send beyond is refused `queue_full`.
+    #[serde(default = "default_max_messages")]
+    pub max_messages: u64,
+    /// A message not received for this long is dropped (`expired`). SQS: 4 days by default.
+    #[serde(default = "default_retention_s")]
+    pub retention_s: f64,
+    /// A received message not deleted within this is delivered again. SQS: 30 s.
+    #[serde(default = "default_visibility_timeout_s")]
+    pub visibility_timeout_s: f64,
+    /// Received this many times without being deleted, a message goes to the dead-letter
+    /// queue (counted). Absent: it is delivered again for ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_receives: Option<u32>,
+    /// Messages are written to disk (one I/O per send) and survive a crash; otherwise a crash
+    /// loses them.
+    #[serde(default)]
+    pub persistent: bool,
+    /// Price per million API calls, in dollars (SQS: 0.40).
+    #[serde(default)]
+    pub cost_per_million_requests: f64,
+}
+
+fn default_queue_workers() -> u32 {
+    10_000
+}
+fn default_request_cpu_ms() -> RawDist {
+    RawDist::Constant { ms: 0.1 }
+}
+fn default_max_messages() -> u64 {
+    10_000_000
+}
+fn default_retention_s() -> f64 {
+    345_600.0
+}
+fn default_visibility_timeout_s() -> f64 {
+    30.0
+}

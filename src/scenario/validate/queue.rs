@@ -1,0 +1,187 @@
+//! Validation of queues and of what uses them: a `queue` component (its broker's machine, its
+//! limits and timeouts), a service's `send` steps, and a service's `consumes`.
+
+use super::Checker;
+use super::hosts::server_machine;
+use crate::engine::time::SimTime;
+use crate::model::compute::server::{ServerSpec, Step};
+use crate::model::ids::ComponentId;
+use crate::model::messaging::queue::{ConsumerSpec, Polling, QueueSpec, QueueStep};
+use crate::scenario::raw::*;
+use crate::scenario::suggest::hint;
+
+/// Longest wait of a long poll, visibility timeout and retention (a year): times in events.
+const MAX_QUEUE_TIME_S: f64 = 31_536_000.0;
+/// Most messages one receive takes.
+const MAX_BATCH: u64 = 1_000;
+/// Most receive loops per consumer replica.
+const MAX_CONCURRENCY: u64 = 10_000;
+
+pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> QueueSpec {
+    let machine = server_machine(c, path, q.machine.as_ref(), q.host.as_ref());
+    let workers = c.at_least(&format!("{path}.workers"), u64::from(q.workers), 1) as u32;
+    let cpu = c.dist(&format!("{path}.request_cpu_ms"), &q.request_cpu_ms);
+    if cpu.mean_ns() <= 0.0 {
+        c.problem(
+            format!("{path}.request_cpu_ms"),
+            "every API call costs the broker some CPU: give a mean above 0 (0.1 ms is typical)",
+        );
+    }
+    let cpu = cpu.scaled(1.0 / machine.cpu_speed);
+    let max_messages = c.at_least(&format!("{path}.max_messages"), q.max_messages, 1);
+    let seconds = |c: &mut Checker, field: &str, v: f64| {
+        let p = format!("{path}.{field}");
+        let v = c.positive(&p, v);
+        SimTime::from_secs(
+            c.within(&p, v, 0.001, MAX_QUEUE_TIME_S)
+                .clamp(0.001, MAX_QUEUE_TIME_S),
+        )
+    };
+    let retention = seconds(c, "retention_s", q.retention_s);
+    let visibility_timeout = seconds(c, "visibility_timeout_s", q.visibility_timeout_s);
+    let max_receives = match q.max_receives {
+        Some(n) => c.count(&format!("{path}.max_receives"), u64::from(n), 1, 1000) as u16,
+        None => u16::MAX,
+    };
+    let cost = c.number(
+        &format!("{path}.cost_per_million_requests"),
+        q.cost_per_million_requests,
+        0.0,
+        1e6,
+    );
+    let program = vec![Step::Cpu(cpu), Step::Own(QueueStep::Apply)];
+    QueueSpec {
+        server: ServerSpec {
+            machine,
+            machine_count: 1,
+            workers,
+            queue_capacity: q.queue_capacity,
+            programs: vec![program; c.class_names.len()],
+            connect_programs: Vec::new(),
+            pools: Vec::new(),
+            disk_in_memory: 0.0,
+        },
+        max_messages,
+        retention,
+        visibility_timeout,
+        max_receives,
+        persistent: q.persistent,
+        cost_per_million_requests: cost,
+        consumers: consumers_of(c, name),
+    }
+}
+
+/// The services consuming queue `name`, in name order (their `consumes` is checked with the
+/// service, `consumes`).
+fn consumers_of(c: &Checker, name: &str) -> Vec<ConsumerSpec> {
+    c.raw
+        .components
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, comp))| match comp {
+            RawComponent::Service(s) => {
+                s.consumes
+                    .as_ref()
+                    .filter(|k| k.queue == name)
+                    .map(|k| ConsumerSpec {
+                        service: ComponentId::from_index(i),
+                        machines: s.replicas.max(1),
+                        concurrency: k.concurrency.clamp(1, MAX_CONCURRENCY as u32),
+                        batch: k.batch_size.clamp(1, MAX_BATCH as u32) as u16,
+                        polling: polling(k),
+                    })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn polling(k: &RawConsumes) -> Polling {
+    match k.polling {
+        RawPolling::Long => Polling::Long {
+            wait: SimTime::from_secs(k.wait_time_s.clamp(0.0, MAX_QUEUE_TIME_S)),
+        },
+        RawPolling::Short => Polling::Short {
+            interval: SimTime::from_secs((k.poll_interval_ms / 1e3).clamp(0.0, MAX_QUEUE_TIME_S)),
+        },
+    }
+}
+
+/// A service's `consumes` (at `path`): the queue exists and is one, the numbers fit.
+pub(super) fn consumes(c: &mut Checker, path: &str, k: &RawConsumes) {
+    let p = format!("{path}.consumes");
+    is_queue(c, &format!("{p}.queue"), &k.queue, "consume");
+    c.count(
+        &format!("{p}.concurrency"),
+        u64::from(k.concurrency),
+        1,
+        MAX_CONCURRENCY,
+    );
+    c.count(
+        &format!("{p}.batch_size"),
+        u64::from(k.batch_size),
+        1,
+        MAX_BATCH,
+    );
+    c.number(
+        &format!("{p}.wait_time_s"),
+        k.wait_time_s,
+        0.0,
+        MAX_QUEUE_TIME_S,
+    );
+    c.number(
+        &format!("{p}.poll_interval_ms"),
+        k.poll_interval_ms,
+        0.0,
+        MAX_QUEUE_TIME_S * 1e3,
+    );
+}
+
+/// A `send` step at `path`.
+pub(super) fn send_step<S>(c: &mut Checker, path: &str, s: &RawSend) -> Step<S> {
+    let queue = is_queue(c, &format!("{path}.queue"), &s.queue, "send to");
+    let class = match c.class_names.iter().position(|n| *n == s.message) {
+        Some(i) => i as u16,
+        None => {
+            let h = hint(&s.message, c.class_names.iter().map(String::as_str));
+            c.problem(
+                format!("{path}.message"),
+                format!(
+                    "no request class named `{}`{h}: a message's class is declared in \
+                     workload.classes (with `weight: 0` if users never send it)",
+                    s.message
+                ),
+            );
+            0
+        }
+    };
+    Step::Send { queue, class }
+}
+
+/// The id of `name`, which must be a queue (`verb`: what the scenario does with it).
+fn is_queue(c: &mut Checker, path: &str, name: &str, verb: &str) -> ComponentId {
+    let id = c.component(path, name);
+    if let Some(kind) = c.raw.components.get(name)
+        && !matches!(kind, RawComponent::Queue(_))
+    {
+        c.problem(
+            path,
+            format!(
+                "`{name}` is not a queue: a service can only {verb} a component of kind `queue`"
+            ),
+        );
+    }
+    id
+}
+
+/// A `call` (or `batch`, or fallback) at `path` to `name`: a queue is sent to, not called.
+pub(super) fn not_a_queue(c: &mut Checker, path: &str, name: &str) {
+    if matches!(c.raw.components.get(name), Some(RawComponent::Queue(_))) {
+        c.problem(
+            path,
+            format!(
+                "`{name}` is a queue: send it messages with {{\"send\": {{\"queue\": \"{name}\", \"message\": CLASS}}}}"
+            ),
+        );
+    }
+}
