@@ -28,13 +28,13 @@ fn base() -> Value {
 
 /// One problem dsim must report: at `path`, a message starting with `message`, on the line
 /// of the file that holds `on` (by default the path's last key, quoted).
-struct Problem {
+pub(crate) struct Problem {
     path: &'static str,
     message: &'static str,
     on: Option<&'static str>,
 }
 
-fn problem(path: &'static str, message: &'static str) -> Problem {
+pub(crate) fn problem(path: &'static str, message: &'static str) -> Problem {
     Problem {
         path,
         message,
@@ -42,7 +42,7 @@ fn problem(path: &'static str, message: &'static str) -> Problem {
     }
 }
 
-fn problem_on(path: &'static str, message: &'static str, on: &'static str) -> Problem {
+pub(crate) fn problem_on(path: &'static str, message: &'static str, on: &'static str) -> Problem {
     Problem {
         path,
         message,
@@ -52,14 +52,14 @@ fn problem_on(path: &'static str, message: &'static str, on: &'static str) -> Pr
 
 /// A mistake: edits to the base scenario (a dotted path, `[i]` for list items, and the value
 /// to put there), and every problem it must give.
-struct Case {
-    name: &'static str,
-    edits: Vec<(&'static str, Value)>,
-    problems: Vec<Problem>,
+pub(crate) struct Case {
+    pub name: &'static str,
+    pub edits: Vec<(&'static str, Value)>,
+    pub problems: Vec<Problem>,
 }
 
 fn cases() -> Vec<Case> {
-    vec![
+    let mut all = vec![
         Case {
             name: "an unknown field names the fields there are and the likely one",
             edits: vec![("components.api.machine.corez", json!(2))],
@@ -439,7 +439,9 @@ fn cases() -> Vec<Case> {
                 ),
             ],
         },
-    ]
+    ];
+    all.extend(crate::bad_input_queue_cases::cases());
+    all
 }
 
 /// Puts `value` at `path` in `v` (dotted keys, `[i]` for list items; objects are created,

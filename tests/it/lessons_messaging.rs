@@ -108,3 +108,75 @@ fn a_receive_per_message_costs_capacity_that_batches_save() {
     let sent = num(&one, "/components/jobs/messages/sent_per_s");
     assert!(api > 2.8 * sent, "{api} API calls/s for {sent} sends/s");
 }
+
+fn run_json(stem: &str, sets: &[&str]) -> Value {
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("scenarios/{stem}.json"));
+    let mut cmd = dsim();
+    cmd.args(["run", "--no-write", "--format", "json"])
+        .arg(&file);
+    for s in sets {
+        cmd.args(["--set", s]);
+    }
+    serde_json::from_slice(&run_ok(&mut cmd).stdout).unwrap()
+}
+
+/// Scenario 24: short polling every 20 ms with 20 loops asks about 1,000 times a second for
+/// 20 messages (1,000 × $0.40 per million × 3,600 s ≈ $1.44/h); long polling asks once per
+/// message (a send, a receive and a delete: about 60 calls/s), none empty, the same
+/// throughput, and end-to-end latency no worse.
+#[test]
+fn long_polling_stops_paying_for_empty_receives() {
+    let short = run_json("24-short-polling", &[]);
+    let long = run_json(
+        "24-short-polling",
+        &["components.mailer.consumes.polling=long"],
+    );
+    let m = |v: &Value, k: &str| num(v, &format!("/components/outbox/messages/{k}"));
+    let (short_calls, long_calls) = (m(&short, "api_calls_per_s"), m(&long, "api_calls_per_s"));
+    assert!(
+        (900.0..1100.0).contains(&short_calls),
+        "short polling: {short_calls} calls/s"
+    );
+    assert!(
+        short_calls > 10.0 * long_calls,
+        "{short_calls} vs {long_calls} calls/s"
+    );
+    assert!(m(&short, "empty_receives") > 0.95 * m(&short, "receives"));
+    assert_eq!(m(&long, "empty_receives"), 0.0);
+    let cost = m(&short, "api_cost_per_hour");
+    assert!((1.3..1.6).contains(&cost), "short polling costs {cost} $/h");
+    assert!(m(&long, "api_cost_per_hour") < cost / 10.0);
+    assert!((m(&short, "processed_per_s") - m(&long, "processed_per_s")).abs() < 0.5);
+    assert!(m(&long, "end_to_end_ms/mean") <= m(&short, "end_to_end_ms/mean"));
+}
+
+/// Scenario 25: with a 2 s visibility timeout, a 1.5 s (exponential) job outlives its
+/// receipt with probability e^(−2/1.5) ≈ 26 % per delivery (more with queueing for a core),
+/// so a third of the jobs run twice or more and the transcoders burn CPU on repeats; a 60 s
+/// timeout leaves none, and the same jobs need only their own 1.5 s × 1.5/s ÷ 4 cores = 56 %.
+#[test]
+fn a_visibility_timeout_shorter_than_the_work_duplicates_it() {
+    let short = run_json("25-visibility-timeout", &[]);
+    let long = run_json(
+        "25-visibility-timeout",
+        &["components.jobs.visibility_timeout_s=60"],
+    );
+    let m = |v: &Value, k: &str| num(v, &format!("/components/jobs/messages/{k}"));
+    let processed = m(&short, "processed_per_s") * 540.0;
+    let dup = m(&short, "duplicates");
+    assert!(
+        dup > 0.2 * processed,
+        "{dup} duplicates of {processed} jobs"
+    );
+    assert!(m(&short, "redelivered") >= dup);
+    assert_eq!(m(&long, "duplicates"), 0.0);
+    assert_eq!(m(&long, "redelivered"), 0.0);
+    let cpu = |v: &Value| num(v, "/components/transcoder/cpu_utilisation");
+    assert!((0.5..0.62).contains(&cpu(&long)), "{}", cpu(&long));
+    assert!(
+        cpu(&short) > cpu(&long) + 0.15,
+        "{} vs {}",
+        cpu(&short),
+        cpu(&long)
+    );
+}

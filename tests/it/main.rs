@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod bad_input_cases;
+mod bad_input_queue_cases;
 mod check;
 mod common;
 mod determinism;
@@ -17,6 +18,7 @@ mod physics;
 mod physics_connections;
 mod physics_hosts;
 mod physics_memory;
+mod physics_messaging;
 mod replications;
 mod report;
 mod scenarios;

@@ -1,0 +1,112 @@
+//! Bad input about queues, as rows for `bad_input_cases` (same base scenario: a service
+//! `api` calling a database `db`).
+
+use crate::bad_input_cases::{Case, problem};
+use serde_json::json;
+
+/// A queue named `jobs`, valid.
+fn jobs() -> (&'static str, serde_json::Value) {
+    (
+        "components.jobs",
+        json!({"kind": "queue", "machine": {"cores": 1}}),
+    )
+}
+
+pub(crate) fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "a send to something that is not a queue",
+            edits: vec![(
+                "components.api.handlers.default[0]",
+                json!({"send": {"queue": "db", "message": "default"}}),
+            )],
+            problems: vec![problem(
+                "components.api.handlers.default[0].send.queue",
+                "`db` is not a queue: a service can only send to a component of kind `queue`",
+            )],
+        },
+        Case {
+            name: "a send of a message class that does not exist suggests one",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.handlers.default[1]",
+                    json!({"send": {"queue": "jobs", "message": "defualt"}}),
+                ),
+            ],
+            problems: vec![problem(
+                "components.api.handlers.default[1].send.message",
+                "no request class named `defualt`; did you mean `default`?",
+            )],
+        },
+        Case {
+            name: "a call to a queue says to send instead",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.handlers.default[1]",
+                    json!({"call": "jobs"}),
+                ),
+            ],
+            problems: vec![problem(
+                "components.api.handlers.default[1].call",
+                "`jobs` is a queue: send it messages with",
+            )],
+        },
+        Case {
+            name: "consuming something that is not a queue",
+            edits: vec![("components.api.consumes", json!({"queue": "db"}))],
+            problems: vec![problem(
+                "components.api.consumes.queue",
+                "`db` is not a queue: a service can only consume a component of kind `queue`",
+            )],
+        },
+        Case {
+            name: "a consumer's numbers out of range",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "jobs", "batch_size": 0, "concurrency": 20000}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.api.consumes.batch_size",
+                    "must be from 1 to 1000, got 0",
+                ),
+                problem(
+                    "components.api.consumes.concurrency",
+                    "must be from 1 to 10000, got 20000",
+                ),
+            ],
+        },
+        Case {
+            name: "a queue whose calls cost nothing",
+            edits: vec![
+                jobs(),
+                (
+                    "components.jobs.request_cpu_ms",
+                    json!({"constant": {"ms": 0}}),
+                ),
+            ],
+            problems: vec![problem(
+                "components.jobs.request_cpu_ms",
+                "every API call costs the broker some CPU",
+            )],
+        },
+        Case {
+            name: "a visibility timeout of 0",
+            edits: vec![jobs(), ("components.jobs.visibility_timeout_s", json!(0))],
+            problems: vec![problem(
+                "components.jobs.visibility_timeout_s",
+                "must be a finite number > 0, got 0",
+            )],
+        },
+        Case {
+            name: "no class users send",
+            edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
+            problems: vec![problem("workload.classes", "no class has a weight above 0")],
+        },
+    ]
+}

@@ -1,0 +1,135 @@
+//! What failures do to messages, each against a figure worked out in its comment: a
+//! consumer crash redelivers, a broker crash loses what it held in memory, a persistent
+//! broker loses nothing.
+
+use crate::common::{num, run_summary, zero_latency};
+use serde_json::{Value, json};
+
+/// 50 messages/s sent to `jobs`, consumed by `worker` (4 loops, 40 ms each on 4 cores:
+/// 50 % busy) for 100 s; `faults` and `queue` fields added as given.
+fn pipeline(queue: Value, faults: Value) -> Value {
+    let machine = json!({"cores": 4, "memory_per_connection_kb": 0, "memory_per_request_kb": 0});
+    let mut q = json!({"kind": "queue", "machine": machine, "visibility_timeout_s": 5});
+    for (k, v) in queue.as_object().unwrap() {
+        q[k] = v.clone();
+    }
+    json!({
+        "name": "queue-faults",
+        "duration_s": 100,
+        "warmup_s": 0,
+        "network": zero_latency(),
+        "workload": {
+            "model": {"open": {"rate_per_s": 50}},
+            "entry": "api",
+            "classes": {
+                "order": {"request_bytes": 0, "response_bytes": 0},
+                "work": {"weight": 0, "request_bytes": 1000, "response_bytes": 0}
+            }
+        },
+        "components": {
+            "api": {"kind": "service", "machine": machine, "workers": 1000,
+                    "handlers": {"default": [{"send": {"queue": "jobs", "message": "work"}}]}},
+            "jobs": q,
+            "worker": {"kind": "service", "machine": machine, "workers": 4,
+                       "consumes": {"queue": "jobs", "concurrency": 4},
+                       "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 40}}}]}}
+        },
+        "faults": faults
+    })
+}
+
+fn messages(s: &Value, k: &str) -> f64 {
+    num(s, &format!("/components/jobs/messages/{k}"))
+}
+
+/// The consumer crashes at 50 s for 10 s. The 4 messages it was processing fail with it and
+/// stay in flight until their 5 s visibility timeout: redelivered, not lost. Meanwhile the
+/// queue holds what arrives (50/s × 10 s = 500) and every message is processed in the end.
+#[test]
+fn a_consumer_crash_redelivers_its_messages() {
+    let s = run_summary(
+        &pipeline(
+            json!({}),
+            json!([{"crash": {"component": "worker", "at_s": 50, "recover_after_s": 10}}]),
+        ),
+        3,
+    );
+    let redelivered = messages(&s, "redelivered");
+    assert!(
+        (1.0..=4.0).contains(&redelivered),
+        "redelivered {redelivered}"
+    );
+    assert!(messages(&s, "failed_processing") >= 1.0);
+    assert_eq!(messages(&s, "lost"), 0.0);
+    assert!(
+        messages(&s, "peak_depth") >= 450.0,
+        "{}",
+        messages(&s, "peak_depth")
+    );
+    let accepted = messages(&s, "run/accepted");
+    assert_eq!(
+        messages(&s, "run/processed") + messages(&s, "run/still_queued"),
+        accepted
+    );
+    // The users never noticed: their sends were accepted throughout.
+    assert_eq!(num(&s, "/error_rate"), 0.0);
+}
+
+/// The broker crashes at 50 s for 5 s: the messages it held in memory, waiting or in
+/// process, are lost (at 50 % load a handful); sends meanwhile fail (50/s × 5 s ≈ 250 user
+/// errors). A persistent queue writes each message to disk first (one I/O at 10,000 IOPS,
+/// 0.1 ms) and loses none.
+#[test]
+fn a_broker_crash_loses_what_only_its_memory_held() {
+    let crash = json!([{"crash": {"component": "jobs", "at_s": 50, "recover_after_s": 5}}]);
+    let volatile = run_summary(&pipeline(json!({}), crash.clone()), 4);
+    let lost = messages(&volatile, "lost");
+    assert!(lost >= 1.0, "lost {lost}");
+    let errors = num(&volatile, "/requests/failed") + num(&volatile, "/requests/rejected");
+    assert!((180.0..320.0).contains(&errors), "{errors} sends failed");
+    let persistent = run_summary(&pipeline(json!({"persistent": true}), crash), 4);
+    assert_eq!(messages(&persistent, "lost"), 0.0);
+    assert!(num(&persistent, "/components/jobs/disk_utilisation") > 0.0);
+    let run = |s: &Value, k: &str| messages(s, &format!("run/{k}"));
+    for s in [&volatile, &persistent] {
+        let ends = run(s, "processed")
+            + run(s, "lost")
+            + run(s, "still_queued")
+            + run(s, "dead_lettered")
+            + run(s, "expired");
+        assert_eq!(run(s, "accepted"), ends);
+    }
+}
+
+/// A queue of at most 100 messages with no consumer: the first 100 sends are accepted, and
+/// every one after is refused `queue_full` and fails the user's request.
+#[test]
+fn a_full_queue_refuses_sends() {
+    let mut s = pipeline(json!({"max_messages": 100}), json!([]));
+    s["components"]["worker"]
+        .as_object_mut()
+        .unwrap()
+        .remove("consumes");
+    let r = run_summary(&s, 1);
+    assert_eq!(messages(&r, "run/accepted"), 100.0);
+    assert_eq!(messages(&r, "run/still_queued"), 100.0);
+    let refused = num(&r, "/requests/rejected_by/queue_full");
+    assert!(refused > 4_500.0, "{refused}");
+    assert_eq!(messages(&r, "refused"), refused);
+}
+
+/// Retention 2 s and no consumer for the first 20 s (it is down): every message older than
+/// 2 s when the consumer comes back (about 50/s × 18 s = 900) has expired.
+#[test]
+fn retention_drops_messages_nobody_received() {
+    let s = run_summary(
+        &pipeline(
+            json!({"retention_s": 2}),
+            json!([{"outage": {"component": "worker", "at_s": 0, "recover_after_s": 20}}]),
+        ),
+        2,
+    );
+    let expired = messages(&s, "run/expired");
+    assert!((800.0..1000.0).contains(&expired), "expired {expired}");
+    assert_eq!(messages(&s, "run/lost"), 0.0);
+}
