@@ -20,6 +20,7 @@ use crate::model::data::database::Database;
 use crate::model::distribution::Dist;
 use crate::model::ids::{ComponentId, FrameId, RequestId};
 use crate::model::messaging::queue::Broker;
+use crate::model::messaging::topic::Topic;
 use crate::model::net::dns::Dns;
 use crate::model::net::load_balancer::Balancer;
 use std::ops::Range;
@@ -33,6 +34,7 @@ pub enum Component {
     Balancer(Box<Balancer>),
     Dns(Box<Dns>),
     Queue(Box<Broker>),
+    Topic(Box<Topic>),
 }
 
 /// Who sends a call: a user, or machine `.1` of component `.0`.
@@ -124,6 +126,7 @@ impl Component {
             Component::Cache(c) => steps::arrive(&mut **c, ctx, others, f),
             Component::Database(d) => steps::arrive(&mut **d, ctx, others, f),
             Component::Queue(q) => queue_arrive(q, ctx, others, f),
+            Component::Topic(t) => out_of_line(|| steps::arrive(&mut **t, ctx, others, f)),
             Component::Balancer(b) => b.arrive(ctx, f),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -137,7 +140,9 @@ impl Component {
             Component::Cache(c) => calls::answer_returned(&mut **c, ctx, others, child),
             Component::Database(d) => calls::answer_returned(&mut **d, ctx, others, child),
             Component::Balancer(b) => b.answer_returned(ctx, child),
-            Component::Queue(_) => unreachable!("a queue calls no one"),
+            Component::Queue(_) | Component::Topic(_) => {
+                unreachable!("queues and topics call no one")
+            }
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
     }
@@ -150,6 +155,7 @@ impl Component {
             Component::Cache(c) => steps::cpu_done(&mut **c, ctx, others, f),
             Component::Database(d) => steps::cpu_done(&mut **d, ctx, others, f),
             Component::Queue(q) => queue_cpu_done(q, ctx, others, f),
+            Component::Topic(t) => out_of_line(|| steps::cpu_done(&mut **t, ctx, others, f)),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -163,6 +169,7 @@ impl Component {
             Component::Cache(c) => c.server.close_idle(&mut ctx.hosts, r, epoch, now),
             Component::Database(d) => d.server.close_idle(&mut ctx.hosts, r, epoch, now),
             Component::Queue(q) => q.server.close_idle(&mut ctx.hosts, r, epoch, now),
+            Component::Topic(t) => t.server.close_idle(&mut ctx.hosts, r, epoch, now),
             Component::Balancer(b) => b.close_idle(now, epoch),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -175,6 +182,7 @@ impl Component {
             Component::Cache(c) => steps::restart(&mut **c, me, ctx, r, epoch),
             Component::Database(d) => steps::restart(&mut **d, me, ctx, r, epoch),
             Component::Queue(q) => steps::restart(&mut **q, me, ctx, r, epoch),
+            Component::Topic(t) => steps::restart(&mut **t, me, ctx, r, epoch),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -186,6 +194,7 @@ impl Component {
             Component::Cache(c) => background::core_done(&mut c.server, ctx, r, epoch),
             Component::Database(d) => background::core_done(&mut d.server, ctx, r, epoch),
             Component::Queue(q) => background::core_done(&mut q.server, ctx, r, epoch),
+            Component::Topic(t) => background::core_done(&mut t.server, ctx, r, epoch),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -197,6 +206,7 @@ impl Component {
             Component::Cache(c) => background::cpu_finished(&mut c.server, ctx, r),
             Component::Database(d) => background::cpu_finished(&mut d.server, ctx, r),
             Component::Queue(q) => background::cpu_finished(&mut q.server, ctx, r),
+            Component::Topic(t) => background::cpu_finished(&mut t.server, ctx, r),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -209,6 +219,7 @@ impl Component {
             Component::Cache(c) => steps::slice_finished(&mut **c, ctx, others, f),
             Component::Database(d) => steps::slice_finished(&mut **d, ctx, others, f),
             Component::Queue(q) => queue_slice_finished(q, ctx, others, f),
+            Component::Topic(t) => out_of_line(|| steps::slice_finished(&mut **t, ctx, others, f)),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -221,6 +232,7 @@ impl Component {
             Component::Cache(c) => steps::wait_done(&mut **c, ctx, others, f),
             Component::Database(d) => steps::wait_done(&mut **d, ctx, others, f),
             Component::Queue(q) => queue_wait_done(q, ctx, others, f),
+            Component::Topic(t) => out_of_line(|| steps::wait_done(&mut **t, ctx, others, f)),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -233,7 +245,8 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Database(_)
-            | Component::Queue(_) => unreachable!("only balancers and DNS check health"),
+            | Component::Queue(_)
+            | Component::Topic(_) => unreachable!("only balancers and DNS check health"),
         }
     }
 
@@ -245,7 +258,8 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Database(_)
-            | Component::Queue(_) => None,
+            | Component::Queue(_)
+            | Component::Topic(_) => None,
         }
     }
 
@@ -263,6 +277,7 @@ impl Component {
             Component::Cache(c) => crash_or_recover(&mut **c, me, ctx, others, machine, start),
             Component::Database(d) => crash_or_recover(&mut **d, me, ctx, others, machine, start),
             Component::Queue(q) => crash_or_recover(&mut **q, me, ctx, others, machine, start),
+            Component::Topic(t) => crash_or_recover(&mut **t, me, ctx, others, machine, start),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -274,6 +289,7 @@ impl Component {
             Component::Cache(c) => steps::outage(&mut **c, me, ctx, others, start),
             Component::Database(d) => steps::outage(&mut **d, me, ctx, others, start),
             Component::Queue(q) => steps::outage(&mut **q, me, ctx, others, start),
+            Component::Topic(t) => steps::outage(&mut **t, me, ctx, others, start),
             Component::Balancer(b) => b.power(me, ctx, !start),
             // A DNS cannot fail (validated): its targets do.
             Component::Dns(_) => {}
@@ -288,6 +304,7 @@ impl Component {
             Component::Cache(c) => Some((&c.server.spec.machine, &mut c.server.machines)),
             Component::Database(d) => Some((&d.server.spec.machine, &mut d.server.machines)),
             Component::Queue(q) => Some((&q.server.spec.machine, &mut q.server.machines)),
+            Component::Topic(t) => Some((&t.server.spec.machine, &mut t.server.machines)),
             Component::Balancer(_) | Component::Dns(_) => None,
         }
     }
@@ -311,7 +328,8 @@ impl Component {
             | Component::Cache(_)
             | Component::Balancer(_)
             | Component::Dns(_)
-            | Component::Queue(_) => unreachable!("{NOT_A_DATABASE}"),
+            | Component::Queue(_)
+            | Component::Topic(_) => unreachable!("{NOT_A_DATABASE}"),
         }
     }
 
@@ -337,7 +355,8 @@ impl Component {
             | Component::Cache(_)
             | Component::Balancer(_)
             | Component::Dns(_)
-            | Component::Queue(_) => unreachable!("{NOT_A_DATABASE}"),
+            | Component::Queue(_)
+            | Component::Topic(_) => unreachable!("{NOT_A_DATABASE}"),
         }
     }
 
@@ -357,7 +376,7 @@ impl Component {
             Component::Service(s) => Landing::Spread(s.server.spec.machine_count),
             Component::Cache(c) => Landing::Spread(c.server.spec.machine_count),
             Component::Database(d) => d.land(ctx, r, caller, shard),
-            Component::Queue(_) => Landing::Machine(0),
+            Component::Queue(_) | Component::Topic(_) => Landing::Machine(0),
             Component::Balancer(_) => Landing::Spread(1),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -371,7 +390,8 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Balancer(_)
-            | Component::Queue(_) => None,
+            | Component::Queue(_)
+            | Component::Topic(_) => None,
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
     }
@@ -384,7 +404,8 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Balancer(_)
-            | Component::Queue(_) => None,
+            | Component::Queue(_)
+            | Component::Topic(_) => None,
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
     }
@@ -431,7 +452,8 @@ impl Component {
             | Component::Cache(_)
             | Component::Database(_)
             | Component::Balancer(_)
-            | Component::Queue(_) => None,
+            | Component::Queue(_)
+            | Component::Topic(_) => None,
         }
     }
 
@@ -441,7 +463,8 @@ impl Component {
             Component::Service(_)
             | Component::Cache(_)
             | Component::Database(_)
-            | Component::Queue(_) => live.any_up(me),
+            | Component::Queue(_)
+            | Component::Topic(_) => live.any_up(me),
             Component::Balancer(b) => b.is_up(live),
             Component::Dns(_) => true,
         }
@@ -454,6 +477,7 @@ impl Component {
             Component::Cache(c) => c.server.machines.len(),
             Component::Database(d) => d.server.machines.len(),
             Component::Queue(q) => q.server.machines.len(),
+            Component::Topic(t) => t.server.machines.len(),
             Component::Balancer(_) | Component::Dns(_) => 1,
         }
     }
@@ -463,10 +487,24 @@ impl Component {
         match self {
             Component::Queue(q) => Some(q),
             Component::Service(_)
+            | Component::Topic(_)
             | Component::Cache(_)
             | Component::Database(_)
             | Component::Balancer(_)
             | Component::Dns(_) => None,
+        }
+    }
+
+    /// The topic this is, to set up its subscriptions (None for every other kind).
+    pub fn as_topic(&mut self) -> Option<&mut Topic> {
+        match self {
+            Component::Topic(t) => Some(t),
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Balancer(_)
+            | Component::Dns(_)
+            | Component::Queue(_) => None,
         }
     }
 
@@ -485,9 +523,30 @@ impl Component {
         self.queue().visibility_ends(ctx, slot, receipt);
     }
 
-    /// A call of one of a queue's pollers answered.
+    /// A call of one of a queue's pollers, or a copy a topic sent, answered.
     pub fn op_returned(&mut self, ctx: &mut Context, f: FrameId) {
-        self.queue().op_returned(ctx, f);
+        match self {
+            Component::Queue(q) => q.op_returned(ctx, f),
+            Component::Topic(t) => t.op_returned(ctx, f),
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Balancer(_)
+            | Component::Dns(_) => unreachable!("{NOT_A_QUEUE}"),
+        }
+    }
+
+    /// A topic's copy `r` is due to be tried again.
+    pub fn redeliver(&mut self, ctx: &mut Context, r: RequestId) {
+        match self {
+            Component::Topic(t) => t.redeliver(ctx, r),
+            Component::Service(_)
+            | Component::Cache(_)
+            | Component::Database(_)
+            | Component::Balancer(_)
+            | Component::Dns(_)
+            | Component::Queue(_) => unreachable!("only topics push copies"),
+        }
     }
 
     // Measurements.
@@ -501,6 +560,7 @@ impl Component {
                 q.server.snapshot_window_start(hosts, now);
                 q.snapshot_window_start(now);
             }
+            Component::Topic(t) => t.server.snapshot_window_start(hosts, now),
             Component::Balancer(b) => b.snapshot_window_start(now),
             Component::Dns(_) => {}
         }
@@ -515,6 +575,7 @@ impl Component {
                 q.server.snapshot_window_end(hosts, now);
                 q.snapshot_window_end(now);
             }
+            Component::Topic(t) => t.server.snapshot_window_end(hosts, now),
             Component::Balancer(b) => b.snapshot_window_end(now),
             Component::Dns(_) => {}
         }
@@ -527,6 +588,7 @@ impl Component {
             Component::Cache(c) => c.server.interval_load(hosts, now),
             Component::Database(d) => d.server.interval_load(hosts, now),
             Component::Queue(q) => q.interval_load(hosts, now),
+            Component::Topic(t) => t.server.interval_load(hosts, now),
             Component::Balancer(b) => b.interval_load(now),
             Component::Dns(_) => IntervalLoad::default(),
         }
@@ -539,6 +601,7 @@ impl Component {
             Component::Cache(c) => c.server.record_peaks(hosts),
             Component::Database(d) => d.server.record_peaks(hosts),
             Component::Queue(q) => q.server.record_peaks(hosts),
+            Component::Topic(t) => t.server.record_peaks(hosts),
             Component::Balancer(_) | Component::Dns(_) => {}
         }
     }
@@ -550,6 +613,7 @@ impl Component {
             Component::Cache(c) => c.server.queue_heap_bytes(),
             Component::Database(d) => d.queue_heap_bytes(),
             Component::Queue(q) => q.queue_heap_bytes(),
+            Component::Topic(t) => t.server.queue_heap_bytes(),
             Component::Balancer(_) | Component::Dns(_) => 0,
         }
     }
@@ -557,6 +621,12 @@ impl Component {
 
 // A queue's copies of the server machinery stay out of line, so the hot doors above keep
 // the copies of the other kinds inlined where the simulation dispatches.
+/// Runs `f` out of line (a topic's copy of the server machinery, like a queue's).
+#[inline(never)]
+fn out_of_line(f: impl FnOnce()) {
+    f();
+}
+
 #[inline(never)]
 fn queue_arrive(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
     steps::arrive(q, ctx, others, f);

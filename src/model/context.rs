@@ -126,8 +126,9 @@ pub struct Context {
     pub first_host: Vec<u32>,
     /// Whether any host runs more than one process (else no call is a loopback).
     pub shared_hosts: bool,
-    /// Where each queue poller runs (consumer service, machine), by global poller id.
-    pub poller_homes: Vec<(ComponentId, u32)>,
+    /// Where each carrier's answer goes, by global home id: a queue poller's consumer
+    /// machine, or a topic (its machine 0) for a subscription's copies.
+    pub carrier_homes: Vec<(ComponentId, u32)>,
     pub live: Liveness,
     pub metrics: RunMetrics,
     pub window: Window,
@@ -276,7 +277,7 @@ impl Context {
     /// from the broker.
     fn carrier_latency(&mut self, r: RequestId, component: ComponentId, machine: u32) -> SimTime {
         let (_, poller) = queue_of(self.requests.get(r));
-        let (home, home_machine) = self.poller_homes[poller as usize];
+        let (home, home_machine) = self.carrier_homes[poller as usize];
         if home == component {
             SimTime::ZERO
         } else {

@@ -73,6 +73,8 @@ pub enum Event {
     /// The visibility timeout of the message in `slot` of queue `queue`, received under
     /// `receipt`, ends.
     Visibility { queue: u16, slot: u32, receipt: u32 },
+    /// A topic's copy `request` (a push that failed) is tried again.
+    Redeliver { topic: u16, request: RequestId },
     /// A time-series interval ends.
     SampleTick,
     /// Warm-up is over: statistics start.

@@ -13,6 +13,7 @@ use crate::model::data::replica_log::ReplicationState;
 use crate::model::data::replication::ReplicationSpec;
 use crate::model::ids::ComponentId;
 use crate::model::messaging::queue::Broker;
+use crate::model::messaging::topic::{Subscriber, Topic};
 use crate::model::net::dns::Dns;
 use crate::model::net::load_balancer::Balancer;
 use crate::model::{ComponentKind, ComponentSpec};
@@ -56,6 +57,9 @@ impl ComponentSpec {
                 Component::Balancer(Box::new(Balancer::new(spec.as_ref().clone(), rng)))
             }
             ComponentKind::Dns(spec) => Component::Dns(Box::new(Dns::new(spec.as_ref().clone()))),
+            ComponentKind::Topic(spec) => {
+                Component::Topic(Box::new(Topic::new(spec.as_ref().clone(), rng)))
+            }
             // Its id and its pollers' first global id are set when the simulation is built.
             ComponentKind::Queue(spec) => Component::Queue(Box::new(Broker::new(
                 spec.as_ref().clone(),
@@ -77,6 +81,7 @@ impl ComponentKind {
             ComponentKind::Balancer(_) => "load_balancer",
             ComponentKind::Dns(_) => "dns",
             ComponentKind::Queue(_) => "queue",
+            ComponentKind::Topic(_) => "topic",
         }
     }
 
@@ -91,6 +96,20 @@ impl ComponentKind {
             ComponentKind::Dns(d) => d.targets.clone(),
             // Its consumers pull; it calls no one.
             ComponentKind::Queue(_) => Vec::new(),
+            // It sends each message on to its subscribers.
+            ComponentKind::Topic(t) => {
+                let mut out: Vec<ComponentId> = t
+                    .subscriptions
+                    .iter()
+                    .map(|s| match s.to {
+                        Subscriber::Queue(q) => q,
+                        Subscriber::Push { service, .. } => service,
+                    })
+                    .collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
         }
     }
 
@@ -103,6 +122,7 @@ impl ComponentKind {
             ComponentKind::Balancer(b) => b.cost_per_hour,
             ComponentKind::Dns(_) => 0.0,
             ComponentKind::Queue(q) => q.server.cost_per_hour(),
+            ComponentKind::Topic(t) => t.server.cost_per_hour(),
         }
     }
 
@@ -113,6 +133,7 @@ impl ComponentKind {
             ComponentKind::Cache(c) => Some(&mut c.server.machine),
             ComponentKind::Database(d) => Some(&mut d.server.machine),
             ComponentKind::Queue(q) => Some(&mut q.server.machine),
+            ComponentKind::Topic(t) => Some(&mut t.server.machine),
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => None,
         }
     }
@@ -156,6 +177,15 @@ impl ComponentKind {
                 },
                 None,
             ),
+            ComponentKind::Topic(t) => (
+                Fleet {
+                    machine: &t.server.machine,
+                    count: t.server.machine_count,
+                    workers: t.server.workers,
+                    replication: None,
+                },
+                None,
+            ),
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => return None,
         };
         Some(Fleet { replication, ..s })
@@ -174,6 +204,7 @@ impl ComponentKind {
             ComponentKind::Cache(c) => Some(sum(&c.server.programs, class)),
             ComponentKind::Database(d) => Some(sum(&d.server.programs, class)),
             ComponentKind::Queue(q) => Some(sum(&q.server.programs, class)),
+            ComponentKind::Topic(t) => Some(sum(&t.server.programs, class)),
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => None,
         }
     }
@@ -223,6 +254,11 @@ impl ComponentKind {
                 }
             }
             ComponentKind::Balancer(_) | ComponentKind::Dns(_) => FixedHeap::default(),
+            // A latency histogram per subscription.
+            ComponentKind::Topic(t) => FixedHeap {
+                histograms: 3 + t.subscriptions.len() as u64,
+                ..server(t.server.machine_count, 0)
+            },
             // Its end-to-end latency, and each poller's batch and list to delete.
             ComponentKind::Queue(q) => {
                 let base = server(q.server.machine_count, 0);

@@ -117,4 +117,5 @@ pub enum ComponentKind {
     Balancer(Box<BalancerSpec>),
     Dns(Box<DnsSpec>),
     Queue(Box<messaging::queue::QueueSpec>),
+    Topic(Box<messaging::topic::TopicSpec>),
 }

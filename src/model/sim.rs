@@ -192,12 +192,17 @@ impl Simulation {
             .collect();
         let shared_hosts = hosts.iter().any(|h| h.processes.len() > 1);
         // Every queue's pollers get global ids, in component order, and their homes.
-        let mut poller_homes = Vec::new();
+        let mut carrier_homes = Vec::new();
         for (i, c) in components.iter_mut().enumerate() {
             if let Some(q) = c.as_queue() {
                 q.me = ComponentId::from_index(i);
-                q.first_poller = poller_homes.len() as u32;
-                poller_homes.extend(q.pollers.iter().map(|p| (p.consumer, p.machine)));
+                q.first_poller = carrier_homes.len() as u32;
+                carrier_homes.extend(q.pollers.iter().map(|p| (p.consumer, p.machine)));
+            }
+            if let Some(t) = c.as_topic() {
+                t.me = ComponentId::from_index(i);
+                t.first_home = carrier_homes.len() as u32;
+                carrier_homes.extend(t.subscriptions.iter().map(|_| (t.me, 0)));
             }
         }
         let live = Liveness::new(components.iter().map(Component::liveness_slots));
@@ -211,7 +216,7 @@ impl Simulation {
                 hosts,
                 first_host,
                 shared_hosts,
-                poller_homes,
+                carrier_homes,
                 live,
                 metrics,
                 window,
@@ -454,6 +459,9 @@ impl Simulation {
                 slot,
                 receipt,
             } => comps[usize::from(queue)].visibility_ends(ctx, slot, receipt),
+            Event::Redeliver { topic, request } => {
+                comps[usize::from(topic)].redeliver(ctx, request)
+            }
             Event::SampleTick => self.sample_tick(),
             Event::WindowStart => self.start_window(),
             Event::WindowEnd => self.end_window(),

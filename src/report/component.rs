@@ -23,6 +23,15 @@ pub(crate) enum ComponentSummary {
     LoadBalancer(BalancerSummary),
     Dns(DnsSummary),
     Queue(Box<QueueSummary>),
+    Topic(Box<TopicSummary>),
+}
+
+/// A topic: its broker's machine, and what became of the copies it sent.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct TopicSummary {
+    #[serde(flatten)]
+    pub server: ServerSummary,
+    pub messages: super::messages::TopicMessages,
 }
 
 /// A queue: its broker's machine, and what became of the messages.
@@ -139,6 +148,7 @@ impl ComponentSummary {
             ComponentSummary::LoadBalancer(_) => "load_balancer",
             ComponentSummary::Dns(_) => "dns",
             ComponentSummary::Queue(_) => "queue",
+            ComponentSummary::Topic(_) => "topic",
         }
     }
 
@@ -150,7 +160,8 @@ impl ComponentSummary {
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
             | ComponentSummary::Dns(_)
-            | ComponentSummary::Queue(_) => self.kind(),
+            | ComponentSummary::Queue(_)
+            | ComponentSummary::Topic(_) => self.kind(),
         }
     }
 
@@ -163,7 +174,8 @@ impl ComponentSummary {
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
             | ComponentSummary::LoadBalancer(_)
-            | ComponentSummary::Queue(_) => self.throughput_rps().unwrap_or(0.0),
+            | ComponentSummary::Queue(_)
+            | ComponentSummary::Topic(_) => self.throughput_rps().unwrap_or(0.0),
         }
     }
 
@@ -175,6 +187,7 @@ impl ComponentSummary {
             ComponentSummary::Queue(_) => {
                 Some("a queue's rps: API calls (send, receive, delete) it answered per second")
             }
+            ComponentSummary::Topic(_) => Some("a topic's rps: messages published per second"),
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_) => None,
@@ -187,7 +200,8 @@ impl ComponentSummary {
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
-            | ComponentSummary::Queue(_) => LoadShown::CpuAndQueue,
+            | ComponentSummary::Queue(_)
+            | ComponentSummary::Topic(_) => LoadShown::CpuAndQueue,
             ComponentSummary::LoadBalancer(_) => LoadShown::ConnectionShare,
             ComponentSummary::Dns(_) => LoadShown::Nothing,
         }
@@ -200,6 +214,7 @@ impl ComponentSummary {
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s),
             ComponentSummary::Queue(q) => Some(&q.server),
+            ComponentSummary::Topic(t) => Some(&t.server),
             ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
         }
     }
@@ -210,6 +225,7 @@ impl ComponentSummary {
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s),
             ComponentSummary::Queue(q) => Some(&mut q.server),
+            ComponentSummary::Topic(t) => Some(&mut t.server),
             ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
         }
     }
@@ -221,6 +237,7 @@ impl ComponentSummary {
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s.throughput_rps),
             ComponentSummary::Queue(q) => Some(q.server.throughput_rps),
+            ComponentSummary::Topic(t) => Some(t.server.throughput_rps),
             ComponentSummary::LoadBalancer(b) => Some(b.throughput_rps),
             ComponentSummary::Dns(_) => None,
         }
@@ -240,6 +257,11 @@ impl ComponentSummary {
                 mean: q.server.mean_connections,
                 peak: q.server.peak_connections,
                 cap: q.server.max_connections,
+            }),
+            ComponentSummary::Topic(t) => Some(Connections {
+                mean: t.server.mean_connections,
+                peak: t.server.peak_connections,
+                cap: t.server.max_connections,
             }),
             ComponentSummary::LoadBalancer(b) => Some(Connections {
                 mean: b.mean_connections,
@@ -294,6 +316,7 @@ pub(super) fn working_memory_share(state: &Component) -> f64 {
         Component::Cache(c) => share(&c.server),
         Component::Database(d) => share(&d.server),
         Component::Queue(q) => share(&q.server),
+        Component::Topic(t) => share(&t.server),
         Component::Balancer(_) | Component::Dns(_) => 0.0,
     }
 }
@@ -406,6 +429,10 @@ pub(super) fn component_summary(
         Component::Queue(q) => ComponentSummary::Queue(Box::new(QueueSummary {
             server: server_summary(&q.server, None, cost, &per_s),
             messages: super::messages::summary(q, &per_s),
+        })),
+        Component::Topic(t) => ComponentSummary::Topic(Box::new(TopicSummary {
+            server: server_summary(&t.server, None, cost, &per_s),
+            messages: super::messages::topic_summary(t, all, &per_s),
         })),
         Component::Dns(d) => ComponentSummary::Dns(DnsSummary {
             cost_per_hour: round(cost, 4),

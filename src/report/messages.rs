@@ -1,9 +1,12 @@
 //! A queue's messages in summary.json: rates over the window, what became of them, the depth
 //! and the end-to-end latency (sent to processed), beside its broker's machine figures. Pure.
 
+use crate::model::ComponentSpec;
 use crate::model::messaging::queue::Broker;
+use crate::model::messaging::topic::{Subscriber, Topic};
 use crate::report::{LatencySummary, round};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What a queue did with its messages.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -24,6 +27,8 @@ pub(crate) struct MessageSummary {
     pub delivered: u64,
     pub redelivered: u64,
     pub duplicates: u64,
+    /// Processings that finished after their message had left the queue: wasted work.
+    pub late: u64,
     pub failed_processing: u64,
     pub dead_lettered: u64,
     pub expired: u64,
@@ -69,12 +74,13 @@ pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary
         delivered: s.delivered,
         redelivered: s.redelivered,
         duplicates: s.duplicates,
+        late: s.late,
         failed_processing: s.failed_processing,
         dead_lettered: s.dead_lettered,
         expired: s.expired,
         lost: s.lost,
         mean_depth: round(q.mean_depth, 4),
-        peak_depth: q.depth.max(),
+        peak_depth: q.peak_depth,
         end_to_end_ms: (!q.end_to_end.is_empty()).then(|| LatencySummary::of(&q.end_to_end)),
         run: MessageFates {
             accepted: f.accepted,
@@ -83,6 +89,79 @@ pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary
             expired: f.expired,
             lost: f.lost,
             still_queued: q.store.unprocessed_held(),
+        },
+    }
+}
+
+/// What a topic did with the messages published to it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct TopicMessages {
+    /// Messages published per second over the window, and copies sent on (× subscriptions).
+    pub published_per_s: f64,
+    pub copies_per_s: f64,
+    /// Per subscription, by the subscriber's name.
+    pub subscriptions: BTreeMap<String, SubscriptionSummary>,
+    /// Over the whole run: copies sent, delivered, lost; the rest were still on their way.
+    pub run: CopyFates,
+}
+
+/// One subscription over the window.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct SubscriptionSummary {
+    /// `queue` (durable) or `push` (a service's endpoint).
+    pub to: &'static str,
+    pub delivered: u64,
+    pub retried: u64,
+    pub lost: u64,
+    /// Published to delivered (the subscriber's acknowledgement back at the topic); absent
+    /// when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_ms: Option<LatencySummary>,
+}
+
+/// Copies over the run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct CopyFates {
+    pub sent: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub in_flight: u64,
+}
+
+pub(crate) fn topic_summary(
+    t: &Topic,
+    all: &[ComponentSpec],
+    per_s: &impl Fn(u64) -> f64,
+) -> TopicMessages {
+    let subscriptions = t
+        .subscriptions
+        .iter()
+        .zip(&t.stats)
+        .map(|(sub, st)| {
+            let (id, to) = match sub.to {
+                Subscriber::Queue(q) => (q, "queue"),
+                Subscriber::Push { service, .. } => (service, "push"),
+            };
+            let summary = SubscriptionSummary {
+                to,
+                delivered: st.delivered,
+                retried: st.retried,
+                lost: st.lost,
+                delivery_ms: (!st.latency.is_empty()).then(|| LatencySummary::of(&st.latency)),
+            };
+            (all[id.index()].name.clone(), summary)
+        })
+        .collect();
+    let f = t.fates;
+    TopicMessages {
+        published_per_s: per_s(t.published),
+        copies_per_s: per_s(t.published * t.subscriptions.len() as u64),
+        subscriptions,
+        run: CopyFates {
+            sent: f.sent,
+            delivered: f.delivered,
+            lost: f.lost,
+            in_flight: f.sent - f.delivered - f.lost,
         },
     }
 }

@@ -1,5 +1,6 @@
-//! The report's sections on queues (part of `sections`): what each queue's messages did, and
-//! how long they took from send to processed. Absent when the scenario has no queue. Pure.
+//! The report's sections on queues and topics (part of `sections`): what each queue's
+//! messages did, and how long they took from send to processed; what each topic's
+//! subscriptions got. Absent when the scenario has none. Pure.
 
 use crate::report::sections::{Grid, Section, latency_cells, rate, thousands};
 use crate::report::{ComponentSummary, Results};
@@ -7,6 +8,57 @@ use crate::report::{ComponentSummary, Results};
 /// "Queues" (flow and depth per queue, and what went wrong) and "Messages, sent to
 /// processed" (end-to-end latency per queue).
 pub(crate) fn queues(r: &Results) -> Vec<Section> {
+    let mut out = queue_sections(r);
+    out.extend(topics(r));
+    out
+}
+
+/// "Topics": per subscription, copies delivered, retried and lost, and the delivery p99.
+fn topics(r: &Results) -> Option<Section> {
+    let mut rows = Vec::new();
+    for name in &r.component_order {
+        let Some(ComponentSummary::Topic(t)) = r.components.get(name) else {
+            continue;
+        };
+        for (sub, s) in &t.messages.subscriptions {
+            rows.push(vec![
+                name.clone(),
+                format!("{sub} ({})", s.to),
+                thousands(s.delivered),
+                thousands(s.retried),
+                thousands(s.lost),
+                s.delivery_ms
+                    .as_ref()
+                    .and_then(|l| l.p99)
+                    .map_or("-".into(), |p| format!("{p:.2}")),
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let mut s = Section::new("Topics");
+    s.grid = Some(Grid {
+        head: [
+            "topic",
+            "subscriber",
+            "delivered",
+            "retried",
+            "lost",
+            "p99 ms",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    });
+    s.notes = vec![
+        "lost: copies a subscriber never took (a push after its retries, or a full queue)".into(),
+        "  p99 ms: published to delivered".into(),
+    ];
+    Some(s)
+}
+
+fn queue_sections(r: &Results) -> Vec<Section> {
     let queues: Vec<_> = r
         .component_order
         .iter()
@@ -54,6 +106,7 @@ pub(crate) fn queues(r: &Results) -> Vec<Section> {
             (m.refused, "sends refused"),
             (m.redelivered, "redelivered (visibility timeout)"),
             (m.duplicates, "processed again (duplicates)"),
+            (m.late, "processed after leaving the queue"),
             (m.failed_processing, "failed processing"),
             (m.dead_lettered, "dead-lettered"),
             (m.expired, "expired"),
@@ -70,7 +123,7 @@ pub(crate) fn queues(r: &Results) -> Vec<Section> {
         let run = &m.run;
         if run.still_queued > 0 {
             flow.lines.push(format!(
-                "{name}: {} of the run's {} messages were still queued at the end",
+                "{name}: still queued at the end: {} of the run's {} messages",
                 thousands(run.still_queued),
                 thousands(run.accepted)
             ));

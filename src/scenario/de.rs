@@ -95,6 +95,7 @@ fn of_kind<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<RawComponen
         "database" => RawDatabase::deserialize(rest).map(RawComponent::Database),
         "dns" => RawDns::deserialize(rest).map(RawComponent::Dns),
         "queue" => RawQueue::deserialize(rest).map(RawComponent::Queue),
+        "topic" => RawTopic::deserialize(rest).map(RawComponent::Topic),
         other => Err(de::Error::custom(unknown_kind(other))),
     }
 }
@@ -152,7 +153,7 @@ mod tests {
                 "{kind}: {err:?}"
             );
         }
-        let err = of_kind("topic", serde_json::json!({})).unwrap_err();
-        assert!(err.to_string().contains("unknown component kind `topic`"));
+        let err = of_kind("log", serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("unknown component kind `log`"));
     }
 }

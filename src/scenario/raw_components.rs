@@ -2,7 +2,7 @@
 
 use super::raw::{RawDist, one_u32};
 use super::raw_database::RawDatabase;
-use super::raw_messaging::{RawConsumes, RawQueue, RawSend};
+use super::raw_messaging::{RawConsumes, RawPublish, RawQueue, RawSend, RawTopic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -154,16 +154,18 @@ pub enum RawComponent {
     Database(RawDatabase),
     Dns(RawDns),
     Queue(RawQueue),
+    Topic(RawTopic),
 }
 
 /// The kinds a component can have, in the order error messages list them.
-pub const COMPONENT_KINDS: [&str; 6] = [
+pub const COMPONENT_KINDS: [&str; 7] = [
     "service",
     "load_balancer",
     "cache",
     "database",
     "dns",
     "queue",
+    "topic",
 ];
 
 /// Geographic DNS: sends each user to the nearest healthy target (the entry of a region).
@@ -264,6 +266,9 @@ pub enum RawStep {
     /// Send a message to a queue and go on once the queue has accepted it; its consumers
     /// process it later.
     Send(RawSend),
+    /// Publish a message to a topic and go on once the topic has taken it; it sends a copy
+    /// to every subscriber.
+    Publish(RawPublish),
 }
 
 /// Several queries to one database in one round trip.

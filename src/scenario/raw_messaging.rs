@@ -118,3 +118,58 @@ fn default_retention_s() -> f64 {
 fn default_visibility_timeout_s() -> f64 {
     30.0
 }
+
+/// A message published to a topic.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPublish {
+    /// The topic.
+    pub topic: String,
+    /// The message's class, one of `workload.classes` (as for `send`).
+    pub message: String,
+}
+
+/// A publish/subscribe topic (SNS-like): a broker on a machine that sends each published
+/// message on to every subscription at once.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTopic {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<RawMachine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Publishes served at once.
+    #[serde(default = "default_queue_workers")]
+    #[schemars(range(min = 1))]
+    pub workers: u32,
+    /// Publishes waiting for a worker; one more is refused `queue_full`.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: u32,
+    /// Topic CPU per publish.
+    #[serde(default = "default_request_cpu_ms")]
+    pub request_cpu_ms: RawDist,
+    /// Where each message goes: `{"queue": NAME}` or `{"service": NAME}` (a push).
+    pub subscribers: Vec<RawSubscription>,
+}
+
+/// One subscription: a queue, or a service's endpoint pushed to.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubscription {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// A push that fails is tried again this many times (0: lost at once).
+    #[serde(default)]
+    pub retries: u32,
+    /// Wait before the first retry, doubled before each next.
+    #[serde(default = "default_retry_backoff_ms")]
+    pub retry_backoff_ms: f64,
+}
+
+fn default_retry_backoff_ms() -> f64 {
+    1_000.0
+}

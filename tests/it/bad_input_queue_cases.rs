@@ -1,7 +1,7 @@
 //! Bad input about queues, as rows for `bad_input_cases` (same base scenario: a service
 //! `api` calling a database `db`).
 
-use crate::bad_input_cases::{Case, problem};
+use crate::bad_input_cases::{Case, problem, problem_on};
 use serde_json::json;
 
 /// A queue named `jobs`, valid.
@@ -101,6 +101,67 @@ pub(crate) fn cases() -> Vec<Case> {
             problems: vec![problem(
                 "components.jobs.visibility_timeout_s",
                 "must be a finite number > 0, got 0",
+            )],
+        },
+        Case {
+            name: "a publish to a queue, and a subscription of nothing",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.handlers.default[1]",
+                    json!({"publish": {"topic": "jobs", "message": "default"}}),
+                ),
+                (
+                    "components.t",
+                    json!({"kind": "topic", "machine": {"cores": 1}, "subscribers": [{}]}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.api.handlers.default[1].publish.topic",
+                    "`jobs` is not a topic: a service can only publish to a component of kind `topic`",
+                ),
+                problem_on(
+                    "components.t.subscribers[0]",
+                    "give exactly one of `queue` (durable) or `service` (a push)",
+                    "{}",
+                ),
+            ],
+        },
+        Case {
+            name: "retries on a queue subscription, and a push to a database",
+            edits: vec![
+                jobs(),
+                (
+                    "components.t",
+                    json!({"kind": "topic", "machine": {"cores": 1}, "subscribers": [
+                        {"queue": "jobs", "retries": 2}, {"service": "db"}
+                    ]}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.t.subscribers[0].retries",
+                    "a queue keeps what it accepts: retries are for pushes to a service",
+                ),
+                problem(
+                    "components.t.subscribers[1].service",
+                    "`db` is not a service: a topic pushes to services (or sends to queues)",
+                ),
+            ],
+        },
+        Case {
+            name: "users calling a topic",
+            edits: vec![
+                ("workload.entry", json!("t")),
+                (
+                    "components.t",
+                    json!({"kind": "topic", "machine": {"cores": 1}, "subscribers": [{"service": "api"}]}),
+                ),
+            ],
+            problems: vec![problem(
+                "workload.entry",
+                "`t` is a topic: users cannot call it; make a service the entry and have it `publish` to the topic",
             )],
         },
         Case {

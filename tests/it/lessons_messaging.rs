@@ -180,3 +180,46 @@ fn a_visibility_timeout_shorter_than_the_work_duplicates_it() {
         cpu(&long)
     );
 }
+
+/// Scenario 26: both subscribers of the topic are down for 30 s at 50 orders/s. The pushes
+/// to the email service fail and are lost, about 50 × 30 = 1,500 (±3 σ of the Poisson count,
+/// ±120); the queue subscription keeps analytics' copies (its depth peaks near 1,500) and
+/// loses none. With five retries, 1 + 2 + 4 + 8 + 16 = 31 s of them outlast the outage and
+/// no email is lost, the last delivered about 31 s late.
+#[test]
+fn a_push_nobody_answers_is_lost_where_a_queue_keeps_it() {
+    let s = run_json("26-pub-sub-fan-out", &[]);
+    let topic = "/components/orders/messages";
+    let email = |v: &Value, k: &str| num(v, &format!("{topic}/subscriptions/email/{k}"));
+    let lost = email(&s, "lost");
+    assert!((1_380.0..1_620.0).contains(&lost), "emails lost {lost}");
+    assert_eq!(
+        num(&s, &format!("{topic}/subscriptions/analytics-queue/lost")),
+        0.0
+    );
+    let q = "/components/analytics-queue/messages";
+    let peak = num(&s, &format!("{q}/peak_depth"));
+    assert!(
+        (1_350.0..1_650.0).contains(&peak),
+        "analytics backlog {peak}"
+    );
+    assert_eq!(num(&s, &format!("{q}/run/lost")), 0.0);
+    assert!(num(&s, &format!("{q}/run/still_queued")) < 10.0);
+    // Fan-out: two copies per order.
+    let published = num(&s, &format!("{topic}/published_per_s"));
+    assert!((num(&s, &format!("{topic}/copies_per_s")) - 2.0 * published).abs() < 0.01);
+    // The shop never knew.
+    assert_eq!(num(&s, "/error_rate"), 0.0);
+
+    let retried = run_json(
+        "26-pub-sub-fan-out",
+        &["components.orders.subscribers[0].retries=5"],
+    );
+    assert_eq!(email(&retried, "lost"), 0.0);
+    assert!(email(&retried, "retried") > lost);
+    let late = email(&retried, "delivery_ms/max");
+    assert!(
+        (29_000.0..33_000.0).contains(&late),
+        "latest email {late} ms"
+    );
+}

@@ -123,6 +123,10 @@ pub enum Flow {
     Wait,
     /// The call is answered now with this status (a queue refusing a send).
     Answer(crate::metrics::outcome::Status),
+    /// The step scheduled the frame's next event and waits without its worker, which goes
+    /// to the next call in line (a queue's long poll: an event-driven broker holds a waiting
+    /// receive as a connection, not a thread).
+    Park,
 }
 
 /// What a kind of server adds to the shared machinery: its own steps, and what it does when

@@ -228,6 +228,7 @@ pub(super) fn run_steps<K: ServerKind>(
                 Flow::Next(next) => ctx.frames.get_mut(f).step = next,
                 Flow::Wait => return,
                 Flow::Answer(status) => return reply(k, ctx, others, f, status),
+                Flow::Park => return park(k, ctx, others, f),
             },
         }
     }
@@ -406,14 +407,15 @@ pub(crate) fn reply<K: ServerKind>(
         let closes = ctx.closes_after(&fr);
         let host = &mut ctx.hosts[m.host as usize];
         m.release_when_sent(&srv.spec.machine, host, closes, sent, now);
+        // (A call answered after waiting without a worker, a long poll, counts too.)
+        if ok_in_window {
+            srv.stats.served += 1;
+        }
         if fr.has_worker {
             m.busy_workers -= 1;
             m.workers.set(now, u64::from(m.busy_workers));
             if counted {
                 srv.stats.service.record(now - fr.started);
-            }
-            if ok_in_window {
-                srv.stats.served += 1;
             }
             served = Some(now - fr.started);
             next = m.wait_queue.pop_front();
@@ -431,6 +433,27 @@ pub(crate) fn reply<K: ServerKind>(
     }
     ctx.send_back(f, sent);
     if let Some(g) = next {
+        start_queued(k, ctx, others, g);
+    }
+}
+
+/// Frame `f` waits without its worker: the worker goes to the next frame in line. Its
+/// answer (`reply`) then frees no worker, and its wait is not service time.
+fn park<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut Others, f: FrameId) {
+    let now = ctx.now;
+    let fr = ctx.frames.get_mut(f);
+    if !fr.has_worker {
+        return;
+    }
+    fr.has_worker = false;
+    let machine = fr.machine;
+    let srv = k.server();
+    let m = &mut srv.machines[machine as usize];
+    m.busy_workers -= 1;
+    m.workers.set(now, u64::from(m.busy_workers));
+    let next = m.wait_queue.pop_front();
+    if let Some(g) = next {
+        m.note_queue(&mut ctx.hosts[m.host as usize], now);
         start_queued(k, ctx, others, g);
     }
 }

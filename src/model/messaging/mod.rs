@@ -1,5 +1,6 @@
-//! Asynchronous work: message queues now (`queue.rs`, the broker; `poller.rs`, its consumers;
-//! `store.rs`, the messages), topics and logs to come.
+//! Asynchronous work: message queues (`queue.rs`, the broker; `poller.rs`, its consumers;
+//! `store.rs`, the messages) and publish/subscribe topics (`topic.rs`); partitioned logs to
+//! come.
 //!
 //! A message is not a request: it has its own arena (`store::Store`), outcomes (processed,
 //! dead-lettered, expired, lost, still queued) and end-to-end latency, none of which touch the
@@ -7,11 +8,14 @@
 //! and each processing is a call frame served by the shared server machinery, so NICs, cores,
 //! connections, memory and faults apply to it unchanged. A frame names a request, so those
 //! calls name a *carrier*: a request record no user sent (`user == CARRIER`) whose `attempt`
-//! says which operation it carries (`Op`) and whose `key` says for which queue and poller.
+//! says which operation it carries (`Op`, low byte) and how often it was tried (high byte),
+//! and whose `key` says which queue or topic it is for and where its answer goes (a global
+//! *home* id: a queue's poller, or a topic's subscription; `Context::carrier_homes`).
 
 pub mod poller;
 pub mod queue;
 pub mod store;
+pub mod topic;
 
 use crate::engine::time::SimTime;
 use crate::model::ids::ComponentId;
@@ -41,7 +45,7 @@ impl Op {
         if req.user != CARRIER {
             return None;
         }
-        Some(match req.attempt {
+        Some(match req.attempt & 0xff {
             1 => Op::Send,
             2 => Op::Receive,
             3 => Op::Delete,
@@ -50,7 +54,19 @@ impl Op {
     }
 }
 
-/// The queue and the global poller id a carrier is for.
+/// Times a carrier was tried again (a topic's push).
+#[inline]
+pub fn tries_of(req: &Request) -> u8 {
+    (req.attempt >> 8) as u8
+}
+
+/// `req`'s `attempt` with `tries` further tries.
+#[inline]
+pub fn with_tries(req: &Request, tries: u8) -> u16 {
+    (req.attempt & 0xff) | (u16::from(tries) << 8)
+}
+
+/// The queue or topic, and the global home id, a carrier is for.
 #[inline]
 pub fn queue_of(req: &Request) -> (ComponentId, u32) {
     (
@@ -59,8 +75,8 @@ pub fn queue_of(req: &Request) -> (ComponentId, u32) {
     )
 }
 
-/// A carrier of `op` for `queue` (and global poller `poller`), of message class `class`,
-/// starting at `now`; `counted` when it starts inside the measurement window.
+/// A carrier of `op` for queue or topic `queue` (and global home `poller`), of message class
+/// `class`, sent at `now`; `counted` when it starts inside the measurement window.
 pub fn carrier(
     op: Op,
     queue: ComponentId,

@@ -20,7 +20,7 @@ use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId};
 use crate::model::messaging::poller::{Poller, PollerState};
-use crate::model::messaging::store::{Delivery, Store};
+use crate::model::messaging::store::{Delivery, Processing, Store, VisibilityEnd};
 use crate::model::messaging::{Op, queue_of};
 use crate::model::request::{Frame, Request};
 use std::collections::VecDeque;
@@ -63,8 +63,9 @@ pub struct QueueSpec {
     pub retention: SimTime,
     /// A received message not deleted within this is delivered again.
     pub visibility_timeout: SimTime,
-    /// Received this many times without being deleted: to the dead-letter queue.
-    pub max_receives: u16,
+    /// Received this many times without being deleted: to the dead-letter queue (None:
+    /// delivered again for ever).
+    pub max_receives: Option<u16>,
     /// Messages are written to disk (one I/O per send) and survive a crash.
     pub persistent: bool,
     /// Price per million API calls (send, receive, delete), in dollars.
@@ -98,6 +99,9 @@ pub struct QueueStats {
     /// Messages processed for the first time, and processed again (duplicates).
     pub processed: u64,
     pub duplicates: u64,
+    /// Processings that finished after their message had left the queue unprocessed
+    /// (dead-lettered, lost, expired) or been deleted: wasted work.
+    pub late: u64,
     /// Deliveries whose processing failed (the consumer was down or refused it).
     pub failed_processing: u64,
     /// Messages whose visibility timeout ended before they were deleted.
@@ -115,17 +119,22 @@ pub struct Broker {
     pub max_messages: u64,
     pub retention: SimTime,
     pub visibility_timeout: SimTime,
-    pub max_receives: u16,
+    pub max_receives: Option<u16>,
     pub persistent: bool,
     pub cost_per_million_requests: f64,
     pub store: Store,
     pub pollers: Vec<Poller>,
-    /// The global id of `pollers[0]` (`Context::poller_homes`).
+    /// The global id of `pollers[0]` (`Context::carrier_homes`).
     pub first_poller: u32,
     /// Pollers whose long poll waits for a message, oldest first.
     pub parked: VecDeque<u32>,
-    /// Messages held, over time.
+    /// Messages held, over time, and the most held during the window.
     pub depth: TimeWeighted,
+    pub peak_depth: u64,
+    in_window: bool,
+    /// Bytes of messages held in the broker's memory (a crash wipes them; a persistent
+    /// queue reads them back when it returns).
+    resident: u64,
     depth_area_at_start: u128,
     window_start: SimTime,
     /// The depth's area at the previous time-series tick, and when.
@@ -165,6 +174,9 @@ impl Broker {
             first_poller,
             parked: VecDeque::new(),
             depth: TimeWeighted::default(),
+            peak_depth: 0,
+            in_window: false,
+            resident: 0,
             depth_area_at_start: 0,
             window_start: SimTime::ZERO,
             tick_area: 0,
@@ -178,29 +190,37 @@ impl Broker {
 
     #[inline]
     fn note_depth(&mut self, now: SimTime) {
-        self.depth.set(now, self.store.depth());
+        let depth = self.store.depth();
+        self.depth.set(now, depth);
+        if self.in_window {
+            self.peak_depth = self.peak_depth.max(depth);
+        }
     }
 
-    /// Gives back the broker's memory for `bytes` of messages that left.
-    fn free_memory(&mut self, ctx: &mut Context, bytes: u64) {
+    /// Gives back the broker's memory for `bytes` of messages that left (none of what a
+    /// crash already wiped).
+    fn free_memory(&mut self, hosts: &mut [Host], bytes: u64) {
+        let bytes = bytes.min(self.resident);
         if bytes > 0 {
-            let h = self.server.machines[0].host as usize;
-            ctx.hosts[h].give_memory(bytes);
+            self.resident -= bytes;
+            hosts[self.server.machines[0].host as usize].give_memory(bytes);
         }
     }
 
-    /// Drops what retention no longer keeps.
-    fn expire(&mut self, ctx: &mut Context) {
-        let now = ctx.now;
-        if now.0 < self.retention.0 {
-            return;
-        }
-        let (bytes, n) = self.store.expire_before(now - self.retention);
+    /// Messages sent before this are past retention.
+    fn retention_cutoff(&self, now: SimTime) -> SimTime {
+        SimTime(now.0.saturating_sub(self.retention.0))
+    }
+
+    /// Drops the waiting messages retention no longer keeps (at every call, and at every
+    /// time-series tick, so a queue nobody calls still expires them).
+    fn expire(&mut self, hosts: &mut [Host], now: SimTime) {
+        let (bytes, n) = self.store.expire_before(self.retention_cutoff(now));
         if n > 0 || bytes > 0 {
-            if ctx.window.contains(now) {
+            if self.in_window {
                 self.stats.expired += n;
             }
-            self.free_memory(ctx, bytes);
+            self.free_memory(hosts, bytes);
             self.note_depth(now);
         }
     }
@@ -208,7 +228,7 @@ impl Broker {
     /// A send of class `class`, sent at `sent`, reaches the store.
     fn accept(&mut self, ctx: &mut Context, fr: &Frame, req: &Request) -> Result<(), Status> {
         let now = ctx.now;
-        self.expire(ctx);
+        self.expire(&mut ctx.hosts, now);
         let counted = ctx.window.contains(now);
         if self.store.depth() >= self.max_messages {
             self.stats.refused += u64::from(counted);
@@ -220,6 +240,7 @@ impl Broker {
             self.stats.refused += u64::from(counted);
             return Err(Status::OutOfMemory);
         }
+        self.resident += bytes;
         self.store.push(req.class, bytes, req.first_start);
         self.stats.sent += u64::from(counted);
         self.note_depth(now);
@@ -278,7 +299,7 @@ impl Broker {
 
     /// A receive call of poller `p` (frame `f`) is served.
     fn receive(&mut self, ctx: &mut Context, f: FrameId, p: u32, end: u16) -> Flow {
-        self.expire(ctx);
+        self.expire(&mut ctx.hosts, ctx.now);
         let counted = ctx.window.contains(ctx.now);
         self.stats.receives += u64::from(counted);
         if self.hand_out(ctx, p) > 0 {
@@ -297,7 +318,7 @@ impl Broker {
                     seq: poller.seq,
                 };
                 ctx.schedule(ctx.now + wait, ev);
-                Flow::Wait
+                Flow::Park
             }
             _ => {
                 self.stats.empty_receives += u64::from(counted);
@@ -335,7 +356,7 @@ impl Broker {
         let mut done = done;
         done.clear();
         self.pollers[p as usize].done = done;
-        self.free_memory(ctx, freed);
+        self.free_memory(&mut ctx.hosts, freed);
         self.note_depth(ctx.now);
     }
 
@@ -344,20 +365,24 @@ impl Broker {
         let Some(d) = self.store.delivery(slot, receipt) else {
             return;
         };
-        let counted = ctx.window.contains(ctx.now);
-        let processed = self.store.get(slot).processed;
-        match self.store.visibility_ended(d, self.max_receives) {
-            None => {}
-            Some(Some(bytes)) => {
-                self.stats.dead_lettered += u64::from(counted && !processed);
-                self.free_memory(ctx, bytes);
-                self.note_depth(ctx.now);
-            }
-            Some(None) => {
+        let counted = self.in_window;
+        let cutoff = self.retention_cutoff(ctx.now);
+        match self.store.visibility_ended(d, self.max_receives, cutoff) {
+            VisibilityEnd::Nothing => return,
+            VisibilityEnd::Redelivered => {
                 self.stats.redelivered += u64::from(counted);
                 self.wake_parked(ctx);
             }
+            VisibilityEnd::DeadLettered { bytes, unprocessed } => {
+                self.stats.dead_lettered += u64::from(counted && unprocessed);
+                self.free_memory(&mut ctx.hosts, bytes);
+            }
+            VisibilityEnd::Expired { bytes, unprocessed } => {
+                self.stats.expired += u64::from(counted && unprocessed);
+                self.free_memory(&mut ctx.hosts, bytes);
+            }
         }
+        self.note_depth(ctx.now);
     }
 
     /// Delivery `d` was processed (`ok`) or failed by the consumer.
@@ -369,23 +394,27 @@ impl Broker {
             return;
         }
         match self.store.processed(d) {
-            Some(m) => {
+            Processing::First(m) => {
                 if counted {
                     self.stats.processed += 1;
                     self.end_to_end.record(now - m.sent);
                 }
             }
-            None => self.stats.duplicates += u64::from(counted),
+            Processing::Again => self.stats.duplicates += u64::from(counted),
+            Processing::Late => self.stats.late += u64::from(counted),
         }
     }
 
     pub fn snapshot_window_start(&mut self, now: SimTime) {
+        self.in_window = true;
+        self.peak_depth = self.store.depth();
         self.note_depth(now);
         self.depth_area_at_start = self.depth.area_at(now);
         self.window_start = now;
     }
 
     pub fn snapshot_window_end(&mut self, now: SimTime) {
+        self.in_window = false;
         let area = self.depth.area_at(now) - self.depth_area_at_start;
         let span = (now - self.window_start).0;
         self.mean_depth = if span > 0 {
@@ -397,6 +426,7 @@ impl Broker {
 
     /// The broker's load since the previous call, with its messages' depth and age.
     pub fn interval_load(&mut self, hosts: &mut [Host], now: SimTime) -> IntervalLoad {
+        self.expire(hosts, now);
         let mut load = self.server.interval_load(hosts, now);
         let area = self.depth.area_at(now);
         let span = (now - self.tick).0;
@@ -477,8 +507,9 @@ impl ServerKind for Broker {
     /// polls waiting there fail.
     fn machine_crashed(&mut self, ctx: &mut Context, _: ComponentId, _: u32) {
         let now = ctx.now;
+        // The crash has reset the machine's memory: nothing to give back.
+        self.resident = 0;
         if !self.persistent {
-            // (The crash has reset the machine's memory: nothing to give back.)
             let (_, n) = self.store.lose_all();
             self.stats.lost += if ctx.window.contains(now) { n } else { 0 };
             self.note_depth(now);
@@ -501,6 +532,7 @@ impl ServerKind for Broker {
             let h = self.server.machines[machine as usize].host as usize;
             ctx.hosts[h].memory_bytes += bytes;
             ctx.hosts[h].memory_peak = ctx.hosts[h].memory_peak.max(ctx.hosts[h].memory_bytes);
+            self.resident = bytes;
         }
     }
 }

@@ -23,7 +23,7 @@ pub enum Held {
 }
 
 /// One message in the queue.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Message {
     pub class: u16,
     /// Times it has been received.
@@ -47,6 +47,34 @@ pub struct Delivery {
     pub slot: u32,
     pub id: u32,
     pub receipt: u32,
+}
+
+/// What a finished processing was.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Processing {
+    /// The message's first: it counts as processed.
+    First(Message),
+    /// The message had been processed already (a duplicate).
+    Again,
+    /// The message had left the queue unprocessed (dead-lettered, lost, expired), or was
+    /// deleted and its slot reused: the work came too late to count.
+    Late,
+}
+
+/// What the end of a visibility timeout did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisibilityEnd {
+    /// The delivery was no longer current (deleted, or delivered again since).
+    Nothing,
+    Redelivered,
+    DeadLettered {
+        bytes: u64,
+        unprocessed: bool,
+    },
+    Expired {
+        bytes: u64,
+        unprocessed: bool,
+    },
 }
 
 /// What became of the messages a queue accepted, over the whole run. Each accepted message
@@ -185,18 +213,26 @@ impl Store {
         Some((Delivery { slot, id, receipt }, *m))
     }
 
-    /// The delivery `d` was processed. Returns the message if this is its first processing
-    /// (None: a duplicate, or a message that has left the queue since).
-    pub fn processed(&mut self, d: Delivery) -> Option<Message> {
-        let m = self.slots.get_mut(d.slot as usize)?;
+    /// The delivery `d` was processed: the message's first processing, a repeat, or work on
+    /// a message that had left the queue unprocessed (or whose slot holds another since).
+    pub fn processed(&mut self, d: Delivery) -> Processing {
+        let Some(m) = self.slots.get_mut(d.slot as usize) else {
+            return Processing::Late;
+        };
         // Redelivered since (a stale receipt) it is still the same message: its first
         // processing counts whoever finishes it.
-        if m.held == Held::Gone || m.id != d.id || m.processed {
-            return None;
+        if m.id != d.id {
+            return Processing::Late;
         }
-        m.processed = true;
-        self.fates.processed += 1;
-        Some(*m)
+        match (m.held, m.processed) {
+            (_, true) => Processing::Again,
+            (Held::Gone, false) => Processing::Late,
+            (Held::Visible | Held::InFlight, false) => {
+                m.processed = true;
+                self.fates.processed += 1;
+                Processing::First(*m)
+            }
+        }
     }
 
     /// Deletes delivery `d` if it is still current; returns the bytes freed.
@@ -208,24 +244,37 @@ impl Store {
         Some(self.release(d.slot))
     }
 
-    /// The visibility timeout of delivery `d` ended: a message still in flight under it goes
-    /// back to the front of the line, or, if it has been received `max_receives` times, to
-    /// the dead-letter queue (returns `Some(bytes)` freed then). None when nothing happened.
-    pub fn visibility_ended(&mut self, d: Delivery, max_receives: u16) -> Option<Option<u64>> {
+    /// The visibility timeout of delivery `d` ended. A message still in flight under it
+    /// goes back to the front of the line; unless it was sent before `cutoff` (retention
+    /// covers messages in flight too) or has been received `max_receives` times (to the
+    /// dead-letter queue).
+    pub fn visibility_ended(
+        &mut self,
+        d: Delivery,
+        max_receives: Option<u16>,
+        cutoff: SimTime,
+    ) -> VisibilityEnd {
         if !self.current(d) {
-            return None;
+            return VisibilityEnd::Nothing;
         }
         self.in_flight -= 1;
         let receipt = self.bump();
         let m = &mut self.slots[d.slot as usize];
-        if m.receives >= max_receives {
-            self.fates.dead_lettered += u64::from(!m.processed);
-            return Some(Some(self.release(d.slot)));
+        let unprocessed = !m.processed;
+        if m.sent < cutoff {
+            self.fates.expired += u64::from(unprocessed);
+            let bytes = self.release(d.slot);
+            return VisibilityEnd::Expired { bytes, unprocessed };
+        }
+        if max_receives.is_some_and(|n| m.receives >= n) {
+            self.fates.dead_lettered += u64::from(unprocessed);
+            let bytes = self.release(d.slot);
+            return VisibilityEnd::DeadLettered { bytes, unprocessed };
         }
         m.held = Held::Visible;
         m.receipt = receipt;
         self.visible.push_front(d.slot);
-        Some(None)
+        VisibilityEnd::Redelivered
     }
 
     /// Every message is gone with the broker's memory (a crash, not persistent): returns
@@ -266,5 +315,103 @@ impl Store {
     pub fn heap_bytes(&self) -> u64 {
         (self.slots.capacity() * std::mem::size_of::<Message>()
             + (self.free.capacity() + self.visible.capacity()) * 4) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: f64) -> SimTime {
+        SimTime::from_secs(x)
+    }
+
+    #[test]
+    fn a_message_received_and_deleted_leaves_with_its_bytes() {
+        let mut st = Store::default();
+        st.push(0, 100, s(1.0));
+        st.push(1, 50, s(2.0));
+        assert_eq!((st.depth(), st.bytes), (2, 150));
+        let (d, m) = st.receive().unwrap();
+        assert_eq!(
+            (m.class, m.receives, st.visible(), st.in_flight()),
+            (0, 1, 1, 1)
+        );
+        assert!(matches!(st.processed(d), Processing::First(_)));
+        assert_eq!(st.processed(d), Processing::Again);
+        assert_eq!(st.delete(d), Some(100));
+        assert_eq!(st.delete(d), None, "deleted once");
+        assert_eq!((st.depth(), st.bytes, st.fates.processed), (1, 50, 1));
+    }
+
+    #[test]
+    fn a_timeout_redelivers_at_the_front_and_stales_the_old_receipt() {
+        let mut st = Store::default();
+        st.push(0, 10, s(1.0));
+        st.push(0, 10, s(2.0));
+        let (first, _) = st.receive().unwrap();
+        assert_eq!(
+            st.visibility_ended(first, None, s(0.0)),
+            VisibilityEnd::Redelivered
+        );
+        // The old receipt no longer deletes, and the message is first in line again.
+        assert_eq!(st.delete(first), None);
+        let (again, m) = st.receive().unwrap();
+        assert_eq!((again.slot, m.receives), (first.slot, 2));
+        // Whoever finishes first counts; the other is a duplicate.
+        assert!(matches!(st.processed(first), Processing::First(_)));
+        assert_eq!(st.processed(again), Processing::Again);
+    }
+
+    #[test]
+    fn max_receives_dead_letters_and_retention_expires_in_flight_too() {
+        let mut st = Store::default();
+        st.push(0, 10, s(1.0));
+        let (d, _) = st.receive().unwrap();
+        assert_eq!(
+            st.visibility_ended(d, Some(1), s(0.0)),
+            VisibilityEnd::DeadLettered {
+                bytes: 10,
+                unprocessed: true
+            }
+        );
+        assert_eq!(st.processed(d), Processing::Late);
+        st.push(0, 10, s(1.0));
+        let (d, _) = st.receive().unwrap();
+        assert_eq!(
+            st.visibility_ended(d, None, s(5.0)),
+            VisibilityEnd::Expired {
+                bytes: 10,
+                unprocessed: true
+            }
+        );
+        st.push(0, 10, s(1.0));
+        st.push(0, 10, s(9.0));
+        assert_eq!(st.expire_before(s(5.0)), (10, 1));
+        assert_eq!(st.depth(), 1);
+    }
+
+    #[test]
+    fn every_accepted_message_ends_in_one_fate() {
+        let mut st = Store::default();
+        for i in 0..10 {
+            st.push(0, 1, s(f64::from(i)));
+        }
+        let (a, _) = st.receive().unwrap();
+        st.processed(a);
+        st.delete(a);
+        let (b, _) = st.receive().unwrap();
+        st.visibility_ended(b, Some(1), s(0.0));
+        st.expire_before(s(2.5));
+        let (c, _) = st.receive().unwrap();
+        st.processed(c);
+        let (lost_bytes, lost) = st.lose_all();
+        let f = st.fates;
+        // Held at the crash: the processed message 3 (not lost: its work was done) and 4..9.
+        assert_eq!((lost, lost_bytes, st.depth(), st.bytes), (6, 7, 0, 0));
+        assert_eq!(
+            f.accepted,
+            f.processed + f.dead_lettered + f.expired + f.lost + st.unprocessed_held()
+        );
     }
 }

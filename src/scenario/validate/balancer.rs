@@ -95,6 +95,13 @@ pub(super) fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> Bala
                 );
                 0
             }
+            Some(RawComponent::Topic(_)) => {
+                c.problem(
+                    &p,
+                    format!("`{name}` is a topic; services publish to it with a `publish` step"),
+                );
+                0
+            }
             None => 0,
         };
         let first = backends.len() as u32;

@@ -161,6 +161,7 @@ pub(super) fn component(
             ComponentKind::Balancer(Box::new(super::balancer::balancer(c, &path, b)))
         }
         RawComponent::Dns(d) => ComponentKind::Dns(Box::new(dns(c, &path, d))),
+        RawComponent::Topic(t) => ComponentKind::Topic(Box::new(super::queue::topic(c, &path, t))),
         RawComponent::Queue(q) => {
             ComponentKind::Queue(Box::new(super::queue::queue(c, &path, name, q)))
         }
@@ -223,7 +224,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
         if steps.is_empty() {
             c.problem(
                 &hpath,
-                "needs at least one step (cpu_ms, disk_ios, call, call_with_fallback, batch or send)",
+                "needs at least one step (cpu_ms, disk_ios, call, call_with_fallback, batch, send or publish)",
             );
         }
         c.at_most_items(&hpath, steps.len(), super::MAX_STEPS, "steps");
@@ -277,6 +278,9 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                     }
                 }
                 RawStep::Send(s) => super::queue::send_step(c, &format!("{hpath}[{i}].send"), s),
+                RawStep::Publish(p) => {
+                    super::queue::publish_step(c, &format!("{hpath}[{i}].publish"), p)
+                }
                 RawStep::CallWithFallback(f) => {
                     let p = format!("{hpath}[{i}].call_with_fallback");
                     let (target, pool) = callee(c, &format!("{p}.call"), &f.call);
@@ -322,6 +326,7 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
         .scaled(1.0 / machine.cpu_speed);
     let backing = c.component(&format!("{path}.backing"), &k.backing);
     not_dns(c, &format!("{path}.backing"), &k.backing);
+    super::queue::not_a_queue(c, &format!("{path}.backing"), &k.backing);
     let policy = match k.policy {
         RawCachePolicy::HitRatio(r) => {
             if !(0.0..=1.0).contains(&r) {

@@ -29,7 +29,8 @@ fn server<'s>(
             ComponentKind::Service(_)
             | ComponentKind::Cache(_)
             | ComponentKind::Database(_)
-            | ComponentKind::Queue(_),
+            | ComponentKind::Queue(_)
+            | ComponentKind::Topic(_),
         ) => unreachable!("servers have machines"),
         Some(ComponentKind::Balancer(_)) => {
             c.problem(

@@ -82,6 +82,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Cache(k) => k.region.as_ref(),
         RawComponent::Database(d) => d.region.as_ref(),
         RawComponent::Queue(q) => q.region.as_ref(),
+        RawComponent::Topic(t) => t.region.as_ref(),
         RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
     }
 }
@@ -92,6 +93,7 @@ pub(super) fn host_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Cache(k) => k.host.as_ref(),
         RawComponent::Database(d) => d.host.as_ref(),
         RawComponent::Queue(q) => q.host.as_ref(),
+        RawComponent::Topic(t) => t.host.as_ref(),
         RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
     }
 }

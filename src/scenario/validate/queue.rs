@@ -1,5 +1,6 @@
-//! Validation of queues and of what uses them: a `queue` component (its broker's machine, its
-//! limits and timeouts), a service's `send` steps, and a service's `consumes`.
+//! Validation of queues, topics and what uses them: a `queue` component (its broker's
+//! machine, its limits and timeouts), a `topic` and its subscriptions, a service's `send` and
+//! `publish` steps, and a service's `consumes`.
 
 use super::Checker;
 use super::hosts::server_machine;
@@ -7,6 +8,7 @@ use crate::engine::time::SimTime;
 use crate::model::compute::server::{ServerSpec, Step};
 use crate::model::ids::ComponentId;
 use crate::model::messaging::queue::{ConsumerSpec, Polling, QueueSpec, QueueStep};
+use crate::model::messaging::topic::{Subscriber, SubscriptionSpec, TopicSpec, TopicStep};
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 
@@ -39,10 +41,9 @@ pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> Qu
     };
     let retention = seconds(c, "retention_s", q.retention_s);
     let visibility_timeout = seconds(c, "visibility_timeout_s", q.visibility_timeout_s);
-    let max_receives = match q.max_receives {
-        Some(n) => c.count(&format!("{path}.max_receives"), u64::from(n), 1, 1000) as u16,
-        None => u16::MAX,
-    };
+    let max_receives = q
+        .max_receives
+        .map(|n| c.count(&format!("{path}.max_receives"), u64::from(n), 1, 1000) as u16);
     let cost = c.number(
         &format!("{path}.cost_per_million_requests"),
         q.cost_per_million_requests,
@@ -140,7 +141,38 @@ pub(super) fn consumes(c: &mut Checker, path: &str, k: &RawConsumes) {
 /// A `send` step at `path`.
 pub(super) fn send_step<S>(c: &mut Checker, path: &str, s: &RawSend) -> Step<S> {
     let queue = is_queue(c, &format!("{path}.queue"), &s.queue, "send to");
-    let class = match c.class_names.iter().position(|n| *n == s.message) {
+    let class = message_class(c, path, &s.message);
+    Step::Send { queue, class }
+}
+
+/// A `publish` step at `path`.
+pub(super) fn publish_step<S>(c: &mut Checker, path: &str, p: &RawPublish) -> Step<S> {
+    let topic = c.component(&format!("{path}.topic"), &p.topic);
+    if let Some(kind) = c.raw.components.get(&p.topic)
+        && !matches!(kind, RawComponent::Topic(_))
+    {
+        c.problem(
+            format!("{path}.topic"),
+            format!(
+                "`{}` is not a topic: a service can only publish to a component of kind `topic`",
+                p.topic
+            ),
+        );
+    }
+    let class = message_class(c, path, &p.message);
+    Step::Send {
+        queue: topic,
+        class,
+    }
+}
+
+/// The class index of message class `name` (a `send`'s or `publish`'s `message` at `path`).
+fn message_class(c: &mut Checker, path: &str, name: &str) -> u16 {
+    let s = RawSend {
+        queue: String::new(),
+        message: name.to_string(),
+    };
+    match c.class_names.iter().position(|n| *n == s.message) {
         Some(i) => i as u16,
         None => {
             let h = hint(&s.message, c.class_names.iter().map(String::as_str));
@@ -154,8 +186,7 @@ pub(super) fn send_step<S>(c: &mut Checker, path: &str, s: &RawSend) -> Step<S> 
             );
             0
         }
-    };
-    Step::Send { queue, class }
+    }
 }
 
 /// The id of `name`, which must be a queue (`verb`: what the scenario does with it).
@@ -174,14 +205,134 @@ fn is_queue(c: &mut Checker, path: &str, name: &str, verb: &str) -> ComponentId 
     id
 }
 
-/// A `call` (or `batch`, or fallback) at `path` to `name`: a queue is sent to, not called.
+/// A `call` (or `batch`, or fallback) at `path` to `name`: a queue is sent to and a topic
+/// published to, not called.
 pub(super) fn not_a_queue(c: &mut Checker, path: &str, name: &str) {
-    if matches!(c.raw.components.get(name), Some(RawComponent::Queue(_))) {
-        c.problem(
+    match c.raw.components.get(name) {
+        Some(RawComponent::Queue(_)) => c.problem(
             path,
             format!(
                 "`{name}` is a queue: send it messages with {{\"send\": {{\"queue\": \"{name}\", \"message\": CLASS}}}}"
             ),
+        ),
+        Some(RawComponent::Topic(_)) => c.problem(
+            path,
+            format!(
+                "`{name}` is a topic: publish to it with {{\"publish\": {{\"topic\": \"{name}\", \"message\": CLASS}}}}"
+            ),
+        ),
+        _ => {}
+    }
+}
+
+pub(super) fn topic(c: &mut Checker, path: &str, t: &RawTopic) -> TopicSpec {
+    let machine = server_machine(c, path, t.machine.as_ref(), t.host.as_ref());
+    let workers = c.at_least(&format!("{path}.workers"), u64::from(t.workers), 1) as u32;
+    let cpu = c.dist(&format!("{path}.request_cpu_ms"), &t.request_cpu_ms);
+    if cpu.mean_ns() <= 0.0 {
+        c.problem(
+            format!("{path}.request_cpu_ms"),
+            "every publish costs the topic some CPU: give a mean above 0 (0.1 ms is typical)",
         );
     }
+    let cpu = cpu.scaled(1.0 / machine.cpu_speed);
+    if t.subscribers.is_empty() {
+        c.problem(
+            format!("{path}.subscribers"),
+            "a topic needs at least one subscriber (a queue or a service)",
+        );
+    }
+    c.at_most_items(
+        &format!("{path}.subscribers"),
+        t.subscribers.len(),
+        100,
+        "subscribers",
+    );
+    let subscriptions = t
+        .subscribers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| subscription(c, &format!("{path}.subscribers[{i}]"), s))
+        .collect();
+    let program = vec![Step::Cpu(cpu), Step::Own(TopicStep::FanOut)];
+    TopicSpec {
+        server: ServerSpec {
+            machine,
+            machine_count: 1,
+            workers,
+            queue_capacity: t.queue_capacity,
+            programs: vec![program; c.class_names.len()],
+            connect_programs: Vec::new(),
+            pools: Vec::new(),
+            disk_in_memory: 0.0,
+        },
+        subscriptions,
+    }
+}
+
+fn subscription(c: &mut Checker, path: &str, s: &RawSubscription) -> SubscriptionSpec {
+    let retries = c.count(&format!("{path}.retries"), u64::from(s.retries), 0, 20) as u8;
+    let backoff = c.number(
+        &format!("{path}.retry_backoff_ms"),
+        s.retry_backoff_ms,
+        0.001,
+        1e7,
+    );
+    let to = match (&s.queue, &s.service) {
+        (Some(q), None) => {
+            let id = is_queue(c, &format!("{path}.queue"), q, "subscribe");
+            if s.retries > 0 {
+                c.problem(
+                    format!("{path}.retries"),
+                    "a queue keeps what it accepts: retries are for pushes to a service",
+                );
+            }
+            Subscriber::Queue(id)
+        }
+        (None, Some(name)) => {
+            let id = c.component(&format!("{path}.service"), name);
+            let machines = match c.raw.components.get(name) {
+                Some(RawComponent::Service(svc)) => svc.replicas.max(1),
+                Some(_) => {
+                    c.problem(
+                        format!("{path}.service"),
+                        format!("`{name}` is not a service: a topic pushes to services (or sends to queues)"),
+                    );
+                    1
+                }
+                None => 1,
+            };
+            Subscriber::Push {
+                service: id,
+                machines,
+            }
+        }
+        _ => {
+            c.problem(
+                path,
+                "give exactly one of `queue` (durable) or `service` (a push)",
+            );
+            Subscriber::Queue(super::UNKNOWN)
+        }
+    };
+    SubscriptionSpec {
+        to,
+        retries,
+        backoff: SimTime::from_ms(backoff),
+    }
+}
+
+/// A workload entry at `path` naming `name`: users call services, balancers, caches or
+/// databases; a queue or a topic is reached through a service's `send` or `publish`.
+pub(super) fn not_an_entry(c: &mut Checker, path: &str, name: &str) {
+    let kind = match c.raw.components.get(name) {
+        Some(RawComponent::Queue(_)) => "queue",
+        Some(RawComponent::Topic(_)) => "topic",
+        _ => return,
+    };
+    let step = if kind == "queue" { "send" } else { "publish" };
+    c.problem(
+        path,
+        format!("`{name}` is a {kind}: users cannot call it; make a service the entry and have it `{step}` to the {kind}"),
+    );
 }

@@ -22,6 +22,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
                 .and_then(|names| names.first())
         }),
         RawComponent::Queue(q) => q.region.as_ref(),
+        RawComponent::Topic(t) => t.region.as_ref(),
         RawComponent::Dns(_) => None,
     }
 }

@@ -65,10 +65,14 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
         c.within(&format!("{path}.weight"), weight, 1e-9, 1e9);
         total += weight;
         cumulative_weights.push(total);
-        let entry = match &class.entry {
-            Some(e) => c.component(&format!("{path}.entry"), e),
-            None => c.component("workload.entry", &w.entry),
+        let (entry_path, entry_name) = match &class.entry {
+            Some(e) => (format!("{path}.entry"), e),
+            None => ("workload.entry".to_string(), &w.entry),
         };
+        let entry = c.component(&entry_path, entry_name);
+        if weight > 0.0 {
+            super::queue::not_an_entry(c, &entry_path, entry_name);
+        }
         let keys = match class.keys {
             RawKeys::Uniform { count } => Keys::Uniform {
                 count: c
