@@ -114,7 +114,7 @@ pub fn split(components: &mut [Component], me: ComponentId) -> (&mut Component, 
 /// bug in the simulator.
 const NOT_A_SERVER: &str = "only services, caches and databases run programs on machines";
 const NOT_A_DATABASE: &str = "only databases take connections, shard and fail over";
-const NOT_A_QUEUE: &str = "only queues hold messages and pollers";
+pub(super) const NOT_A_QUEUE: &str = "only queues hold messages and pollers";
 const NOT_CALLED: &str = "DNS is resolved by the users, never called";
 
 impl Component {
@@ -125,8 +125,10 @@ impl Component {
             Component::Service(s) => steps::arrive(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::arrive(&mut **c, ctx, others, f),
             Component::Database(d) => steps::arrive(&mut **d, ctx, others, f),
-            Component::Queue(q) => queue_arrive(q, ctx, others, f),
-            Component::Topic(t) => out_of_line(|| steps::arrive(&mut **t, ctx, others, f)),
+            Component::Queue(q) => super::component_messaging::queue_arrive(q, ctx, others, f),
+            Component::Topic(t) => {
+                super::component_messaging::out_of_line(|| steps::arrive(&mut **t, ctx, others, f))
+            }
             Component::Balancer(b) => b.arrive(ctx, f),
             Component::Dns(_) => unreachable!("{NOT_CALLED}"),
         }
@@ -154,8 +156,10 @@ impl Component {
             Component::Service(s) => steps::cpu_done(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::cpu_done(&mut **c, ctx, others, f),
             Component::Database(d) => steps::cpu_done(&mut **d, ctx, others, f),
-            Component::Queue(q) => queue_cpu_done(q, ctx, others, f),
-            Component::Topic(t) => out_of_line(|| steps::cpu_done(&mut **t, ctx, others, f)),
+            Component::Queue(q) => super::component_messaging::queue_cpu_done(q, ctx, others, f),
+            Component::Topic(t) => super::component_messaging::out_of_line(|| {
+                steps::cpu_done(&mut **t, ctx, others, f)
+            }),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -218,8 +222,12 @@ impl Component {
             Component::Service(s) => steps::slice_finished(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::slice_finished(&mut **c, ctx, others, f),
             Component::Database(d) => steps::slice_finished(&mut **d, ctx, others, f),
-            Component::Queue(q) => queue_slice_finished(q, ctx, others, f),
-            Component::Topic(t) => out_of_line(|| steps::slice_finished(&mut **t, ctx, others, f)),
+            Component::Queue(q) => {
+                super::component_messaging::queue_slice_finished(q, ctx, others, f)
+            }
+            Component::Topic(t) => super::component_messaging::out_of_line(|| {
+                steps::slice_finished(&mut **t, ctx, others, f)
+            }),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -231,8 +239,10 @@ impl Component {
             Component::Service(s) => steps::wait_done(&mut **s, ctx, others, f),
             Component::Cache(c) => steps::wait_done(&mut **c, ctx, others, f),
             Component::Database(d) => steps::wait_done(&mut **d, ctx, others, f),
-            Component::Queue(q) => queue_wait_done(q, ctx, others, f),
-            Component::Topic(t) => out_of_line(|| steps::wait_done(&mut **t, ctx, others, f)),
+            Component::Queue(q) => super::component_messaging::queue_wait_done(q, ctx, others, f),
+            Component::Topic(t) => super::component_messaging::out_of_line(|| {
+                steps::wait_done(&mut **t, ctx, others, f)
+            }),
             Component::Balancer(_) | Component::Dns(_) => unreachable!("{NOT_A_SERVER}"),
         }
     }
@@ -482,73 +492,6 @@ impl Component {
         }
     }
 
-    /// The queue this is, to set up its pollers (None for every other kind).
-    pub fn as_queue(&mut self) -> Option<&mut Broker> {
-        match self {
-            Component::Queue(q) => Some(q),
-            Component::Service(_)
-            | Component::Topic(_)
-            | Component::Cache(_)
-            | Component::Database(_)
-            | Component::Balancer(_)
-            | Component::Dns(_) => None,
-        }
-    }
-
-    /// The topic this is, to set up its subscriptions (None for every other kind).
-    pub fn as_topic(&mut self) -> Option<&mut Topic> {
-        match self {
-            Component::Topic(t) => Some(t),
-            Component::Service(_)
-            | Component::Cache(_)
-            | Component::Database(_)
-            | Component::Balancer(_)
-            | Component::Dns(_)
-            | Component::Queue(_) => None,
-        }
-    }
-
-    fn queue(&mut self) -> &mut Broker {
-        self.as_queue()
-            .unwrap_or_else(|| unreachable!("{NOT_A_QUEUE}"))
-    }
-
-    /// A queue's poller `poller` is due (`seq` names its timer).
-    pub fn poller_due(&mut self, ctx: &mut Context, poller: u32, seq: u32) {
-        self.queue().poller_due(ctx, poller, seq);
-    }
-
-    /// A queue's visibility timeout for the message in `slot` under `receipt` ends.
-    pub fn visibility_ends(&mut self, ctx: &mut Context, slot: u32, receipt: u32) {
-        self.queue().visibility_ends(ctx, slot, receipt);
-    }
-
-    /// A call of one of a queue's pollers, or a copy a topic sent, answered.
-    pub fn op_returned(&mut self, ctx: &mut Context, f: FrameId) {
-        match self {
-            Component::Queue(q) => q.op_returned(ctx, f),
-            Component::Topic(t) => t.op_returned(ctx, f),
-            Component::Service(_)
-            | Component::Cache(_)
-            | Component::Database(_)
-            | Component::Balancer(_)
-            | Component::Dns(_) => unreachable!("{NOT_A_QUEUE}"),
-        }
-    }
-
-    /// A topic's copy `r` is due to be tried again.
-    pub fn redeliver(&mut self, ctx: &mut Context, r: RequestId) {
-        match self {
-            Component::Topic(t) => t.redeliver(ctx, r),
-            Component::Service(_)
-            | Component::Cache(_)
-            | Component::Database(_)
-            | Component::Balancer(_)
-            | Component::Dns(_)
-            | Component::Queue(_) => unreachable!("only topics push copies"),
-        }
-    }
-
     // Measurements.
 
     pub fn snapshot_window_start(&mut self, hosts: &mut [Host], now: SimTime) {
@@ -617,34 +560,6 @@ impl Component {
             Component::Balancer(_) | Component::Dns(_) => 0,
         }
     }
-}
-
-// A queue's copies of the server machinery stay out of line, so the hot doors above keep
-// the copies of the other kinds inlined where the simulation dispatches.
-/// Runs `f` out of line (a topic's copy of the server machinery, like a queue's).
-#[inline(never)]
-fn out_of_line(f: impl FnOnce()) {
-    f();
-}
-
-#[inline(never)]
-fn queue_arrive(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
-    steps::arrive(q, ctx, others, f);
-}
-
-#[inline(never)]
-fn queue_cpu_done(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
-    steps::cpu_done(q, ctx, others, f);
-}
-
-#[inline(never)]
-fn queue_slice_finished(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
-    steps::slice_finished(q, ctx, others, f);
-}
-
-#[inline(never)]
-fn queue_wait_done(q: &mut Broker, ctx: &mut Context, others: &mut Others, f: FrameId) {
-    steps::wait_done(q, ctx, others, f);
 }
 
 fn crash_or_recover<K: crate::model::compute::server::ServerKind>(

@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod component;
+mod component_messaging;
 pub mod compute;
 pub mod context;
 pub mod data;
