@@ -45,6 +45,8 @@ pub struct RunMetrics {
     pub in_system_area_at_end: u128,
     /// Σ (end − first start) over counted requests, any outcome.
     pub sojourn_sum_ns: u128,
+    /// Latency of counted requests completed while a scheduled job ran (empty without jobs).
+    pub latency_during_jobs: Latency,
     pub timeseries: TimeSeries,
 }
 
@@ -136,6 +138,8 @@ pub struct Context {
     pub accepting: bool,
     /// Logical requests not yet concluded.
     pub outstanding: u64,
+    /// Scheduled jobs running now.
+    pub jobs_running: u32,
     /// Users' kept-alive connections (empty unless `workload.connections` is `keep_alive`):
     /// per closed-loop user, one per entry its classes use (`kept_slots` of them, at
     /// `user × kept_slots + kept_slot[class]`). The entry writes one when it accepts or

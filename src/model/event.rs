@@ -75,6 +75,8 @@ pub enum Event {
     Visibility { queue: u16, slot: u32, receipt: u32 },
     /// A topic's copy `request` (a push that failed) is tried again.
     Redeliver { topic: u16, request: RequestId },
+    /// Scheduled job `job` is due to start a run.
+    JobStart { job: u32 },
     /// A time-series interval ends.
     SampleTick,
     /// Warm-up is over: statistics start.

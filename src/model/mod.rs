@@ -60,6 +60,8 @@ pub struct Scenario {
     /// Names of the shared hosts (`ComponentSpec::host` indexes them).
     pub hosts: Vec<String>,
     pub faults: Vec<Fault>,
+    /// Scheduled batch jobs.
+    pub jobs: Vec<messaging::jobs::JobSpec>,
     /// What `dsim check` holds a run to.
     pub slos: Vec<slo::Slo>,
     /// Goodput's latency when set from outside (`dsim compare` holds every design to the

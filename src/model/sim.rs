@@ -22,7 +22,8 @@ use crate::model::compute::steps;
 use crate::model::context::{Context, KeptConnection, Liveness, NetState, RunMetrics, Window};
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
-use crate::model::messaging::{CARRIER, queue_of};
+use crate::model::messaging::jobs::Jobs;
+use crate::model::messaging::{CARRIER, Op, queue_of};
 use crate::model::request::RequestState;
 
 /// Why the loop stopped; in JSON, its name (`completed`, `drain_limit`, …).
@@ -70,6 +71,8 @@ pub struct Simulation {
     /// In id order (`ComponentId`).
     pub components: Vec<Component>,
     pub client: Client,
+    /// Scheduled batch jobs.
+    pub jobs: Jobs,
     pub events: u64,
     pub drain_deadline: SimTime,
     pub stop: Option<StopReason>,
@@ -205,6 +208,8 @@ impl Simulation {
                 carrier_homes.extend(t.subscriptions.iter().map(|_| (t.me, 0)));
             }
         }
+        let jobs = Jobs::new(&scenario.jobs, carrier_homes.len() as u32);
+        carrier_homes.extend(scenario.jobs.iter().map(|j| (j.service, 0)));
         let live = Liveness::new(components.iter().map(Component::liveness_slots));
         let mut sim = Simulation {
             ctx: Context {
@@ -222,6 +227,7 @@ impl Simulation {
                 window,
                 accepting: true,
                 outstanding: 0,
+                jobs_running: 0,
                 kept: vec![KeptConnection::default(); keep_alive_users * kept_slots as usize],
                 kept_slots,
                 kept_slot,
@@ -229,6 +235,7 @@ impl Simulation {
             },
             components,
             client: Client::new(client_rng, breakers),
+            jobs,
             events: 0,
             drain_deadline: SimTime::MAX,
             stop: None,
@@ -278,6 +285,7 @@ impl Simulation {
                 q.start_pollers(ctx);
             }
         }
+        self.jobs.schedule(ctx);
         ctx.schedule(ctx.window.start, Event::WindowStart);
         ctx.schedule(ctx.window.end, Event::WindowEnd);
         let first_tick = ctx.scenario.interval.min(ctx.window.end);
@@ -401,8 +409,13 @@ impl Simulation {
                     None if child.answer_received
                         && ctx.requests.get(child.request).user == CARRIER =>
                     {
-                        let (queue, _) = queue_of(ctx.requests.get(child.request));
-                        comps[queue.index()].op_returned(ctx, frame);
+                        let req = ctx.requests.get(child.request);
+                        if Op::of(req) == Some(Op::Task) {
+                            self.jobs.task_returned(ctx, frame);
+                        } else {
+                            let (queue, _) = queue_of(req);
+                            comps[queue.index()].op_returned(ctx, frame);
+                        }
                     }
                     None => {
                         ctx.frames.remove(frame);
@@ -462,6 +475,7 @@ impl Simulation {
             Event::Redeliver { topic, request } => {
                 comps[usize::from(topic)].redeliver(ctx, request)
             }
+            Event::JobStart { job } => self.jobs.start(ctx, job),
             Event::SampleTick => self.sample_tick(),
             Event::WindowStart => self.start_window(),
             Event::WindowEnd => self.end_window(),

@@ -241,6 +241,7 @@ pub(crate) fn results() -> Results {
         },
     );
     Results {
+        jobs: None,
         schema_version: crate::report::SCHEMA_VERSION,
         dsim_version: "0.0.0-fixture".into(),
         scenario: "shop".into(),

@@ -4,6 +4,7 @@
 use crate::model::ComponentSpec;
 use crate::model::messaging::queue::Broker;
 use crate::model::messaging::topic::{Subscriber, Topic};
+use crate::model::sim::Simulation;
 use crate::report::{LatencySummary, round};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -164,4 +165,70 @@ pub(crate) fn topic_summary(
             in_flight: f.sent - f.delivered - f.lost,
         },
     }
+}
+
+/// The scheduled jobs: each one's runs, and the users' latency while any ran.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct JobsSummary {
+    /// Latency of the users' requests completed in the window while a job ran; absent when
+    /// none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users_latency_during_ms: Option<LatencySummary>,
+    pub jobs: BTreeMap<String, JobSummary>,
+}
+
+/// One job.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct JobSummary {
+    pub service: String,
+    pub tasks_per_run: u32,
+    /// Starts skipped because the previous run was still going.
+    pub skipped: u32,
+    pub runs: Vec<JobRunSummary>,
+}
+
+/// One run of a job (whole run, not only the window).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct JobRunSummary {
+    pub start_s: f64,
+    /// Absent when the simulation ended before its last task did.
+    pub end_s: Option<f64>,
+    pub duration_s: Option<f64>,
+    pub tasks_done: u32,
+    pub tasks_failed: u32,
+}
+
+pub(crate) fn jobs_summary(sim: &Simulation) -> Option<JobsSummary> {
+    let sc = &sim.ctx.scenario;
+    if sim.jobs.jobs.is_empty() {
+        return None;
+    }
+    let during = &sim.ctx.metrics.latency_during_jobs;
+    Some(JobsSummary {
+        users_latency_during_ms: (!during.is_empty()).then(|| LatencySummary::of(during)),
+        jobs: sim
+            .jobs
+            .jobs
+            .iter()
+            .map(|j| {
+                let summary = JobSummary {
+                    service: sc.components[j.spec.service.index()].name.clone(),
+                    tasks_per_run: j.spec.tasks,
+                    skipped: j.skipped,
+                    runs: j
+                        .runs
+                        .iter()
+                        .map(|r| JobRunSummary {
+                            start_s: round(r.start.as_secs(), 6),
+                            end_s: r.end.map(|e| round(e.as_secs(), 6)),
+                            duration_s: r.end.map(|e| round((e - r.start).as_secs(), 6)),
+                            tasks_done: r.done,
+                            tasks_failed: r.failed,
+                        })
+                        .collect(),
+                };
+                (j.spec.name.clone(), summary)
+            })
+            .collect(),
+    })
 }

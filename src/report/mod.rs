@@ -332,6 +332,9 @@ pub(crate) struct Results {
     pub cost_per_hour: f64,
     pub littles_law: LittlesLaw,
     pub failures: failures::Failures,
+    /// Scheduled jobs; absent without them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<messages::JobsSummary>,
     pub engine: EngineSummary,
     #[serde(skip)]
     pub timeseries: Vec<IntervalRow>,
@@ -466,6 +469,7 @@ impl Results {
                 4,
             ),
             failures: failures::failures(sim, &m.timeseries.rows, &replication),
+            jobs: messages::jobs_summary(sim),
             littles_law: LittlesLaw {
                 mean_in_system: round(in_system, 4),
                 arrival_rate_rps: round(arrival, 4),

@@ -10,7 +10,46 @@ use crate::report::{ComponentSummary, Results};
 pub(crate) fn queues(r: &Results) -> Vec<Section> {
     let mut out = queue_sections(r);
     out.extend(topics(r));
+    out.extend(jobs(r));
     out
+}
+
+/// "Jobs": every run of every scheduled job, and the users' latency while one ran.
+fn jobs(r: &Results) -> Option<Section> {
+    let j = r.jobs.as_ref()?;
+    let mut s = Section::new("Jobs");
+    let p99 = |l: Option<f64>| l.map_or("-".to_string(), |v| format!("{v:.2} ms"));
+    s.lines.push(format!(
+        "users' p99 while a job ran: {}; over the whole window: {}",
+        p99(j.users_latency_during_ms.as_ref().and_then(|l| l.p99)),
+        p99(r.latency_ms.p99)
+    ));
+    let mut rows = Vec::new();
+    for (name, job) in &j.jobs {
+        for run in &job.runs {
+            rows.push(vec![
+                name.clone(),
+                format!("{:.1}", run.start_s),
+                run.duration_s
+                    .map_or("unfinished".into(), |d| format!("{d:.1}")),
+                thousands(u64::from(run.tasks_done)),
+                thousands(u64::from(run.tasks_failed)),
+            ]);
+        }
+        if job.skipped > 0 {
+            s.notes.push(format!(
+                "{name}: {} starts skipped (the previous run was still going)",
+                job.skipped
+            ));
+        }
+    }
+    s.grid = Some(Grid {
+        head: ["job", "start s", "took s", "tasks done", "failed"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+    });
+    Some(s)
 }
 
 /// "Topics": per subscription, copies delivered, retried and lost, and the delivery p99.

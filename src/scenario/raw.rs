@@ -71,6 +71,13 @@ pub struct RawScenario {
     /// Scheduled failures on the simulated clock.
     #[serde(default)]
     pub faults: Vec<RawFault>,
+    /// Scheduled batch jobs (cron), by name.
+    #[serde(
+        deserialize_with = "super::unique::map",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub jobs: BTreeMap<String, RawJob>,
     /// Service-level objectives that `dsim check` holds the run to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slos: Option<RawSlos>,

@@ -173,3 +173,24 @@ pub struct RawSubscription {
 fn default_retry_backoff_ms() -> f64 {
     1_000.0
 }
+
+/// A batch job run on a schedule (cron): `tasks` tasks of class `task` on `service`,
+/// `concurrency` at a time, starting at each of `at_s` (and every `every_s` after the last).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    /// The service that runs the tasks (its handler for the class `task`).
+    pub service: String,
+    /// The request class whose handler each task runs (usually `weight: 0`).
+    pub task: String,
+    /// Tasks per run.
+    pub tasks: u32,
+    /// Tasks in flight at once.
+    #[serde(default = "one_u32")]
+    pub concurrency: u32,
+    /// Start times, in seconds.
+    pub at_s: Vec<f64>,
+    /// After the last start, start again every this many seconds until the run's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_s: Option<f64>,
+}

@@ -165,6 +165,24 @@ pub(crate) fn cases() -> Vec<Case> {
             )],
         },
         Case {
+            name: "a job on a database, starting after the end",
+            edits: vec![(
+                "jobs.nightly",
+                json!({"service": "db", "task": "default", "tasks": 10, "at_s": [5, 20]}),
+            )],
+            problems: vec![
+                problem(
+                    "jobs.nightly.service",
+                    "`db` is not a service: a job's tasks run a service's handler",
+                ),
+                problem_on(
+                    "jobs.nightly.at_s[1]",
+                    "starts after the run's end (10 s)",
+                    "20",
+                ),
+            ],
+        },
+        Case {
             name: "no class users send",
             edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
             problems: vec![problem("workload.classes", "no class has a weight above 0")],

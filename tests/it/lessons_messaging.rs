@@ -223,3 +223,31 @@ fn a_push_nobody_answers_is_lost_where_a_queue_keeps_it() {
         "latest email {late} ms"
     );
 }
+
+/// Scenario 27: the same 20,000-chunk report at peak and off-peak. At peak the database's
+/// cores are shared with 600 users' requests a second: their p99 while it runs is about
+/// twice what it is with the report off-peak, and the report takes about twice as long. The
+/// work is equal.
+#[test]
+fn a_job_at_peak_hurts_the_users_and_takes_longer() {
+    let peak = run_json("27-cron-at-peak", &[]);
+    let off = run_json("27-cron-at-peak", &["jobs.report.at_s=[140]"]);
+    let during = |v: &Value| num(v, "/jobs/users_latency_during_ms/p99");
+    assert!(
+        during(&peak) > 1.6 * during(&off),
+        "{} vs {}",
+        during(&peak),
+        during(&off)
+    );
+    let took = |v: &Value| num(v, "/jobs/jobs/report/runs/0/duration_s");
+    assert!(
+        took(&peak) > 1.5 * took(&off),
+        "{} vs {} s",
+        took(&peak),
+        took(&off)
+    );
+    for v in [&peak, &off] {
+        assert_eq!(num(v, "/jobs/jobs/report/runs/0/tasks_done"), 20_000.0);
+        assert_eq!(num(v, "/error_rate"), 0.0);
+    }
+}

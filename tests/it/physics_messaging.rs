@@ -133,3 +133,37 @@ fn retention_drops_messages_nobody_received() {
     assert!((800.0..1000.0).contains(&expired), "expired {expired}");
     assert_eq!(messages(&s, "run/lost"), 0.0);
 }
+
+/// A job of 100 tasks of 10 ms (constant) on an idle 4-core service, 4 at a time, over
+/// links that take no time: 25 rounds of 10 ms, 250 ms exactly. Its second start, at 0.1 s,
+/// comes while the first run is still going and is skipped; its third, at 1 s, runs again.
+#[test]
+fn a_job_runs_its_tasks_concurrency_at_a_time() {
+    let machine = json!({"cores": 4, "memory_per_connection_kb": 0, "memory_per_request_kb": 0});
+    let s = json!({
+        "name": "job",
+        "duration_s": 10,
+        "network": zero_latency(),
+        "workload": {
+            "model": {"open": {"rate_per_s": 1}},
+            "entry": "api",
+            "classes": {"ping": {}, "chunk": {"weight": 0}}
+        },
+        "components": {
+            "api": {"kind": "service", "machine": machine, "workers": 4,
+                    "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 10}}}]}}
+        },
+        "jobs": {"batch": {"service": "api", "task": "chunk", "tasks": 100,
+                           "concurrency": 4, "at_s": [0.05, 0.1, 1.0]}}
+    });
+    let r = run_summary(&s, 1);
+    let run = |i: usize, k: &str| num(&r, &format!("/jobs/jobs/batch/runs/{i}/{k}"));
+    assert_eq!(num(&r, "/jobs/jobs/batch/skipped"), 1.0);
+    for i in 0..2 {
+        assert_eq!(run(i, "tasks_done"), 100.0);
+        // A user's request (one a second) may take a core for 10 ms meanwhile.
+        let took = run(i, "duration_s");
+        assert!((0.25..=0.26).contains(&took), "run {i} took {took} s");
+    }
+    assert_eq!(run(1, "start_s"), 1.0);
+}

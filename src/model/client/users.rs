@@ -257,6 +257,9 @@ impl Client {
             m.sojourn_sum_ns += u128::from(latency.0);
             if outcome == Outcome::Completed {
                 m.latency.record(latency);
+                if ctx.jobs_running > 0 {
+                    m.latency_during_jobs.record(latency);
+                }
                 // With one class its histogram is the overall one (`Results` reads it there).
                 if m.class_latency.len() > 1 {
                     m.class_latency[usize::from(req.class)].record(latency);

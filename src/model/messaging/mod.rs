@@ -12,6 +12,7 @@
 //! and whose `key` says which queue or topic it is for and where its answer goes (a global
 //! *home* id: a queue's poller, or a topic's subscription; `Context::carrier_homes`).
 
+pub mod jobs;
 pub mod poller;
 pub mod queue;
 pub mod store;
@@ -36,6 +37,8 @@ pub enum Op {
     /// A message handed to the consumer's service to process; the carrier's class is the
     /// message's.
     Deliver = 4,
+    /// A scheduled job's task, run by its service; the carrier's class is the job's.
+    Task = 5,
 }
 
 impl Op {
@@ -49,6 +52,7 @@ impl Op {
             1 => Op::Send,
             2 => Op::Receive,
             3 => Op::Delete,
+            5 => Op::Task,
             _ => Op::Deliver,
         })
     }

@@ -229,7 +229,9 @@ impl Broker {
                 self.pollers[p as usize].done.clear();
                 self.receive_next(ctx, p)
             }
-            Some(Op::Send) | None => unreachable!("a poller sends receives, deliveries, deletes"),
+            Some(Op::Send | Op::Task) | None => {
+                unreachable!("a poller sends receives, deliveries, deletes")
+            }
         }
     }
 }

@@ -497,7 +497,7 @@ impl ServerKind for Broker {
                 self.delete(ctx, p);
                 Flow::Next(end)
             }
-            Some(Op::Deliver) | None => {
+            Some(Op::Deliver | Op::Task) | None => {
                 unreachable!("only sends, receives and deletes reach a queue")
             }
         }

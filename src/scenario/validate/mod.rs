@@ -440,6 +440,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     replication::member_latencies(&mut components, &mut network);
     let faults = faults(&mut c, &components, network.regions.as_ref());
     let slos = slos::slos(&mut c);
+    let jobs = queue::jobs(&mut c, duration);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -457,6 +458,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         components,
         hosts: raw.hosts.keys().cloned().collect(),
         faults,
+        jobs,
         slos,
         goodput_limit: None,
     })

@@ -7,6 +7,7 @@ use super::hosts::server_machine;
 use crate::engine::time::SimTime;
 use crate::model::compute::server::{ServerSpec, Step};
 use crate::model::ids::ComponentId;
+use crate::model::messaging::jobs::JobSpec;
 use crate::model::messaging::queue::{ConsumerSpec, Polling, QueueSpec, QueueStep};
 use crate::model::messaging::topic::{Subscriber, SubscriptionSpec, TopicSpec, TopicStep};
 use crate::scenario::raw::*;
@@ -141,7 +142,7 @@ pub(super) fn consumes(c: &mut Checker, path: &str, k: &RawConsumes) {
 /// A `send` step at `path`.
 pub(super) fn send_step<S>(c: &mut Checker, path: &str, s: &RawSend) -> Step<S> {
     let queue = is_queue(c, &format!("{path}.queue"), &s.queue, "send to");
-    let class = message_class(c, path, &s.message);
+    let class = message_class(c, &format!("{path}.message"), &s.message);
     Step::Send { queue, class }
 }
 
@@ -159,29 +160,25 @@ pub(super) fn publish_step<S>(c: &mut Checker, path: &str, p: &RawPublish) -> St
             ),
         );
     }
-    let class = message_class(c, path, &p.message);
+    let class = message_class(c, &format!("{path}.message"), &p.message);
     Step::Send {
         queue: topic,
         class,
     }
 }
 
-/// The class index of message class `name` (a `send`'s or `publish`'s `message` at `path`).
+/// The class index of message class `name` (a `send`'s or `publish`'s `message`, a job's
+/// `task`, at `path`).
 fn message_class(c: &mut Checker, path: &str, name: &str) -> u16 {
-    let s = RawSend {
-        queue: String::new(),
-        message: name.to_string(),
-    };
-    match c.class_names.iter().position(|n| *n == s.message) {
+    match c.class_names.iter().position(|n| n == name) {
         Some(i) => i as u16,
         None => {
-            let h = hint(&s.message, c.class_names.iter().map(String::as_str));
+            let h = hint(name, c.class_names.iter().map(String::as_str));
             c.problem(
-                format!("{path}.message"),
+                path,
                 format!(
-                    "no request class named `{}`{h}: a message's class is declared in \
-                     workload.classes (with `weight: 0` if users never send it)",
-                    s.message
+                    "no request class named `{name}`{h}: it is declared in workload.classes \
+                     (with `weight: 0` if users never send it)"
                 ),
             );
             0
@@ -335,4 +332,79 @@ pub(super) fn not_an_entry(c: &mut Checker, path: &str, name: &str) {
         path,
         format!("`{name}` is a {kind}: users cannot call it; make a service the entry and have it `{step}` to the {kind}"),
     );
+}
+
+/// Most starts of one job over a run.
+const MAX_JOB_STARTS: usize = 10_000;
+
+/// The scenario's `jobs`, in name order, each start time within the run (`duration` s).
+pub(super) fn jobs(c: &mut Checker, duration: f64) -> Vec<JobSpec> {
+    let mut out = Vec::new();
+    for (name, j) in &c.raw.jobs {
+        let path = format!("jobs.{name}");
+        let service = c.component(&format!("{path}.service"), &j.service);
+        let machines = match c.raw.components.get(&j.service) {
+            Some(RawComponent::Service(s)) => s.replicas.max(1),
+            Some(_) => {
+                c.problem(
+                    format!("{path}.service"),
+                    format!(
+                        "`{}` is not a service: a job's tasks run a service's handler",
+                        j.service
+                    ),
+                );
+                1
+            }
+            None => 1,
+        };
+        let class = message_class(c, &format!("{path}.task"), &j.task);
+        let tasks = c.count(&format!("{path}.tasks"), u64::from(j.tasks), 1, 100_000_000) as u32;
+        let concurrency = c.count(
+            &format!("{path}.concurrency"),
+            u64::from(j.concurrency),
+            1,
+            100_000,
+        ) as u32;
+        if j.at_s.is_empty() {
+            c.problem(format!("{path}.at_s"), "needs at least one start time");
+        }
+        let mut starts = Vec::new();
+        let mut last = f64::NEG_INFINITY;
+        for (i, &at) in j.at_s.iter().enumerate() {
+            let p = format!("{path}.at_s[{i}]");
+            let at = c.number(&p, at, 0.0, super::MAX_DURATION_S);
+            if at <= last {
+                c.problem(&p, "start times must increase");
+            } else if at >= duration {
+                c.problem(&p, format!("starts after the run's end ({duration} s)"));
+            }
+            last = at;
+            starts.push(at);
+        }
+        if let Some(every) = j.every_s {
+            let p = format!("{path}.every_s");
+            let every = c.number(&p, every, 0.001, super::MAX_DURATION_S);
+            let mut at = last + every;
+            while at < duration && starts.len() <= MAX_JOB_STARTS {
+                starts.push(at);
+                at += every;
+            }
+        }
+        if starts.len() > MAX_JOB_STARTS {
+            c.problem(
+                &path,
+                format!("starts more than {MAX_JOB_STARTS} times in the run: a longer every_s"),
+            );
+        }
+        out.push(JobSpec {
+            name: name.clone(),
+            service,
+            machines,
+            class,
+            tasks,
+            concurrency,
+            starts: starts.into_iter().map(SimTime::from_secs).collect(),
+        });
+    }
+    out
 }
