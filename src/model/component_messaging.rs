@@ -65,9 +65,9 @@ impl Component {
     }
 
     /// A topic's copy `r` is due to be tried again.
-    pub fn redeliver(&mut self, ctx: &mut Context, r: RequestId) {
+    pub fn redeliver(&mut self, ctx: &mut Context, r: RequestId, epoch: u16) {
         match self {
-            Component::Topic(t) => t.redeliver(ctx, r),
+            Component::Topic(t) => t.redeliver(ctx, r, epoch),
             Component::Service(_)
             | Component::Cache(_)
             | Component::Database(_)

@@ -74,7 +74,12 @@ pub enum Event {
     /// `receipt`, ends.
     Visibility { queue: u16, slot: u32, receipt: u32 },
     /// A topic's copy `request` (a push that failed) is tried again.
-    Redeliver { topic: u16, request: RequestId },
+    /// Stale if the topic has crashed since (`epoch`, its crashes then): the copy was lost.
+    Redeliver {
+        topic: u16,
+        epoch: u16,
+        request: RequestId,
+    },
     /// Scheduled job `job` is due to start a run.
     JobStart { job: u32 },
     /// A time-series interval ends.

@@ -94,8 +94,14 @@ impl ComponentKind {
             ComponentKind::Database(d) => d.server.callees(),
             ComponentKind::Balancer(b) => b.callees(),
             ComponentKind::Dns(d) => d.targets.clone(),
-            // Its consumers pull; it calls no one.
-            ComponentKind::Queue(_) => Vec::new(),
+            // Its consumers pull, but each message it holds becomes work at them: a loop
+            // back to the queue would feed itself for ever, like a call cycle.
+            ComponentKind::Queue(q) => {
+                let mut out: Vec<ComponentId> = q.consumers.iter().map(|c| c.service).collect();
+                out.sort_unstable();
+                out.dedup();
+                out
+            }
             // It sends each message on to its subscribers.
             ComponentKind::Topic(t) => {
                 let mut out: Vec<ComponentId> = t

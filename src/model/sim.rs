@@ -472,9 +472,11 @@ impl Simulation {
                 slot,
                 receipt,
             } => comps[usize::from(queue)].visibility_ends(ctx, slot, receipt),
-            Event::Redeliver { topic, request } => {
-                comps[usize::from(topic)].redeliver(ctx, request)
-            }
+            Event::Redeliver {
+                topic,
+                epoch,
+                request,
+            } => comps[usize::from(topic)].redeliver(ctx, request, epoch),
             Event::JobStart { job } => self.jobs.start(ctx, job),
             Event::SampleTick => self.sample_tick(),
             Event::WindowStart => self.start_window(),

@@ -24,9 +24,17 @@ fn jobs(r: &Results) -> Option<Section> {
         p99(j.users_latency_during_ms.as_ref().and_then(|l| l.p99)),
         p99(r.latency_ms.p99)
     ));
+    /// Runs listed per job; summary.json has them all.
+    const SHOWN: usize = 20;
     let mut rows = Vec::new();
     for (name, job) in &j.jobs {
-        for run in &job.runs {
+        if job.runs.len() > SHOWN {
+            s.notes.push(format!(
+                "{name}: the first {SHOWN} of its {} runs (all are in summary.json)",
+                job.runs.len()
+            ));
+        }
+        for run in job.runs.iter().take(SHOWN) {
             rows.push(vec![
                 name.clone(),
                 format!("{:.1}", run.start_s),

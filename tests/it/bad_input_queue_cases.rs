@@ -183,6 +183,34 @@ pub(crate) fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a queue subscribed twice, and a consumer feeding its own queue",
+            edits: vec![
+                jobs(),
+                (
+                    "components.t",
+                    json!({"kind": "topic", "machine": {"cores": 1}, "subscribers": [
+                        {"queue": "jobs"}, {"queue": "jobs"}
+                    ]}),
+                ),
+                ("components.api.consumes", json!({"queue": "jobs"})),
+                (
+                    "components.api.handlers.default[1]",
+                    json!({"send": {"queue": "jobs", "message": "default"}}),
+                ),
+            ],
+            problems: vec![
+                problem_on(
+                    "components.t.subscribers[1]",
+                    "subscribes the same queue or service twice: give it once",
+                    "{",
+                ),
+                problem(
+                    "components.api",
+                    "calls go round in a cycle: api → jobs → api (messages count",
+                ),
+            ],
+        },
+        Case {
             name: "no class users send",
             edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
             problems: vec![problem("workload.classes", "no class has a weight above 0")],

@@ -222,6 +222,25 @@ fn a_push_nobody_answers_is_lost_where_a_queue_keeps_it() {
         (29_000.0..33_000.0).contains(&late),
         "latest email {late} ms"
     );
+
+    // The copies waiting for a retry live in the topic's memory: a half-second crash of
+    // the topic at 75 s loses those of the outage so far, about 50/s × 15 s = 750.
+    let crashed = run_json(
+        "26-pub-sub-fan-out",
+        &[
+            "components.orders.subscribers[0].retries=5",
+            concat!(
+                r#"faults=[{"outage": {"component": "email", "at_s": 60, "recover_after_s": 30}},"#,
+                r#"{"outage": {"component": "analytics", "at_s": 60, "recover_after_s": 30}},"#,
+                r#"{"crash": {"component": "orders", "at_s": 75, "recover_after_s": 0.5}}]"#
+            ),
+        ],
+    );
+    let lost = email(&crashed, "lost");
+    assert!(
+        (600.0..900.0).contains(&lost),
+        "lost in the topic's crash {lost}"
+    );
 }
 
 /// Scenario 27: the same 20,000-chunk report at peak and off-peak. At peak the database's

@@ -86,6 +86,8 @@ pub struct Topic {
     pub published: u64,
     pub stats: Vec<SubscriptionStats>,
     pub fates: CopyFates,
+    /// Crashes so far: a retry scheduled before the last one was lost with the topic.
+    pub epoch: u16,
 }
 
 impl Topic {
@@ -99,6 +101,7 @@ impl Topic {
             published: 0,
             stats: (0..n).map(|_| SubscriptionStats::default()).collect(),
             fates: CopyFates::default(),
+            epoch: 0,
         }
     }
 
@@ -173,12 +176,14 @@ impl Topic {
         let sub = self.subscriptions[i as usize];
         let tries = tries_of(&req);
         let push = matches!(sub.to, Subscriber::Push { .. });
-        if push && tries < sub.retries {
+        // A failed copy coming back to a topic that is down has nobody to try it again.
+        if push && tries < sub.retries && self.server.machines[0].alive {
             stats.retried += u64::from(counted);
             ctx.requests.get_mut(r).attempt = with_tries(&req, tries + 1);
             let wait = SimTime(sub.backoff.0.saturating_mul(1 << tries.min(30)));
             let ev = Event::Redeliver {
                 topic: self.me.index() as u16,
+                epoch: self.epoch,
                 request: r,
             };
             ctx.schedule(now + wait, ev);
@@ -189,10 +194,11 @@ impl Topic {
         ctx.requests.remove(r);
     }
 
-    /// Copy `r`'s retry is due: the topic sends it again, if it is up (else it is lost).
-    pub fn redeliver(&mut self, ctx: &mut Context, r: RequestId) {
+    /// Copy `r`'s retry, scheduled at `epoch`, is due: the topic sends it again, unless it
+    /// has crashed since (the copy waited in its memory) or is down (lost).
+    pub fn redeliver(&mut self, ctx: &mut Context, r: RequestId, epoch: u16) {
         let i = queue_of(ctx.requests.get(r)).1 - self.first_home;
-        if self.server.machines[0].alive {
+        if self.server.machines[0].alive && epoch == self.epoch {
             return self.send_copy(ctx, r, i);
         }
         self.stats[i as usize].lost += u64::from(ctx.window.contains(ctx.now));
@@ -221,5 +227,11 @@ impl ServerKind for Topic {
         let TopicStep::FanOut = step;
         self.fan_out(ctx, req);
         Flow::Next(end)
+    }
+
+    /// The copies waiting for a retry were in its memory: they are lost (when their retry
+    /// comes due).
+    fn machine_crashed(&mut self, _: &mut Context, _: ComponentId, _: u32) {
+        self.epoch = self.epoch.wrapping_add(1);
     }
 }

@@ -245,12 +245,20 @@ pub(super) fn topic(c: &mut Checker, path: &str, t: &RawTopic) -> TopicSpec {
         100,
         "subscribers",
     );
-    let subscriptions = t
+    let subscriptions: Vec<SubscriptionSpec> = t
         .subscribers
         .iter()
         .enumerate()
         .map(|(i, s)| subscription(c, &format!("{path}.subscribers[{i}]"), s))
         .collect();
+    for (i, s) in subscriptions.iter().enumerate() {
+        if subscriptions[..i].iter().any(|o| o.to == s.to) {
+            c.problem(
+                format!("{path}.subscribers[{i}]"),
+                "subscribes the same queue or service twice: give it once",
+            );
+        }
+    }
     let program = vec![Step::Cpu(cpu), Step::Own(TopicStep::FanOut)];
     TopicSpec {
         server: ServerSpec {
@@ -277,7 +285,17 @@ fn subscription(c: &mut Checker, path: &str, s: &RawSubscription) -> Subscriptio
     );
     let to = match (&s.queue, &s.service) {
         (Some(q), None) => {
-            let id = is_queue(c, &format!("{path}.queue"), q, "subscribe");
+            let id = c.component(&format!("{path}.queue"), q);
+            if c.raw
+                .components
+                .get(q)
+                .is_some_and(|k| !matches!(k, RawComponent::Queue(_)))
+            {
+                c.problem(
+                    format!("{path}.queue"),
+                    format!("`{q}` is not a queue: give a queue as `queue`, or a service as `service` (a push)"),
+                );
+            }
             if s.retries > 0 {
                 c.problem(
                     format!("{path}.retries"),

@@ -21,7 +21,11 @@ pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
         let names: Vec<&str> = cycle.iter().map(|&i| components[i].name.as_str()).collect();
         c.problem(
             format!("components.{}", names[0]),
-            format!("calls go round in a cycle: {}", names.join(" → ")),
+            format!(
+                "calls go round in a cycle: {} (messages count: a queue passes its work \
+                 to its consumers, a topic to its subscribers)",
+                names.join(" → ")
+            ),
         );
     }
 }
