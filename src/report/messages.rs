@@ -66,8 +66,12 @@ pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary
         sent_per_s: per_s(s.sent),
         processed_per_s: per_s(s.processed),
         api_calls_per_s: api_per_s,
-        api_cost_per_hour: (q.cost_per_million_requests > 0.0)
-            .then(|| round(api_per_s * 3600.0 * q.cost_per_million_requests / 1e6, 4)),
+        api_cost_per_hour: (q.rules.cost_per_million_requests > 0.0).then(|| {
+            round(
+                api_per_s * 3600.0 * q.rules.cost_per_million_requests / 1e6,
+                4,
+            )
+        }),
         refused: s.refused,
         receives: s.receives,
         empty_receives: s.empty_receives,

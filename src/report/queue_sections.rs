@@ -2,7 +2,7 @@
 //! messages did, and how long they took from send to processed; what each topic's
 //! subscriptions got. Absent when the scenario has none. Pure.
 
-use crate::report::sections::{Grid, Section, latency_cells, rate, thousands};
+use crate::report::sections::{Grid, Section, latency_cells, latency_head, rate, thousands};
 use crate::report::{ComponentSummary, Results};
 
 /// "Queues" (flow and depth per queue, and what went wrong) and "Messages, sent to
@@ -183,18 +183,7 @@ fn queue_sections(r: &Results) -> Vec<Section> {
     ];
     let mut latency = Section::new("Messages, sent to processed (ms)");
     latency.grid = Some(Grid {
-        head: [
-            "message ms",
-            "mean",
-            "p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "max",
-            "samples",
-        ]
-        .map(String::from)
-        .to_vec(),
+        head: latency_head("message ms"),
         rows: queues
             .iter()
             .map(|(name, m)| match &m.end_to_end_ms {

@@ -129,6 +129,15 @@ fn rough(count: u64, q: f64) -> bool {
     (count as f64) * (1.0 - q) < 1.0
 }
 
+/// The heading of a grid of latency rows (`latency_cells`), its first column `first`.
+pub(crate) fn latency_head(first: &str) -> Vec<String> {
+    [
+        first, "mean", "p50", "p90", "p99", "p99.9", "max", "samples",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// A row of latency cells; tail percentiles resting on too few samples are marked `~`.
 pub(crate) fn latency_cells(name: &str, l: &LatencySummary) -> Vec<String> {
     let mut row = vec![name.to_string()];
@@ -162,18 +171,7 @@ fn latency(r: &Results) -> Section {
     }
     let marked = rows.iter().any(|row| row.iter().any(|c| c.ends_with('~')));
     s.grid = Some(Grid {
-        head: [
-            "latency ms",
-            "mean",
-            "p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "max",
-            "samples",
-        ]
-        .map(String::from)
-        .to_vec(),
+        head: latency_head("latency ms"),
         rows,
     });
     if marked {

@@ -53,13 +53,12 @@ pub struct ConsumerSpec {
     pub polling: Polling,
 }
 
-/// A queue as the scenario describes it.
-#[derive(Debug, Clone)]
-pub struct QueueSpec {
-    pub server: ServerSpec<QueueStep>,
+/// What a queue holds its messages to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRules {
     /// Most messages held (visible and in flight); a send beyond is refused `queue_full`.
     pub max_messages: u64,
-    /// A message not received for this long is dropped (`expired`).
+    /// A message older than this is dropped (`expired`).
     pub retention: SimTime,
     /// A received message not deleted within this is delivered again.
     pub visibility_timeout: SimTime,
@@ -70,6 +69,13 @@ pub struct QueueSpec {
     pub persistent: bool,
     /// Price per million API calls (send, receive, delete), in dollars.
     pub cost_per_million_requests: f64,
+}
+
+/// A queue as the scenario describes it.
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    pub server: ServerSpec<QueueStep>,
+    pub rules: QueueRules,
     pub consumers: Vec<ConsumerSpec>,
 }
 
@@ -116,12 +122,7 @@ pub struct QueueStats {
 pub struct Broker {
     pub server: Server<QueueStep>,
     pub me: ComponentId,
-    pub max_messages: u64,
-    pub retention: SimTime,
-    pub visibility_timeout: SimTime,
-    pub max_receives: Option<u16>,
-    pub persistent: bool,
-    pub cost_per_million_requests: f64,
+    pub rules: QueueRules,
     pub store: Store,
     pub pollers: Vec<Poller>,
     /// The global id of `pollers[0]` (`Context::carrier_homes`).
@@ -163,12 +164,7 @@ impl Broker {
         Broker {
             server: Server::new(spec.server, rng),
             me,
-            max_messages: spec.max_messages,
-            retention: spec.retention,
-            visibility_timeout: spec.visibility_timeout,
-            max_receives: spec.max_receives,
-            persistent: spec.persistent,
-            cost_per_million_requests: spec.cost_per_million_requests,
+            rules: spec.rules,
             store: Store::default(),
             pollers,
             first_poller,
@@ -209,7 +205,7 @@ impl Broker {
 
     /// Messages sent before this are past retention.
     fn retention_cutoff(&self, now: SimTime) -> SimTime {
-        SimTime(now.0.saturating_sub(self.retention.0))
+        SimTime(now.0.saturating_sub(self.rules.retention.0))
     }
 
     /// Drops the waiting messages retention no longer keeps (at every call, and at every
@@ -230,7 +226,7 @@ impl Broker {
         let now = ctx.now;
         self.expire(&mut ctx.hosts, now);
         let counted = ctx.window.contains(now);
-        if self.store.depth() >= self.max_messages {
+        if self.store.depth() >= self.rules.max_messages {
             self.stats.refused += u64::from(counted);
             return Err(Status::QueueFull);
         }
@@ -270,7 +266,7 @@ impl Broker {
                 slot: d.slot,
                 receipt: d.receipt,
             };
-            ctx.schedule(now + self.visibility_timeout, ev);
+            ctx.schedule(now + self.rules.visibility_timeout, ev);
         }
         let n = poller.batch.len();
         self.stats.delivered += if counted { n as u64 } else { 0 };
@@ -367,7 +363,10 @@ impl Broker {
         };
         let counted = self.in_window;
         let cutoff = self.retention_cutoff(ctx.now);
-        match self.store.visibility_ended(d, self.max_receives, cutoff) {
+        match self
+            .store
+            .visibility_ended(d, self.rules.max_receives, cutoff)
+        {
             VisibilityEnd::Nothing => return,
             VisibilityEnd::Redelivered => {
                 self.stats.redelivered += u64::from(counted);
@@ -480,7 +479,7 @@ impl ServerKind for Broker {
         match Op::of(req) {
             Some(Op::Send) => match self.accept(ctx, fr, req) {
                 Err(status) => Flow::Answer(status),
-                Ok(()) if self.persistent => {
+                Ok(()) if self.rules.persistent => {
                     let h = self.server.machines[fr.machine as usize].host as usize;
                     let done = ctx.hosts[h].disk(1, ctx.now);
                     ctx.schedule(done, Event::WaitDone { frame: f });
@@ -509,7 +508,7 @@ impl ServerKind for Broker {
         let now = ctx.now;
         // The crash has reset the machine's memory: nothing to give back.
         self.resident = 0;
-        if !self.persistent {
+        if !self.rules.persistent {
             let (_, n) = self.store.lose_all();
             self.stats.lost += if ctx.window.contains(now) { n } else { 0 };
             self.note_depth(now);

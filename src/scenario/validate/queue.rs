@@ -8,7 +8,7 @@ use crate::engine::time::SimTime;
 use crate::model::compute::server::{ServerSpec, Step};
 use crate::model::ids::ComponentId;
 use crate::model::messaging::jobs::JobSpec;
-use crate::model::messaging::queue::{ConsumerSpec, Polling, QueueSpec, QueueStep};
+use crate::model::messaging::queue::{ConsumerSpec, Polling, QueueRules, QueueSpec, QueueStep};
 use crate::model::messaging::topic::{Subscriber, SubscriptionSpec, TopicSpec, TopicStep};
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
@@ -63,12 +63,14 @@ pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> Qu
             pools: Vec::new(),
             disk_in_memory: 0.0,
         },
-        max_messages,
-        retention,
-        visibility_timeout,
-        max_receives,
-        persistent: q.persistent,
-        cost_per_million_requests: cost,
+        rules: QueueRules {
+            max_messages,
+            retention,
+            visibility_timeout,
+            max_receives,
+            persistent: q.persistent,
+            cost_per_million_requests: cost,
+        },
         consumers: consumers_of(c, name),
     }
 }
