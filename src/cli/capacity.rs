@@ -37,7 +37,7 @@ pub struct CapacityArgs {
     pub precision: String,
 }
 
-const METRICS: [SloMetric; 10] = [
+const METRICS: [SloMetric; 11] = [
     SloMetric::MeanMs,
     SloMetric::P50Ms,
     SloMetric::P90Ms,
@@ -48,6 +48,7 @@ const METRICS: [SloMetric; 10] = [
     SloMetric::ThroughputRps,
     SloMetric::TimeToRecoverS,
     SloMetric::WritesLost,
+    SloMetric::MaxQueueAgeS,
 ];
 
 /// `p99_ms<200` (ceilings take `<`, floors `>`; `<=`/`>=` are accepted too).
@@ -110,6 +111,24 @@ pub(super) fn run(args: &CapacityArgs) -> Result<u8, Failure> {
              \"slos\" to the scenario",
             args.file.display()
         )));
+    }
+    let has_queue = scenario
+        .components
+        .iter()
+        .any(|c| matches!(c.kind, crate::model::ComponentKind::Queue(_)));
+    let age_objective = slos.iter().any(|s| s.metric == SloMetric::MaxQueueAgeS);
+    if age_objective && !has_queue {
+        return Err(Failure::bad(format!(
+            "{}: --slo max_queue_age_s: the scenario has no queue (drop that objective)",
+            args.file.display()
+        )));
+    }
+    if has_queue && !age_objective && !sim.output.quiet {
+        eprintln!(
+            "note: the objectives are about the users' requests; a queue's backlog can grow \
+             without them failing: add --slo max_queue_age_s<30 to hold the consumers to \
+             keeping up"
+        );
     }
     let precision = parse_precision(&args.precision)?;
     let n = args.replications as usize;

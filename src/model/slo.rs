@@ -18,6 +18,8 @@ pub enum SloMetric {
     TimeToRecoverS,
     /// Acknowledged writes lost by all databases (whole run only).
     WritesLost,
+    /// The longest any message waited in any queue for a receive (whole run only).
+    MaxQueueAgeS,
 }
 
 impl SloMetric {
@@ -34,6 +36,7 @@ impl SloMetric {
             SloMetric::ThroughputRps => "throughput_rps_min",
             SloMetric::TimeToRecoverS => "time_to_recover_s",
             SloMetric::WritesLost => "writes_lost",
+            SloMetric::MaxQueueAgeS => "max_queue_age_s",
         }
     }
 
@@ -44,7 +47,10 @@ impl SloMetric {
 
     /// Whether the objective is about the whole run only (not per class).
     pub fn whole_run_only(self) -> bool {
-        matches!(self, SloMetric::TimeToRecoverS | SloMetric::WritesLost)
+        matches!(
+            self,
+            SloMetric::TimeToRecoverS | SloMetric::WritesLost | SloMetric::MaxQueueAgeS
+        )
     }
 }
 

@@ -125,5 +125,39 @@ pub(crate) fn render_table(
             let _ = writeln!(out, "bottleneck at capacity: none measured");
         }
     }
+    for line in queue_lines(at) {
+        let _ = writeln!(out, "{line}");
+    }
+    out
+}
+
+/// Processing this far below the sending rate, a queue is falling behind (not noise).
+const FALLING_BEHIND: f64 = 0.98;
+
+/// A line per queue of the run at capacity: its rates, backlog and oldest message, and a
+/// warning when its consumers fall behind (a backlog that grows with the run's length, which
+/// objectives about the users do not see).
+fn queue_lines(at: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in &at.component_order {
+        let Some(report::ComponentSummary::Queue(q)) = at.components.get(name) else {
+            continue;
+        };
+        let m = &q.messages;
+        out.push(format!(
+            "queue {name}: sent {}/s · processed {}/s · still queued at the end {} · oldest {}",
+            report::sections::rate(m.sent_per_s),
+            report::sections::rate(m.processed_per_s),
+            report::sections::thousands(m.run.still_queued),
+            m.max_age_s.map_or("-".into(), |a| format!("{a:.1} s"))
+        ));
+        if m.sent_per_s > 0.0 && m.processed_per_s < m.sent_per_s * FALLING_BEHIND {
+            out.push(format!(
+                "  falling behind: its backlog grows for as long as the run lasts, so this \
+                 capacity depends on duration_s (its consumers manage about {} messages/s)",
+                report::sections::rate(m.processed_per_s)
+            ));
+        }
+    }
     out
 }

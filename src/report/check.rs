@@ -4,7 +4,7 @@
 //! (Markdown) and CI systems (JUnit XML).
 
 use crate::model::slo::{Slo, SloMetric};
-use crate::report::{LatencySummary, Results, round};
+use crate::report::{ComponentSummary, LatencySummary, Results, round};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -208,6 +208,31 @@ pub(crate) fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
                     worst
                 }
                 SloMetric::WritesLost => r.failures.writes_lost as f64,
+                SloMetric::MaxQueueAgeS => {
+                    let ages = r.components.values().filter_map(|c| match c {
+                        ComponentSummary::Queue(q) => Some(q.messages.max_age_s),
+                        _ => None,
+                    });
+                    let (mut queues, mut worst) = (0, None::<f64>);
+                    for age in ages {
+                        queues += 1;
+                        worst = match (worst, age) {
+                            (Some(w), Some(a)) => Some(w.max(a)),
+                            (w, a) => w.or(a),
+                        };
+                    }
+                    match (queues, worst) {
+                        (0, _) => {
+                            note = Some("the scenario has no queue".into());
+                            f64::NAN
+                        }
+                        (_, None) => {
+                            note = Some("no message was queued".into());
+                            0.0
+                        }
+                        (_, Some(w)) => w,
+                    }
+                }
                 SloMetric::ErrorRate => round(share(total - completed), 6),
                 SloMetric::Availability => round(if total > 0 { share(completed) } else { 1.0 }, 6),
                 SloMetric::ThroughputRps => throughput,

@@ -335,6 +335,7 @@ pub(crate) fn sweep() -> SweepSummary {
         writes_lost: 0,
         longest_recovery_s: None,
         unrecovered_faults: None,
+        messages: None,
         ci95: Some(PointIntervals {
             replications: 3,
             throughput_rps: rps / 50.0,

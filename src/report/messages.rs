@@ -38,6 +38,11 @@ pub(crate) struct MessageSummary {
     /// ever held.
     pub mean_depth: f64,
     pub peak_depth: u64,
+    /// The longest any message waited for a receive during the window (received, expired,
+    /// or still waiting at its end), in seconds: how far behind the consumers fell. Absent
+    /// when no message was held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age_s: Option<f64>,
     /// Sent to first processed, of messages first processed in the window; absent when none
     /// was.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,6 +91,7 @@ pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary
         lost: s.lost,
         mean_depth: round(q.mean_depth, 4),
         peak_depth: q.peak_depth,
+        max_age_s: q.max_age.map(|a| round(a.as_secs(), 3)),
         end_to_end_ms: (!q.end_to_end.is_empty()).then(|| LatencySummary::of(&q.end_to_end)),
         run: MessageFates {
             accepted: f.accepted,

@@ -125,6 +125,7 @@ fn queue_sections(r: &Results) -> Vec<Section> {
             "processed/s",
             "depth",
             "peak",
+            "oldest s",
             "receives",
             "empty",
             "api $/h",
@@ -140,6 +141,7 @@ fn queue_sections(r: &Results) -> Vec<Section> {
                     rate(m.processed_per_s),
                     format!("{:.1}", m.mean_depth),
                     thousands(m.peak_depth),
+                    m.max_age_s.map_or("-".into(), |a| format!("{a:.1}")),
                     thousands(m.receives),
                     thousands(m.empty_receives),
                     m.api_cost_per_hour
@@ -179,6 +181,7 @@ fn queue_sections(r: &Results) -> Vec<Section> {
     flow.notes = vec![
         "depth: messages held (waiting or in process), time-averaged".into(),
         "  peak: most held; empty: receives that returned no message".into(),
+        "  oldest s: the longest a message waited for a receive (- when none was held)".into(),
         "  api $/h: the API calls' price per hour at the window's rate".into(),
     ];
     let mut latency = Section::new("Messages, sent to processed (ms)");

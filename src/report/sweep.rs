@@ -18,6 +18,10 @@ impl SweepSummary {
              cost_per_hour,cost_per_1000_rps,bottleneck,bottleneck_utilisation,stop_reason,\
              availability,writes_lost,longest_recovery_s,unrecovered_faults",
         );
+        let queued = self.points.iter().any(|p| p.messages.is_some());
+        if queued {
+            out.push_str(",messages_processed_per_s,max_queue_age_s,messages_still_queued");
+        }
         if replicated {
             out.push_str(
                 ",replications,throughput_rps_ci95,goodput_rps_ci95,error_rate_ci95,\
@@ -49,6 +53,19 @@ impl SweepSummary {
                 p.unrecovered_faults
                     .map_or(String::new(), |n| n.to_string())
             );
+            match &p.messages {
+                Some(m) => {
+                    let _ = write!(
+                        out,
+                        ",{},{},{}",
+                        m.processed_per_s,
+                        opt(m.max_queue_age_s),
+                        m.still_queued
+                    );
+                }
+                None if queued => out.push_str(",,,"),
+                None => {}
+            }
             if let Some(ci) = &p.ci95 {
                 let _ = write!(
                     out,
@@ -97,7 +114,7 @@ impl SweepSummary {
         // Fit: the parameters get at least a short column each, the bottleneck 12.
         let params_min: usize = self.params.len() * 7;
         let width = |cols: &[&FigureColumn]| cols.iter().map(|c| c.width + 1).sum::<usize>();
-        for optional in ["p50 ms", "cost/h"] {
+        for optional in ["p50 ms", "msgs/s", "cost/h"] {
             if params_min + width(&figures) + 12 > WIDTH {
                 figures.retain(|c| c.head != optional);
             }
@@ -213,8 +230,21 @@ fn figure_columns(points: &[SweepPoint]) -> Vec<FigureColumn> {
         }),
         ("cost/h", |p| format!("{:.2}", p.cost_per_hour)),
     ];
+    let queues: [(&'static str, Cell); 2] = [
+        ("msgs/s", |p| {
+            p.messages.as_ref().map_or("-".into(), |m| {
+                crate::report::sections::rate(m.processed_per_s)
+            })
+        }),
+        ("q age s", |p| match &p.messages {
+            Some(m) => m.max_queue_age_s.map_or("-".into(), |a| format!("{a:.1}")),
+            None => "-".into(),
+        }),
+    ];
+    let has_queues = points.iter().any(|p| p.messages.is_some());
     specs
         .iter()
+        .chain(queues.iter().filter(|_| has_queues))
         .map(|&(head, cell)| {
             let cells: Vec<String> = points.iter().map(cell).collect();
             let width = cells
@@ -248,9 +278,16 @@ fn notes_under(out: &mut String, points: &[SweepPoint], figures: &[&FigureColumn
     for note in latency_notes(points) {
         let _ = writeln!(out, "{note}");
     }
-    let hidden: Vec<&str> = ["p50 ms", "cost/h"]
+    if shown("msgs/s") {
+        let _ = writeln!(out, "msgs/s: messages processed per second (all queues)");
+    }
+    if shown("q age s") {
+        let _ = writeln!(out, "q age s: the longest a message waited in a queue");
+    }
+    let has_queues = points.iter().any(|p| p.messages.is_some());
+    let hidden: Vec<&str> = ["p50 ms", "msgs/s", "cost/h"]
         .into_iter()
-        .filter(|h| !shown(h))
+        .filter(|h| !shown(h) && (*h != "msgs/s" || has_queues))
         .collect();
     if !hidden.is_empty() {
         let _ = writeln!(
@@ -368,5 +405,61 @@ mod tests {
         assert!(csv.starts_with("workload.model.open.rate_per_s,throughput_rps,"));
         assert_eq!(csv.lines().count(), 3);
         assert!(csv.lines().nth(2).unwrap().starts_with("800.0,"), "{csv}");
+        assert!(!csv.contains("max_queue_age_s") && !table.contains("q age"));
+    }
+
+    /// A queue's backlog is in the sweep: one loop of 10 ms (and two 0.1 ms calls to the
+    /// broker) manages 98 messages/s; at 150/s
+    /// for 5 s the backlog reaches about 50 × 5 = 250 messages, 2.5 s of work, where 50/s
+    /// keeps none.
+    #[test]
+    fn a_queue_backlog_shows_in_the_sweep() {
+        let run = |rate: f64| {
+            let text = format!(
+                r#"{{"name": "q", "duration_s": 6, "warmup_s": 1,
+                "network": {{"client_link": {{"latency_ms": {{"constant": {{"ms": 0}}}}}},
+                    "default_link": {{"latency_ms": {{"constant": {{"ms": 0}}}}}}}},
+                "workload": {{"model": {{"open": {{"rate_per_s": {rate}}}}}, "entry": "api",
+                    "classes": {{"default": {{}}, "work": {{"weight": 0}}}}}},
+                "components": {{
+                  "api": {{"kind": "service", "machine": {{"cores": 4}},
+                    "handlers": {{"default": [{{"send": {{"queue": "q", "message": "work"}}}}]}}}},
+                  "q": {{"kind": "queue", "machine": {{"cores": 1}}}},
+                  "w": {{"kind": "service", "machine": {{"cores": 1}}, "workers": 1,
+                    "consumes": {{"queue": "q"}},
+                    "handlers": {{"default": [{{"cpu_ms": {{"constant": {{"ms": 10}}}}}}]}}}}}}}}"#
+            );
+            crate::run(crate::scenario::load(&text).unwrap(), &mut |_| {})
+        };
+        let points = [50.0, 150.0]
+            .into_iter()
+            .map(|rate| (vec![json!(rate)], vec![run(rate)]))
+            .collect();
+        let s = SweepSummary::of("q", 1, &["workload.model.open.rate_per_s".into()], points);
+        let age = |i: usize| {
+            s.points[i]
+                .messages
+                .as_ref()
+                .and_then(|m| m.max_queue_age_s)
+                .unwrap()
+        };
+        assert!(age(0) < 0.5, "{}", age(0));
+        assert!((1.5..4.0).contains(&age(1)), "{}", age(1));
+        let behind = s.points[1].messages.as_ref().unwrap();
+        assert!(behind.still_queued > 100, "{behind:?}");
+        assert!(
+            (95.0..=99.0).contains(&behind.processed_per_s),
+            "{behind:?}"
+        );
+        let table = s.render_table();
+        assert!(table.contains("q age s"), "{table}");
+        for line in table.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        let csv = s.to_csv();
+        let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let at = head.iter().position(|h| *h == "max_queue_age_s").unwrap();
+        let row: Vec<&str> = csv.lines().nth(2).unwrap().split(',').collect();
+        assert_eq!(row[at].parse::<f64>().unwrap(), age(1));
     }
 }

@@ -114,6 +114,10 @@ pub struct RawSlos {
     /// Acknowledged writes lost by all databases, at most. Whole run only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writes_lost: Option<f64>,
+    /// The longest any message waited in any queue for a receive (its `max_age_s`), at
+    /// most, in seconds: the consumers keep up. Whole run only; needs a queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue_age_s: Option<f64>,
     /// The same objectives for single request classes.
     #[serde(
         deserialize_with = "super::unique::map",

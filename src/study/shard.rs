@@ -278,6 +278,7 @@ mod tests {
             writes_lost: 0,
             longest_recovery_s: None,
             unrecovered_faults: None,
+            messages: None,
             ci95: None,
         }
     }

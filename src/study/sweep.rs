@@ -49,10 +49,71 @@ pub(crate) struct SweepPoint {
     pub longest_recovery_s: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unrecovered_faults: Option<u32>,
+    /// Scenarios with queues: what their consumers kept up with (a backlog the users'
+    /// figures do not show).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<PointMessages>,
     /// With `--replications N` (N ≥ 2): the figures above are means over N seeds, and these
     /// are their 95 % confidence half-widths.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci95: Option<PointIntervals>,
+}
+
+/// A point's queues, all together. With replications: the mean over the seeds of the
+/// rate and the backlog, and the worst seed's age.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub(crate) struct PointMessages {
+    /// Messages processed (the first time) per second over the window, all queues.
+    pub processed_per_s: f64,
+    /// The longest any message waited for a receive in any queue (`max_age_s`); absent
+    /// when no message was held.
+    pub max_queue_age_s: Option<f64>,
+    /// Messages accepted over the run and not processed by its end, all queues.
+    pub still_queued: u64,
+}
+
+impl PointMessages {
+    /// A run's queues, if it has any.
+    fn of(r: &Results) -> Option<PointMessages> {
+        let mut queues = r.components.values().filter_map(|c| match c {
+            crate::report::ComponentSummary::Queue(q) => Some(&q.messages),
+            _ => None,
+        });
+        let first = queues.next()?;
+        let mut m = PointMessages {
+            processed_per_s: first.processed_per_s,
+            max_queue_age_s: first.max_age_s,
+            still_queued: first.run.still_queued,
+        };
+        for q in queues {
+            m.processed_per_s += q.processed_per_s;
+            m.max_queue_age_s = match (m.max_queue_age_s, q.max_age_s) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+            m.still_queued += q.run.still_queued;
+        }
+        m.processed_per_s = round(m.processed_per_s, 3);
+        Some(m)
+    }
+
+    /// Over seeds: the mean rate and backlog, the worst age.
+    fn of_runs(runs: &[Results]) -> Option<PointMessages> {
+        let each: Vec<PointMessages> = runs.iter().filter_map(PointMessages::of).collect();
+        if each.is_empty() {
+            return None;
+        }
+        let n = each.len() as f64;
+        Some(PointMessages {
+            processed_per_s: round(each.iter().map(|m| m.processed_per_s).sum::<f64>() / n, 3),
+            max_queue_age_s: each
+                .iter()
+                .filter_map(|m| m.max_queue_age_s)
+                .reduce(f64::max),
+            still_queued: (each.iter().map(|m| m.still_queued).sum::<u64>() as f64 / n).round()
+                as u64,
+        })
+    }
 }
 
 /// 95 % half-widths of a point's figures over its replications (Student t).
@@ -128,6 +189,7 @@ impl SweepPoint {
                 writes_lost: first.failures.writes_lost,
                 longest_recovery_s: recovery(first).map(|r| r.0),
                 unrecovered_faults: recovery(first).map(|r| r.1),
+                messages: PointMessages::of(first),
                 ci95: None,
             };
         }
@@ -186,6 +248,7 @@ impl SweepPoint {
                 .map(|r| r.0)
                 .reduce(f64::max),
             unrecovered_faults: runs.iter().filter_map(recovery).map(|r| r.1).max(),
+            messages: PointMessages::of_runs(runs),
             ci95: Some(PointIntervals {
                 replications: runs.len(),
                 throughput_rps: round(throughput.half_width_95, 3),

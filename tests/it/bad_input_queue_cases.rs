@@ -211,6 +211,14 @@ pub(crate) fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a queue age objective without a queue",
+            edits: vec![("slos", json!({"max_queue_age_s": 30}))],
+            problems: vec![problem(
+                "slos.max_queue_age_s",
+                "is about queues and the scenario has none: remove it, or add a component",
+            )],
+        },
+        Case {
             name: "no class users send",
             edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
             problems: vec![problem("workload.classes", "no class has a weight above 0")],

@@ -73,6 +73,74 @@ fn a_consumer_crash_redelivers_its_messages() {
     );
     // The users never noticed: their sends were accepted throughout.
     assert_eq!(num(&s, "/error_rate"), 0.0);
+    // The first message sent after the crash waits for the consumer's return (10 s) and
+    // its loops' next try (within RETRY_AFTER, 1 s): the oldest waited 10 to 11 s, plus
+    // the 40 ms a loop may still be busy.
+    let age = messages(&s, "max_age_s");
+    assert!((10.0..=11.1).contains(&age), "max_age_s {age}");
+}
+
+/// `dsim check` holds the consumers to keeping up (`max_queue_age_s`): the crash above
+/// makes a message wait about 10 s, which fails a 5 s objective and passes a 15 s one.
+#[test]
+fn check_fails_a_queue_age_objective_the_crash_breaks() {
+    let mut scenario = pipeline(
+        json!({}),
+        json!([{"crash": {"component": "worker", "at_s": 50, "recover_after_s": 10}}]),
+    );
+    scenario["slos"] = json!({"max_queue_age_s": 5});
+    let path = crate::common::write_scenario(&scenario);
+    let out = crate::common::dsim()
+        .args(["check", "--no-write"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("max_queue_age_s"), "{text}");
+    scenario["slos"] = json!({"max_queue_age_s": 15});
+    let path = crate::common::write_scenario(&scenario);
+    let out = crate::common::dsim()
+        .args(["check", "--no-write"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// `dsim capacity` with a queue: the users' objectives alone do not see a backlog, so it
+/// says so; with `max_queue_age_s<3` the search stops where the consumers keep up. Their
+/// rate: 4 loops of 40 ms (plus two 0.1 ms broker calls) = 99.5 messages/s. Above it, the
+/// backlog after the 30 s window is (λ − 99.5) × 30 messages, waiting that ÷ 99.5 s: 3 s
+/// at λ = 109.5. Below it the age is the random walk's (about √(λT)/μ ≈ 0.5 s): the
+/// capacity lies between 90 and 110 per second.
+#[test]
+fn capacity_with_a_queue_age_objective_stops_where_the_consumers_keep_up() {
+    let mut scenario = pipeline(json!({}), json!([]));
+    scenario["duration_s"] = json!(30);
+    let path = crate::common::write_scenario(&scenario);
+    let out = crate::common::dsim()
+        .args(["capacity", "--no-write", "--replications", "2"])
+        .args(["--slo", "p99_ms<0.000001"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("add --slo max_queue_age_s<30"), "{err}");
+    let out = crate::common::run_ok(
+        crate::common::dsim()
+            .args(["capacity", "--no-write", "--replications", "2"])
+            .args(["--format", "json", "--slo", "max_queue_age_s<3"])
+            .arg(&path),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let capacity = doc["capacity"]["mean"].as_f64().unwrap();
+    assert!((90.0..=110.0).contains(&capacity), "capacity {capacity}");
 }
 
 /// The broker crashes at 50 s for 5 s: the messages it held in memory, waiting or in

@@ -143,6 +143,9 @@ pub struct Broker {
     tick: SimTime,
     /// The longest any message received since that tick had waited.
     tick_oldest: Option<SimTime>,
+    /// The longest any message waited for a receive during the window: received, expired,
+    /// or still waiting when the window closed (None: no message was held).
+    pub max_age: Option<SimTime>,
     /// Messages held, time-averaged over the window (set when it closes).
     pub mean_depth: f64,
     /// Sent to processed, of messages first processed in the window.
@@ -178,9 +181,18 @@ impl Broker {
             tick_area: 0,
             tick: SimTime::ZERO,
             tick_oldest: None,
+            max_age: None,
             mean_depth: 0.0,
             end_to_end: Latency::new(),
             stats: QueueStats::default(),
+        }
+    }
+
+    /// A message had waited `age` (received, or expired) during the window.
+    #[inline]
+    fn note_age(&mut self, age: SimTime) {
+        if self.in_window {
+            self.max_age = Some(self.max_age.map_or(age, |a| a.max(age)));
         }
     }
 
@@ -215,6 +227,9 @@ impl Broker {
         if n > 0 || bytes > 0 {
             if self.in_window {
                 self.stats.expired += n;
+            }
+            if n > 0 {
+                self.note_age(self.rules.retention);
             }
             self.free_memory(hosts, bytes);
             self.note_depth(now);
@@ -261,6 +276,9 @@ impl Broker {
             bytes += m.bytes;
             let waited = now - m.sent.min(now);
             self.tick_oldest = Some(self.tick_oldest.map_or(waited, |o| o.max(waited)));
+            if self.in_window {
+                self.max_age = Some(self.max_age.map_or(waited, |a| a.max(waited)));
+            }
             let ev = Event::Visibility {
                 queue: self.me.index() as u16,
                 slot: d.slot,
@@ -378,6 +396,9 @@ impl Broker {
             }
             VisibilityEnd::Expired { bytes, unprocessed } => {
                 self.stats.expired += u64::from(counted && unprocessed);
+                if unprocessed {
+                    self.note_age(self.rules.retention);
+                }
                 self.free_memory(&mut ctx.hosts, bytes);
             }
         }
@@ -413,6 +434,9 @@ impl Broker {
     }
 
     pub fn snapshot_window_end(&mut self, now: SimTime) {
+        if let Some(age) = self.oldest_age(now) {
+            self.note_age(age);
+        }
         self.in_window = false;
         let area = self.depth.area_at(now) - self.depth_area_at_start;
         let span = (now - self.window_start).0;

@@ -18,6 +18,7 @@ fn objectives(c: &mut Checker, path: &str, raw: &RawSlos, class: Option<&str>) -
         (SloMetric::ThroughputRps, raw.throughput_rps_min),
         (SloMetric::TimeToRecoverS, raw.time_to_recover_s),
         (SloMetric::WritesLost, raw.writes_lost),
+        (SloMetric::MaxQueueAgeS, raw.max_queue_age_s),
     ];
     let mut out = Vec::new();
     for (metric, limit) in fields {
@@ -34,6 +35,17 @@ fn objectives(c: &mut Checker, path: &str, raw: &RawSlos, class: Option<&str>) -
             c.problem(
                 &p,
                 format!("is a share between 0 and 1 (0.001 = 0.1 %), got {limit}"),
+            );
+        }
+        let has_queue = c
+            .raw
+            .components
+            .values()
+            .any(|k| matches!(k, crate::scenario::raw::RawComponent::Queue(_)));
+        if metric == SloMetric::MaxQueueAgeS && !has_queue {
+            c.problem(
+                &p,
+                "is about queues and the scenario has none: remove it, or add a component of kind `queue`",
             );
         }
         out.push(Slo {
