@@ -145,3 +145,88 @@ fn max_events_stops_the_run_with_a_typed_reason() {
         q
     );
 }
+
+/// A small queue pipeline: users send through `api` to `jobs`, consumed by `worker` as
+/// `consumes` says, with the queue's `rules` and `faults` merged in.
+fn queue_scenario(
+    consumes: serde_json::Value,
+    rules: serde_json::Value,
+    worker_ram_mb: f64,
+    faults: serde_json::Value,
+) -> String {
+    let mut jobs = json!({"kind": "queue", "machine": {"cores": 1}, "workers": 50});
+    for (k, v) in rules.as_object().unwrap() {
+        jobs[k] = v.clone();
+    }
+    json!({
+        "name": "message-conservation",
+        "duration_s": 4,
+        "warmup_s": 0.5,
+        "workload": {
+            "model": {"open": {"rate_per_s": 300}},
+            "entry": "api",
+            "classes": {"order": {}, "work": {"weight": 0, "request_bytes": 5000}}
+        },
+        "components": {
+            "api": {"kind": "service", "workers": 200, "machine": {"cores": 4},
+                    "handlers": {"default": [{"send": {"queue": "jobs", "message": "work"}}]}},
+            "jobs": jobs,
+            "worker": {"kind": "service", "replicas": 2, "workers": 4, "queue_capacity": 50,
+                       "machine": {"cores": 2, "ram_gb": worker_ram_mb / 1024.0,
+                                   "base_memory_gb": 0.0, "memory_per_request_kb": 1024,
+                                   "out_of_memory": "kill", "restart_s": 0.2},
+                       "consumes": consumes,
+                       "handlers": {"default": [{"cpu_ms": {"exponential": {"mean_ms": 8}}}]}}
+        },
+        "faults": faults
+    })
+    .to_string()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    /// Pulled or pushed, whatever the limits and faults, every message the queue accepted
+    /// ends processed, dead-lettered, expired or lost, or is still queued at the end.
+    #[test]
+    fn every_message_ends_in_exactly_one_fate(
+        mode in 0u32..4, concurrency in 1u32..6, batch in 1u32..5, prefetch in 1u32..40,
+        visibility_ms in 5.0f64..500.0, max_receives in 0u32..4, persistent in any::<bool>(),
+        max_messages in 5u64..400, retention_s in 0.05f64..5.0, worker_ram_mb in 20.0f64..400.0,
+        crash_worker in any::<bool>(), crash_queue in any::<bool>(),
+    ) {
+        let consumes = match mode {
+            0 => json!({"queue": "jobs", "concurrency": concurrency, "batch_size": batch}),
+            1 => json!({"queue": "jobs", "concurrency": concurrency, "batch_size": batch,
+                        "polling": "short", "poll_interval_ms": 10}),
+            2 => json!({"queue": "jobs", "polling": "push"}),
+            _ => json!({"queue": "jobs", "polling": "push", "prefetch": prefetch}),
+        };
+        let mut rules = json!({"visibility_timeout_s": visibility_ms / 1e3, "persistent": persistent,
+                               "max_messages": max_messages, "retention_s": retention_s});
+        if max_receives > 0 {
+            rules["max_receives"] = json!(max_receives);
+        }
+        let mut faults = vec![json!({"slow": {"component": "worker", "factor": 6, "at_s": 1.0, "duration_s": 1.0}})];
+        if crash_worker {
+            faults.push(json!({"crash": {"component": "worker", "replica": 0, "at_s": 1.5, "recover_after_s": 0.4}}));
+        }
+        if crash_queue {
+            faults.push(json!({"crash": {"component": "jobs", "at_s": 2.2, "recover_after_s": 0.3}}));
+        }
+        let text = queue_scenario(consumes, rules, worker_ram_mb, json!(faults));
+        let model = crate::scenario::load(&text).expect("generated scenario is valid");
+        let mut sim = Simulation::new(model);
+        let stop = sim.run(&mut |_| {});
+        let r = Results::from_simulation(&mut sim, stop);
+        let Some(crate::report::component::ComponentSummary::Queue(q)) = r.components.get("jobs") else {
+            panic!("jobs is a queue");
+        };
+        let f = &q.messages.run;
+        prop_assert!(f.accepted > 0);
+        prop_assert_eq!(
+            f.accepted,
+            f.processed + f.dead_lettered + f.expired + f.lost + f.still_queued,
+            "{:?}", f
+        );
+    }
+}

@@ -27,6 +27,8 @@ pub(crate) struct MessageSummary {
     pub deletes: u64,
     pub delivered: u64,
     pub redelivered: u64,
+    /// Pushed messages put back in line (the push failed, or its channel closed).
+    pub requeued: u64,
     pub duplicates: u64,
     /// Processings that finished after their message had left the queue: wasted work.
     pub late: u64,
@@ -83,6 +85,7 @@ pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary
         deletes: s.deletes,
         delivered: s.delivered,
         redelivered: s.redelivered,
+        requeued: s.requeued,
         duplicates: s.duplicates,
         late: s.late,
         failed_processing: s.failed_processing,

@@ -154,6 +154,7 @@ fn queue_sections(r: &Results) -> Vec<Section> {
         let troubles = [
             (m.refused, "sends refused"),
             (m.redelivered, "redelivered (visibility timeout)"),
+            (m.requeued, "pushes failed and put back in line"),
             (m.duplicates, "processed again (duplicates)"),
             (m.late, "processed after leaving the queue"),
             (m.failed_processing, "failed processing"),
@@ -181,7 +182,7 @@ fn queue_sections(r: &Results) -> Vec<Section> {
     flow.notes = vec![
         "depth: messages held (waiting or in process), time-averaged".into(),
         "  peak: most held; empty: receives that returned no message".into(),
-        "  oldest s: the longest a message waited for a receive (- when none was held)".into(),
+        "  oldest s: the longest a message waited to be taken (- when none was held)".into(),
         "  api $/h: the API calls' price per hour at the window's rate".into(),
     ];
     let mut latency = Section::new("Messages, sent to processed (ms)");

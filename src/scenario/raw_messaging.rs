@@ -19,7 +19,9 @@ pub struct RawSend {
 }
 
 /// How a service consumes a queue: `concurrency` loops per replica, each receiving up to
-/// `batch_size` messages, processing them one after another, deleting the processed ones.
+/// `batch_size` messages, processing them one after another, deleting the processed ones;
+/// or (`polling: push`) the queue pushes messages to each replica, at most `prefetch`
+/// unacknowledged at a time.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumes {
@@ -34,9 +36,15 @@ pub struct RawConsumes {
     #[schemars(range(min = 1, max = 1000))]
     pub batch_size: u32,
     /// `long`: a receive with nothing to give waits at the queue up to `wait_time_s`;
-    /// `short`: it answers at once, and the loop asks again after `poll_interval_ms`.
+    /// `short`: it answers at once, and the loop asks again after `poll_interval_ms`;
+    /// `push`: no receives, the queue sends each message to a replica as it arrives.
     #[serde(default)]
     pub polling: RawPolling,
+    /// Push: the most unacknowledged messages a replica holds (RabbitMQ's prefetch count);
+    /// absent, no limit: the queue pushes everything it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub prefetch: Option<u32>,
     /// Long polling: the longest a receive waits for a message (SQS: up to 20 s).
     #[serde(default = "default_wait_time_s")]
     pub wait_time_s: f64,
@@ -56,6 +64,7 @@ pub enum RawPolling {
     #[default]
     Long,
     Short,
+    Push,
 }
 
 /// A message queue (SQS-, RabbitMQ-like): a broker on a machine of its own. Services send

@@ -219,6 +219,42 @@ pub(crate) fn cases() -> Vec<Case> {
             )],
         },
         Case {
+            name: "a prefetch on a pulling consumer",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "jobs", "prefetch": 10}),
+                ),
+            ],
+            problems: vec![problem(
+                "components.api.consumes.prefetch",
+                "`prefetch` bounds what the queue pushes to a replica, and this consumer pulls",
+            )],
+        },
+        Case {
+            name: "a pushed consumer with pull settings and a zero prefetch",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "jobs", "polling": "push", "prefetch": 0,
+                           "concurrency": 8, "batch_size": 10}),
+                ),
+            ],
+            problems: vec![
+                problem("components.api.consumes.prefetch", "must be from 1 to"),
+                problem(
+                    "components.api.consumes.concurrency",
+                    "`concurrency` is for pulling consumers",
+                ),
+                problem(
+                    "components.api.consumes.batch_size",
+                    "`batch_size` is for pulling consumers",
+                ),
+            ],
+        },
+        Case {
             name: "no class users send",
             edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
             problems: vec![problem("workload.classes", "no class has a weight above 0")],

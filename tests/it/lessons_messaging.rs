@@ -270,3 +270,52 @@ fn a_job_at_peak_hurts_the_users_and_takes_longer() {
         assert_eq!(num(v, "/error_rate"), 0.0);
     }
 }
+
+/// Scenario 28: push without a prefetch limit overruns a consumer that slows down; a prefetch
+/// limit, or pulling, keeps the backlog at the queue. Slowed 4×, the two replicas process
+/// 100 invoices/s of the 200 sent: the backlog grows by 100/s for 60 s. Pushed it all, each
+/// replica fills its free 1 GB at 1 MB an invoice and is killed, again at every restart
+/// (the backlog outgrows what it can hold): the crash loop leaves most invoices queued at
+/// the end, and none is lost. Bounded, the backlog (≈ 6,000) waits at the queue and drains
+/// at the 200/s to spare; the longest wait is the invoice sent half-way through the
+/// slowdown, 30 s (it waits for the 3,000 ahead of it at 100/s).
+#[test]
+fn push_without_prefetch_overruns_a_slow_consumer_and_pull_does_not() {
+    let m = |v: &Value, k: &str| num(v, &format!("/components/invoices/messages/{k}"));
+    let kills = |v: &Value| num(v, "/components/billing/oom_kills");
+    let push = run_json("28-push-overruns-consumer", &[]);
+    assert!(kills(&push) >= 4.0, "OOM kills {}", kills(&push));
+    assert!(m(&push, "requeued") > 1000.0, "{}", m(&push, "requeued"));
+    let accepted = m(&push, "run/accepted");
+    assert!(m(&push, "run/still_queued") > 0.5 * accepted, "{push}");
+    assert_eq!(m(&push, "run/lost"), 0.0);
+    let prefetch = run_json(
+        "28-push-overruns-consumer",
+        &["components.billing.consumes.prefetch=20"],
+    );
+    let pull = run_json(
+        "28-push-overruns-consumer",
+        &[
+            "components.billing.consumes.polling=long",
+            "components.billing.consumes.concurrency=8",
+        ],
+    );
+    for v in [&prefetch, &pull] {
+        assert_eq!(kills(v), 0.0);
+        assert_eq!(m(v, "requeued") + m(v, "redelivered"), 0.0);
+        assert!(m(v, "run/still_queued") < 50.0, "{v}");
+        let peak = m(v, "peak_depth");
+        assert!((5_000.0..7_000.0).contains(&peak), "peak depth {peak}");
+        let age = m(v, "max_age_s");
+        assert!((25.0..33.0).contains(&age), "oldest {age} s");
+    }
+    // Push pays one acknowledgement per invoice (fewer: they go together), pull a receive
+    // and a delete.
+    let calls = |v: &Value| m(v, "receives") + m(v, "deletes");
+    assert!(
+        calls(&pull) > 1.9 * calls(&prefetch),
+        "{} vs {}",
+        calls(&pull),
+        calls(&prefetch)
+    );
+}

@@ -235,3 +235,63 @@ fn a_job_runs_its_tasks_concurrency_at_a_time() {
     }
     assert_eq!(run(1, "start_s"), 1.0);
 }
+
+/// The pipeline above with the queue pushing to `worker` (no prefetch limit).
+fn pushed(queue: Value, faults: Value) -> Value {
+    let mut s = pipeline(queue, faults);
+    s["components"]["worker"]["consumes"] = json!({"queue": "jobs", "polling": "push"});
+    s
+}
+
+/// Pushed, the consumer's crash at 50 s (for 10 s) fails what it held and the broker puts
+/// each back in line at once (requeued: no visibility timeout to wait for), then pushes
+/// nothing to the dead machine; its channel opens again within a second (`RETRY_AFTER`) of
+/// its return. As with pollers, the oldest message waited 10 to 11 s, nothing is lost, and
+/// nothing is processed twice.
+#[test]
+fn a_pushed_consumer_crash_puts_its_messages_back_at_once() {
+    let s = run_summary(
+        &pushed(
+            json!({}),
+            json!([{"crash": {"component": "worker", "at_s": 50, "recover_after_s": 10}}]),
+        ),
+        3,
+    );
+    let requeued = messages(&s, "requeued");
+    assert!((1.0..=20.0).contains(&requeued), "requeued {requeued}");
+    assert_eq!(messages(&s, "failed_processing"), requeued);
+    assert_eq!(messages(&s, "redelivered"), 0.0);
+    assert_eq!(messages(&s, "duplicates"), 0.0);
+    assert_eq!(messages(&s, "receives"), 0.0);
+    assert_eq!(messages(&s, "lost"), 0.0);
+    assert_eq!(
+        messages(&s, "run/processed") + messages(&s, "run/still_queued"),
+        messages(&s, "run/accepted")
+    );
+    let age = messages(&s, "max_age_s");
+    assert!((10.0..=11.1).contains(&age), "max_age_s {age}");
+}
+
+/// A persistent broker's crash (50 s, for 5 s) closes the channels: what the consumer held
+/// unacknowledged goes back in line, and the consumer, which did not crash, finishes it
+/// anyway; its acknowledgements find the broker down. Each of those messages is pushed and
+/// processed again after the broker's return: duplicates, exactly as many as were put back
+/// (the link takes no time, so none was on the wire). Nothing is lost.
+#[test]
+fn a_persistent_broker_crash_sends_back_what_its_consumers_held_unacknowledged() {
+    let s = run_summary(
+        &pushed(
+            json!({"persistent": true}),
+            json!([{"crash": {"component": "jobs", "at_s": 50, "recover_after_s": 5}}]),
+        ),
+        3,
+    );
+    let requeued = messages(&s, "requeued");
+    assert!(requeued >= 1.0, "requeued {requeued}");
+    assert_eq!(messages(&s, "duplicates"), requeued);
+    assert_eq!(messages(&s, "lost"), 0.0);
+    assert_eq!(
+        messages(&s, "run/processed") + messages(&s, "run/still_queued"),
+        messages(&s, "run/accepted")
+    );
+}

@@ -1,5 +1,5 @@
-//! Asynchronous work: message queues (`queue.rs`, the broker; `poller.rs`, its consumers;
-//! `store.rs`, the messages) and publish/subscribe topics (`topic.rs`); partitioned logs to
+//! Asynchronous work: message queues (`queue.rs`, the broker; `poller.rs`, its pulling
+//! consumers; `push.rs`, the consumers it pushes to; `store.rs`, the messages) and publish/subscribe topics (`topic.rs`); partitioned logs to
 //! come.
 //!
 //! A message is not a request: it has its own arena (`store::Store`), outcomes (processed,
@@ -14,7 +14,9 @@
 
 pub mod jobs;
 pub mod poller;
+pub mod push;
 pub mod queue;
+pub mod queue_spec;
 pub mod store;
 pub mod topic;
 

@@ -18,6 +18,7 @@ use crate::model::messaging::queue::{Broker, Polling};
 use crate::model::messaging::store::Delivery;
 use crate::model::messaging::{Op, carrier};
 use crate::model::request::Frame;
+use std::collections::VecDeque;
 
 /// How long a poller waits before trying again when its machine is down or a receive failed.
 pub const RETRY_AFTER: SimTime = SimTime(1_000_000_000);
@@ -56,6 +57,13 @@ pub struct Poller {
     pub seq: u32,
     /// Its receive frame while parked at the broker.
     pub parked_frame: Option<FrameId>,
+    /// A push channel's messages on their way to its machine or being processed there, in
+    /// the order pushed, each with the carrier that took it (`push.rs`).
+    pub pushed: VecDeque<(RequestId, Delivery)>,
+    /// A push channel's processed messages in the acknowledgement that is out.
+    pub acking: Vec<Delivery>,
+    /// A push channel closed after a failed push; it opens again at its timer.
+    pub paused: bool,
 }
 
 impl Poller {
@@ -72,6 +80,9 @@ impl Poller {
             state: PollerState::Idle,
             seq: 0,
             parked_frame: None,
+            pushed: VecDeque::new(),
+            acking: Vec::new(),
+            paused: false,
         }
     }
 }
@@ -96,6 +107,9 @@ impl Broker {
         if poller.seq != seq {
             return;
         }
+        if matches!(poller.polling, Polling::Push { .. }) {
+            return self.channel_due(ctx, p);
+        }
         match poller.state {
             PollerState::Parked => self.long_poll_expired(ctx, p),
             PollerState::Idle => self.receive_next(ctx, p),
@@ -103,8 +117,8 @@ impl Broker {
         }
     }
 
-    /// Poller `p` waits `after`, then polls again.
-    fn poll_after(&mut self, ctx: &mut Context, p: u32, after: SimTime) {
+    /// Poller `p` waits `after`, then polls again (a push channel: opens again).
+    pub(super) fn poll_after(&mut self, ctx: &mut Context, p: u32, after: SimTime) {
         let poller = &mut self.pollers[p as usize];
         poller.state = PollerState::Idle;
         poller.seq = poller.seq.wrapping_add(1);
@@ -148,7 +162,7 @@ impl Broker {
     /// counted (a receive's messages are, on the NICs, `Broker::hand_out`). A poller's calls
     /// are marked `answer_received` from the start: their answers pass no NIC (the carrier's
     /// mark for `Context::send_back` and the simulation's dispatch).
-    fn call_broker(&mut self, ctx: &mut Context, p: u32, op: Op) {
+    pub(super) fn call_broker(&mut self, ctx: &mut Context, p: u32, op: Op) {
         let request = self.carrier_for(ctx, p, op, 0);
         let poller = &self.pollers[p as usize];
         let latency = ctx.link_latency(poller.consumer, poller.machine, self.me, 0);
@@ -198,6 +212,9 @@ impl Broker {
         let req = *ctx.requests.get(fr.request);
         let p = (req.key as u32) - self.first_poller;
         let ok = fr.status == Status::Ok;
+        if matches!(self.pollers[p as usize].polling, Polling::Push { .. }) {
+            return self.channel_returned(ctx, fr.request, &req, p, ok);
+        }
         match Op::of(&req) {
             Some(Op::Receive) => {
                 let poller = &mut self.pollers[p as usize];
@@ -212,7 +229,9 @@ impl Broker {
                     Polling::Short { interval } if interval > SimTime::ZERO => {
                         self.poll_after(ctx, p, interval)
                     }
-                    Polling::Short { .. } | Polling::Long { .. } => self.receive_next(ctx, p),
+                    Polling::Short { .. } | Polling::Long { .. } | Polling::Push { .. } => {
+                        self.receive_next(ctx, p)
+                    }
                 }
             }
             Some(Op::Deliver) => {

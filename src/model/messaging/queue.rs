@@ -15,7 +15,7 @@ use crate::metrics::outcome::Status;
 use crate::metrics::time_weighted::TimeWeighted;
 use crate::metrics::timeseries::{IntervalLoad, MessageLoad};
 use crate::model::compute::host::Host;
-use crate::model::compute::server::{Flow, Server, ServerKind, ServerSpec};
+use crate::model::compute::server::{Flow, Server, ServerKind};
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId};
@@ -25,68 +25,12 @@ use crate::model::messaging::{Op, queue_of};
 use crate::model::request::{Frame, Request};
 use std::collections::VecDeque;
 
+pub use crate::model::messaging::queue_spec::{ConsumerSpec, Polling, QueueRules, QueueSpec};
+
 /// A broker's own step: what the call does once its CPU is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueStep {
     Apply,
-}
-
-/// How a consumer asks for messages.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Polling {
-    /// A receive answers at once, empty or not; an empty one is followed by the next after
-    /// `interval`.
-    Short { interval: SimTime },
-    /// A receive with nothing to give waits at the broker up to `wait` for a message.
-    Long { wait: SimTime },
-}
-
-/// A service that pulls from the queue.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConsumerSpec {
-    pub service: ComponentId,
-    /// The service's machines; each runs `concurrency` pollers.
-    pub machines: u32,
-    pub concurrency: u32,
-    /// Most messages one receive takes.
-    pub batch: u16,
-    pub polling: Polling,
-}
-
-/// What a queue holds its messages to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueueRules {
-    /// Most messages held (visible and in flight); a send beyond is refused `queue_full`.
-    pub max_messages: u64,
-    /// A message older than this is dropped (`expired`).
-    pub retention: SimTime,
-    /// A received message not deleted within this is delivered again.
-    pub visibility_timeout: SimTime,
-    /// Received this many times without being deleted: to the dead-letter queue (None:
-    /// delivered again for ever).
-    pub max_receives: Option<u16>,
-    /// Messages are written to disk (one I/O per send) and survive a crash.
-    pub persistent: bool,
-    /// Price per million API calls (send, receive, delete), in dollars.
-    pub cost_per_million_requests: f64,
-}
-
-/// A queue as the scenario describes it.
-#[derive(Debug, Clone)]
-pub struct QueueSpec {
-    pub server: ServerSpec<QueueStep>,
-    pub rules: QueueRules,
-    pub consumers: Vec<ConsumerSpec>,
-}
-
-impl QueueSpec {
-    /// Pollers in all: every consumer machine's concurrency.
-    pub fn poller_count(&self) -> u32 {
-        self.consumers
-            .iter()
-            .map(|c| c.machines.saturating_mul(c.concurrency))
-            .sum()
-    }
 }
 
 /// A queue's counts over the measurement window.
@@ -112,6 +56,9 @@ pub struct QueueStats {
     pub failed_processing: u64,
     /// Messages whose visibility timeout ended before they were deleted.
     pub redelivered: u64,
+    /// Pushed messages put back in line: the push failed (the consumer was down or refused
+    /// it), or its channel closed unacknowledged.
+    pub requeued: u64,
     pub dead_lettered: u64,
     pub expired: u64,
     pub lost: u64,
@@ -129,10 +76,13 @@ pub struct Broker {
     pub first_poller: u32,
     /// Pollers whose long poll waits for a message, oldest first.
     pub parked: VecDeque<u32>,
+    /// The pollers that are push channels (`push.rs`), and the next to try.
+    pub(super) push_channels: Vec<u32>,
+    pub(super) push_cursor: usize,
     /// Messages held, over time, and the most held during the window.
     pub depth: TimeWeighted,
     pub peak_depth: u64,
-    in_window: bool,
+    pub(super) in_window: bool,
     /// Bytes of messages held in the broker's memory (a crash wipes them; a persistent
     /// queue reads them back when it returns).
     resident: u64,
@@ -142,7 +92,7 @@ pub struct Broker {
     tick_area: u128,
     tick: SimTime,
     /// The longest any message received since that tick had waited.
-    tick_oldest: Option<SimTime>,
+    pub(super) tick_oldest: Option<SimTime>,
     /// The longest any message waited for a receive during the window: received, expired,
     /// or still waiting when the window closed (None: no message was held).
     pub max_age: Option<SimTime>,
@@ -160,9 +110,12 @@ impl Broker {
             .iter()
             .flat_map(|c| {
                 (0..c.machines).flat_map(move |m| {
-                    (0..c.concurrency).map(move |_| Poller::new(c.service, m, c.batch, c.polling))
+                    (0..c.loops()).map(move |_| Poller::new(c.service, m, c.batch, c.polling))
                 })
             })
+            .collect::<Vec<Poller>>();
+        let push_channels = (0..pollers.len() as u32)
+            .filter(|&p| matches!(pollers[p as usize].polling, Polling::Push { .. }))
             .collect();
         Broker {
             server: Server::new(spec.server, rng),
@@ -172,6 +125,8 @@ impl Broker {
             pollers,
             first_poller,
             parked: VecDeque::new(),
+            push_channels,
+            push_cursor: 0,
             depth: TimeWeighted::default(),
             peak_depth: 0,
             in_window: false,
@@ -190,14 +145,14 @@ impl Broker {
 
     /// A message had waited `age` (received, or expired) during the window.
     #[inline]
-    fn note_age(&mut self, age: SimTime) {
+    pub(super) fn note_age(&mut self, age: SimTime) {
         if self.in_window {
             self.max_age = Some(self.max_age.map_or(age, |a| a.max(age)));
         }
     }
 
     #[inline]
-    fn note_depth(&mut self, now: SimTime) {
+    pub(super) fn note_depth(&mut self, now: SimTime) {
         let depth = self.store.depth();
         self.depth.set(now, depth);
         if self.in_window {
@@ -207,7 +162,7 @@ impl Broker {
 
     /// Gives back the broker's memory for `bytes` of messages that left (none of what a
     /// crash already wiped).
-    fn free_memory(&mut self, hosts: &mut [Host], bytes: u64) {
+    pub(super) fn free_memory(&mut self, hosts: &mut [Host], bytes: u64) {
         let bytes = bytes.min(self.resident);
         if bytes > 0 {
             self.resident -= bytes;
@@ -216,7 +171,7 @@ impl Broker {
     }
 
     /// Messages sent before this are past retention.
-    fn retention_cutoff(&self, now: SimTime) -> SimTime {
+    pub(super) fn retention_cutoff(&self, now: SimTime) -> SimTime {
         SimTime(now.0.saturating_sub(self.rules.retention.0))
     }
 
@@ -256,6 +211,7 @@ impl Broker {
         self.stats.sent += u64::from(counted);
         self.note_depth(now);
         self.wake_parked(ctx);
+        self.push_more(ctx);
         Ok(())
     }
 
@@ -357,21 +313,35 @@ impl Broker {
         }
     }
 
-    /// A delete call of poller `p`: its processed messages leave the queue (those whose
-    /// receipt is still current; a message delivered again since stays).
+    /// A delete call of poller `p` (a push channel's acknowledgement): its processed
+    /// messages leave the queue (those whose receipt is still current; a message delivered
+    /// again since stays). A channel's credit comes back: the broker pushes more.
     fn delete(&mut self, ctx: &mut Context, p: u32) {
         let counted = ctx.window.contains(ctx.now);
         self.stats.deletes += u64::from(counted);
         let mut freed = 0;
-        let done = std::mem::take(&mut self.pollers[p as usize].done);
+        let poller = &mut self.pollers[p as usize];
+        let push = matches!(poller.polling, Polling::Push { .. });
+        let mut done = if push {
+            std::mem::take(&mut poller.acking)
+        } else {
+            std::mem::take(&mut poller.done)
+        };
         for &d in &done {
             freed += self.store.delete(d).unwrap_or(0);
         }
-        let mut done = done;
         done.clear();
-        self.pollers[p as usize].done = done;
+        let poller = &mut self.pollers[p as usize];
+        if push {
+            poller.acking = done;
+        } else {
+            poller.done = done;
+        }
         self.free_memory(&mut ctx.hosts, freed);
         self.note_depth(ctx.now);
+        if push {
+            self.push_more(ctx);
+        }
     }
 
     /// The visibility timeout of the delivery `(slot, receipt)` ended.
@@ -379,6 +349,13 @@ impl Broker {
         let Some(d) = self.store.delivery(slot, receipt) else {
             return;
         };
+        self.back_in_line(ctx, d, false);
+    }
+
+    /// Delivery `d`, if still current, goes back to the front of the line (counted as
+    /// redelivered, or as requeued when it had been `pushed`), unless it is to be
+    /// dead-lettered or has expired.
+    pub(super) fn back_in_line(&mut self, ctx: &mut Context, d: Delivery, pushed: bool) {
         let counted = self.in_window;
         let cutoff = self.retention_cutoff(ctx.now);
         match self
@@ -387,8 +364,13 @@ impl Broker {
         {
             VisibilityEnd::Nothing => return,
             VisibilityEnd::Redelivered => {
-                self.stats.redelivered += u64::from(counted);
+                if pushed {
+                    self.stats.requeued += u64::from(counted);
+                } else {
+                    self.stats.redelivered += u64::from(counted);
+                }
                 self.wake_parked(ctx);
+                self.push_more(ctx);
             }
             VisibilityEnd::DeadLettered { bytes, unprocessed } => {
                 self.stats.dead_lettered += u64::from(counted && unprocessed);
@@ -532,7 +514,10 @@ impl ServerKind for Broker {
         let now = ctx.now;
         // The crash has reset the machine's memory: nothing to give back.
         self.resident = 0;
-        if !self.rules.persistent {
+        if self.rules.persistent {
+            // The channels closed: what they held unacknowledged goes back in line.
+            self.requeue_unacknowledged(ctx);
+        } else {
             let (_, n) = self.store.lose_all();
             self.stats.lost += if ctx.window.contains(now) { n } else { 0 };
             self.note_depth(now);
@@ -548,7 +533,7 @@ impl ServerKind for Broker {
         }
     }
 
-    /// Persistent messages are read back into memory.
+    /// Persistent messages are read back into memory; pushes start again.
     fn machine_recovered(&mut self, ctx: &mut Context, _: ComponentId, machine: u32) {
         let bytes = self.store.bytes;
         if bytes > 0 {
@@ -557,5 +542,6 @@ impl ServerKind for Broker {
             ctx.hosts[h].memory_peak = ctx.hosts[h].memory_peak.max(ctx.hosts[h].memory_bytes);
             self.resident = bytes;
         }
+        self.push_more(ctx);
     }
 }

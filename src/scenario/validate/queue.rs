@@ -108,6 +108,9 @@ fn polling(k: &RawConsumes) -> Polling {
         RawPolling::Short => Polling::Short {
             interval: SimTime::from_secs((k.poll_interval_ms / 1e3).clamp(0.0, MAX_QUEUE_TIME_S)),
         },
+        RawPolling::Push => Polling::Push {
+            prefetch: k.prefetch.unwrap_or(u32::MAX).max(1),
+        },
     }
 }
 
@@ -139,6 +142,39 @@ pub(super) fn consumes(c: &mut Checker, path: &str, k: &RawConsumes) {
         0.0,
         MAX_QUEUE_TIME_S * 1e3,
     );
+    push_settings(c, &p, k);
+}
+
+/// `prefetch` belongs to push, and the pull loop's `concurrency` and `batch_size` do not.
+fn push_settings(c: &mut Checker, p: &str, k: &RawConsumes) {
+    if k.polling == RawPolling::Push {
+        if let Some(n) = k.prefetch {
+            c.count(
+                &format!("{p}.prefetch"),
+                u64::from(n),
+                1,
+                u64::from(u32::MAX),
+            );
+        }
+        for (field, value) in [("concurrency", k.concurrency), ("batch_size", k.batch_size)] {
+            if value != 1 {
+                c.problem(
+                    format!("{p}.{field}"),
+                    format!(
+                        "`{field}` is for pulling consumers: a pushed message is processed by \
+                         one of the service's workers as it arrives; remove `{field}` (set \
+                         the service's `workers`, or `prefetch` to bound what a replica holds)"
+                    ),
+                );
+            }
+        }
+    } else if k.prefetch.is_some() {
+        c.problem(
+            format!("{p}.prefetch"),
+            "`prefetch` bounds what the queue pushes to a replica, and this consumer pulls: \
+             remove it, or set `\"polling\": \"push\"`",
+        );
+    }
 }
 
 /// A `send` step at `path`.
