@@ -58,6 +58,8 @@ PY
 bench mmc "1 · open M/M/10, ~10M completions" benches/scenarios/mmc-10m.json
 bench closed "2 · closed, 2M users, 64 workers, 60 s" benches/scenarios/closed-2m.json
 bench full "3 · full architecture, 2M users, 60 s" benches/scenarios/full-2m.json
+bench drain "4 · a queue: 1M messages sent, then drained by 20 consumers" benches/scenarios/drain-1m.json
+bench sync "4s · the same 1M jobs as synchronous calls" benches/scenarios/sync-1m.json
 # The ladder keeps the work constant (about 10M requests a rung) so that wall time per request
 # compares like with like: fewer users simulate proportionally longer.
 for users in 20 2000 200000 2000000; do

@@ -85,6 +85,12 @@ impl ComponentKind {
         }
     }
 
+    /// Whether it passes messages on (a queue to its consumers, a topic to its subscribers)
+    /// rather than calling and waiting.
+    pub fn passes_messages(&self) -> bool {
+        matches!(self, ComponentKind::Queue(_) | ComponentKind::Topic(_))
+    }
+
     /// The components this one calls, each once: a server's call steps in id order, a
     /// balancer's backends in the order given, a DNS's targets.
     pub fn callees(&self) -> Vec<ComponentId> {
@@ -94,8 +100,7 @@ impl ComponentKind {
             ComponentKind::Database(d) => d.server.callees(),
             ComponentKind::Balancer(b) => b.callees(),
             ComponentKind::Dns(d) => d.targets.clone(),
-            // Its consumers pull, but each message it holds becomes work at them: a loop
-            // back to the queue would feed itself for ever, like a call cycle.
+            // Its consumers pull, but each message it holds becomes work at them.
             ComponentKind::Queue(q) => {
                 let mut out: Vec<ComponentId> = q.consumers.iter().map(|c| c.service).collect();
                 out.sort_unstable();

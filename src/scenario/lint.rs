@@ -63,7 +63,40 @@ pub fn warnings(text: &str, scenario: &Scenario) -> Vec<Diagnostic> {
             );
         }
     }
+    if let Some(names) = message_loop(scenario) {
+        warn(
+            &format!("components.{}", names[0]),
+            format!(
+                "messages go round in a loop: {}. Each message processed can send another, \
+                 for as long as the run lasts: make sure some class ends the chain",
+                names.join(" → ")
+            ),
+        );
+    }
     out
+}
+
+/// A loop through a queue or a topic (a consumer feeding its own queue, directly or not), as
+/// the names on it; call cycles without one are refused by validation.
+fn message_loop(scenario: &Scenario) -> Option<Vec<&str>> {
+    let edges: Vec<Vec<u32>> = scenario
+        .components
+        .iter()
+        .map(|c| {
+            c.kind
+                .callees()
+                .iter()
+                .map(|id| id.index() as u32)
+                .collect()
+        })
+        .collect();
+    let cycle = crate::scenario::validate::find_cycle(&edges)?;
+    Some(
+        cycle
+            .iter()
+            .map(|&i| scenario.components[i].name.as_str())
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -96,6 +129,38 @@ mod tests {
         assert_eq!(hasty.len(), 1, "{hasty:?}");
         assert!(
             hasty[0].contains("think_time_ms: the mean think time, 1 ms, is far below the 200 ms")
+        );
+    }
+
+    /// A consumer that sends to its own queue is allowed (a send does not wait for the
+    /// processing) and warned of; the same loop through calls is refused by validation.
+    #[test]
+    fn a_loop_through_a_queue_is_warned_of() {
+        let with = |worker_sends: bool| {
+            let tail = if worker_sends {
+                r#", {"send": {"queue": "jobs", "message": "default"}}"#
+            } else {
+                ""
+            };
+            format!(
+                r#"{{"name": "w", "duration_s": 10,
+                "workload": {{"model": {{"open": {{"rate_per_s": 1}}}}, "entry": "api"}},
+                "components": {{
+                  "api": {{"kind": "service", "machine": {{"cores": 1}},
+                    "handlers": {{"default": [{{"send": {{"queue": "jobs", "message": "default"}}}}]}}}},
+                  "jobs": {{"kind": "queue", "machine": {{"cores": 1}}}},
+                  "worker": {{"kind": "service", "machine": {{"cores": 1}},
+                    "consumes": {{"queue": "jobs"}},
+                    "handlers": {{"default": [{{"cpu_ms": {{"constant": {{"ms": 1}}}}}}{tail}]}}}}}}}}"#
+            )
+        };
+        assert!(warnings(&with(false)).is_empty());
+        let looping = warnings(&with(true));
+        assert_eq!(looping.len(), 1, "{looping:?}");
+        assert!(
+            looping[0]
+                .contains("components.jobs: messages go round in a loop: jobs → worker → jobs"),
+            "{looping:?}"
         );
     }
 }
