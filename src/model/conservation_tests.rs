@@ -189,7 +189,7 @@ proptest! {
     /// ends processed, dead-lettered, expired or lost, or is still queued at the end.
     #[test]
     fn every_message_ends_in_exactly_one_fate(
-        mode in 0u32..4, concurrency in 1u32..6, batch in 1u32..5, prefetch in 1u32..40,
+        mode in 0u32..5, concurrency in 1u32..6, batch in 1u32..5, prefetch in 1u32..40,
         visibility_ms in 5.0f64..500.0, max_receives in 0u32..4, persistent in any::<bool>(),
         max_messages in 5u64..400, retention_s in 0.05f64..5.0, worker_ram_mb in 20.0f64..400.0,
         crash_worker in any::<bool>(), crash_queue in any::<bool>(),
@@ -199,7 +199,8 @@ proptest! {
             1 => json!({"queue": "jobs", "concurrency": concurrency, "batch_size": batch,
                         "polling": "short", "poll_interval_ms": 10}),
             2 => json!({"queue": "jobs", "polling": "push"}),
-            _ => json!({"queue": "jobs", "polling": "push", "prefetch": prefetch}),
+            3 => json!({"queue": "jobs", "polling": "push", "prefetch": prefetch}),
+            _ => json!({"queue": "jobs", "concurrency": concurrency, "batch_size": batch}),
         };
         let mut rules = json!({"visibility_timeout_s": visibility_ms / 1e3, "persistent": persistent,
                                "max_messages": max_messages, "retention_s": retention_s});
@@ -213,12 +214,19 @@ proptest! {
         if crash_queue {
             faults.push(json!({"crash": {"component": "jobs", "at_s": 2.2, "recover_after_s": 0.3}}));
         }
-        let text = queue_scenario(consumes, rules, worker_ram_mb, json!(faults));
+        let mut text = queue_scenario(consumes, rules, worker_ram_mb, json!(faults));
+        if mode == 4 {
+            // A log of 1 to 7 partitions (`prefetch` picks), with the queue's retention.
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            v["components"]["jobs"] = json!({"kind": "log", "machine": {"cores": 1}, "workers": 50,
+                                             "partitions": 1 + prefetch % 7, "retention_s": retention_s});
+            text = v.to_string();
+        }
         let model = crate::scenario::load(&text).expect("generated scenario is valid");
         let mut sim = Simulation::new(model);
         let stop = sim.run(&mut |_| {});
         let r = Results::from_simulation(&mut sim, stop);
-        let Some(crate::report::component::ComponentSummary::Queue(q)) = r.components.get("jobs") else {
+        let Some(q) = r.components.get("jobs").and_then(|c| c.queue()) else {
             panic!("jobs is a queue");
         };
         let f = &q.messages.run;

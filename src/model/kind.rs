@@ -80,6 +80,7 @@ impl ComponentKind {
             ComponentKind::Database(_) => "database",
             ComponentKind::Balancer(_) => "load_balancer",
             ComponentKind::Dns(_) => "dns",
+            ComponentKind::Queue(q) if q.partitions.is_some() => "log",
             ComponentKind::Queue(_) => "queue",
             ComponentKind::Topic(_) => "topic",
         }

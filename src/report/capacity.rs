@@ -140,7 +140,7 @@ const FALLING_BEHIND: f64 = 0.98;
 fn queue_lines(at: &Results) -> Vec<String> {
     let mut out = Vec::new();
     for name in &at.component_order {
-        let Some(report::ComponentSummary::Queue(q)) = at.components.get(name) else {
+        let Some(q) = at.components.get(name).and_then(|c| c.queue()) else {
             continue;
         };
         let m = &q.messages;

@@ -6,9 +6,9 @@
 use crate::chart::{Chart, Span, SpanKind, XAxis, YFormat};
 use crate::metrics::outcome::REJECT_REASONS;
 use crate::metrics::timeseries::IntervalRow;
+use crate::report::Results;
 use crate::report::component::LoadShown;
 use crate::report::sweep::{PointIntervals, SweepPoint, SweepSummary, plain, short};
-use crate::report::{ComponentSummary, Results};
 
 /// A chart and the file stem it is written under (`latency` → latency.svg, latency.png).
 pub(crate) struct NamedChart {
@@ -74,7 +74,7 @@ fn message_charts(r: &Results, rows: &[IntervalRow]) -> Option<(Chart, Chart)> {
         .component_order
         .iter()
         .enumerate()
-        .filter(|(_, n)| matches!(r.components.get(*n), Some(ComponentSummary::Queue(_))))
+        .filter(|(_, n)| r.components.get(*n).is_some_and(|c| c.queue().is_some()))
         .collect();
     if queues.is_empty() {
         return None;

@@ -4,7 +4,7 @@
 //! (Markdown) and CI systems (JUnit XML).
 
 use crate::model::slo::{Slo, SloMetric};
-use crate::report::{ComponentSummary, LatencySummary, Results, round};
+use crate::report::{LatencySummary, Results, round};
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -209,10 +209,10 @@ pub(crate) fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
                 }
                 SloMetric::WritesLost => r.failures.writes_lost as f64,
                 SloMetric::MaxQueueAgeS => {
-                    let ages = r.components.values().filter_map(|c| match c {
-                        ComponentSummary::Queue(q) => Some(q.messages.max_age_s),
-                        _ => None,
-                    });
+                    let ages = r
+                        .components
+                        .values()
+                        .filter_map(|c| c.queue().map(|q| q.messages.max_age_s));
                     let (mut queues, mut worst) = (0, None::<f64>);
                     for age in ages {
                         queues += 1;

@@ -24,6 +24,7 @@ pub(crate) enum ComponentSummary {
     Dns(DnsSummary),
     Queue(Box<QueueSummary>),
     Topic(Box<TopicSummary>),
+    Log(Box<QueueSummary>),
 }
 
 /// A topic: its broker's machine, and what became of the copies it sent.
@@ -149,6 +150,15 @@ impl ComponentSummary {
             ComponentSummary::Dns(_) => "dns",
             ComponentSummary::Queue(_) => "queue",
             ComponentSummary::Topic(_) => "topic",
+            ComponentSummary::Log(_) => "log",
+        }
+    }
+
+    /// A queue's or a log's broker and messages.
+    pub(crate) fn queue(&self) -> Option<&QueueSummary> {
+        match self {
+            ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(q),
+            _ => None,
         }
     }
 
@@ -161,6 +171,7 @@ impl ComponentSummary {
             | ComponentSummary::Database(_)
             | ComponentSummary::Dns(_)
             | ComponentSummary::Queue(_)
+            | ComponentSummary::Log(_)
             | ComponentSummary::Topic(_) => self.kind(),
         }
     }
@@ -175,6 +186,7 @@ impl ComponentSummary {
             | ComponentSummary::Database(_)
             | ComponentSummary::LoadBalancer(_)
             | ComponentSummary::Queue(_)
+            | ComponentSummary::Log(_)
             | ComponentSummary::Topic(_) => self.throughput_rps().unwrap_or(0.0),
         }
     }
@@ -188,6 +200,9 @@ impl ComponentSummary {
                 Some("a queue's rps: API calls (send, receive, delete) it answered per second")
             }
             ComponentSummary::Topic(_) => Some("a topic's rps: messages published per second"),
+            ComponentSummary::Log(_) => {
+                Some("a log's rps: API calls (append, fetch, commit) it answered per second")
+            }
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_) => None,
@@ -201,6 +216,7 @@ impl ComponentSummary {
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
             | ComponentSummary::Queue(_)
+            | ComponentSummary::Log(_)
             | ComponentSummary::Topic(_) => LoadShown::CpuAndQueue,
             ComponentSummary::LoadBalancer(_) => LoadShown::ConnectionShare,
             ComponentSummary::Dns(_) => LoadShown::Nothing,
@@ -213,7 +229,7 @@ impl ComponentSummary {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s),
-            ComponentSummary::Queue(q) => Some(&q.server),
+            ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(&q.server),
             ComponentSummary::Topic(t) => Some(&t.server),
             ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
         }
@@ -224,7 +240,7 @@ impl ComponentSummary {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s),
-            ComponentSummary::Queue(q) => Some(&mut q.server),
+            ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(&mut q.server),
             ComponentSummary::Topic(t) => Some(&mut t.server),
             ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
         }
@@ -236,7 +252,7 @@ impl ComponentSummary {
             ComponentSummary::Service(s)
             | ComponentSummary::Cache(s)
             | ComponentSummary::Database(s) => Some(s.throughput_rps),
-            ComponentSummary::Queue(q) => Some(q.server.throughput_rps),
+            ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(q.server.throughput_rps),
             ComponentSummary::Topic(t) => Some(t.server.throughput_rps),
             ComponentSummary::LoadBalancer(b) => Some(b.throughput_rps),
             ComponentSummary::Dns(_) => None,
@@ -253,7 +269,7 @@ impl ComponentSummary {
                 peak: s.peak_connections,
                 cap: s.max_connections,
             }),
-            ComponentSummary::Queue(q) => Some(Connections {
+            ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(Connections {
                 mean: q.server.mean_connections,
                 peak: q.server.peak_connections,
                 cap: q.server.max_connections,
@@ -426,10 +442,17 @@ pub(super) fn component_summary(
                 format!("{}[{}]", all[backend.target.index()].name, backend.machine)
             }),
         }),
-        Component::Queue(q) => ComponentSummary::Queue(Box::new(QueueSummary {
-            server: server_summary(&q.server, None, cost, &per_s),
-            messages: super::messages::summary(q, &per_s),
-        })),
+        Component::Queue(q) => {
+            let summary = Box::new(QueueSummary {
+                server: server_summary(&q.server, None, cost, &per_s),
+                messages: super::messages::summary(q, all, &per_s),
+            });
+            if q.log.is_some() {
+                ComponentSummary::Log(summary)
+            } else {
+                ComponentSummary::Queue(summary)
+            }
+        }
         Component::Topic(t) => ComponentSummary::Topic(Box::new(TopicSummary {
             server: server_summary(&t.server, None, cost, &per_s),
             messages: super::messages::topic_summary(t, all, &per_s),

@@ -46,7 +46,7 @@ pub(crate) fn render(r: &Results) -> String {
         .component_order
         .iter()
         .enumerate()
-        .filter(|(_, n)| matches!(r.components.get(*n), Some(ComponentSummary::Queue(_))))
+        .filter(|(_, n)| r.components.get(*n).is_some_and(|c| c.queue().is_some()))
         .map(|(i, _)| i)
         .collect();
     for &i in &queues {

@@ -50,7 +50,11 @@ pub(crate) struct MessageSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_to_end_ms: Option<LatencySummary>,
     /// Over the whole run: every message accepted ends in one of these, or is still queued.
+    /// A log owes each record to every group: its `accepted` is records × groups.
     pub run: MessageFates,
+    /// A log's partitions and its groups' lag; absent for a queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<super::log_messages::LogSummary>,
 }
 
 /// What became of every message the queue accepted over the run.
@@ -64,7 +68,11 @@ pub(crate) struct MessageFates {
     pub still_queued: u64,
 }
 
-pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary {
+pub(crate) fn summary(
+    q: &Broker,
+    all: &[ComponentSpec],
+    per_s: &impl Fn(u64) -> f64,
+) -> MessageSummary {
     let s = &q.stats;
     let f = q.store.fates;
     let api = s.sent + s.receives + s.deletes;
@@ -96,14 +104,21 @@ pub(crate) fn summary(q: &Broker, per_s: &impl Fn(u64) -> f64) -> MessageSummary
         peak_depth: q.peak_depth,
         max_age_s: q.max_age.map(|a| round(a.as_secs(), 3)),
         end_to_end_ms: (!q.end_to_end.is_empty()).then(|| LatencySummary::of(&q.end_to_end)),
-        run: MessageFates {
-            accepted: f.accepted,
-            processed: f.processed,
-            dead_lettered: f.dead_lettered,
-            expired: f.expired,
-            lost: f.lost,
-            still_queued: q.store.unprocessed_held(),
+        run: match &q.log {
+            Some(log) => super::log_messages::fates(log),
+            None => MessageFates {
+                accepted: f.accepted,
+                processed: f.processed,
+                dead_lettered: f.dead_lettered,
+                expired: f.expired,
+                lost: f.lost,
+                still_queued: q.store.unprocessed_held(),
+            },
         },
+        log: q
+            .log
+            .as_ref()
+            .map(|log| super::log_messages::summary(q, log, all, per_s)),
     }
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod csv;
 pub(crate) mod failures;
 pub(crate) mod html;
 pub(crate) mod junit;
+pub(crate) mod log_messages;
 pub(crate) mod messages;
 pub(crate) mod queue_sections;
 pub(crate) mod replications;

@@ -109,10 +109,7 @@ fn queue_sections(r: &Results) -> Vec<Section> {
     let queues: Vec<_> = r
         .component_order
         .iter()
-        .filter_map(|name| match r.components.get(name) {
-            Some(ComponentSummary::Queue(q)) => Some((name, &q.messages)),
-            _ => None,
-        })
+        .filter_map(|name| Some((name, &r.components.get(name)?.queue()?.messages)))
         .collect();
     if queues.is_empty() {
         return Vec::new();
@@ -179,12 +176,18 @@ fn queue_sections(r: &Results) -> Vec<Section> {
             ));
         }
     }
+    let has_log = queues.iter().any(|(_, m)| m.log.is_some());
     flow.notes = vec![
         "depth: messages held (waiting or in process), time-averaged".into(),
         "  peak: most held; empty: receives that returned no message".into(),
         "  oldest s: the longest a message waited to be taken (- when none was held)".into(),
         "  api $/h: the API calls' price per hour at the window's rate".into(),
     ];
+    if has_log {
+        flow.notes.push(
+            "  a log's depth: its groups' lag (appended, not committed); receives: fetches".into(),
+        );
+    }
     let mut latency = Section::new("Messages, sent to processed (ms)");
     latency.grid = Some(Grid {
         head: latency_head("message ms"),
@@ -201,5 +204,95 @@ fn queue_sections(r: &Results) -> Vec<Section> {
             })
             .collect(),
     });
-    vec![flow, latency]
+    let mut out = vec![flow, latency];
+    out.extend(partitions(&queues));
+    out
+}
+
+/// "Partitions": per log and consumer group, the lag of each partition at the run's end and
+/// at its peak, with its records per second; the 10 most lagging when there are more.
+fn partitions(queues: &[(&String, &crate::report::messages::MessageSummary)]) -> Option<Section> {
+    /// Partitions listed per group; summary.json has them all.
+    const SHOWN: usize = 10;
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    let mut hidden = false;
+    for (name, m) in queues {
+        let Some(log) = &m.log else {
+            continue;
+        };
+        for (group, lag) in &log.groups {
+            if let Some(line) = hot_partition(name, group, log, lag) {
+                lines.push(line);
+            }
+            let mut order: Vec<usize> = (0..lag.partition_lag.len()).collect();
+            order.sort_by_key(|&k| (std::cmp::Reverse(lag.partition_lag[k]), k));
+            hidden |= order.len() > SHOWN;
+            order.truncate(SHOWN);
+            order.sort_unstable();
+            for k in order {
+                rows.push(vec![
+                    format!("{name} → {group}"),
+                    k.to_string(),
+                    rate(log.appended_per_s[k]),
+                    thousands(lag.partition_peak_lag[k]),
+                    thousands(lag.partition_lag[k]),
+                ]);
+            }
+        }
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let mut s = Section::new("Partitions");
+    s.lines = lines;
+    s.grid = Some(Grid {
+        head: [
+            "log → group",
+            "partition",
+            "records/s",
+            "peak lag",
+            "lag at end",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+    });
+    s.notes = vec!["lag: records appended and not yet committed by the group".into()];
+    if hidden {
+        s.notes.push(format!(
+            "  the {SHOWN} most lagging partitions per group; summary.json has all"
+        ));
+    }
+    Some(s)
+}
+
+/// A line when one partition holds nearly all of a group's lag (90 % of at least 1,000
+/// records): a hot key, which no number of members spreads.
+fn hot_partition(
+    name: &str,
+    group: &str,
+    log: &crate::report::log_messages::LogSummary,
+    lag: &crate::report::log_messages::GroupLag,
+) -> Option<String> {
+    let (k, &worst) = lag
+        .partition_lag
+        .iter()
+        .enumerate()
+        .max_by_key(|&(k, l)| (*l, std::cmp::Reverse(k)))?;
+    if worst < 1_000 || (worst as f64) < 0.9 * lag.lag as f64 {
+        return None;
+    }
+    let total: f64 = log.appended_per_s.iter().sum();
+    let share = if total > 0.0 {
+        100.0 * log.appended_per_s[k] / total
+    } else {
+        0.0
+    };
+    Some(format!(
+        "{name} → {group}: partition {k} holds {:.0} % of the lag; it takes {:.0} % of the \
+         records and one member reads it, however many the group has (a hot key)",
+        100.0 * worst as f64 / lag.lag as f64,
+        share
+    ))
 }

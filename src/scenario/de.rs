@@ -96,6 +96,7 @@ fn of_kind<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<RawComponen
         "dns" => RawDns::deserialize(rest).map(RawComponent::Dns),
         "queue" => RawQueue::deserialize(rest).map(RawComponent::Queue),
         "topic" => RawTopic::deserialize(rest).map(RawComponent::Topic),
+        "log" => RawLog::deserialize(rest).map(RawComponent::Log),
         other => Err(de::Error::custom(unknown_kind(other))),
     }
 }
@@ -153,7 +154,7 @@ mod tests {
                 "{kind}: {err:?}"
             );
         }
-        let err = of_kind("log", serde_json::json!({})).unwrap_err();
-        assert!(err.to_string().contains("unknown component kind `log`"));
+        let err = of_kind("stream", serde_json::json!({})).unwrap_err();
+        assert!(err.to_string().contains("unknown component kind `stream`"));
     }
 }

@@ -2,7 +2,7 @@
 
 use super::raw::{RawDist, one_u32};
 use super::raw_database::RawDatabase;
-use super::raw_messaging::{RawConsumes, RawPublish, RawQueue, RawSend, RawTopic};
+use super::raw_messaging::{RawConsumes, RawLog, RawPublish, RawQueue, RawSend, RawTopic};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -155,10 +155,11 @@ pub enum RawComponent {
     Dns(RawDns),
     Queue(RawQueue),
     Topic(RawTopic),
+    Log(RawLog),
 }
 
 /// The kinds a component can have, in the order error messages list them.
-pub const COMPONENT_KINDS: [&str; 7] = [
+pub const COMPONENT_KINDS: [&str; 8] = [
     "service",
     "load_balancer",
     "cache",
@@ -166,6 +167,7 @@ pub const COMPONENT_KINDS: [&str; 7] = [
     "dns",
     "queue",
     "topic",
+    "log",
 ];
 
 /// Geographic DNS: sends each user to the nearest healthy target (the entry of a region).

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSend {
-    /// The queue.
+    /// The queue (or log).
     pub queue: String,
     /// The message's class, one of `workload.classes` (give it `weight: 0` if users never
     /// send it themselves): its `request_bytes` is the message's size, and the consumer runs its
@@ -25,7 +25,7 @@ pub struct RawSend {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConsumes {
-    /// The queue.
+    /// The queue (or log).
     pub queue: String,
     /// Receive loops per replica (each takes a worker while it processes a message).
     #[serde(default = "one_u32")]
@@ -126,6 +126,41 @@ fn default_retention_s() -> f64 {
 }
 fn default_visibility_timeout_s() -> f64 {
     30.0
+}
+
+/// A partitioned log (Kafka-like): a broker whose messages are appended to partitions by
+/// key and kept for `retention_s` whoever reads them; each service that `consumes` it is a
+/// consumer group that reads every message once, in order within a partition.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<RawMachine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// API calls served at once.
+    #[serde(default = "default_queue_workers")]
+    #[schemars(range(min = 1))]
+    pub workers: u32,
+    /// API calls waiting for a worker; one more is refused `queue_full`.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: u32,
+    /// Broker CPU per API call (append, fetch or commit).
+    #[serde(default = "default_request_cpu_ms")]
+    pub request_cpu_ms: RawDist,
+    /// Partitions: a message goes to the one its key hashes to; a group reads each with one
+    /// member.
+    #[schemars(range(min = 1, max = 10000))]
+    pub partitions: u32,
+    /// Messages older than this are deleted, read or not (Kafka: 7 days by default).
+    #[serde(default = "default_log_retention_s")]
+    pub retention_s: f64,
+}
+
+fn default_log_retention_s() -> f64 {
+    604_800.0
 }
 
 /// A message published to a topic.

@@ -75,10 +75,10 @@ pub(crate) struct PointMessages {
 impl PointMessages {
     /// A run's queues, if it has any.
     fn of(r: &Results) -> Option<PointMessages> {
-        let mut queues = r.components.values().filter_map(|c| match c {
-            crate::report::ComponentSummary::Queue(q) => Some(&q.messages),
-            _ => None,
-        });
+        let mut queues = r
+            .components
+            .values()
+            .filter_map(|c| c.queue().map(|q| &q.messages));
         let first = queues.next()?;
         let mut m = PointMessages {
             processed_per_s: first.processed_per_s,

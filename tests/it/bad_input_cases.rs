@@ -108,7 +108,7 @@ fn cases() -> Vec<Case> {
             problems: vec![problem_on(
                 "components.db",
                 "unknown component kind `databse`; did you mean `database`? (kinds: service, \
-                 load_balancer, cache, database, dns, queue, topic)",
+                 load_balancer, cache, database, dns, queue, topic, log)",
                 "databse",
             )],
         },

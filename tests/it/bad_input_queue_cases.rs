@@ -249,6 +249,49 @@ pub(crate) fn cases() -> Vec<Case> {
             ],
         },
         Case {
+            name: "a log with no partitions, pushed to, and called",
+            edits: vec![
+                (
+                    "components.events",
+                    json!({"kind": "log", "machine": {"cores": 1}, "partitions": 0}),
+                ),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "events", "polling": "push"}),
+                ),
+                (
+                    "components.api.handlers.default[1]",
+                    json!({"call": "events"}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.events.partitions",
+                    "must be from 1 to 10000, got 0",
+                ),
+                problem(
+                    "components.api.consumes.polling",
+                    "`events` is a log: its consumers fetch",
+                ),
+                problem(
+                    "components.api.handlers.default[1].call",
+                    "`events` is a log: append to it with",
+                ),
+            ],
+        },
+        Case {
+            name: "a queue's delivery rule on a log",
+            edits: vec![(
+                "components.events",
+                json!({"kind": "log", "machine": {"cores": 1}, "partitions": 4,
+                       "visibility_timeout_s": 30}),
+            )],
+            problems: vec![problem(
+                "components.events.visibility_timeout_s",
+                "unknown field `visibility_timeout_s`",
+            )],
+        },
+        Case {
             name: "no class users send",
             edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
             problems: vec![problem("workload.classes", "no class has a weight above 0")],

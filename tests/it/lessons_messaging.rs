@@ -319,3 +319,48 @@ fn push_without_prefetch_overruns_a_slow_consumer_and_pull_does_not() {
         calls(&prefetch)
     );
 }
+
+/// Scenario 29: a hot key makes one partition of a log lag while the others stay near zero.
+/// The hottest key's partition takes about 29 % of 1,200 records/s (≈ 350/s) and its one
+/// member processes 250/s: its lag grows by about 100/s over 170 s. More members change
+/// nothing (a partition is one member's); spreading the keys evenly removes the lag.
+#[test]
+fn a_hot_key_makes_one_partition_lag() {
+    let lags = |v: &Value| -> Vec<f64> {
+        v.pointer("/components/clicks/messages/log/groups/analytics/partition_lag")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let hot = run_json("29-log-hot-key", &[]);
+    assert_eq!(hot["components"]["clicks"]["kind"], "log");
+    let lag = lags(&hot);
+    assert_eq!(lag.len(), 8);
+    let worst = lag.iter().cloned().fold(0.0, f64::max);
+    assert!((12_000.0..25_000.0).contains(&worst), "{lag:?}");
+    assert_eq!(lag.iter().filter(|&&l| l > 100.0).count(), 1, "{lag:?}");
+    let more = run_json("29-log-hot-key", &["components.analytics.replicas=4"]);
+    let more_worst = lags(&more).iter().cloned().fold(0.0, f64::max);
+    assert!(
+        (more_worst - worst).abs() < 0.1 * worst,
+        "{more_worst} vs {worst}"
+    );
+    let spread = run_json(
+        "29-log-hot-key",
+        &[r#"workload.classes.click.keys={"uniform":{"count":1000}}"#],
+    );
+    assert!(
+        lags(&spread).iter().all(|&l| l < 100.0),
+        "{:?}",
+        lags(&spread)
+    );
+    let run = |v: &Value, k: &str| num(v, &format!("/components/clicks/messages/run/{k}"));
+    for v in [&hot, &spread] {
+        assert_eq!(
+            run(v, "accepted"),
+            run(v, "processed") + run(v, "expired") + run(v, "still_queued")
+        );
+    }
+}

@@ -169,3 +169,41 @@ fn pushed_consumers_are_the_same_mmc_station() {
         }
     }
 }
+
+/// A log's partitions are one member's each: with uniformly spread keys, 4 partitions read
+/// by 4 members (one record per fetch) are 4 M/M/1 queues of λ/4 each, not one M/M/4. At
+/// 200 records/s and 10 ms of work, W = 1/(μ − λ/4) = 1/(100 − 50) s = 20 ms, where the
+/// pooled M/M/4 of a queue would give 10 + C(4, 2)/(400 − 200) s ≈ 10.87 ms. Key hashing
+/// splits 1,000,000 uniform keys within a fraction of a percent of a quarter each.
+#[test]
+fn a_log_partition_is_an_mm1_queue() {
+    let (lambda, service_ms) = (200.0, 10.0);
+    let mut scenario = consumed(
+        lambda,
+        4,
+        service_ms,
+        200.0,
+        json!({"queue": "jobs", "concurrency": 4}),
+    );
+    scenario["components"]["jobs"] = json!({
+        "kind": "log",
+        "partitions": 4,
+        "machine": scenario["components"]["jobs"]["machine"].clone(),
+        "request_cpu_ms": {"constant": {"ms": 0.001}}
+    });
+    let runs = replicate(&scenario);
+    let mu = 1000.0 / service_ms;
+    let w_ms = 1000.0 / (mu - lambda / 4.0);
+    assert_matches(
+        "log end-to-end mean (4 × M/M/1)",
+        &runs,
+        "/components/jobs/messages/end_to_end_ms/mean",
+        w_ms,
+    );
+    assert_matches(
+        "log lag (Little)",
+        &runs,
+        "/components/jobs/messages/mean_depth",
+        lambda * w_ms / 1000.0,
+    );
+}

@@ -13,7 +13,8 @@ use crate::model::compute::steps::{refusal_status, reply, retransmission_timeout
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId, PoolId, RequestId};
-use crate::model::messaging::{Op, carrier};
+use crate::model::messaging::log::{NO_KEY, key_home};
+use crate::model::messaging::{CARRIER, Op, carrier};
 use crate::model::request::Frame;
 use rand::RngExt;
 
@@ -78,8 +79,15 @@ pub(super) fn send_message<K: ServerKind>(
     queue: ComponentId,
     class: u16,
 ) {
-    let counted = ctx.requests.get(ctx.frames.get(f).request).counted;
-    let record = carrier(Op::Send, queue, 0, class, ctx.now, counted);
+    let sender = ctx.requests.get(ctx.frames.get(f).request);
+    // A log partitions by the key of the user's request that sent the message (a message
+    // sent while processing another has none); a queue ignores it.
+    let key = if sender.user == CARRIER {
+        NO_KEY
+    } else {
+        key_home(sender.key)
+    };
+    let record = carrier(Op::Send, queue, key, class, ctx.now, sender.counted);
     let request = ctx.requests.insert(record);
     send_one(k, ctx, others, f, request, queue, None, None, true, false);
 }

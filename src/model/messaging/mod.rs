@@ -1,6 +1,8 @@
-//! Asynchronous work: message queues (`queue.rs`, the broker; `poller.rs`, its pulling
-//! consumers; `push.rs`, the consumers it pushes to; `store.rs`, the messages) and publish/subscribe topics (`topic.rs`); partitioned logs to
-//! come.
+//! Asynchronous work: message queues (`queue.rs`, the broker, and `queue_spec.rs`, its
+//! rules; `poller.rs`, its pulling consumers; `push.rs`, the consumers it pushes to;
+//! `store.rs`, the messages), partitioned logs (`log.rs`, the partitions and the consumer
+//! groups' cursors; `log_broker.rs`, the broker's side), publish/subscribe topics
+//! (`topic.rs`) and scheduled jobs (`jobs.rs`).
 //!
 //! A message is not a request: it has its own arena (`store::Store`), outcomes (processed,
 //! dead-lettered, expired, lost, still queued) and end-to-end latency, none of which touch the
@@ -13,6 +15,8 @@
 //! *home* id: a queue's poller, or a topic's subscription; `Context::carrier_homes`).
 
 pub mod jobs;
+pub mod log;
+pub mod log_broker;
 pub mod poller;
 pub mod push;
 pub mod queue;

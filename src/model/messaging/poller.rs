@@ -132,6 +132,10 @@ impl Broker {
 
     /// Poller `p` sends a receive, unless its machine is down.
     fn receive_next(&mut self, ctx: &mut Context, p: u32) {
+        if self.log.as_ref().is_some_and(|log| !log.has_partitions(p)) {
+            // A group member beyond the partition count has nothing to read: it idles.
+            return;
+        }
         let poller = &self.pollers[p as usize];
         if !ctx.live.machine_up(poller.consumer, poller.machine) {
             return self.poll_after(ctx, p, RETRY_AFTER);
@@ -192,7 +196,7 @@ impl Broker {
         poller.next += 1;
         poller.state = PollerState::Processing;
         let (consumer, machine) = (poller.consumer, poller.machine);
-        let class = self.store.get(d.slot).class;
+        let class = self.class_of(d);
         let request = self.carrier_for(ctx, p, Op::Deliver, class);
         let f = ctx.frames.insert(Frame {
             request,
@@ -240,7 +244,15 @@ impl Broker {
                 if ok {
                     poller.done.push(d);
                 }
-                self.processing_done(ctx, d, ok);
+                self.processing_done(ctx, p, d, ok);
+                if !ok && self.log.is_some() {
+                    // Sought back to the committed offset: the rest of the batch, and what
+                    // it processed and did not commit, come again after a pause.
+                    let poller = &mut self.pollers[p as usize];
+                    poller.next = poller.batch.len();
+                    poller.done.clear();
+                    return self.poll_after(ctx, p, RETRY_AFTER);
+                }
                 self.process_next(ctx, p)
             }
             Some(Op::Delete) => {

@@ -128,7 +128,7 @@ impl Broker {
                 };
                 let (_, d) = poller.pushed.remove(i).unwrap_or_else(|| unreachable!());
                 ctx.requests.remove(r);
-                self.processing_done(ctx, d, ok);
+                self.processing_done(ctx, p, d, ok);
                 if ok {
                     self.pollers[p as usize].done.push(d);
                     if self.pollers[p as usize].state != PollerState::Deleting {

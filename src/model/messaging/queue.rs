@@ -19,6 +19,7 @@ use crate::model::compute::server::{Flow, Server, ServerKind};
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId};
+use crate::model::messaging::log::{Log, NO_KEY, offset_of};
 use crate::model::messaging::poller::{Poller, PollerState};
 use crate::model::messaging::store::{Delivery, Processing, Store, VisibilityEnd};
 use crate::model::messaging::{Op, queue_of};
@@ -101,6 +102,8 @@ pub struct Broker {
     /// Sent to processed, of messages first processed in the window.
     pub end_to_end: Latency,
     pub stats: QueueStats,
+    /// A partitioned log's partitions and consumer groups (None: a queue).
+    pub log: Option<Box<Log>>,
 }
 
 impl Broker {
@@ -117,6 +120,17 @@ impl Broker {
         let push_channels = (0..pollers.len() as u32)
             .filter(|&p| matches!(pollers[p as usize].polling, Polling::Push { .. }))
             .collect();
+        let log = spec.partitions.map(|n| {
+            // Each consuming service is a group; its pollers, in order, its members.
+            let mut groups = Vec::new();
+            let mut next = 0u32;
+            for c in &spec.consumers {
+                let count = c.machines.saturating_mul(c.loops());
+                groups.push((next..next + count).collect());
+                next += count;
+            }
+            Box::new(Log::new(n, groups, pollers.len()))
+        });
         Broker {
             server: Server::new(spec.server, rng),
             me,
@@ -140,6 +154,27 @@ impl Broker {
             mean_depth: 0.0,
             end_to_end: Latency::new(),
             stats: QueueStats::default(),
+            log,
+        }
+    }
+
+    /// Messages held: a queue's visible and in flight; a log's lag (appended and not
+    /// committed, summed over its groups).
+    #[inline]
+    fn held(&self) -> u64 {
+        match &self.log {
+            Some(log) => log.lag,
+            None => self.store.depth(),
+        }
+    }
+
+    /// The class of the message delivery `d` names.
+    pub(super) fn class_of(&self, d: Delivery) -> u16 {
+        match &self.log {
+            Some(log) => log.partitions[d.slot as usize]
+                .get(offset_of(d))
+                .map_or(0, |r| r.class),
+            None => self.store.get(d.slot).class,
         }
     }
 
@@ -153,7 +188,7 @@ impl Broker {
 
     #[inline]
     pub(super) fn note_depth(&mut self, now: SimTime) {
-        let depth = self.store.depth();
+        let depth = self.held();
         self.depth.set(now, depth);
         if self.in_window {
             self.peak_depth = self.peak_depth.max(depth);
@@ -178,6 +213,10 @@ impl Broker {
     /// Drops the waiting messages retention no longer keeps (at every call, and at every
     /// time-series tick, so a queue nobody calls still expires them).
     fn expire(&mut self, hosts: &mut [Host], now: SimTime) {
+        if self.log.is_some() {
+            // A log's retention runs at the ticks only (`interval_load`).
+            return;
+        }
         let (bytes, n) = self.store.expire_before(self.retention_cutoff(now));
         if n > 0 || bytes > 0 {
             if self.in_window {
@@ -194,8 +233,18 @@ impl Broker {
     /// A send of class `class`, sent at `sent`, reaches the store.
     fn accept(&mut self, ctx: &mut Context, fr: &Frame, req: &Request) -> Result<(), Status> {
         let now = ctx.now;
-        self.expire(&mut ctx.hosts, now);
         let counted = ctx.window.contains(now);
+        if let Some(log) = &mut self.log {
+            // A send's carrier names its sender's key; a topic's copy names the topic.
+            let (to, home) = queue_of(req);
+            let key = if to == self.me { home } else { NO_KEY };
+            let k = log.append(req.class, req.first_start, key);
+            self.stats.sent += u64::from(counted);
+            self.note_depth(now);
+            self.wake_owners(ctx, k);
+            return Ok(());
+        }
+        self.expire(&mut ctx.hosts, now);
         if self.store.depth() >= self.rules.max_messages {
             self.stats.refused += u64::from(counted);
             return Err(Status::QueueFull);
@@ -218,6 +267,9 @@ impl Broker {
     /// Takes up to poller `p`'s batch of visible messages into its batch; each is invisible
     /// until its visibility timeout. Their bytes leave the broker's NIC. Returns how many.
     pub(super) fn hand_out(&mut self, ctx: &mut Context, p: u32) -> usize {
+        if self.log.is_some() {
+            return self.fetch(ctx, p);
+        }
         let now = ctx.now;
         let counted = ctx.window.contains(now);
         let poller = &mut self.pollers[p as usize];
@@ -319,6 +371,9 @@ impl Broker {
     fn delete(&mut self, ctx: &mut Context, p: u32) {
         let counted = ctx.window.contains(ctx.now);
         self.stats.deletes += u64::from(counted);
+        if self.log.is_some() {
+            return self.commit(ctx, p);
+        }
         let mut freed = 0;
         let poller = &mut self.pollers[p as usize];
         let push = matches!(poller.polling, Polling::Push { .. });
@@ -388,9 +443,13 @@ impl Broker {
     }
 
     /// Delivery `d` was processed (`ok`) or failed by the consumer.
-    pub(super) fn processing_done(&mut self, ctx: &mut Context, d: Delivery, ok: bool) {
+    pub(super) fn processing_done(&mut self, ctx: &mut Context, p: u32, d: Delivery, ok: bool) {
         let now = ctx.now;
         let counted = ctx.window.contains(now);
+        if let Some(log) = &mut self.log {
+            let processing = log.processed(p, d, ok);
+            return self.log_processing_done(ctx, processing, ok);
+        }
         if !ok {
             self.stats.failed_processing += u64::from(counted);
             return;
@@ -409,7 +468,10 @@ impl Broker {
 
     pub fn snapshot_window_start(&mut self, now: SimTime) {
         self.in_window = true;
-        self.peak_depth = self.store.depth();
+        if let Some(log) = &mut self.log {
+            log.start_window();
+        }
+        self.peak_depth = self.held();
         self.note_depth(now);
         self.depth_area_at_start = self.depth.area_at(now);
         self.window_start = now;
@@ -420,6 +482,9 @@ impl Broker {
             self.note_age(age);
         }
         self.in_window = false;
+        if let Some(log) = &mut self.log {
+            log.in_window = false;
+        }
         let area = self.depth.area_at(now) - self.depth_area_at_start;
         let span = (now - self.window_start).0;
         self.mean_depth = if span > 0 {
@@ -432,13 +497,14 @@ impl Broker {
     /// The broker's load since the previous call, with its messages' depth and age.
     pub fn interval_load(&mut self, hosts: &mut [Host], now: SimTime) -> IntervalLoad {
         self.expire(hosts, now);
+        self.expire_records(now);
         let mut load = self.server.interval_load(hosts, now);
         let area = self.depth.area_at(now);
         let span = (now - self.tick).0;
         let mean_depth = if span > 0 {
             (area - self.tick_area) as f64 / span as f64
         } else {
-            self.store.depth() as f64
+            self.held() as f64
         };
         (self.tick, self.tick_area) = (now, area);
         let oldest = match (self.tick_oldest.take(), self.oldest_age(now)) {
@@ -454,7 +520,11 @@ impl Broker {
 
     /// Age of the oldest visible message at `now`, if any is visible.
     pub fn oldest_age(&self, now: SimTime) -> Option<SimTime> {
-        self.store.oldest_visible().map(|t| now - t.min(now))
+        let oldest = match &self.log {
+            Some(log) => log.oldest_unprocessed(),
+            None => self.store.oldest_visible(),
+        };
+        oldest.map(|t| now - t.min(now))
     }
 
     pub fn queue_heap_bytes(&self) -> u64 {

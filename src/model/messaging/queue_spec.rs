@@ -57,6 +57,8 @@ pub struct QueueSpec {
     pub server: ServerSpec<QueueStep>,
     pub rules: QueueRules,
     pub consumers: Vec<ConsumerSpec>,
+    /// A partitioned log (`"kind": "log"`, `log.rs`) of this many partitions; None: a queue.
+    pub partitions: Option<u32>,
 }
 
 impl ConsumerSpec {

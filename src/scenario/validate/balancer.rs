@@ -88,10 +88,10 @@ pub(super) fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> Bala
                 c.problem(&p, format!("`{name}` is a dns; backends are services"));
                 0
             }
-            Some(RawComponent::Queue(_)) => {
+            Some(RawComponent::Queue(_) | RawComponent::Log(_)) => {
                 c.problem(
                     &p,
-                    format!("`{name}` is a queue; services send to it with a `send` step"),
+                    format!("`{name}` is a queue or log; services send to it with a `send` step"),
                 );
                 0
             }

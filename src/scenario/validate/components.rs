@@ -165,6 +165,9 @@ pub(super) fn component(
         RawComponent::Queue(q) => {
             ComponentKind::Queue(Box::new(super::queue::queue(c, &path, name, q)))
         }
+        RawComponent::Log(l) => {
+            ComponentKind::Queue(Box::new(super::queue::log(c, &path, name, l)))
+        }
     }
 }
 

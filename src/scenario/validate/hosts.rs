@@ -83,6 +83,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Database(d) => d.region.as_ref(),
         RawComponent::Queue(q) => q.region.as_ref(),
         RawComponent::Topic(t) => t.region.as_ref(),
+        RawComponent::Log(l) => l.region.as_ref(),
         RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
     }
 }
@@ -94,6 +95,7 @@ pub(super) fn host_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Database(d) => d.host.as_ref(),
         RawComponent::Queue(q) => q.host.as_ref(),
         RawComponent::Topic(t) => t.host.as_ref(),
+        RawComponent::Log(l) => l.host.as_ref(),
         RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
     }
 }

@@ -19,6 +19,8 @@ const MAX_QUEUE_TIME_S: f64 = 31_536_000.0;
 const MAX_BATCH: u64 = 1_000;
 /// Most receive loops per consumer replica.
 const MAX_CONCURRENCY: u64 = 10_000;
+/// Most partitions of a log.
+const MAX_PARTITIONS: u64 = 10_000;
 
 pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> QueueSpec {
     let machine = server_machine(c, path, q.machine.as_ref(), q.host.as_ref());
@@ -72,7 +74,37 @@ pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> Qu
             cost_per_million_requests: cost,
         },
         consumers: consumers_of(c, name),
+        partitions: None,
     }
+}
+
+/// A `log` component: a queue's broker, with partitions and retention and none of a
+/// queue's delivery rules (a log keeps every record for its retention and has no
+/// visibility timeout, dead letters or depth limit).
+pub(super) fn log(c: &mut Checker, path: &str, name: &str, l: &RawLog) -> QueueSpec {
+    let as_queue = RawQueue {
+        region: l.region.clone(),
+        machine: l.machine.clone(),
+        host: l.host.clone(),
+        workers: l.workers,
+        queue_capacity: l.queue_capacity,
+        request_cpu_ms: l.request_cpu_ms.clone(),
+        max_messages: u64::MAX,
+        retention_s: l.retention_s,
+        visibility_timeout_s: MAX_QUEUE_TIME_S,
+        max_receives: None,
+        persistent: false,
+        cost_per_million_requests: 0.0,
+    };
+    let mut spec = queue(c, path, name, &as_queue);
+    let partitions = c.count(
+        &format!("{path}.partitions"),
+        u64::from(l.partitions),
+        1,
+        MAX_PARTITIONS,
+    );
+    spec.partitions = Some(partitions as u32);
+    spec
 }
 
 /// The services consuming queue `name`, in name order (their `consumes` is checked with the
@@ -118,6 +150,18 @@ fn polling(k: &RawConsumes) -> Polling {
 pub(super) fn consumes(c: &mut Checker, path: &str, k: &RawConsumes) {
     let p = format!("{path}.consumes");
     is_queue(c, &format!("{p}.queue"), &k.queue, "consume");
+    if k.polling == RawPolling::Push
+        && matches!(c.raw.components.get(&k.queue), Some(RawComponent::Log(_)))
+    {
+        c.problem(
+            format!("{p}.polling"),
+            format!(
+                "`{}` is a log: its consumers fetch (`long` or `short` polling), a log does not \
+                 push",
+                k.queue
+            ),
+        );
+    }
     c.count(
         &format!("{p}.concurrency"),
         u64::from(k.concurrency),
@@ -228,12 +272,13 @@ fn message_class(c: &mut Checker, path: &str, name: &str) -> u16 {
 fn is_queue(c: &mut Checker, path: &str, name: &str, verb: &str) -> ComponentId {
     let id = c.component(path, name);
     if let Some(kind) = c.raw.components.get(name)
-        && !matches!(kind, RawComponent::Queue(_))
+        && !matches!(kind, RawComponent::Queue(_) | RawComponent::Log(_))
     {
         c.problem(
             path,
             format!(
-                "`{name}` is not a queue: a service can only {verb} a component of kind `queue`"
+                "`{name}` is not a queue: a service can only {verb} a component of kind `queue` \
+                 (or `log`)"
             ),
         );
     }
@@ -254,6 +299,12 @@ pub(super) fn not_a_queue(c: &mut Checker, path: &str, name: &str) {
             path,
             format!(
                 "`{name}` is a topic: publish to it with {{\"publish\": {{\"topic\": \"{name}\", \"message\": CLASS}}}}"
+            ),
+        ),
+        Some(RawComponent::Log(_)) => c.problem(
+            path,
+            format!(
+                "`{name}` is a log: append to it with {{\"send\": {{\"queue\": \"{name}\", \"message\": CLASS}}}}"
             ),
         ),
         _ => {}
@@ -327,7 +378,7 @@ fn subscription(c: &mut Checker, path: &str, s: &RawSubscription) -> Subscriptio
             if c.raw
                 .components
                 .get(q)
-                .is_some_and(|k| !matches!(k, RawComponent::Queue(_)))
+                .is_some_and(|k| !matches!(k, RawComponent::Queue(_) | RawComponent::Log(_)))
             {
                 c.problem(
                     format!("{path}.queue"),
@@ -380,10 +431,11 @@ fn subscription(c: &mut Checker, path: &str, s: &RawSubscription) -> Subscriptio
 pub(super) fn not_an_entry(c: &mut Checker, path: &str, name: &str) {
     let kind = match c.raw.components.get(name) {
         Some(RawComponent::Queue(_)) => "queue",
+        Some(RawComponent::Log(_)) => "log",
         Some(RawComponent::Topic(_)) => "topic",
         _ => return,
     };
-    let step = if kind == "queue" { "send" } else { "publish" };
+    let step = if kind == "topic" { "publish" } else { "send" };
     c.problem(
         path,
         format!("`{name}` is a {kind}: users cannot call it; make a service the entry and have it `{step}` to the {kind}"),

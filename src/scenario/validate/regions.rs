@@ -23,6 +23,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
         }),
         RawComponent::Queue(q) => q.region.as_ref(),
         RawComponent::Topic(t) => t.region.as_ref(),
+        RawComponent::Log(l) => l.region.as_ref(),
         RawComponent::Dns(_) => None,
     }
 }

@@ -37,11 +37,13 @@ fn objectives(c: &mut Checker, path: &str, raw: &RawSlos, class: Option<&str>) -
                 format!("is a share between 0 and 1 (0.001 = 0.1 %), got {limit}"),
             );
         }
-        let has_queue = c
-            .raw
-            .components
-            .values()
-            .any(|k| matches!(k, crate::scenario::raw::RawComponent::Queue(_)));
+        let has_queue = c.raw.components.values().any(|k| {
+            matches!(
+                k,
+                crate::scenario::raw::RawComponent::Queue(_)
+                    | crate::scenario::raw::RawComponent::Log(_)
+            )
+        });
         if metric == SloMetric::MaxQueueAgeS && !has_queue {
             c.problem(
                 &p,
