@@ -20,6 +20,7 @@ pub mod log_broker;
 pub mod poller;
 pub mod push;
 pub mod queue;
+pub mod queue_metrics;
 pub mod queue_spec;
 pub mod store;
 pub mod topic;

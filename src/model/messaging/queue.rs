@@ -13,7 +13,6 @@ use crate::engine::time::SimTime;
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::Status;
 use crate::metrics::time_weighted::TimeWeighted;
-use crate::metrics::timeseries::{IntervalLoad, MessageLoad};
 use crate::model::compute::host::Host;
 use crate::model::compute::server::{Flow, Server, ServerKind};
 use crate::model::context::Context;
@@ -87,11 +86,11 @@ pub struct Broker {
     /// Bytes of messages held in the broker's memory (a crash wipes them; a persistent
     /// queue reads them back when it returns).
     resident: u64,
-    depth_area_at_start: u128,
-    window_start: SimTime,
+    pub(super) depth_area_at_start: u128,
+    pub(super) window_start: SimTime,
     /// The depth's area at the previous time-series tick, and when.
-    tick_area: u128,
-    tick: SimTime,
+    pub(super) tick_area: u128,
+    pub(super) tick: SimTime,
     /// The longest any message received since that tick had waited.
     pub(super) tick_oldest: Option<SimTime>,
     /// The longest any message waited for a receive during the window: received, expired,
@@ -161,7 +160,7 @@ impl Broker {
     /// Messages held: a queue's visible and in flight; a log's lag (appended and not
     /// committed, summed over its groups).
     #[inline]
-    fn held(&self) -> u64 {
+    pub(super) fn held(&self) -> u64 {
         match &self.log {
             Some(log) => log.lag,
             None => self.store.depth(),
@@ -212,7 +211,7 @@ impl Broker {
 
     /// Drops the waiting messages retention no longer keeps (at every call, and at every
     /// time-series tick, so a queue nobody calls still expires them).
-    fn expire(&mut self, hosts: &mut [Host], now: SimTime) {
+    pub(super) fn expire(&mut self, hosts: &mut [Host], now: SimTime) {
         if self.log.is_some() {
             // A log's retention runs at the ticks only (`interval_load`).
             return;
@@ -464,67 +463,6 @@ impl Broker {
             Processing::Again => self.stats.duplicates += u64::from(counted),
             Processing::Late => self.stats.late += u64::from(counted),
         }
-    }
-
-    pub fn snapshot_window_start(&mut self, now: SimTime) {
-        self.in_window = true;
-        if let Some(log) = &mut self.log {
-            log.start_window();
-        }
-        self.peak_depth = self.held();
-        self.note_depth(now);
-        self.depth_area_at_start = self.depth.area_at(now);
-        self.window_start = now;
-    }
-
-    pub fn snapshot_window_end(&mut self, now: SimTime) {
-        if let Some(age) = self.oldest_age(now) {
-            self.note_age(age);
-        }
-        self.in_window = false;
-        if let Some(log) = &mut self.log {
-            log.in_window = false;
-        }
-        let area = self.depth.area_at(now) - self.depth_area_at_start;
-        let span = (now - self.window_start).0;
-        self.mean_depth = if span > 0 {
-            area as f64 / span as f64
-        } else {
-            0.0
-        };
-    }
-
-    /// The broker's load since the previous call, with its messages' depth and age.
-    pub fn interval_load(&mut self, hosts: &mut [Host], now: SimTime) -> IntervalLoad {
-        self.expire(hosts, now);
-        self.expire_records(now);
-        let mut load = self.server.interval_load(hosts, now);
-        let area = self.depth.area_at(now);
-        let span = (now - self.tick).0;
-        let mean_depth = if span > 0 {
-            (area - self.tick_area) as f64 / span as f64
-        } else {
-            self.held() as f64
-        };
-        (self.tick, self.tick_area) = (now, area);
-        let oldest = match (self.tick_oldest.take(), self.oldest_age(now)) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        load.messages = Some(MessageLoad {
-            mean_depth,
-            oldest_age_s: oldest.map(SimTime::as_secs),
-        });
-        load
-    }
-
-    /// Age of the oldest visible message at `now`, if any is visible.
-    pub fn oldest_age(&self, now: SimTime) -> Option<SimTime> {
-        let oldest = match &self.log {
-            Some(log) => log.oldest_unprocessed(),
-            None => self.store.oldest_visible(),
-        };
-        oldest.map(|t| now - t.min(now))
     }
 
     pub fn queue_heap_bytes(&self) -> u64 {
