@@ -221,6 +221,19 @@ impl Log {
         0
     }
 
+    /// Whether retention has dropped the record delivery `d` names.
+    pub fn gone(&self, d: Delivery) -> bool {
+        offset_of(d) < self.partitions[d.slot as usize].base
+    }
+
+    /// Poller `p`'s group reads partition `k` again from its committed offset.
+    pub fn seek_back(&mut self, p: u32, k: u32) {
+        let g = self.member_of[p as usize].0 as usize;
+        let base = self.partitions[k as usize].base;
+        let c = &mut self.groups[g].cursors[k as usize];
+        c.position = c.committed.max(base);
+    }
+
     /// Poller `p`'s member processed delivery `d` (ok), or failed it: a failure seeks the
     /// partition back to the committed offset.
     pub fn processed(&mut self, p: u32, d: Delivery, ok: bool) -> LogProcessing {
@@ -231,6 +244,10 @@ impl Log {
         if !ok {
             c.position = c.committed.max(part.base);
             return LogProcessing::Again;
+        }
+        if offset < part.base {
+            // Retention dropped it while it was processed: the group skipped it already.
+            return LogProcessing::Late;
         }
         if offset < c.processed {
             return LogProcessing::Again;
@@ -312,6 +329,21 @@ impl Log {
             }
         }
         (done - self.skipped, left)
+    }
+
+    /// Bytes of heap it holds.
+    pub fn heap_bytes(&self) -> u64 {
+        let records: usize = self
+            .partitions
+            .iter()
+            .map(|p| p.records.capacity() * std::mem::size_of::<Record>())
+            .sum();
+        let cursors: usize = self
+            .groups
+            .iter()
+            .map(|g| g.cursors.capacity() * std::mem::size_of::<Cursor>())
+            .sum();
+        (records + cursors + self.member_of.capacity() * 12) as u64
     }
 
     /// Starts the window: peaks start from the lag now.
@@ -405,6 +437,38 @@ mod tests {
         let (done, left) = log.processed_total();
         assert_eq!((done, left), (5, 2));
         assert_eq!(2 * log.appended_total(), done + log.skipped + left);
+    }
+
+    /// A record retention drops while it is in a fetched batch is gone (not processed) and,
+    /// processed anyway, late; a fetch that failed is read again from the committed offset.
+    #[test]
+    fn dropped_records_are_late_and_failed_fetches_read_again() {
+        let mut log = Log::new(1, vec![vec![0]], 1);
+        for i in 0..4 {
+            log.append(0, s(f64::from(i)), NO_KEY);
+        }
+        let mut batch = Vec::new();
+        log.fetch(0, 4, &mut batch);
+        assert_eq!(log.expire_before(s(1.5)), 2);
+        assert!(log.gone(batch[0]) && !log.gone(batch[2]));
+        assert_eq!(log.processed(0, batch[1], true), LogProcessing::Late);
+        assert!(matches!(
+            log.processed(0, batch[2], true),
+            LogProcessing::First(_)
+        ));
+        let mut again = Vec::new();
+        assert_eq!(
+            log.fetch(0, 4, &mut again),
+            0,
+            "the position is past the batch"
+        );
+        log.seek_back(0, 0);
+        assert_eq!(
+            log.fetch(0, 4, &mut again),
+            2,
+            "from the committed offset (after base)"
+        );
+        assert_eq!(offset_of(again[0]), 2);
     }
 
     /// Members beyond the partition count own nothing; partition k is member k mod M's.

@@ -194,6 +194,12 @@ impl Broker {
             return self.call_broker(ctx, p, Op::Delete);
         };
         poller.next += 1;
+        if self.log.as_ref().is_some_and(|log| log.gone(d)) {
+            // Retention dropped it while it waited in the batch (counted as expired): there
+            // is nothing left to process.
+            return self.process_next(ctx, p);
+        }
+        let poller = &mut self.pollers[p as usize];
         poller.state = PollerState::Processing;
         let (consumer, machine) = (poller.consumer, poller.machine);
         let class = self.class_of(d);
@@ -223,10 +229,16 @@ impl Broker {
             Some(Op::Receive) => {
                 let poller = &mut self.pollers[p as usize];
                 if !ok {
+                    if let (Some(log), Some(d)) = (self.log.as_mut(), poller.batch.first()) {
+                        // Fetched but never received: the partition is read again from its
+                        // committed offset (a queue gets them back at their timeout).
+                        log.seek_back(p, d.slot);
+                    }
                     poller.batch.clear();
                     return self.poll_after(ctx, p, RETRY_AFTER);
                 }
-                if !poller.batch.is_empty() {
+                // A log member whose commit failed commits again before its next fetch.
+                if !poller.batch.is_empty() || !poller.done.is_empty() {
                     return self.process_next(ctx, p);
                 }
                 match poller.polling {
@@ -256,9 +268,14 @@ impl Broker {
                 self.process_next(ctx, p)
             }
             Some(Op::Delete) => {
-                // A failed delete leaves the messages to their visibility timeout.
-                self.pollers[p as usize].done.clear();
-                self.receive_next(ctx, p)
+                // A failed delete leaves a queue's messages to their visibility timeout; a
+                // log member keeps its offsets to commit with the next batch (the lag would
+                // otherwise stay above 0 for good when no record follows).
+                if ok || self.log.is_none() {
+                    self.pollers[p as usize].done.clear();
+                    return self.receive_next(ctx, p);
+                }
+                self.poll_after(ctx, p, RETRY_AFTER)
             }
             Some(Op::Send | Op::Task) | None => {
                 unreachable!("a poller sends receives, deliveries, deletes")

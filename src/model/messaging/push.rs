@@ -94,8 +94,17 @@ impl Broker {
     /// Channel `p` closes (its machine is down, or refused a push) and opens again after
     /// `RETRY_AFTER`.
     fn close_channel(&mut self, ctx: &mut Context, p: u32) {
-        self.pollers[p as usize].paused = true;
-        self.poll_after(ctx, p, RETRY_AFTER);
+        // Its state is left alone: an acknowledgement may be out (`Deleting`), and its answer
+        // must find the state it left.
+        let poller = &mut self.pollers[p as usize];
+        poller.paused = true;
+        poller.seq = poller.seq.wrapping_add(1);
+        let ev = Event::Poller {
+            queue: self.me.index() as u16,
+            poller: p,
+            seq: poller.seq,
+        };
+        ctx.schedule(ctx.now + RETRY_AFTER, ev);
     }
 
     /// Channel `p`'s timer: it opens again (its first, at time 0, opens it), unless its

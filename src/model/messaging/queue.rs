@@ -304,6 +304,10 @@ impl Broker {
 
     /// Messages arrived: long polls waiting for them get them, oldest first.
     fn wake_parked(&mut self, ctx: &mut Context) {
+        if !self.server.machines[0].alive {
+            // Its long polls fail with it (`machine_crashed`).
+            return;
+        }
         while self.store.visible() > 0 {
             let Some(p) = self.parked.pop_front() else {
                 return;
@@ -466,9 +470,15 @@ impl Broker {
     }
 
     pub fn queue_heap_bytes(&self) -> u64 {
+        let pushed: usize = self
+            .push_channels
+            .iter()
+            .map(|&p| self.pollers[p as usize].pushed.capacity() * 24)
+            .sum();
         self.server.queue_heap_bytes()
             + self.store.heap_bytes()
-            + (self.parked.capacity() * 4) as u64
+            + self.log.as_ref().map_or(0, |log| log.heap_bytes())
+            + (self.parked.capacity() * 4 + pushed) as u64
     }
 }
 
