@@ -79,17 +79,7 @@ pub fn warnings(text: &str, scenario: &Scenario) -> Vec<Diagnostic> {
 /// A loop through a queue or a topic (a consumer feeding its own queue, directly or not), as
 /// the names on it; call cycles without one are refused by validation.
 fn message_loop(scenario: &Scenario) -> Option<Vec<&str>> {
-    let edges: Vec<Vec<u32>> = scenario
-        .components
-        .iter()
-        .map(|c| {
-            c.kind
-                .callees()
-                .iter()
-                .map(|id| id.index() as u32)
-                .collect()
-        })
-        .collect();
+    let edges = crate::scenario::validate::call_edges(&scenario.components, true);
     let cycle = crate::scenario::validate::find_cycle(&edges)?;
     Some(
         cycle

@@ -117,10 +117,15 @@ impl Broker {
         }
     }
 
-    /// Poller `p` waits `after`, then polls again (a push channel: opens again).
+    /// Poller `p` waits `after`, then polls again.
     pub(super) fn poll_after(&mut self, ctx: &mut Context, p: u32, after: SimTime) {
+        self.pollers[p as usize].state = PollerState::Idle;
+        self.wake_after(ctx, p, after);
+    }
+
+    /// Poller `p`'s timer rings after `after` (a pending one is forgotten).
+    pub(super) fn wake_after(&mut self, ctx: &mut Context, p: u32, after: SimTime) {
         let poller = &mut self.pollers[p as usize];
-        poller.state = PollerState::Idle;
         poller.seq = poller.seq.wrapping_add(1);
         let ev = Event::Poller {
             queue: self.me.index() as u16,

@@ -96,15 +96,8 @@ impl Broker {
     fn close_channel(&mut self, ctx: &mut Context, p: u32) {
         // Its state is left alone: an acknowledgement may be out (`Deleting`), and its answer
         // must find the state it left.
-        let poller = &mut self.pollers[p as usize];
-        poller.paused = true;
-        poller.seq = poller.seq.wrapping_add(1);
-        let ev = Event::Poller {
-            queue: self.me.index() as u16,
-            poller: p,
-            seq: poller.seq,
-        };
-        ctx.schedule(ctx.now + RETRY_AFTER, ev);
+        self.pollers[p as usize].paused = true;
+        self.wake_after(ctx, p, RETRY_AFTER);
     }
 
     /// Channel `p`'s timer: it opens again (its first, at time 0, opens it), unless its

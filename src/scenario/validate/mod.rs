@@ -22,7 +22,7 @@ mod regions;
 mod replication;
 mod slos;
 mod topology;
-pub(crate) use topology::find_cycle;
+pub(crate) use topology::{call_edges, find_cycle};
 mod workload;
 use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;

@@ -9,10 +9,23 @@ use crate::model::net::network::Network;
 /// queue or a topic ends the nesting (a send returns once the message is taken), so a loop
 /// through one is allowed: `lint.rs` warns of it.
 pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
-    let edges: Vec<Vec<u32>> = components
+    let edges = call_edges(components, false);
+    if let Some(cycle) = find_cycle(&edges) {
+        let names: Vec<&str> = cycle.iter().map(|&i| components[i].name.as_str()).collect();
+        c.problem(
+            format!("components.{}", names[0]),
+            format!("calls go round in a cycle: {}", names.join(" → ")),
+        );
+    }
+}
+
+/// Who calls whom, by component index; `through_messages`: a queue's and a topic's edges to
+/// their consumers and subscribers too.
+pub(crate) fn call_edges(components: &[ComponentSpec], through_messages: bool) -> Vec<Vec<u32>> {
+    components
         .iter()
         .map(|c| {
-            if c.kind.passes_messages() {
+            if !through_messages && c.kind.passes_messages() {
                 return Vec::new();
             }
             c.kind
@@ -21,14 +34,7 @@ pub(super) fn check_call_cycles(c: &mut Checker, components: &[ComponentSpec]) {
                 .map(|id| id.index() as u32)
                 .collect()
         })
-        .collect();
-    if let Some(cycle) = find_cycle(&edges) {
-        let names: Vec<&str> = cycle.iter().map(|&i| components[i].name.as_str()).collect();
-        c.problem(
-            format!("components.{}", names[0]),
-            format!("calls go round in a cycle: {}", names.join(" → ")),
-        );
-    }
+        .collect()
 }
 
 /// The first cycle found in a directed graph, as the nodes on it with the first repeated at
