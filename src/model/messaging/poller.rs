@@ -234,9 +234,12 @@ impl Broker {
             Some(Op::Receive) => {
                 let poller = &mut self.pollers[p as usize];
                 if !ok {
-                    if let (Some(log), Some(d)) = (self.log.as_mut(), poller.batch.first()) {
-                        // Fetched but never received: the partition is read again from its
-                        // committed offset (a queue gets them back at their timeout).
+                    // Fetched (a batch nothing was taken from yet) but never received: the
+                    // partition is read again from its committed offset (a queue gets its
+                    // messages back at their visibility timeout).
+                    if let (Some(log), Some(d), 0) =
+                        (self.log.as_mut(), poller.batch.first(), poller.next)
+                    {
                         log.seek_back(p, d.slot);
                     }
                     poller.batch.clear();
