@@ -408,6 +408,11 @@ pub struct RawClass {
     /// Which key each request touches (drives caches and shards).
     #[serde(default)]
     pub keys: RawKeys,
+    /// This class's own load over time (a daily curve for one kind of traffic): its level
+    /// multiplies the class's weight at each moment, on top of `workload.profile`. Absent:
+    /// constant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<RawProfile>,
     /// Stop sending this class's requests for a while when too many recent attempts failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<RawCircuitBreaker>,

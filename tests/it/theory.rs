@@ -288,3 +288,38 @@ fn an_overloaded_station_serves_at_its_capacity() {
     );
     assert!(num(&r, "/components/station/cpu_utilisation") > 0.99);
 }
+
+/// A class's own profile scales its share of an open workload's rate: at 100 requests/s
+/// with two classes of weight 1, `day` constant and `night` at level 0 until 50 s and 3
+/// after, `day` gets 50/s throughout (5,000 in 100 s) and `night` none, then 150/s (7,500).
+/// Poisson counts: within 4.5 standard deviations (√5,000 ≈ 71, √7,500 ≈ 87).
+#[test]
+fn a_class_profile_scales_that_class_alone() {
+    let scenario = json!({
+        "name": "class-profiles",
+        "duration_s": 100,
+        "warmup_s": 0,
+        "network": zero_latency(),
+        "workload": {
+            "model": open(100.0),
+            "entry": "api",
+            "classes": {
+                "day": {"weight": 1},
+                "night": {"weight": 1, "profile": {"steps": [
+                    {"at_s": 0, "level": 0}, {"at_s": 50, "level": 3}
+                ]}}
+            }
+        },
+        "components": {"api": {"kind": "service", "machine": {"cores": 8}, "workers": 1000,
+                               "handlers": {"default": [{"cpu_ms": {"constant": {"ms": 1}}}]}}}
+    });
+    let s = run_summary(&scenario, 5);
+    let total = |c: &str| num(&s, &format!("/classes/{c}/requests/total"));
+    for (class, expected) in [("day", 5_000.0), ("night", 7_500.0)] {
+        let got = total(class);
+        assert!(
+            (got - expected).abs() < 4.5 * f64::sqrt(expected),
+            "{class}: {got} against {expected}"
+        );
+    }
+}

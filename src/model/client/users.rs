@@ -75,8 +75,9 @@ impl Client {
         let LoadModel::Open { rate_per_s } = w.model else {
             return;
         };
-        let peak = w.profile.max_level();
-        let keep = w.profile.level(ctx.now) / peak;
+        // Each class's own profile scales its share of the rate.
+        let peak = w.profile.max_level() * w.mix_peak();
+        let keep = w.profile.level(ctx.now) * w.mix_level(ctx.now) / peak;
         if keep >= 1.0 || self.rng.random::<f64>() < keep {
             let user = self.next_open_user;
             self.next_open_user = self.next_open_user.wrapping_add(1);
@@ -90,7 +91,14 @@ impl Client {
     /// A user starts a logical request.
     fn new_request(&mut self, ctx: &mut Context, others: &mut Others, user: u32) {
         let w = &ctx.scenario.workload;
-        let class = w.pick_class(&mut self.rng);
+        let Some(class) = w.pick_class(&mut self.rng, ctx.now) else {
+            // Every class is at level 0 now: a closed user thinks again.
+            if let LoadModel::Closed { think, .. } = &w.model {
+                let at = ctx.now + think.sample(&mut self.rng);
+                ctx.schedule(at, Event::UserWake { user });
+            }
+            return;
+        };
         let key = w.classes[usize::from(class)].keys.sample(&mut self.rng);
         let req = Request {
             user,

@@ -127,6 +127,8 @@ pub struct Class {
     pub response_bytes: u64,
     pub keys: Keys,
     pub breaker: Option<BreakerSpec>,
+    /// Its own load over time: its level multiplies its weight (None: constant).
+    pub profile: Option<Profile>,
 }
 
 /// Client retry policy.
@@ -171,6 +173,8 @@ pub struct Workload {
     pub classes: Vec<Class>,
     /// Running sums of class weights, for picking a class with one uniform draw.
     pub cumulative_weights: Vec<f64>,
+    /// Some class has a profile of its own (the mix changes over time).
+    pub class_profiles: bool,
     pub timeout: SimTime,
     pub retry: Retry,
     /// Keep-alive connections: how long the server keeps an idle one open; `None` when every
@@ -181,14 +185,58 @@ pub struct Workload {
 impl Workload {
     /// Picks a class by weight.
     #[inline]
-    pub fn pick_class(&self, rng: &mut Stream) -> u16 {
-        if self.classes.len() == 1 {
-            return 0;
+    pub fn pick_class(&self, rng: &mut Stream, t: SimTime) -> Option<u16> {
+        if !self.class_profiles {
+            if self.classes.len() == 1 {
+                return Some(0);
+            }
+            let total = *self.cumulative_weights.last().unwrap_or(&1.0);
+            let x = rng.random::<f64>() * total;
+            let i = self.cumulative_weights.partition_point(|&c| c <= x);
+            return Some(i.min(self.classes.len() - 1) as u16);
         }
-        let total = *self.cumulative_weights.last().unwrap_or(&1.0);
-        let x = rng.random::<f64>() * total;
-        let i = self.cumulative_weights.partition_point(|&c| c <= x);
-        i.min(self.classes.len() - 1) as u16
+        // Some class has a profile: its weight now is weight × level(t).
+        let now = |c: &Class| c.weight * c.profile.as_ref().map_or(1.0, |p| p.level(t));
+        let total: f64 = self.classes.iter().map(now).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut x = rng.random::<f64>() * total;
+        for (i, c) in self.classes.iter().enumerate() {
+            let w = now(c);
+            if x < w {
+                return Some(i as u16);
+            }
+            x -= w;
+        }
+        self.classes
+            .iter()
+            .rposition(|c| now(c) > 0.0)
+            .map(|i| i as u16)
+    }
+
+    /// The classes' profiles' combined level at `t`: their weights × levels over their
+    /// weights (1 when no class has a profile).
+    pub fn mix_level(&self, t: SimTime) -> f64 {
+        self.mix(|p| p.level(t))
+    }
+
+    /// The most `mix_level` can be (an upper bound: each class at its own peak).
+    pub fn mix_peak(&self) -> f64 {
+        self.mix(Profile::max_level)
+    }
+
+    fn mix(&self, level: impl Fn(&Profile) -> f64) -> f64 {
+        if !self.class_profiles {
+            return 1.0;
+        }
+        let total: f64 = self.classes.iter().map(|c| c.weight).sum();
+        let now: f64 = self
+            .classes
+            .iter()
+            .map(|c| c.weight * c.profile.as_ref().map_or(1.0, &level))
+            .sum();
+        if total > 0.0 { now / total } else { 0.0 }
     }
 
     /// Per class, which of the distinct entries it goes to, and how many there are: a user

@@ -38,7 +38,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
         },
     };
     let closed = matches!(model, LoadModel::Closed { .. });
-    let profile = profile(c, &w.profile, closed);
+    let profile = load_profile(c, "workload.profile", &w.profile, closed);
     let default_class = RawClass {
         weight: 1.0,
         entry: None,
@@ -46,6 +46,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
         response_bytes: 10_000,
         keys: RawKeys::default(),
         circuit_breaker: None,
+        profile: None,
     };
     let raw_classes: Vec<(String, RawClass)> = if w.classes.is_empty() {
         vec![("default".into(), default_class)]
@@ -142,6 +143,12 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             ),
             keys,
             breaker,
+            // A class's level scales its weight, so it is not capped like a closed model's
+            // share of users.
+            profile: class
+                .profile
+                .as_ref()
+                .map(|p| load_profile(c, &format!("{path}.profile"), p, false)),
         });
     }
     let timeout = c.positive("workload.timeout_ms", w.timeout_ms);
@@ -191,6 +198,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
     Workload {
         model,
         profile,
+        class_profiles: classes.iter().any(|c| c.profile.is_some()),
         classes,
         cumulative_weights,
         timeout,
@@ -205,8 +213,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
     }
 }
 
-fn profile(c: &mut Checker, raw: &RawProfile, closed: bool) -> Profile {
-    let path = "workload.profile";
+fn load_profile(c: &mut Checker, path: &str, raw: &RawProfile, closed: bool) -> Profile {
     let level = |c: &mut Checker, p: String, v: f64| {
         let v = c.non_negative(&p, v);
         if !closed {
