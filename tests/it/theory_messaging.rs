@@ -207,3 +207,30 @@ fn a_log_partition_is_an_mm1_queue() {
         lambda * w_ms / 1000.0,
     );
 }
+
+/// Long polling's empty receives against their closed form. One loop, polls of W = 0.5 s,
+/// Poisson sends at λ = 2/s, work and links that take no time: the loop is always waiting,
+/// so every message ends a poll and a poll ends empty when nothing comes within W, with
+/// probability e^(−λW). Polls end at λ/(1 − e^(−λW)) per second, empty ones at
+/// λ·e^(−λW)/(1 − e^(−λW)) = 2·0.3679/0.6321 ≈ 1.164/s: about 1,048 in the 900 s window.
+#[test]
+fn long_poll_empty_receives_match_their_closed_form() {
+    let (lambda, wait_s, window_s) = (2.0, 0.5, 900.0);
+    let mut scenario = consumed(
+        lambda,
+        1,
+        0.001,
+        1000.0,
+        json!({"queue": "jobs", "concurrency": 1, "wait_time_s": wait_s}),
+    );
+    scenario["warmup_s"] = json!(100.0);
+    let runs = replicate(&scenario);
+    let p_empty = f64::exp(-lambda * wait_s);
+    let empty_per_s = lambda * p_empty / (1.0 - p_empty);
+    assert_matches(
+        "long-poll empty receives",
+        &runs,
+        "/components/jobs/messages/empty_receives",
+        empty_per_s * window_s,
+    );
+}
