@@ -37,7 +37,7 @@ pub struct CapacityArgs {
     pub precision: String,
 }
 
-const METRICS: [SloMetric; 11] = [
+const METRICS: [SloMetric; 12] = [
     SloMetric::MeanMs,
     SloMetric::P50Ms,
     SloMetric::P90Ms,
@@ -49,6 +49,7 @@ const METRICS: [SloMetric; 11] = [
     SloMetric::TimeToRecoverS,
     SloMetric::WritesLost,
     SloMetric::MaxQueueAgeS,
+    SloMetric::MaxQueueDepth,
 ];
 
 /// `p99_ms<200` (ceilings take `<`, floors `>`; `<=`/`>=` are accepted too).
@@ -116,13 +117,17 @@ pub(super) fn run(args: &CapacityArgs) -> Result<u8, Failure> {
         .components
         .iter()
         .any(|c| matches!(c.kind, crate::model::ComponentKind::Queue(_)));
-    let age_objective = slos.iter().any(|s| s.metric == SloMetric::MaxQueueAgeS);
-    if age_objective && !has_queue {
+    let queue_objective = slos.iter().find(|s| s.metric.about_queues());
+    if let Some(o) = queue_objective
+        && !has_queue
+    {
         return Err(Failure::bad(format!(
-            "{}: --slo max_queue_age_s: the scenario has no queue (drop that objective)",
-            args.file.display()
+            "{}: --slo {}: the scenario has no queue (drop that objective)",
+            args.file.display(),
+            o.metric.name()
         )));
     }
+    let age_objective = queue_objective.is_some();
     if has_queue && !age_objective && !sim.output.quiet {
         eprintln!(
             "note: the objectives are about the users' requests; a queue's backlog can grow \

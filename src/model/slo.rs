@@ -20,6 +20,8 @@ pub enum SloMetric {
     WritesLost,
     /// The longest any message waited in any queue for a receive (whole run only).
     MaxQueueAgeS,
+    /// The most messages any queue held at once, a log's lag (whole run only).
+    MaxQueueDepth,
 }
 
 impl SloMetric {
@@ -37,6 +39,7 @@ impl SloMetric {
             SloMetric::TimeToRecoverS => "time_to_recover_s",
             SloMetric::WritesLost => "writes_lost",
             SloMetric::MaxQueueAgeS => "max_queue_age_s",
+            SloMetric::MaxQueueDepth => "max_queue_depth",
         }
     }
 
@@ -49,8 +52,16 @@ impl SloMetric {
     pub fn whole_run_only(self) -> bool {
         matches!(
             self,
-            SloMetric::TimeToRecoverS | SloMetric::WritesLost | SloMetric::MaxQueueAgeS
+            SloMetric::TimeToRecoverS
+                | SloMetric::WritesLost
+                | SloMetric::MaxQueueAgeS
+                | SloMetric::MaxQueueDepth
         )
+    }
+
+    /// Whether the objective is about queues (and needs one).
+    pub fn about_queues(self) -> bool {
+        matches!(self, SloMetric::MaxQueueAgeS | SloMetric::MaxQueueDepth)
     }
 }
 

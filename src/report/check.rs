@@ -233,6 +233,20 @@ pub(crate) fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
                         (_, Some(w)) => w,
                     }
                 }
+                SloMetric::MaxQueueDepth => {
+                    let depths: Vec<u64> = r
+                        .components
+                        .values()
+                        .filter_map(|c| c.queue().map(|q| q.messages.peak_depth))
+                        .collect();
+                    match depths.iter().max() {
+                        None => {
+                            note = Some("the scenario has no queue".into());
+                            f64::NAN
+                        }
+                        Some(&d) => d as f64,
+                    }
+                }
                 SloMetric::ErrorRate => round(share(total - completed), 6),
                 SloMetric::Availability => round(if total > 0 { share(completed) } else { 1.0 }, 6),
                 SloMetric::ThroughputRps => throughput,

@@ -118,6 +118,10 @@ pub struct RawSlos {
     /// most, in seconds: the consumers keep up. Whole run only; needs a queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_queue_age_s: Option<f64>,
+    /// The most messages any queue held at once (its `peak_depth`; a log's lag), at most.
+    /// Whole run only; needs a queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_queue_depth: Option<f64>,
     /// The same objectives for single request classes.
     #[serde(
         deserialize_with = "super::unique::map",

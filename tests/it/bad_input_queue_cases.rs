@@ -206,11 +206,20 @@ pub(crate) fn cases() -> Vec<Case> {
         },
         Case {
             name: "a queue age objective without a queue",
-            edits: vec![("slos", json!({"max_queue_age_s": 30}))],
-            problems: vec![problem(
-                "slos.max_queue_age_s",
-                "is about queues and the scenario has none: remove it, or add a component",
+            edits: vec![(
+                "slos",
+                json!({"max_queue_age_s": 30, "max_queue_depth": 1000}),
             )],
+            problems: vec![
+                problem(
+                    "slos.max_queue_age_s",
+                    "is about queues and the scenario has none: remove it, or add a component",
+                ),
+                problem(
+                    "slos.max_queue_depth",
+                    "is about queues and the scenario has none",
+                ),
+            ],
         },
         Case {
             name: "a prefetch on a pulling consumer",

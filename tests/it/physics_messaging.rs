@@ -81,7 +81,8 @@ fn a_consumer_crash_redelivers_its_messages() {
 }
 
 /// `dsim check` holds the consumers to keeping up (`max_queue_age_s`): the crash above
-/// makes a message wait about 10 s, which fails a 5 s objective and passes a 15 s one.
+/// makes a message wait about 10 s, which fails a 5 s objective and passes a 15 s one; its
+/// backlog (`max_queue_depth`) fails 300 and passes 1,000.
 #[test]
 fn check_fails_a_queue_age_objective_the_crash_breaks() {
     let mut scenario = pipeline(
@@ -98,7 +99,18 @@ fn check_fails_a_queue_age_objective_the_crash_breaks() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("max_queue_age_s"), "{text}");
-    scenario["slos"] = json!({"max_queue_age_s": 15});
+    // The backlog of the 10 s outage: about 500 messages held at its peak.
+    scenario["slos"] = json!({"max_queue_age_s": 15, "max_queue_depth": 300});
+    let path = crate::common::write_scenario(&scenario);
+    let out = crate::common::dsim()
+        .args(["check", "--no-write"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("max_queue_depth"), "{text}");
+    scenario["slos"] = json!({"max_queue_age_s": 15, "max_queue_depth": 1000});
     let path = crate::common::write_scenario(&scenario);
     let out = crate::common::dsim()
         .args(["check", "--no-write"])

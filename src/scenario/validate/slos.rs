@@ -19,6 +19,7 @@ fn objectives(c: &mut Checker, path: &str, raw: &RawSlos, class: Option<&str>) -
         (SloMetric::TimeToRecoverS, raw.time_to_recover_s),
         (SloMetric::WritesLost, raw.writes_lost),
         (SloMetric::MaxQueueAgeS, raw.max_queue_age_s),
+        (SloMetric::MaxQueueDepth, raw.max_queue_depth),
     ];
     let mut out = Vec::new();
     for (metric, limit) in fields {
@@ -44,7 +45,7 @@ fn objectives(c: &mut Checker, path: &str, raw: &RawSlos, class: Option<&str>) -
                     | crate::scenario::raw::RawComponent::Log(_)
             )
         });
-        if metric == SloMetric::MaxQueueAgeS && !has_queue {
+        if metric.about_queues() && !has_queue {
             c.problem(
                 &p,
                 "is about queues and the scenario has none: remove it, or add a component of kind `queue`",
