@@ -89,40 +89,27 @@ fn check_fails_a_queue_age_objective_the_crash_breaks() {
         json!({}),
         json!([{"crash": {"component": "worker", "at_s": 50, "recover_after_s": 10}}]),
     );
-    scenario["slos"] = json!({"max_queue_age_s": 5});
-    let path = crate::common::write_scenario(&scenario);
-    let out = crate::common::dsim()
-        .args(["check", "--no-write"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    // `dsim check` of the scenario with objectives `slos`: its exit code and its report.
+    let mut check = |slos: Value| {
+        scenario["slos"] = slos;
+        let path = crate::common::write_scenario(&scenario);
+        let out = crate::common::dsim()
+            .args(["check", "--no-write"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        (out.status.code(), text)
+    };
+    let (code, text) = check(json!({"max_queue_age_s": 5}));
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("max_queue_age_s"), "{text}");
     // The backlog of the 10 s outage: about 500 messages held at its peak.
-    scenario["slos"] = json!({"max_queue_age_s": 15, "max_queue_depth": 300});
-    let path = crate::common::write_scenario(&scenario);
-    let out = crate::common::dsim()
-        .args(["check", "--no-write"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text) = check(json!({"max_queue_age_s": 15, "max_queue_depth": 300}));
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("max_queue_depth"), "{text}");
-    scenario["slos"] = json!({"max_queue_age_s": 15, "max_queue_depth": 1000});
-    let path = crate::common::write_scenario(&scenario);
-    let out = crate::common::dsim()
-        .args(["check", "--no-write"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (code, text) = check(json!({"max_queue_age_s": 15, "max_queue_depth": 1000}));
+    assert_eq!(code, Some(0), "{text}");
 }
 
 /// `dsim capacity` with a queue: the users' objectives alone do not see a backlog, so it

@@ -100,7 +100,6 @@ pub struct Log {
     pub lag: u64,
     /// Records a group never processed: retention dropped them (over the run).
     pub skipped: u64,
-    pub in_window: bool,
 }
 
 /// A message's partition key: none (round robin), or a hash of its sender's key.
@@ -150,7 +149,6 @@ impl Log {
             next_unkeyed: 0,
             lag: 0,
             skipped: 0,
-            in_window: false,
         }
     }
 
@@ -161,8 +159,8 @@ impl Log {
     }
 
     /// Appends a record of `class` sent at `sent` with key home `key` (`NO_KEY`: round
-    /// robin); returns its partition.
-    pub fn append(&mut self, class: u16, sent: SimTime, key: u32) -> u32 {
+    /// robin), `counted` when inside the measurement window; returns its partition.
+    pub fn append(&mut self, class: u16, sent: SimTime, key: u32, counted: bool) -> u32 {
         let n = self.partitions.len() as u32;
         let k = if key == NO_KEY {
             self.next_unkeyed = (self.next_unkeyed + 1) % n;
@@ -172,10 +170,10 @@ impl Log {
         };
         let part = &mut self.partitions[k as usize];
         part.records.push_back(Record { sent, class });
-        part.appended += u64::from(self.in_window);
+        part.appended += u64::from(counted);
         let end = part.end();
         self.lag += self.groups.len() as u64;
-        if self.in_window {
+        if counted {
             for g in &mut self.groups {
                 let c = &mut g.cursors[k as usize];
                 c.peak_lag = c.peak_lag.max(end - c.committed);
@@ -348,7 +346,6 @@ impl Log {
 
     /// Starts the window: peaks start from the lag now.
     pub fn start_window(&mut self) {
-        self.in_window = true;
         for (k, part) in self.partitions.iter_mut().enumerate() {
             part.appended = 0;
             for g in &mut self.groups {
@@ -373,9 +370,9 @@ mod tests {
     fn a_member_reads_its_partitions_in_turn_and_commits() {
         let mut log = Log::new(2, vec![vec![0]], 1);
         for i in 0..3 {
-            log.append(0, s(f64::from(i)), 0);
+            log.append(0, s(f64::from(i)), 0, false);
         }
-        log.append(0, s(5.0), 1);
+        log.append(0, s(5.0), 1, false);
         assert_eq!(log.lag, 4);
         let mut batch = Vec::new();
         assert_eq!(log.fetch(0, 2, &mut batch), 2);
@@ -400,7 +397,7 @@ mod tests {
     fn a_failure_rereads_from_the_committed_offset() {
         let mut log = Log::new(1, vec![vec![0]], 1);
         for i in 0..4 {
-            log.append(0, s(f64::from(i)), NO_KEY);
+            log.append(0, s(f64::from(i)), NO_KEY, false);
         }
         let mut batch = Vec::new();
         log.fetch(0, 4, &mut batch);
@@ -424,7 +421,7 @@ mod tests {
     fn retention_skips_what_a_group_had_not_read() {
         let mut log = Log::new(1, vec![vec![0], vec![1]], 2);
         for i in 0..5 {
-            log.append(0, s(f64::from(i)), NO_KEY);
+            log.append(0, s(f64::from(i)), NO_KEY, false);
         }
         let mut batch = Vec::new();
         log.fetch(0, 5, &mut batch);
@@ -445,7 +442,7 @@ mod tests {
     fn dropped_records_are_late_and_failed_fetches_read_again() {
         let mut log = Log::new(1, vec![vec![0]], 1);
         for i in 0..4 {
-            log.append(0, s(f64::from(i)), NO_KEY);
+            log.append(0, s(f64::from(i)), NO_KEY, false);
         }
         let mut batch = Vec::new();
         log.fetch(0, 4, &mut batch);

@@ -26,8 +26,11 @@ pub mod store;
 pub mod topic;
 
 use crate::engine::time::SimTime;
+use crate::model::context::Context;
+use crate::model::event::Event;
 use crate::model::ids::ComponentId;
-use crate::model::request::{Request, RequestState};
+use crate::model::ids::RequestId;
+use crate::model::request::{Frame, Request, RequestState};
 
 /// `Request::user` of a carrier: no user sent it.
 pub const CARRIER: u32 = u32::MAX;
@@ -84,6 +87,33 @@ pub fn queue_of(req: &Request) -> (ComponentId, u32) {
         ComponentId::from_index((req.key >> 32) as usize),
         req.key as u32,
     )
+}
+
+/// Carrier `r` leaves broker `from` (machine 0, on host `host`) for `to`'s machine
+/// `machine`: its `bytes` pass the host's NIC and cross the link; its answer comes back
+/// without a NIC (an acknowledgement's few bytes). A topic's copies and a queue's pushes.
+#[allow(clippy::too_many_arguments)]
+pub fn send_from_broker(
+    ctx: &mut Context,
+    from: ComponentId,
+    host: usize,
+    r: RequestId,
+    to: ComponentId,
+    machine: u32,
+    bytes: u64,
+) {
+    let (sent, wire) = ctx.hosts[host].send(bytes, ctx.now);
+    let latency = ctx.link_latency(from, 0, to, machine);
+    let f = ctx.frames.insert(Frame {
+        request: r,
+        component: to,
+        machine,
+        fresh_connection: false,
+        wire,
+        answer_received: true,
+        ..Frame::default()
+    });
+    ctx.schedule(sent + latency, Event::FrameArrive { frame: f });
 }
 
 /// A carrier of `op` for queue or topic `queue` (and global home `poller`), of message class

@@ -19,13 +19,12 @@
 //! unacknowledged goes back in line, and is processed again when it had been (duplicates).
 
 use crate::model::context::Context;
-use crate::model::event::Event;
 use crate::model::ids::RequestId;
 use crate::model::messaging::poller::{PollerState, RETRY_AFTER};
 use crate::model::messaging::queue::{Broker, Polling};
 use crate::model::messaging::store::Delivery;
-use crate::model::messaging::{Op, carrier};
-use crate::model::request::{Frame, Request};
+use crate::model::messaging::{Op, carrier, send_from_broker};
+use crate::model::request::Request;
 
 impl Broker {
     /// Pushes visible messages to the channels with credit, round robin, until the line is
@@ -77,18 +76,7 @@ impl Broker {
         poller.pushed.push_back((r, d));
         let (consumer, machine) = (poller.consumer, poller.machine);
         let h = self.server.machines[0].host as usize;
-        let (sent, wire) = ctx.hosts[h].send(m.bytes, now);
-        let latency = ctx.link_latency(self.me, 0, consumer, machine);
-        let f = ctx.frames.insert(Frame {
-            request: r,
-            component: consumer,
-            machine,
-            fresh_connection: false,
-            wire,
-            answer_received: true,
-            ..Frame::default()
-        });
-        ctx.schedule(sent + latency, Event::FrameArrive { frame: f });
+        send_from_broker(ctx, self.me, h, r, consumer, machine, m.bytes);
     }
 
     /// Channel `p` closes (its machine is down, or refused a push) and opens again after

@@ -237,7 +237,7 @@ impl Broker {
             // A send's carrier names its sender's key; a topic's copy names the topic.
             let (to, home) = queue_of(req);
             let key = if to == self.me { home } else { NO_KEY };
-            let k = log.append(req.class, req.first_start, key);
+            let k = log.append(req.class, req.first_start, key, counted);
             self.stats.sent += u64::from(counted);
             self.note_depth(now);
             self.wake_owners(ctx, k);

@@ -23,9 +23,6 @@ impl Broker {
             self.note_age(age);
         }
         self.in_window = false;
-        if let Some(log) = &mut self.log {
-            log.in_window = false;
-        }
         let area = self.depth.area_at(now) - self.depth_area_at_start;
         let span = (now - self.window_start).0;
         self.mean_depth = if span > 0 {

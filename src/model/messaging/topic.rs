@@ -18,7 +18,7 @@ use crate::model::compute::server::{Flow, Server, ServerKind, ServerSpec};
 use crate::model::context::Context;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId, RequestId};
-use crate::model::messaging::{Op, carrier, queue_of, tries_of, with_tries};
+use crate::model::messaging::{Op, carrier, queue_of, send_from_broker, tries_of, with_tries};
 use crate::model::request::{Frame, Request};
 use rand::RngExt;
 
@@ -130,7 +130,6 @@ impl Topic {
 
     /// Copy `r` leaves for subscription `i`: through the topic's NIC, over the link.
     fn send_copy(&mut self, ctx: &mut Context, r: RequestId, i: u32) {
-        let now = ctx.now;
         let (target, machine) = match self.subscriptions[i as usize].to {
             Subscriber::Queue(q) => (q, 0),
             Subscriber::Push { service, machines } => {
@@ -139,19 +138,7 @@ impl Topic {
         };
         let bytes = ctx.class_of(r).request_bytes;
         let h = self.server.machines[0].host as usize;
-        let (sent, wire) = ctx.hosts[h].send(bytes, now);
-        let latency = ctx.link_latency(self.me, 0, target, machine);
-        // Its answer comes back to the topic without a NIC (an acknowledgement's few bytes).
-        let f = ctx.frames.insert(Frame {
-            request: r,
-            component: target,
-            machine,
-            fresh_connection: false,
-            wire,
-            answer_received: true,
-            ..Frame::default()
-        });
-        ctx.schedule(sent + latency, Event::FrameArrive { frame: f });
+        send_from_broker(ctx, self.me, h, r, target, machine, bytes);
     }
 
     /// A copy's answer came back (frame `f`, which goes): delivered, tried again, or lost.
