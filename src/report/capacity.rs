@@ -131,9 +131,6 @@ pub(crate) fn render_table(
     out
 }
 
-/// Processing this far below the sending rate, a queue is falling behind (not noise).
-const FALLING_BEHIND: f64 = 0.98;
-
 /// A line per queue of the run at capacity: its rates, backlog and oldest message, and a
 /// warning when its consumers fall behind (a backlog that grows with the run's length, which
 /// objectives about the users do not see).
@@ -151,7 +148,7 @@ fn queue_lines(at: &Results) -> Vec<String> {
             report::sections::thousands(m.run.still_queued),
             m.max_age_s.map_or("-".into(), |a| format!("{a:.1} s"))
         ));
-        if m.sent_per_s > 0.0 && m.processed_per_s < m.sent_per_s * FALLING_BEHIND {
+        if m.falling_behind() {
             out.push(format!(
                 "  falling behind: its backlog grows for as long as the run lasts, so this \
                  capacity depends on duration_s (its consumers manage about {} messages/s)",

@@ -52,6 +52,9 @@ pub(crate) struct MessageSummary {
     /// Over the whole run: every message accepted ends in one of these, or is still queued.
     /// A log owes each record to every group: its `accepted` is records × groups.
     pub run: MessageFates,
+    /// A FIFO queue's message groups; absent for a standard queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fifo_message_groups: Option<u32>,
     /// A log's partitions and its groups' lag; absent for a queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<super::log_messages::LogSummary>,
@@ -66,6 +69,17 @@ pub(crate) struct MessageFates {
     pub expired: u64,
     pub lost: u64,
     pub still_queued: u64,
+}
+
+/// Processing this far below the sending rate, a queue is falling behind (not noise).
+pub(crate) const FALLING_BEHIND: f64 = 0.98;
+
+impl MessageSummary {
+    /// Its consumers processed clearly fewer messages than were sent: a backlog that grows
+    /// for as long as the run lasts.
+    pub(crate) fn falling_behind(&self) -> bool {
+        self.sent_per_s > 0.0 && self.processed_per_s < self.sent_per_s * FALLING_BEHIND
+    }
 }
 
 pub(crate) fn summary(
@@ -115,6 +129,7 @@ pub(crate) fn summary(
                 still_queued: q.store.unprocessed_held(),
             },
         },
+        fifo_message_groups: q.rules.message_groups,
         log: q
             .log
             .as_ref()

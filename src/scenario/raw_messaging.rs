@@ -110,6 +110,15 @@ pub struct RawQueue {
     /// Price per million API calls, in dollars (SQS: 0.40).
     #[serde(default)]
     pub cost_per_million_requests: f64,
+    /// A FIFO queue (SQS FIFO): messages of one message group are delivered in order, and
+    /// none while another of the group is in flight.
+    #[serde(default)]
+    pub fifo: bool,
+    /// A FIFO queue's message groups: a message's group is its sender's key (the user
+    /// request's key) modulo this (1: every message in one order, one at a time). Default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000000))]
+    pub message_groups: Option<u32>,
 }
 
 fn default_queue_workers() -> u32 {

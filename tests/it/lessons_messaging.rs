@@ -364,3 +364,40 @@ fn a_hot_key_makes_one_partition_lag() {
         );
     }
 }
+
+/// Scenario 30: a FIFO queue of one message group processes one message at a time however
+/// many loops consume it: 8 ms of exponential work is 125 messages/s at most (the receive
+/// and delete of a batch of 10 add a fraction of a millisecond per 10 messages), against
+/// 400 sent; the backlog grows all run and the table says why. Grouped by account (64
+/// groups) the same 8 loops keep up, as a standard queue does.
+#[test]
+fn one_fifo_group_is_one_message_at_a_time() {
+    let one = run_json("30-fifo-one-group", &[]);
+    let m = |v: &Value, k: &str| num(v, &format!("/components/events/messages/{k}"));
+    assert_eq!(one["components"]["events"]["messages"]["fifo_message_groups"], 1);
+    let rate = m(&one, "processed_per_s");
+    assert!((118.0..=127.0).contains(&rate), "{rate}/s");
+    assert!(m(&one, "max_age_s") > 60.0, "{one}");
+    assert!(m(&one, "run/still_queued") > 25_000.0);
+    let grouped = run_json("30-fifo-one-group", &["components.events.message_groups=64"]);
+    let standard = run_json(
+        "30-fifo-one-group",
+        &[
+            "components.events.fifo=false",
+            "components.events.message_groups=null",
+        ],
+    );
+    for v in [&grouped, &standard] {
+        assert!(m(v, "processed_per_s") > 0.98 * m(v, "sent_per_s"), "{v}");
+        assert!(m(v, "max_age_s") < 1.0, "{v}");
+    }
+    assert!(standard["components"]["events"]["messages"]
+        .get("fifo_message_groups")
+        .is_none());
+    // The terminal table names the limit no utilisation shows.
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/30-fifo-one-group.json");
+    let out = run_ok(dsim().args(["run", "--no-write"]).arg(&file)).stdout;
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("events falls behind"), "{text}");
+    assert!(!text.contains("nothing is near a limit"), "{text}");
+}

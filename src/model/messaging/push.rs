@@ -35,7 +35,7 @@ impl Broker {
             return;
         }
         let mut skipped = 0;
-        while self.store.visible() > 0 && skipped < n {
+        while self.store.receivable() && skipped < n {
             let p = self.push_channels[self.push_cursor];
             self.push_cursor = (self.push_cursor + 1) % n;
             let poller = &self.pollers[p as usize];
@@ -60,7 +60,7 @@ impl Broker {
     /// Sends the message at the front of the line to channel `p`'s machine.
     fn push_one(&mut self, ctx: &mut Context, p: u32) {
         let now = ctx.now;
-        let Some((d, m)) = self.store.receive() else {
+        let Some((d, m)) = self.store.receive(None) else {
             return;
         };
         let waited = now - m.sent.min(now);

@@ -133,8 +133,12 @@ impl Broker {
         Broker {
             server: Server::new(spec.server, rng),
             me,
+            store: match spec.rules.message_groups {
+                Some(groups) => Store::fifo(groups),
+                None => Store::default(),
+            },
             rules: spec.rules,
-            store: Store::default(),
+
             pollers,
             first_poller,
             parked: VecDeque::new(),
@@ -255,7 +259,11 @@ impl Broker {
             return Err(Status::OutOfMemory);
         }
         self.resident += bytes;
-        self.store.push(req.class, bytes, req.first_start);
+        // A FIFO queue groups by the key a log would partition by.
+        let (to, home) = queue_of(req);
+        let key = if to == self.me { home } else { NO_KEY };
+        self.store
+            .push(req.class, bytes, req.first_start, key, NO_KEY);
         self.stats.sent += u64::from(counted);
         self.note_depth(now);
         self.wake_parked(ctx);
@@ -276,7 +284,8 @@ impl Broker {
         poller.next = 0;
         let mut bytes = 0;
         while poller.batch.len() < usize::from(poller.batch_size) {
-            let Some((d, m)) = self.store.receive() else {
+            let after = poller.batch.last().map(|d| d.slot);
+            let Some((d, m)) = self.store.receive(after) else {
                 break;
             };
             poller.batch.push(d);
@@ -308,7 +317,7 @@ impl Broker {
             // Its long polls fail with it (`machine_crashed`).
             return;
         }
-        while self.store.visible() > 0 {
+        while self.store.receivable() {
             let Some(p) = self.parked.pop_front() else {
                 return;
             };
@@ -397,9 +406,9 @@ impl Broker {
         }
         self.free_memory(&mut ctx.hosts, freed);
         self.note_depth(ctx.now);
-        if push {
-            self.push_more(ctx);
-        }
+        // In a FIFO queue a delete unlocks its message's group.
+        self.wake_parked(ctx);
+        self.push_more(ctx);
     }
 
     /// The visibility timeout of the delivery `(slot, receipt)` ended.

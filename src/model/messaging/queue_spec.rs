@@ -49,6 +49,8 @@ pub struct QueueRules {
     pub persistent: bool,
     /// Price per million API calls (send, receive, delete), in dollars.
     pub cost_per_million_requests: f64,
+    /// A FIFO queue of this many message groups (`fifo.rs`); None: a standard queue.
+    pub message_groups: Option<u32>,
 }
 
 /// A queue as the scenario describes it.

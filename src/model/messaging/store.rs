@@ -6,8 +6,12 @@
 //! deleted or its visibility timeout ends). Its id is a slot and a generation, so an event or
 //! an answer about a message that has since gone (deleted, expired) finds nothing. No hashing
 //! and no allocation per message once the arena has grown to the peak depth.
+//!
+//! A standard queue keeps one line of visible messages; a FIFO queue keeps its message groups
+//! instead (`fifo.rs`), and the line is unused.
 
 use crate::engine::time::SimTime;
+use crate::model::messaging::fifo::{Fifo, NONE};
 use std::collections::VecDeque;
 
 /// Where a message stands.
@@ -97,7 +101,11 @@ pub struct Store {
     slots: Vec<Message>,
     free: Vec<u32>,
     visible: VecDeque<u32>,
+    /// Messages held (visible and in flight), and of them in flight.
+    held: u64,
     in_flight: u64,
+    /// A FIFO queue's message groups (None: a standard queue).
+    fifo: Option<Box<Fifo>>,
     /// Bytes held (visible and in flight).
     pub bytes: u64,
     /// Bumped at every allocation and receive; a message's `receipt` is its value then.
@@ -106,15 +114,28 @@ pub struct Store {
 }
 
 impl Store {
+    /// The store of a FIFO queue of `groups` message groups.
+    pub fn fifo(groups: u32) -> Store {
+        Store {
+            fifo: Some(Box::new(Fifo::new(groups))),
+            ..Store::default()
+        }
+    }
+
     /// Messages held: visible and in flight.
     #[inline]
     pub fn depth(&self) -> u64 {
-        self.visible.len() as u64 + self.in_flight
+        self.held
     }
 
+    /// Whether a receive would get a message: one is visible (in a FIFO queue, at the head
+    /// of a group with none in flight).
     #[inline]
-    pub fn visible(&self) -> usize {
-        self.visible.len()
+    pub fn receivable(&self) -> bool {
+        match &self.fifo {
+            None => !self.visible.is_empty(),
+            Some(fifo) => !fifo.ready.is_empty(),
+        }
     }
 
     #[inline]
@@ -151,8 +172,9 @@ impl Store {
         self.next_receipt
     }
 
-    /// Accepts a message of `class` and `bytes`, sent at `sent`; it joins the back of the line.
-    pub fn push(&mut self, class: u16, bytes: u64, sent: SimTime) {
+    /// Accepts a message of `class` and `bytes`, sent at `sent`; it joins the back of the line
+    /// (of a FIFO queue: of its group, by its sender's key home `key`, `no_key` for none).
+    pub fn push(&mut self, class: u16, bytes: u64, sent: SimTime, key: u32, no_key: u32) {
         let id = self.bump();
         let m = Message {
             class,
@@ -174,19 +196,38 @@ impl Store {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.visible.push_back(slot);
+        match &mut self.fifo {
+            None => self.visible.push_back(slot),
+            Some(fifo) => {
+                let g = fifo.group_of(key, no_key);
+                fifo.append(slot, id, g);
+            }
+        }
+        self.held += 1;
         self.bytes += bytes;
         self.fates.accepted += 1;
     }
 
-    /// When the message at the front of the line was sent, if any is visible.
+    /// When the oldest visible message was sent, if any is visible (of a FIFO queue: the
+    /// oldest waiting, whether its group is locked or not).
     pub fn oldest_visible(&self) -> Option<SimTime> {
-        self.visible.front().map(|&s| self.slots[s as usize].sent)
+        match &self.fifo {
+            None => self.visible.front().map(|&s| self.slots[s as usize].sent),
+            Some(fifo) => fifo
+                .arrival
+                .iter()
+                .map(|&(s, _)| &self.slots[s as usize])
+                .find(|m| m.held == Held::Visible)
+                .map(|m| m.sent),
+        }
     }
 
     /// Drops visible messages sent before `cutoff` from the front of the line (retention);
     /// returns their bytes and count.
     pub fn expire_before(&mut self, cutoff: SimTime) -> (u64, u64) {
+        if self.fifo.is_some() {
+            return self.expire_fifo_before(cutoff);
+        }
         let (mut bytes, mut n) = (0, 0);
         while let Some(&s) = self.visible.front() {
             if self.slots[s as usize].sent >= cutoff {
@@ -200,9 +241,59 @@ impl Store {
         (bytes, n)
     }
 
+    /// A FIFO queue's retention: drops the visible messages sent before `cutoff`, oldest
+    /// first, stopping at the first younger one (messages in flight expire at the end of
+    /// their visibility timeout); stale entries at the front of `arrival` leave it.
+    fn expire_fifo_before(&mut self, cutoff: SimTime) -> (u64, u64) {
+        let (mut bytes, mut n) = (0, 0);
+        let mut i = 0;
+        loop {
+            let Some(fifo) = &mut self.fifo else {
+                unreachable!("called for a FIFO queue")
+            };
+            let Some(&(s, id)) = fifo.arrival.get(i) else {
+                break;
+            };
+            let m = self.slots[s as usize];
+            if m.held == Held::Gone || m.id != id {
+                if i == 0 {
+                    fifo.arrival.pop_front();
+                } else {
+                    i += 1;
+                }
+                continue;
+            }
+            // Accepted in about the order sent: the first young one ends the search.
+            if m.sent >= cutoff {
+                break;
+            }
+            if m.held == Held::InFlight {
+                i += 1;
+                continue;
+            }
+            n += u64::from(!m.processed);
+            bytes += self.release(s);
+        }
+        self.fates.expired += n;
+        (bytes, n)
+    }
+
     /// Receives the message at the front of the line: it goes in flight under a new receipt.
-    pub fn receive(&mut self) -> Option<(Delivery, Message)> {
-        let slot = self.visible.pop_front()?;
+    /// In a FIFO queue, after `after` (the slot of the previous message of the same batch),
+    /// the next of its group if it has one waiting, else the head of the first ready group.
+    pub fn receive(&mut self, after: Option<u32>) -> Option<(Delivery, Message)> {
+        let slot = match &mut self.fifo {
+            None => self.visible.pop_front()?,
+            Some(fifo) => {
+                let slots = &self.slots;
+                let s = fifo.next_to_receive(after, |s| slots[s as usize].held == Held::Visible);
+                if s == NONE {
+                    return None;
+                }
+                fifo.taken(s);
+                s
+            }
+        };
         let receipt = self.bump();
         let m = &mut self.slots[slot as usize];
         m.held = Held::InFlight;
@@ -241,7 +332,12 @@ impl Store {
             return None;
         }
         self.in_flight -= 1;
-        Some(self.release(d.slot))
+        let group = self.fifo.as_mut().map(|f| f.returned(d.slot));
+        let bytes = self.release(d.slot);
+        if let (Some(fifo), Some(g)) = (&mut self.fifo, group) {
+            fifo.make_ready(g, false);
+        }
+        Some(bytes)
     }
 
     /// The visibility timeout of delivery `d` ended. A message still in flight under it
@@ -258,29 +354,41 @@ impl Store {
             return VisibilityEnd::Nothing;
         }
         self.in_flight -= 1;
+        let group = self.fifo.as_mut().map(|f| f.returned(d.slot));
         let receipt = self.bump();
         let m = &mut self.slots[d.slot as usize];
         let unprocessed = !m.processed;
-        if m.sent < cutoff {
+        let end = if m.sent < cutoff {
             self.fates.expired += u64::from(unprocessed);
             let bytes = self.release(d.slot);
-            return VisibilityEnd::Expired { bytes, unprocessed };
-        }
-        if max_receives.is_some_and(|n| m.receives >= n) {
+            VisibilityEnd::Expired { bytes, unprocessed }
+        } else if max_receives.is_some_and(|n| m.receives >= n) {
             self.fates.dead_lettered += u64::from(unprocessed);
             let bytes = self.release(d.slot);
-            return VisibilityEnd::DeadLettered { bytes, unprocessed };
+            VisibilityEnd::DeadLettered { bytes, unprocessed }
+        } else {
+            m.held = Held::Visible;
+            m.receipt = receipt;
+            if self.fifo.is_none() {
+                self.visible.push_front(d.slot);
+            }
+            VisibilityEnd::Redelivered
+        };
+        // Its group, unlocked, is received again first (the message keeps its place).
+        if let (Some(fifo), Some(g)) = (&mut self.fifo, group) {
+            fifo.make_ready(g, true);
         }
-        m.held = Held::Visible;
-        m.receipt = receipt;
-        self.visible.push_front(d.slot);
-        VisibilityEnd::Redelivered
+        end
     }
 
     /// Every message is gone with the broker's memory (a crash, not persistent): returns
     /// the bytes freed and how many were lost.
     pub fn lose_all(&mut self) -> (u64, u64) {
         let (mut bytes, mut n) = (0, 0);
+        if let Some(fifo) = &mut self.fifo {
+            // Emptied at once: freeing each slot then finds nothing to unlink.
+            fifo.clear();
+        }
         for s in 0..self.slots.len() {
             if self.slots[s].held != Held::Gone {
                 n += u64::from(!self.slots[s].processed);
@@ -307,7 +415,11 @@ impl Store {
         let bytes = m.bytes;
         m.held = Held::Gone;
         self.bytes -= bytes;
+        self.held -= 1;
         self.free.push(slot);
+        if let Some(fifo) = &mut self.fifo {
+            fifo.unlink(slot);
+        }
         bytes
     }
 
@@ -315,6 +427,7 @@ impl Store {
     pub fn heap_bytes(&self) -> u64 {
         (self.slots.capacity() * std::mem::size_of::<Message>()
             + (self.free.capacity() + self.visible.capacity()) * 4) as u64
+            + self.fifo.as_ref().map_or(0, |f| f.heap_bytes())
     }
 }
 
@@ -329,12 +442,12 @@ mod tests {
     #[test]
     fn a_message_received_and_deleted_leaves_with_its_bytes() {
         let mut st = Store::default();
-        st.push(0, 100, s(1.0));
-        st.push(1, 50, s(2.0));
+        st.push(0, 100, s(1.0), NONE, NONE);
+        st.push(1, 50, s(2.0), NONE, NONE);
         assert_eq!((st.depth(), st.bytes), (2, 150));
-        let (d, m) = st.receive().unwrap();
+        let (d, m) = st.receive(None).unwrap();
         assert_eq!(
-            (m.class, m.receives, st.visible(), st.in_flight()),
+            (m.class, m.receives, st.visible.len(), st.in_flight()),
             (0, 1, 1, 1)
         );
         assert!(matches!(st.processed(d), Processing::First(_)));
@@ -347,16 +460,16 @@ mod tests {
     #[test]
     fn a_timeout_redelivers_at_the_front_and_stales_the_old_receipt() {
         let mut st = Store::default();
-        st.push(0, 10, s(1.0));
-        st.push(0, 10, s(2.0));
-        let (first, _) = st.receive().unwrap();
+        st.push(0, 10, s(1.0), NONE, NONE);
+        st.push(0, 10, s(2.0), NONE, NONE);
+        let (first, _) = st.receive(None).unwrap();
         assert_eq!(
             st.visibility_ended(first, None, s(0.0)),
             VisibilityEnd::Redelivered
         );
         // The old receipt no longer deletes, and the message is first in line again.
         assert_eq!(st.delete(first), None);
-        let (again, m) = st.receive().unwrap();
+        let (again, m) = st.receive(None).unwrap();
         assert_eq!((again.slot, m.receives), (first.slot, 2));
         // Whoever finishes first counts; the other is a duplicate.
         assert!(matches!(st.processed(first), Processing::First(_)));
@@ -366,8 +479,8 @@ mod tests {
     #[test]
     fn max_receives_dead_letters_and_retention_expires_in_flight_too() {
         let mut st = Store::default();
-        st.push(0, 10, s(1.0));
-        let (d, _) = st.receive().unwrap();
+        st.push(0, 10, s(1.0), NONE, NONE);
+        let (d, _) = st.receive(None).unwrap();
         assert_eq!(
             st.visibility_ended(d, Some(1), s(0.0)),
             VisibilityEnd::DeadLettered {
@@ -376,8 +489,8 @@ mod tests {
             }
         );
         assert_eq!(st.processed(d), Processing::Late);
-        st.push(0, 10, s(1.0));
-        let (d, _) = st.receive().unwrap();
+        st.push(0, 10, s(1.0), NONE, NONE);
+        let (d, _) = st.receive(None).unwrap();
         assert_eq!(
             st.visibility_ended(d, None, s(5.0)),
             VisibilityEnd::Expired {
@@ -385,8 +498,8 @@ mod tests {
                 unprocessed: true
             }
         );
-        st.push(0, 10, s(1.0));
-        st.push(0, 10, s(9.0));
+        st.push(0, 10, s(1.0), NONE, NONE);
+        st.push(0, 10, s(9.0), NONE, NONE);
         assert_eq!(st.expire_before(s(5.0)), (10, 1));
         assert_eq!(st.depth(), 1);
     }
@@ -395,15 +508,15 @@ mod tests {
     fn every_accepted_message_ends_in_one_fate() {
         let mut st = Store::default();
         for i in 0..10 {
-            st.push(0, 1, s(f64::from(i)));
+            st.push(0, 1, s(f64::from(i)), NONE, NONE);
         }
-        let (a, _) = st.receive().unwrap();
+        let (a, _) = st.receive(None).unwrap();
         st.processed(a);
         st.delete(a);
-        let (b, _) = st.receive().unwrap();
+        let (b, _) = st.receive(None).unwrap();
         st.visibility_ended(b, Some(1), s(0.0));
         st.expire_before(s(2.5));
-        let (c, _) = st.receive().unwrap();
+        let (c, _) = st.receive(None).unwrap();
         st.processed(c);
         let (lost_bytes, lost) = st.lose_all();
         let f = st.fates;

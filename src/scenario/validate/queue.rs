@@ -21,6 +21,8 @@ const MAX_BATCH: u64 = 1_000;
 const MAX_CONCURRENCY: u64 = 10_000;
 /// Most partitions of a log.
 const MAX_PARTITIONS: u64 = 10_000;
+/// Most message groups of a FIFO queue (a group takes 16 bytes).
+const MAX_MESSAGE_GROUPS: u64 = 1_000_000;
 
 pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> QueueSpec {
     let machine = server_machine(c, path, q.machine.as_ref(), q.host.as_ref());
@@ -53,6 +55,22 @@ pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> Qu
         0.0,
         1e6,
     );
+    let message_groups = match (q.fifo, q.message_groups) {
+        (true, groups) => Some(c.count(
+            &format!("{path}.message_groups"),
+            u64::from(groups.unwrap_or(1)),
+            1,
+            MAX_MESSAGE_GROUPS,
+        ) as u32),
+        (false, None) => None,
+        (false, Some(_)) => {
+            c.problem(
+                format!("{path}.message_groups"),
+                "message groups are a FIFO queue's: add \"fifo\": true, or remove message_groups",
+            );
+            None
+        }
+    };
     let program = vec![Step::Cpu(cpu), Step::Own(QueueStep::Apply)];
     QueueSpec {
         server: ServerSpec {
@@ -72,6 +90,7 @@ pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> Qu
             max_receives,
             persistent: q.persistent,
             cost_per_million_requests: cost,
+            message_groups,
         },
         consumers: consumers_of(c, name),
         partitions: None,
@@ -95,6 +114,8 @@ pub(super) fn log(c: &mut Checker, path: &str, name: &str, l: &RawLog) -> QueueS
         max_receives: None,
         persistent: false,
         cost_per_million_requests: 0.0,
+        fifo: false,
+        message_groups: None,
     };
     let mut spec = queue(c, path, name, &as_queue);
     let partitions = c.count(
