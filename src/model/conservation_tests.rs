@@ -165,7 +165,8 @@ fn queue_scenario(
         "workload": {
             "model": {"open": {"rate_per_s": 300}},
             "entry": "api",
-            "classes": {"order": {}, "work": {"weight": 0, "request_bytes": 5000}}
+            "classes": {"order": {"keys": {"uniform": {"count": 1000}}},
+                        "work": {"weight": 0, "request_bytes": 5000}}
         },
         "components": {
             "api": {"kind": "service", "workers": 200, "machine": {"cores": 4},
@@ -192,7 +193,7 @@ proptest! {
         mode in 0u32..5, concurrency in 1u32..6, batch in 1u32..5, prefetch in 1u32..40,
         visibility_ms in 5.0f64..500.0, max_receives in 0u32..4, persistent in any::<bool>(),
         max_messages in 5u64..400, retention_s in 0.05f64..5.0, worker_ram_mb in 20.0f64..400.0,
-        crash_worker in any::<bool>(), crash_queue in any::<bool>(),
+        crash_worker in any::<bool>(), crash_queue in any::<bool>(), fifo_groups in 0u32..4,
     ) {
         let consumes = match mode {
             0 => json!({"queue": "jobs", "concurrency": concurrency, "batch_size": batch}),
@@ -206,6 +207,12 @@ proptest! {
                                "max_messages": max_messages, "retention_s": retention_s});
         if max_receives > 0 {
             rules["max_receives"] = json!(max_receives);
+        }
+        if fifo_groups > 0 {
+            // FIFO of 1 to 3 groups; debug builds also check each group's order
+            // (`Store::processed`).
+            rules["fifo"] = json!(true);
+            rules["message_groups"] = json!(fifo_groups);
         }
         let mut faults = vec![json!({"slow": {"component": "worker", "factor": 6, "at_s": 1.0, "duration_s": 1.0}})];
         if crash_worker {

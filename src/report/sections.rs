@@ -602,7 +602,11 @@ fn bottleneck(r: &Results) -> Section {
 fn falling_behind(r: &Results) -> Vec<String> {
     let mut out = Vec::new();
     for name in &r.component_order {
-        let Some(m) = r.components.get(name).and_then(|c| c.queue()).map(|q| &q.messages)
+        let Some(m) = r
+            .components
+            .get(name)
+            .and_then(|c| c.queue())
+            .map(|q| &q.messages)
         else {
             continue;
         };

@@ -374,12 +374,18 @@ fn a_hot_key_makes_one_partition_lag() {
 fn one_fifo_group_is_one_message_at_a_time() {
     let one = run_json("30-fifo-one-group", &[]);
     let m = |v: &Value, k: &str| num(v, &format!("/components/events/messages/{k}"));
-    assert_eq!(one["components"]["events"]["messages"]["fifo_message_groups"], 1);
+    assert_eq!(
+        one["components"]["events"]["messages"]["fifo_message_groups"],
+        1
+    );
     let rate = m(&one, "processed_per_s");
     assert!((118.0..=127.0).contains(&rate), "{rate}/s");
     assert!(m(&one, "max_age_s") > 60.0, "{one}");
     assert!(m(&one, "run/still_queued") > 25_000.0);
-    let grouped = run_json("30-fifo-one-group", &["components.events.message_groups=64"]);
+    let grouped = run_json(
+        "30-fifo-one-group",
+        &["components.events.message_groups=64"],
+    );
     let standard = run_json(
         "30-fifo-one-group",
         &[
@@ -391,9 +397,11 @@ fn one_fifo_group_is_one_message_at_a_time() {
         assert!(m(v, "processed_per_s") > 0.98 * m(v, "sent_per_s"), "{v}");
         assert!(m(v, "max_age_s") < 1.0, "{v}");
     }
-    assert!(standard["components"]["events"]["messages"]
-        .get("fifo_message_groups")
-        .is_none());
+    assert!(
+        standard["components"]["events"]["messages"]
+            .get("fifo_message_groups")
+            .is_none()
+    );
     // The terminal table names the limit no utilisation shows.
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/30-fifo-one-group.json");
     let out = run_ok(dsim().args(["run", "--no-write"]).arg(&file)).stdout;

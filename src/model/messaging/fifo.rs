@@ -175,7 +175,11 @@ impl Fifo {
     /// Takes the message in `slot` out of its group's list; a ready group left empty leaves
     /// the ready line (only retention does that: a ready group's messages are all visible).
     pub fn unlink(&mut self, slot: u32) {
-        let Link { group: g, prev, next } = self.links[slot as usize];
+        let Link {
+            group: g,
+            prev,
+            next,
+        } = self.links[slot as usize];
         if prev == NONE {
             self.groups[g as usize].head = next;
         } else {
@@ -273,7 +277,10 @@ mod tests {
         st.delete(a);
         let (_, m) = st.receive(None).unwrap();
         assert_eq!(m.class, 4);
-        assert!(matches!(st.processed(a), Processing::Late | Processing::Again));
+        assert!(matches!(
+            st.processed(a),
+            Processing::Late | Processing::Again
+        ));
     }
 
     #[test]

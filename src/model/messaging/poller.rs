@@ -64,6 +64,9 @@ pub struct Poller {
     pub acking: Vec<Delivery>,
     /// A push channel closed after a failed push; it opens again at its timer.
     pub paused: bool,
+    /// A FIFO queue's group whose message failed in this batch: the batch's later messages
+    /// of it are left to their visibility timeout, to come back in order.
+    pub blocked_group: Option<u32>,
 }
 
 impl Poller {
@@ -83,6 +86,7 @@ impl Poller {
             pushed: VecDeque::new(),
             acking: Vec::new(),
             paused: false,
+            blocked_group: None,
         }
     }
 }
@@ -204,6 +208,13 @@ impl Broker {
             // is nothing left to process.
             return self.process_next(ctx, p);
         }
+        if poller.blocked_group.is_some() && self.log.is_none() {
+            if self.store.group_of(d.slot) == poller.blocked_group {
+                // An earlier message of its group failed: processing it now would break
+                // the group's order (SQS FIFO asks consumers to stop there).
+                return self.process_next(ctx, p);
+            }
+        }
         let poller = &mut self.pollers[p as usize];
         poller.state = PollerState::Processing;
         let (consumer, machine) = (poller.consumer, poller.machine);
@@ -263,6 +274,8 @@ impl Broker {
                 let d = poller.batch[poller.next - 1];
                 if ok {
                     poller.done.push(d);
+                } else if self.log.is_none() && self.store.current(d) {
+                    poller.blocked_group = self.store.group_of(d.slot);
                 }
                 self.processing_done(ctx, p, d, ok);
                 if !ok && self.log.is_some() {

@@ -282,6 +282,7 @@ impl Broker {
         let poller = &mut self.pollers[p as usize];
         poller.batch.clear();
         poller.next = 0;
+        poller.blocked_group = None;
         let mut bytes = 0;
         while poller.batch.len() < usize::from(poller.batch_size) {
             let after = poller.batch.last().map(|d| d.slot);

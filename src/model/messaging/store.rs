@@ -128,6 +128,12 @@ impl Store {
         self.held
     }
 
+    /// The message group of the message in `slot` (None: a standard queue).
+    #[inline]
+    pub fn group_of(&self, slot: u32) -> Option<u32> {
+        self.fifo.as_ref().map(|f| f.links[slot as usize].group)
+    }
+
     /// Whether a receive would get a message: one is visible (in a FIFO queue, at the head
     /// of a group with none in flight).
     #[inline]
@@ -319,6 +325,16 @@ impl Store {
             (_, true) => Processing::Again,
             (Held::Gone, false) => Processing::Late,
             (Held::Visible | Held::InFlight, false) => {
+                if let Some(fifo) = &self.fifo {
+                    // A group's messages are first processed in the order accepted.
+                    let prev = fifo.links[d.slot as usize].prev;
+                    debug_assert!(
+                        prev == NONE || self.slots[prev as usize].processed,
+                        "FIFO order: slot {} processed before slot {prev} of its group",
+                        d.slot
+                    );
+                }
+                let m = &mut self.slots[d.slot as usize];
                 m.processed = true;
                 self.fates.processed += 1;
                 Processing::First(*m)
