@@ -208,12 +208,13 @@ impl Broker {
             // is nothing left to process.
             return self.process_next(ctx, p);
         }
-        if poller.blocked_group.is_some() && self.log.is_none() {
-            if self.store.group_of(d.slot) == poller.blocked_group {
-                // An earlier message of its group failed: processing it now would break
-                // the group's order (SQS FIFO asks consumers to stop there).
-                return self.process_next(ctx, p);
-            }
+        if poller.blocked_group.is_some()
+            && self.log.is_none()
+            && self.store.group_of(d.slot) == poller.blocked_group
+        {
+            // An earlier message of its group failed: processing it now would break the
+            // group's order (SQS FIFO asks consumers to stop there).
+            return self.process_next(ctx, p);
         }
         let poller = &mut self.pollers[p as usize];
         poller.state = PollerState::Processing;
