@@ -194,6 +194,7 @@ proptest! {
         visibility_ms in 5.0f64..500.0, max_receives in 0u32..4, persistent in any::<bool>(),
         max_messages in 5u64..400, retention_s in 0.05f64..5.0, worker_ram_mb in 20.0f64..400.0,
         crash_worker in any::<bool>(), crash_queue in any::<bool>(), fifo_groups in 0u32..4,
+        dead_letter_queue in any::<bool>(),
     ) {
         let consumes = match mode {
             0 => json!({"queue": "jobs", "concurrency": concurrency, "batch_size": batch}),
@@ -207,6 +208,9 @@ proptest! {
                                "max_messages": max_messages, "retention_s": retention_s});
         if max_receives > 0 {
             rules["max_receives"] = json!(max_receives);
+            if dead_letter_queue {
+                rules["dead_letter_queue"] = json!("dead");
+            }
         }
         if fifo_groups > 0 {
             // FIFO of 1 to 3 groups; debug builds also check each group's order
@@ -229,6 +233,15 @@ proptest! {
                                              "partitions": 1 + prefetch % 7, "retention_s": retention_s});
             text = v.to_string();
         }
+        if mode != 4 && max_receives > 0 && dead_letter_queue {
+            // Dead letters move to `dead`, which `redo` (a copy of `worker`) consumes.
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            v["components"]["dead"] = json!({"kind": "queue", "machine": {"cores": 1},
+                                             "max_messages": 20});
+            v["components"]["redo"] = v["components"]["worker"].clone();
+            v["components"]["redo"]["consumes"] = json!({"queue": "dead"});
+            text = v.to_string();
+        }
         let model = crate::scenario::load(&text).expect("generated scenario is valid");
         let mut sim = Simulation::new(model);
         let stop = sim.run(&mut |_| {});
@@ -236,12 +249,17 @@ proptest! {
         let Some(q) = r.components.get("jobs").and_then(|c| c.queue()) else {
             panic!("jobs is a queue");
         };
-        let f = &q.messages.run;
-        prop_assert!(f.accepted > 0);
-        prop_assert_eq!(
-            f.accepted,
-            f.processed + f.dead_lettered + f.expired + f.lost + f.still_queued,
-            "{:?}", f
-        );
+        prop_assert!(q.messages.run.accepted > 0);
+        for name in ["jobs", "dead"] {
+            let Some(q) = r.components.get(name).and_then(|c| c.queue()) else {
+                continue;
+            };
+            let f = &q.messages.run;
+            prop_assert_eq!(
+                f.accepted,
+                f.processed + f.dead_lettered + f.expired + f.lost + f.still_queued,
+                "{}: {:?}", name, f
+            );
+        }
     }
 }

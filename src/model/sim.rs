@@ -201,6 +201,10 @@ impl Simulation {
                 q.me = ComponentId::from_index(i);
                 q.first_poller = carrier_homes.len() as u32;
                 carrier_homes.extend(q.pollers.iter().map(|p| (p.consumer, p.machine)));
+                if q.rules.dead_letter_queue.is_some() {
+                    // Its moves to the dead-letter queue answer to it (`redrive_home`).
+                    carrier_homes.push((q.me, 0));
+                }
             }
             if let Some(t) = c.as_topic() {
                 t.me = ComponentId::from_index(i);

@@ -34,6 +34,12 @@ pub(crate) struct MessageSummary {
     pub late: u64,
     pub failed_processing: u64,
     pub dead_lettered: u64,
+    /// With a dead-letter queue: its name, and the dead-lettered messages it did not take
+    /// (refused, or down), which are gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_letters_lost: Option<u64>,
     pub expired: u64,
     pub lost: u64,
     /// Messages held (visible and in flight), time-averaged over the window, and the most
@@ -52,6 +58,9 @@ pub(crate) struct MessageSummary {
     /// Over the whole run: every message accepted ends in one of these, or is still queued.
     /// A log owes each record to every group: its `accepted` is records × groups.
     pub run: MessageFates,
+    /// The measurement window's length in seconds, for the rates of the counts above.
+    #[serde(skip)]
+    pub window_s: f64,
     /// A FIFO queue's message groups; absent for a standard queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fifo_message_groups: Option<u32>,
@@ -78,7 +87,15 @@ impl MessageSummary {
     /// Its consumers processed clearly fewer messages than were sent: a backlog that grows
     /// for as long as the run lasts.
     pub(crate) fn falling_behind(&self) -> bool {
-        self.sent_per_s > 0.0 && self.processed_per_s < self.sent_per_s * FALLING_BEHIND
+        // Messages that left unprocessed (dead-lettered, expired, lost) are not a backlog.
+        let left = (self.dead_lettered + self.expired + self.lost) as f64;
+        let left_per_s = if self.window_s > 0.0 {
+            left / self.window_s
+        } else {
+            0.0
+        };
+        self.sent_per_s > 0.0
+            && self.processed_per_s + left_per_s < self.sent_per_s * FALLING_BEHIND
     }
 }
 
@@ -112,6 +129,11 @@ pub(crate) fn summary(
         late: s.late,
         failed_processing: s.failed_processing,
         dead_lettered: s.dead_lettered,
+        dead_letter_queue: q
+            .rules
+            .dead_letter_queue
+            .map(|d| all[d.index()].name.clone()),
+        dead_letters_lost: q.rules.dead_letter_queue.map(|_| s.dead_letters_lost),
         expired: s.expired,
         lost: s.lost,
         mean_depth: round(q.mean_depth, 4),
@@ -128,6 +150,14 @@ pub(crate) fn summary(
                 lost: f.lost,
                 still_queued: q.store.unprocessed_held(),
             },
+        },
+        window_s: {
+            let million_per_s = per_s(1_000_000);
+            if million_per_s > 0.0 {
+                1e6 / million_per_s
+            } else {
+                0.0
+            }
         },
         fifo_message_groups: q.rules.message_groups,
         log: q

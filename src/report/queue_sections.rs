@@ -148,6 +148,10 @@ fn queue_sections(r: &Results) -> Vec<Section> {
             .collect(),
     });
     for (name, m) in &queues {
+        let dead = match &m.dead_letter_queue {
+            Some(dlq) => format!("dead-lettered (moved to {dlq})"),
+            None => "dead-lettered (dropped: no dead_letter_queue)".into(),
+        };
         let troubles = [
             (m.refused, "sends refused"),
             (m.redelivered, "redelivered (visibility timeout)"),
@@ -155,7 +159,11 @@ fn queue_sections(r: &Results) -> Vec<Section> {
             (m.duplicates, "processed again (duplicates)"),
             (m.late, "processed after leaving the queue"),
             (m.failed_processing, "failed processing"),
-            (m.dead_lettered, "dead-lettered"),
+            (m.dead_lettered, dead.as_str()),
+            (
+                m.dead_letters_lost.unwrap_or(0),
+                "dead-lettered and refused by the dead-letter queue (gone)",
+            ),
             (m.expired, "expired"),
             (m.lost, "lost in a crash"),
         ];
@@ -295,4 +303,40 @@ fn hot_partition(
         100.0 * worst as f64 / lag.lag as f64,
         share
     ))
+}
+
+/// A line for each queue whose consumers fall behind: a limit no machine's utilisation shows
+/// when it is a FIFO queue's message groups.
+pub(crate) fn falling_behind(r: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in &r.component_order {
+        let Some(m) = r
+            .components
+            .get(name)
+            .and_then(|c| c.queue())
+            .map(|q| &q.messages)
+        else {
+            continue;
+        };
+        if !m.falling_behind() {
+            continue;
+        }
+        let why = match m.fifo_message_groups {
+            Some(g) => format!(
+                "a FIFO queue of {} message group{}: at most {} message{} processed at once \
+                 whatever the consumers (more message_groups, if the order allows)",
+                thousands(u64::from(g)),
+                if g == 1 { "" } else { "s" },
+                thousands(u64::from(g)),
+                if g == 1 { "" } else { "s" }
+            ),
+            None => "its consumers cannot keep up".into(),
+        };
+        out.push(format!(
+            "  {name} falls behind: processed {}/s of {}/s sent; {why}",
+            rate(m.processed_per_s),
+            rate(m.sent_per_s)
+        ));
+    }
+    out
 }

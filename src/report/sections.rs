@@ -573,7 +573,7 @@ const NEAR_LIMIT: f64 = 0.5;
 
 fn bottleneck(r: &Results) -> Section {
     let mut s = Section::new("Bottleneck");
-    let behind = falling_behind(r);
+    let behind = crate::report::queue_sections::falling_behind(r);
     s.lines.push(match &r.bottleneck {
         Some(b) => {
             let mean = b.mean_utilisation.map_or(String::new(), |m| {
@@ -595,42 +595,6 @@ fn bottleneck(r: &Results) -> Section {
     });
     s.lines.extend(behind);
     s
-}
-
-/// A line for each queue whose consumers fall behind: a limit no machine's utilisation shows
-/// when it is a FIFO queue's message groups.
-fn falling_behind(r: &Results) -> Vec<String> {
-    let mut out = Vec::new();
-    for name in &r.component_order {
-        let Some(m) = r
-            .components
-            .get(name)
-            .and_then(|c| c.queue())
-            .map(|q| &q.messages)
-        else {
-            continue;
-        };
-        if !m.falling_behind() {
-            continue;
-        }
-        let why = match m.fifo_message_groups {
-            Some(g) => format!(
-                "a FIFO queue of {} message group{}: at most {} message{} processed at once \
-                 whatever the consumers (more message_groups, if the order allows)",
-                thousands(u64::from(g)),
-                if g == 1 { "" } else { "s" },
-                thousands(u64::from(g)),
-                if g == 1 { "" } else { "s" }
-            ),
-            None => "its consumers cannot keep up".into(),
-        };
-        out.push(format!(
-            "  {name} falls behind: processed {}/s of {}/s sent; {why}",
-            rate(m.processed_per_s),
-            rate(m.sent_per_s)
-        ));
-    }
-    out
 }
 
 #[cfg(test)]

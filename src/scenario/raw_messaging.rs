@@ -103,6 +103,10 @@ pub struct RawQueue {
     /// queue (counted). Absent: it is delivered again for ever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_receives: Option<u32>,
+    /// The queue a message received `max_receives` times is moved to (SQS's redrive
+    /// policy), where consumers can process or inspect it. Absent: it is only counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_queue: Option<String>,
     /// Messages are written to disk (one I/O per send) and survive a crash; otherwise a crash
     /// loses them.
     #[serde(default)]

@@ -301,6 +301,67 @@ pub(crate) fn cases() -> Vec<Case> {
             )],
         },
         Case {
+            name: "message groups on a queue that is not FIFO",
+            edits: vec![(
+                "components.jobs",
+                json!({"kind": "queue", "machine": {"cores": 1}, "message_groups": 8}),
+            )],
+            problems: vec![problem(
+                "components.jobs.message_groups",
+                "message groups are a FIFO queue's: add \"fifo\": true",
+            )],
+        },
+        Case {
+            name: "a FIFO queue of no message group",
+            edits: vec![(
+                "components.jobs",
+                json!({"kind": "queue", "machine": {"cores": 1}, "fifo": true,
+                       "message_groups": 0}),
+            )],
+            problems: vec![problem("components.jobs.message_groups", "")],
+        },
+        Case {
+            name: "a dead-letter queue that is not a queue, and no max_receives",
+            edits: vec![(
+                "components.jobs",
+                json!({"kind": "queue", "machine": {"cores": 1}, "dead_letter_queue": "db"}),
+            )],
+            problems: vec![
+                problem(
+                    "components.jobs.dead_letter_queue",
+                    "`db` is not a queue: a dead-letter queue is a component of kind `queue`",
+                ),
+                problem(
+                    "components.jobs.dead_letter_queue",
+                    "a message goes to the dead-letter queue after max_receives receives: give",
+                ),
+            ],
+        },
+        Case {
+            name: "a queue that is its own dead-letter queue",
+            edits: vec![(
+                "components.jobs",
+                json!({"kind": "queue", "machine": {"cores": 1}, "max_receives": 3,
+                       "dead_letter_queue": "jobs"}),
+            )],
+            problems: vec![problem(
+                "components.jobs.dead_letter_queue",
+                "a queue cannot be its own dead-letter queue",
+            )],
+        },
+        Case {
+            name: "a dead-letter queue misspelt",
+            edits: vec![(
+                "components.jobs",
+                json!({"kind": "queue", "machine": {"cores": 1}, "max_receives": 3,
+                       "dead_letter_queue": "jbos"}),
+            )],
+            problems: vec![problem(
+                "components.jobs.dead_letter_queue",
+                "no component named `jbos`; did you mean `jobs`?",
+            )],
+        },
+        Case {
             name: "no class users send",
             edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
             problems: vec![problem("workload.classes", "no class has a weight above 0")],

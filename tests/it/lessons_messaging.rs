@@ -409,3 +409,44 @@ fn one_fifo_group_is_one_message_at_a_time() {
     assert!(text.contains("events falls behind"), "{text}");
     assert!(!text.contains("nothing is near a limit"), "{text}");
 }
+
+/// Scenario 31: during a 60 s relay outage at 20 emails/s, emails fail three times (5 s
+/// visibility timeout apart) and are dead-lettered: about the outage's 1,200 less those sent
+/// in its last 10 s or so, which get a try after it. With a dead-letter queue they move there
+/// and the replayer sends them all once the relay is back; without, they are dropped.
+#[test]
+fn a_dead_letter_queue_keeps_what_max_receives_would_drop() {
+    let kept = run_json("31-dead-letter-queue", &[]);
+    let dropped = run_json(
+        "31-dead-letter-queue",
+        &["components.emails.dead_letter_queue=null"],
+    );
+    let m = |v: &Value, q: &str, k: &str| num(v, &format!("/components/{q}/messages/{k}"));
+    let dead = m(&kept, "emails", "dead_lettered");
+    assert!((900.0..1_200.0).contains(&dead), "{dead}");
+    assert_eq!(
+        m(&dropped, "emails", "dead_lettered"),
+        dead,
+        "the same failures"
+    );
+    // Kept: every dead letter reached the dead-letter queue, and was sent after the outage.
+    assert_eq!(m(&kept, "emails", "dead_letters_lost"), 0.0);
+    assert_eq!(m(&kept, "emails-dlq", "run/accepted"), dead);
+    assert_eq!(m(&kept, "emails-dlq", "run/processed"), dead);
+    assert_eq!(
+        kept["components"]["emails"]["messages"]["dead_letter_queue"],
+        "emails-dlq"
+    );
+    // Its end-to-end time runs from the first send: past the outage's end for all of them.
+    assert!(m(&kept, "emails-dlq", "end_to_end_ms/p50") > 30_000.0);
+    // Dropped: nothing reaches the dead-letter queue; the emails are gone.
+    assert_eq!(m(&dropped, "emails-dlq", "run/accepted"), 0.0);
+    assert!(
+        dropped["components"]["emails"]["messages"]
+            .get("dead_letters_lost")
+            .is_none()
+    );
+    let emails_sent =
+        |v: &Value| m(v, "emails", "run/processed") + m(v, "emails-dlq", "run/processed");
+    assert!(emails_sent(&kept) - emails_sent(&dropped) > 900.0);
+}

@@ -1,6 +1,6 @@
 //! Asynchronous work: message queues (`queue.rs`, the broker, and `queue_spec.rs`, its
 //! rules; `poller.rs`, its pulling consumers; `push.rs`, the consumers it pushes to;
-//! `store.rs`, the messages; `fifo.rs`, a FIFO queue's message groups), partitioned logs (`log.rs`, the partitions and the consumer
+//! `store.rs`, the messages; `fifo.rs`, a FIFO queue's message groups; `dead_letter.rs`, moves to a dead-letter queue), partitioned logs (`log.rs`, the partitions and the consumer
 //! groups' cursors; `log_broker.rs`, the broker's side), publish/subscribe topics
 //! (`topic.rs`) and scheduled jobs (`jobs.rs`).
 //!
@@ -14,6 +14,7 @@
 //! and whose `key` says which queue or topic it is for and where its answer goes (a global
 //! *home* id: a queue's poller, or a topic's subscription; `Context::carrier_homes`).
 
+pub mod dead_letter;
 pub mod fifo;
 pub mod jobs;
 pub mod log;

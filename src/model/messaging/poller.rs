@@ -239,6 +239,9 @@ impl Broker {
         let req = *ctx.requests.get(fr.request);
         let p = (req.key as u32) - self.first_poller;
         let ok = fr.status == Status::Ok;
+        if req.key as u32 == self.redrive_home() {
+            return self.redrive_returned(ctx, fr.request, ok);
+        }
         if matches!(self.pollers[p as usize].polling, Polling::Push { .. }) {
             return self.channel_returned(ctx, fr.request, &req, p, ok);
         }

@@ -60,6 +60,8 @@ pub struct QueueStats {
     /// it), or its channel closed unacknowledged.
     pub requeued: u64,
     pub dead_lettered: u64,
+    /// Dead-lettered messages the dead-letter queue did not take (refused, or down).
+    pub dead_letters_lost: u64,
     pub expired: u64,
     pub lost: u64,
 }
@@ -440,9 +442,17 @@ impl Broker {
                 self.wake_parked(ctx);
                 self.push_more(ctx);
             }
-            VisibilityEnd::DeadLettered { bytes, unprocessed } => {
+            VisibilityEnd::DeadLettered {
+                bytes,
+                unprocessed,
+                class,
+                sent,
+            } => {
                 self.stats.dead_lettered += u64::from(counted && unprocessed);
                 self.free_memory(&mut ctx.hosts, bytes);
+                if let Some(dlq) = self.rules.dead_letter_queue {
+                    self.redrive(ctx, dlq, class, sent, bytes);
+                }
             }
             VisibilityEnd::Expired { bytes, unprocessed } => {
                 self.stats.expired += u64::from(counted && unprocessed);

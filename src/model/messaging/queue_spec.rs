@@ -49,6 +49,8 @@ pub struct QueueRules {
     pub persistent: bool,
     /// Price per million API calls (send, receive, delete), in dollars.
     pub cost_per_million_requests: f64,
+    /// Where a message received `max_receives` times goes (None: it is only counted).
+    pub dead_letter_queue: Option<ComponentId>,
     /// A FIFO queue of this many message groups (`fifo.rs`); None: a standard queue.
     pub message_groups: Option<u32>,
 }

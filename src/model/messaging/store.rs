@@ -74,6 +74,8 @@ pub enum VisibilityEnd {
     DeadLettered {
         bytes: u64,
         unprocessed: bool,
+        class: u16,
+        sent: SimTime,
     },
     Expired {
         bytes: u64,
@@ -380,8 +382,14 @@ impl Store {
             VisibilityEnd::Expired { bytes, unprocessed }
         } else if max_receives.is_some_and(|n| m.receives >= n) {
             self.fates.dead_lettered += u64::from(unprocessed);
+            let (class, sent) = (m.class, m.sent);
             let bytes = self.release(d.slot);
-            VisibilityEnd::DeadLettered { bytes, unprocessed }
+            VisibilityEnd::DeadLettered {
+                bytes,
+                unprocessed,
+                class,
+                sent,
+            }
         } else {
             m.held = Held::Visible;
             m.receipt = receipt;
@@ -501,7 +509,9 @@ mod tests {
             st.visibility_ended(d, Some(1), s(0.0)),
             VisibilityEnd::DeadLettered {
                 bytes: 10,
-                unprocessed: true
+                unprocessed: true,
+                class: 0,
+                sent: s(1.0)
             }
         );
         assert_eq!(st.processed(d), Processing::Late);

@@ -49,6 +49,10 @@ pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> Qu
     let max_receives = q
         .max_receives
         .map(|n| c.count(&format!("{path}.max_receives"), u64::from(n), 1, 1000) as u16);
+    let dead_letter_queue = q
+        .dead_letter_queue
+        .as_ref()
+        .map(|dlq| dead_letter_queue(c, path, name, dlq, max_receives.is_some()));
     let cost = c.number(
         &format!("{path}.cost_per_million_requests"),
         q.cost_per_million_requests,
@@ -91,6 +95,7 @@ pub(super) fn queue(c: &mut Checker, path: &str, name: &str, q: &RawQueue) -> Qu
             persistent: q.persistent,
             cost_per_million_requests: cost,
             message_groups,
+            dead_letter_queue,
         },
         consumers: consumers_of(c, name),
         partitions: None,
@@ -112,6 +117,7 @@ pub(super) fn log(c: &mut Checker, path: &str, name: &str, l: &RawLog) -> QueueS
         retention_s: l.retention_s,
         visibility_timeout_s: MAX_QUEUE_TIME_S,
         max_receives: None,
+        dead_letter_queue: None,
         persistent: false,
         cost_per_million_requests: 0.0,
         fifo: false,
@@ -126,6 +132,38 @@ pub(super) fn log(c: &mut Checker, path: &str, name: &str, l: &RawLog) -> QueueS
     );
     spec.partitions = Some(partitions as u32);
     spec
+}
+
+/// Queue `name`'s dead-letter queue `dlq`: another queue (not a log), and only with
+/// `max_receives`, which decides what goes there.
+fn dead_letter_queue(
+    c: &mut Checker,
+    path: &str,
+    name: &str,
+    dlq: &str,
+    has_max_receives: bool,
+) -> ComponentId {
+    let p = format!("{path}.dead_letter_queue");
+    let id = c.component(&p, dlq);
+    match c.raw.components.get(dlq) {
+        Some(RawComponent::Queue(_)) if dlq == name => c.problem(
+            &p,
+            "a queue cannot be its own dead-letter queue: name another queue",
+        ),
+        Some(RawComponent::Queue(_)) | None => {}
+        Some(_) => c.problem(
+            &p,
+            format!("`{dlq}` is not a queue: a dead-letter queue is a component of kind `queue`"),
+        ),
+    }
+    if !has_max_receives {
+        c.problem(
+            &p,
+            "a message goes to the dead-letter queue after max_receives receives: give \
+             max_receives (SQS's maxReceiveCount; 3 to 5 is common)",
+        );
+    }
+    id
 }
 
 /// The services consuming queue `name`, in name order (their `consumes` is checked with the
