@@ -74,7 +74,12 @@ fn display_name(name: &str) -> String {
     match name.strip_prefix("components.") {
         Some(rest) => rest
             .replace(".cpu_utilisation", " cpu")
-            .replace(".worker_utilisation", " workers"),
+            .replace(".worker_utilisation", " workers")
+            .replace(".messages.processed_per_s", " processed/s")
+            .replace(".messages.mean_depth", " depth")
+            .replace(".messages.peak_depth", " peak depth")
+            .replace(".messages.max_age_s", " oldest s")
+            .replace(".messages.end_to_end_ms.p99", " message p99 ms"),
         None => name.to_string(),
     }
 }

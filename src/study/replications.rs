@@ -89,6 +89,16 @@ const COUNTS: [&str; 5] = ["total", "completed", "rejected", "timed_out", "faile
 /// Per-component figures, named `components.NAME.FIELD`.
 const COMPONENT_FIGURES: [&str; 2] = ["cpu_utilisation", "worker_utilisation"];
 
+/// A queue's (or a log's) figures, named `components.NAME.messages.FIELD`: how fast its
+/// consumers went, how far behind they fell, and the messages' own latency.
+const QUEUE_FIGURES: [&str; 5] = [
+    "processed_per_s",
+    "mean_depth",
+    "peak_depth",
+    "max_age_s",
+    "end_to_end_ms/p99",
+];
+
 impl ReplicationSummary {
     /// Summarises `runs` (at least one), which used `seeds` in that order.
     pub(crate) fn of(runs: &[Results], seeds: &[u64]) -> ReplicationSummary {
@@ -157,6 +167,21 @@ impl ReplicationSummary {
                     format!("components.{component}.{field}"),
                     FigureSummary::of(at(&format!("/components/{component}/{field}"))),
                 ));
+            }
+            if runs[0]
+                .components
+                .get(component)
+                .is_some_and(|c| c.queue().is_some())
+            {
+                for field in QUEUE_FIGURES {
+                    figures.push((
+                        format!(
+                            "components.{component}.messages.{}",
+                            field.replace('/', ".")
+                        ),
+                        FigureSummary::of(at(&format!("/components/{component}/messages/{field}"))),
+                    ));
+                }
             }
         }
         let mut bottlenecks = BTreeMap::new();

@@ -131,3 +131,37 @@ fn replications_choose_a_missing_warmup_per_seed() {
     assert!(given.get("warmup_method").is_none());
     assert!(given["figures"].get("warmup_s").is_none());
 }
+
+/// A queue's figures are in replications.json, and each seed's value is the one a plain run
+/// of that seed puts in summary.json: the two views tell the same story.
+#[test]
+fn replications_carry_each_queues_figures_as_its_seeds_report_them() {
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/31-dead-letter-queue.json");
+    let json = |args: &[&str]| -> Value {
+        let out = run_ok(
+            dsim()
+                .args(["run", "--no-write", "--format", "json"])
+                .args(args)
+                .arg(&file),
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let reps = json(&["--replications", "2"]);
+    let second = json(&["--seed", "2"]);
+    for (queue, field, pointer) in [
+        ("emails", "processed_per_s", "processed_per_s"),
+        ("emails", "max_age_s", "max_age_s"),
+        ("emails-dlq", "end_to_end_ms.p99", "end_to_end_ms/p99"),
+        ("emails-dlq", "peak_depth", "peak_depth"),
+    ] {
+        let figure = &reps["figures"][format!("components.{queue}.messages.{field}")];
+        let plain = &second["components"][queue]["messages"].pointer(&format!("/{pointer}"));
+        assert_eq!(
+            figure["values"][1].as_f64(),
+            plain.and_then(Value::as_f64),
+            "{queue} {field}"
+        );
+        assert!(figure["mean"].as_f64().is_some(), "{figure}");
+    }
+}
