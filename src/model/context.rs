@@ -18,7 +18,7 @@ use crate::model::client::workload::Class;
 use crate::model::compute::host::Host;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId, RequestId};
-use crate::model::messaging::{CARRIER, queue_of};
+use crate::model::messaging::{CARRIER, Op, queue_of};
 use crate::model::request::{Frame, Request};
 
 /// Run-wide measurements.
@@ -131,6 +131,10 @@ pub struct Context {
     /// Where each carrier's answer goes, by global home id: a queue poller's consumer
     /// machine, or a topic (its machine 0) for a subscription's copies.
     pub carrier_homes: Vec<(ComponentId, u32)>,
+    /// By global home id, the messages its carrier's call processes at once: a poller's
+    /// whole batch while it is one call (`process: batch`), 1 otherwise. (Kept here, not
+    /// in `Frame`, which stays within a cache line.)
+    pub carrier_messages: Vec<u16>,
     pub live: Liveness,
     pub metrics: RunMetrics,
     pub window: Window,
@@ -286,6 +290,26 @@ impl Context {
             SimTime::ZERO
         } else {
             self.link_latency(component, machine, home, home_machine)
+        }
+    }
+
+    /// Messages call frame `fr` processes at once (`carrier_messages`): a consumer's whole
+    /// batch at the consumer (not the calls its handler makes, which name the same
+    /// carrier); 1 for any other frame.
+    #[inline]
+    pub fn messages_at(&self, fr: &Frame) -> u16 {
+        if fr.parent.is_some() {
+            return 1;
+        }
+        let req = self.requests.get(fr.request);
+        // Only a delivery names a home by its key (a producer's send names its key's hash).
+        if Op::of(req) == Some(Op::Deliver) {
+            self.carrier_messages
+                .get((req.key as u32) as usize)
+                .copied()
+                .unwrap_or(1)
+        } else {
+            1
         }
     }
 

@@ -225,6 +225,7 @@ impl Simulation {
                 hosts,
                 first_host,
                 shared_hosts,
+                carrier_messages: vec![1; carrier_homes.len()],
                 carrier_homes,
                 live,
                 metrics,

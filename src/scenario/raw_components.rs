@@ -281,8 +281,15 @@ pub struct RawBatch {
     pub call: String,
     /// How many queries (each runs the class's query on the database, one after another on
     /// one worker); the call and its answer are that many times the class's sizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1000))]
-    pub queries: u32,
+    pub queries: Option<u32>,
+    /// Instead of `queries`, in the handler of a consumer that processes whole batches
+    /// (`consumes.process: batch`): this many queries per message of the batch (one bulk
+    /// write of all its rows); 1 message for any other call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub queries_per_message: Option<u32>,
 }
 
 /// A call with a second choice.

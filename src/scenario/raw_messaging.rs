@@ -51,6 +51,26 @@ pub struct RawConsumes {
     /// Short polling: the pause after an empty receive (0: ask again at once).
     #[serde(default)]
     pub poll_interval_ms: f64,
+    /// A batch job every this many seconds instead of a loop that waits for messages: each
+    /// run receives batches of up to `batch_size` (receives answer at once) until one comes
+    /// back short of full, then the loop sleeps until the next run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_s: Option<f64>,
+    /// `each` (default): each message of a batch is its own call to the service, one after
+    /// another. `batch`: the whole batch is one call, the handler of its first message's
+    /// class running once; its `batch` steps with `queries_per_message` send that many
+    /// queries per message in one round trip.
+    #[serde(default)]
+    pub process: RawProcess,
+}
+
+/// How a consumer processes a batch it received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawProcess {
+    #[default]
+    Each,
+    Batch,
 }
 
 fn default_wait_time_s() -> f64 {

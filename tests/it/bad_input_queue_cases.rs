@@ -362,6 +362,86 @@ pub(crate) fn cases() -> Vec<Case> {
             )],
         },
         Case {
+            name: "a batch job that also long-polls, and a pushed batch",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "jobs", "every_s": 5, "polling": "short", "process": "batch"}),
+                ),
+            ],
+            problems: vec![problem(
+                "components.api.consumes.polling",
+                "a consumer with `every_s` runs as a batch job",
+            )],
+        },
+        Case {
+            name: "a batch job every 0 s",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "jobs", "every_s": 0}),
+                ),
+            ],
+            problems: vec![problem("components.api.consumes.every_s", "")],
+        },
+        Case {
+            name: "whole batches pushed",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "jobs", "polling": "push", "process": "batch"}),
+                ),
+            ],
+            problems: vec![problem(
+                "components.api.consumes.process",
+                "a pushed message arrives alone",
+            )],
+        },
+        Case {
+            name: "a batch step with both counts, and one with neither",
+            edits: vec![
+                (
+                    "components.api.handlers.default[1]",
+                    json!({"batch": {"call": "db", "queries": 2, "queries_per_message": 1}}),
+                ),
+                (
+                    "components.api.handlers.default[2]",
+                    json!({"batch": {"call": "db"}}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.api.handlers.default[1].batch.queries_per_message",
+                    "give `queries` (a fixed count) or `queries_per_message`",
+                ),
+                problem(
+                    "components.api.handlers.default[2].batch",
+                    "a batch needs `queries`",
+                ),
+            ],
+        },
+        Case {
+            name: "a batch of more queries than one call carries",
+            edits: vec![
+                jobs(),
+                (
+                    "components.api.consumes",
+                    json!({"queue": "jobs", "batch_size": 1000, "process": "batch"}),
+                ),
+                (
+                    "components.api.handlers.default[1]",
+                    json!({"batch": {"call": "db", "queries_per_message": 100}}),
+                ),
+            ],
+            problems: vec![problem(
+                "components.api.consumes.batch_size",
+                "handlers.default[1] sends 100 queries per message",
+            )],
+        },
+        Case {
             name: "no class users send",
             edits: vec![("workload.classes", json!({"only": {"weight": 0}}))],
             problems: vec![problem("workload.classes", "no class has a weight above 0")],

@@ -277,3 +277,42 @@ fn a_fifo_group_is_served_one_message_at_a_time() {
         assert_eq!(m("duplicates") + m("redelivered"), 0.0, "{s}");
     }
 }
+
+/// A batch job every T takes everything queued at each run: with Poisson sends a message
+/// waits from its send to the next run, uniform on (0, T), so its end-to-end mean is T/2 and
+/// the messages held average λ·T/2 (Little). T = 2 s, λ = 50/s, one batch of up to 1,000
+/// processed as one call of negligible work: W = 1,000 ms, L = 50. Run after run the batch
+/// takes only what waited: one receive per run when it comes back short of full.
+#[test]
+fn a_batch_job_every_t_makes_messages_wait_half_of_t() {
+    let (lambda, every_s) = (50.0, 2.0);
+    let scenario = consumed(
+        lambda,
+        1,
+        0.001,
+        200.0,
+        json!({"queue": "jobs", "every_s": every_s, "batch_size": 1000, "process": "batch"}),
+    );
+    let runs = replicate(&scenario);
+    assert_matches(
+        "batch every T: end-to-end mean T/2",
+        &runs,
+        "/components/jobs/messages/end_to_end_ms/mean",
+        every_s * 1000.0 / 2.0,
+    );
+    assert_matches(
+        "batch every T: depth (Little)",
+        &runs,
+        "/components/jobs/messages/mean_depth",
+        lambda * every_s / 2.0,
+    );
+    for s in &runs {
+        let m = |k: &str| num(s, &format!("/components/jobs/messages/{k}"));
+        // One receive per run (180 s of window: 90 runs), each a full drain; the worker's
+        // service answered one call per run, not one per message.
+        assert!((89.0..=91.0).contains(&m("receives")), "{}", m("receives"));
+        assert!(m("end_to_end_ms/max") <= every_s * 1000.0 + 1.0, "{s}");
+        let calls = num(s, "/components/worker/throughput_rps");
+        assert!((0.49..=0.51).contains(&calls), "{calls} calls/s");
+    }
+}

@@ -246,8 +246,17 @@ fn queries_of<K: ServerKind>(k: &mut K, ctx: &Context, fr: &Frame, target: Compo
     let class = usize::from(ctx.requests.get(fr.request).class);
     match k.server().program_of(fr, class).get(usize::from(fr.step)) {
         Some(&Step::Call {
-            target: t, queries, ..
-        }) if t == target => queries,
+            target: t,
+            queries,
+            per_message,
+            ..
+        }) if t == target => {
+            if per_message {
+                queries.saturating_mul(ctx.messages_at(fr))
+            } else {
+                queries
+            }
+        }
         _ => 1,
     }
 }

@@ -30,12 +30,14 @@ pub enum Step<S> {
     /// With a `fallback`, a call that fails is made again to it (cache-aside: a cache that is
     /// down is bypassed to the database), through its pool.
     /// `queries` is how many queries of the request's class go in one round trip (a
-    /// `batch` step; 1 otherwise).
+    /// `batch` step; 1 otherwise); `per_message`: that many for each message of the batch
+    /// the calling frame processes (`Frame::messages`).
     Call {
         target: ComponentId,
         pool: Option<PoolId>,
         fallback: Option<(ComponentId, Option<PoolId>)>,
         queries: u16,
+        per_message: bool,
     },
     /// Send a message of request class `class` to queue `queue`, and go on once the queue
     /// has accepted it (the message's processing is the queue's consumers').

@@ -106,7 +106,9 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
             // the retransmissions of its request stop.
             return reply(k, ctx, others, f, Status::BackendDown);
         }
-        let bytes = ctx.scenario.workload.classes[class].request_bytes * u64::from(fr.queries);
+        let bytes = ctx.scenario.workload.classes[class].request_bytes
+            * u64::from(fr.queries)
+            * u64::from(ctx.messages_at(&fr));
         let Some(done) = ctx.hosts[m.host as usize].receive(bytes, now, fr.wire) else {
             if counted {
                 srv.stats.dropped += 1;

@@ -67,10 +67,20 @@ pub struct Poller {
     /// A FIFO queue's group whose message failed in this batch: the batch's later messages
     /// of it are left to their visibility timeout, to come back in order.
     pub blocked_group: Option<u32>,
+    /// Its whole batch is one call to its service (`process: batch`).
+    pub batch_call: bool,
+    /// A batch job's (`Polling::Every`) next run.
+    pub next_run: SimTime,
 }
 
 impl Poller {
-    pub fn new(consumer: ComponentId, machine: u32, batch_size: u16, polling: Polling) -> Poller {
+    pub fn new(
+        consumer: ComponentId,
+        machine: u32,
+        batch_size: u16,
+        polling: Polling,
+        batch_call: bool,
+    ) -> Poller {
         Poller {
             consumer,
             machine,
@@ -87,6 +97,8 @@ impl Poller {
             acking: Vec::new(),
             paused: false,
             blocked_group: None,
+            batch_call,
+            next_run: SimTime::ZERO,
         }
     }
 }
@@ -116,7 +128,13 @@ impl Broker {
         }
         match poller.state {
             PollerState::Parked => self.long_poll_expired(ctx, p),
-            PollerState::Idle => self.receive_next(ctx, p),
+            PollerState::Idle => {
+                if let Polling::Every { every } = poller.polling {
+                    // A batch job's run starts: the next one is due `every` from now.
+                    self.pollers[p as usize].next_run = ctx.now + every;
+                }
+                self.receive_next(ctx, p)
+            }
             PollerState::Receiving | PollerState::Processing | PollerState::Deleting => {}
         }
     }
@@ -137,6 +155,26 @@ impl Broker {
             seq: poller.seq,
         };
         ctx.schedule(ctx.now + after, ev);
+    }
+
+    /// Poller `p` has finished a batch: it receives again, unless it is a batch job whose
+    /// last receive came back short of a full batch (the backlog is drained): that one
+    /// sleeps until its next run.
+    fn after_batch(&mut self, ctx: &mut Context, p: u32) {
+        let poller = &self.pollers[p as usize];
+        if matches!(poller.polling, Polling::Every { .. })
+            && poller.batch.len() < usize::from(poller.batch_size)
+        {
+            return self.until_next_run(ctx, p);
+        }
+        self.receive_next(ctx, p)
+    }
+
+    /// A batch job's poller `p` sleeps until its next run (at once if this one overran).
+    fn until_next_run(&mut self, ctx: &mut Context, p: u32) {
+        let wait =
+            self.pollers[p as usize].next_run - self.pollers[p as usize].next_run.min(ctx.now);
+        self.poll_after(ctx, p, wait);
     }
 
     /// Poller `p` sends a receive, unless its machine is down.
@@ -197,7 +235,7 @@ impl Broker {
         let poller = &mut self.pollers[p as usize];
         let Some(&d) = poller.batch.get(poller.next) else {
             if poller.done.is_empty() {
-                return self.receive_next(ctx, p);
+                return self.after_batch(ctx, p);
             }
             poller.state = PollerState::Deleting;
             return self.call_broker(ctx, p, Op::Delete);
@@ -219,8 +257,17 @@ impl Broker {
         let poller = &mut self.pollers[p as usize];
         poller.state = PollerState::Processing;
         let (consumer, machine) = (poller.consumer, poller.machine);
+        // Processed whole, the batch is one call (it starts at the batch's first message).
+        let messages = if poller.batch_call {
+            let n = poller.batch.len() - (poller.next - 1);
+            poller.next = poller.batch.len();
+            n as u16
+        } else {
+            1
+        };
         let class = self.class_of(d);
         let request = self.carrier_for(ctx, p, Op::Deliver, class);
+        ctx.carrier_messages[(self.first_poller + p) as usize] = messages;
         let f = ctx.frames.insert(Frame {
             request,
             component: consumer,
@@ -268,10 +315,24 @@ impl Broker {
                     Polling::Short { interval } if interval > SimTime::ZERO => {
                         self.poll_after(ctx, p, interval)
                     }
+                    Polling::Every { .. } => self.until_next_run(ctx, p),
                     Polling::Short { .. } | Polling::Long { .. } | Polling::Push { .. } => {
                         self.receive_next(ctx, p)
                     }
                 }
+            }
+            Some(Op::Deliver) if self.pollers[p as usize].batch_call => {
+                // The whole batch was one call: every message of it succeeded or failed.
+                ctx.carrier_messages[(self.first_poller + p) as usize] = 1;
+                let batch = std::mem::take(&mut self.pollers[p as usize].batch);
+                for &d in &batch {
+                    if ok {
+                        self.pollers[p as usize].done.push(d);
+                    }
+                    self.processing_done(ctx, p, d, ok);
+                }
+                self.pollers[p as usize].batch = batch;
+                self.process_next(ctx, p)
             }
             Some(Op::Deliver) => {
                 let poller = &mut self.pollers[p as usize];
@@ -298,7 +359,7 @@ impl Broker {
                 // otherwise stay above 0 for good when no record follows).
                 if ok || self.log.is_none() {
                     self.pollers[p as usize].done.clear();
-                    return self.receive_next(ctx, p);
+                    return self.after_batch(ctx, p);
                 }
                 self.poll_after(ctx, p, RETRY_AFTER)
             }

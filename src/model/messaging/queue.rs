@@ -114,7 +114,8 @@ impl Broker {
             .iter()
             .flat_map(|c| {
                 (0..c.machines).flat_map(move |m| {
-                    (0..c.loops()).map(move |_| Poller::new(c.service, m, c.batch, c.polling))
+                    (0..c.loops())
+                        .map(move |_| Poller::new(c.service, m, c.batch, c.polling, c.batch_call))
                 })
             })
             .collect::<Vec<Poller>>();

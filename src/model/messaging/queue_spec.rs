@@ -19,6 +19,9 @@ pub enum Polling {
     /// the machine holds fewer than `prefetch` unacknowledged (RabbitMQ's `basic.consume`
     /// with `basic.qos`; `u32::MAX`: no limit). `push.rs`.
     Push { prefetch: u32 },
+    /// A batch job every `every`: each run receives (answered at once) until a receive comes
+    /// back short of a full batch, then the loop sleeps until the next run.
+    Every { every: SimTime },
 }
 
 /// A service that pulls from the queue, or that the queue pushes to.
@@ -31,6 +34,8 @@ pub struct ConsumerSpec {
     /// Most messages one receive takes.
     pub batch: u16,
     pub polling: Polling,
+    /// The whole batch is one call to the service (`consumes.process: batch`).
+    pub batch_call: bool,
 }
 
 /// What a queue holds its messages to.
@@ -70,7 +75,9 @@ impl ConsumerSpec {
     pub fn loops(&self) -> u32 {
         match self.polling {
             Polling::Push { .. } => 1,
-            Polling::Short { .. } | Polling::Long { .. } => self.concurrency,
+            Polling::Short { .. } | Polling::Long { .. } | Polling::Every { .. } => {
+                self.concurrency
+            }
         }
     }
 }

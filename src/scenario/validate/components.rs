@@ -30,7 +30,6 @@ pub(super) const MAX_COST_PER_HOUR: f64 = 1e6;
 /// product stays a whole number of operations.
 const MAX_DISK_IOS: u32 = 100_000;
 /// Queries in one `batch` step.
-const MAX_BATCH: u64 = 1_000;
 const MAX_UNINDEXED_FACTOR: f64 = 10_000.0;
 
 pub(super) fn machine(c: &mut Checker, path: &str, m: &RawMachine) -> MachineSpec {
@@ -252,6 +251,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                         pool,
                         fallback: None,
                         queries: 1,
+                        per_message: false,
                     }
                 }
                 RawStep::Batch(b) => {
@@ -271,13 +271,13 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                             ),
                         );
                     }
-                    let queries =
-                        c.count(&format!("{p}.queries"), u64::from(b.queries), 1, MAX_BATCH);
+                    let (queries, per_message) = super::batching::batch_queries(c, &p, b);
                     Step::Call {
                         target,
                         pool,
                         fallback: None,
-                        queries: queries as u16,
+                        queries,
+                        per_message,
                     }
                 }
                 RawStep::Send(s) => super::queue::send_step(c, &format!("{hpath}[{i}].send"), s),
@@ -299,6 +299,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
                         pool,
                         fallback: Some(fallback),
                         queries: 1,
+                        per_message: false,
                     }
                 }
             })
@@ -307,6 +308,7 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
     }
     if let Some(k) = &s.consumes {
         super::queue::consumes(c, path, k);
+        super::batching::consumer_batching(c, &format!("{path}.consumes"), k, &s.handlers);
     }
     let accept = c.dist(&format!("{path}.accept_cpu_ms"), &s.accept_cpu_ms);
     let connect_programs = with_setup(&programs, accept, machine.cpu_speed);
@@ -410,6 +412,7 @@ fn cache(c: &mut Checker, path: &str, k: &RawCache, key_space: u64) -> CacheSpec
             pool: (!pools.is_empty()).then_some(PoolId::from_index(0)),
             fallback: None,
             queries: 1,
+            per_message: false,
         },
         Step::Own(CacheStep::Fill),
     ];

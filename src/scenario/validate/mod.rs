@@ -13,6 +13,7 @@ use topology::{check_call_cycles, network};
 use workload::workload;
 
 mod balancer;
+mod batching;
 mod components;
 mod dns;
 mod faults;

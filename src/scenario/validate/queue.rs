@@ -184,6 +184,7 @@ fn consumers_of(c: &Checker, name: &str) -> Vec<ConsumerSpec> {
                         concurrency: k.concurrency.clamp(1, MAX_CONCURRENCY as u32),
                         batch: k.batch_size.clamp(1, MAX_BATCH as u32) as u16,
                         polling: polling(k),
+                        batch_call: k.process == RawProcess::Batch,
                     })
             }
             _ => None,
@@ -192,6 +193,11 @@ fn consumers_of(c: &Checker, name: &str) -> Vec<ConsumerSpec> {
 }
 
 fn polling(k: &RawConsumes) -> Polling {
+    if let Some(every) = k.every_s {
+        return Polling::Every {
+            every: SimTime::from_secs(every.clamp(0.001, MAX_QUEUE_TIME_S)),
+        };
+    }
     match k.polling {
         RawPolling::Long => Polling::Long {
             wait: SimTime::from_secs(k.wait_time_s.clamp(0.0, MAX_QUEUE_TIME_S)),
