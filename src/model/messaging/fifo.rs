@@ -336,3 +336,48 @@ mod tests {
         assert_eq!(st.receive(None).unwrap().1.sent, s(9.0));
     }
 }
+
+#[cfg(test)]
+mod arrival_tests {
+    use crate::engine::time::SimTime;
+    use crate::model::messaging::store::Store;
+
+    const NO: u32 = u32::MAX;
+
+    fn s(x: f64) -> SimTime {
+        SimTime::from_secs(x)
+    }
+
+    #[test]
+    fn the_oldest_waiting_skips_a_slot_reused_since() {
+        let mut st = Store::fifo(2);
+        st.push(0, 1, s(1.0), 0, NO);
+        st.push(1, 1, s(2.0), 1, NO);
+        st.push(2, 1, s(3.0), 1, NO);
+        let _locked = st.receive(None).unwrap();
+        let (d1, _) = st.receive(None).unwrap();
+        st.delete(d1);
+        // Message 3 takes the slot message 1 left; its group (0) is locked, but it waits.
+        st.push(3, 1, s(10.0), 0, NO);
+        assert_eq!(
+            st.oldest_visible(),
+            Some(s(3.0)),
+            "message 2, not the slot's new tenant"
+        );
+    }
+
+    #[test]
+    fn the_arrival_line_stays_within_twice_the_depth_behind_a_stuck_message() {
+        let mut st = Store::fifo(2);
+        st.push(0, 1, s(0.0), 0, NO);
+        let _stuck = st.receive(None).unwrap();
+        for i in 0..10_000 {
+            st.push(1, 1, s(f64::from(i)), 1, NO);
+            let (d, _) = st.receive(None).unwrap();
+            st.processed(d);
+            st.delete(d);
+        }
+        assert_eq!(st.depth(), 1);
+        assert!(st.arrival_len() <= 2 * 2 + 64 + 1, "{}", st.arrival_len());
+    }
+}

@@ -129,8 +129,11 @@ impl Broker {
         match poller.state {
             PollerState::Parked => self.long_poll_expired(ctx, p),
             PollerState::Idle => {
-                if let Polling::Every { every } = poller.polling {
-                    // A batch job's run starts: the next one is due `every` from now.
+                if let Polling::Every { every } = poller.polling
+                    && ctx.now >= poller.next_run
+                {
+                    // A batch job's run starts: the next one is due `every` from now (a
+                    // retry within a run keeps the timetable).
                     self.pollers[p as usize].next_run = ctx.now + every;
                 }
                 self.receive_next(ctx, p)
@@ -339,7 +342,9 @@ impl Broker {
                 let d = poller.batch[poller.next - 1];
                 if ok {
                     poller.done.push(d);
-                } else if self.log.is_none() && self.store.current(d) {
+                } else if self.log.is_none() && self.store.holds(d) {
+                    // Still held (even if its timeout has ended and it is back in line):
+                    // the rest of its group in this batch must wait for it.
                     poller.blocked_group = self.store.group_of(d.slot);
                 }
                 self.processing_done(ctx, p, d, ok);

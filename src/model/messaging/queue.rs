@@ -440,8 +440,6 @@ impl Broker {
                 } else {
                     self.stats.redelivered += u64::from(counted);
                 }
-                self.wake_parked(ctx);
-                self.push_more(ctx);
             }
             VisibilityEnd::DeadLettered {
                 bytes,
@@ -451,7 +449,10 @@ impl Broker {
             } => {
                 self.stats.dead_lettered += u64::from(counted && unprocessed);
                 self.free_memory(&mut ctx.hosts, bytes);
-                if let Some(dlq) = self.rules.dead_letter_queue {
+                // One already processed (its delete was lost) is not moved: its work is done.
+                if let Some(dlq) = self.rules.dead_letter_queue
+                    && unprocessed
+                {
                     self.redrive(ctx, dlq, class, sent, bytes);
                 }
             }
@@ -464,6 +465,9 @@ impl Broker {
             }
         }
         self.note_depth(ctx.now);
+        // Back in line, or (in a FIFO queue) gone and its group unlocked: a message to give.
+        self.wake_parked(ctx);
+        self.push_more(ctx);
     }
 
     /// Delivery `d` was processed (`ok`) or failed by the consumer.

@@ -130,6 +130,21 @@ impl Store {
         self.held
     }
 
+    /// A FIFO queue's `arrival` line's length (tests: it stays within twice the depth).
+    #[cfg(test)]
+    pub fn arrival_len(&self) -> usize {
+        self.fifo.as_ref().map_or(0, |f| f.arrival.len())
+    }
+
+    /// Whether the message `d` names is still held (visible or in flight), under whatever
+    /// receipt.
+    #[inline]
+    pub fn holds(&self, d: Delivery) -> bool {
+        self.slots
+            .get(d.slot as usize)
+            .is_some_and(|m| m.held != Held::Gone && m.id == d.id)
+    }
+
     /// The message group of the message in `slot` (None: a standard queue).
     #[inline]
     pub fn group_of(&self, slot: u32) -> Option<u32> {
@@ -214,6 +229,16 @@ impl Store {
         self.held += 1;
         self.bytes += bytes;
         self.fates.accepted += 1;
+        if let Some(fifo) = &mut self.fifo
+            && fifo.arrival.len() as u64 > 2 * self.held + 64
+        {
+            // Stale entries behind a long-held front outnumber the messages: drop them
+            // (in order), so the line stays within twice the depth.
+            let slots = &self.slots;
+            fifo.arrival.retain(|&(s, id)| {
+                slots[s as usize].held != Held::Gone && slots[s as usize].id == id
+            });
+        }
     }
 
     /// When the oldest visible message was sent, if any is visible (of a FIFO queue: the
@@ -224,9 +249,9 @@ impl Store {
             Some(fifo) => fifo
                 .arrival
                 .iter()
-                .map(|&(s, _)| &self.slots[s as usize])
-                .find(|m| m.held == Held::Visible)
-                .map(|m| m.sent),
+                .map(|&(s, id)| (&self.slots[s as usize], id))
+                .find(|&(m, id)| m.held == Held::Visible && m.id == id)
+                .map(|(m, _)| m.sent),
         }
     }
 
