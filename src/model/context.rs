@@ -298,10 +298,15 @@ impl Context {
     /// carrier); 1 for any other frame.
     #[inline]
     pub fn messages_at(&self, fr: &Frame) -> u16 {
+        self.messages_of(fr, self.requests.get(fr.request))
+    }
+
+    /// `messages_at` for frame `fr` of request `req`, already at hand.
+    #[inline]
+    pub fn messages_of(&self, fr: &Frame, req: &Request) -> u16 {
         if fr.parent.is_some() {
             return 1;
         }
-        let req = self.requests.get(fr.request);
         // Only a delivery names a home by its key (a producer's send names its key's hash).
         if Op::of(req) == Some(Op::Deliver) {
             self.carrier_messages

@@ -51,6 +51,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         usize::from(req.class),
         req.state == RequestState::Abandoned,
     );
+    let messages = ctx.messages_of(&fr, req);
     if !fr.admitted {
         let srv = k.server();
         let m = &mut srv.machines[fr.machine as usize];
@@ -108,7 +109,7 @@ pub(crate) fn arrive<K: ServerKind>(k: &mut K, ctx: &mut Context, others: &mut O
         }
         let bytes = ctx.scenario.workload.classes[class].request_bytes
             * u64::from(fr.queries)
-            * u64::from(ctx.messages_at(&fr));
+            * u64::from(messages);
         let Some(done) = ctx.hosts[m.host as usize].receive(bytes, now, fr.wire) else {
             if counted {
                 srv.stats.dropped += 1;
