@@ -102,6 +102,7 @@ impl Fifo {
 
     /// Appends the message in `slot` (of id `id`) to group `g`; the group joins the ready
     /// line if it was empty.
+    #[inline(never)]
     pub fn append(&mut self, slot: u32, id: u32, g: u32) {
         if self.links.len() <= slot as usize {
             self.links.resize(slot as usize + 1, Link::default());
@@ -174,6 +175,7 @@ impl Fifo {
 
     /// Takes the message in `slot` out of its group's list; a ready group left empty leaves
     /// the ready line (only retention does that: a ready group's messages are all visible).
+    #[inline(never)]
     pub fn unlink(&mut self, slot: u32) {
         let Link {
             group: g,

@@ -145,6 +145,19 @@ impl Store {
             .is_some_and(|m| m.held != Held::Gone && m.id == d.id)
     }
 
+    /// A FIFO queue's next message to receive (`Store::receive`), its group locked.
+    #[inline(never)]
+    fn fifo_next(&mut self, after: Option<u32>) -> Option<u32> {
+        let fifo = self.fifo.as_mut()?;
+        let slots = &self.slots;
+        let s = fifo.next_to_receive(after, |s| slots[s as usize].held == Held::Visible);
+        if s == NONE {
+            return None;
+        }
+        fifo.taken(s);
+        Some(s)
+    }
+
     /// The message group of the message in `slot` (None: a standard queue).
     #[inline]
     pub fn group_of(&self, slot: u32) -> Option<u32> {
@@ -315,17 +328,9 @@ impl Store {
     /// In a FIFO queue, after `after` (the slot of the previous message of the same batch),
     /// the next of its group if it has one waiting, else the head of the first ready group.
     pub fn receive(&mut self, after: Option<u32>) -> Option<(Delivery, Message)> {
-        let slot = match &mut self.fifo {
+        let slot = match self.fifo {
             None => self.visible.pop_front()?,
-            Some(fifo) => {
-                let slots = &self.slots;
-                let s = fifo.next_to_receive(after, |s| slots[s as usize].held == Held::Visible);
-                if s == NONE {
-                    return None;
-                }
-                fifo.taken(s);
-                s
-            }
+            Some(_) => self.fifo_next(after)?,
         };
         let receipt = self.bump();
         let m = &mut self.slots[slot as usize];
@@ -375,9 +380,12 @@ impl Store {
             return None;
         }
         self.in_flight -= 1;
-        let group = self.fifo.as_mut().map(|f| f.returned(d.slot));
+        let Some(fifo) = &mut self.fifo else {
+            return Some(self.release(d.slot));
+        };
+        let g = fifo.returned(d.slot);
         let bytes = self.release(d.slot);
-        if let (Some(fifo), Some(g)) = (&mut self.fifo, group) {
+        if let Some(fifo) = &mut self.fifo {
             fifo.make_ready(g, false);
         }
         Some(bytes)
