@@ -175,6 +175,14 @@ fn queue_sections(r: &Results) -> Vec<Section> {
         if !said.is_empty() {
             flow.lines.push(format!("{name}: {}", said.join(", ")));
         }
+        if let Some(g) = m.fifo_message_groups {
+            flow.lines.push(format!(
+                "{name}: FIFO, {} message group{}: each group's messages in order, to one consumer \
+                 at a time",
+                thousands(u64::from(g)),
+                if g == 1 { "" } else { "s" }
+            ));
+        }
         let run = &m.run;
         if run.still_queued > 0 {
             flow.lines.push(format!(

@@ -407,6 +407,7 @@ fn one_fifo_group_is_one_message_at_a_time() {
     let out = run_ok(dsim().args(["run", "--no-write"]).arg(&file)).stdout;
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("events falls behind"), "{text}");
+    assert!(text.contains("events: FIFO, 1 message group"), "{text}");
     assert!(!text.contains("nothing is near a limit"), "{text}");
 }
 
