@@ -19,13 +19,17 @@ pub enum Status {
     CircuitOpen,
     /// A caller had no local port left towards the callee (all open or in TIME_WAIT).
     PortsExhausted,
+    /// An API gateway's rate limit refused it (HTTP 429).
+    RateLimited,
+    /// An API gateway refused it for its size before reading it (HTTP 413).
+    TooLarge,
 }
 
 /// How many statuses there are: the length of every per-status counter array.
-pub const STATUS_COUNT: usize = 9;
+pub const STATUS_COUNT: usize = 11;
 
 /// Reasons a request is refused at the door (it never got served).
-pub const REJECT_REASONS: [Status; 7] = [
+pub const REJECT_REASONS: [Status; 9] = [
     Status::QueueFull,
     Status::ConnectionLimit,
     Status::OutOfMemory,
@@ -33,6 +37,8 @@ pub const REJECT_REASONS: [Status; 7] = [
     Status::NoPrimary,
     Status::CircuitOpen,
     Status::PortsExhausted,
+    Status::RateLimited,
+    Status::TooLarge,
 ];
 
 impl Status {
@@ -48,6 +54,8 @@ impl Status {
             Status::NoPrimary => "no_primary",
             Status::CircuitOpen => "circuit_open",
             Status::PortsExhausted => "ports_exhausted",
+            Status::RateLimited => "rate_limited",
+            Status::TooLarge => "too_large",
         }
     }
 

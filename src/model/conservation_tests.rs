@@ -20,6 +20,7 @@ fn scenario(
     hit_ratio: f64,
     replication: u32,
     shards: u32,
+    gateway: bool,
 ) -> String {
     let mut faults = json!([]);
     if crash {
@@ -38,6 +39,16 @@ fn scenario(
         3 => json!({"replicas": 1, "mode": "multi_primary"}),
         _ => serde_json::Value::Null,
     };
+    let mut lb = json!({"kind": "load_balancer", "backends": ["api"], "policy": policy, "max_connections": max_conn * 3,
+                        "weights": [1.0], "health_check": {"interval_ms": 100, "unhealthy_threshold": 2}});
+    if gateway {
+        // Tight enough to refuse: per user, per class (b), and for everyone.
+        lb["kind"] = json!("gateway");
+        lb["auth_cpu_ms"] = json!({"exponential": {"mean_ms": 0.1}});
+        lb["rate_limits"] = json!([{"per": "user", "rate_per_s": 20, "burst": 2},
+                                   {"per": "class", "classes": ["b"], "rate_per_s": 100},
+                                   {"rate_per_s": 500, "burst": 20}]);
+    }
     json!({
         "name": "conservation",
         "duration_s": 2,
@@ -47,11 +58,10 @@ fn scenario(
             "entry": "lb",
             "timeout_ms": timeout_ms,
             "retry": {"max_attempts": attempts, "initial_backoff_ms": 5},
-            "classes": {"a": {"weight": 2, "circuit_breaker": {"window": 10, "open_ms": 50, "half_open_probes": 2}}, "b": {"keys": {"zipf": {"count": 50, "exponent": 1.2}}}}
+            "classes": {"a": {"weight": 2, "circuit_breaker": {"window": 10, "open_ms": 50, "half_open_probes": 2}}, "b": {"keys": {"zipf": {"count": 50, "exponent": 1.2}}, "retry_rate_limited": true}}
         },
         "components": {
-            "lb": {"kind": "load_balancer", "backends": ["api"], "policy": policy, "max_connections": max_conn * 3,
-                   "weights": [1.0], "health_check": {"interval_ms": 100, "unhealthy_threshold": 2}},
+            "lb": lb,
             "api": {"kind": "service", "replicas": 2, "workers": workers, "queue_capacity": queue,
                     "machine": {"cores": 2, "max_connections": max_conn, "ram_gb": 1, "base_memory_gb": 0.99},
                     "handlers": {"a": [{"cpu_ms": {"exponential": {"mean_ms": 2}}}, {"call": "cache"}],
@@ -77,8 +87,9 @@ proptest! {
         timeout_ms in 3.0f64..200.0, attempts in 1u32..4, crash in any::<bool>(),
         policy in prop::sample::select(vec!["round_robin", "least_connections", "ip_hash", "random", "weighted", "power_of_two_choices"]),
         pool in 1u32..5, hit_ratio in 0.0f64..1.0, replication in 0u32..4, shards in 1u32..3,
+        gateway in any::<bool>(),
     ) {
-        let text = scenario(users, workers, queue, max_conn, timeout_ms, attempts, crash, policy, pool, hit_ratio, replication, shards);
+        let text = scenario(users, workers, queue, max_conn, timeout_ms, attempts, crash, policy, pool, hit_ratio, replication, shards, gateway);
         let model = crate::scenario::load(&text).expect("generated scenario is valid");
         let mut sim = Simulation::new(model);
         let stop = sim.run(&mut |_| {});
@@ -111,6 +122,7 @@ fn max_events_stops_the_run_with_a_typed_reason() {
         0.5,
         0,
         1,
+        true,
     ))
     .unwrap();
     text["max_events"] = json!(5_000);

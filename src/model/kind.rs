@@ -78,6 +78,7 @@ impl ComponentKind {
             ComponentKind::Service(_) => "service",
             ComponentKind::Cache(_) => "cache",
             ComponentKind::Database(_) => "database",
+            ComponentKind::Balancer(b) if b.gateway.is_some() => "gateway",
             ComponentKind::Balancer(_) => "load_balancer",
             ComponentKind::Dns(_) => "dns",
             ComponentKind::Queue(q) if q.partitions.is_some() => "log",
@@ -265,7 +266,11 @@ impl ComponentKind {
                     None => base,
                 }
             }
-            ComponentKind::Balancer(_) | ComponentKind::Dns(_) => FixedHeap::default(),
+            ComponentKind::Balancer(b) => FixedHeap {
+                key_tables: b.gateway.as_ref().map_or(0, |g| g.bucket_bytes()),
+                ..FixedHeap::default()
+            },
+            ComponentKind::Dns(_) => FixedHeap::default(),
             // A latency histogram per subscription.
             ComponentKind::Topic(t) => FixedHeap {
                 histograms: 3 + t.subscriptions.len() as u64,

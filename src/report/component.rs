@@ -3,9 +3,11 @@
 //! simulation. Pure.
 
 use crate::metrics::histogram::Latency;
+use crate::model::client::workload::Class;
 use crate::model::component::Component;
 use crate::model::compute::server::{Hottest, Server};
 use crate::model::data::replication::ReplicationSpec;
+use crate::model::net::gateway::Gateway;
 use crate::model::net::health::HealthChange;
 use crate::report::{LatencySummary, failures, reasons, round};
 use serde::Serialize;
@@ -21,6 +23,7 @@ pub(crate) enum ComponentSummary {
     Cache(ServerSummary),
     Database(ServerSummary),
     LoadBalancer(BalancerSummary),
+    Gateway(BalancerSummary),
     Dns(DnsSummary),
     Queue(Box<QueueSummary>),
     Topic(Box<TopicSummary>),
@@ -108,6 +111,29 @@ pub(crate) struct BalancerSummary {
     pub refused_by: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub health_changes: Vec<HealthChangeSummary>,
+    /// A gateway's rate limits and what they refused.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayFigures>,
+}
+
+/// What a gateway's rate limits did (over the window, as every refusal count).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct GatewayFigures {
+    pub rate_limits: Vec<RateLimitSummary>,
+    /// Per request class, its requests refused `rate_limited`.
+    pub rate_limited_by_class: BTreeMap<String, u64>,
+}
+
+/// One token bucket (or one kind of them: per class, per user) and what it refused.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub(crate) struct RateLimitSummary {
+    pub per: &'static str,
+    /// The classes it applies to.
+    pub classes: Vec<String>,
+    pub rate_per_s: f64,
+    pub burst: u32,
+    /// Requests it refused.
+    pub rate_limited: u64,
 }
 
 /// A DNS: it answers users' lookups and checks its targets.
@@ -147,6 +173,7 @@ impl ComponentSummary {
             ComponentSummary::Cache(_) => "cache",
             ComponentSummary::Database(_) => "database",
             ComponentSummary::LoadBalancer(_) => "load_balancer",
+            ComponentSummary::Gateway(_) => "gateway",
             ComponentSummary::Dns(_) => "dns",
             ComponentSummary::Queue(_) => "queue",
             ComponentSummary::Topic(_) => "topic",
@@ -166,6 +193,7 @@ impl ComponentSummary {
     pub(crate) fn label(&self) -> &'static str {
         match self {
             ComponentSummary::LoadBalancer(_) => "lb",
+            ComponentSummary::Gateway(_) => "gateway",
             ComponentSummary::Service(_)
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
@@ -185,6 +213,7 @@ impl ComponentSummary {
             | ComponentSummary::Cache(_)
             | ComponentSummary::Database(_)
             | ComponentSummary::LoadBalancer(_)
+            | ComponentSummary::Gateway(_)
             | ComponentSummary::Queue(_)
             | ComponentSummary::Log(_)
             | ComponentSummary::Topic(_) => self.throughput_rps().unwrap_or(0.0),
@@ -195,6 +224,7 @@ impl ComponentSummary {
     pub(crate) fn legend(&self) -> Option<&'static str> {
         match self {
             ComponentSummary::LoadBalancer(_) => Some("lb: load balancer"),
+            ComponentSummary::Gateway(_) => None,
             ComponentSummary::Dns(_) => Some("a dns's rps: lookups it answered per second"),
             ComponentSummary::Queue(_) => {
                 Some("a queue's rps: API calls (send, receive, delete) it answered per second")
@@ -218,7 +248,9 @@ impl ComponentSummary {
             | ComponentSummary::Queue(_)
             | ComponentSummary::Log(_)
             | ComponentSummary::Topic(_) => LoadShown::CpuAndQueue,
-            ComponentSummary::LoadBalancer(_) => LoadShown::ConnectionShare,
+            ComponentSummary::LoadBalancer(_) | ComponentSummary::Gateway(_) => {
+                LoadShown::ConnectionShare
+            }
             ComponentSummary::Dns(_) => LoadShown::Nothing,
         }
     }
@@ -231,7 +263,9 @@ impl ComponentSummary {
             | ComponentSummary::Database(s) => Some(s),
             ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(&q.server),
             ComponentSummary::Topic(t) => Some(&t.server),
-            ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
+            ComponentSummary::LoadBalancer(_)
+            | ComponentSummary::Gateway(_)
+            | ComponentSummary::Dns(_) => None,
         }
     }
 
@@ -242,7 +276,9 @@ impl ComponentSummary {
             | ComponentSummary::Database(s) => Some(s),
             ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(&mut q.server),
             ComponentSummary::Topic(t) => Some(&mut t.server),
-            ComponentSummary::LoadBalancer(_) | ComponentSummary::Dns(_) => None,
+            ComponentSummary::LoadBalancer(_)
+            | ComponentSummary::Gateway(_)
+            | ComponentSummary::Dns(_) => None,
         }
     }
 
@@ -254,7 +290,9 @@ impl ComponentSummary {
             | ComponentSummary::Database(s) => Some(s.throughput_rps),
             ComponentSummary::Queue(q) | ComponentSummary::Log(q) => Some(q.server.throughput_rps),
             ComponentSummary::Topic(t) => Some(t.server.throughput_rps),
-            ComponentSummary::LoadBalancer(b) => Some(b.throughput_rps),
+            ComponentSummary::LoadBalancer(b) | ComponentSummary::Gateway(b) => {
+                Some(b.throughput_rps)
+            }
             ComponentSummary::Dns(_) => None,
         }
     }
@@ -279,7 +317,7 @@ impl ComponentSummary {
                 peak: t.server.peak_connections,
                 cap: t.server.max_connections,
             }),
-            ComponentSummary::LoadBalancer(b) => Some(Connections {
+            ComponentSummary::LoadBalancer(b) | ComponentSummary::Gateway(b) => Some(Connections {
                 mean: b.mean_connections,
                 peak: b.peak_connections,
                 cap: b.max_connections,
@@ -399,9 +437,10 @@ fn server_summary<S>(
 pub(super) fn component_summary(
     spec: &crate::model::ComponentSpec,
     state: &Component,
-    all: &[crate::model::ComponentSpec],
+    sc: &crate::model::Scenario,
     per_s: impl Fn(u64) -> f64,
 ) -> ComponentSummary {
+    let all = &sc.components;
     let cost = spec.kind.cost_per_hour();
     let changes = |changes: &[HealthChange], name: &dyn Fn(usize) -> String| {
         changes
@@ -428,20 +467,31 @@ pub(super) fn component_summary(
             let replication = d.replication.as_ref().map(|r| &r.spec);
             ComponentSummary::Database(server_summary(&d.server, replication, cost, per_s))
         }
-        Component::Balancer(b) => ComponentSummary::LoadBalancer(BalancerSummary {
-            cost_per_hour: round(cost, 4),
-            throughput_rps: per_s(b.served),
-            cpu_utilisation: round(b.cpu_utilisation, 4),
-            nic_utilisation: round(b.nic_utilisation, 4),
-            mean_connections: round(b.mean_connections, 4),
-            peak_connections: b.conns.max(),
-            max_connections: u64::from(b.spec.max_connections),
-            refused_by: reasons(&b.refused),
-            health_changes: changes(&b.health.changes, &|i| {
-                let backend = b.spec.backends[i];
-                format!("{}[{}]", all[backend.target.index()].name, backend.machine)
-            }),
-        }),
+        Component::Balancer(b) => {
+            let summary = BalancerSummary {
+                cost_per_hour: round(cost, 4),
+                throughput_rps: per_s(b.served),
+                cpu_utilisation: round(b.cpu_utilisation, 4),
+                nic_utilisation: round(b.nic_utilisation, 4),
+                mean_connections: round(b.mean_connections, 4),
+                peak_connections: b.conns.max(),
+                max_connections: u64::from(b.spec.max_connections),
+                refused_by: reasons(&b.refused),
+                health_changes: changes(&b.health.changes, &|i| {
+                    let backend = b.spec.backends[i];
+                    format!("{}[{}]", all[backend.target.index()].name, backend.machine)
+                }),
+                gateway: b
+                    .gateway
+                    .as_deref()
+                    .map(|g| gateway_figures(g, &sc.workload.classes)),
+            };
+            if summary.gateway.is_some() {
+                ComponentSummary::Gateway(summary)
+            } else {
+                ComponentSummary::LoadBalancer(summary)
+            }
+        }
         Component::Queue(q) => {
             let summary = Box::new(QueueSummary {
                 server: server_summary(&q.server, None, cost, &per_s),
@@ -464,5 +514,34 @@ pub(super) fn component_summary(
                 all[d.spec.targets[i].index()].name.clone()
             }),
         }),
+    }
+}
+
+/// A gateway's limits and refusals, classes named by `classes`.
+fn gateway_figures(g: &Gateway, classes: &[Class]) -> GatewayFigures {
+    GatewayFigures {
+        rate_limits: g
+            .spec
+            .limits
+            .iter()
+            .zip(&g.limited)
+            .map(|(l, &n)| RateLimitSummary {
+                per: l.scope.name(),
+                classes: classes
+                    .iter()
+                    .zip(&l.applies)
+                    .filter(|(_, a)| **a)
+                    .map(|(c, _)| c.name.clone())
+                    .collect(),
+                rate_per_s: l.rate_per_s,
+                burst: l.burst,
+                rate_limited: n,
+            })
+            .collect(),
+        rate_limited_by_class: classes
+            .iter()
+            .map(|c| c.name.clone())
+            .zip(g.limited_by_class.iter().copied())
+            .collect(),
     }
 }

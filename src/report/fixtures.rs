@@ -216,6 +216,7 @@ pub(crate) fn results() -> Results {
                 backend: "api[1]".into(),
                 healthy: false,
             }],
+            gateway: None,
         }),
     );
     let mut classes = BTreeMap::new();

@@ -196,7 +196,7 @@ fn busy_resources(
         .map_or(0.0, |k| k.peak as f64 / k.cap.max(1) as f64);
     let Some(s) = c.server() else {
         let mut out = vec![("connections", (connections, None, None), 1.0)];
-        if let ComponentSummary::LoadBalancer(b) = c {
+        if let ComponentSummary::LoadBalancer(b) | ComponentSummary::Gateway(b) = c {
             out.push(("cpu", (b.cpu_utilisation, None, None), 1.0));
             out.push(("nic", (b.nic_utilisation, None, None), 1.0));
         }
@@ -387,7 +387,7 @@ impl Results {
         let mut bottleneck: Option<(Bottleneck, f64)> = None;
         let mut replication = BTreeMap::new();
         for (i, (spec, state)) in sc.components.iter().zip(&sim.components).enumerate() {
-            let mut summary = component_summary(spec, state, &sc.components, per_s);
+            let mut summary = component_summary(spec, state, sc, per_s);
             if let (Some(h), Some(s)) = (spec.host, summary.server_mut()) {
                 s.host = Some(sc.hosts[usize::from(h)].clone());
             }

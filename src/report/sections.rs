@@ -239,7 +239,9 @@ fn components(r: &Results) -> Section {
         // connections: `-`, not 0.
         let server = c.server();
         let cpu = match c {
-            ComponentSummary::LoadBalancer(b) => Some(pct(b.cpu_utilisation, 0)),
+            ComponentSummary::LoadBalancer(b) | ComponentSummary::Gateway(b) => {
+                Some(pct(b.cpu_utilisation, 0))
+            }
             _ => None,
         };
         let cpu = cpu.unwrap_or_else(|| {

@@ -91,6 +91,7 @@ fn of_kind<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<RawComponen
     match kind {
         "service" => RawService::deserialize(rest).map(RawComponent::Service),
         "load_balancer" => RawLoadBalancer::deserialize(rest).map(RawComponent::LoadBalancer),
+        "gateway" => RawLoadBalancer::deserialize(rest).map(RawComponent::Gateway),
         "cache" => RawCache::deserialize(rest).map(RawComponent::Cache),
         "database" => RawDatabase::deserialize(rest).map(RawComponent::Database),
         "dns" => RawDns::deserialize(rest).map(RawComponent::Dns),

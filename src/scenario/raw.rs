@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 pub use super::raw_components::*;
 pub use super::raw_database::*;
+pub use super::raw_gateway::*;
 pub use super::raw_messaging::*;
 
 /// A whole scenario: an architecture, a workload and how long to simulate it.
@@ -420,6 +421,10 @@ pub struct RawClass {
     /// Stop sending this class's requests for a while when too many recent attempts failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<RawCircuitBreaker>,
+    /// Retry this class's attempts a gateway refused `rate_limited` (HTTP 429), like any
+    /// other error. Default false: a client told to slow down does not send again at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry_rate_limited: bool,
 }
 
 /// A client-side circuit breaker for one class.

@@ -150,6 +150,8 @@ fn default_disk_iops() -> f64 {
 pub enum RawComponent {
     Service(RawService),
     LoadBalancer(RawLoadBalancer),
+    /// An API gateway: a load balancer with an auth step, size and rate limits.
+    Gateway(RawLoadBalancer),
     Cache(RawCache),
     Database(RawDatabase),
     Dns(RawDns),
@@ -159,9 +161,10 @@ pub enum RawComponent {
 }
 
 /// The kinds a component can have, in the order error messages list them.
-pub const COMPONENT_KINDS: [&str; 8] = [
+pub const COMPONENT_KINDS: [&str; 9] = [
     "service",
     "load_balancer",
+    "gateway",
     "cache",
     "database",
     "dns",
@@ -311,7 +314,8 @@ pub struct RawPool {
     pub size: u32,
 }
 
-/// Spreads requests over the replicas of one or more services.
+/// Spreads requests over the replicas of one or more services (`load_balancer`); a
+/// `gateway` is one with an auth step, size and rate limits.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoadBalancer {
@@ -362,6 +366,19 @@ pub struct RawLoadBalancer {
     /// Price per hour.
     #[serde(default)]
     pub cost_per_hour: f64,
+    /// Gateway only: CPU time of the auth step (verifying a token) per request, on its
+    /// cores, on top of `forward_ms`. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_cpu_ms: Option<RawDist>,
+    /// Gateway only: requests larger than this many bytes are refused from their headers
+    /// (`too_large`, HTTP 413), before their body is read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_request_bytes: Option<u64>,
+    /// Gateway only: token buckets; a request passes when every one that applies to it has
+    /// a token, else it is refused `rate_limited` (HTTP 429).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<super::raw_gateway::RawRateLimit>,
 }
 
 fn default_forward() -> RawDist {

@@ -229,7 +229,7 @@ fn region_mistakes_are_reported_together() {
     assert_eq!(
         rejected("s.json", text),
         "error: s.json:8:47: components.dns.targets[1]: `db` cannot be a DNS target: targets are \
-         load balancers or services\n\
+         load balancers, gateways or services\n\
          error: s.json:9:42: components.api.region: no region named `uss`; did you mean `us`? \
          (regions: `ap`, `eu`, `us`)\n\
          error: s.json:10:11: components.db: needs a \"region\" (the scenario has regions `ap`, `eu`, `us`)\n\

@@ -108,7 +108,7 @@ fn cases() -> Vec<Case> {
             problems: vec![problem_on(
                 "components.db",
                 "unknown component kind `databse`; did you mean `database`? (kinds: service, \
-                 load_balancer, cache, database, dns, queue, topic, log)",
+                 load_balancer, gateway, cache, database, dns, queue, topic, log)",
                 "databse",
             )],
         },
@@ -437,6 +437,49 @@ fn cases() -> Vec<Case> {
                     "hosts.spare",
                     "no component runs on it: name it as a component's \"host\", or remove it",
                 ),
+            ],
+        },
+        Case {
+            name: "gateway fields on a load balancer, and a gateway's mistakes",
+            edits: vec![
+                ("workload.entry", json!("lb")),
+                (
+                    "components.lb",
+                    json!({"kind": "load_balancer", "backends": ["api"],
+                           "rate_limits": [{"rate_per_s": 10}], "max_request_bytes": 100}),
+                ),
+                ("workload.classes", json!({"web": {}})),
+                (
+                    "components.gw",
+                    json!({"kind": "gateway", "backends": ["api"], "rate_limits": [
+                        {"per": "user", "rate_per_s": 0, "classes": ["wbe"]},
+                        {"rate_per_s": 5, "burst": 0, "classes": []}
+                    ]}),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.lb.rate_limits",
+                    "`rate_limits` is what an API gateway does: make this component \
+                     `\"kind\": \"gateway\"`",
+                ),
+                problem(
+                    "components.lb.max_request_bytes",
+                    "`max_request_bytes` is what an API gateway does",
+                ),
+                problem_on(
+                    "components.gw.rate_limits[0].per",
+                    "`user` needs a closed workload",
+                    "\"per\"",
+                ),
+                problem("components.gw.rate_limits[0].rate_per_s", "must be"),
+                problem_on(
+                    "components.gw.rate_limits[0].classes[0]",
+                    "no request class named `wbe`; did you mean `web`?",
+                    "wbe",
+                ),
+                problem("components.gw.rate_limits[1].burst", "must be ≥ 1"),
+                problem("components.gw.rate_limits[1].classes", "lists no class"),
             ],
         },
     ];

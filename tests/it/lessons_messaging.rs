@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 /// Runs scenario `stem` (with `--set` overrides) into a fresh folder: its summary and the
 /// rows of its timeseries.csv, by column name.
-fn run_with_series(
+pub(crate) fn run_with_series(
     stem: &str,
     sets: &[&str],
 ) -> (Value, Vec<std::collections::BTreeMap<String, String>>) {

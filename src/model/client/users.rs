@@ -223,7 +223,11 @@ impl Client {
             b.record(outcome != Outcome::Completed, sent, ctx.now);
         }
         let retry = &ctx.scenario.workload.retry;
-        if outcome == Outcome::Completed || u32::from(req.attempt) >= retry.max_attempts {
+        if outcome == Outcome::Completed
+            || u32::from(req.attempt) >= retry.max_attempts
+            || (outcome == Outcome::Rejected(Status::RateLimited)
+                && !ctx.scenario.workload.classes[usize::from(req.class)].retry_rate_limited)
+        {
             return self.conclude(ctx, &req, outcome);
         }
         let next_attempt = req.attempt + 1;

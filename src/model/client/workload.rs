@@ -129,6 +129,8 @@ pub struct Class {
     pub breaker: Option<BreakerSpec>,
     /// Its own load over time: its level multiplies its weight (None: constant).
     pub profile: Option<Profile>,
+    /// Whether an attempt refused `rate_limited` is retried (else it ends the request).
+    pub retry_rate_limited: bool,
 }
 
 /// Client retry policy.

@@ -17,6 +17,7 @@ use crate::model::distribution::Dist;
 use crate::model::event::Event;
 use crate::model::ids::{ComponentId, FrameId};
 use crate::model::net::balance::{Sender, View, choose};
+use crate::model::net::gateway::{Gateway, GatewaySpec};
 use crate::model::net::health::{HealthCheck, Observed};
 use crate::model::request::Frame;
 use crate::scenario::raw::LbPolicy;
@@ -50,6 +51,8 @@ pub struct BalancerSpec {
     pub groups: Vec<Vec<u32>>,
     /// Per request class, its index in `groups`.
     pub class_group: Vec<u16>,
+    /// An API gateway's auth step, size and rate limits (`"kind": "gateway"`).
+    pub gateway: Option<GatewaySpec>,
 }
 
 impl BalancerSpec {
@@ -101,12 +104,15 @@ pub struct Balancer {
     pub nic_utilisation: f64,
     last_tick_area: u128,
     last_tick: SimTime,
+    /// A gateway's buckets and refusals.
+    pub gateway: Option<Box<Gateway>>,
 }
 
 impl Balancer {
     pub fn new(spec: BalancerSpec, rng: Stream) -> Balancer {
         let n = spec.backends.len();
         Balancer {
+            gateway: spec.gateway.clone().map(|g| Box::new(Gateway::new(g))),
             core_free: vec![SimTime::ZERO; spec.machine.cores as usize],
             cpu_booked: 0,
             nic: Nic::default(),
@@ -223,6 +229,11 @@ impl Balancer {
             ctx.note_user_connection(&fr, fr.component, self.epoch, false);
             return reply(ctx, f, Status::ConnectionLimit);
         }
+        if let Some(gw) = self.gateway.as_deref_mut()
+            && let Some(status) = gw.admit(now, req.class, req.user, bytes, req.counted)
+        {
+            return self.turn_away(ctx, f, fresh, bytes, status);
+        }
         let g = usize::from(self.spec.class_group[usize::from(req.class)]);
         let view = View {
             group: &self.spec.groups[g],
@@ -255,19 +266,9 @@ impl Balancer {
         self.active[i] += 1;
         self.sent[i] += 1;
         // Accepted: its NIC takes the request in (FIFO, so in arrival order), then a core
-        // works on it (first come, first served). Both are booked now, in that order, and
-        // one event comes back when the work is done. (A refused request costs neither: it
-        // is turned away at the handshake, as on a server.)
-        ctx.frames.get_mut(f).received = true;
-        let received = self
-            .nic
-            .receive(&self.spec.machine, bytes, now, fr.wire)
-            .unwrap_or(now);
-        let mut work = self.spec.forward.sample(&mut self.rng);
-        if fresh && fr.parent.is_none() && self.spec.accept.mean_ns() > 0.0 {
-            work += self.spec.accept.sample(&mut self.rng);
-        }
-        let forwarded = self.compute(received, work);
+        // works on it; one event comes back when the work is done. (A request refused at the
+        // handshake costs neither, as on a server; one a gateway rate-limits costs both.)
+        let forwarded = self.read_in(ctx, f, fresh, bytes);
         let lf = ctx.frames.get_mut(f);
         lf.epoch = self.epoch;
         lf.backend = i as u32;
@@ -277,6 +278,63 @@ impl Balancer {
             return;
         }
         self.forward(ctx, f, bytes);
+    }
+
+    /// Its NIC takes call `f` (of `bytes`) in, then a core forwards it (and, on a gateway,
+    /// authenticates it; on a `fresh` connection from a user, accepts it first); returns when
+    /// that work is done. Both are booked now, in that order, first come first served.
+    fn read_in(&mut self, ctx: &mut Context, f: FrameId, fresh: bool, bytes: u64) -> SimTime {
+        let now = ctx.now;
+        let fr = ctx.frames.get_mut(f);
+        fr.received = true;
+        let (wire, root) = (fr.wire, fr.parent.is_none());
+        let received = self
+            .nic
+            .receive(&self.spec.machine, bytes, now, wire)
+            .unwrap_or(now);
+        let mut work = self.spec.forward.sample(&mut self.rng);
+        if fresh && root && self.spec.accept.mean_ns() > 0.0 {
+            work += self.spec.accept.sample(&mut self.rng);
+        }
+        if let Some(gw) = &self.gateway {
+            work += gw.spec.auth.sample(&mut self.rng);
+        }
+        self.compute(received, work)
+    }
+
+    /// A gateway refuses call `f` with `status` (`rate_limited` or `too_large`) over the
+    /// connection it came on: a rate-limited request was read in and authenticated first (a
+    /// client that misbehaves costs the gateway, not the backends); a too-large one is refused
+    /// from its headers, before its body is read.
+    fn turn_away(
+        &mut self,
+        ctx: &mut Context,
+        f: FrameId,
+        fresh: bool,
+        bytes: u64,
+        status: Status,
+    ) {
+        let now = ctx.now;
+        let fr = *ctx.frames.get(f);
+        if ctx.requests.get(fr.request).counted {
+            self.refused[status.index()] += 1;
+        }
+        if fresh {
+            ctx.note_user_connection(&fr, fr.component, self.epoch, true);
+        }
+        let done = if status == Status::RateLimited {
+            self.read_in(ctx, f, fresh, bytes)
+        } else {
+            now
+        };
+        if fresh && !ctx.closes_after(&fr) {
+            // Kept alive: the connection stays open after the refusal, as HTTP's does.
+            self.connections += 1;
+            self.conns.set(now, u64::from(self.connections));
+        }
+        let lf = ctx.frames.get_mut(f);
+        lf.epoch = self.epoch;
+        answer(ctx, f, status, done, SimTime::ZERO);
     }
 
     /// Its CPU is done with call `f`: the NIC sends it to the backend chosen.

@@ -10,7 +10,12 @@ use crate::scenario::raw::*;
 use crate::scenario::suggest::hint;
 use std::collections::BTreeMap;
 
-pub(super) fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> BalancerSpec {
+pub(super) fn balancer(
+    c: &mut Checker,
+    path: &str,
+    b: &RawLoadBalancer,
+    gateway: bool,
+) -> BalancerSpec {
     if b.backends.is_empty() && b.routes.is_empty() {
         c.problem(
             format!("{path}.backends"),
@@ -77,10 +82,10 @@ pub(super) fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> Bala
                 0
             }
             Some(RawComponent::Cache(_) | RawComponent::Database(_)) => 1,
-            Some(RawComponent::LoadBalancer(_)) => {
+            Some(RawComponent::LoadBalancer(_) | RawComponent::Gateway(_)) => {
                 c.problem(
                     &p,
-                    format!("`{name}` is a load balancer; backends are services"),
+                    format!("`{name}` is a load balancer or gateway; backends are services"),
                 );
                 0
             }
@@ -194,6 +199,17 @@ pub(super) fn balancer(c: &mut Checker, path: &str, b: &RawLoadBalancer) -> Bala
             0.0,
             MAX_COST_PER_HOUR,
         ),
+        gateway: if gateway {
+            Some(super::gateway::gateway(c, path, b))
+        } else {
+            for field in gateway_fields_given(b) {
+                c.problem(
+                    format!("{path}.{field}"),
+                    format!("`{field}` is what an API gateway does: make this component `\"kind\": \"gateway\"`"),
+                );
+            }
+            None
+        },
         groups,
         class_group,
     }

@@ -157,7 +157,10 @@ pub(super) fn component(
             ComponentKind::Database(Box::new(database(c, &path, d, key_space)))
         }
         RawComponent::LoadBalancer(b) => {
-            ComponentKind::Balancer(Box::new(super::balancer::balancer(c, &path, b)))
+            ComponentKind::Balancer(Box::new(super::balancer::balancer(c, &path, b, false)))
+        }
+        RawComponent::Gateway(b) => {
+            ComponentKind::Balancer(Box::new(super::balancer::balancer(c, &path, b, true)))
         }
         RawComponent::Dns(d) => ComponentKind::Dns(Box::new(dns(c, &path, d))),
         RawComponent::Topic(t) => ComponentKind::Topic(Box::new(super::queue::topic(c, &path, t))),

@@ -45,10 +45,12 @@ pub(super) fn dns(c: &mut Checker, path: &str, d: &RawDns) -> DnsSpec {
         let p = format!("{path}.targets[{i}]");
         let id = c.component(&p, name);
         match c.raw.components.get(name) {
-            Some(RawComponent::Service(_) | RawComponent::LoadBalancer(_)) => {}
+            Some(
+                RawComponent::Service(_) | RawComponent::LoadBalancer(_) | RawComponent::Gateway(_),
+            ) => {}
             Some(_) => c.problem(
                 &p,
-                format!("`{name}` cannot be a DNS target: targets are load balancers or services"),
+                format!("`{name}` cannot be a DNS target: targets are load balancers, gateways or services"),
             ),
             None => {}
         }

@@ -84,7 +84,7 @@ fn region_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Queue(q) => q.region.as_ref(),
         RawComponent::Topic(t) => t.region.as_ref(),
         RawComponent::Log(l) => l.region.as_ref(),
-        RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
+        RawComponent::LoadBalancer(_) | RawComponent::Gateway(_) | RawComponent::Dns(_) => None,
     }
 }
 
@@ -96,7 +96,7 @@ pub(super) fn host_of(comp: &RawComponent) -> Option<&String> {
         RawComponent::Queue(q) => q.host.as_ref(),
         RawComponent::Topic(t) => t.host.as_ref(),
         RawComponent::Log(l) => l.host.as_ref(),
-        RawComponent::LoadBalancer(_) | RawComponent::Dns(_) => None,
+        RawComponent::LoadBalancer(_) | RawComponent::Gateway(_) | RawComponent::Dns(_) => None,
     }
 }
 

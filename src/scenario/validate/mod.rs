@@ -17,6 +17,7 @@ mod batching;
 mod components;
 mod dns;
 mod faults;
+mod gateway;
 mod hosts;
 mod queue;
 mod regions;

@@ -12,7 +12,7 @@ use crate::scenario::suggest::hint;
 fn region_of(comp: &RawComponent) -> Option<&String> {
     match comp {
         RawComponent::Service(s) => s.region.as_ref(),
-        RawComponent::LoadBalancer(b) => b.region.as_ref(),
+        RawComponent::LoadBalancer(b) | RawComponent::Gateway(b) => b.region.as_ref(),
         RawComponent::Cache(k) => k.region.as_ref(),
         // A database whose machines are spread is where its first primary is.
         RawComponent::Database(d) => d.region.as_ref().or_else(|| {

@@ -47,6 +47,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
         keys: RawKeys::default(),
         circuit_breaker: None,
         profile: None,
+        retry_rate_limited: false,
     };
     let raw_classes: Vec<(String, RawClass)> = if w.classes.is_empty() {
         vec![("default".into(), default_class)]
@@ -143,6 +144,7 @@ pub(super) fn workload(c: &mut Checker) -> Workload {
             ),
             keys,
             breaker,
+            retry_rate_limited: class.retry_rate_limited,
             // A class's level scales its weight, so it is not capped like a closed model's
             // share of users.
             profile: class

@@ -1,0 +1,57 @@
+//! The lessons of the elastic scenarios (issue 15: gateways, and later autoscalers,
+//! functions, deploys and edges), asserted on the figures docs/concepts.md points at.
+
+use crate::common::num;
+use serde_json::Value;
+
+/// Runs scenario `stem` with `--set` overrides; its summary.
+fn run(stem: &str, sets: &[&str]) -> Value {
+    crate::lessons_messaging::run_with_series(stem, sets).0
+}
+
+/// Scenario 33: the partner sends 1,600/s for 20 s against a limit of 200/s with a burst of
+/// 200, so about 1,600·20 − 200·20 − 200 = 27,800 of its requests get 429s (Poisson: ±4.5σ
+/// with σ = √32,000 ≈ 179), none retried; the shoppers lose nothing and their p99 stays near
+/// the network's round trips (about 0.3 s). Without the limit the two servers saturate: the
+/// shoppers' p99 grows past a second and some of their requests are refused.
+#[test]
+fn a_gateway_rate_limit_keeps_one_client_from_hurting_the_others() {
+    let limited = run("33-gateway-rate-limit", &[]);
+    let refused = num(
+        &limited,
+        "/classes/partner/requests/rejected_by/rate_limited",
+    );
+    assert!((refused - 27_800.0).abs() < 4.5 * 179.0, "429s: {refused}");
+    assert_eq!(num(&limited, "/retries"), 0.0, "429s are not retried");
+    assert_eq!(
+        num(&limited, "/components/gateway/rate_limits/0/rate_limited"),
+        refused
+    );
+    let errors = |s: &Value, class: &str| {
+        num(s, &format!("/classes/{class}/requests/total"))
+            - num(s, &format!("/classes/{class}/requests/completed"))
+    };
+    assert_eq!(errors(&limited, "shoppers"), 0.0);
+    let p99_limited = num(&limited, "/classes/shoppers/latency_ms/p99");
+    assert!(
+        p99_limited < 400.0,
+        "shoppers' p99 with the limit: {p99_limited}"
+    );
+    let cpu = num(&limited, "/components/api/cpu_utilisation");
+    assert!(cpu < 0.4, "servers' CPU with the limit: {cpu}");
+
+    let open = run(
+        "33-gateway-rate-limit",
+        &["components.gateway.rate_limits[0].rate_per_s=1000000"],
+    );
+    assert!(
+        open.pointer("/requests/rejected_by/rate_limited").is_none(),
+        "no 429s without a limit"
+    );
+    let p99_open = num(&open, "/classes/shoppers/latency_ms/p99");
+    assert!(
+        p99_open > 3.0 * p99_limited,
+        "shoppers' p99 without the limit {p99_open} against {p99_limited}"
+    );
+    assert!(errors(&open, "shoppers") > 0.0);
+}
