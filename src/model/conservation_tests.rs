@@ -21,6 +21,7 @@ fn scenario(
     replication: u32,
     shards: u32,
     gateway: bool,
+    scaled: bool,
 ) -> String {
     let mut faults = json!([]);
     if crash {
@@ -49,6 +50,18 @@ fn scenario(
                                    {"per": "class", "classes": ["b"], "rate_per_s": 100},
                                    {"rate_per_s": 500, "burst": 20}]);
     }
+    let mut api = json!({"kind": "service", "replicas": 2, "workers": workers, "queue_capacity": queue,
+                    "machine": {"cores": 2, "max_connections": max_conn, "ram_gb": 1, "base_memory_gb": 0.99},
+                    "handlers": {"a": [{"cpu_ms": {"exponential": {"mean_ms": 2}}}, {"call": "cache"}],
+                                 "b": [{"cpu_ms": {"lognormal": {"mean_ms": 1, "std_ms": 2}}}, {"call": "db"}]},
+                    "connection_pools": {"db": {"size": pool}}});
+    if scaled {
+        // Machines start, serve, drain (some past the timeout) and stop while crashes go on.
+        api["scaling"] = json!({"max_replicas": 4, "start_delay_ms": {"exponential": {"mean_ms": 50}},
+                                "drain_timeout_ms": 30,
+                                "schedule": [{"at_s": 0.4, "replicas": 4}, {"at_s": 1.1, "replicas": 1}],
+                                "autoscale": {"target": 0.5, "interval_s": 0.2, "scale_in_stabilisation_s": 0.3}});
+    }
     json!({
         "name": "conservation",
         "duration_s": 2,
@@ -62,11 +75,7 @@ fn scenario(
         },
         "components": {
             "lb": lb,
-            "api": {"kind": "service", "replicas": 2, "workers": workers, "queue_capacity": queue,
-                    "machine": {"cores": 2, "max_connections": max_conn, "ram_gb": 1, "base_memory_gb": 0.99},
-                    "handlers": {"a": [{"cpu_ms": {"exponential": {"mean_ms": 2}}}, {"call": "cache"}],
-                                 "b": [{"cpu_ms": {"lognormal": {"mean_ms": 1, "std_ms": 2}}}, {"call": "db"}]},
-                    "connection_pools": {"db": {"size": pool}}},
+            "api": api,
             "cache": {"kind": "cache", "machine": {"cores": 1}, "backing": "db", "policy": {"hit_ratio": hit_ratio}},
             "db": {"kind": "database", "machine": {"cores": 2, "max_connections": 6},
                    "queries": {"a": {"cpu_ms": {"exponential": {"mean_ms": 1}}, "disk_ios": 1},
@@ -87,9 +96,9 @@ proptest! {
         timeout_ms in 3.0f64..200.0, attempts in 1u32..4, crash in any::<bool>(),
         policy in prop::sample::select(vec!["round_robin", "least_connections", "ip_hash", "random", "weighted", "power_of_two_choices"]),
         pool in 1u32..5, hit_ratio in 0.0f64..1.0, replication in 0u32..4, shards in 1u32..3,
-        gateway in any::<bool>(),
+        gateway in any::<bool>(), scaled in any::<bool>(),
     ) {
-        let text = scenario(users, workers, queue, max_conn, timeout_ms, attempts, crash, policy, pool, hit_ratio, replication, shards, gateway);
+        let text = scenario(users, workers, queue, max_conn, timeout_ms, attempts, crash, policy, pool, hit_ratio, replication, shards, gateway, scaled);
         let model = crate::scenario::load(&text).expect("generated scenario is valid");
         let mut sim = Simulation::new(model);
         let stop = sim.run(&mut |_| {});
@@ -122,6 +131,7 @@ fn max_events_stops_the_run_with_a_typed_reason() {
         0.5,
         0,
         1,
+        true,
         true,
     ))
     .unwrap();

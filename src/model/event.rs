@@ -82,6 +82,16 @@ pub enum Event {
     },
     /// Scheduled job `job` is due to start a run.
     JobStart { job: u32 },
+    /// Entry `entry` of fleet `fleet`'s schedule is due.
+    ScaleScheduled { fleet: u16, entry: u32 },
+    /// Fleet `fleet`'s autoscaler evaluates.
+    Autoscale { fleet: u16 },
+    /// Machine `machine` of fleet `fleet` has started, unless its start was called off
+    /// since (`turn`).
+    FleetReady { fleet: u16, turn: u16, machine: u32 },
+    /// Machine `machine` of fleet `fleet` is draining: is it done? Stale unless `turn` is
+    /// its drain's.
+    FleetDrain { fleet: u16, turn: u16, machine: u32 },
     /// A time-series interval ends.
     SampleTick,
     /// Warm-up is over: statistics start.

@@ -17,6 +17,7 @@ pub mod compute;
 pub mod context;
 pub mod data;
 pub mod distribution;
+pub mod elastic;
 pub mod event;
 pub mod fault;
 pub mod ids;
@@ -62,6 +63,8 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Scheduled batch jobs.
     pub jobs: Vec<messaging::jobs::JobSpec>,
+    /// Services whose replica count changes during the run.
+    pub fleets: Vec<elastic::fleet::FleetSpec>,
     /// What `dsim check` holds a run to.
     pub slos: Vec<slo::Slo>,
     /// Goodput's latency when set from outside (`dsim compare` holds every design to the

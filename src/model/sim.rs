@@ -20,6 +20,7 @@ use crate::model::component::{Component, Others, split};
 use crate::model::compute::host::Host;
 use crate::model::compute::steps;
 use crate::model::context::{Context, KeptConnection, Liveness, NetState, RunMetrics, Window};
+use crate::model::elastic::fleet::Fleet;
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
 use crate::model::messaging::jobs::Jobs;
@@ -73,6 +74,8 @@ pub struct Simulation {
     pub client: Client,
     /// Scheduled batch jobs.
     pub jobs: Jobs,
+    /// Services whose replica count changes during the run.
+    pub fleets: Vec<Fleet>,
     pub events: u64,
     pub drain_deadline: SimTime,
     pub stop: Option<StopReason>,
@@ -241,6 +244,7 @@ impl Simulation {
             components,
             client: Client::new(client_rng, breakers),
             jobs,
+            fleets: Vec::new(),
             events: 0,
             drain_deadline: SimTime::MAX,
             stop: None,
@@ -250,6 +254,8 @@ impl Simulation {
         let estimate = sim.ctx.scenario.memory_estimate();
         let idle_users = estimate.all_users_waiting * EventQueue::<Event>::ENTRY_BYTES as u64;
         sim.fixed_heap_bytes = estimate.base_bytes.saturating_sub(idle_users);
+        sim.fleets = crate::model::elastic::fleet::build(&sim.ctx.scenario, &sim.components);
+        sim.start_fleets();
         sim.schedule_initial_events();
         sim
     }
@@ -483,6 +489,18 @@ impl Simulation {
                 request,
             } => comps[usize::from(topic)].redeliver(ctx, request, epoch),
             Event::JobStart { job } => self.jobs.start(ctx, job),
+            Event::ScaleScheduled { fleet, entry } => self.scale_scheduled(fleet, entry),
+            Event::Autoscale { fleet } => self.autoscale(fleet),
+            Event::FleetReady {
+                fleet,
+                turn,
+                machine,
+            } => self.fleet_ready(fleet, turn, machine),
+            Event::FleetDrain {
+                fleet,
+                turn,
+                machine,
+            } => self.fleet_drain(fleet, turn, machine),
             Event::SampleTick => self.sample_tick(),
             Event::WindowStart => self.start_window(),
             Event::WindowEnd => self.end_window(),
@@ -494,6 +512,9 @@ impl Simulation {
         self.ctx.metrics.in_system_area_at_start = self.ctx.metrics.in_system.area_at(now);
         for c in &mut self.components {
             c.snapshot_window_start(&mut self.ctx.hosts, now);
+        }
+        for f in &mut self.fleets {
+            f.snapshot_window_start(now);
         }
     }
 
@@ -507,6 +528,10 @@ impl Simulation {
         ctx.metrics.in_system_area_at_end = ctx.metrics.in_system.area_at(now);
         for c in &mut self.components {
             c.snapshot_window_end(&mut ctx.hosts, now);
+        }
+        let span = ctx.window.end - ctx.window.start;
+        for f in &mut self.fleets {
+            f.snapshot_window_end(now, span);
         }
         if ctx
             .metrics

@@ -77,6 +77,7 @@ fn server(replicas: u32, cpu: f64, rps: f64) -> ServerSummary {
         service_ms: Some(latency(9_000, 8.1, 7.0, 31.0)),
         pool_wait_ms: None,
         host: None,
+        scaling: None,
         cache_hit_ratio: None,
         replication: None,
         hottest_machine: None,

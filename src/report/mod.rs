@@ -8,6 +8,7 @@ pub(crate) mod check;
 pub(crate) mod compare;
 pub(crate) mod component;
 pub(crate) mod csv;
+pub(crate) mod elastic_sections;
 pub(crate) mod failures;
 pub(crate) mod html;
 pub(crate) mod junit;
@@ -346,6 +347,15 @@ pub(crate) struct Results {
 impl Results {
     /// Reads the results out of a finished simulation.
     pub(crate) fn from_simulation(sim: &mut Simulation, stop: StopReason) -> Results {
+        // Fleets: their scaling sections, and what they cost per hour over the window.
+        let end = sim.ctx.now;
+        let mut scaled: Vec<Option<(component::ScalingSummary, f64, u32)>> =
+            vec![None; sim.components.len()];
+        for f in &mut sim.fleets {
+            let cost = f.mean_billed * f.spec.price_per_hour;
+            scaled[f.spec.component.index()] =
+                Some((component::scaling_summary(f, end), cost, f.spec.max));
+        }
         let sc = &sim.ctx.scenario;
         let measured = sim.ctx.window.span().as_secs();
         let per_s = |n: u64| {
@@ -388,6 +398,14 @@ impl Results {
         let mut replication = BTreeMap::new();
         for (i, (spec, state)) in sc.components.iter().zip(&sim.components).enumerate() {
             let mut summary = component_summary(spec, state, sc, per_s);
+            if let Some((scaling, cost, max)) = scaled[i].clone()
+                && let Some(s) = summary.server_mut()
+            {
+                // It cost what its machines cost while they existed, not its largest size.
+                s.cost_per_hour = round(cost, 4);
+                s.replicas = max;
+                s.scaling = Some(scaling);
+            }
             if let (Some(h), Some(s)) = (spec.host, summary.server_mut()) {
                 s.host = Some(sc.hosts[usize::from(h)].clone());
             }
@@ -466,7 +484,11 @@ impl Results {
             // An empty window (stopped during warm-up) measured nothing to rank.
             bottleneck: bottleneck.filter(|_| measured > 0.0).map(|(b, _)| b),
             cost_per_hour: round(
-                sc.components.iter().map(|c| c.kind.cost_per_hour()).sum(),
+                sc.components
+                    .iter()
+                    .zip(&scaled)
+                    .map(|(c, f)| f.as_ref().map_or_else(|| c.kind.cost_per_hour(), |f| f.1))
+                    .sum(),
                 4,
             ),
             failures: failures::failures(sim, &m.timeseries.rows, &replication),

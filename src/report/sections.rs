@@ -79,6 +79,7 @@ pub(crate) fn of(r: &Results) -> Vec<Section> {
     out.extend(classes(r));
     out.push(components(r));
     out.extend(super::queue_sections::queues(r));
+    out.extend(super::elastic_sections::scaling(r));
     out.extend(databases(r));
     out.extend(breakers(r));
     out.extend(regions(r));

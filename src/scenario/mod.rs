@@ -11,6 +11,7 @@ pub mod overrides;
 pub mod raw;
 mod raw_components;
 mod raw_database;
+mod raw_elastic;
 mod raw_gateway;
 mod raw_messaging;
 pub mod suggest;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 pub use super::raw_components::*;
 pub use super::raw_database::*;
+pub use super::raw_elastic::*;
 pub use super::raw_gateway::*;
 pub use super::raw_messaging::*;
 

@@ -219,6 +219,10 @@ pub struct RawService {
     #[serde(default = "one_u32")]
     #[schemars(range(min = 1, max = 10000))]
     pub replicas: u32,
+    /// A replica count that changes during the run (schedule, autoscaler); `replicas` is
+    /// the count at the start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<super::raw_elastic::RawScaling>,
     /// Requests handled at once per replica (thread pool); a worker is held through calls.
     #[serde(default = "default_workers")]
     #[schemars(range(min = 1))]

@@ -482,6 +482,42 @@ fn cases() -> Vec<Case> {
                 problem("components.gw.rate_limits[1].classes", "lists no class"),
             ],
         },
+        Case {
+            name: "a service that scales: its bounds, schedule and callers",
+            edits: vec![
+                ("components.api.replicas", json!(3)),
+                (
+                    "components.api.scaling",
+                    json!({"max_replicas": 2, "min_replicas": 4,
+                           "schedule": [{"at_s": 5, "replicas": 9}, {"at_s": 2, "replicas": 1}],
+                           "autoscale": {"target": 0}}),
+                ),
+            ],
+            problems: vec![
+                problem("components.api.replicas", "starts with 3 replicas"),
+                problem(
+                    "components.api.scaling.min_replicas",
+                    "4 is more than max_replicas",
+                ),
+                problem(
+                    "components.api.scaling",
+                    "a service that scales is reached through load balancers only",
+                ),
+                problem(
+                    "components.api.scaling.schedule[0].replicas",
+                    "9 is more than max_replicas",
+                ),
+                problem(
+                    "components.api.scaling.schedule[1].at_s",
+                    "entries must be in time order",
+                ),
+                problem("components.api.scaling.autoscale.target", "must be above 0"),
+                problem(
+                    "components.api.scaling.schedule[1].replicas",
+                    "with `autoscale` a scheduled count is the autoscaler's minimum",
+                ),
+            ],
+        },
     ];
     all.extend(crate::bad_input_queue_cases::cases());
     all

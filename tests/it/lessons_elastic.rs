@@ -55,3 +55,45 @@ fn a_gateway_rate_limit_keeps_one_client_from_hurting_the_others() {
     );
     assert!(errors(&open, "shoppers") > 0.0);
 }
+
+/// Scenario 34: a 3× spike at 120 s. Reactive, the autoscaler sees it within one 15 s
+/// evaluation but CPU reads at most 100 %, so it asks for 9 replicas and then, 75 s later,
+/// 15; with a 60 s boot, about two minutes of requests queue past the 3 s timeout: well over
+/// a fifth of the run's requests are lost. Scheduled ahead of the spike (the Hotstar case),
+/// 15 replicas serve from 110 s and nothing is lost, at a higher machine bill.
+#[test]
+fn a_spike_scheduled_for_costs_more_and_loses_nothing_where_reacting_loses_minutes() {
+    let reactive = run("34-autoscale-spike", &[]);
+    let actions = |s: &Value| s["components"]["api"]["scaling"]["actions"].clone();
+    let first = &actions(&reactive)[0];
+    assert_eq!(first["by"], "autoscaler");
+    assert!(num(first, "/at_s") <= 135.0, "first reaction {first}");
+    assert_eq!(
+        num(first, "/to"),
+        9.0,
+        "CPU saturates at 100 %: 5 × 1.0 / 0.6 → 9"
+    );
+    let lost = |s: &Value| 1.0 - num(s, "/failures/availability");
+    assert!(lost(&reactive) > 0.2, "reactive lost {}", lost(&reactive));
+    // Back to normal once enough replicas serve: the last minute loses nothing.
+    let predicted = run(
+        "34-autoscale-spike",
+        &[
+            r#"components.api.scaling.schedule=[{"at_s": 50, "replicas": 15}, {"at_s": 320, "replicas": 2}]"#,
+        ],
+    );
+    assert_eq!(lost(&predicted), 0.0);
+    assert!(num(&predicted, "/latency_ms/p99") < 500.0);
+    assert_eq!(actions(&predicted)[0]["by"], "schedule");
+    let cost = |s: &Value| num(s, "/components/api/scaling/cost_of_run");
+    assert!(
+        cost(&predicted) > cost(&reactive),
+        "booting ahead costs more: {} against {}",
+        cost(&predicted),
+        cost(&reactive)
+    );
+    // Both shrink after the spike, once the scale-in window has passed.
+    for s in [&reactive, &predicted] {
+        assert!(num(s, "/components/api/scaling/final_replicas") < 10.0);
+    }
+}

@@ -4,15 +4,13 @@
 use crate::theory::{assert_matches, exponential, open, replicate};
 use serde_json::{Value, json};
 
-/// A random split of a Poisson stream is Poisson, so a balancer choosing at random among N
-/// identical one-core servers makes N independent M/M/1 queues: with λ = 4 × 70/s and a
-/// 10 ms mean service, each has ρ = 0.7 and a mean response time of S/(1 − ρ) = 33.3 ms.
-#[test]
-fn a_random_split_over_n_servers_is_n_independent_mm1_queues() {
+/// 280 requests/s of 10 ms (exponential) through a random balancer to `replicas` identical
+/// one-core servers, measured from `warmup_s` to `duration_s`.
+fn random_split(replicas: u32, duration_s: f64, warmup_s: f64) -> Value {
     let zero = json!({"latency_ms": {"constant": {"ms": 0}}});
-    let scenario = json!({
+    json!({
         "name": "random-split",
-        "duration_s": 400, "warmup_s": 40,
+        "duration_s": duration_s, "warmup_s": warmup_s,
         "network": {"client_link": zero, "default_link": zero},
         "workload": {
             "model": open(280.0), "entry": "lb", "timeout_ms": 1e9,
@@ -21,13 +19,21 @@ fn a_random_split_over_n_servers_is_n_independent_mm1_queues() {
         "components": {
             "lb": {"kind": "load_balancer", "backends": ["servers"], "policy": "random",
                    "forward_ms": {"constant": {"ms": 0}}},
-            "servers": {"kind": "service", "replicas": 4,
+            "servers": {"kind": "service", "replicas": replicas,
                         "machine": {"cores": 1, "memory_per_connection_kb": 0,
                                     "memory_per_request_kb": 0},
                         "workers": 1, "queue_capacity": 10_000_000,
                         "handlers": {"default": [{"cpu_ms": exponential(10.0)}]}}
         }
-    });
+    })
+}
+
+/// A random split of a Poisson stream is Poisson, so a balancer choosing at random among N
+/// identical one-core servers makes N independent M/M/1 queues: with λ = 4 × 70/s and a
+/// 10 ms mean service, each has ρ = 0.7 and a mean response time of S/(1 − ρ) = 33.3 ms.
+#[test]
+fn a_random_split_over_n_servers_is_n_independent_mm1_queues() {
+    let scenario = random_split(4, 400.0, 40.0);
     let runs = replicate(&scenario);
     assert_matches(
         "random split: response time",
@@ -154,4 +160,41 @@ fn capacity_search_finds_the_mm1_p99_limit() {
         "capacity {mean} ± {ci} vs theory {theory:.1}"
     );
     assert_eq!(doc["axis"], "rate_per_s");
+}
+
+/// An autoscaled fleet at steady state is the fleet it settled on: 280 requests/s of 10 ms
+/// (exponential) against one-core replicas behind a random balancer, CPU target 80 %,
+/// evaluated every 15 s. From 2 replicas (saturated, reading 100 %) the autoscaler asks for
+/// ⌈2 × 1.0/0.8⌉ = 3, then (3 at ρ = 0.93) ⌈3 × 1.17⌉ = 4, where ρ = 0.7 gives ⌈4 × 0.875⌉ = 4
+/// and it stays (5 would read 0.56 and give 4 back). After the 200 s warm-up it is 4
+/// independent M/M/1 queues: response time S/(1 − ρ) = 33.3 ms, utilisation 0.7.
+#[test]
+fn an_autoscaled_fleet_settles_on_the_count_erlang_would_choose() {
+    let mut scenario = random_split(2, 800.0, 200.0);
+    scenario["components"]["servers"]["scaling"] = json!({
+        "max_replicas": 8, "start_delay_ms": {"constant": {"ms": 1000}},
+        "autoscale": {"target": 0.8, "interval_s": 15, "scale_in_stabilisation_s": 60}
+    });
+    let runs = replicate(&scenario);
+    for r in &runs {
+        let k = &r["components"]["servers"]["scaling"];
+        assert_eq!(k["final_replicas"], 4, "{k}");
+        let last = k["actions"].as_array().unwrap().last().unwrap().clone();
+        assert!(
+            last["at_s"].as_f64().unwrap() < 200.0,
+            "settled during warm-up: {k}"
+        );
+    }
+    assert_matches(
+        "autoscaled M/M/1 × 4: response time",
+        &runs,
+        "/latency_ms/mean",
+        10.0 / 0.3,
+    );
+    assert_matches(
+        "autoscaled: utilisation ρ",
+        &runs,
+        "/components/servers/cpu_utilisation",
+        0.7,
+    );
 }

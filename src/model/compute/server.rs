@@ -10,7 +10,7 @@ use crate::engine::rng::Stream;
 use crate::engine::time::SimTime;
 use crate::metrics::histogram::Latency;
 use crate::metrics::outcome::STATUS_COUNT;
-use crate::metrics::time_weighted::mean_between;
+use crate::metrics::time_weighted::{TimeWeighted, mean_between};
 use crate::metrics::timeseries::IntervalLoad;
 use crate::model::compute::host::Host;
 use crate::model::compute::machine::{Machine, MachineSpec};
@@ -238,6 +238,11 @@ pub struct Server<S> {
     last_tick_machine_cpu: Vec<u128>,
     last_tick_queued: u128,
     last_tick: SimTime,
+    /// A fleet's machines switched on over time (ready or draining): the machines its
+    /// utilisation and means are over. None: all `machine_count`, always.
+    pub serving: Option<TimeWeighted>,
+    serving_at_window_start: u128,
+    serving_at_last_tick: u128,
     /// Peak memory and queue of its machines' hosts, kept at the end (`record_peaks`).
     peaks: (u64, u64),
     /// Queued frames to start, in order, while one is being started (`steps::start_queued`).
@@ -276,6 +281,9 @@ impl<S> Server<S> {
             last_tick_machine_cpu: vec![0; count],
             last_tick_queued: 0,
             last_tick: SimTime::ZERO,
+            serving: None,
+            serving_at_window_start: 0,
+            serving_at_last_tick: 0,
             peaks: (0, 0),
             queued_starts: Vec::new(),
             starting_queued: false,
@@ -316,6 +324,18 @@ impl<S> Server<S> {
     pub fn snapshot_window_start(&mut self, hosts: &mut [Host], now: SimTime) {
         (self.window_start, self.machine_window_start) = self.areas(hosts, now);
         self.window_started_at = now;
+        if let Some(s) = &mut self.serving {
+            self.serving_at_window_start = s.area_at(now);
+        }
+    }
+
+    /// Mean machines switched on between `from` (the area then) and `now`: a fleet's, or
+    /// all of them.
+    fn machines_over(&mut self, from: u128, span: SimTime, now: SimTime) -> f64 {
+        match &mut self.serving {
+            Some(s) => mean_between(from, s.area_at(now), span),
+            None => f64::from(self.spec.machine_count),
+        }
     }
 
     pub fn snapshot_window_end(&mut self, hosts: &mut [Host], now: SimTime) {
@@ -323,7 +343,7 @@ impl<S> Server<S> {
         let cores = f64::from(self.spec.machine.cores);
         let (b, each) = self.areas(hosts, now);
         let a = self.window_start;
-        let n = f64::from(self.spec.machine_count);
+        let n = self.machines_over(self.serving_at_window_start, span, now);
         let per = |x: u128, y: u128, capacity: f64| mean_between(x, y, span) / capacity.max(1e-12);
         let hottest = |area: fn(&Areas) -> u128, capacity: f64| {
             let mut best = Hottest::default();
@@ -369,7 +389,12 @@ impl<S> Server<S> {
             cpu += area;
             queued += h.queued.area_at(now);
         }
-        let machines = f64::from(self.spec.machine_count).max(1.0);
+        let machines = self
+            .machines_over(self.serving_at_last_tick, span, now)
+            .max(1e-12);
+        if let Some(s) = &mut self.serving {
+            self.serving_at_last_tick = s.area_at(now);
+        }
         let capacity = machines * f64::from(self.spec.machine.cores);
         let load = IntervalLoad {
             utilisation: mean_between(self.last_tick_cpu, cpu, span) / capacity.max(1e-12),

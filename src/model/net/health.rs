@@ -22,6 +22,9 @@ pub struct CheckRecord {
     pub healthy: bool,
     pub failed_checks: u32,
     pub passed_checks: u32,
+    /// Taken out of rotation by its fleet (draining, starting or off), whatever the checks
+    /// say.
+    pub out: bool,
 }
 
 impl Default for CheckRecord {
@@ -30,6 +33,7 @@ impl Default for CheckRecord {
             healthy: true,
             failed_checks: 0,
             passed_checks: 0,
+            out: false,
         }
     }
 }
@@ -70,7 +74,7 @@ pub struct HealthChange {
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     records: Vec<CheckRecord>,
-    /// Targets believed unhealthy.
+    /// Targets not in use: believed unhealthy, or out of rotation.
     unhealthy: u32,
     pub changes: Vec<HealthChange>,
 }
@@ -84,13 +88,14 @@ impl Observed {
         }
     }
 
-    /// Whether target `i` is believed healthy.
+    /// Whether target `i` is in use: believed healthy and in rotation.
     #[inline]
     pub fn healthy(&self, i: usize) -> bool {
-        self.records[i].healthy
+        let r = &self.records[i];
+        r.healthy && !r.out
     }
 
-    /// Whether every target is believed healthy.
+    /// Whether every target is in use.
     #[inline]
     pub fn all_healthy(&self) -> bool {
         self.unhealthy == 0
@@ -107,7 +112,9 @@ impl Observed {
     ) {
         for (i, &up) in up.iter().enumerate() {
             if let Some(healthy) = hc.observe(&mut self.records[i], up) {
-                self.count(healthy);
+                if !self.records[i].out {
+                    self.count(healthy);
+                }
                 self.changes.push(HealthChange {
                     at: now,
                     target: i,
@@ -123,7 +130,21 @@ impl Observed {
         let r = &mut self.records[i];
         if r.healthy != healthy {
             r.healthy = healthy;
-            self.count(healthy);
+            if !r.out {
+                self.count(healthy);
+            }
+        }
+    }
+
+    /// Puts target `i` into rotation (`on`) or takes it out, whatever the checks believe.
+    pub fn register(&mut self, i: usize, on: bool) {
+        let r = &mut self.records[i];
+        if r.out != on {
+            return;
+        }
+        r.out = !on;
+        if r.healthy {
+            self.count(on);
         }
     }
 

@@ -17,6 +17,7 @@ mod batching;
 mod components;
 mod dns;
 mod faults;
+mod fleets;
 mod gateway;
 mod hosts;
 mod queue;
@@ -444,6 +445,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
     let faults = faults(&mut c, &components, network.regions.as_ref());
     let slos = slos::slos(&mut c);
     let jobs = queue::jobs(&mut c, duration);
+    let fleets = fleets::fleets(&mut c, &components, duration);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -462,6 +464,7 @@ pub fn validate(raw: &RawScenario) -> Result<Scenario, Vec<Problem>> {
         hosts: raw.hosts.keys().cloned().collect(),
         faults,
         jobs,
+        fleets,
         slos,
         goodput_limit: None,
     })
