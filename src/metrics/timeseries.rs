@@ -38,6 +38,9 @@ pub struct IntervalLoad {
     pub mean_queue: f64,
     /// A queue's messages; None for every other kind.
     pub messages: Option<MessageLoad>,
+    /// A fleet's replicas billed (starting, ready, draining), time-averaged; None for a
+    /// component of fixed size.
+    pub replicas: Option<f64>,
 }
 
 /// A queue over one interval.
@@ -119,6 +122,7 @@ mod tests {
                 hottest_utilisation: u,
                 mean_queue: 0.0,
                 messages: None,
+                replicas: None,
             }]
         };
         ts.close(SimTime::from_secs(1.0), load(0.5));

@@ -577,10 +577,15 @@ impl Simulation {
     fn interval_load(&mut self) -> Vec<IntervalLoad> {
         let now = self.ctx.now;
         let hosts = &mut self.ctx.hosts;
-        self.components
+        let mut load: Vec<IntervalLoad> = self
+            .components
             .iter_mut()
             .map(|c| c.interval_load(hosts, now))
-            .collect()
+            .collect();
+        for f in &mut self.fleets {
+            load[f.spec.component.index()].replicas = Some(f.interval_replicas(now));
+        }
+        load
     }
 
     /// Concludes every logical request still open when the run stops.

@@ -63,7 +63,48 @@ pub(crate) fn run_charts(r: &Results) -> Vec<NamedChart> {
         charts.push(with_faults("messages", depth));
         charts.push(with_faults("message_age", age));
     }
+    if let Some(replicas) = replica_chart(r, rows) {
+        charts.push(with_faults("replicas", replicas));
+    }
     charts
+}
+
+/// For a run with fleets that scale: the replicas each had (billed: starting, ready or
+/// draining), time-averaged per interval.
+fn replica_chart(r: &Results, rows: &[IntervalRow]) -> Option<Chart> {
+    let fleets: Vec<(usize, &String)> = r
+        .component_order
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            r.components
+                .get(*n)
+                .and_then(|c| c.server())
+                .is_some_and(|s| s.scaling.is_some())
+        })
+        .collect();
+    if fleets.is_empty() {
+        return None;
+    }
+    let mut chart = Chart::new(
+        &format!("Replicas of each fleet · {}", r.scenario),
+        TIME,
+        "replicas billed (starting, ready or draining; mean)",
+    );
+    for (i, name) in fleets {
+        chart = chart.line(
+            name,
+            rows.iter()
+                .map(|w| {
+                    (
+                        x(w),
+                        w.load.get(i).and_then(|l| l.replicas).unwrap_or(f64::NAN),
+                    )
+                })
+                .collect(),
+        );
+    }
+    Some(chart)
 }
 
 /// A row's place on the time axis: its end.

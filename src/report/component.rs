@@ -114,6 +114,8 @@ pub(crate) struct ScalingSummary {
     /// Machine-hours and their price over the whole run (warm-up and drain included).
     pub machine_hours: f64,
     pub cost_of_run: f64,
+    /// Price of one replica per hour.
+    pub replica_cost_per_hour: f64,
     /// Replicas asked for at the end of the run.
     pub final_replicas: u32,
     pub actions: Vec<ScalingActionSummary>,
@@ -595,6 +597,7 @@ pub(super) fn scaling_summary(f: &mut Fleet, now: SimTime) -> ScalingSummary {
         peak_replicas: f.billed.max(),
         machine_hours: round(f.billed.area_at(now) as f64 / 3.6e12, 6),
         cost_of_run: round(cost, 6),
+        replica_cost_per_hour: f.spec.price_per_hour,
         final_replicas: f.desired,
         actions: f
             .actions

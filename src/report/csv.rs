@@ -53,6 +53,20 @@ pub(crate) fn render(r: &Results) -> String {
         let name = &r.component_order[i];
         let _ = write!(out, ",{name}_mean_depth,{name}_oldest_age_s");
     }
+    // Fleets: replicas billed over each interval, and what they cost per hour.
+    let fleets: Vec<(usize, f64)> = r
+        .component_order
+        .iter()
+        .enumerate()
+        .filter_map(|(i, n)| {
+            let k = r.components.get(n)?.server()?.scaling.as_ref()?;
+            Some((i, k.replica_cost_per_hour))
+        })
+        .collect();
+    for &(i, _) in &fleets {
+        let name = &r.component_order[i];
+        let _ = write!(out, ",{name}_replicas,{name}_cost_per_hour");
+    }
     out.push('\n');
     let kinds: Vec<Option<LoadShown>> = r
         .component_order
@@ -117,6 +131,14 @@ pub(crate) fn render(r: &Results) -> String {
                 Some(m) => {
                     let age = m.oldest_age_s.map_or(String::new(), |a| format!("{a:.3}"));
                     let _ = write!(out, ",{:.3},{age}", m.mean_depth);
+                }
+                None => out.push_str(",,"),
+            }
+        }
+        for &(i, price) in &fleets {
+            match row.load.get(i).and_then(|l| l.replicas) {
+                Some(n) => {
+                    let _ = write!(out, ",{n:.3},{:.4}", n * price);
                 }
                 None => out.push_str(",,"),
             }

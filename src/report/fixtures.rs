@@ -101,6 +101,7 @@ fn row(start: f64, started: u64, completed: u64, failed: u64, p99: Option<f64>) 
         hottest_utilisation: cpu * 1.2,
         mean_queue: cpu * 2.0,
         messages: None,
+        replicas: None,
     };
     IntervalRow {
         start: SimTime::from_secs(start),

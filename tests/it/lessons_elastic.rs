@@ -63,7 +63,31 @@ fn a_gateway_rate_limit_keeps_one_client_from_hurting_the_others() {
 /// 15 replicas serve from 110 s and nothing is lost, at a higher machine bill.
 #[test]
 fn a_spike_scheduled_for_costs_more_and_loses_nothing_where_reacting_loses_minutes() {
-    let reactive = run("34-autoscale-spike", &[]);
+    let (reactive, rows) = crate::lessons_messaging::run_with_series("34-autoscale-spike", &[]);
+    // The time series tells the same story as the summary: replicas billed over the window
+    // (60 s to 480 s, rows of 5 s), and their price.
+    let window: Vec<_> = rows
+        .iter()
+        .filter(|r| {
+            r["t_start_s"].parse::<f64>().unwrap() >= 60.0
+                && r["t_end_s"].parse::<f64>().unwrap() <= 480.0
+        })
+        .collect();
+    let mean = |col: &str| {
+        window
+            .iter()
+            .map(|r| r[col].parse::<f64>().unwrap())
+            .sum::<f64>()
+            / window.len() as f64
+    };
+    let summary_mean = num(&reactive, "/components/api/scaling/mean_replicas");
+    assert!(
+        (mean("api_replicas") - summary_mean).abs() < 0.01,
+        "{} against {summary_mean}",
+        mean("api_replicas")
+    );
+    assert!((mean("api_cost_per_hour") - 0.2 * summary_mean).abs() < 0.01);
+    assert!((num(&reactive, "/components/api/cost_per_hour") - 0.2 * summary_mean).abs() < 1e-3);
     let actions = |s: &Value| s["components"]["api"]["scaling"]["actions"].clone();
     let first = &actions(&reactive)[0];
     assert_eq!(first["by"], "autoscaler");

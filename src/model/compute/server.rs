@@ -401,6 +401,7 @@ impl<S> Server<S> {
             hottest_utilisation: hottest,
             mean_queue: mean_between(self.last_tick_queued, queued, span) / machines,
             messages: None,
+            replicas: None,
         };
         self.last_tick_cpu = cpu;
         self.last_tick_queued = queued;

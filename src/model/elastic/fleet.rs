@@ -97,6 +97,9 @@ pub struct Fleet {
     pub watchers: Vec<Vec<(ComponentId, u32)>>,
     /// Billed machine area at the window's start, and the mean over the window.
     window_area: u128,
+    /// Billed machine area and time at the last time-series interval's end.
+    tick_area: u128,
+    tick_at: SimTime,
     pub mean_billed: f64,
 }
 
@@ -121,6 +124,8 @@ impl Fleet {
             last_eval: SimTime::ZERO,
             watchers,
             window_area: 0,
+            tick_area: 0,
+            tick_at: SimTime::ZERO,
             mean_billed: 0.0,
             spec,
         }
@@ -138,6 +143,16 @@ impl Fleet {
         let area = self.billed.area_at(now);
         self.mean_billed =
             crate::metrics::time_weighted::mean_between(self.window_area, area, span);
+    }
+
+    /// Mean machines billed since the previous call (a time-series interval).
+    pub fn interval_replicas(&mut self, now: SimTime) -> f64 {
+        let area = self.billed.area_at(now);
+        let mean =
+            crate::metrics::time_weighted::mean_between(self.tick_area, area, now - self.tick_at);
+        self.tick_area = area;
+        self.tick_at = now;
+        mean
     }
 
     /// Money its machines cost from the start to `now`.

@@ -197,6 +197,7 @@ impl Balancer {
             hottest_utilisation: utilisation,
             mean_queue: 0.0,
             messages: None,
+            replicas: None,
         }
     }
 
