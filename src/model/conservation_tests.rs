@@ -61,6 +61,11 @@ fn scenario(
                                 "drain_timeout_ms": 30,
                                 "schedule": [{"at_s": 0.4, "replicas": 4}, {"at_s": 1.1, "replicas": 1}],
                                 "autoscale": {"target": 0.5, "interval_s": 0.2, "scale_in_stabilisation_s": 0.3}});
+        api["deploys"] = json!([{"at_s": 0.6, "max_surge": 1, "max_unavailable": 1,
+                                 "start_delay_ms": {"constant": {"ms": 40}}},
+                                {"at_s": 1.3, "strategy": "recreate"},
+                                {"at_s": 1.6, "strategy": "blue_green",
+                                 "start_delay_ms": {"exponential": {"mean_ms": 30}}}]);
     }
     json!({
         "name": "conservation",

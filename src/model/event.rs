@@ -86,6 +86,10 @@ pub enum Event {
     ScaleScheduled { fleet: u16, entry: u32 },
     /// Fleet `fleet`'s autoscaler evaluates.
     Autoscale { fleet: u16 },
+    /// Fleet `fleet`'s deploy `deploy` starts.
+    DeployStart { fleet: u16, deploy: u32 },
+    /// Fleet `fleet`'s deploy looks again at its new machines' health.
+    DeployPoll { fleet: u16 },
     /// Machine `machine` of fleet `fleet` has started, unless its start was called off
     /// since (`turn`).
     FleetReady { fleet: u16, turn: u16, machine: u32 },

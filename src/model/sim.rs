@@ -491,6 +491,8 @@ impl Simulation {
             Event::JobStart { job } => self.jobs.start(ctx, job),
             Event::ScaleScheduled { fleet, entry } => self.scale_scheduled(fleet, entry),
             Event::Autoscale { fleet } => self.autoscale(fleet),
+            Event::DeployStart { fleet, deploy } => self.deploy_start(fleet, deploy),
+            Event::DeployPoll { fleet } => self.deploy_poll(fleet),
             Event::FleetReady {
                 fleet,
                 turn,

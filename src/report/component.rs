@@ -2,13 +2,11 @@
 //! workers, NIC, disk, queue, connections, memory, the busiest machine), read out of the
 //! simulation. Pure.
 
-use crate::engine::time::SimTime;
 use crate::metrics::histogram::Latency;
 use crate::model::client::workload::Class;
 use crate::model::component::Component;
 use crate::model::compute::server::{Hottest, Server};
 use crate::model::data::replication::ReplicationSpec;
-use crate::model::elastic::fleet::Fleet;
 use crate::model::net::gateway::Gateway;
 use crate::model::net::health::HealthChange;
 use crate::report::{LatencySummary, failures, reasons, round};
@@ -88,7 +86,7 @@ pub(crate) struct ServerSummary {
     pub host: Option<String>,
     /// A service whose replica count changed during the run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scaling: Option<ScalingSummary>,
+    pub scaling: Option<super::scaling::ScalingSummary>,
     /// Caches only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_hit_ratio: Option<f64>,
@@ -99,39 +97,6 @@ pub(crate) struct ServerSummary {
     /// (the figures above are means over the machines).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hottest_machine: Option<HottestMachines>,
-}
-
-/// A fleet's size over the run, what it cost, and every change asked for.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub(crate) struct ScalingSummary {
-    pub initial_replicas: u32,
-    pub min_replicas: u32,
-    pub max_replicas: u32,
-    /// Replicas billed (starting, ready or draining) on average over the window, and at
-    /// most at once during the run.
-    pub mean_replicas: f64,
-    pub peak_replicas: u64,
-    /// Machine-hours and their price over the whole run (warm-up and drain included).
-    pub machine_hours: f64,
-    pub cost_of_run: f64,
-    /// Price of one replica per hour.
-    pub replica_cost_per_hour: f64,
-    /// Replicas asked for at the end of the run.
-    pub final_replicas: u32,
-    pub actions: Vec<ScalingActionSummary>,
-}
-
-/// One change of the replica count asked for.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub(crate) struct ScalingActionSummary {
-    pub at_s: f64,
-    pub from: u32,
-    pub to: u32,
-    /// `schedule` or `autoscaler`.
-    pub by: &'static str,
-    /// The autoscaler's metric when it decided (absent for the schedule).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metric: Option<f64>,
 }
 
 /// A load balancer: no machine of its own, only connections.
@@ -581,40 +546,6 @@ fn gateway_figures(g: &Gateway, classes: &[Class]) -> GatewayFigures {
             .iter()
             .map(|c| c.name.clone())
             .zip(g.limited_by_class.iter().copied())
-            .collect(),
-    }
-}
-
-/// Fleet `f`'s scaling section, up to `now` (the run's end).
-pub(super) fn scaling_summary(f: &mut Fleet, now: SimTime) -> ScalingSummary {
-    use crate::model::elastic::fleet::Reason;
-    let cost = f.cost_until(now);
-    ScalingSummary {
-        initial_replicas: f.spec.initial,
-        min_replicas: f.spec.min,
-        max_replicas: f.spec.max,
-        mean_replicas: round(f.mean_billed, 4),
-        peak_replicas: f.billed.max(),
-        machine_hours: round(f.billed.area_at(now) as f64 / 3.6e12, 6),
-        cost_of_run: round(cost, 6),
-        replica_cost_per_hour: f.spec.price_per_hour,
-        final_replicas: f.desired,
-        actions: f
-            .actions
-            .iter()
-            .map(|a| ScalingActionSummary {
-                at_s: round(a.at.as_secs(), 6),
-                from: a.from,
-                to: a.to,
-                by: match a.reason {
-                    Reason::Schedule => "schedule",
-                    Reason::Autoscaler(_) => "autoscaler",
-                },
-                metric: match a.reason {
-                    Reason::Schedule => None,
-                    Reason::Autoscaler(m) => Some(round(m, 4)),
-                },
-            })
             .collect(),
     }
 }

@@ -37,6 +37,20 @@ pub(crate) fn scaling(r: &Results) -> Option<Section> {
                 k.actions.len()
             ));
         }
+        for d in &k.deploys {
+            s.lines.push(format!(
+                "{name}: {} deploy at {:.1} s, {}; {} requests ended in error meanwhile, {} \
+                 completed",
+                d.strategy,
+                d.at_s,
+                d.took_s
+                    .map_or("unfinished when the run ended".to_string(), |t| format!(
+                        "done in {t:.1} s"
+                    )),
+                thousands(d.errors),
+                thousands(d.completed)
+            ));
+        }
         for a in k.actions.iter().take(SHOWN) {
             rows.push(vec![
                 name.clone(),

@@ -16,6 +16,7 @@ pub(crate) mod log_messages;
 pub(crate) mod messages;
 pub(crate) mod queue_sections;
 pub(crate) mod replications;
+pub(crate) mod scaling;
 pub(crate) mod sections;
 pub(crate) mod sweep;
 pub(crate) mod table;
@@ -349,12 +350,13 @@ impl Results {
     pub(crate) fn from_simulation(sim: &mut Simulation, stop: StopReason) -> Results {
         // Fleets: their scaling sections, and what they cost per hour over the window.
         let end = sim.ctx.now;
-        let mut scaled: Vec<Option<(component::ScalingSummary, f64, u32)>> =
+        let rows = &sim.ctx.metrics.timeseries.rows;
+        let mut scaled: Vec<Option<(scaling::ScalingSummary, f64, u32)>> =
             vec![None; sim.components.len()];
         for f in &mut sim.fleets {
             let cost = f.mean_billed * f.spec.price_per_hour;
             scaled[f.spec.component.index()] =
-                Some((component::scaling_summary(f, end), cost, f.spec.max));
+                Some((scaling::scaling_summary(f, end, rows), cost, f.spec.max));
         }
         let sc = &sim.ctx.scenario;
         let measured = sim.ctx.window.span().as_secs();

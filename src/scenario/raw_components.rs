@@ -223,6 +223,9 @@ pub struct RawService {
     /// the count at the start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling: Option<super::raw_elastic::RawScaling>,
+    /// New versions rolled out during the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deploys: Vec<super::raw_elastic::RawDeploy>,
     /// Requests handled at once per replica (thread pool); a worker is held through calls.
     #[serde(default = "default_workers")]
     #[schemars(range(min = 1))]

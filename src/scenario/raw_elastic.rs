@@ -89,3 +89,57 @@ fn default_stabilisation_s() -> f64 {
 fn default_tolerance() -> f64 {
     0.1
 }
+
+/// A new version rolled out to a service at a moment of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeploy {
+    pub at_s: f64,
+    /// `rolling` (replace a few at a time), `recreate` (stop all, then start the new
+    /// version) or `blue_green` (start a whole new fleet, then switch to it).
+    #[serde(default)]
+    pub strategy: RawDeployStrategy,
+    /// Rolling: replicas of the new version started beyond the count asked for. Default 1.
+    #[serde(default = "one")]
+    pub max_surge: u32,
+    /// Rolling: replicas that may be out of service below the count asked for. Default 0.
+    #[serde(default)]
+    pub max_unavailable: u32,
+    /// Time a replica of the new version takes to start and pass its readiness check.
+    /// Default: the service's `scaling.start_delay_ms`, or 30 s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_delay_ms: Option<RawDist>,
+}
+
+/// How a deploy replaces the replicas.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawDeployStrategy {
+    #[default]
+    Rolling,
+    Recreate,
+    BlueGreen,
+}
+
+impl super::raw::RawService {
+    /// Machines the service is set up with: its most replicas, plus room for the new
+    /// version's while a deploy runs (its surge; a whole second fleet for blue/green).
+    pub fn machines(&self) -> u32 {
+        let most = self
+            .scaling
+            .as_ref()
+            .map_or(self.replicas, |k| k.max_replicas.max(self.replicas))
+            .clamp(1, 10_000);
+        let room = self
+            .deploys
+            .iter()
+            .map(|d| match d.strategy {
+                RawDeployStrategy::Rolling => d.max_surge.min(most),
+                RawDeployStrategy::Recreate => 0,
+                RawDeployStrategy::BlueGreen => most,
+            })
+            .max()
+            .unwrap_or(0);
+        most + room
+    }
+}

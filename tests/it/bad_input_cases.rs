@@ -501,7 +501,7 @@ fn cases() -> Vec<Case> {
                 ),
                 problem(
                     "components.api.scaling",
-                    "a service that scales is reached through load balancers only",
+                    "a service that scales or deploys is reached through load balancers only",
                 ),
                 problem(
                     "components.api.scaling.schedule[0].replicas",
@@ -516,6 +516,33 @@ fn cases() -> Vec<Case> {
                     "components.api.scaling.schedule[1].replicas",
                     "with `autoscale` a scheduled count is the autoscaler's minimum",
                 ),
+            ],
+        },
+        Case {
+            name: "deploys that cannot progress or are out of order",
+            edits: vec![
+                ("workload.entry", json!("lb")),
+                (
+                    "components.lb",
+                    json!({"kind": "load_balancer", "backends": ["api"]}),
+                ),
+                (
+                    "components.api.deploys",
+                    json!([{"at_s": 5, "max_surge": 0, "max_unavailable": 0},
+                           {"at_s": 4, "strategy": "recreate"},
+                           {"at_s": 50, "strategy": "blue_green"}]),
+                ),
+            ],
+            problems: vec![
+                problem(
+                    "components.api.deploys[0].max_surge",
+                    "a rolling deploy needs",
+                ),
+                problem(
+                    "components.api.deploys[1].at_s",
+                    "deploys must be in time order",
+                ),
+                problem("components.api.deploys[2].at_s", "must be"),
             ],
         },
     ];

@@ -121,3 +121,52 @@ fn a_spike_scheduled_for_costs_more_and_loses_nothing_where_reacting_loses_minut
         assert!(num(s, "/components/api/scaling/final_replicas") < 10.0);
     }
 }
+
+/// Scenario 35: a new version at peak (1,000 requests/s on eight servers; a new server takes
+/// 20 s to start and two health checks 2 s apart to be trusted). Rolling loses nothing and
+/// takes about eight start-and-check times in a row; recreate stops everything and refuses
+/// about 24 s × 1,000/s (Poisson: σ ≈ 155, so ±1,500 is generous, and the window is 2 s of
+/// checks wide); blue/green loses nothing and pays for sixteen servers for one start.
+#[test]
+fn a_rolling_deploy_loses_nothing_where_recreate_is_down_for_a_start() {
+    let deploy = |s: &Value| s["components"]["api"]["scaling"]["deploys"][0].clone();
+    let rolling = run("35-rolling-deploy", &[]);
+    let d = deploy(&rolling);
+    assert_eq!(d["errors"], 0, "{d}");
+    assert_eq!(
+        num(&rolling, "/requests/total"),
+        num(&rolling, "/requests/completed")
+    );
+    let took = num(&d, "/took_s");
+    assert!(
+        (8.0 * 22.0..=8.0 * 26.0).contains(&took),
+        "rolling took {took} s"
+    );
+    assert_eq!(num(&rolling, "/components/api/scaling/peak_replicas"), 9.0);
+
+    let recreate = run(
+        "35-rolling-deploy",
+        &[r#"components.api.deploys[0].strategy="recreate""#],
+    );
+    let d = deploy(&recreate);
+    let down = num(&d, "/took_s");
+    assert!((22.0..=24.5).contains(&down), "recreate down for {down} s");
+    let refused = num(&recreate, "/requests/rejected_by/no_healthy_backend");
+    assert!(
+        (refused - 1000.0 * down).abs() < 1_500.0,
+        "{refused} refused in {down} s"
+    );
+    assert_eq!(num(&d, "/errors"), refused);
+
+    let blue_green = run(
+        "35-rolling-deploy",
+        &[r#"components.api.deploys[0].strategy="blue_green""#],
+    );
+    let d = deploy(&blue_green);
+    assert_eq!(d["errors"], 0, "{d}");
+    assert!(num(&d, "/took_s") < 25.0);
+    assert_eq!(
+        num(&blue_green, "/components/api/scaling/peak_replicas"),
+        16.0
+    );
+}

@@ -18,6 +18,7 @@ use crate::model::Scenario;
 use crate::model::component::{Component, split};
 use crate::model::distribution::Dist;
 use crate::model::elastic::autoscaler::{AutoscaleSpec, Autoscaler};
+use crate::model::elastic::deploy::{DeployRecord, DeploySpec, Rollout};
 use crate::model::event::Event;
 use crate::model::ids::ComponentId;
 use crate::model::sim::Simulation;
@@ -43,6 +44,10 @@ pub struct FleetSpec {
     pub autoscale: Option<AutoscaleSpec>,
     /// Price of one machine per hour.
     pub price_per_hour: f64,
+    /// Machines it is set up with: `max` and room for a deploy's new version.
+    pub machines: u32,
+    /// New versions rolled out, in time order.
+    pub deploys: Vec<DeploySpec>,
 }
 
 /// Where a machine of a fleet is in its life.
@@ -80,6 +85,16 @@ pub struct Fleet {
     turns: Vec<u16>,
     /// Per machine, when its drain began.
     drain_started: Vec<SimTime>,
+    /// Per machine, the version it runs; `version` is the newest.
+    pub versions: Vec<u16>,
+    pub version: u16,
+    /// The deploy under way, and a scaling change waiting for its end.
+    pub rollout: Option<Rollout>,
+    pub pending: Option<(u32, Reason)>,
+    /// A deploy's poll is on the clock.
+    pub poll_due: bool,
+    /// Deploys started: when, and when each finished.
+    pub deploys_done: Vec<DeployRecord>,
     /// Start delays are drawn from the fleet's own stream.
     rng: Stream,
     /// The replica count asked for (starting and ready machines).
@@ -105,7 +120,7 @@ pub struct Fleet {
 
 impl Fleet {
     pub fn new(spec: FleetSpec, watchers: Vec<Vec<(ComponentId, u32)>>, rng: Stream) -> Fleet {
-        let n = spec.max as usize;
+        let n = spec.machines as usize;
         let mut states = vec![MachineState::Off; n];
         states[..spec.initial as usize].fill(MachineState::Ready);
         let mut billed = TimeWeighted::default();
@@ -116,6 +131,12 @@ impl Fleet {
             states,
             turns: vec![0; n],
             drain_started: vec![SimTime::ZERO; n],
+            versions: vec![0; n],
+            version: 0,
+            rollout: None,
+            pending: None,
+            poll_due: false,
+            deploys_done: Vec::new(),
             rng,
             billed,
             actions: Vec::new(),
@@ -168,7 +189,7 @@ pub fn build(scenario: &Scenario, components: &[Component]) -> Vec<Fleet> {
         .fleets
         .iter()
         .map(|spec| {
-            let mut watchers = vec![Vec::new(); spec.max as usize];
+            let mut watchers = vec![Vec::new(); spec.machines as usize];
             for (i, c) in components.iter().enumerate() {
                 let Component::Balancer(b) = c else {
                     continue;
@@ -194,7 +215,7 @@ impl Simulation {
         for f in 0..self.fleets.len() {
             let (c, initial, max) = {
                 let s = &self.fleets[f].spec;
-                (s.component, s.initial, s.max)
+                (s.component, s.initial, s.machines)
             };
             for m in initial..max {
                 self.power(c, m, false);
@@ -208,6 +229,12 @@ impl Simulation {
                 self.ctx
                     .queue
                     .push(at, Event::ScaleScheduled { fleet, entry });
+            }
+            for (deploy, d) in spec.deploys.iter().enumerate() {
+                let deploy = deploy as u32;
+                self.ctx
+                    .queue
+                    .push(d.at, Event::DeployStart { fleet, deploy });
             }
             if let Some(a) = &spec.autoscale {
                 let at = a.interval;
@@ -293,7 +320,8 @@ impl Simulation {
         let n = fleet
             .autoscaler
             .recommend(&spec, now, ready, metric, current, bounds);
-        if n != current {
+        // While a deploy replaces the machines the autoscaler holds still.
+        if n != current && self.fleets[fi].rollout.is_none() {
             self.scale_to(fi, n, Reason::Autoscaler(metric));
         }
         if self.ctx.still_running() {
@@ -302,10 +330,20 @@ impl Simulation {
         }
     }
 
+    /// A scaling change that waited for a deploy's end.
+    pub(crate) fn scale_to_later(&mut self, f: usize, n: u32, reason: Reason) {
+        self.scale_to(f, n, reason);
+    }
+
     /// Asks fleet `f` for `n` replicas: starts or stops machines to get there.
     fn scale_to(&mut self, f: usize, n: u32, reason: Reason) {
         let now = self.ctx.now;
         let fleet = &mut self.fleets[f];
+        if fleet.rollout.is_some() {
+            // A deploy is replacing the machines: the change waits for its end.
+            fleet.pending = Some((n, reason));
+            return;
+        }
         let n = n.min(fleet.spec.max);
         let from = fleet.desired;
         if n == from {
@@ -318,7 +356,6 @@ impl Simulation {
             reason,
         });
         fleet.desired = n;
-        let fleet_id = f as u16;
         if n > from {
             for _ in from..n {
                 let fleet = &mut self.fleets[f];
@@ -333,21 +370,10 @@ impl Simulation {
                     self.register(f, m as u32, true);
                     continue;
                 }
-                let Some(m) = fleet.states.iter().position(|&s| s == MachineState::Off) else {
+                let delay = fleet.spec.start_delay;
+                if !self.start_machine(f, &delay) {
                     break;
-                };
-                fleet.states[m] = MachineState::Starting;
-                fleet.billed.add(now, 1);
-                let delay = fleet.spec.start_delay.sample(&mut fleet.rng);
-                let turn = fleet.turns[m];
-                self.ctx.schedule(
-                    now + delay,
-                    Event::FleetReady {
-                        fleet: fleet_id,
-                        turn,
-                        machine: m as u32,
-                    },
-                );
+                }
             }
             return;
         }
@@ -356,28 +382,66 @@ impl Simulation {
             // Machines still starting go first (the newest), then the newest ready one.
             let pick = |s: MachineState| fleet.states.iter().rposition(|&x| x == s);
             if let Some(m) = pick(MachineState::Starting) {
-                fleet.states[m] = MachineState::Off;
-                fleet.turns[m] = fleet.turns[m].wrapping_add(1);
-                fleet.billed.add(now, -1);
+                self.cancel_start(f, m);
                 continue;
             }
             let Some(m) = pick(MachineState::Ready) else {
                 break;
             };
-            fleet.states[m] = MachineState::Draining;
-            fleet.turns[m] = fleet.turns[m].wrapping_add(1);
-            fleet.drain_started[m] = now;
-            let turn = fleet.turns[m];
-            self.register(f, m as u32, false);
-            self.ctx.schedule(
-                now,
-                Event::FleetDrain {
-                    fleet: fleet_id,
-                    turn,
-                    machine: m as u32,
-                },
-            );
+            self.drain_machine(f, m);
         }
+    }
+
+    /// Starts the first machine of fleet `f` that is off, of its current version, ready
+    /// after a delay drawn from `delay`; false if every machine is in use.
+    pub(crate) fn start_machine(&mut self, f: usize, delay: &Dist) -> bool {
+        let now = self.ctx.now;
+        let fleet = &mut self.fleets[f];
+        let Some(m) = fleet.states.iter().position(|&s| s == MachineState::Off) else {
+            return false;
+        };
+        fleet.states[m] = MachineState::Starting;
+        fleet.versions[m] = fleet.version;
+        fleet.billed.add(now, 1);
+        let delay = delay.sample(&mut fleet.rng);
+        let turn = fleet.turns[m];
+        self.ctx.schedule(
+            now + delay,
+            Event::FleetReady {
+                fleet: f as u16,
+                turn,
+                machine: m as u32,
+            },
+        );
+        true
+    }
+
+    /// Calls off the start of machine `m` of fleet `f`.
+    pub(crate) fn cancel_start(&mut self, f: usize, m: usize) {
+        let now = self.ctx.now;
+        let fleet = &mut self.fleets[f];
+        fleet.states[m] = MachineState::Off;
+        fleet.turns[m] = fleet.turns[m].wrapping_add(1);
+        fleet.billed.add(now, -1);
+    }
+
+    /// Takes ready machine `m` of fleet `f` out of rotation to drain it.
+    pub(crate) fn drain_machine(&mut self, f: usize, m: usize) {
+        let now = self.ctx.now;
+        let fleet = &mut self.fleets[f];
+        fleet.states[m] = MachineState::Draining;
+        fleet.turns[m] = fleet.turns[m].wrapping_add(1);
+        fleet.drain_started[m] = now;
+        let turn = fleet.turns[m];
+        self.register(f, m as u32, false);
+        self.ctx.schedule(
+            now,
+            Event::FleetDrain {
+                fleet: f as u16,
+                turn,
+                machine: m as u32,
+            },
+        );
     }
 
     /// Machine `m` of fleet `f` has started: it serves, and its balancers add it.
@@ -392,6 +456,7 @@ impl Simulation {
         self.power(c, m, true);
         self.register(fi, m, true);
         self.sync_serving(fi);
+        self.deploy_step(fi);
     }
 
     /// Machine `m` of fleet `f` is draining: off once its requests are done, or at the
@@ -442,5 +507,6 @@ impl Simulation {
         fleet.billed.add(now, -1);
         self.power(c, m, false);
         self.sync_serving(fi);
+        self.deploy_step(fi);
     }
 }

@@ -73,11 +73,7 @@ pub(super) fn balancer(
         let replicas = match c.raw.components.get(name) {
             // A service that scales has a backend for every replica it may have; its fleet
             // keeps those it has not started out of rotation.
-            Some(RawComponent::Service(s)) => s
-                .scaling
-                .as_ref()
-                .map_or(s.replicas, |k| k.max_replicas.clamp(s.replicas, 10_000))
-                .max(1),
+            Some(RawComponent::Service(s)) => s.machines(),
             Some(RawComponent::Database(d))
                 if d.replication.is_some() || d.partitions.is_some() =>
             {

@@ -315,11 +315,12 @@ fn service(c: &mut Checker, path: &str, name: &str, s: &RawService) -> ServiceSp
     }
     let accept = c.dist(&format!("{path}.accept_cpu_ms"), &s.accept_cpu_ms);
     let connect_programs = with_setup(&programs, accept, machine.cpu_speed);
-    // A fleet has a machine for each replica it may scale to.
-    let machine_count = s
-        .scaling
-        .as_ref()
-        .map_or(replicas, |k| k.max_replicas.max(replicas));
+    // A fleet has a machine for each replica it may have, and room for a deploy's.
+    let machine_count = if s.scaling.is_some() || !s.deploys.is_empty() {
+        s.machines()
+    } else {
+        replicas
+    };
     ServerSpec {
         machine,
         machine_count,

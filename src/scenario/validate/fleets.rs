@@ -6,8 +6,10 @@ use super::Checker;
 use crate::engine::time::SimTime;
 use crate::model::ComponentKind;
 use crate::model::ComponentSpec;
+use crate::model::distribution::Dist;
 use crate::model::distribution::MAX_MS;
 use crate::model::elastic::autoscaler::{AutoscaleSpec, Metric};
+use crate::model::elastic::deploy::{DeploySpec, Strategy};
 use crate::model::elastic::fleet::FleetSpec;
 use crate::model::ids::ComponentId;
 use crate::scenario::raw::*;
@@ -24,10 +26,29 @@ pub(super) fn fleets(
         let RawComponent::Service(s) = comp else {
             continue;
         };
-        let Some(k) = &s.scaling else {
-            continue;
+        let fixed;
+        let k = match &s.scaling {
+            Some(k) => k,
+            None if !s.deploys.is_empty() => {
+                // A fixed size that deploys: a fleet whose count only deploys change.
+                fixed = RawScaling {
+                    max_replicas: s.replicas,
+                    min_replicas: s.replicas.max(1),
+                    start_delay_ms: RawDist::Constant { ms: 30_000.0 },
+                    drain_timeout_ms: 30_000.0,
+                    schedule: Vec::new(),
+                    autoscale: None,
+                };
+                &fixed
+            }
+            None => continue,
         };
         let path = format!("components.{name}.scaling");
+        let door = if s.scaling.is_some() {
+            "scaling"
+        } else {
+            "deploys"
+        };
         let id = ComponentId::from_index(i);
         let max = c.at_least(
             &format!("{path}.max_replicas"),
@@ -61,10 +82,10 @@ pub(super) fn fleets(
         if s.host.is_some() {
             c.problem(
                 format!("components.{name}.host"),
-                "a service that scales starts and stops machines of its own: give it a `machine`, not a shared host",
+                "a service that scales or deploys starts and stops machines of its own: give it a `machine`, not a shared host",
             );
         }
-        reached_through_balancers(c, name, id, components);
+        reached_through_balancers(c, name, door, id, components);
         let start_delay = c.dist(&format!("{path}.start_delay_ms"), &k.start_delay_ms);
         let drain = c.number(
             &format!("{path}.drain_timeout_ms"),
@@ -105,6 +126,23 @@ pub(super) fn fleets(
                 format!("with `autoscale` a scheduled count is the autoscaler's minimum: at least min_replicas ({min})"),
             );
         }
+        let deploys = s
+            .deploys
+            .iter()
+            .enumerate()
+            .map(|(j, d)| {
+                let p = format!("components.{name}.deploys[{j}]");
+                deploy(c, &p, d, &start_delay, duration_s)
+            })
+            .collect::<Vec<_>>();
+        for (j, pair) in deploys.windows(2).enumerate() {
+            if pair[1].at <= pair[0].at {
+                c.problem(
+                    format!("components.{name}.deploys[{}].at_s", j + 1),
+                    "deploys must be in time order, each later than the one before",
+                );
+            }
+        }
         let price = match &components[i].kind {
             ComponentKind::Service(spec) => spec.machine.cost_per_hour,
             _ => 0.0,
@@ -119,6 +157,8 @@ pub(super) fn fleets(
             schedule,
             autoscale,
             price_per_hour: price,
+            machines: s.machines(),
+            deploys,
         });
     }
     out
@@ -156,10 +196,11 @@ fn autoscale(c: &mut Checker, path: &str, a: &RawAutoscale) -> AutoscaleSpec {
 fn reached_through_balancers(
     c: &mut Checker,
     name: &str,
+    door: &str,
     id: ComponentId,
     components: &[ComponentSpec],
 ) {
-    let path = format!("components.{name}.scaling");
+    let path = format!("components.{name}.{door}");
     for other in components {
         if matches!(other.kind, ComponentKind::Balancer(_)) {
             continue;
@@ -168,7 +209,7 @@ fn reached_through_balancers(
             c.problem(
                 &path,
                 format!(
-                    "a service that scales is reached through load balancers only (they add and drain its replicas), but `{}` calls it directly: put a load balancer between them",
+                    "a service that scales or deploys is reached through load balancers only (they add and drain its replicas), but `{}` calls it directly: put a load balancer between them",
                     other.name
                 ),
             );
@@ -180,13 +221,43 @@ fn reached_through_balancers(
     if entries.into_iter().any(|e| e == name) {
         c.problem(
             &path,
-            "a service that scales is reached through load balancers only (they add and drain its replicas), but the workload sends to it directly: make a load balancer the entry",
+            "a service that scales or deploys is reached through load balancers only (they add and drain its replicas), but the workload sends to it directly: make a load balancer the entry",
         );
     }
     if c.raw.jobs.values().any(|j| j.service == name) {
         c.problem(
             &path,
-            "a service that scales cannot run scheduled jobs: give the jobs a service of their own",
+            "a service that scales or deploys cannot run scheduled jobs: give the jobs a service of their own",
         );
+    }
+}
+
+fn deploy(
+    c: &mut Checker,
+    path: &str,
+    d: &RawDeploy,
+    start_delay: &Dist,
+    duration_s: f64,
+) -> DeploySpec {
+    let at = c.number(&format!("{path}.at_s"), d.at_s, 0.0, duration_s);
+    if d.strategy == RawDeployStrategy::Rolling && d.max_surge == 0 && d.max_unavailable == 0 {
+        c.problem(
+            format!("{path}.max_surge"),
+            "a rolling deploy needs max_surge or max_unavailable above 0 to make progress",
+        );
+    }
+    DeploySpec {
+        at: SimTime::from_secs(at),
+        strategy: match d.strategy {
+            RawDeployStrategy::Rolling => Strategy::Rolling,
+            RawDeployStrategy::Recreate => Strategy::Recreate,
+            RawDeployStrategy::BlueGreen => Strategy::BlueGreen,
+        },
+        max_surge: d.max_surge,
+        max_unavailable: d.max_unavailable,
+        start_delay: match &d.start_delay_ms {
+            Some(x) => c.dist(&format!("{path}.start_delay_ms"), x),
+            None => *start_delay,
+        },
     }
 }
