@@ -37,7 +37,7 @@ pub struct CapacityArgs {
     pub precision: String,
 }
 
-const METRICS: [SloMetric; 12] = [
+const METRICS: [SloMetric; 13] = [
     SloMetric::MeanMs,
     SloMetric::P50Ms,
     SloMetric::P90Ms,
@@ -50,6 +50,7 @@ const METRICS: [SloMetric; 12] = [
     SloMetric::WritesLost,
     SloMetric::MaxQueueAgeS,
     SloMetric::MaxQueueDepth,
+    SloMetric::CostPerHour,
 ];
 
 /// `p99_ms<200` (ceilings take `<`, floors `>`; `<=`/`>=` are accepted too).

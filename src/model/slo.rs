@@ -22,6 +22,9 @@ pub enum SloMetric {
     MaxQueueAgeS,
     /// The most messages any queue held at once, a log's lag (whole run only).
     MaxQueueDepth,
+    /// What the system costs per hour over the window, fleets at their mean size (whole
+    /// run only).
+    CostPerHour,
 }
 
 impl SloMetric {
@@ -40,6 +43,7 @@ impl SloMetric {
             SloMetric::WritesLost => "writes_lost",
             SloMetric::MaxQueueAgeS => "max_queue_age_s",
             SloMetric::MaxQueueDepth => "max_queue_depth",
+            SloMetric::CostPerHour => "cost_per_hour",
         }
     }
 
@@ -56,6 +60,7 @@ impl SloMetric {
                 | SloMetric::WritesLost
                 | SloMetric::MaxQueueAgeS
                 | SloMetric::MaxQueueDepth
+                | SloMetric::CostPerHour
         )
     }
 

@@ -247,6 +247,7 @@ pub(crate) fn slo_verdicts(r: &Results, slos: &[Slo]) -> Vec<Verdict> {
                         Some(&d) => d as f64,
                     }
                 }
+                SloMetric::CostPerHour => r.cost_per_hour,
                 SloMetric::ErrorRate => round(share(total - completed), 6),
                 SloMetric::Availability => round(if total > 0 { share(completed) } else { 1.0 }, 6),
                 SloMetric::ThroughputRps => throughput,

@@ -124,6 +124,10 @@ pub struct RawSlos {
     /// Whole run only; needs a queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_queue_depth: Option<f64>,
+    /// What the system costs per hour, at most (its `cost_per_hour`: fleets at their mean
+    /// size over the window). Whole run only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_per_hour: Option<f64>,
     /// The same objectives for single request classes.
     #[serde(
         deserialize_with = "super::unique::map",

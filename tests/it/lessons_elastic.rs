@@ -170,3 +170,22 @@ fn a_rolling_deploy_loses_nothing_where_recreate_is_down_for_a_start() {
         16.0
     );
 }
+
+/// `dsim check` holds a run to a cost: scenario 34's fleet averages 12.25 replicas at 0.2 an
+/// hour over the window, plus its balancer's 0.05: 2.50 an hour, over a limit of 2 and
+/// under one of 3.
+#[test]
+fn check_holds_a_fleet_to_its_cost_per_hour() {
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios/34-autoscale-spike.json");
+    for (limit, code) in [(2.0, 1), (3.0, 0)] {
+        let out = crate::common::dsim()
+            .arg("check")
+            .arg(&file)
+            .args(["--no-write", "-q", "--set"])
+            .arg(format!(r#"slos={{"cost_per_hour": {limit}}}"#))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "limit {limit}: {out:?}");
+    }
+}

@@ -20,6 +20,7 @@ fn objectives(c: &mut Checker, path: &str, raw: &RawSlos, class: Option<&str>) -
         (SloMetric::WritesLost, raw.writes_lost),
         (SloMetric::MaxQueueAgeS, raw.max_queue_age_s),
         (SloMetric::MaxQueueDepth, raw.max_queue_depth),
+        (SloMetric::CostPerHour, raw.cost_per_hour),
     ];
     let mut out = Vec::new();
     for (metric, limit) in fields {
