@@ -51,9 +51,11 @@ pub(crate) struct ScalingActionSummary {
     pub at_s: f64,
     pub from: u32,
     pub to: u32,
-    /// `schedule` or `autoscaler`.
+    /// `schedule`, `autoscaler`, or `forecast` (the autoscaler scaling ahead of a rise the
+    /// load profile expects).
     pub by: &'static str,
-    /// The autoscaler's metric when it decided (absent for the schedule).
+    /// The autoscaler's metric when it decided (absent for the schedule); for `forecast`,
+    /// the measured utilisation × the expected rise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metric: Option<f64>,
 }
@@ -81,11 +83,14 @@ pub(super) fn scaling_summary(f: &mut Fleet, now: SimTime, rows: &[IntervalRow])
                 to: a.to,
                 by: match a.reason {
                     Reason::Schedule => "schedule",
-                    Reason::Autoscaler(_) => "autoscaler",
+                    Reason::Autoscaler {
+                        forecast: false, ..
+                    } => "autoscaler",
+                    Reason::Autoscaler { forecast: true, .. } => "forecast",
                 },
                 metric: match a.reason {
                     Reason::Schedule => None,
-                    Reason::Autoscaler(m) => Some(round(m, 4)),
+                    Reason::Autoscaler { metric, .. } => Some(round(metric, 4)),
                 },
             })
             .collect(),

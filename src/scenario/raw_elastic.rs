@@ -61,6 +61,10 @@ pub struct RawAutoscale {
     /// No change while the metric is within this share of the target. Default 0.1.
     #[serde(default = "default_tolerance")]
     pub tolerance: f64,
+    /// Predictive scaling: scale for the load the workload's profile expects this many
+    /// seconds ahead (set it to the start delay plus an interval). Absent: reactive only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictive_lead_s: Option<f64>,
 }
 
 /// What an autoscaler tracks.

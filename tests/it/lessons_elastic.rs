@@ -116,8 +116,18 @@ fn a_spike_scheduled_for_costs_more_and_loses_nothing_where_reacting_loses_minut
         cost(&predicted),
         cost(&reactive)
     );
-    // Both shrink after the spike, once the scale-in window has passed.
-    for s in [&reactive, &predicted] {
+    // Predictive: the profile read 75 s ahead (a boot and an evaluation) scales out before
+    // the spike, by forecast, and nothing is lost either.
+    let forecast = run(
+        "34-autoscale-spike",
+        &["components.api.scaling.autoscale.predictive_lead_s=75"],
+    );
+    assert_eq!(lost(&forecast), 0.0);
+    let first = &actions(&forecast)[0];
+    assert_eq!(first["by"], "forecast", "{first}");
+    assert!(num(first, "/at_s") <= 60.0, "{first}");
+    // All shrink after the spike, once the scale-in window has passed.
+    for s in [&reactive, &predicted, &forecast] {
         assert!(num(s, "/components/api/scaling/final_replicas") < 10.0);
     }
 }

@@ -223,6 +223,12 @@ impl Workload {
         self.mix(|p| p.level(t))
     }
 
+    /// The load the scenario's profiles set at `t`, relative to level 1: the workload's
+    /// profile × the classes' mix.
+    pub fn load_level(&self, t: SimTime) -> f64 {
+        self.profile.level(t) * self.mix_level(t)
+    }
+
     /// The most `mix_level` can be (an upper bound: each class at its own peak).
     pub fn mix_peak(&self) -> f64 {
         self.mix(Profile::max_level)

@@ -35,6 +35,9 @@ pub struct AutoscaleSpec {
     pub scale_in_window: SimTime,
     /// No change while |metric ÷ target − 1| is at most this (HPA: 0.1).
     pub tolerance: f64,
+    /// Predictive: scale for the load the profile expects this far ahead (the metric is
+    /// multiplied by load(t + lead) ÷ load(t) when that is above 1).
+    pub predictive_lead: Option<SimTime>,
 }
 
 /// The autoscaler's memory: its recent recommendations.
@@ -91,6 +94,7 @@ mod tests {
             interval: SimTime::from_secs(15.0),
             scale_in_window: SimTime::from_secs(60.0),
             tolerance: 0.1,
+            predictive_lead: None,
         }
     }
 

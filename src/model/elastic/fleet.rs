@@ -63,8 +63,12 @@ pub enum MachineState {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Reason {
     Schedule,
-    /// The autoscaler, having measured this value of its metric.
-    Autoscaler(f64),
+    /// The autoscaler, having read this value of its metric; `forecast` when the profile's
+    /// expected rise raised it (predictive scaling).
+    Autoscaler {
+        metric: f64,
+        forecast: bool,
+    },
 }
 
 /// One change of the replica count asked for.
@@ -310,10 +314,25 @@ impl Simulation {
             fleet.last_cpu[m] = area;
         }
         fleet.last_eval = now;
-        let metric = if ready == 0 || span == 0 {
+        let measured = if ready == 0 || span == 0 {
             0.0
         } else {
             busy as f64 / (span * cores * u128::from(ready)) as f64
+        };
+        // Predictive: what the load now will be at now + lead, by the profile; only ever
+        // scaling out ahead of a rise (a fall is left to the reactive rule).
+        let metric = match spec.predictive_lead {
+            Some(lead) => {
+                let w = &self.ctx.scenario.workload;
+                let (then, now_level) = (w.load_level(now + lead), w.load_level(now));
+                let ratio = if now_level > 0.0 {
+                    then / now_level
+                } else {
+                    1.0
+                };
+                measured * ratio.max(1.0)
+            }
+            None => measured,
         };
         let bounds = (fleet.floor.max(fleet.spec.min), fleet.spec.max);
         let current = fleet.desired;
@@ -322,7 +341,8 @@ impl Simulation {
             .recommend(&spec, now, ready, metric, current, bounds);
         // While a deploy replaces the machines the autoscaler holds still.
         if n != current && self.fleets[fi].rollout.is_none() {
-            self.scale_to(fi, n, Reason::Autoscaler(metric));
+            let forecast = metric > measured;
+            self.scale_to(fi, n, Reason::Autoscaler { metric, forecast });
         }
         if self.ctx.still_running() {
             self.ctx

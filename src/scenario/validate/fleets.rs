@@ -181,6 +181,9 @@ fn autoscale(c: &mut Checker, path: &str, a: &RawAutoscale) -> AutoscaleSpec {
         1e6,
     );
     let tolerance = c.number(&format!("{path}.tolerance"), a.tolerance, 0.0, 0.99);
+    let predictive_lead = a.predictive_lead_s.map(|lead| {
+        SimTime::from_secs(c.number(&format!("{path}.predictive_lead_s"), lead, 0.0, 1e6))
+    });
     AutoscaleSpec {
         metric: match a.metric {
             RawScaleMetric::Cpu => Metric::Cpu,
@@ -189,6 +192,7 @@ fn autoscale(c: &mut Checker, path: &str, a: &RawAutoscale) -> AutoscaleSpec {
         interval: SimTime::from_secs(interval.clamp(0.001, 1e6)),
         scale_in_window: SimTime::from_secs(window),
         tolerance,
+        predictive_lead,
     }
 }
 
