@@ -199,3 +199,24 @@ fn check_holds_a_fleet_to_its_cost_per_hour() {
         assert_eq!(out.status.code(), Some(code), "limit {limit}: {out:?}");
     }
 }
+
+/// Scenarios 36 and 37: the same shop as microservices behind a gateway and as a monolith,
+/// the same 32 cores, and the bank's API slowing 400 times for a minute. Split, only checkout
+/// suffers: browsing (a fleet of its own) loses nothing and its p99 stays at the network's
+/// round trips. Whole, checkouts waiting 2 s on the bank take every worker: browsing times
+/// out too, for a large share of its requests.
+#[test]
+fn a_slow_dependency_stays_in_its_service_but_takes_a_monolith_down() {
+    let split = run("36-microservices", &[]);
+    let whole = run("37-monolith", &[]);
+    let errors = |s: &Value, class: &str| {
+        let total = num(s, &format!("/classes/{class}/requests/total"));
+        (total - num(s, &format!("/classes/{class}/requests/completed"))) / total
+    };
+    assert_eq!(errors(&split, "browse"), 0.0);
+    assert!(num(&split, "/classes/browse/latency_ms/p99") < 500.0);
+    assert!(errors(&split, "checkout") > 0.05, "checkout is what the bank slows");
+    assert!(errors(&whole, "browse") > 0.1, "browse {}", errors(&whole, "browse"));
+    assert!(num(&whole, "/classes/browse/latency_ms/p99") > 2_000.0);
+    assert_eq!(num(&split, "/cost_per_hour"), num(&whole, "/cost_per_hour"));
+}
