@@ -262,7 +262,11 @@ fn components(r: &Results) -> Section {
         rows.push(vec![
             name.clone(),
             c.label().to_string(),
-            server.map_or("-".into(), |s| s.replicas.to_string()),
+            // A fleet: its mean over the window (the Scaling section has the rest).
+            server.map_or("-".into(), |s| match &s.scaling {
+                Some(k) => format!("~{:.1}", k.mean_replicas),
+                None => s.replicas.to_string(),
+            }),
             cpu,
             server.map_or("-".into(), |s| pct(s.worker_utilisation, 0)),
             server.map_or("-".into(), |s| format!("{:.1}", s.mean_queue)),
@@ -291,6 +295,14 @@ fn components(r: &Results) -> Section {
     if !caches.is_empty() {
         s.notes
             .push(format!("cache hit ratio: {}", caches.join(", ")));
+    }
+    if r.components
+        .values()
+        .any(|c| c.server().is_some_and(|s| s.scaling.is_some()))
+    {
+        s.notes.push(
+            "~machines: a fleet's mean over the window (starting, ready and draining)".into(),
+        );
     }
     count_note(
         &mut s.notes,

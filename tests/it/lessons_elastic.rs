@@ -215,8 +215,15 @@ fn a_slow_dependency_stays_in_its_service_but_takes_a_monolith_down() {
     };
     assert_eq!(errors(&split, "browse"), 0.0);
     assert!(num(&split, "/classes/browse/latency_ms/p99") < 500.0);
-    assert!(errors(&split, "checkout") > 0.05, "checkout is what the bank slows");
-    assert!(errors(&whole, "browse") > 0.1, "browse {}", errors(&whole, "browse"));
+    assert!(
+        errors(&split, "checkout") > 0.05,
+        "checkout is what the bank slows"
+    );
+    assert!(
+        errors(&whole, "browse") > 0.1,
+        "browse {}",
+        errors(&whole, "browse")
+    );
     assert!(num(&whole, "/classes/browse/latency_ms/p99") > 2_000.0);
     assert_eq!(num(&split, "/cost_per_hour"), num(&whole, "/cost_per_hour"));
 }
