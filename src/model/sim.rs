@@ -531,7 +531,7 @@ impl Simulation {
         for c in &mut self.components {
             c.snapshot_window_end(&mut ctx.hosts, now);
         }
-        let span = ctx.window.end - ctx.window.start;
+        let span = now - ctx.window.start;
         for f in &mut self.fleets {
             f.snapshot_window_end(now, span);
         }

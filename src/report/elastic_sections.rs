@@ -1,9 +1,9 @@
-//! The report's section on fleets that scaled (part of `sections`): each fleet's size over
-//! the run, what its machines cost, and every change asked for, by whom and why. Absent when
-//! no service scales. Pure.
+//! The report's sections on elastic capacity (part of `sections`): each fleet's size over
+//! the run, what its machines cost, every change asked for (by whom and why) and every
+//! deploy; and what each gateway's rate limits refused. Absent when there are none. Pure.
 
-use crate::report::Results;
 use crate::report::sections::{Grid, Section, pct, thousands};
+use crate::report::{ComponentSummary, Results};
 
 /// Actions listed per fleet; summary.json has them all.
 const SHOWN: usize = 30;
@@ -78,4 +78,28 @@ pub(crate) fn scaling(r: &Results) -> Option<Section> {
         "a new replica is billed from when it is asked for and serves after its start delay".into(),
     );
     Some(s)
+}
+
+/// "Rate limits": per gateway, each limit and the requests it refused.
+pub(crate) fn rate_limits(r: &Results) -> Option<Section> {
+    let mut s = Section::new("Rate limits");
+    for name in &r.component_order {
+        let Some(ComponentSummary::Gateway(g)) = r.components.get(name) else {
+            continue;
+        };
+        let Some(f) = &g.gateway else {
+            continue;
+        };
+        for l in &f.rate_limits {
+            s.lines.push(format!(
+                "{name}: per {} ({}) {}/s, burst {}: {} refused rate_limited",
+                l.per,
+                l.classes.join(", "),
+                l.rate_per_s,
+                thousands(u64::from(l.burst)),
+                thousands(l.rate_limited)
+            ));
+        }
+    }
+    (!s.lines.is_empty()).then_some(s)
 }

@@ -80,6 +80,7 @@ pub(crate) fn of(r: &Results) -> Vec<Section> {
     out.push(components(r));
     out.extend(super::queue_sections::queues(r));
     out.extend(super::elastic_sections::scaling(r));
+    out.extend(super::elastic_sections::rate_limits(r));
     out.extend(databases(r));
     out.extend(breakers(r));
     out.extend(regions(r));
