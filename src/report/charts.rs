@@ -72,17 +72,7 @@ pub(crate) fn run_charts(r: &Results) -> Vec<NamedChart> {
 /// For a run with fleets that scale: the replicas each had (billed: starting, ready or
 /// draining), time-averaged per interval.
 fn replica_chart(r: &Results, rows: &[IntervalRow]) -> Option<Chart> {
-    let fleets: Vec<(usize, &String)> = r
-        .component_order
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| {
-            r.components
-                .get(*n)
-                .and_then(|c| c.server())
-                .is_some_and(|s| s.scaling.is_some())
-        })
-        .collect();
+    let fleets = r.servers_where(|s| s.scaling.is_some());
     if fleets.is_empty() {
         return None;
     }
@@ -91,9 +81,9 @@ fn replica_chart(r: &Results, rows: &[IntervalRow]) -> Option<Chart> {
         TIME,
         "replicas billed (starting, ready or draining; mean)",
     );
-    for (i, name) in fleets {
+    for i in fleets {
         chart = chart.line(
-            name,
+            &r.component_order[i],
             rows.iter()
                 .map(|w| {
                     (

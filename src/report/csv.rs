@@ -23,18 +23,7 @@ pub(crate) fn render(r: &Results) -> String {
         let _ = write!(out, ",{name}_utilisation");
     }
     // Components of several machines: the busiest machine's too (a hot shard).
-    let several: Vec<usize> = r
-        .component_order
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| {
-            r.components
-                .get(*n)
-                .and_then(|c| c.server())
-                .is_some_and(|s| s.hottest_machine.is_some())
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let several = r.servers_where(|s| s.hottest_machine.is_some());
     for &i in &several {
         let _ = write!(out, ",{}_busiest_utilisation", r.component_order[i]);
     }

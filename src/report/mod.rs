@@ -346,6 +346,24 @@ pub(crate) struct Results {
 }
 
 impl Results {
+    /// Indices in `component_order` of the servers whose summary passes `keep`.
+    pub(crate) fn servers_where(
+        &self,
+        keep: impl Fn(&component::ServerSummary) -> bool,
+    ) -> Vec<usize> {
+        self.component_order
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                self.components
+                    .get(*n)
+                    .and_then(|c| c.server())
+                    .is_some_and(&keep)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// Reads the results out of a finished simulation.
     pub(crate) fn from_simulation(sim: &mut Simulation, stop: StopReason) -> Results {
         // Fleets: their scaling sections, and what they cost per hour over the window.
