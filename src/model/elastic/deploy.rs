@@ -126,7 +126,7 @@ impl Simulation {
                 fleet.deploys_done[r.record].done_at = Some(now);
                 fleet.rollout = None;
                 if let Some((n, reason)) = fleet.pending.take() {
-                    self.scale_to_later(f, n, reason);
+                    self.scale_to(f, n, reason);
                 }
                 return;
             }

@@ -350,13 +350,9 @@ impl Simulation {
         }
     }
 
-    /// A scaling change that waited for a deploy's end.
-    pub(crate) fn scale_to_later(&mut self, f: usize, n: u32, reason: Reason) {
-        self.scale_to(f, n, reason);
-    }
-
-    /// Asks fleet `f` for `n` replicas: starts or stops machines to get there.
-    fn scale_to(&mut self, f: usize, n: u32, reason: Reason) {
+    /// Asks fleet `f` for `n` replicas: starts or stops machines to get there (after the
+    /// deploy under way, if one is).
+    pub(crate) fn scale_to(&mut self, f: usize, n: u32, reason: Reason) {
         let now = self.ctx.now;
         let fleet = &mut self.fleets[f];
         if fleet.rollout.is_some() {
